@@ -341,3 +341,114 @@ const char *cli_si(char *buf, size_t cap, double v, const char *unit)
     snprintf(buf, cap, "%.4g %s%s", v / prefixes[i].scale, prefixes[i].prefix, unit);
     return buf;
 }
+
+int cli_parse_double(const char *opt, const char *text, double *out, ms_err *err)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end || !isfinite(v))
+        return ms_errf(err, MS_EUSAGE, "%s '%s': expected a number", opt, text);
+    *out = v;
+    return MS_OK;
+}
+
+int cli_topo_spec(const cli_args *a, const chip *c, int64_t gpus, topo_spec *ts, ms_err *err)
+{
+    int rc;
+    int64_t v;
+    *ts = (topo_spec){.gpus = gpus,
+                      .sites = 1,
+                      .tiers = 2,
+                      .oversubscription = 1,
+                      .switch_radix = 64,
+                      .fabric = TOPO_FABRIC_FATTREE};
+    ts->domain_size = isnan(c->scale_up_domain_chips) ? 1 : (int64_t)c->scale_up_domain_chips;
+    if (cli_get(a, "--domain")) {
+        if ((rc = cli_parse_int("--domain", cli_get(a, "--domain"), 1, &v, err)))
+            return rc;
+        ts->domain_size = v;
+    }
+    if (ts->domain_size > gpus)
+        ts->domain_size = gpus;
+    ts->scaleup_bw_Bps = c->scale_up_bw_Bps;
+    /* Latency lives in the calibrated per-step cost (hwdb/network.csv), not
+     * on the links: the published latencies are end to end, software
+     * included. */
+    ts->scaleup_latency_s = 0;
+    ts->nic_bw_Bps = c->scale_out_bw_Bps;
+    ts->nic_latency_s = 0;
+    if (cli_get(a, "--nic-Gbps")) {
+        double g;
+        if ((rc = cli_parse_double("--nic-Gbps", cli_get(a, "--nic-Gbps"), &g, err)))
+            return rc;
+        ts->nic_bw_Bps = g * 1e9 / 8;
+    }
+    const char *fabric = cli_get(a, "--fabric");
+    if (fabric) {
+        if (strcmp(fabric, "fattree") == 0)
+            ts->fabric = TOPO_FABRIC_FATTREE;
+        else if (strcmp(fabric, "multiplane") == 0)
+            ts->fabric = TOPO_FABRIC_MULTIPLANE;
+        else if (strcmp(fabric, "torus") == 0)
+            ts->fabric = TOPO_FABRIC_TORUS;
+        else
+            return ms_errf(err, MS_EUSAGE, "--fabric '%s': expected fattree, multiplane or torus",
+                           fabric);
+    }
+    if (cli_get(a, "--torus")) {
+        int d[3] = {0, 0, 0};
+        const char *p = cli_get(a, "--torus");
+        for (int i = 0; i < 3 && *p; i++) {
+            char *end;
+            long x = strtol(p, &end, 10);
+            if (end == p || x < 1 || (*end && *end != 'x'))
+                return ms_errf(err, MS_EUSAGE, "--torus '%s': expected AxB or AxBxC",
+                               cli_get(a, "--torus"));
+            d[i] = (int)x;
+            p = *end ? end + 1 : end;
+        }
+        memcpy(ts->torus_dims, d, sizeof d);
+        ts->fabric = TOPO_FABRIC_TORUS;
+    }
+    if (ts->fabric == TOPO_FABRIC_TORUS) {
+        /* A TPU's ICI bandwidth per chip is spread over its torus links. */
+        int dims = (ts->torus_dims[0] > 1) + (ts->torus_dims[1] > 1) + (ts->torus_dims[2] > 1);
+        ts->ici_bw_Bps = c->scale_up_bw_Bps / (2.0 * (dims ? dims : 1));
+        ts->ici_latency_s = 0;
+        if (!cli_get(a, "--domain"))
+            ts->domain_size = 1;
+    }
+    if (cli_get(a, "--tiers") && (rc = cli_parse_int("--tiers", cli_get(a, "--tiers"), 2, &v, err)))
+        return rc;
+    if (cli_get(a, "--tiers"))
+        ts->tiers = (int)v;
+    if (cli_get(a, "--radix") && (rc = cli_parse_int("--radix", cli_get(a, "--radix"), 2, &v, err)))
+        return rc;
+    if (cli_get(a, "--radix"))
+        ts->switch_radix = (int)v;
+    if (cli_get(a, "--oversubscription") &&
+        (rc = cli_parse_double("--oversubscription", cli_get(a, "--oversubscription"),
+                               &ts->oversubscription, err)))
+        return rc;
+    if (ts->domain_size >= gpus && ts->fabric != TOPO_FABRIC_TORUS)
+        ts->fabric = TOPO_FABRIC_NONE;
+    if (ts->fabric != TOPO_FABRIC_NONE && ts->fabric != TOPO_FABRIC_TORUS && isnan(ts->nic_bw_Bps))
+        return ms_errf(err, MS_EINVAL,
+                       "chip %s has no scale-out NIC figure in the database; give --nic-Gbps",
+                       c->name);
+    if (ts->domain_size > 1 && isnan(ts->scaleup_bw_Bps))
+        return ms_errf(err, MS_EINVAL,
+                       "chip %s has no scale-up bandwidth in the database; give --domain 1",
+                       c->name);
+    return MS_OK;
+}
+
+int cli_topo_build(const cli_args *a, topo_spec *ts, topo **t, ms_err *err)
+{
+    int rc = topo_build(ts, t, err);
+    if (rc && !cli_get(a, "--tiers") && ts->fabric != TOPO_FABRIC_TORUS && ts->tiers == 2) {
+        ts->tiers = 3; /* too many for two tiers of this radix: add a third */
+        rc = topo_build(ts, t, err);
+    }
+    return rc;
+}

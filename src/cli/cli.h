@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "hw/calib.h"
 #include "hw/chip.h"
+#include "net/topo.h"
 
 /* Exit codes: success, bad input or failed run, bad command line. */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
@@ -22,7 +23,7 @@ typedef struct cli_opt {
     const char *help;
 } cli_opt;
 
-#define CLI_MAX_OPTS   32
+#define CLI_MAX_OPTS   64
 #define CLI_MAX_VALUES 64
 #define CLI_MAX_POS    8
 
@@ -116,5 +117,28 @@ int cli_json_emit(cJSON *json, ms_err *err);
 
 /* Formats v with an SI prefix: cli_si(989.4e12, "FLOP/s") -> "989.4 TFLOP/s". */
 const char *cli_si(char *buf, size_t cap, double v, const char *unit);
+
+/* Parses a finite number given for option opt (MS_EUSAGE naming it). */
+int cli_parse_double(const char *opt, const char *text, double *out, ms_err *err);
+
+/* The options that describe a cluster's network, for commands that build
+ * one; cli_topo_spec reads them. */
+#define CLI_TOPO_OPTS                                                                              \
+    {"--domain", "N", "GPUs per scale-up domain (default: the chip's)"},                           \
+        {"--fabric", "KIND", "fattree (default), multiplane or torus"},                            \
+        {"--tiers", "N", "fat-tree tiers, 2 (default) or 3"},                                      \
+        {"--oversubscription", "X", "fat-tree leaf down:up ratio, >= 1 (default 1)"},              \
+        {"--radix", "N", "ports per fat-tree switch (default 64)"},                                \
+        {"--nic-Gbps", "X", "NIC line rate per GPU (default: the chip's)"},                        \
+        {"--torus", "AxBxC", "torus shape (TPUs)"},
+
+/* The cluster of gpus chips c that the CLI_TOPO_OPTS options describe:
+ * the chip's scale-up domain and NIC on a rail-optimized non-blocking
+ * fat-tree of 64-port switches unless told otherwise. */
+int cli_topo_spec(const cli_args *a, const chip *c, int64_t gpus, topo_spec *ts, ms_err *err);
+
+/* topo_build, with a third tier added when two cannot hold the GPUs and
+ * --tiers was not given. */
+int cli_topo_build(const cli_args *a, topo_spec *ts, topo **t, ms_err *err);
 
 #endif

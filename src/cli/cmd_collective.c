@@ -21,14 +21,8 @@ static const cli_opt opts[] = {
     {"--algo", "ALGO", "ring, tree or hier for all-reduce (default ring); others use direct"},
     {"--fidelity", "LEVEL", "analytical (default) or flow"},
     {"--ep-nodes-limit", "K", "alltoall/dispatch/combine: nodes one GPU's tokens reach (V3: 4)"},
-    {"--domain", "N", "GPUs per scale-up domain (default: the chip's)"},
-    {"--fabric", "KIND", "fattree (default), multiplane or torus"},
-    {"--tiers", "N", "fat-tree tiers, 2 (default) or 3"},
-    {"--oversubscription", "X", "fat-tree leaf down:up ratio, >= 1 (default 1)"},
-    {"--radix", "N", "ports per fat-tree switch (default 64)"},
-    {"--nic-Gbps", "X", "NIC line rate per GPU (default: the chip's)"},
-    {"--torus", "AxBxC", "torus shape (TPUs)"},
-    {"--ideal", NULL, "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
+    CLI_TOPO_OPTS{"--ideal", NULL,
+                  "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
     {"--plot", "FILE", "with --sweep-bytes: bus bandwidth against size, .png or .svg"},
     {"--json", NULL, "print JSON"},
     {"--chips", "FILE", "chip database to read (default: hwdb/chips.csv)"},
@@ -42,108 +36,6 @@ typedef struct setup {
     coll_params cp;
     int calibrated;
 } setup;
-
-static int parse_double(const char *opt, const char *text, double *out, ms_err *err)
-{
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || *end || !isfinite(v))
-        return ms_errf(err, MS_EUSAGE, "%s '%s': expected a number", opt, text);
-    *out = v;
-    return MS_OK;
-}
-
-/* The cluster of chip c the options describe. */
-static int make_spec(const cli_args *a, const chip *c, int64_t gpus, topo_spec *ts, ms_err *err)
-{
-    int rc;
-    int64_t v;
-    *ts = (topo_spec){.gpus = gpus,
-                      .sites = 1,
-                      .tiers = 2,
-                      .oversubscription = 1,
-                      .switch_radix = 64,
-                      .fabric = TOPO_FABRIC_FATTREE};
-    ts->domain_size = isnan(c->scale_up_domain_chips) ? 1 : (int64_t)c->scale_up_domain_chips;
-    if (cli_get(a, "--domain")) {
-        if ((rc = cli_parse_int("--domain", cli_get(a, "--domain"), 1, &v, err)))
-            return rc;
-        ts->domain_size = v;
-    }
-    if (ts->domain_size > gpus)
-        ts->domain_size = gpus;
-    ts->scaleup_bw_Bps = c->scale_up_bw_Bps;
-    /* Latency lives in the calibrated per-step cost (hwdb/network.csv), not
-     * on the links: the published latencies are end to end, software
-     * included. */
-    ts->scaleup_latency_s = 0;
-    ts->nic_bw_Bps = c->scale_out_bw_Bps;
-    ts->nic_latency_s = 0;
-    if (cli_get(a, "--nic-Gbps")) {
-        double g;
-        if ((rc = parse_double("--nic-Gbps", cli_get(a, "--nic-Gbps"), &g, err)))
-            return rc;
-        ts->nic_bw_Bps = g * 1e9 / 8;
-    }
-    const char *fabric = cli_get(a, "--fabric");
-    if (fabric) {
-        if (strcmp(fabric, "fattree") == 0)
-            ts->fabric = TOPO_FABRIC_FATTREE;
-        else if (strcmp(fabric, "multiplane") == 0)
-            ts->fabric = TOPO_FABRIC_MULTIPLANE;
-        else if (strcmp(fabric, "torus") == 0)
-            ts->fabric = TOPO_FABRIC_TORUS;
-        else
-            return ms_errf(err, MS_EUSAGE, "--fabric '%s': expected fattree, multiplane or torus",
-                           fabric);
-    }
-    if (cli_get(a, "--torus")) {
-        int d[3] = {0, 0, 0};
-        const char *p = cli_get(a, "--torus");
-        for (int i = 0; i < 3 && *p; i++) {
-            char *end;
-            long x = strtol(p, &end, 10);
-            if (end == p || x < 1 || (*end && *end != 'x'))
-                return ms_errf(err, MS_EUSAGE, "--torus '%s': expected AxB or AxBxC",
-                               cli_get(a, "--torus"));
-            d[i] = (int)x;
-            p = *end ? end + 1 : end;
-        }
-        memcpy(ts->torus_dims, d, sizeof d);
-        ts->fabric = TOPO_FABRIC_TORUS;
-    }
-    if (ts->fabric == TOPO_FABRIC_TORUS) {
-        /* A TPU's ICI bandwidth per chip is spread over its torus links. */
-        int dims = (ts->torus_dims[0] > 1) + (ts->torus_dims[1] > 1) + (ts->torus_dims[2] > 1);
-        ts->ici_bw_Bps = c->scale_up_bw_Bps / (2.0 * (dims ? dims : 1));
-        ts->ici_latency_s = 0;
-        if (!cli_get(a, "--domain"))
-            ts->domain_size = 1;
-    }
-    if (cli_get(a, "--tiers") && (rc = cli_parse_int("--tiers", cli_get(a, "--tiers"), 2, &v, err)))
-        return rc;
-    if (cli_get(a, "--tiers"))
-        ts->tiers = (int)v;
-    if (cli_get(a, "--radix") && (rc = cli_parse_int("--radix", cli_get(a, "--radix"), 2, &v, err)))
-        return rc;
-    if (cli_get(a, "--radix"))
-        ts->switch_radix = (int)v;
-    if (cli_get(a, "--oversubscription") &&
-        (rc = parse_double("--oversubscription", cli_get(a, "--oversubscription"),
-                           &ts->oversubscription, err)))
-        return rc;
-    if (ts->domain_size >= gpus && ts->fabric != TOPO_FABRIC_TORUS)
-        ts->fabric = TOPO_FABRIC_NONE;
-    if (ts->fabric != TOPO_FABRIC_NONE && ts->fabric != TOPO_FABRIC_TORUS && isnan(ts->nic_bw_Bps))
-        return ms_errf(err, MS_EINVAL,
-                       "chip %s has no scale-out NIC figure in the database; give --nic-Gbps",
-                       c->name);
-    if (ts->domain_size > 1 && isnan(ts->scaleup_bw_Bps))
-        return ms_errf(err, MS_EINVAL,
-                       "chip %s has no scale-up bandwidth in the database; give --domain 1",
-                       c->name);
-    return MS_OK;
-}
 
 static int parse_setup(const cli_args *a, setup *st, ms_err *err)
 {
@@ -265,14 +157,9 @@ static int run_collective(const cli_cmd *cmd, int argc, char **argv)
             (rc = cli_parse_int("--gpus", cli_get(&a, "--gpus"), 2, &gpus, &err)))
             goto out;
         topo_spec ts;
-        if ((rc = make_spec(&a, c, gpus, &ts, &err)))
+        if ((rc = cli_topo_spec(&a, c, gpus, &ts, &err)))
             goto out;
-        rc = topo_build(&ts, &t, &err);
-        if (rc && !cli_get(&a, "--tiers") && ts.fabric != TOPO_FABRIC_TORUS && ts.tiers == 2) {
-            ts.tiers = 3; /* too many for two tiers of this radix: add a third */
-            rc = topo_build(&ts, &t, &err);
-        }
-        if (rc)
+        if ((rc = cli_topo_build(&a, &ts, &t, &err)))
             goto out;
         if (dat)
             fprintf(dat, "# %s\n", c->name);

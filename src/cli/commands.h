@@ -13,5 +13,7 @@ extern const cli_cmd cmd_model;
 extern const cli_cmd cmd_validate;
 extern const cli_cmd cmd_calibrate;
 extern const cli_cmd cmd_collective;
+extern const cli_cmd cmd_train;
+extern const cli_cmd cmd_run;
 
 #endif

@@ -396,6 +396,18 @@ model_memory model_training_memory(const model *m, const model_recipe *r)
     mem.optimizer_B = n * (r->master_B + r->adam_m_B + r->adam_v_B);
     mem.activations_B_per_token =
         ((double)moe * stored_elems(m, 1) + (double)dense * stored_elems(m, 0)) * r->activation_B;
+    /* Selective recompute for MLA is DeepSeek-V3's (report §3.2.3): RMSNorm
+     * outputs and the MLA up-projections (q, k, v) are recomputed in the
+     * backward, not stored. Elsewhere it is Korthikanti et al.'s: the
+     * attention scores, which FlashAttention never stores, so it saves
+     * nothing here. */
+    double saved = 0;
+    if (m->attn == MODEL_ATTN_MLA)
+        saved = (double)m->num_heads * (2 * (double)(m->qk_nope_head_dim + m->qk_rope_head_dim) +
+                                        (double)m->v_head_dim) +
+                (double)(m->hidden_size + m->q_lora_rank + m->kv_lora_rank);
+    mem.activations_selective_B_per_token =
+        mem.activations_B_per_token - (double)m->num_layers * saved * r->activation_B;
     mem.activations_recompute_B_per_token =
         (double)m->num_layers * (double)m->hidden_size * r->activation_B;
     return mem;

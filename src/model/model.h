@@ -169,6 +169,7 @@ typedef struct model_memory {
     double weights_B, grads_B, optimizer_B;   /* whole model, not sharded */
     double activations_B_per_token;           /* all layers, no recompute */
     double activations_recompute_B_per_token; /* full recompute: layer inputs only */
+    double activations_selective_B_per_token; /* selective recompute (see model.c) */
 } model_memory;
 
 /* Training memory of the whole model under recipe; activations stored in

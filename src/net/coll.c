@@ -58,6 +58,7 @@ double coll_bus_factor(coll_op op, int64_t n)
 typedef struct builder {
     coll_plan *p;
     size_t xcap, scap;
+    int64_t stride; /* participant index -> GPU */
     int oom;
 } builder;
 
@@ -101,7 +102,7 @@ static void add(builder *b, int64_t src, int64_t dst, double bytes)
         p->x = x;
         b->xcap = cap;
     }
-    p->x[p->nx++] = (coll_xfer){(int32_t)src, (int32_t)dst, bytes};
+    p->x[p->nx++] = (coll_xfer){(int32_t)(src * b->stride), (int32_t)(dst * b->stride), bytes};
     p->step_off[p->nsteps] = p->nx;
 }
 
@@ -157,13 +158,21 @@ int coll_plan_build(const topo *t, const coll_spec *c, coll_plan *out, ms_err *e
 {
     *out = (coll_plan){0};
     const topo_spec *ts = topo_get_spec(t);
-    int64_t n = c->gpus;
-    if (n < 2 || n > ts->gpus)
-        return ms_errf(err, MS_EINVAL, "field 'gpus': expected 2 to %lld GPUs, got %lld",
-                       (long long)ts->gpus, (long long)n);
+    int64_t n = c->gpus, stride = c->stride > 1 ? c->stride : 1;
+    if (n < 2 || n > (ts->gpus - 1) / stride + 1)
+        return ms_errf(err, MS_EINVAL,
+                       "field 'gpus': expected 2 to %lld GPUs at a stride of %lld, got %lld",
+                       (long long)((ts->gpus - 1) / stride + 1), (long long)stride, (long long)n);
     if (!(c->bytes > 0) || !isfinite(c->bytes))
         return ms_errf(err, MS_EINVAL, "field 'bytes': expected a size > 0, got %g", c->bytes);
-    int64_t d = ts->domain_size < n ? ts->domain_size : n;
+    int64_t D = ts->domain_size > 0 ? ts->domain_size : 1;
+    if (stride > 1 && (stride < D ? D % stride : stride % D) != 0)
+        return ms_errf(err, MS_EINVAL,
+                       "field 'stride': %lld neither divides nor is a multiple of the domain of "
+                       "%lld GPUs",
+                       (long long)stride, (long long)D);
+    int64_t per_domain = stride < D ? D / stride : 1;
+    int64_t d = per_domain < n ? per_domain : n;
     if (d < 1)
         d = 1;
     if (n % d != 0)
@@ -172,7 +181,7 @@ int coll_plan_build(const topo *t, const coll_spec *c, coll_plan *out, ms_err *e
     int64_t nodes = n / d;
     int64_t rings = c->channels > 0 ? c->channels : d;
     double S = c->bytes;
-    builder b = {.p = out};
+    builder b = {.p = out, .stride = stride};
     int ring_op = c->op == COLL_ALLREDUCE || c->op == COLL_ALLGATHER || c->op == COLL_REDUCESCATTER;
     if (!ring_op && c->algo != COLL_DIRECT && !(c->op == COLL_BROADCAST && c->algo == COLL_TREE))
         return ms_errf(err, MS_EINVAL, "%s has no ring, tree or hierarchical algorithm here",

@@ -41,6 +41,10 @@ typedef struct coll_spec {
     int64_t gpus;           /* participants: GPUs 0 .. gpus-1 of the topology */
     int64_t channels;       /* parallel rings; 0 = one per GPU of a domain (NCCL: one per NIC) */
     int64_t ep_nodes_limit; /* dispatch/combine: nodes one GPU's tokens reach; 0 = all */
+    int64_t stride;         /* participant i is GPU i x stride; 0 or 1 = consecutive GPUs. A
+                               stride below the domain size must divide it, one above must be
+                               a multiple of it: the groups of a parallel plan (a data-parallel
+                               group is every tp-th GPU) */
 } coll_spec;
 
 typedef struct coll_xfer {
@@ -80,8 +84,10 @@ typedef struct coll_result {
 } coll_result;
 
 /* Builds the plan of c on t. Fails with MS_EINVAL naming what is wrong:
- * fewer than 2 GPUs or more than t has, bytes <= 0, an algorithm the op
- * does not have, hier without domains, ep_nodes_limit beyond the nodes. */
+ * fewer than 2 GPUs or more than t has (at the stride), bytes <= 0, a
+ * stride that cuts domains unevenly, an algorithm the op does not have,
+ * hier without domains, ep_nodes_limit beyond the nodes. A domain holds
+ * domain_size / stride participants (at least 1). */
 int coll_plan_build(const topo *t, const coll_spec *c, coll_plan *out, ms_err *err);
 void coll_plan_free(coll_plan *p);
 

@@ -112,9 +112,11 @@ plan_memory plan_memory_per_rank(const plan *p, const model *m)
 
     /* Activations: the first stage holds the most micro-batches. */
     model_memory mm = model_training_memory(m, r);
-    double per_layer_token = p->recompute == PLAN_RECOMPUTE_FULL
-                                 ? mm.activations_recompute_B_per_token / (double)L
-                                 : mm.activations_B_per_token / (double)L;
+    double per_layer_token =
+        (p->recompute == PLAN_RECOMPUTE_FULL        ? mm.activations_recompute_B_per_token
+         : p->recompute == PLAN_RECOMPUTE_SELECTIVE ? mm.activations_selective_B_per_token
+                                                    : mm.activations_B_per_token) /
+        (double)L;
     int64_t inflight = p->inflight_microbatches > 0 ? p->inflight_microbatches : p->pp;
     double tokens = (double)(p->micro_batch * p->seq_len) / (double)p->cp;
 

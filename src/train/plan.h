@@ -65,10 +65,10 @@ typedef struct plan_memory {
  * from ZeRO 3 (experts over their own data-parallel group, dp x tp / ep);
  * activations of the micro-batches the first stage holds (1F1B: pp of
  * them) under the recompute policy, split by tp and cp. Selective
- * recompute (Korthikanti et al., 2022) drops the attention scores, which
- * the per-token figure of model_training_memory never keeps (FlashAttention
- * does not store them), so it counts as none; full keeps layer inputs
- * only. p must have passed plan_check. */
+ * recompute is DeepSeek-V3's for MLA models (norm outputs and MLA up-
+ * projections recomputed, not stored) and Korthikanti et al.'s elsewhere
+ * (the attention scores, which FlashAttention never stores: it saves
+ * nothing); full keeps layer inputs only. p must have passed plan_check. */
 plan_memory plan_memory_per_rank(const plan *p, const model *m);
 
 /* 1 if the rank fits in the chip's HBM; *short_B is what is missing

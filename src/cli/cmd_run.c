@@ -1,0 +1,209 @@
+/* megasim run: a scenario file. A scenario is a JSON object naming a
+ * command ("command": "train") and that command's options as fields
+ * ("global_batch": 15360 is --global-batch 15360; true is a flag), so a
+ * file can set exactly what the command line can; options given after
+ * the file override its fields. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static const cli_opt opts[] = {
+    {"--json", NULL, "print JSON (passed to the scenario's command)"},
+};
+
+#define MAX_ARGS 160
+
+static const cli_cmd *const runnable[] = {&cmd_train};
+
+static char *read_file(const char *path, ms_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
+        char *b = realloc(buf, cap * 2);
+        if (!b) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = b;
+        cap *= 2;
+    }
+    fclose(f);
+    if (!buf) {
+        ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+static const cli_opt *find_opt(const cli_cmd *cmd, const char *name)
+{
+    for (size_t i = 0; i < cmd->nopts; i++)
+        if (strcmp(cmd->opts[i].name, name) == 0)
+            return &cmd->opts[i];
+    return NULL;
+}
+
+static int run_scenario(const cli_cmd *self, int argc, char **argv)
+{
+    /* The file first; every other argument goes to the scenario's command. */
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        cli_help(self, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc < 2 || argv[1][0] == '-')
+        return cli_usage_error(self, "expected a scenario file first: megasim run FILE.json");
+    const char *path = argv[1];
+    ms_err err = {0};
+    char *text = read_file(path, &err);
+    if (!text)
+        return cli_fail(self, &err);
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    int rc = MS_OK;
+    char *args[MAX_ARGS];
+    char *owned[MAX_ARGS];
+    int nargs = 0, nowned = 0;
+    const cli_cmd *cmd = NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        rc = ms_errf(&err, MS_EPARSE, "%s: not a JSON object%s", path,
+                     root ? "" : " (malformed JSON)");
+        goto out;
+    }
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "command");
+    if (!cJSON_IsString(c)) {
+        rc = ms_errf(&err, MS_EINVAL,
+                     "%s: field 'command': expected a string naming the command "
+                     "(\"train\")",
+                     path);
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof runnable / sizeof runnable[0]; i++)
+        if (strcmp(runnable[i]->name, c->valuestring) == 0)
+            cmd = runnable[i];
+    if (!cmd) {
+        rc = ms_errf(&err, MS_EINVAL,
+                     "%s: field 'command': '%s' is not a command a scenario can "
+                     "run (train)",
+                     path, c->valuestring);
+        goto out;
+    }
+    args[nargs++] = (char *)cmd->name;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, root)
+    {
+        if (strcmp(f->string, "command") == 0 || strcmp(f->string, "description") == 0 ||
+            strcmp(f->string, "source") == 0)
+            continue;
+        char name[64];
+        size_t len = strlen(f->string);
+        if (len == 0 || len + 3 > sizeof name) {
+            rc = ms_errf(&err, MS_EINVAL, "%s: field '%s': not an option of megasim %s", path,
+                         f->string, cmd->name);
+            goto out;
+        }
+        name[0] = name[1] = '-';
+        for (size_t k = 0; k <= len; k++)
+            name[k + 2] = f->string[k] == '_' ? '-' : f->string[k];
+        const cli_opt *o = find_opt(cmd, name);
+        if (!o) {
+            rc = ms_errf(&err, MS_EINVAL,
+                         "%s: field '%s': not an option of megasim %s (see megasim %s --help)",
+                         path, f->string, cmd->name, cmd->name);
+            goto out;
+        }
+        if (nargs + 2 >= MAX_ARGS || nowned + 2 >= MAX_ARGS) {
+            rc = ms_errf(&err, MS_EINVAL, "%s: too many fields", path);
+            goto out;
+        }
+        char value[64];
+        const char *v = NULL;
+        if (!o->arg) {
+            if (!cJSON_IsBool(f)) {
+                rc = ms_errf(&err, MS_EINVAL, "%s: field '%s': expected true or false", path,
+                             f->string);
+                goto out;
+            }
+            if (cJSON_IsFalse(f))
+                continue;
+        } else if (cJSON_IsString(f)) {
+            v = f->valuestring;
+        } else if (cJSON_IsNumber(f) && isfinite(f->valuedouble)) {
+            double x = f->valuedouble;
+            if (x == floor(x) && fabs(x) < 9e15)
+                snprintf(value, sizeof value, "%.0f", x);
+            else
+                snprintf(value, sizeof value, "%.17g", x);
+            v = value;
+        } else {
+            rc = ms_errf(&err, MS_EINVAL, "%s: field '%s': expected %s as a number or a string",
+                         path, f->string, o->arg);
+            goto out;
+        }
+        char *n = strdup(name), *val = v ? strdup(v) : NULL;
+        if (!n || (v && !val)) {
+            free(n);
+            free(val);
+            rc = ms_errf(&err, MS_ENOMEM, "out of memory");
+            goto out;
+        }
+        owned[nowned++] = n;
+        args[nargs++] = n;
+        if (val) {
+            owned[nowned++] = val;
+            args[nargs++] = val;
+        }
+    }
+    for (int i = 2; i < argc; i++) {
+        if (nargs + 1 >= MAX_ARGS) {
+            rc = ms_errf(&err, MS_EUSAGE, "too many arguments");
+            goto out;
+        }
+        args[nargs++] = argv[i];
+    }
+    args[nargs] = NULL;
+    cJSON_Delete(root);
+    root = NULL;
+    int code = cmd->run(cmd, nargs, args);
+    for (int i = 0; i < nowned; i++)
+        free(owned[i]);
+    return code;
+out:
+    cJSON_Delete(root);
+    for (int i = 0; i < nowned; i++)
+        free(owned[i]);
+    (void)rc; /* every path here has set err */
+    return cli_fail(self, &err);
+}
+
+const cli_cmd cmd_run = {
+    .name = "run",
+    .run = run_scenario,
+    .summary = "run a scenario file (scenarios/*.json): a command and its options as JSON",
+    .usage = "  megasim run FILE.json [OPTIONS of its command, which override the file]\n",
+    .details =
+        "A scenario is a JSON object: \"command\" names the command (train), every other\n"
+        "field is one of its options with '_' for '-' (\"global_batch\": 15360 is\n"
+        "--global-batch 15360, \"json\": true is --json); \"description\" and \"source\" say\n"
+        "what it is and where its figures come from. An unknown field is an error.\n"
+        "Paths in it are taken as given, else under the data directory.\n"
+        "Example: megasim run scenarios/deepseek-v3-h800.json --schedule 1f1b\n",
+    .opts = opts,
+    .nopts = sizeof opts / sizeof opts[0],
+    .max_pos = 1,
+};

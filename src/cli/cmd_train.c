@@ -1,0 +1,438 @@
+/* megasim train: one training step of a parallel plan on the engine, and
+ * what it implies: throughput, MFU, memory, GPU-hours, days and cost. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "io/trace.h"
+#include "model/modelfile.h"
+#include "train/step.h"
+
+static const cli_opt opts[] = {
+    {"--model", "FILE", "model JSON (workloads/*.json or a Hugging Face config.json)"},
+    {"--chip", "NAME", "chip from hwdb/chips.csv (megasim chips lists them)"},
+    {"--gpus", "N", "GPUs in the job"},
+    {"--tp", "N", "tensor-parallel degree (default 1)"},
+    {"--pp", "N", "pipeline-parallel stages (default 1)"},
+    {"--vpp", "N", "model chunks per pipeline rank, interleaved schedule only (default 1)"},
+    {"--dp", "N", "data-parallel degree (default: gpus / (tp x pp x cp))"},
+    {"--ep", "N", "expert-parallel degree, taken from dp x tp (default 1)"},
+    {"--cp", "N", "context-parallel degree (default 1)"},
+    {"--zero", "N", "ZeRO stage 0-3 over the data-parallel group (default 1)"},
+    {"--seq", "N", "tokens per sequence"},
+    {"--global-batch", "N", "sequences per step"},
+    {"--micro-batch", "N", "sequences per micro-batch (default 1)"},
+    {"--precision", "RECIPE", "bf16 (default) or fp8 (DeepSeek-V3's recipe)"},
+    {"--schedule", "NAME", "gpipe, 1f1b (default), interleaved, zb1p, dualpipe or dualpipev"},
+    {"--recompute", "POLICY", "none (default), selective or full"},
+    {"--inflight", "N", "micro-batches the first stage holds (default: the schedule's)"},
+    {"--comm-sms", "N", "SMs communication holds while it overlaps compute (DeepSeek: 20)"},
+    {"--moe-imbalance", "X", "busiest expert rank's tokens over the mean (default 1: balanced)"},
+    {"--every-replica", NULL, "simulate every data-parallel replica (small plans; for checks)"},
+    {"--tokens", "N", "a token budget: days and cost to train on it (e.g. 14.8e12)"},
+    {"--price-per-gpu-hour", "USD", "price of one GPU-hour, for the cost"},
+    {"--trace", "FILE", "write a Chrome trace (open in Perfetto) of one step"},
+    {"--trace-ranks", "LIST", "pipeline ranks to trace: 0,3,5-7 (default: all, up to 64)"},
+    CLI_TOPO_OPTS{"--ideal", NULL,
+                  "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
+    {"--peak", NULL, "ignore hwdb/efficiency.csv: operations at datasheet peak"},
+    {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
+    {"--chips", "FILE", "chip database to read (default: hwdb/chips.csv)"},
+    {"--json", NULL, "print JSON"},
+};
+
+/* An integer option with a default. */
+static int int_opt(const cli_args *a, const char *opt, int64_t min, int64_t def, int64_t *out,
+                   ms_err *err)
+{
+    *out = def;
+    const char *v = cli_get(a, opt);
+    return v ? cli_parse_int(opt, v, min, out, err) : MS_OK;
+}
+
+static int need(const cli_args *a, const char *opt, ms_err *err)
+{
+    if (!cli_get(a, opt))
+        return ms_errf(err, MS_EUSAGE, "%s is required (see megasim train --help)", opt);
+    return MS_OK;
+}
+
+/* A number given as 14.8e12 or 14800000000000. */
+static int positive_double(const cli_args *a, const char *opt, double *out, ms_err *err)
+{
+    *out = NAN;
+    const char *v = cli_get(a, opt);
+    if (!v)
+        return MS_OK;
+    int rc = cli_parse_double(opt, v, out, err);
+    if (rc == MS_OK && !(*out > 0))
+        rc = ms_errf(err, MS_EUSAGE, "%s '%s': expected a number > 0", opt, v);
+    return rc;
+}
+
+/* The model path as given, else under the data directory. */
+static int load_model(const char *path, model *m, ms_err *err)
+{
+    char buf[4096], warn[MODELFILE_WARN_MAX];
+    if (access(path, F_OK) != 0 && path[0] != '/' &&
+        cli_home_path(buf, sizeof buf, path, err) == MS_OK && access(buf, F_OK) == 0)
+        path = buf;
+    int rc = modelfile_load(path, m, warn, err);
+    if (rc == MS_OK && warn[0])
+        fprintf(stderr, "%s", warn);
+    return rc;
+}
+
+static int parse_ranks(const char *text, int64_t pp, uint64_t *mask, ms_err *err)
+{
+    *mask = 0;
+    const char *p = text;
+    while (*p) {
+        char *end;
+        long lo = strtol(p, &end, 10), hi = lo;
+        if (end == p)
+            goto bad;
+        if (*end == '-') {
+            p = end + 1;
+            hi = strtol(p, &end, 10);
+            if (end == p)
+                goto bad;
+        }
+        if (lo < 0 || hi < lo || hi >= pp || hi >= 64)
+            return ms_errf(err, MS_EUSAGE,
+                           "--trace-ranks '%s': ranks must be 0 to %lld (pipeline ranks, at most "
+                           "64)",
+                           text, (long long)(pp < 64 ? pp - 1 : 63));
+        for (long r = lo; r <= hi; r++)
+            *mask |= UINT64_C(1) << r;
+        if (*end == ',')
+            end++;
+        else if (*end)
+            goto bad;
+        p = end;
+    }
+    return MS_OK;
+bad:
+    return ms_errf(err, MS_EUSAGE, "--trace-ranks '%s': expected a list such as 0,3,5-7", text);
+}
+
+static int write_trace(const char *path, const step_result *r, const plan *p, ms_err *err)
+{
+    trace_writer *w;
+    int rc = trace_open(path, &w, err);
+    if (rc)
+        return rc;
+    uint64_t named = 0;
+    for (size_t i = 0; i < r->nspans; i++) {
+        const step_span *s = &r->spans[i];
+        if (!(named >> s->rank & 1)) {
+            char name[64];
+            snprintf(name, sizeof name, "pipeline rank %d (GPU %lld)", s->rank,
+                     (long long)((int64_t)s->rank * p->tp * p->cp * p->dp));
+            trace_name_process(w, s->rank, name);
+            trace_name_thread(w, s->rank, 0, "compute");
+            trace_name_thread(w, s->rank, 1, "communication");
+            named |= UINT64_C(1) << s->rank;
+        }
+        trace_span(w, s->rank, s->lane, s->name, s->lane ? "comm" : "compute", s->start_s,
+                   s->dur_s);
+    }
+    return trace_close(w, err);
+}
+
+static void print_text(const model *m, const chip *c, const plan *p, const step_config *cfg,
+                       const step_result *r, double tokens, double price, int calibrated,
+                       int net_calibrated)
+{
+    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+    printf("%s on %lld x %s: tp %lld, pp %lld%s, dp %lld, ep %lld, cp %lld, ZeRO %d, %s, %s, "
+           "recompute %s\n",
+           m->name, (long long)p->gpus, c->name, (long long)p->tp, (long long)p->pp,
+           p->vpp > 1 ? " (interleaved)" : "", (long long)p->dp, (long long)p->ep, (long long)p->cp,
+           p->zero, p->recipe, sched_name(cfg->schedule), plan_recompute_name(p->recompute));
+    printf("batch %lld sequences of %lld tokens, micro-batch %lld: %lld micro-batches per "
+           "pipeline over %lld stages\n\n",
+           (long long)p->global_batch, (long long)p->seq_len, (long long)p->micro_batch,
+           (long long)r->microbatches, (long long)r->stages);
+    printf("  step time              %s (last backward at %s)\n",
+           cli_si(b1, 32, r->step_time_s, "s"), cli_si(b2, 32, r->pipeline_s, "s"));
+    printf("  tokens per second      %s (%.0f per GPU)\n", cli_si(b1, 32, r->tokens_per_s, ""),
+           r->tokens_per_s / (double)p->gpus);
+    printf("  MFU                    %.1f%% of the BF16 peak", 100 * r->mfu_bf16);
+    if (isfinite(r->mfu_fp8))
+        printf(", %.1f%% of the FP8 peak", 100 * r->mfu_fp8);
+    printf("\n                         (model FLOPs: 3 x forward = %s per token; no recompute, "
+           "no MTP)\n",
+           cli_si(b1, 32, r->model_flops_per_token, "FLOP"));
+    printf("  GPU-hours per 1e12 tok %s\n", cli_si(b1, 32, r->gpu_hours_per_trillion_tokens, ""));
+    if (isfinite(tokens)) {
+        double hours = r->gpu_hours_per_trillion_tokens * tokens / 1e12;
+        printf("  %s tokens            %.1f days on %lld GPUs, %s GPU-hours",
+               cli_si(b1, 32, tokens, ""), hours / (double)p->gpus / 24, (long long)p->gpus,
+               cli_si(b2, 32, hours, ""));
+        if (isfinite(price))
+            printf(", $%s at $%.2f per GPU-hour", cli_si(b3, 32, hours * price, ""), price);
+        printf("\n");
+    } else if (isfinite(price)) {
+        printf("  cost per 1e12 tokens   $%s at $%.2f per GPU-hour\n",
+               cli_si(b1, 32, r->gpu_hours_per_trillion_tokens * price, ""), price);
+    }
+    printf("  memory per GPU         %s of %s (fits): weights %s, gradients %s, optimizer %s, "
+           "activations %s\n",
+           cli_si(b1, 32, r->memory.total_B, "B"), cli_si(b2, 32, c->hbm_bytes, "B"),
+           cli_si(b3, 32, r->memory.weights_B, "B"), cli_si(b4, 32, r->memory.grads_B, "B"),
+           cli_si(b5, 32, r->memory.optimizer_B, "B"),
+           cli_si(b6, 32, r->memory.activations_B, "B"));
+    printf("\nWhere the step goes (mean pipeline rank):\n");
+    for (int i = 0; i < STEP_PARTS; i++)
+        if (r->part_s[i] > 0)
+            printf("  %-55s %12s %5.1f%%\n", step_part_name((step_part)i),
+                   cli_si(b1, 32, r->part_s[i], "s"), 100 * r->part_s[i] / r->step_time_s);
+    printf("\nPhases and what bounds them:\n");
+    for (size_t i = 0; i < r->nphases; i++) {
+        const step_phase *ph = &r->phases[i];
+        printf("  %-48s %12s x %-6.0f %s\n", ph->name, cli_si(b1, 32, ph->time_s, "s"), ph->count,
+               ph->bound);
+    }
+    printf("\n%s; %s; %lld ranks simulated, %llu events.\n",
+           calibrated ? "compute calibrated by hwdb/efficiency.csv"
+                      : "compute at datasheet peak (--peak)",
+           net_calibrated ? "network calibrated by hwdb/network.csv" : "ideal network (--ideal)",
+           (long long)r->ranks_simulated, (unsigned long long)r->events);
+}
+
+static void json_parts(cJSON *o, const step_result *r)
+{
+    cJSON *b = cJSON_AddObjectToObject(o, "breakdown_s");
+    for (int i = 0; i < STEP_PARTS; i++)
+        cli_json_num(b, step_part_name((step_part)i), r->part_s[i]);
+    cJSON *ph = cJSON_AddArrayToObject(o, "phases");
+    for (size_t i = 0; i < r->nphases; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", r->phases[i].name);
+        cli_json_num(x, "time_s", r->phases[i].time_s);
+        cli_json_num(x, "count", r->phases[i].count);
+        cJSON_AddStringToObject(x, "bound", r->phases[i].bound);
+        cJSON_AddItemToArray(ph, x);
+    }
+}
+
+static int run_train(const cli_cmd *cmd, int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(cmd, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    ms_err err = {0};
+    chip_db *db = NULL;
+    calib *cal = NULL;
+    step_result res = {0};
+    model m;
+    const chip *c;
+    plan p = {.vpp = 1};
+    step_config cfg = {.moe_load = 1, .trace_mask = ~UINT64_C(0)};
+    int64_t zero = 1;
+    double tokens, price;
+    if ((rc = need(&a, "--model", &err)) || (rc = need(&a, "--chip", &err)) ||
+        (rc = need(&a, "--gpus", &err)) || (rc = need(&a, "--seq", &err)) ||
+        (rc = need(&a, "--global-batch", &err)))
+        goto out;
+    if ((rc = int_opt(&a, "--gpus", 1, 1, &p.gpus, &err)) ||
+        (rc = int_opt(&a, "--tp", 1, 1, &p.tp, &err)) ||
+        (rc = int_opt(&a, "--pp", 1, 1, &p.pp, &err)) ||
+        (rc = int_opt(&a, "--vpp", 1, 1, &p.vpp, &err)) ||
+        (rc = int_opt(&a, "--ep", 1, 1, &p.ep, &err)) ||
+        (rc = int_opt(&a, "--cp", 1, 1, &p.cp, &err)) ||
+        (rc = int_opt(&a, "--zero", 0, 1, &zero, &err)) ||
+        (rc = int_opt(&a, "--seq", 1, 1, &p.seq_len, &err)) ||
+        (rc = int_opt(&a, "--global-batch", 1, 1, &p.global_batch, &err)) ||
+        (rc = int_opt(&a, "--micro-batch", 1, 1, &p.micro_batch, &err)) ||
+        (rc = int_opt(&a, "--inflight", 1, 0, &p.inflight_microbatches, &err)) ||
+        (rc = int_opt(&a, "--comm-sms", 0, 0, &cfg.comm_sms, &err)) ||
+        (rc = positive_double(&a, "--tokens", &tokens, &err)) ||
+        (rc = positive_double(&a, "--price-per-gpu-hour", &price, &err)))
+        goto out;
+    if (zero > 3) {
+        rc = ms_errf(&err, MS_EUSAGE, "--zero %lld: expected a ZeRO stage 0 to 3", (long long)zero);
+        goto out;
+    }
+    p.zero = (int)zero;
+    int64_t mp = p.tp * p.pp * p.cp;
+    if (cli_get(&a, "--dp")) {
+        if ((rc = int_opt(&a, "--dp", 1, 1, &p.dp, &err)))
+            goto out;
+    } else if (p.gpus % mp != 0) {
+        rc = ms_errf(&err, MS_EUSAGE,
+                     "--gpus %lld is not a multiple of tp x pp x cp = %lld x %lld x %lld = %lld",
+                     (long long)p.gpus, (long long)p.tp, (long long)p.pp, (long long)p.cp,
+                     (long long)mp);
+        goto out;
+    } else {
+        p.dp = p.gpus / mp;
+    }
+    p.recipe = cli_get(&a, "--precision") ? cli_get(&a, "--precision") : "bf16";
+    const char *sch = cli_get(&a, "--schedule");
+    cfg.schedule = SCHED_1F1B;
+    if (sch && sched_parse(sch, &cfg.schedule) != 0) {
+        rc = ms_errf(&err, MS_EUSAGE,
+                     "--schedule '%s': expected one of %s (interleaved is "
+                     "interleaved 1F1B; interleaved-1f1b is accepted too)",
+                     sch, sched_list());
+        if (strcmp(sch, "interleaved-1f1b") == 0)
+            cfg.schedule = SCHED_INTERLEAVED, rc = MS_OK;
+        if (rc)
+            goto out;
+    }
+    const char *rp = cli_get(&a, "--recompute");
+    if (rp && plan_recompute_parse(rp, &p.recompute) != 0) {
+        rc = ms_errf(&err, MS_EUSAGE, "--recompute '%s': expected none, selective or full", rp);
+        goto out;
+    }
+    if (cli_get(&a, "--moe-imbalance") &&
+        (rc = cli_parse_double("--moe-imbalance", cli_get(&a, "--moe-imbalance"), &cfg.moe_load,
+                               &err)))
+        goto out;
+    cfg.every_replica = cli_has(&a, "--every-replica");
+    if ((rc = cli_get(&a, "--trace-ranks")
+                  ? parse_ranks(cli_get(&a, "--trace-ranks"), p.pp, &cfg.trace_mask, &err)
+                  : MS_OK))
+        goto out;
+    if (!cli_get(&a, "--trace"))
+        cfg.trace_mask = 0;
+
+    if ((rc = load_model(cli_get(&a, "--model"), &m, &err)) ||
+        (rc = cli_load_chips(&a, &db, &err)) ||
+        (rc = chip_db_lookup(db, cli_get(&a, "--chip"), &c, &err)) ||
+        (rc = cli_load_calib(&a, &cal, &err)))
+        goto out;
+    if ((rc = plan_check(&p, &m, &err)))
+        goto out;
+    coll_params net = COLL_PARAMS_IDEAL;
+    if (!cli_has(&a, "--ideal")) {
+        char path[4096];
+        if ((rc = cli_home_path(path, sizeof path, "hwdb/network.csv", &err)) ||
+            (rc = coll_params_load(path, &net, &err)))
+            goto out;
+    }
+    topo_spec ts;
+    topo *probe = NULL;
+    if ((rc = cli_topo_spec(&a, c, p.gpus, &ts, &err)) ||
+        (rc = cli_topo_build(&a, &ts, &probe, &err)))
+        goto out;
+    topo_free(probe);
+
+    rc = step_run(&m, c, cal, &p, &ts, &net, &cfg, &res, &err);
+    if (rc && !res.fits && res.memory.total_B > 0 && cli_has(&a, "--json")) {
+        /* A plan that does not fit still says how short it is. */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "fits", 0);
+        cli_json_num(o, "memory_per_gpu_bytes", res.memory.total_B);
+        cli_json_num(o, "hbm_bytes", c->hbm_bytes);
+        cli_json_num(o, "short_bytes", res.short_B);
+        cJSON_AddStringToObject(o, "error", err.msg);
+        ms_err e2;
+        cli_json_emit(o, &e2);
+    }
+    if (rc)
+        goto out;
+    if (cli_get(&a, "--trace") && (rc = write_trace(cli_get(&a, "--trace"), &res, &p, &err)))
+        goto out;
+    if (cli_has(&a, "--json")) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", m.name);
+        cJSON_AddStringToObject(o, "chip", c->name);
+        cJSON *pj = cJSON_AddObjectToObject(o, "plan");
+        cli_json_num(pj, "gpus", (double)p.gpus);
+        cli_json_num(pj, "tp", (double)p.tp);
+        cli_json_num(pj, "pp", (double)p.pp);
+        cli_json_num(pj, "vpp", (double)p.vpp);
+        cli_json_num(pj, "dp", (double)p.dp);
+        cli_json_num(pj, "ep", (double)p.ep);
+        cli_json_num(pj, "cp", (double)p.cp);
+        cli_json_num(pj, "zero", p.zero);
+        cli_json_num(pj, "seq", (double)p.seq_len);
+        cli_json_num(pj, "global_batch", (double)p.global_batch);
+        cli_json_num(pj, "micro_batch", (double)p.micro_batch);
+        cJSON_AddStringToObject(pj, "precision", p.recipe);
+        cJSON_AddStringToObject(pj, "schedule", sched_name(cfg.schedule));
+        cJSON_AddStringToObject(pj, "recompute", plan_recompute_name(p.recompute));
+        cli_json_num(pj, "comm_sms", (double)cfg.comm_sms);
+        cli_json_num(pj, "moe_imbalance", cfg.moe_load);
+        cli_json_num(o, "step_time_s", res.step_time_s);
+        cli_json_num(o, "pipeline_s", res.pipeline_s);
+        cli_json_num(o, "tokens_per_s", res.tokens_per_s);
+        cli_json_num(o, "tokens_per_s_per_gpu", res.tokens_per_s / (double)p.gpus);
+        cli_json_num(o, "model_flops_per_token", res.model_flops_per_token);
+        cli_json_num(o, "mfu_bf16", res.mfu_bf16);
+        cli_json_num(o, "mfu_fp8", res.mfu_fp8);
+        cli_json_num(o, "gpu_hours_per_trillion_tokens", res.gpu_hours_per_trillion_tokens);
+        if (isfinite(tokens)) {
+            double hours = res.gpu_hours_per_trillion_tokens * tokens / 1e12;
+            cli_json_num(o, "tokens", tokens);
+            cli_json_num(o, "days", hours / (double)p.gpus / 24);
+            cli_json_num(o, "gpu_hours", hours);
+            if (isfinite(price))
+                cli_json_num(o, "cost_usd", hours * price);
+        } else if (isfinite(price)) {
+            cli_json_num(o, "cost_usd_per_trillion_tokens",
+                         res.gpu_hours_per_trillion_tokens * price);
+        }
+        cli_json_num(o, "memory_per_gpu_bytes", res.memory.total_B);
+        cJSON *mj = cJSON_AddObjectToObject(o, "memory_bytes");
+        cli_json_num(mj, "weights", res.memory.weights_B);
+        cli_json_num(mj, "gradients", res.memory.grads_B);
+        cli_json_num(mj, "optimizer", res.memory.optimizer_B);
+        cli_json_num(mj, "activations", res.memory.activations_B);
+        cli_json_num(mj, "hbm", c->hbm_bytes);
+        cJSON_AddBoolToObject(o, "fits", res.fits);
+        cli_json_num(o, "bubble_fraction", res.bubble_fraction);
+        cli_json_num(o, "exposed_comm_fraction", res.exposed_comm_fraction);
+        cli_json_num(o, "microbatches", (double)res.microbatches);
+        cli_json_num(o, "ranks_simulated", (double)res.ranks_simulated);
+        cli_json_num(o, "events", (double)res.events);
+        json_parts(o, &res);
+        rc = cli_json_emit(o, &err);
+    } else {
+        print_text(&m, c, &p, &cfg, &res, tokens, price, cal != NULL, !cli_has(&a, "--ideal"));
+    }
+    if (!rc && cli_get(&a, "--trace"))
+        fprintf(cli_has(&a, "--json") ? stderr : stdout,
+                "trace: %s (%zu spans; open in "
+                "https://ui.perfetto.dev)\n",
+                cli_get(&a, "--trace"), res.nspans);
+out:
+    step_result_free(&res);
+    calib_free(cal);
+    chip_db_free(db);
+    return rc ? cli_fail(cmd, &err) : CLI_EXIT_OK;
+}
+
+const cli_cmd cmd_train = {
+    .name = "train",
+    .run = run_train,
+    .summary = "one training step of a parallel plan: time, tokens/s, MFU, memory, GPU-hours",
+    .usage = "  megasim train --model FILE --chip NAME --gpus N --seq N --global-batch N\n"
+             "                [--tp N] [--pp N] [--vpp N] [--dp N] [--ep N] [--cp N] [--zero N]\n"
+             "                [--micro-batch N] [--precision bf16|fp8] [--schedule NAME]\n"
+             "                [--recompute none|selective|full] [--trace FILE] [--json]\n",
+    .details = "Runs one step on the engine: each pipeline rank runs its schedule's task list;\n"
+               "compute is timed by the roofline with hwdb/efficiency.csv, communication (TP\n"
+               "all-reduce, EP dispatch/combine, PP send/recv, DP/ZeRO reduce-scatter and\n"
+               "all-gather) by the network model with hwdb/network.csv on the cluster the chip's\n"
+               "row implies (its scale-up domain and NIC on a rail-optimized non-blocking\n"
+               "fat-tree; the topology options change it). DualPipe and DualPipeV overlap the\n"
+               "expert-parallel traffic of each forward-backward pair with its compute, on the\n"
+               "SMs --comm-sms leaves free; other schedules do not overlap it. One pipeline is\n"
+               "simulated (data-parallel replicas are identical) with the busiest expert rank's\n"
+               "load; --every-replica simulates them all.\n"
+               "A plan that does not fit in HBM is not run: the error says how short it is.\n"
+               "MFU counts model FLOPs, 3 x the forward (GEMMs with weights, causal attention,\n"
+               "element-wise), without recompute or MTP, against the dense BF16 and FP8 peaks.\n"
+               "Scenario files (megasim run scenarios/X.json) set the same options.\n",
+    .opts = opts,
+    .nopts = sizeof opts / sizeof opts[0],
+    .max_pos = 0,
+};

@@ -1,0 +1,290 @@
+/* tcost: see tcost.h. */
+#include "train/tcost.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "hw/roofline.h"
+
+static const char *const kind_names[] = {
+#define TCOST_KIND_NAME(e, name) name,
+    TCOST_KIND_MAP(TCOST_KIND_NAME)
+#undef TCOST_KIND_NAME
+};
+
+const char *tcost_kind_name(tcost_kind k)
+{
+    return kind_names[k];
+}
+
+double tcost_expected_nodes(double nodes, double k, double limit)
+{
+    double e = nodes * (1 - pow(1 - 1 / nodes, k));
+    return limit > 0 && e > limit ? limit : e;
+}
+
+double tcost_model_flops_per_token(const model *m, int64_t seq_len)
+{
+    return model_training_flops(m, seq_len).training;
+}
+
+/* Accumulates one task's operations. */
+typedef struct acc {
+    const chip *c;
+    const calib *cal;
+    tcost_work *f, *b, *w; /* forward, input gradient, weight gradient */
+    double recompute;      /* 1: add each forward op to b again */
+    int selective;         /* MLA: recompute norms and up-projections in b */
+    tcost_work scratch;    /* where a recompute's own backward would go: dropped */
+    int failed;
+    ms_err *err;
+} acc;
+
+static void add_time(acc *a, tcost_work *t, tcost_kind k, const char *calib_kind, ms_prec prec,
+                     double flops, double bytes)
+{
+    if (a->failed || !(bytes > 0))
+        return;
+    roof_op op = {.kind = calib_kind, .prec = prec, .flops = flops, .bytes = bytes};
+    roof_eff eff = calib_eff(a->cal, a->c, calib_kind, prec);
+    roof_result r;
+    if (roof_time(a->c, &op, &eff, &r, a->err) != MS_OK) {
+        a->failed = 1;
+        return;
+    }
+    t->time_s += r.time_s;
+    t->by_kind_s[k] += r.time_s;
+    if (r.bound == ROOF_COMPUTE)
+        t->flop_bound_s += r.time_s;
+    else
+        t->hbm_bound_s += r.time_s;
+    t->flops += flops;
+}
+
+/* count products of m x k by k x n weights at prec; bytes of one
+ * element of weights and inputs wb, of outputs ob. */
+static void gemm(acc *a, ms_prec prec, double m, double n, double k, double count)
+{
+    if (!(m > 0 && n > 0 && k > 0 && count > 0))
+        return;
+    double wb = ms_prec_bytes(prec), ob = ms_prec_gemm_out_bytes(prec);
+    double flops = 2 * m * n * k * count;
+    double fwd_B = count * (n * k * wb + m * k * wb + m * n * ob);
+    double dgrad_B = count * (m * n * wb + n * k * wb + m * k * ob);
+    double wgrad_B = count * (m * n * wb + m * k * wb + n * k * ob);
+    add_time(a, a->f, TCOST_GEMM, "gemm", prec, flops, fwd_B);
+    if (a->recompute)
+        add_time(a, a->b, TCOST_GEMM, "gemm", prec, flops, fwd_B);
+    add_time(a, a->b, TCOST_GEMM, "gemm", prec, flops, dgrad_B);
+    add_time(a, a->w, TCOST_GEMM, "gemm", prec, flops, wgrad_B);
+}
+
+static void attention(acc *a, double flops, double bytes)
+{
+    add_time(a, a->f, TCOST_ATTENTION, "attention", MS_BF16, flops, bytes);
+    if (a->recompute)
+        add_time(a, a->b, TCOST_ATTENTION, "attention", MS_BF16, flops, bytes);
+    add_time(a, a->b, TCOST_ATTENTION, "attention", MS_BF16, 2.5 * flops, 2 * bytes);
+}
+
+static void elementwise(acc *a, double flops, double bytes)
+{
+    add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, flops, bytes);
+    if (a->recompute)
+        add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, flops, bytes);
+    add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 2 * flops, 2 * bytes);
+}
+
+typedef struct shape {
+    double T;     /* tokens of the rank's context slice in one micro-batch */
+    double Tsp;   /* tokens after the sequence-parallel split: T / tp */
+    double tp;    /* tensor-parallel ranks */
+    double keys;  /* average keys a query attends, over the whole sequence */
+    double load;  /* routed tokens over the mean */
+    double epr;   /* routed experts per rank */
+    ms_prec gp;   /* GEMM precision of the recipe */
+    double act_B; /* bytes of an activation element passed between ops (bf16) */
+} shape;
+
+static void layer(acc *a, const model *m, const shape *s, int moe)
+{
+    double d = (double)m->hidden_size, nh = (double)m->num_heads / s->tp;
+    double T = s->T, Tsp = s->Tsp, ab = s->act_B;
+    elementwise(a, 4 * Tsp * d, 2 * Tsp * d * ab); /* attention norm */
+    if (m->attn == MODEL_ATTN_MLA) {
+        double dq = (double)m->q_lora_rank, dc = (double)m->kv_lora_rank;
+        double dn = (double)m->qk_nope_head_dim, dr = (double)m->qk_rope_head_dim;
+        double dv = (double)m->v_head_dim;
+        if (dq > 0) {
+            gemm(a, s->gp, T, dq, d, 1);
+            gemm(a, s->gp, T, nh * (dn + dr), dq, 1);
+        } else {
+            gemm(a, s->gp, T, nh * (dn + dr), d, 1);
+        }
+        gemm(a, s->gp, T, dc + dr, d, 1);
+        gemm(a, s->gp, T, nh * (dn + dv), dc, 1);
+        if (a->selective && !a->recompute) { /* V3's selective recompute: norms, up-projections */
+            acc re = *a;
+            re.f = a->b;
+            re.b = re.w = &a->scratch;
+            gemm(&re, s->gp, T, nh * (dn + dr), dq > 0 ? dq : d, 1);
+            gemm(&re, s->gp, T, nh * (dn + dv), dc, 1);
+            elementwise(&re, 8 * Tsp * d, 4 * Tsp * d * ab);
+            a->failed |= re.failed;
+        }
+        attention(a, T * (2 * nh * (dn + dr) + 2 * nh * dv) * s->keys,
+                  T * (2 * nh * (dn + dr) + 2 * nh * dv) * ab);
+        gemm(a, s->gp, T, d, nh * dv, 1);
+    } else {
+        double nkv = fmax(1, (double)m->num_kv_heads / s->tp), hd = (double)m->head_dim;
+        gemm(a, s->gp, T, (nh + 2 * nkv) * hd, d, 1);
+        attention(a, T * 4 * nh * hd * s->keys, T * (2 * nh * hd + 2 * nkv * hd) * ab);
+        gemm(a, s->gp, T, d, nh * hd, 1);
+    }
+    elementwise(a, 5 * Tsp * d, 3 * Tsp * d * ab); /* FFN norm and the residual add */
+    int gated = m->ffn_kind == MODEL_FFN_GATED;
+    double up = gated ? 2 : 1, act = model_act_flops(m);
+    if (!moe) {
+        double f = (double)m->ffn_dim / s->tp;
+        gemm(a, s->gp, T, up * f, d, 1);
+        elementwise(a, act * T * f, T * f * (up + 1) * ab);
+        gemm(a, s->gp, T, d, f, 1);
+        return;
+    }
+    double E = (double)m->num_experts, k = (double)m->experts_per_token;
+    double fe = (double)m->expert_dim;
+    double routed = Tsp * k * s->load; /* token-expert pairs this rank's experts run */
+    /* The router stays in BF16 in DeepSeek-V3's FP8 recipe (§3.3.1). */
+    gemm(a, MS_BF16, Tsp, E, d, 1);
+    gemm(a, s->gp, routed / s->epr, up * fe, d, s->epr);
+    elementwise(a, act * routed * fe, routed * fe * (up + 1) * ab);
+    gemm(a, s->gp, routed / s->epr, d, fe, s->epr);
+    if (m->num_shared_experts > 0) {
+        double fs = (double)m->num_shared_experts * fe / s->tp;
+        gemm(a, s->gp, T, up * fs, d, 1);
+        elementwise(a, act * T * fs, T * fs * (up + 1) * ab);
+        gemm(a, s->gp, T, d, fs, 1);
+    }
+    elementwise(a, 2 * routed * d, (routed + Tsp) * d * ab); /* weighted sum of expert outputs */
+}
+
+/* Output head and loss: logits of a vocabulary slice per TP rank, in BF16
+ * (the head stays in BF16 in DeepSeek-V3's recipe), softmax and
+ * cross-entropy over FP32 logits. */
+static void head(acc *a, const model *m, const shape *s)
+{
+    double d = (double)m->hidden_size, V = (double)m->vocab_size / s->tp;
+    elementwise(a, 4 * s->Tsp * d, 2 * s->Tsp * d * s->act_B); /* final norm */
+    gemm(a, MS_BF16, s->T, V, d, 1);
+    elementwise(a, 5 * s->T * V, 2 * s->T * V * 4);
+}
+
+int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const plan *p,
+                        int64_t stage, int64_t stages, double moe_load, tcost_stage *out,
+                        ms_err *err)
+{
+    *out = (tcost_stage){0};
+    const model_recipe *r = model_recipe_find(p->recipe);
+    if (!r)
+        return ms_errf(err, MS_EINVAL, "field 'precision': expected one of %s, got '%s'",
+                       model_recipe_list(), p->recipe);
+    if (!(moe_load >= 1) || !isfinite(moe_load))
+        return ms_errf(err, MS_EINVAL,
+                       "field 'moe_imbalance': expected the busiest rank's routed tokens over "
+                       "the mean, >= 1, got %g",
+                       moe_load);
+    ms_prec gp = strcmp(r->name, "fp8") == 0 ? MS_FP8 : MS_BF16;
+    if (isnan(chip_peak(c, gp)))
+        return ms_errf(err, MS_EINVAL,
+                       "field 'precision': %s has no %s peak in the database; use --precision "
+                       "bf16",
+                       c->name, ms_prec_name(gp));
+    int64_t L = m->num_layers, per = (L + stages - 1) / stages;
+    out->first_layer = stage * per < L ? stage * per : L;
+    out->layers = out->first_layer + per > L ? L - out->first_layer : per;
+    out->embedding = stage == 0;
+    out->head = stage == stages - 1;
+    out->mtp_modules = out->head ? m->mtp_layers : 0;
+
+    shape s = {
+        .T = (double)(p->micro_batch * p->seq_len) / (double)p->cp,
+        .tp = (double)p->tp,
+        .keys = ((double)p->seq_len + 1) / 2,
+        .load = moe_load,
+        .epr = m->num_experts > 0 ? (double)m->num_experts / (double)p->ep : 1,
+        .gp = gp,
+        .act_B = 2,
+    };
+    s.Tsp = s.T / s.tp;
+    acc a = {.c = c,
+             .cal = cal,
+             .f = &out->f,
+             .b = &out->b,
+             .w = &out->w,
+             .recompute = p->recompute == PLAN_RECOMPUTE_FULL,
+             .selective = p->recompute == PLAN_RECOMPUTE_SELECTIVE,
+             .err = err};
+    double d = (double)m->hidden_size;
+    for (int64_t l = out->first_layer; l < out->first_layer + out->layers; l++) {
+        int moe = model_layer_is_moe(m, l);
+        out->moe_layers += moe;
+        layer(&a, m, &s, moe);
+        out->dense_params += (model_attn_params(m) + model_layer_norm_params(m)) / s.tp;
+        if (moe) {
+            double routed = (double)m->num_experts * model_expert_params(m);
+            out->dense_params += (model_moe_params(m) - routed) / s.tp;
+            out->expert_params += routed / (double)p->ep;
+        } else {
+            out->dense_params += model_dense_ffn_params(m) / s.tp;
+        }
+    }
+    a.recompute = a.selective = 0; /* embedding, head and MTP run once: what they keep is small */
+    model_params mp = model_param_counts(m);
+    if (out->embedding) {
+        elementwise(&a, 0, 2 * s.T * d * s.act_B); /* the gather */
+        out->dense_params += mp.embedding / s.tp;
+    }
+    if (out->head) {
+        head(&a, m, &s);
+        out->dense_params += (mp.head + model_layer_norm_params(m) / 2) / s.tp;
+        for (int64_t i = 0; i < out->mtp_modules; i++) {
+            /* DeepSeek-V3 §2.2: two norms, a projection of [h; emb] from 2d
+             * to d, one transformer block, the shared head. */
+            elementwise(&a, 8 * s.Tsp * d, 4 * s.Tsp * d * s.act_B);
+            gemm(&a, gp, s.T, d, 2 * d, 1);
+            int moe = m->num_experts > 0;
+            out->moe_layers += moe;
+            layer(&a, m, &s, moe);
+            head(&a, m, &s);
+        }
+        if (out->mtp_modules > 0) {
+            double routed = (double)m->mtp_layers * (double)m->num_experts * model_expert_params(m);
+            out->dense_params += (mp.mtp - routed) / s.tp;
+            out->expert_params += routed / (double)p->ep;
+        }
+    }
+    if (a.failed)
+        return MS_EINVAL;
+
+    out->tp_allreduces = p->tp > 1 ? 2 * (out->layers + out->mtp_modules) : 0;
+    out->tp_allreduce_B = s.T * d * s.act_B;
+    if (m->num_experts > 0 && p->ep > 1) {
+        /* DeepEP sends a token once to each node its experts sit on, then
+         * forwards it over NVLink: FP8 with one FP32 scale per 128 values
+         * in the FP8 recipe, BF16 otherwise; the combine returns BF16
+         * (DeepEP README: "FP8 dispatch, BF16 combine"). */
+        double domain = isnan(c->scale_up_domain_chips) ? 1 : c->scale_up_domain_chips;
+        double ep_nodes = fmax(1, (double)p->ep / domain);
+        double k = (double)m->experts_per_token;
+        double limit = m->groups_per_token > 0 && m->expert_groups == (int64_t)ep_nodes
+                           ? (double)m->groups_per_token
+                           : 0;
+        out->ep_fanout = ep_nodes > 1 ? tcost_expected_nodes(ep_nodes, k, limit)
+                                      : tcost_expected_nodes((double)p->ep, k, 0);
+        double disp_elem_B = gp == MS_FP8 ? 1 + 4.0 / 128 : 2;
+        out->ep_dispatch_B = s.Tsp * d * disp_elem_B * out->ep_fanout;
+        out->ep_combine_B = s.Tsp * d * 2 * out->ep_fanout;
+    }
+    out->pp_B = s.T * d * s.act_B;
+    return MS_OK;
+}
