@@ -225,7 +225,38 @@ static void test_bad_specs(void)
     topo_free(t);
 }
 
+/* A data-parallel group of 4, one GPU in each of 4 nodes (stride 8):
+ * every ring hop crosses a NIC, one ring, so an all-reduce of S takes
+ * 2 x 3 steps of S/4 at 50 GB/s plus the path latency of each step:
+ * leaf, NIC up and down, 2 x 0.925 us. A stride of 3 cuts domains of 8
+ * unevenly and is refused. */
+static void test_stride(void)
+{
+    topo *t = cluster(32, 450e9);
+    CU_ASSERT_FATAL(t != NULL);
+    double S = 1 << 28;
+    coll_spec c = {.op = COLL_ALLREDUCE, .algo = COLL_RING, .bytes = S, .gpus = 4, .stride = 8};
+    coll_plan p;
+    coll_result r;
+    ms_err err = {0};
+    coll_params cp = COLL_PARAMS_IDEAL;
+    CU_ASSERT_FATAL(coll_plan_build(t, &c, &p, &err) == MS_OK);
+    for (size_t i = 0; i < p.nx; i++)
+        CU_ASSERT(p.x[i].src % 8 == 0 && p.x[i].dst % 8 == 0 && p.x[i].src != p.x[i].dst);
+    CU_ASSERT(p.nx == 4);
+    CU_ASSERT_FATAL(coll_time_analytical(t, &c, &p, &cp, &r, &err) == MS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(r.time_s, 6 * (S / 4 / 50e9 + 2 * 0.925e-6), 1e-12);
+    coll_plan_free(&p);
+    c.stride = 3;
+    CU_ASSERT(coll_plan_build(t, &c, &p, &err) == MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "stride") != NULL);
+    c.stride = 8, c.gpus = 5; /* GPU 32 does not exist */
+    CU_ASSERT(coll_plan_build(t, &c, &p, &err) == MS_EINVAL);
+    topo_free(t);
+}
+
 static CU_TestInfo tests[] = {
+    {"groups at a stride", test_stride},
     {"every byte sent is received", test_bytes_balance},
     {"analytical and flow agree when idle", test_levels_agree},
     {"flows show contention", test_contention},

@@ -450,5 +450,12 @@ int cli_topo_build(const cli_args *a, topo_spec *ts, topo **t, ms_err *err)
         ts->tiers = 3; /* too many for two tiers of this radix: add a third */
         rc = topo_build(ts, t, err);
     }
+    /* Still too many: bigger switches, unless the radix was given. */
+    for (int radix = ts->switch_radix * 2;
+         rc && !cli_get(a, "--radix") && !cli_get(a, "--tiers") && ts->tiers == 3 && radix <= 512;
+         radix *= 2) {
+        ts->switch_radix = radix;
+        rc = topo_build(ts, t, err);
+    }
     return rc;
 }

@@ -138,7 +138,8 @@ int cli_parse_double(const char *opt, const char *text, double *out, ms_err *err
 int cli_topo_spec(const cli_args *a, const chip *c, int64_t gpus, topo_spec *ts, ms_err *err);
 
 /* topo_build, with a third tier added when two cannot hold the GPUs and
- * --tiers was not given. */
+ * --tiers was not given, then switches of 128, 256, 512 ports when 64
+ * cannot and neither --tiers nor --radix was given. */
 int cli_topo_build(const cli_args *a, topo_spec *ts, topo **t, ms_err *err);
 
 #endif

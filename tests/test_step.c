@@ -1,0 +1,229 @@
+/* Tests of one training step (src/train/tcost, src/train/step): FLOPs of a
+ * stage against the model's own count, the symmetric shortcut against
+ * simulating every replica, what overlap and imbalance do, a breakdown
+ * that adds up, and a plan that does not fit. */
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/modelfile.h"
+#include "train/step.h"
+
+static model tiny;
+
+static int setup(void)
+{
+    char warn[MODELFILE_WARN_MAX];
+    ms_err err = {0};
+    return modelfile_load("tests/data/models/tiny_mla.json", &tiny, warn, &err);
+}
+
+/* A made-up chip with round figures. */
+static chip test_chip(void)
+{
+    chip c = {.name = "X", .family = "x", .compute_units = 100};
+    for (int i = 0; i < MS_PREC_COUNT; i++)
+        c.peak_flop_per_s[i] = NAN;
+    c.peak_flop_per_s[MS_BF16] = 1e15;
+    c.peak_flop_per_s[MS_FP8] = 2e15;
+    c.peak_flop_per_s[MS_FP32] = 5e13;
+    c.hbm_bytes = 80e9;
+    c.hbm_bw_Bps = 2e12;
+    c.scale_up_bw_Bps = 100e9;
+    c.scale_up_domain_chips = 4;
+    c.scale_out_bw_Bps = 25e9;
+    return c;
+}
+
+static plan small_plan(void)
+{
+    return (plan){.gpus = 16,
+                  .tp = 1,
+                  .pp = 2,
+                  .vpp = 1,
+                  .dp = 8,
+                  .ep = 4,
+                  .cp = 1,
+                  .zero = 1,
+                  .seq_len = 256,
+                  .global_batch = 64,
+                  .micro_batch = 1,
+                  .recipe = "bf16"};
+}
+
+static void test_expected_nodes(void)
+{
+    /* 8 experts over 8 nodes: 8 (1 - (7/8)^8) = 5.25113...; V3 caps it at 4. */
+    CU_ASSERT_DOUBLE_EQUAL(tcost_expected_nodes(8, 8, 0), 8 * (1 - pow(7.0 / 8, 8)), 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(tcost_expected_nodes(8, 8, 0), 5.2511286736, 1e-9);
+    CU_ASSERT(tcost_expected_nodes(8, 8, 4) == 4);
+    CU_ASSERT(tcost_expected_nodes(1, 8, 0) == 1);
+}
+
+static void test_stage_flops(void)
+{
+    /* One stage holding the whole model: its weight-gradient FLOPs are
+     * those of every product with weights, 2 x matmul parameters per
+     * token, plus the MTP module's projection, block and head. */
+    chip c = test_chip();
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1;
+    tcost_stage st;
+    ms_err err = {0};
+    CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
+    model_params mp = model_param_counts(&tiny);
+    double T = 256, d = (double)tiny.hidden_size;
+    /* MTP: the projection 2d x d; a MoE block: attention 256x64 + 64x96 +
+     * 256x40 + 32x128 + 64x256 = 53,248, experts (2 routed + 1 shared) x
+     * 3 x 256 x 64 + router 8 x 256 = 149,504; the head again. */
+    double expect = 2 * T * (mp.matmul_active + 2 * d * d + 53248 + 149504 + mp.head);
+    CU_ASSERT_DOUBLE_EQUAL(st.w.flops, expect, expect * 1e-12);
+    /* Forward GEMMs equal the weight gradients'; the input gradient adds
+     * 2.5 x attention and 2 x element-wise work. */
+    CU_ASSERT(st.f.flops > st.w.flops && st.b.flops > st.f.flops);
+    CU_ASSERT(st.layers == 4 && st.embedding && st.head && st.mtp_modules == 1);
+    CU_ASSERT(st.moe_layers == 4); /* layers 1-3 and the MTP block */
+    /* Every part of the time has a bound. */
+    CU_ASSERT_DOUBLE_EQUAL(st.f.flop_bound_s + st.f.hbm_bound_s, st.f.time_s, 1e-15);
+
+    /* fp8 on a chip without an fp8 peak names both. */
+    c.peak_flop_per_s[MS_FP8] = NAN;
+    p.recipe = "fp8";
+    CU_ASSERT(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "fp8") && strstr(err.msg, "X"));
+}
+
+static int run(const plan *p, sched_kind k, double load, int every, step_result *r)
+{
+    chip c = test_chip();
+    topo_spec ts = step_default_topo(&c, p->gpus);
+    coll_params net = COLL_PARAMS_IDEAL;
+    step_config cfg = {.schedule = k, .moe_load = load, .every_replica = every, .comm_sms = 10};
+    ms_err err = {0};
+    int rc = step_run(&tiny, &c, NULL, p, &ts, &net, &cfg, r, &err);
+    if (rc)
+        fprintf(stderr, "\n    step_run: %s\n", err.msg);
+    return rc;
+}
+
+static void test_symmetry(void)
+{
+    /* One pipeline with the busiest load gives the step time of every
+     * replica simulated, each with its own load, expert tasks waiting for
+     * the slowest rank of their group. */
+    const sched_kind kinds[] = {SCHED_1F1B, SCHED_DUALPIPE, SCHED_ZB1P, SCHED_GPIPE};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        for (int skew = 0; skew < 2; skew++) {
+            plan p = small_plan();
+            double load = skew ? 1.6 : 1.0;
+            step_result one, all;
+            CU_ASSERT_FATAL(run(&p, kinds[i], load, 0, &one) == MS_OK);
+            CU_ASSERT_FATAL(run(&p, kinds[i], load, 1, &all) == MS_OK);
+            CU_ASSERT(one.ranks_simulated == 2 && all.ranks_simulated == 16);
+            CU_ASSERT(all.events > one.events);
+            CU_ASSERT_DOUBLE_EQUAL(one.step_time_s, all.step_time_s, 1e-12 * one.step_time_s);
+            if (fabs(one.step_time_s - all.step_time_s) > 1e-12 * one.step_time_s)
+                fprintf(stderr, "\n    %s load %g: one %.9g all %.9g\n", sched_name(kinds[i]), load,
+                        one.step_time_s, all.step_time_s);
+            step_result_free(&one);
+            step_result_free(&all);
+        }
+}
+
+static void test_imbalance_and_overlap(void)
+{
+    plan p = small_plan();
+    step_result bal, skew, f1b, dual;
+    CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 1.0, 0, &bal) == MS_OK);
+    CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 2.0, 0, &skew) == MS_OK);
+    CU_ASSERT(skew.step_time_s > bal.step_time_s);
+    CU_ASSERT(skew.part_s[STEP_COMM_EP] > bal.part_s[STEP_COMM_EP]);
+    f1b = bal;
+    CU_ASSERT_FATAL(run(&p, SCHED_DUALPIPE, 1.0, 0, &dual) == MS_OK);
+    /* DualPipe hides expert-parallel traffic under compute; 1F1B does not. */
+    CU_ASSERT(dual.part_s[STEP_COMM_EP] < f1b.part_s[STEP_COMM_EP]);
+    CU_ASSERT(f1b.part_s[STEP_COMM_EP] > 0);
+    step_result_free(&skew);
+    step_result_free(&f1b);
+    step_result_free(&dual);
+}
+
+static void test_breakdown_adds_up(void)
+{
+    const sched_kind kinds[] = {SCHED_1F1B, SCHED_DUALPIPE, SCHED_INTERLEAVED};
+    for (size_t i = 0; i < 3; i++) {
+        plan p = small_plan();
+        if (kinds[i] == SCHED_INTERLEAVED)
+            p.vpp = 2;
+        step_result r;
+        CU_ASSERT_FATAL(run(&p, kinds[i], 1.0, 0, &r) == MS_OK);
+        double sum = 0;
+        for (int k = 0; k < STEP_PARTS; k++) {
+            CU_ASSERT(r.part_s[k] >= 0);
+            sum += r.part_s[k];
+        }
+        CU_ASSERT_DOUBLE_EQUAL(sum, r.step_time_s, 1e-9 * r.step_time_s);
+        CU_ASSERT(r.mfu_bf16 > 0 && r.mfu_bf16 < 1 && r.mfu_fp8 < r.mfu_bf16);
+        CU_ASSERT_DOUBLE_EQUAL(r.gpu_hours_per_trillion_tokens, 1e12 / r.tokens_per_s * 16 / 3600,
+                               1e-6);
+        step_result_free(&r);
+    }
+}
+
+static void test_one_gpu_by_hand(void)
+{
+    /* One GPU, no pipeline, no network: the step is its micro-batches'
+     * forward and backward back to back, then the optimizer. */
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 3;
+    step_result r;
+    CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 1.0, 0, &r) == MS_OK);
+    const tcost_stage *s = &r.stage0;
+    double work = 3 * (s->f.time_s + s->b.time_s + s->w.time_s);
+    CU_ASSERT(r.part_s[STEP_OPTIMIZER] > 0);
+    CU_ASSERT_DOUBLE_EQUAL(r.step_time_s, work + r.part_s[STEP_OPTIMIZER], 1e-11);
+    CU_ASSERT(r.part_s[STEP_BUBBLE] < 1e-11);
+    step_result_free(&r);
+}
+
+static void test_does_not_fit(void)
+{
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1;
+    p.seq_len = 4096, p.micro_batch = 1;
+    chip c = test_chip();
+    c.hbm_bytes = 1e8; /* 100 MB */
+    topo_spec ts = step_default_topo(&c, 1);
+    coll_params net = COLL_PARAMS_IDEAL;
+    step_config cfg = {.schedule = SCHED_1F1B, .moe_load = 1};
+    step_result r;
+    ms_err err = {0};
+    CU_ASSERT(step_run(&tiny, &c, NULL, &p, &ts, &net, &cfg, &r, &err) == MS_EINVAL);
+    CU_ASSERT(!r.fits && r.short_B > 0);
+    CU_ASSERT_DOUBLE_EQUAL(r.short_B, r.memory.total_B - 1e8, 1);
+    CU_ASSERT(strstr(err.msg, "does not fit") && strstr(err.msg, "short"));
+}
+
+static CU_TestInfo tests[] = {
+    {"expected nodes a token reaches", test_expected_nodes},
+    {"stage FLOPs against the model", test_stage_flops},
+    {"one replica equals every replica", test_symmetry},
+    {"imbalance costs, DualPipe hides EP", test_imbalance_and_overlap},
+    {"breakdown adds up to the step", test_breakdown_adds_up},
+    {"one GPU by hand", test_one_gpu_by_hand},
+    {"a plan that does not fit", test_does_not_fit},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {.pName = "step", .pInitFunc = setup, .pTests = tests},
+    CU_SUITE_INFO_NULL,
+};
+
+#include "test_main.h"
+
+int main(void)
+{
+    return ms_test_run(suites, "test_step");
+}
