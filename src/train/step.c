@@ -112,6 +112,7 @@ typedef struct runner {
     int *busy;
     sim_time *last_end, *cur_start, *cur_dur;
     double *cur_ep_exposed;        /* of the current task */
+    double *cur_ep;                /* its expert-parallel traffic, hidden or not */
     sim_time *f_done, *b_done;     /* [rep][mb][stage] */
     barrier *bar;                  /* [group][rank] */
     double part_s[64][STEP_PARTS]; /* replica 0's ranks, first 64 */
@@ -159,7 +160,7 @@ static sim_time ready_b(const runner *R, int rep, int rank, int mb, int stage)
 
 /* Duration of task k for class cls, and its parts. */
 static double task_time(const runner *R, int cls, const sched_task *k, double *parts,
-                        double *ep_exposed, int *has_ep)
+                        double *ep_exposed, double *ep_s, int *has_ep)
 {
     const stage_times *a = &R->st[cls][k->stage];
     double comp = 0, comm = 0, tp = 0, z3 = 0, stretch = 1;
@@ -201,6 +202,7 @@ static double task_time(const runner *R, int cls, const sched_task *k, double *p
     parts[STEP_COMM_TP] += tp;
     parts[STEP_COMM_ZERO3] += z3;
     *ep_exposed = exposed;
+    *ep_s = comm;
     *has_ep = comm > 0;
     return comp + exposed + tp + z3;
 }
@@ -265,7 +267,8 @@ static void try_start(runner *R, int id)
     sim_time start = ready > now ? ready : now;
     double parts[STEP_PARTS] = {0};
     int has_ep;
-    double dur_s = task_time(R, load_class(R, rep), k, parts, &R->cur_ep_exposed[id], &has_ep);
+    double dur_s =
+        task_time(R, load_class(R, rep), k, parts, &R->cur_ep_exposed[id], &R->cur_ep[id], &has_ep);
     sim_time dur = sim_time_from_s(dur_s);
     R->busy[id] = 1;
     if (R->reps > 1 && R->group_reps > 1 && has_ep) {
@@ -311,9 +314,11 @@ static void on_end(sim *s, void *ctx, sim_payload pl)
             snprintf(name, sizeof name, "%s%d.%d", sched_op_name(k->op), k->mb, k->stage);
         double start = sim_time_to_s(R->cur_start[id]), dur = sim_time_to_s(R->cur_dur[id]);
         add_span(R, rank, 0, start, dur, name);
-        if (R->cur_ep_exposed[id] > 0)
+        if (k->op == SCHED_FB)
+            add_span(R, rank, 1, start, R->cur_ep[id], "ep dispatch/combine (overlapped)");
+        else if (R->cur_ep_exposed[id] > 0)
             add_span(R, rank, 1, start + dur - R->cur_ep_exposed[id], R->cur_ep_exposed[id],
-                     "ep exposed");
+                     "ep dispatch/combine");
     }
     R->busy[id] = 0;
     R->next[id]++;
@@ -532,11 +537,12 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     R.cur_start = calloc(ids, sizeof *R.cur_start);
     R.cur_dur = calloc(ids, sizeof *R.cur_dur);
     R.cur_ep_exposed = calloc(ids, sizeof *R.cur_ep_exposed);
+    R.cur_ep = calloc(ids, sizeof *R.cur_ep);
     R.f_done = malloc(chunks * sizeof *R.f_done);
     R.b_done = malloc(chunks * sizeof *R.b_done);
     R.bar = calloc((size_t)(reps / group_reps + 1) * (size_t)p->pp, sizeof *R.bar);
     if (!R.next || !R.busy || !R.last_end || !R.cur_start || !R.cur_dur || !R.cur_ep_exposed ||
-        !R.f_done || !R.b_done || !R.bar) {
+        !R.cur_ep || !R.f_done || !R.b_done || !R.bar) {
         rc = ms_errf(err, MS_ENOMEM, "out of memory for %zu stage chunks", chunks);
         goto out;
     }
@@ -716,6 +722,7 @@ out:
     free(R.cur_start);
     free(R.cur_dur);
     free(R.cur_ep_exposed);
+    free(R.cur_ep);
     free(R.f_done);
     free(R.b_done);
     free(R.bar);
