@@ -74,7 +74,7 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
     if (!text)
         return cli_fail(self, &err);
     cJSON *root = cJSON_Parse(text);
-    free(text);
+    const char *text_start = text; /* for the line of a parse error; freed below */
     int rc = MS_OK;
     char *args[MAX_ARGS];
     char *owned[MAX_ARGS];
@@ -83,6 +83,12 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
     if (!root || !cJSON_IsObject(root)) {
         rc = ms_errf(&err, MS_EPARSE, "%s: not a JSON object%s", path,
                      root ? "" : " (malformed JSON)");
+        if (!root && cJSON_GetErrorPtr() && text_start) {
+            int line = 1;
+            for (const char *q = text_start; q < cJSON_GetErrorPtr() && *q; q++)
+                line += *q == '\n';
+            rc = ms_errf(&err, MS_EPARSE, "%s:%d: not valid JSON", path, line);
+        }
         goto out;
     }
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "command");
@@ -103,6 +109,9 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
                      path, c->valuestring);
         goto out;
     }
+    free(text);
+    text = NULL;
+    text_start = NULL;
     args[nargs++] = (char *)cmd->name;
     const cJSON *f;
     cJSON_ArrayForEach(f, root)
@@ -184,6 +193,7 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
         free(owned[i]);
     return code;
 out:
+    free(text);
     cJSON_Delete(root);
     for (int i = 0; i < nowned; i++)
         free(owned[i]);
@@ -201,8 +211,9 @@ const cli_cmd cmd_run = {
         "field is one of its options with '_' for '-' (\"global_batch\": 15360 is\n"
         "--global-batch 15360, \"json\": true is --json); \"description\" and \"source\" say\n"
         "what it is and where its figures come from. An unknown field is an error.\n"
-        "Paths in it are taken as given, else under the data directory.\n"
-        "Example: megasim run scenarios/deepseek-v3-h800.json --schedule 1f1b\n",
+        "Its model path is taken as given, else under the data directory; other paths\n"
+        "as given.\n"
+        "Example: megasim run scenarios/deepseek-v3-pretrain-h800.json --schedule 1f1b\n",
     .opts = opts,
     .nopts = sizeof opts / sizeof opts[0],
     .max_pos = 1,

@@ -28,7 +28,6 @@ static const cli_opt opts[] = {
     {"--precision", "RECIPE", "bf16 (default) or fp8 (DeepSeek-V3's recipe)"},
     {"--schedule", "NAME", "gpipe, 1f1b (default), interleaved, zb1p, dualpipe or dualpipev"},
     {"--recompute", "POLICY", "none (default), selective or full"},
-    {"--inflight", "N", "micro-batches the first stage holds (default: the schedule's)"},
     {"--comm-sms", "N", "SMs communication holds while it overlaps compute (DeepSeek: 20)"},
     {"--moe-imbalance", "X", "busiest expert rank's tokens over the mean (default 1: balanced)"},
     {"--every-replica", NULL, "simulate every data-parallel replica (small plans; for checks)"},
@@ -250,7 +249,6 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         (rc = int_opt(&a, "--seq", 1, 1, &p.seq_len, &err)) ||
         (rc = int_opt(&a, "--global-batch", 1, 1, &p.global_batch, &err)) ||
         (rc = int_opt(&a, "--micro-batch", 1, 1, &p.micro_batch, &err)) ||
-        (rc = int_opt(&a, "--inflight", 1, 0, &p.inflight_microbatches, &err)) ||
         (rc = int_opt(&a, "--comm-sms", 0, 0, &cfg.comm_sms, &err)) ||
         (rc = positive_double(&a, "--tokens", &tokens, &err)) ||
         (rc = positive_double(&a, "--price-per-gpu-hour", &price, &err)))

@@ -271,6 +271,11 @@ static void try_start(runner *R, int id)
         task_time(R, load_class(R, rep), k, parts, &R->cur_ep_exposed[id], &R->cur_ep[id], &has_ep);
     sim_time dur = sim_time_from_s(dur_s);
     R->busy[id] = 1;
+    /* Counted now, before a barrier may hold the task back; time a barrier
+     * adds counts as waiting. */
+    if (rep == 0 && rank < 64)
+        for (int i = 0; i < STEP_PARTS; i++)
+            R->part_s[rank][i] += parts[i];
     if (R->reps > 1 && R->group_reps > 1 && has_ep) {
         /* Every rank of the expert-parallel group starts together and
          * waits for the slowest. */
@@ -285,11 +290,6 @@ static void try_start(runner *R, int id)
         *b = (barrier){0};
     } else {
         schedule_end(R, id, start, dur);
-    }
-    if (rep == 0 && rank < 64) {
-        for (int i = 0; i < STEP_PARTS; i++)
-            R->part_s[rank][i] += parts[i];
-        /* The barrier may stretch a task: its extra time counts as waiting. */
     }
 }
 
@@ -420,9 +420,11 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
 
     /* Memory first: a plan that does not fit is not run. DualPipe keeps
      * PP + 1 micro-batches of activations in flight and two copies of the
-     * parameters (DeepSeek-V3 report, Table 2). */
+     * parameters (DeepSeek-V3 report, Table 2); GPipe keeps them all. */
     if (pl.inflight_microbatches == 0 && (dual || cfg->schedule == SCHED_DUALPIPEV))
         pl.inflight_microbatches = p->pp + 1;
+    if (pl.inflight_microbatches == 0 && cfg->schedule == SCHED_GPIPE)
+        pl.inflight_microbatches = plan_microbatches(p); /* every forward before any backward */
     out->memory = plan_memory_per_rank(p, m);
     if (dual) {
         out->memory.weights_B *= 2;
