@@ -62,10 +62,10 @@ static int bench(const char *name, const char *model_file, const char *chip_name
             ts.tiers = 3, ts.switch_radix = radix;
             rc = topo_build(&ts, &probe, &err);
         }
-        topo_free(probe);
         step_config cfg = {.schedule = k, .moe_load = 1, .comm_sms = comm_sms};
         if (!rc)
-            rc = step_run(&m, c, cal, &p, &ts, &net, &cfg, &r, &err);
+            rc = step_run(&m, c, cal, &p, probe, &net, &cfg, &r, &err);
+        topo_free(probe);
     }
     double wall = now_s() - t0;
     if (rc) {

@@ -101,7 +101,11 @@ static int run(const plan *p, sched_kind k, double load, int every, step_result 
     coll_params net = COLL_PARAMS_IDEAL;
     step_config cfg = {.schedule = k, .moe_load = load, .every_replica = every, .comm_sms = 10};
     ms_err err = {0};
-    int rc = step_run(&tiny, &c, NULL, p, &ts, &net, &cfg, r, &err);
+    topo *t = NULL;
+    int rc = topo_build(&ts, &t, &err);
+    if (rc == MS_OK)
+        rc = step_run(&tiny, &c, NULL, p, t, &net, &cfg, r, &err);
+    topo_free(t);
     if (rc)
         fprintf(stderr, "\n    step_run: %s\n", err.msg);
     return rc;
@@ -134,12 +138,11 @@ static void test_symmetry(void)
 static void test_imbalance_and_overlap(void)
 {
     plan p = small_plan();
-    step_result bal, skew, f1b, dual;
-    CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 1.0, 0, &bal) == MS_OK);
+    step_result f1b, skew, dual;
+    CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 1.0, 0, &f1b) == MS_OK);
     CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 2.0, 0, &skew) == MS_OK);
-    CU_ASSERT(skew.step_time_s > bal.step_time_s);
-    CU_ASSERT(skew.part_s[STEP_COMM_EP] > bal.part_s[STEP_COMM_EP]);
-    f1b = bal;
+    CU_ASSERT(skew.step_time_s > f1b.step_time_s);
+    CU_ASSERT(skew.part_s[STEP_COMM_EP] > f1b.part_s[STEP_COMM_EP]);
     CU_ASSERT_FATAL(run(&p, SCHED_DUALPIPE, 1.0, 0, &dual) == MS_OK);
     /* DualPipe hides expert-parallel traffic under compute; 1F1B does not. */
     CU_ASSERT(dual.part_s[STEP_COMM_EP] < f1b.part_s[STEP_COMM_EP]);
@@ -199,7 +202,10 @@ static void test_does_not_fit(void)
     step_config cfg = {.schedule = SCHED_1F1B, .moe_load = 1};
     step_result r;
     ms_err err = {0};
-    CU_ASSERT(step_run(&tiny, &c, NULL, &p, &ts, &net, &cfg, &r, &err) == MS_EINVAL);
+    topo *t = NULL;
+    CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
+    CU_ASSERT(step_run(&tiny, &c, NULL, &p, t, &net, &cfg, &r, &err) == MS_EINVAL);
+    topo_free(t);
     CU_ASSERT(!r.fits && r.short_B > 0);
     CU_ASSERT_DOUBLE_EQUAL(r.short_B, r.memory.total_B - 1e8, 1);
     CU_ASSERT(strstr(err.msg, "does not fit") && strstr(err.msg, "short"));

@@ -74,7 +74,6 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
     if (!text)
         return cli_fail(self, &err);
     cJSON *root = cJSON_Parse(text);
-    const char *text_start = text; /* for the line of a parse error; freed below */
     int rc = MS_OK;
     char *args[MAX_ARGS];
     char *owned[MAX_ARGS];
@@ -83,9 +82,9 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
     if (!root || !cJSON_IsObject(root)) {
         rc = ms_errf(&err, MS_EPARSE, "%s: not a JSON object%s", path,
                      root ? "" : " (malformed JSON)");
-        if (!root && cJSON_GetErrorPtr() && text_start) {
+        if (!root && cJSON_GetErrorPtr()) {
             int line = 1;
-            for (const char *q = text_start; q < cJSON_GetErrorPtr() && *q; q++)
+            for (const char *q = text; q < cJSON_GetErrorPtr() && *q; q++)
                 line += *q == '\n';
             rc = ms_errf(&err, MS_EPARSE, "%s:%d: not valid JSON", path, line);
         }
@@ -111,7 +110,6 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
     }
     free(text);
     text = NULL;
-    text_start = NULL;
     args[nargs++] = (char *)cmd->name;
     const cJSON *f;
     cJSON_ArrayForEach(f, root)

@@ -228,6 +228,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
     ms_err err = {0};
     chip_db *db = NULL;
     calib *cal = NULL;
+    topo *cluster = NULL;
     step_result res = {0};
     model m;
     const chip *c;
@@ -274,15 +275,14 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
     p.recipe = cli_get(&a, "--precision") ? cli_get(&a, "--precision") : "bf16";
     const char *sch = cli_get(&a, "--schedule");
     cfg.schedule = SCHED_1F1B;
-    if (sch && sched_parse(sch, &cfg.schedule) != 0) {
+    if (sch && strcmp(sch, "interleaved-1f1b") == 0) { /* the name for it */
+        cfg.schedule = SCHED_INTERLEAVED;
+    } else if (sch && sched_parse(sch, &cfg.schedule) != 0) {
         rc = ms_errf(&err, MS_EUSAGE,
-                     "--schedule '%s': expected one of %s (interleaved is "
-                     "interleaved 1F1B; interleaved-1f1b is accepted too)",
+                     "--schedule '%s': expected one of %s (interleaved is interleaved 1F1B; "
+                     "interleaved-1f1b is accepted too)",
                      sch, sched_list());
-        if (strcmp(sch, "interleaved-1f1b") == 0)
-            cfg.schedule = SCHED_INTERLEAVED, rc = MS_OK;
-        if (rc)
-            goto out;
+        goto out;
     }
     const char *rp = cli_get(&a, "--recompute");
     if (rp && plan_recompute_parse(rp, &p.recompute) != 0) {
@@ -316,13 +316,11 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
             goto out;
     }
     topo_spec ts;
-    topo *probe = NULL;
     if ((rc = cli_topo_spec(&a, c, p.gpus, &ts, &err)) ||
-        (rc = cli_topo_build(&a, &ts, &probe, &err)))
+        (rc = cli_topo_build(&a, &ts, &cluster, &err)))
         goto out;
-    topo_free(probe);
 
-    rc = step_run(&m, c, cal, &p, &ts, &net, &cfg, &res, &err);
+    rc = step_run(&m, c, cal, &p, cluster, &net, &cfg, &res, &err);
     if (rc && !res.fits && res.memory.total_B > 0 && cli_has(&a, "--json")) {
         /* A plan that does not fit still says how short it is. */
         cJSON *o = cJSON_CreateObject();
@@ -403,6 +401,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
                 cli_get(&a, "--trace"), res.nspans);
 out:
     step_result_free(&res);
+    topo_free(cluster);
     calib_free(cal);
     chip_db_free(db);
     return rc ? cli_fail(cmd, &err) : CLI_EXIT_OK;

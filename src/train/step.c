@@ -111,11 +111,11 @@ typedef struct runner {
     size_t *next;
     int *busy;
     sim_time *last_end, *cur_start, *cur_dur;
-    double *cur_ep_exposed;        /* of the current task */
-    double *cur_ep;                /* its expert-parallel traffic, hidden or not */
-    sim_time *f_done, *b_done;     /* [rep][mb][stage] */
-    barrier *bar;                  /* [group][rank] */
-    double part_s[64][STEP_PARTS]; /* replica 0's ranks, first 64 */
+    double *cur_ep_exposed;       /* of the current task */
+    double *cur_ep;               /* its expert-parallel traffic, hidden or not */
+    sim_time *f_done, *b_done;    /* [rep][mb][stage] */
+    barrier *bar;                 /* [group][rank] */
+    double (*part_s)[STEP_PARTS]; /* replica 0's ranks */
     uint64_t trace_mask;
     step_span *spans;
     size_t nspans, spans_cap;
@@ -273,7 +273,7 @@ static void try_start(runner *R, int id)
     R->busy[id] = 1;
     /* Counted now, before a barrier may hold the task back; time a barrier
      * adds counts as waiting. */
-    if (rep == 0 && rank < 64)
+    if (rep == 0)
         for (int i = 0; i < STEP_PARTS; i++)
             R->part_s[rank][i] += parts[i];
     if (R->reps > 1 && R->group_reps > 1 && has_ep) {
@@ -351,10 +351,10 @@ static int stage_times_compute(const model *m, const chip *c, const calib *cal, 
                          "expert-parallel combine", err)))
             return rc;
         /* The busiest rank receives load times the mean traffic. Backward:
-         * the combine's gradient goes the dispatch's way and back, in BF16. */
-        double comb_b = comb;
+         * the combine's gradient goes the dispatch's way and the dispatch's
+         * back, both in BF16: two combines' worth. */
         out->ep_f_s = (disp + comb) * load * (double)t->moe_layers;
-        out->ep_b_s = (comb_b + comb) * load * (double)t->moe_layers;
+        out->ep_b_s = 2 * comb * load * (double)t->moe_layers;
     }
     if (p->zero >= 3) {
         const model_recipe *r = model_recipe_find(p->recipe);
@@ -391,7 +391,7 @@ static const char *work_bound(const tcost_work *w)
     return w->flop_bound_s >= w->hbm_bound_s ? "FLOPs" : "HBM";
 }
 
-int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, const topo_spec *ts,
+int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, const topo *t,
              const coll_params *net, const step_config *cfg, step_result *out, ms_err *err)
 {
     *out = (step_result){0};
@@ -407,6 +407,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
         return ms_errf(err, MS_EINVAL,
                        "field 'comm_sms': expected 0 to %g SMs (the %s has %g), got %lld",
                        c->compute_units - 1, c->name, c->compute_units, (long long)cfg->comm_sms);
+    const topo_spec *ts = topo_get_spec(t);
     if (ts->gpus != p->gpus)
         return ms_errf(err, MS_EINVAL, "the topology has %lld GPUs, the plan %lld",
                        (long long)ts->gpus, (long long)p->gpus);
@@ -466,12 +467,9 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                        sched_name(cfg->schedule), S, (long long)m->num_layers);
     }
 
-    topo *t = NULL;
     runner R = {0};
     stage_times *st = NULL;
     double *dense = NULL, *experts = NULL;
-    if ((rc = topo_build(ts, &t, err)))
-        goto out;
     net_ctx nc = {.t = t, .cp = net, .domain = ts->domain_size};
 
     /* Per-stage costs, for the busiest load and (every_replica) the rest. */
@@ -497,16 +495,9 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     }
     for (int cls = 0; cls < classes; cls++)
         for (int s = 0; s < S; s++) {
-            /* tcost wants a load >= 1; a lighter rank differs only in its experts' tokens */
             double load = cls == 0 ? cfg->moe_load : other_load;
-            if ((rc = stage_times_compute(m, c, cal, p, &nc, s, S, fmax(load, 1), &st[cls * S + s],
-                                          err)))
+            if ((rc = stage_times_compute(m, c, cal, p, &nc, s, S, load, &st[cls * S + s], err)))
                 goto out;
-            if (load < 1) { /* rescale the expert share: recompute at 1 and scale comm */
-                stage_times *x = &st[cls * S + s];
-                x->ep_f_s *= load;
-                x->ep_b_s *= load;
-            }
         }
     if (classes == 1)
         memcpy(st + S, st, (size_t)S * sizeof *st);
@@ -540,6 +531,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     R.cur_dur = calloc(ids, sizeof *R.cur_dur);
     R.cur_ep_exposed = calloc(ids, sizeof *R.cur_ep_exposed);
     R.cur_ep = calloc(ids, sizeof *R.cur_ep);
+    R.part_s = calloc((size_t)p->pp, sizeof *R.part_s);
     R.f_done = malloc(chunks * sizeof *R.f_done);
     R.b_done = malloc(chunks * sizeof *R.b_done);
     R.bar = calloc((size_t)(reps / group_reps + 1) * (size_t)p->pp, sizeof *R.bar);
@@ -649,8 +641,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
 
     /* The mean pipeline rank's breakdown: what the ranks did, and the rest
      * of the step waiting. */
-    int counted = p->pp < 64 ? (int)p->pp : 64;
-    for (int r = 0; r < counted; r++) {
+    for (int r = 0; r < p->pp; r++) {
         R.part_s[r][STEP_COMM_DP] = tail_dp[r];
         R.part_s[r][STEP_OPTIMIZER] = tail_opt[r];
         double busy = 0;
@@ -658,7 +649,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
             busy += R.part_s[r][i];
         R.part_s[r][STEP_BUBBLE] = fmax(0, step_s - busy);
         for (int i = 0; i < STEP_PARTS; i++)
-            out->part_s[i] += R.part_s[r][i] / counted;
+            out->part_s[i] += R.part_s[r][i] / (double)p->pp;
     }
     free(end_s);
     free(tail_dp);
@@ -670,7 +661,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     out->ranks_simulated = (int64_t)ids;
     out->tokens_per_step = (double)p->global_batch * (double)p->seq_len;
     out->tokens_per_s = out->tokens_per_step / step_s;
-    out->model_flops_per_token = tcost_model_flops_per_token(m, p->seq_len);
+    out->model_flops_per_token = model_training_flops(m, p->seq_len).training;
     double achieved = out->tokens_per_s * out->model_flops_per_token / (double)p->gpus;
     out->mfu_bf16 = achieved / chip_peak(c, MS_BF16);
     out->mfu_fp8 = achieved / chip_peak(c, MS_FP8);
@@ -725,6 +716,7 @@ out:
     free(R.cur_dur);
     free(R.cur_ep_exposed);
     free(R.cur_ep);
+    free(R.part_s);
     free(R.f_done);
     free(R.b_done);
     free(R.bar);
@@ -732,7 +724,6 @@ out:
     free(st);
     free(dense);
     free(experts);
-    topo_free(t);
     sched_free(sc);
     return rc;
 }

@@ -129,7 +129,7 @@ typedef struct step_result {
 } step_result;
 
 /* Runs one step of plan p (checked with plan_check against m) for model m
- * on chips c connected as ts describes (ts->gpus must equal p->gpus),
+ * on chips c connected by topology t (of p->gpus GPUs),
  * with calibration cal (NULL: peaks) and network parameters net. The plan
  * must fit in memory: a plan that does not is MS_EINVAL naming the
  * shortfall per rank, with out->memory, fits and short_B filled so the
@@ -137,7 +137,7 @@ typedef struct step_result {
  * cannot run (vpp, micro-batch counts), collectives the topology cannot
  * place, a bad config field; MS_ENOMEM. Caller frees with
  * step_result_free. */
-int step_run(const model *m, const chip *c, const calib *cal, const plan *p, const topo_spec *ts,
+int step_run(const model *m, const chip *c, const calib *cal, const plan *p, const topo *t,
              const coll_params *net, const step_config *cfg, step_result *out, ms_err *err);
 
 void step_result_free(step_result *r);

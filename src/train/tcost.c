@@ -23,17 +23,12 @@ double tcost_expected_nodes(double nodes, double k, double limit)
     return limit > 0 && e > limit ? limit : e;
 }
 
-double tcost_model_flops_per_token(const model *m, int64_t seq_len)
-{
-    return model_training_flops(m, seq_len).training;
-}
-
 /* Accumulates one task's operations. */
 typedef struct acc {
     const chip *c;
     const calib *cal;
     tcost_work *f, *b, *w; /* forward, input gradient, weight gradient */
-    double recompute;      /* 1: add each forward op to b again */
+    int recompute;         /* 1: add each forward op to b again */
     int selective;         /* MLA: recompute norms and up-projections in b */
     tcost_work scratch;    /* where a recompute's own backward would go: dropped */
     int failed;
@@ -176,7 +171,7 @@ static void head(acc *a, const model *m, const shape *s)
     double d = (double)m->hidden_size, V = (double)m->vocab_size / s->tp;
     elementwise(a, 4 * s->Tsp * d, 2 * s->Tsp * d * s->act_B); /* final norm */
     gemm(a, MS_BF16, s->T, V, d, 1);
-    elementwise(a, 5 * s->T * V, 2 * s->T * V * 4);
+    elementwise(a, 5 * s->T * V, 2 * s->T * V * 4); /* 5 FLOPs a logit: an estimate */
 }
 
 int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const plan *p,
@@ -188,10 +183,10 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
     if (!r)
         return ms_errf(err, MS_EINVAL, "field 'precision': expected one of %s, got '%s'",
                        model_recipe_list(), p->recipe);
-    if (!(moe_load >= 1) || !isfinite(moe_load))
+    if (!(moe_load > 0) || !isfinite(moe_load))
         return ms_errf(err, MS_EINVAL,
-                       "field 'moe_imbalance': expected the busiest rank's routed tokens over "
-                       "the mean, >= 1, got %g",
+                       "field 'moe_imbalance': expected the rank's routed tokens over the mean, "
+                       "> 0, got %g",
                        moe_load);
     ms_prec gp = strcmp(r->name, "fp8") == 0 ? MS_FP8 : MS_BF16;
     if (isnan(chip_peak(c, gp)))

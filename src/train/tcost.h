@@ -86,17 +86,12 @@ typedef struct tcost_stage {
 /* The work of stage `stage` of `stages` equal blocks of layers (ceil(L /
  * stages) each, the last stages shorter) for plan p (checked with
  * plan_check) on chip c, moe_load the rank's routed tokens over the mean
- * (>= 1 for the busiest). cal may be NULL (peaks). Fails with MS_EINVAL
+ * (> 0; >= 1 for the busiest). cal may be NULL (peaks). Fails with MS_EINVAL
  * when the chip has no peak at a precision the recipe needs (fp8 on an
  * A100), naming both. */
 int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const plan *p,
                         int64_t stage, int64_t stages, double moe_load, tcost_stage *out,
                         ms_err *err);
-
-/* Model FLOPs of one sequence of p->seq_len tokens through the whole
- * model in training (3 x forward, MTP modules excluded, no recompute):
- * what MFU counts. */
-double tcost_model_flops_per_token(const model *m, int64_t seq_len);
 
 /* Expected distinct nodes (groups) a token's k routed experts land in,
  * spread uniformly over `nodes` nodes: nodes (1 - (1 - 1/nodes)^k), at
