@@ -9,6 +9,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "model/modelfile.h"
 
 #ifndef MEGASIM_SOURCE_DIR
 #define MEGASIM_SOURCE_DIR "."
@@ -457,5 +460,44 @@ int cli_topo_build(const cli_args *a, topo_spec *ts, topo **t, ms_err *err)
         ts->switch_radix = radix;
         rc = topo_build(ts, t, err);
     }
+    return rc;
+}
+
+int cli_int_opt(const cli_args *a, const char *opt, int64_t min, int64_t def, int64_t *out,
+                ms_err *err)
+{
+    *out = def;
+    const char *v = cli_get(a, opt);
+    return v ? cli_parse_int(opt, v, min, out, err) : MS_OK;
+}
+
+int cli_need(const cli_args *a, const char *opt, ms_err *err)
+{
+    if (!cli_get(a, opt))
+        return ms_errf(err, MS_EUSAGE, "%s is required (see megasim %s --help)", opt, a->cmd->name);
+    return MS_OK;
+}
+
+int cli_positive_double(const cli_args *a, const char *opt, double *out, ms_err *err)
+{
+    *out = NAN;
+    const char *v = cli_get(a, opt);
+    if (!v)
+        return MS_OK;
+    int rc = cli_parse_double(opt, v, out, err);
+    if (rc == MS_OK && !(*out > 0))
+        rc = ms_errf(err, MS_EUSAGE, "%s '%s': expected a number > 0", opt, v);
+    return rc;
+}
+
+int cli_load_model(const char *path, struct model *m, ms_err *err)
+{
+    char buf[4096], warn[MODELFILE_WARN_MAX];
+    if (access(path, F_OK) != 0 && path[0] != '/' &&
+        cli_home_path(buf, sizeof buf, path, err) == MS_OK && access(buf, F_OK) == 0)
+        path = buf;
+    int rc = modelfile_load(path, m, warn, err);
+    if (rc == MS_OK && warn[0])
+        fprintf(stderr, "%s", warn);
     return rc;
 }

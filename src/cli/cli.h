@@ -95,6 +95,22 @@ int cli_plot_paths(const char *out, char *dat, size_t dat_cap, char *gp, size_t 
  * *drawn to 0. A failed drawing removes the partial image. */
 int cli_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, ms_err *err);
 
+/* The value of an integer option >= min, or def when it is not given. */
+int cli_int_opt(const cli_args *a, const char *opt, int64_t min, int64_t def, int64_t *out,
+                ms_err *err);
+
+/* MS_EUSAGE "OPT is required (see megasim CMD --help)" unless opt is given. */
+int cli_need(const cli_args *a, const char *opt, ms_err *err);
+
+/* The value of a number option > 0 (14.8e12 or 14800000000000), or NAN
+ * when it is not given. */
+int cli_positive_double(const cli_args *a, const char *opt, double *out, ms_err *err);
+
+/* Loads a model file as given, else under the data directory
+ * (workloads/...), printing modelfile's warnings on stderr. */
+struct model;
+int cli_load_model(const char *path, struct model *m, ms_err *err);
+
 /* Parses a whole number in [min, 2^40] given for option opt. Fails with
  * MS_EUSAGE and a message naming the option (err may be NULL). */
 int cli_parse_int(const char *opt, const char *text, int64_t min, int64_t *out, ms_err *err);

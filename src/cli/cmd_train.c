@@ -43,48 +43,6 @@ static const cli_opt opts[] = {
     {"--json", NULL, "print JSON"},
 };
 
-/* An integer option with a default. */
-static int int_opt(const cli_args *a, const char *opt, int64_t min, int64_t def, int64_t *out,
-                   ms_err *err)
-{
-    *out = def;
-    const char *v = cli_get(a, opt);
-    return v ? cli_parse_int(opt, v, min, out, err) : MS_OK;
-}
-
-static int need(const cli_args *a, const char *opt, ms_err *err)
-{
-    if (!cli_get(a, opt))
-        return ms_errf(err, MS_EUSAGE, "%s is required (see megasim train --help)", opt);
-    return MS_OK;
-}
-
-/* A number given as 14.8e12 or 14800000000000. */
-static int positive_double(const cli_args *a, const char *opt, double *out, ms_err *err)
-{
-    *out = NAN;
-    const char *v = cli_get(a, opt);
-    if (!v)
-        return MS_OK;
-    int rc = cli_parse_double(opt, v, out, err);
-    if (rc == MS_OK && !(*out > 0))
-        rc = ms_errf(err, MS_EUSAGE, "%s '%s': expected a number > 0", opt, v);
-    return rc;
-}
-
-/* The model path as given, else under the data directory. */
-static int load_model(const char *path, model *m, ms_err *err)
-{
-    char buf[4096], warn[MODELFILE_WARN_MAX];
-    if (access(path, F_OK) != 0 && path[0] != '/' &&
-        cli_home_path(buf, sizeof buf, path, err) == MS_OK && access(buf, F_OK) == 0)
-        path = buf;
-    int rc = modelfile_load(path, m, warn, err);
-    if (rc == MS_OK && warn[0])
-        fprintf(stderr, "%s", warn);
-    return rc;
-}
-
 static int parse_ranks(const char *text, int64_t pp, uint64_t *mask, ms_err *err)
 {
     *mask = 0;
@@ -236,23 +194,23 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
     step_config cfg = {.moe_load = 1, .trace_mask = ~UINT64_C(0)};
     int64_t zero = 1;
     double tokens, price;
-    if ((rc = need(&a, "--model", &err)) || (rc = need(&a, "--chip", &err)) ||
-        (rc = need(&a, "--gpus", &err)) || (rc = need(&a, "--seq", &err)) ||
-        (rc = need(&a, "--global-batch", &err)))
+    if ((rc = cli_need(&a, "--model", &err)) || (rc = cli_need(&a, "--chip", &err)) ||
+        (rc = cli_need(&a, "--gpus", &err)) || (rc = cli_need(&a, "--seq", &err)) ||
+        (rc = cli_need(&a, "--global-batch", &err)))
         goto out;
-    if ((rc = int_opt(&a, "--gpus", 1, 1, &p.gpus, &err)) ||
-        (rc = int_opt(&a, "--tp", 1, 1, &p.tp, &err)) ||
-        (rc = int_opt(&a, "--pp", 1, 1, &p.pp, &err)) ||
-        (rc = int_opt(&a, "--vpp", 1, 1, &p.vpp, &err)) ||
-        (rc = int_opt(&a, "--ep", 1, 1, &p.ep, &err)) ||
-        (rc = int_opt(&a, "--cp", 1, 1, &p.cp, &err)) ||
-        (rc = int_opt(&a, "--zero", 0, 1, &zero, &err)) ||
-        (rc = int_opt(&a, "--seq", 1, 1, &p.seq_len, &err)) ||
-        (rc = int_opt(&a, "--global-batch", 1, 1, &p.global_batch, &err)) ||
-        (rc = int_opt(&a, "--micro-batch", 1, 1, &p.micro_batch, &err)) ||
-        (rc = int_opt(&a, "--comm-sms", 0, 0, &cfg.comm_sms, &err)) ||
-        (rc = positive_double(&a, "--tokens", &tokens, &err)) ||
-        (rc = positive_double(&a, "--price-per-gpu-hour", &price, &err)))
+    if ((rc = cli_int_opt(&a, "--gpus", 1, 1, &p.gpus, &err)) ||
+        (rc = cli_int_opt(&a, "--tp", 1, 1, &p.tp, &err)) ||
+        (rc = cli_int_opt(&a, "--pp", 1, 1, &p.pp, &err)) ||
+        (rc = cli_int_opt(&a, "--vpp", 1, 1, &p.vpp, &err)) ||
+        (rc = cli_int_opt(&a, "--ep", 1, 1, &p.ep, &err)) ||
+        (rc = cli_int_opt(&a, "--cp", 1, 1, &p.cp, &err)) ||
+        (rc = cli_int_opt(&a, "--zero", 0, 1, &zero, &err)) ||
+        (rc = cli_int_opt(&a, "--seq", 1, 1, &p.seq_len, &err)) ||
+        (rc = cli_int_opt(&a, "--global-batch", 1, 1, &p.global_batch, &err)) ||
+        (rc = cli_int_opt(&a, "--micro-batch", 1, 1, &p.micro_batch, &err)) ||
+        (rc = cli_int_opt(&a, "--comm-sms", 0, 0, &cfg.comm_sms, &err)) ||
+        (rc = cli_positive_double(&a, "--tokens", &tokens, &err)) ||
+        (rc = cli_positive_double(&a, "--price-per-gpu-hour", &price, &err)))
         goto out;
     if (zero > 3) {
         rc = ms_errf(&err, MS_EUSAGE, "--zero %lld: expected a ZeRO stage 0 to 3", (long long)zero);
@@ -261,7 +219,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
     p.zero = (int)zero;
     int64_t mp = p.tp * p.pp * p.cp;
     if (cli_get(&a, "--dp")) {
-        if ((rc = int_opt(&a, "--dp", 1, 1, &p.dp, &err)))
+        if ((rc = cli_int_opt(&a, "--dp", 1, 1, &p.dp, &err)))
             goto out;
     } else if (p.gpus % mp != 0) {
         rc = ms_errf(&err, MS_EUSAGE,
@@ -301,7 +259,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
     if (!cli_get(&a, "--trace"))
         cfg.trace_mask = 0;
 
-    if ((rc = load_model(cli_get(&a, "--model"), &m, &err)) ||
+    if ((rc = cli_load_model(cli_get(&a, "--model"), &m, &err)) ||
         (rc = cli_load_chips(&a, &db, &err)) ||
         (rc = chip_db_lookup(db, cli_get(&a, "--chip"), &c, &err)) ||
         (rc = cli_load_calib(&a, &cal, &err)))

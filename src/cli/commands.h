@@ -14,6 +14,7 @@ extern const cli_cmd cmd_validate;
 extern const cli_cmd cmd_calibrate;
 extern const cli_cmd cmd_collective;
 extern const cli_cmd cmd_train;
+extern const cli_cmd cmd_serve;
 extern const cli_cmd cmd_run;
 
 #endif

@@ -1,0 +1,520 @@
+/* icost: see icost.h. */
+#include "serve/icost.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/roofline.h"
+
+/* The aggregates an operation's FLOPs and bytes are linear in, per dp
+ * rank (per GPU for the expert terms). */
+enum {
+    V_ONE,    /* 1 */
+    V_TD,     /* decode query tokens: sequences x (1 + draft) / dp */
+    V_SD,     /* cached tokens of the decoding sequences / dp */
+    V_TP,     /* prefill tokens / dp */
+    V_KP,     /* keys the prefill tokens attend / dp */
+    V_HEAD,   /* tokens through the output head / dp */
+    V_TOUCH,  /* routed experts this GPU runs */
+    V_DS,     /* draft tokens (the MTP module's input) / dp */
+    V_DTOUCH, /* routed experts this GPU runs for the draft */
+    NV
+};
+
+typedef struct lin {
+    double c[NV];
+} lin;
+
+static lin var(int v, double scale)
+{
+    lin l = {{0}};
+    l.c[v] = scale;
+    return l;
+}
+
+static lin add(lin a, lin b)
+{
+    for (int i = 0; i < NV; i++)
+        a.c[i] += b.c[i];
+    return a;
+}
+
+static lin scale(lin a, double s)
+{
+    for (int i = 0; i < NV; i++)
+        a.c[i] *= s;
+    return a;
+}
+
+static double dot(const double *c, const double *x)
+{
+    double s = 0;
+    for (int i = 0; i < NV; i++)
+        s += c[i] * x[i];
+    return s;
+}
+
+typedef struct op {
+    lin flops, bytes;
+    lin gate;             /* runs only when gate . x > 0 */
+    double inv_flop_rate; /* 1 / (peak x eta_c) */
+    double inv_bw;        /* 1 / (hbm bw x eta_m) */
+    double overhead_s;
+} op;
+
+/* Operations of one kind of layer, run `count` times per iteration. */
+typedef struct oplist {
+    op *ops;
+    size_t n, cap;
+    double count;
+} oplist;
+
+enum { L_DENSE, L_MOE, L_HEAD, L_DRAFT, L_KINDS };
+
+struct icost {
+    icost_config cfg;
+    oplist lists[L_KINDS];
+    double E, k, log_miss; /* experts, per token; log(1 - 1/E) */
+    double weights_B, kv_B_per_token_gpu, kv_B_per_token;
+    /* communication per iteration, linear in the dp rank's tokens */
+    double comm_fixed_s, comm_per_token_s;
+};
+
+typedef struct builder {
+    icost *ic;
+    const chip *c;
+    const calib *cal;
+    oplist *l;
+    double weights_B; /* of the layer being built, one copy */
+    int failed;
+    ms_err *err;
+} builder;
+
+static void push(builder *b, const char *kind, ms_prec prec, lin flops, lin bytes, lin gate)
+{
+    if (b->failed)
+        return;
+    roof_eff eff = calib_eff(b->cal, b->c, kind, prec);
+    double peak = chip_peak(b->c, prec);
+    /* roof_time checks the chip has the precision and the calibration is sane. */
+    roof_op probe = {.kind = kind, .prec = prec, .flops = 1, .bytes = 1};
+    roof_result r;
+    if (roof_time(b->c, &probe, &eff, &r, b->err) != MS_OK) {
+        b->failed = 1;
+        return;
+    }
+    oplist *l = b->l;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 32;
+        op *p = realloc(l->ops, cap * sizeof *p);
+        if (!p) {
+            b->failed = 1;
+            ms_errf(b->err, MS_ENOMEM, "out of memory building the serving operations");
+            return;
+        }
+        l->ops = p;
+        l->cap = cap;
+    }
+    l->ops[l->n++] = (op){.flops = flops,
+                          .bytes = bytes,
+                          .gate = gate,
+                          .inv_flop_rate = 1 / (peak * eff.compute),
+                          .inv_bw = 1 / (b->c->hbm_bw_Bps * eff.memory),
+                          .overhead_s = eff.overhead_s};
+}
+
+/* count products of M x K activations by K x N weights at prec, M x count
+ * = rows (a linear form): weights read once, inputs read and outputs
+ * written once. count is a linear form too (experts touched); held is
+ * how many such weight matrices the GPU stores. */
+static void gemm_n(builder *b, ms_prec prec, lin rows, lin count, double held, double n, double k)
+{
+    double wb = ms_prec_bytes(prec), ob = ms_prec_gemm_out_bytes(prec);
+    lin bytes = add(scale(count, n * k * wb), scale(rows, k * wb + n * ob));
+    push(b, "gemm", prec, scale(rows, 2 * n * k), bytes, rows);
+    b->weights_B += held * n * k * wb;
+}
+
+static void gemm(builder *b, ms_prec prec, lin rows, double n, double k)
+{
+    gemm_n(b, prec, rows, var(V_ONE, 1), 1, n, k);
+}
+
+static void stream(builder *b, lin flops, lin bytes, lin gate)
+{
+    push(b, "stream", MS_BF16, flops, bytes, gate);
+}
+
+static void attention(builder *b, lin flops, lin bytes, lin gate)
+{
+    push(b, "attention", MS_BF16, flops, bytes, gate);
+}
+
+/* What one layer sees, as linear forms per dp rank. */
+typedef struct layer_in {
+    lin T;       /* every token through the layer's GEMMs */
+    lin Td;      /* decode queries */
+    lin Sd;      /* cached tokens attended by the decode queries */
+    double qpk;  /* decode queries per sequence (1 + draft) */
+    lin Tp, Kp;  /* prefill tokens and their keys; zero forms for a draft layer */
+    lin pairs;   /* token-expert pairs this GPU's experts run */
+    lin touched; /* experts this GPU runs */
+} layer_in;
+
+static void layer(builder *b, const model *m, const layer_in *in, int moe)
+{
+    const icost_config *cfg = &b->ic->cfg;
+    ms_prec wp = cfg->weight_prec;
+    double ab = 2, kvb = ms_prec_bytes(cfg->kv_prec);
+    double tp = (double)cfg->tp, d = (double)m->hidden_size, nh = (double)m->num_heads / tp;
+    lin T = in->T;
+    stream(b, scale(T, 4 * d), scale(T, 2 * d * ab), T); /* attention norm */
+    if (m->attn == MODEL_ATTN_MLA) {
+        double dq = (double)m->q_lora_rank, dc = (double)m->kv_lora_rank;
+        double dn = (double)m->qk_nope_head_dim, dr = (double)m->qk_rope_head_dim;
+        double dv = (double)m->v_head_dim;
+        /* Down-projections replicated on every tp rank (as train/tcost). */
+        if (dq > 0) {
+            gemm(b, wp, T, dq, d);
+            gemm(b, wp, T, nh * (dn + dr), dq);
+        } else {
+            gemm(b, wp, T, nh * (dn + dr), d);
+        }
+        gemm(b, wp, T, dc + dr, d);
+        /* Prefill: keys and values decompressed, MHA with causal keys. */
+        gemm(b, wp, in->Tp, nh * (dn + dv), dc);
+        double per_key = 2 * nh * (dn + dr) + 2 * nh * dv;
+        attention(b, scale(in->Kp, per_key), scale(in->Tp, per_key * ab), in->Tp);
+        /* Decode: absorbed form, MQA over the cached latent. */
+        /* W_UK and W_UV are kv_up's weights, already counted as held. */
+        gemm_n(b, wp, scale(in->Td, nh), var(V_ONE, nh), 0, dc, dn);
+        attention(b, scale(in->Sd, in->qpk * (2 * nh * (dc + dr) + 2 * nh * dc)),
+                  add(scale(in->Sd, (dc + dr) * kvb), scale(in->Td, nh * (dc + dr + dc) * ab)),
+                  in->Td);
+        gemm_n(b, wp, scale(in->Td, nh), var(V_ONE, nh), 0, dv, dc);
+        gemm(b, wp, T, d, nh * dv);
+    } else {
+        double hd = (double)m->head_dim, nkv = fmax(1, (double)m->num_kv_heads / tp);
+        gemm(b, wp, T, (nh + 2 * nkv) * hd, d);
+        attention(b, scale(in->Kp, 4 * nh * hd), scale(in->Tp, (2 * nh * hd + 2 * nkv * hd) * ab),
+                  in->Tp);
+        attention(b, scale(in->Sd, in->qpk * 4 * nh * hd),
+                  add(scale(in->Sd, 2 * nkv * hd * kvb), scale(in->Td, 2 * nh * hd * ab)), in->Td);
+        gemm(b, wp, T, d, nh * hd);
+    }
+    stream(b, scale(T, 5 * d), scale(T, 3 * d * ab), T); /* FFN norm and the residual add */
+    int gated = m->ffn_kind == MODEL_FFN_GATED;
+    double up = gated ? 2 : 1, act = model_act_flops(m);
+    if (!moe) {
+        double f = (double)m->ffn_dim / tp;
+        gemm(b, wp, T, up * f, d);
+        stream(b, scale(T, act * f), scale(T, f * (up + 1) * ab), T);
+        gemm(b, wp, T, d, f);
+        return;
+    }
+    double E = (double)m->num_experts, k = (double)m->experts_per_token;
+    double etp = (double)(cfg->tp * cfg->dp / cfg->ep);
+    double fe = (double)m->expert_dim / etp, held = E / (double)cfg->ep;
+    gemm(b, MS_BF16, T, E, d); /* the router */
+    gemm_n(b, wp, in->pairs, in->touched, held, up * fe, d);
+    stream(b, scale(in->pairs, act * fe), scale(in->pairs, fe * (up + 1) * ab), in->pairs);
+    gemm_n(b, wp, in->pairs, in->touched, held, d, fe);
+    if (m->num_shared_experts > 0) {
+        double fs = (double)m->num_shared_experts * (double)m->expert_dim / tp;
+        gemm(b, wp, T, up * fs, d);
+        stream(b, scale(T, act * fs), scale(T, fs * (up + 1) * ab), T);
+        gemm(b, wp, T, d, fs);
+    }
+    /* The weighted sum of each token's expert outputs. */
+    stream(b, scale(T, 2 * k * d), scale(T, (k + 1) * d * ab), T);
+}
+
+/* Final norm and output head (a vocabulary slice per tp rank, BF16). */
+static void head(builder *b, const model *m, lin H)
+{
+    double d = (double)m->hidden_size, V = (double)m->vocab_size / (double)b->ic->cfg.tp;
+    stream(b, scale(H, 4 * d), scale(H, 2 * d * 2), H);
+    gemm(b, MS_BF16, H, V, d);
+}
+
+/* Communication of one iteration per dp rank token, fitted as a + b x
+ * tokens from coll's analytical times at two sizes (the model is linear
+ * in bytes). */
+static int comm_line(const topo *t, const coll_params *cp, coll_op op, int64_t n,
+                     double bytes_per_token, double *a_s, double *b_s, const char *what,
+                     ms_err *err)
+{
+    *a_s = *b_s = 0;
+    if (n < 2 || !(bytes_per_token > 0))
+        return MS_OK;
+    if (!t)
+        return ms_errf(err, MS_EINVAL, "%s over %lld GPUs needs a topology", what, (long long)n);
+    int ring = op == COLL_ALLREDUCE;
+    double tok[2] = {256, 1280}, s[2];
+    for (int i = 0; i < 2; i++) {
+        coll_spec cs = {.op = op,
+                        .algo = ring ? COLL_RING : COLL_DIRECT,
+                        .bytes = tok[i] * bytes_per_token,
+                        .gpus = n,
+                        .stride = 1};
+        coll_plan pl;
+        coll_result r;
+        int rc = coll_plan_build(t, &cs, &pl, err);
+        if (rc == MS_OK) {
+            rc = coll_time_analytical(t, &cs, &pl, cp, &r, err);
+            coll_plan_free(&pl);
+        }
+        if (rc != MS_OK) {
+            char inner[sizeof err->msg];
+            memcpy(inner, err->msg, sizeof inner);
+            return ms_errf(err, rc, "%s (%s over %lld GPUs): %s", what, coll_op_name(op),
+                           (long long)n, inner);
+        }
+        s[i] = r.time_s;
+    }
+    *b_s = (s[1] - s[0]) / (tok[1] - tok[0]);
+    *a_s = s[0] - *b_s * tok[0];
+    return MS_OK;
+}
+
+static int check(const model *m, const chip *c, const icost_config *cfg, ms_err *err)
+{
+    if (cfg->tp < 1 || cfg->dp < 1 || cfg->ep < 1)
+        return ms_errf(err, MS_EINVAL,
+                       "--tp, --dp and --ep must be at least 1, got %lld, %lld, %lld",
+                       (long long)cfg->tp, (long long)cfg->dp, (long long)cfg->ep);
+    if (m->num_experts == 0 && cfg->ep > 1)
+        return ms_errf(err, MS_EINVAL, "--ep %lld: %s has no experts", (long long)cfg->ep, m->name);
+    if ((cfg->tp * cfg->dp) % cfg->ep)
+        return ms_errf(err, MS_EINVAL,
+                       "--ep %lld must divide the instance's GPUs, --tp x --dp = %lld",
+                       (long long)cfg->ep, (long long)(cfg->tp * cfg->dp));
+    if (m->num_heads % cfg->tp)
+        return ms_errf(err, MS_EINVAL, "--tp %lld must divide the %lld attention heads of %s",
+                       (long long)cfg->tp, (long long)m->num_heads, m->name);
+    if (m->num_experts > 0 && m->num_experts % cfg->ep)
+        return ms_errf(err, MS_EINVAL, "--ep %lld must divide the %lld routed experts of %s",
+                       (long long)cfg->ep, (long long)m->num_experts, m->name);
+    if (cfg->mtp_draft < 0 || cfg->mtp_draft > 1)
+        return ms_errf(err, MS_EINVAL, "draft tokens per step must be 0 or 1, got %d",
+                       cfg->mtp_draft);
+    if (cfg->mtp_draft && m->mtp_layers < 1)
+        return ms_errf(err, MS_EINVAL,
+                       "--mtp-accept: %s has no multi-token-prediction module to draft with",
+                       m->name);
+    if (!(cfg->moe_imbalance >= 1) || !isfinite(cfg->moe_imbalance))
+        return ms_errf(err, MS_EINVAL,
+                       "--moe-imbalance: expected the busiest GPU's routed tokens over the "
+                       "mean, >= 1, got %g",
+                       cfg->moe_imbalance);
+    if (isnan(chip_peak(c, cfg->weight_prec)))
+        return ms_errf(err, MS_EINVAL, "--precision %s: %s has no %s peak in the database",
+                       ms_prec_name(cfg->weight_prec), c->name, ms_prec_name(cfg->weight_prec));
+    return MS_OK;
+}
+
+int icost_new(const model *m, const chip *c, const calib *cal, const icost_config *cfg,
+              const topo *t, const coll_params *cp, icost **out, ms_err *err)
+{
+    *out = NULL;
+    int rc = check(m, c, cfg, err);
+    if (rc)
+        return rc;
+    icost *ic = calloc(1, sizeof *ic);
+    if (!ic)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    ic->cfg = *cfg;
+    double tp = (double)cfg->tp, dp = (double)cfg->dp, ep = (double)cfg->ep;
+    double qpk = 1 + cfg->mtp_draft;
+    ic->E = (double)m->num_experts;
+    ic->k = (double)m->experts_per_token;
+    ic->log_miss = ic->E > 0 ? log1p(-1 / ic->E) : 0;
+
+    builder b = {.ic = ic, .c = c, .cal = cal, .err = err};
+    /* Routed pairs on the busiest GPU: the instance's tokens (dp ranks
+     * of them) x k spread over ep GPUs. */
+    double pair_scale = dp * ic->k / ep * cfg->moe_imbalance;
+    layer_in main = {.T = add(var(V_TD, 1), var(V_TP, 1)),
+                     .Td = var(V_TD, 1),
+                     .Sd = var(V_SD, 1),
+                     .qpk = qpk,
+                     .Tp = var(V_TP, 1),
+                     .Kp = var(V_KP, 1),
+                     .pairs = scale(add(var(V_TD, 1), var(V_TP, 1)), pair_scale),
+                     .touched = var(V_TOUCH, 1)};
+    int64_t moe_layers = model_moe_layers(m);
+    double layer_w[2] = {0, 0};
+    for (int moe = 0; moe < 2; moe++) {
+        b.l = &ic->lists[moe ? L_MOE : L_DENSE];
+        b.l->count = (double)(moe ? moe_layers : m->num_layers - moe_layers);
+        if (b.l->count == 0)
+            continue;
+        b.weights_B = 0;
+        layer(&b, m, &main, moe);
+        layer_w[moe] = b.weights_B * b.l->count;
+    }
+    b.l = &ic->lists[L_HEAD];
+    b.l->count = 1;
+    b.weights_B = 0;
+    head(&b, m, var(V_HEAD, 1));
+    double head_w = b.weights_B * (m->tied_embeddings ? 0 : 1);
+    double embed_w = (double)m->vocab_size * (double)m->hidden_size / tp * 2;
+    double draft_w = 0;
+    if (cfg->mtp_draft) {
+        /* The MTP module (DeepSeek-V3 §2.2): a projection of [h; embedding]
+         * (2d -> d) and one MoE layer on the draft tokens, then the
+         * shared head. Its attention reads its own cache. */
+        b.l = &ic->lists[L_DRAFT];
+        b.l->count = 1; /* one draft token: the first module */
+        b.weights_B = 0;
+        double d = (double)m->hidden_size;
+        gemm(&b, cfg->weight_prec, var(V_DS, 1), d, 2 * d);
+        layer_in draft = {.T = var(V_DS, 1),
+                          .Td = var(V_DS, 1),
+                          .Sd = var(V_SD, 1),
+                          .qpk = 1,
+                          .pairs = var(V_DS, pair_scale),
+                          .touched = var(V_DTOUCH, 1)};
+        layer(&b, m, &draft, m->num_experts > 0);
+        draft_w = b.weights_B * b.l->count;
+        head(&b, m, var(V_DS, 1)); /* the main model's head, shared */
+    }
+    if (b.failed) {
+        icost_free(ic);
+        return err->code ? err->code : MS_EINVAL;
+    }
+    ic->weights_B = layer_w[0] + layer_w[1] + head_w + embed_w + draft_w;
+
+    double kv_layers = (double)m->num_layers + cfg->mtp_draft;
+    double kvb = ms_prec_bytes(cfg->kv_prec);
+    if (m->attn == MODEL_ATTN_MLA) {
+        ic->kv_B_per_token_gpu = kv_layers * model_kv_elems_per_token_layer(m) * kvb;
+        ic->kv_B_per_token = ic->kv_B_per_token_gpu;
+    } else {
+        double nkv = fmax(1, (double)m->num_kv_heads / tp);
+        ic->kv_B_per_token_gpu = kv_layers * 2 * nkv * (double)m->head_dim * kvb;
+        ic->kv_B_per_token = kv_layers * model_kv_elems_per_token_layer(m) * kvb;
+    }
+
+    /* Communication: two tp all-reduces of the rank's activations (BF16)
+     * a layer; each MoE layer's dispatch (at the GEMM precision, DeepEP
+     * sends FP8) and combine (BF16) of the rank's 1/tp share of tokens. */
+    double d = (double)m->hidden_size, a, s;
+    double layers = (double)m->num_layers + cfg->mtp_draft;
+    if ((rc = comm_line(t, cp, COLL_ALLREDUCE, cfg->tp, d * 2, &a, &s, "tensor-parallel all-reduce",
+                        err)))
+        goto fail;
+    ic->comm_fixed_s += 2 * layers * a;
+    ic->comm_per_token_s += 2 * layers * s;
+    if (cfg->ep > 1) {
+        double moe = (double)moe_layers;
+        double disp_B = ic->k * d * fmin(ms_prec_bytes(cfg->weight_prec), 2) / tp;
+        if ((rc = comm_line(t, cp, COLL_DISPATCH, cfg->ep, disp_B, &a, &s,
+                            "expert-parallel dispatch", err)))
+            goto fail;
+        ic->comm_fixed_s += moe * a;
+        ic->comm_per_token_s += moe * s * cfg->moe_imbalance;
+        if ((rc = comm_line(t, cp, COLL_COMBINE, cfg->ep, ic->k * d * 2 / tp, &a, &s,
+                            "expert-parallel combine", err)))
+            goto fail;
+        ic->comm_fixed_s += moe * a;
+        ic->comm_per_token_s += moe * s * cfg->moe_imbalance;
+    }
+    *out = ic;
+    return MS_OK;
+fail:
+    icost_free(ic);
+    return rc;
+}
+
+void icost_free(icost *ic)
+{
+    if (!ic)
+        return;
+    for (int i = 0; i < L_KINDS; i++)
+        free(ic->lists[i].ops);
+    free(ic);
+}
+
+static void eval_list(const oplist *l, const double *x, icost_time *t)
+{
+    if (l->count == 0)
+        return;
+    double time = 0, hbm = 0, flops = 0, bytes = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const op *o = &l->ops[i];
+        if (!(dot(o->gate.c, x) > 0))
+            continue;
+        double f = dot(o->flops.c, x), by = dot(o->bytes.c, x);
+        double tc = f * o->inv_flop_rate, tm = by * o->inv_bw;
+        double ti = (tc >= tm ? tc : tm) + o->overhead_s;
+        time += ti;
+        if (tm > tc)
+            hbm += ti;
+        flops += f;
+        bytes += by;
+    }
+    t->compute_s += time * l->count;
+    t->hbm_bound_s += hbm * l->count;
+    t->flops += flops * l->count;
+    t->hbm_bytes += bytes * l->count;
+}
+
+/* Experts this GPU runs when the instance routes `tokens` tokens: of its
+ * E / ep experts, those some token picked, E (1 - (1 - 1/E)^(tokens k)). */
+static double touched(const icost *ic, double tokens)
+{
+    if (ic->E == 0 || tokens <= 0)
+        return 0;
+    double miss = exp(tokens * ic->k * ic->log_miss);
+    return ic->E / (double)ic->cfg.ep * (1 - miss);
+}
+
+icost_time icost_eval(const icost *ic, const icost_batch *b)
+{
+    assert(b->decode_seqs >= 0 && b->decode_ctx >= 0 && b->prefill_tokens >= 0 &&
+           b->prefill_keys >= 0 && b->prefill_done >= 0);
+    assert(b->decode_seqs > 0 || b->prefill_tokens > 0);
+    const icost_config *cfg = &ic->cfg;
+    double dp = (double)cfg->dp, qpk = 1 + cfg->mtp_draft;
+    double x[NV] = {0};
+    x[V_ONE] = 1;
+    x[V_TD] = b->decode_seqs * qpk / dp;
+    x[V_SD] = b->decode_ctx / dp;
+    x[V_TP] = b->prefill_tokens / dp;
+    x[V_KP] = b->prefill_keys / dp;
+    x[V_HEAD] = (b->decode_seqs * qpk + b->prefill_done) / dp;
+    x[V_TOUCH] = touched(ic, b->decode_seqs * qpk + b->prefill_tokens);
+    if (cfg->mtp_draft) {
+        x[V_DS] = b->decode_seqs / dp;
+        x[V_DTOUCH] = touched(ic, b->decode_seqs);
+    }
+    icost_time t = {0};
+    for (int i = 0; i < L_KINDS; i++)
+        eval_list(&ic->lists[i], x, &t);
+    t.comm_s = ic->comm_fixed_s + ic->comm_per_token_s * (x[V_TD] + x[V_TP] + x[V_DS]);
+    t.time_s = cfg->overlap ? fmax(t.compute_s, t.comm_s) : t.compute_s + t.comm_s;
+    return t;
+}
+
+double icost_weights_B_per_gpu(const icost *ic)
+{
+    return ic->weights_B;
+}
+
+double icost_kv_B_per_token_per_gpu(const icost *ic)
+{
+    return ic->kv_B_per_token_gpu;
+}
+
+double icost_kv_B_per_token(const icost *ic)
+{
+    return ic->kv_B_per_token;
+}
+
+int64_t icost_gpus(const icost *ic)
+{
+    return ic->cfg.tp * ic->cfg.dp;
+}

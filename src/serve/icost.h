@@ -1,0 +1,103 @@
+/* icost: the time one GPU of a serving instance takes for one iteration of
+ * continuous batching, a batch that mixes decode steps (one token per
+ * sequence, or one plus a multi-token-prediction draft) with chunks of
+ * prompts being prefilled. Each operation of each layer is timed by the
+ * calibrated roofline, max(FLOPs / (peak x eta_c), bytes / (HBM bw x
+ * eta_m)) + the kernel's fixed cost, and the instance's tensor- and
+ * expert-parallel traffic by coll's analytical model on its topology.
+ *
+ * An instance is tp x dp GPUs. Attention runs tensor-parallel over tp and
+ * data-parallel over dp (each dp rank holds its own sequences and their
+ * KV cache; the batch is taken as evenly split over the dp ranks). Dense
+ * FFNs and shared experts follow attention (tp-way split on each dp
+ * rank). Routed experts are spread over ep GPUs, each expert split
+ * tp x dp / ep ways. MLA's latent cache cannot be split by head, so every
+ * tp rank holds (and reads) all of its sequences' latents, which is why
+ * DeepSeek serves MLA with dp attention; GQA's KV heads split over tp
+ * (replicated when there are fewer than tp).
+ *
+ * Decode uses MLA's absorbed form and prefill its training form, as
+ * model/mops does; at tp = dp = ep = 1 and BF16 the per-layer operations
+ * are mops's (tests check it). Speed: the operations are stored as linear
+ * forms in a few batch aggregates, so one evaluation costs some hundred
+ * multiply-adds whatever the batch, and a run of millions of iterations
+ * stays cheap. Simplifications, each an estimate: the KV writes of new
+ * tokens are not counted (one token against a whole cache); activations
+ * between operations are BF16; the router and the output head run in
+ * BF16 (as DeepSeek-V3 keeps them); attention computes in BF16 whatever
+ * the KV precision. */
+#ifndef MS_ICOST_H
+#define MS_ICOST_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/prec.h"
+#include "hw/calib.h"
+#include "hw/chip.h"
+#include "model/model.h"
+#include "net/coll.h"
+#include "net/topo.h"
+
+typedef struct icost_config {
+    int64_t tp, dp, ep;   /* instance = tp x dp GPUs; ep divides tp x dp; ep = 1 for dense */
+    ms_prec weight_prec;  /* stored weights and GEMM inputs: fp8, bf16 or fp4 */
+    ms_prec kv_prec;      /* KV cache elements */
+    int mtp_draft;        /* draft tokens per decode step from the MTP module: 0 or 1 */
+    int overlap;          /* 1: communication hidden under compute (two micro-batches) */
+    double moe_imbalance; /* busiest GPU's routed tokens over the mean, >= 1 */
+} icost_config;
+
+/* One iteration of a whole instance (all its dp ranks). */
+typedef struct icost_batch {
+    double decode_seqs;    /* sequences taking a decode step */
+    double decode_ctx;     /* sum of their cached tokens */
+    double prefill_tokens; /* prompt tokens computed */
+    double prefill_keys;   /* sum over those tokens of the keys each attends */
+    double prefill_done;   /* prompts that end here: their last token goes through the head */
+} icost_batch;
+
+typedef struct icost_time {
+    double time_s;      /* the iteration: compute plus (or, overlapped, beside) communication */
+    double compute_s;   /* operations back to back */
+    double comm_s;      /* tensor- and expert-parallel traffic */
+    double hbm_bound_s; /* of compute_s: operations their bytes bound */
+    double flops;       /* per GPU */
+    double hbm_bytes;   /* per GPU */
+} icost_time;
+
+typedef struct icost icost;
+
+/* Prepares the operations of m on c for cfg. t and cp time the
+ * instance's collectives (t with at least tp x dp GPUs; both may be NULL
+ * when the instance is one GPU). cal may be NULL (peaks). Fails with
+ * MS_EINVAL naming the option: tp, dp or ep < 1, ep not dividing tp x dp,
+ * ep > 1 for a dense model, heads not divisible by tp, experts not
+ * divisible by ep, a precision the chip has no peak for, mtp without MTP
+ * modules in the model, imbalance < 1. Free with icost_free. */
+int icost_new(const model *m, const chip *c, const calib *cal, const icost_config *cfg,
+              const topo *t, const coll_params *cp, icost **out, ms_err *err);
+
+void icost_free(icost *ic); /* NULL is a no-op */
+
+/* The time of iteration b; asserts every figure of b is >= 0 and that
+ * some token is computed. */
+icost_time icost_eval(const icost *ic, const icost_batch *b);
+
+/* Bytes of weights each GPU holds (the busiest: every GPU holds as much
+ * but for rounding). */
+double icost_weights_B_per_gpu(const icost *ic);
+
+/* KV-cache bytes one token of a sequence takes on each GPU of its dp
+ * rank (all layers, the MTP module's too when it drafts). */
+double icost_kv_B_per_token_per_gpu(const icost *ic);
+
+/* KV-cache bytes of one token over the whole dp rank (what moves when a
+ * prefilled sequence goes to a decode instance): the latent once for
+ * MLA, every KV head once for GQA. */
+double icost_kv_B_per_token(const icost *ic);
+
+/* GPUs per instance: tp x dp. */
+int64_t icost_gpus(const icost *ic);
+
+#endif

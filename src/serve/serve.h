@@ -1,0 +1,130 @@
+/* serve: a serving fleet simulated request by request on the engine
+ * (core/sim). The fleet is gpus / (tp x dp) identical instances, each
+ * running continuous batching over a paged KV cache:
+ *  - requests wait in one fleet-wide queue (a work-conserving load
+ *    balancer) and an instance takes the oldest when it has room: fewer
+ *    than max_batch sequences, KV blocks above a 1% watermark (vLLM's
+ *    default), the iteration's token budget, and, when a decode-step
+ *    target is set, a predicted step within it;
+ *  - every iteration runs one decode step of every running sequence and
+ *    chunks of prompts (chunked prefill) up to the token budget, timed
+ *    by icost;
+ *  - KV blocks are taken as sequences grow; when a growing sequence finds
+ *    none free, the newest running sequence is preempted (vLLM's policy)
+ *    and either recomputed later (its prompt and the tokens it had made
+ *    are prefilled again) or swapped to host memory and back (a stall of
+ *    its bytes over the host link);
+ *  - with disaggregation, prefill instances only prefill and decode
+ *    instances only decode; a decode instance pulls a prefilled sequence
+ *    when it has room and its KV cache moves over the network (each
+ *    instance's link a FIFO), the prefill instance freeing its blocks
+ *    when the move ends;
+ *  - a shared prefix (a system prompt) is cached once per instance and
+ *    skipped by every prefill; best-of-N prefills a prompt once and
+ *    decodes N chains that share its full KV blocks, the request ending
+ *    with its last chain;
+ *  - multi-token prediction drafts one token per step, accepted at a
+ *    given rate: a step yields 1 + rate tokens on average (taken as its
+ *    mean, the same for every sequence).
+ * Same configuration and seed, same results, byte for byte. */
+#ifndef MS_SERVE_H
+#define MS_SERVE_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "serve/icost.h"
+#include "serve/reqs.h"
+
+typedef enum serve_preempt { SERVE_RECOMPUTE, SERVE_SWAP } serve_preempt;
+
+/* One finished request, handed to the caller as it ends. */
+typedef struct serve_record {
+    int64_t id; /* 0-based, in arrival order */
+    double arrival_s, first_token_s, done_s;
+    int64_t input_tokens;
+    int64_t output_tokens; /* all chains together */
+    int64_t chains;
+    int64_t instance; /* where it was prefilled */
+    int64_t preemptions;
+    int rejected; /* 1: it could never fit an instance's KV cache; times are then NAN */
+} serve_record;
+
+typedef void (*serve_record_fn)(void *ctx, const serve_record *r);
+/* Called every few thousand events and at the end: simulated time,
+ * requests finished, and requests in all (-1 when the stream runs until a
+ * duration). */
+typedef void (*serve_progress_fn)(void *ctx, double sim_s, int64_t done, int64_t total);
+
+typedef struct serve_config {
+    const model *m;
+    const chip *c;
+    const calib *cal;          /* may be NULL */
+    icost_config par;          /* par.mtp_draft is set from mtp_accept */
+    const topo *instance_topo; /* one instance's GPUs, for its collectives; NULL for one GPU */
+    const coll_params *cp;
+    int64_t gpus;              /* the fleet, a multiple of tp x dp */
+    int64_t prefill_instances; /* > 0: disaggregated, the rest decode */
+    double kv_link_Bps;        /* disaggregation: per GPU, what the KV moves at */
+    double kv_link_latency_s;
+    int64_t block_tokens; /* tokens per KV block, >= 1 */
+    int64_t max_batch;    /* sequences per instance; 0 = as many as the KV cache holds */
+    int64_t max_tokens;   /* tokens per iteration per dp rank (prefill and decode) */
+    double mem_reserve;   /* fraction of HBM kept for activations and workspace, [0, 1) */
+    serve_preempt preempt;
+    double swap_Bps;         /* SWAP: host link per GPU, per direction */
+    int64_t shared_prefix;   /* tokens every prompt starts with, cached once per instance */
+    int64_t best_of;         /* chains per request, >= 1 */
+    const dist *chain_len;   /* output lengths of chains 2..N (borrowed); NULL: the request's */
+    double mtp_accept;       /* 0 = no drafting; else in (0, 1] */
+    double step_target_s;    /* > 0: admit no sequence that would make a decode step longer */
+    const reqs_spec *stream; /* borrowed */
+    int64_t concurrency;     /* > 0: closed loop, each finished request sends the next */
+    uint64_t seed;
+    serve_record_fn on_record;
+    void *record_ctx;
+    serve_progress_fn progress;
+    void *progress_ctx;
+} serve_config;
+
+/* Percentiles 50, 90, 99 of a latency (NAN when there is none). */
+typedef struct serve_pcts {
+    double p50, p90, p99, mean;
+} serve_pcts;
+
+/* A pool's throughput and where its GPU time went. */
+typedef struct serve_pool {
+    int64_t instances, gpus;
+    double input_tokens, output_tokens; /* computed by the pool */
+    double busy_s;                      /* instance-seconds iterating */
+    double input_tps, output_tps;       /* over the run */
+} serve_pool;
+
+typedef struct serve_result {
+    int64_t requests, rejected, preemptions, iterations;
+    uint64_t events;
+    double makespan_s; /* first arrival to last finish */
+    double input_tokens, output_tokens;
+    double input_tps, output_tps; /* the fleet */
+    serve_pcts ttft_s, tpot_s, e2e_s;
+    int64_t max_batch_seen;            /* most sequences decoding at once on one instance */
+    int64_t kv_capacity_tokens;        /* one instance */
+    int64_t batch_fit;                 /* sequences one instance holds at the mean final context */
+    double kv_peak_frac, kv_mean_frac; /* of the blocks, busiest peak; fleet mean */
+    double weights_B_per_gpu, kv_B_per_token_per_gpu, kv_free_B_per_gpu;
+    double gpu_s_input, gpu_s_output; /* GPU-seconds attributed to prefill and decode */
+    int pools;                        /* 1, or 2 with disaggregation: [0] prefill, [1] decode */
+    serve_pool pool[2];
+    /* The books of the KV caches over all instances, for tests. */
+    int64_t blocks_allocated, blocks_freed, blocks_pinned;
+    int over_capacity; /* 1 if any cache ever held more than its capacity */
+} serve_result;
+
+/* Runs the fleet until the stream is exhausted and every request has
+ * finished. Fails with MS_EINVAL naming the option when the model's
+ * weights leave no room for KV cache on a GPU (with the numbers), a count
+ * or fraction is out of range, gpus is not a multiple of the instance,
+ * or disaggregation leaves a pool empty; MS_ENOMEM if memory runs out. */
+int serve_run(const serve_config *cfg, serve_result *out, ms_err *err);
+
+#endif

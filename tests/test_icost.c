@@ -1,0 +1,334 @@
+/* Tests of a serving iteration's cost (src/serve/icost): a decode step
+ * against a roofline computed by hand, the operations against model/mops
+ * at one GPU, how tensor parallelism splits work and KV cache, and the
+ * errors that name the option at fault. */
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hw/roofline.h"
+#include "model/modelfile.h"
+#include "model/mops.h"
+#include "serve/icost.h"
+
+/* One scale-up domain of n GPUs at 100 GB/s. */
+static topo *domain(int64_t n)
+{
+    topo_spec ts = {.gpus = n,
+                    .domain_size = n,
+                    .scaleup_bw_Bps = 100e9,
+                    .sites = 1,
+                    .fabric = TOPO_FABRIC_NONE};
+    topo *t = NULL;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(topo_build(&ts, &t, &err), MS_OK);
+    return t;
+}
+
+static model tiny_mla;
+
+static int setup(void)
+{
+    char warn[MODELFILE_WARN_MAX];
+    ms_err err = {0};
+    return modelfile_load("tests/data/models/tiny_mla.json", &tiny_mla, warn, &err);
+}
+
+/* One dense GQA layer, small enough to count by hand. */
+static model tiny_gqa(void)
+{
+    return (model){.name = "hand",
+                   .vocab_size = 100,
+                   .hidden_size = 64,
+                   .num_layers = 1,
+                   .max_positions = 1024,
+                   .attn = MODEL_ATTN_GQA,
+                   .num_heads = 4,
+                   .num_kv_heads = 2,
+                   .head_dim = 16,
+                   .ffn_kind = MODEL_FFN_GATED,
+                   .ffn_dim = 128};
+}
+
+static chip round_chip(double peak, double bw)
+{
+    chip c = {.name = "X", .family = "x"};
+    for (int i = 0; i < MS_PREC_COUNT; i++)
+        c.peak_flop_per_s[i] = NAN;
+    c.peak_flop_per_s[MS_BF16] = peak;
+    c.peak_flop_per_s[MS_FP8] = 2 * peak;
+    c.hbm_bytes = 80e9;
+    c.hbm_bw_Bps = bw;
+    return c;
+}
+
+static icost_config one_gpu(void)
+{
+    return (icost_config){
+        .tp = 1, .dp = 1, .ep = 1, .weight_prec = MS_BF16, .kv_prec = MS_BF16, .moe_imbalance = 1};
+}
+
+/* Two sequences decoding with 10 cached tokens each, BF16, at a peak of
+ * 1.5 GFLOP/s and 1 GB/s (ridge 1.5 FLOP/B): every figure below is
+ * d = 64, 4 heads of 16, 2 KV heads, gated FFN of 128, vocabulary 100. */
+static void test_decode_by_hand(void)
+{
+    model m = tiny_gqa();
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(model_validate(&m, &err), MS_OK);
+    chip c = round_chip(1.5e9, 1e9);
+    icost_config cfg = one_gpu();
+    icost *ic;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&m, &c, NULL, &cfg, NULL, NULL, &ic, &err), MS_OK);
+    static const struct {
+        const char *op;
+        double flops, bytes;
+    } ops[] = {
+        {"attention norm: 4Td, 2Td x 2 B", 4 * 2 * 64, 2 * 2 * 64 * 2},
+        {"qkv 2x128x64: weights 128x64x2, in 2x64x2, out 2x128x2", 2 * 2 * 128 * 64,
+         128 * 64 * 2 + 2 * 64 * 2 + 2 * 128 * 2},
+        {"attention: 20 keys x 4 x 4 x 16; KV 20 x 2 x 2 x 16 x 2, q and o 2 x 2 x 4 x 16 x 2",
+         20 * 4 * 4 * 16, 20 * 2 * 2 * 16 * 2 + 2 * 2 * 4 * 16 * 2},
+        {"o_proj 2x64x64", 2 * 2 * 64 * 64, 64 * 64 * 2 + 2 * 64 * 2 + 2 * 64 * 2},
+        {"ffn norm and residual: 5Td, 3Td x 2 B", 5 * 2 * 64, 3 * 2 * 64 * 2},
+        {"gate and up 2x256x64", 2 * 2 * 256 * 64, 256 * 64 * 2 + 2 * 64 * 2 + 2 * 256 * 2},
+        {"SiLU and multiply: 5 a element, 3 x 2 x 128 x 2 B", 5 * 2 * 128, 2 * 128 * 3 * 2},
+        {"down 2x64x128", 2 * 2 * 64 * 128, 64 * 128 * 2 + 2 * 128 * 2 + 2 * 64 * 2},
+        {"final norm", 4 * 2 * 64, 2 * 2 * 64 * 2},
+        {"head 2x100x64", 2 * 2 * 100 * 64, 100 * 64 * 2 + 2 * 64 * 2 + 2 * 100 * 2},
+    };
+    double want = 0, want_hbm = 0, flops = 0, bytes = 0;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        double tc = ops[i].flops / 1.5e9, tm = ops[i].bytes / 1e9;
+        want += fmax(tc, tm);
+        want_hbm += tm > tc ? tm : 0;
+        flops += ops[i].flops;
+        bytes += ops[i].bytes;
+    }
+    icost_batch b = {.decode_seqs = 2, .decode_ctx = 20};
+    icost_time t = icost_eval(ic, &b);
+    if (fabs(t.compute_s - want) > 1e-15)
+        printf("\n  decode step: got %.9g s, expected %.9g s\n", t.compute_s, want);
+    CU_ASSERT_DOUBLE_EQUAL(t.compute_s, want, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(t.hbm_bound_s, want_hbm, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(t.flops, flops, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(t.hbm_bytes, bytes, 1e-6);
+    CU_ASSERT(t.hbm_bound_s > 0 && t.hbm_bound_s < t.compute_s); /* both bounds occur */
+    CU_ASSERT_DOUBLE_EQUAL(t.comm_s, 0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(t.time_s, t.compute_s, 0);
+    /* Weights: qkv, o, gate-up, down, head (untied) and the embedding, BF16. */
+    double w = 2.0 * (128 * 64 + 64 * 64 + 256 * 64 + 64 * 128 + 100 * 64 + 100 * 64);
+    CU_ASSERT_DOUBLE_EQUAL(icost_weights_B_per_gpu(ic), w, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(ic), 2 * 2 * 16 * 2, 1e-12);
+    icost_free(ic);
+}
+
+/* Sum of the roofline times of mops's operations for `layers` layers. */
+static double mops_time(const model *m, const chip *c, const calib *cal, int moe, mops_phase ph,
+                        int64_t batch, int64_t ctx)
+{
+    mop ops[MOPS_MAX];
+    size_t n;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(mops_layer(m, moe, ph, batch, ctx, MS_BF16, ops, &n, &err), MS_OK);
+    double t = 0;
+    for (size_t i = 0; i < n; i++) {
+        roof_op op = {
+            .kind = ops[i].kind, .prec = MS_BF16, .flops = ops[i].flops, .bytes = ops[i].bytes};
+        roof_eff eff = calib_eff(cal, c, ops[i].kind, MS_BF16);
+        roof_result r;
+        CU_ASSERT_EQUAL_FATAL(roof_time(c, &op, &eff, &r, &err), MS_OK);
+        t += r.time_s;
+    }
+    return t;
+}
+
+static double head_time(const model *m, const chip *c, const calib *cal, double tokens)
+{
+    double d = (double)m->hidden_size;
+    roof_op norm = {
+        .kind = "stream", .prec = MS_BF16, .flops = 4 * tokens * d, .bytes = 2 * tokens * d * 2};
+    roof_op head = roof_gemm((int64_t)tokens, m->vocab_size, m->hidden_size, MS_BF16);
+    head.kind = "gemm";
+    roof_result r1, r2;
+    ms_err err = {0};
+    roof_eff e1 = calib_eff(cal, c, "stream", MS_BF16), e2 = calib_eff(cal, c, "gemm", MS_BF16);
+    CU_ASSERT_EQUAL_FATAL(roof_time(c, &norm, &e1, &r1, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(roof_time(c, &head, &e2, &r2, &err), MS_OK);
+    return r1.time_s + r2.time_s;
+}
+
+/* At one GPU and BF16, a step is mops's layers (with the real H100 row
+ * and calibration) plus the head: the shortcut of linear forms gives the
+ * same answer as building the operations. */
+static void test_matches_mops(void)
+{
+    ms_err err = {0};
+    chip_db *db;
+    calib *cal;
+    CU_ASSERT_EQUAL_FATAL(chip_db_load("hwdb/chips.csv", &db, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(calib_load("hwdb/efficiency.csv", &cal, &err), MS_OK);
+    const chip *c = chip_db_find(db, "H100");
+    const model *m = &tiny_mla;
+    icost_config cfg = one_gpu();
+    icost *ic;
+    CU_ASSERT_EQUAL_FATAL(icost_new(m, c, cal, &cfg, NULL, NULL, &ic, &err), MS_OK);
+    int64_t moe = model_moe_layers(m), dense = m->num_layers - moe;
+    static const struct {
+        int64_t batch, ctx;
+    } cases[] = {{1, 1}, {4, 100}, {64, 2000}, {300, 37}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t B = cases[i].batch, S = cases[i].ctx;
+        double want = (double)dense * mops_time(m, c, cal, 0, MOPS_DECODE, B, S) +
+                      (double)moe * mops_time(m, c, cal, 1, MOPS_DECODE, B, S) +
+                      head_time(m, c, cal, (double)B);
+        icost_batch b = {.decode_seqs = (double)B, .decode_ctx = (double)(B * S)};
+        double got = icost_eval(ic, &b).compute_s;
+        if (fabs(got - want) > 1e-12 * want)
+            printf("\n  decode B %lld S %lld: got %.12g, mops %.12g\n", (long long)B, (long long)S,
+                   got, want);
+        CU_ASSERT_DOUBLE_EQUAL(got, want, 1e-12 * want);
+        want = (double)dense * mops_time(m, c, cal, 0, MOPS_PREFILL, B, S) +
+               (double)moe * mops_time(m, c, cal, 1, MOPS_PREFILL, B, S) +
+               head_time(m, c, cal, (double)B);
+        b = (icost_batch){.prefill_tokens = (double)(B * S),
+                          .prefill_keys = (double)B * (double)S * (double)(S + 1) / 2,
+                          .prefill_done = (double)B};
+        got = icost_eval(ic, &b).compute_s;
+        if (fabs(got - want) > 1e-12 * want)
+            printf("\n  prefill B %lld S %lld: got %.12g, mops %.12g\n", (long long)B, (long long)S,
+                   got, want);
+        CU_ASSERT_DOUBLE_EQUAL(got, want, 1e-12 * want);
+    }
+    icost_free(ic);
+    calib_free(cal);
+    chip_db_free(db);
+}
+
+/* Tensor parallelism splits heads and weights; MLA's latent cache stays
+ * whole on every rank, GQA's KV heads split until there is one a rank. */
+static void test_tp_split(void)
+{
+    ms_err err = {0};
+    model g = tiny_gqa();
+    chip c = round_chip(1e12, 1e9);
+    icost_config c1 = one_gpu(), c2 = one_gpu(), c4 = one_gpu();
+    c2.tp = 2;
+    c4.tp = 4;
+    icost *g1, *g2, *g4, *m1, *m2;
+    topo *t4 = domain(4);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c1, NULL, NULL, &g1, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c2, t4, &cp, &g2, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c4, t4, &cp, &g4, &err), MS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(g2), icost_kv_B_per_token_per_gpu(g1) / 2,
+                           1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(g4), icost_kv_B_per_token_per_gpu(g2),
+                           1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token(g4), icost_kv_B_per_token(g1), 1e-12);
+    CU_ASSERT(icost_weights_B_per_gpu(g2) < 0.51 * icost_weights_B_per_gpu(g1));
+    icost_batch b = {.decode_seqs = 8, .decode_ctx = 8000};
+    CU_ASSERT(icost_eval(g2, &b).flops < 0.51 * icost_eval(g1, &b).flops);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &c1, NULL, NULL, &m1, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &c2, t4, &cp, &m2, &err), MS_OK);
+    /* Two all-reduces a layer of 8 tokens x 64 x 2 B over 2 GPUs: time. */
+    icost_time t2 = icost_eval(m2, &b);
+    CU_ASSERT(t2.comm_s > 0);
+    CU_ASSERT_DOUBLE_EQUAL(t2.time_s, t2.compute_s + t2.comm_s, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(m2), icost_kv_B_per_token_per_gpu(m1),
+                           1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(m1), 4 * (32 + 8) * 2.0, 1e-12);
+    CU_ASSERT_EQUAL(icost_gpus(m2), 2);
+    icost_free(g1);
+    icost_free(g2);
+    icost_free(g4);
+    icost_free(m1);
+    icost_free(m2);
+    topo_free(t4);
+}
+
+/* Drafting a token runs the MTP module and doubles the verified queries. */
+static void test_mtp(void)
+{
+    ms_err err = {0};
+    chip c = round_chip(1e12, 1e9);
+    icost_config c0 = one_gpu(), c1 = one_gpu();
+    c1.mtp_draft = 1;
+    icost *a, *b;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &c0, NULL, NULL, &a, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &c1, NULL, NULL, &b, &err), MS_OK);
+    icost_batch x = {.decode_seqs = 16, .decode_ctx = 16000};
+    icost_time ta = icost_eval(a, &x), tb = icost_eval(b, &x);
+    CU_ASSERT(tb.time_s > ta.time_s);
+    CU_ASSERT(tb.flops > 2 * ta.flops * 0.9);
+    CU_ASSERT(icost_weights_B_per_gpu(b) > icost_weights_B_per_gpu(a));
+    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(b),
+                           icost_kv_B_per_token_per_gpu(a) * 5.0 / 4, 1e-9);
+    icost_free(a);
+    icost_free(b);
+}
+
+static void test_errors(void)
+{
+    chip c = round_chip(1e12, 1e9);
+    model g = tiny_gqa();
+    static const struct {
+        int64_t tp, dp, ep;
+        int mtp, fp4, use_gqa;
+        const char *has;
+    } cases[] = {
+        {3, 1, 1, 0, 0, 0, "--tp 3 must divide the 4 attention heads"},
+        {2, 2, 3, 0, 0, 0, "--ep 3 must divide"},
+        {1, 1, 2, 0, 0, 1, "has no experts"},
+        {2, 2, 4, 0, 0, 0, NULL},
+        {1, 1, 1, 1, 0, 1, "--mtp-accept"},
+        {1, 1, 1, 0, 1, 0, "--precision fp4"},
+        {0, 1, 1, 0, 0, 0, "at least 1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        icost_config cfg = one_gpu();
+        cfg.tp = cases[i].tp;
+        cfg.dp = cases[i].dp;
+        cfg.ep = cases[i].ep;
+        cfg.mtp_draft = cases[i].mtp;
+        if (cases[i].fp4)
+            cfg.weight_prec = MS_FP4;
+        icost *ic = NULL;
+        ms_err err = {0};
+        int rc =
+            icost_new(cases[i].use_gqa ? &g : &tiny_mla, &c, NULL, &cfg, NULL, NULL, &ic, &err);
+        if (!cases[i].has) {
+            CU_ASSERT_EQUAL(rc, MS_EINVAL); /* 4 GPUs need a topology for their collectives */
+            CU_ASSERT(strstr(err.msg, "needs a topology") != NULL);
+            continue;
+        }
+        if (rc == MS_OK || !strstr(err.msg, cases[i].has))
+            printf("\n  case %zu: rc %d, message '%s', expected '%s'\n", i, rc, err.msg,
+                   cases[i].has);
+        CU_ASSERT_EQUAL(rc, MS_EINVAL);
+        CU_ASSERT(strstr(err.msg, cases[i].has) != NULL);
+        CU_ASSERT_PTR_NULL(ic);
+    }
+}
+
+static CU_TestInfo tests[] = {
+    {"decode step against a hand-computed roofline", test_decode_by_hand},
+    {"decode and prefill equal mops at one GPU", test_matches_mops},
+    {"tensor parallelism splits heads, weights, GQA cache", test_tp_split},
+    {"MTP drafting", test_mtp},
+    {"errors name the option", test_errors},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {.pName = "icost", .pInitFunc = setup, .pTests = tests},
+    CU_SUITE_INFO_NULL,
+};
+
+#include "test_main.h"
+
+int main(void)
+{
+    return ms_test_run(suites, "test_icost");
+}

@@ -1,0 +1,388 @@
+/* Tests of the serving fleet (src/serve/serve): the KV books balance and
+ * never go over capacity, admission and preemption (recompute and swap),
+ * a request's latency against decode steps summed by hand from icost,
+ * best-of-N, disaggregation, a closed loop, MTP, rejection of requests
+ * that can never fit, determinism under a seed, and the errors. */
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/modelfile.h"
+#include "serve/serve.h"
+
+static model tiny;
+
+static int setup(void)
+{
+    char warn[MODELFILE_WARN_MAX];
+    ms_err err = {0};
+    return modelfile_load("tests/data/models/tiny_mla.json", &tiny, warn, &err);
+}
+
+static chip test_chip(void)
+{
+    chip c = {.name = "X", .family = "x"};
+    for (int i = 0; i < MS_PREC_COUNT; i++)
+        c.peak_flop_per_s[i] = NAN;
+    c.peak_flop_per_s[MS_BF16] = 1e12;
+    c.peak_flop_per_s[MS_FP8] = 2e12;
+    c.hbm_bw_Bps = 1e11;
+    c.hbm_bytes = 80e9;
+    return c;
+}
+
+static icost_config one_gpu(void)
+{
+    return (icost_config){
+        .tp = 1, .dp = 1, .ep = 1, .weight_prec = MS_BF16, .kv_prec = MS_BF16, .moe_imbalance = 1};
+}
+
+/* Sizes the chip's HBM so an instance's cache holds `blocks` blocks of 16
+ * (the MTP layer's cache too when mtp). */
+static void size_hbm(chip *c, int64_t blocks, int mtp)
+{
+    icost_config p = one_gpu();
+    p.mtp_draft = mtp;
+    icost *ic;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny, c, NULL, &p, NULL, NULL, &ic, &err), MS_OK);
+    c->hbm_bytes = icost_weights_B_per_gpu(ic) +
+                   ((double)blocks + 0.5) * 16 * icost_kv_B_per_token_per_gpu(ic);
+    icost_free(ic);
+}
+
+typedef struct fixture {
+    chip c;
+    dist in, out;
+    reqs_spec sp;
+    serve_config cfg;
+} fixture;
+
+static void fixture_init(fixture *f, const char *in_len, const char *out_len, int64_t requests)
+{
+    ms_err err = {0};
+    memset(f, 0, sizeof *f);
+    f->c = test_chip();
+    CU_ASSERT_EQUAL_FATAL(dist_parse(in_len, "--input-len", ".", &f->in, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(dist_parse(out_len, "--output-len", ".", &f->out, &err), MS_OK);
+    f->sp = (reqs_spec){.kind = REQS_AT_ZERO,
+                        .input_len = &f->in,
+                        .output_len = &f->out,
+                        .count = requests,
+                        .seed = 1};
+    f->cfg = (serve_config){.m = &tiny,
+                            .c = &f->c,
+                            .par = one_gpu(),
+                            .gpus = 2,
+                            .block_tokens = 16,
+                            .max_tokens = 512,
+                            .best_of = 1,
+                            .chain_len = &f->out,
+                            .stream = &f->sp,
+                            .seed = 1};
+}
+
+static void fixture_free(fixture *f)
+{
+    dist_free(&f->in);
+    dist_free(&f->out);
+}
+
+/* What the records say, gathered by the callback. */
+typedef struct tally {
+    int64_t n, rejected, out_tokens, chains;
+    double sum_ttft, last_done, hash;
+    serve_record first;
+} tally;
+
+static void count(void *ctx, const serve_record *r)
+{
+    tally *t = ctx;
+    if (t->n == 0)
+        t->first = *r;
+    t->n++;
+    t->rejected += r->rejected;
+    t->out_tokens += r->output_tokens;
+    t->chains += r->chains;
+    if (!r->rejected) {
+        t->sum_ttft += r->first_token_s - r->arrival_s;
+        t->last_done = fmax(t->last_done, r->done_s);
+        t->hash = fmod(t->hash * 31 + r->done_s * 1e6 + (double)r->id, 1e15);
+    }
+}
+
+static void check_books(const serve_result *r)
+{
+    CU_ASSERT_EQUAL(r->blocks_allocated - r->blocks_freed, r->blocks_pinned);
+    CU_ASSERT_EQUAL(r->over_capacity, 0);
+    CU_ASSERT(r->kv_peak_frac <= 1.0);
+}
+
+/* A cache of 64 blocks per instance and requests of 100 + 300 tokens (25
+ * blocks each): admission packs prompts in, they grow, the newest are
+ * preempted and recomputed, and in the end every block comes back. */
+static void test_books_and_preemption(void)
+{
+    for (int swap = 0; swap < 2; swap++) {
+        fixture f;
+        fixture_init(&f, "fixed:100", "fixed:300", 40);
+        size_hbm(&f.c, 64, 0);
+        f.cfg.preempt = swap ? SERVE_SWAP : SERVE_RECOMPUTE;
+        f.cfg.swap_Bps = 10e9;
+        tally t = {0};
+        f.cfg.on_record = count;
+        f.cfg.record_ctx = &t;
+        serve_result r;
+        ms_err err = {0};
+        CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+        CU_ASSERT_EQUAL(r.requests, 40);
+        CU_ASSERT_EQUAL(t.n, 40);
+        CU_ASSERT_EQUAL(t.rejected, 0);
+        CU_ASSERT_EQUAL(t.out_tokens, 40 * 300);
+        CU_ASSERT_DOUBLE_EQUAL(r.output_tokens, 40 * 300, 0);
+        CU_ASSERT(r.preemptions > 0);
+        CU_ASSERT_EQUAL(r.kv_capacity_tokens, 64 * 16);
+        CU_ASSERT(r.kv_peak_frac > 0.9);
+        CU_ASSERT(r.max_batch_seen >= 2 && r.max_batch_seen <= 64 / 7);
+        check_books(&r);
+        CU_ASSERT_DOUBLE_EQUAL(t.last_done, r.makespan_s, 1e-12);
+        fixture_free(&f);
+    }
+}
+
+/* Admission stops at --max-batch and the cache's watermark. */
+static void test_admission(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:50", "fixed:100", 30);
+    f.cfg.max_batch = 3;
+    serve_result r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    CU_ASSERT_EQUAL(r.max_batch_seen, 3);
+    CU_ASSERT_EQUAL(r.preemptions, 0);
+    f.cfg.max_batch = 0;
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    CU_ASSERT(r.max_batch_seen > 3);
+    /* A closed loop of 2 clients never has more than 2 in flight. */
+    f.cfg.concurrency = 2;
+    f.cfg.gpus = 1;
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    CU_ASSERT_EQUAL(r.max_batch_seen, 2);
+    CU_ASSERT_EQUAL(r.requests, 30);
+    check_books(&r);
+    fixture_free(&f);
+}
+
+/* One request on one GPU: its first token after one prefill iteration,
+ * then one decode step per token, each the roofline of its batch and
+ * context as icost computes it. */
+static void test_latency_by_hand(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:50", "fixed:20", 1);
+    f.cfg.gpus = 1;
+    tally t = {0};
+    f.cfg.on_record = count;
+    f.cfg.record_ctx = &t;
+    serve_result r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    icost *ic;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny, &f.c, NULL, &f.cfg.par, NULL, NULL, &ic, &err), MS_OK);
+    icost_batch pre = {.prefill_tokens = 50, .prefill_keys = 50 * 51 / 2.0, .prefill_done = 1};
+    double ttft = icost_eval(ic, &pre).time_s, decode = 0;
+    for (int j = 0; j < 19; j++) {
+        icost_batch b = {.decode_seqs = 1, .decode_ctx = 51 + j};
+        decode += icost_eval(ic, &b).time_s;
+    }
+    CU_ASSERT_EQUAL(t.n, 1);
+    CU_ASSERT_DOUBLE_EQUAL(t.first.first_token_s, ttft, 1e-11);
+    CU_ASSERT_DOUBLE_EQUAL(t.first.done_s - t.first.first_token_s, decode, 1e-10);
+    CU_ASSERT_DOUBLE_EQUAL(r.tpot_s.p50, decode / 19, 1e-11);
+    CU_ASSERT_EQUAL(r.iterations, 20);
+    CU_ASSERT_DOUBLE_EQUAL(r.output_tps, 20 / (ttft + decode), 1e-6);
+    icost_free(ic);
+    fixture_free(&f);
+}
+
+static void run_poisson(uint64_t seed, serve_result *r, tally *t)
+{
+    fixture f;
+    fixture_init(&f, "lognormal:200:0.8", "lognormal:100:1", 200);
+    f.sp.kind = REQS_POISSON;
+    f.sp.rate_per_s = 2000;
+    f.sp.seed = f.cfg.seed = seed;
+    f.cfg.on_record = count;
+    f.cfg.record_ctx = t;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, r, &err), MS_OK);
+    fixture_free(&f);
+}
+
+static void test_determinism(void)
+{
+    serve_result a, b, c;
+    tally ta = {0}, tb = {0}, tc = {0};
+    run_poisson(1, &a, &ta);
+    run_poisson(1, &b, &tb);
+    run_poisson(2, &c, &tc);
+    CU_ASSERT_EQUAL(a.requests, 200);
+    CU_ASSERT(a.makespan_s == b.makespan_s);
+    CU_ASSERT(a.ttft_s.p99 == b.ttft_s.p99 && a.tpot_s.p50 == b.tpot_s.p50);
+    CU_ASSERT(ta.hash == tb.hash && ta.out_tokens == tb.out_tokens);
+    CU_ASSERT_EQUAL(a.events, b.events);
+    CU_ASSERT(a.makespan_s != c.makespan_s);
+    CU_ASSERT(ta.out_tokens != tc.out_tokens);
+    check_books(&a);
+}
+
+/* Best-of-4: one prefill, four chains sharing the prompt's full blocks. */
+static void test_best_of(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:64", "fixed:30", 3);
+    f.cfg.best_of = 4;
+    f.cfg.gpus = 1;
+    tally t = {0};
+    f.cfg.on_record = count;
+    f.cfg.record_ctx = &t;
+    serve_result r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    CU_ASSERT_EQUAL(r.requests, 3);
+    CU_ASSERT_EQUAL(t.out_tokens, 3 * 4 * 30);
+    CU_ASSERT_EQUAL(t.chains, 12);
+    CU_ASSERT_EQUAL(r.max_batch_seen, 12);
+    CU_ASSERT_DOUBLE_EQUAL(r.pool[0].input_tokens, 3 * 64, 0); /* prefilled once each */
+    check_books(&r);
+    fixture_free(&f);
+}
+
+/* One prefill and three decode instances; the KV moves between them. */
+static void test_disaggregation(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:200", "fixed:50", 40);
+    f.cfg.gpus = 4;
+    f.cfg.prefill_instances = 1;
+    f.cfg.kv_link_Bps = 1e9;
+    f.cfg.kv_link_latency_s = 1e-5;
+    serve_result r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    CU_ASSERT_EQUAL(r.requests, 40);
+    CU_ASSERT_EQUAL(r.pools, 2);
+    CU_ASSERT_EQUAL(r.pool[0].instances, 1);
+    CU_ASSERT_EQUAL(r.pool[1].instances, 3);
+    CU_ASSERT_DOUBLE_EQUAL(r.pool[0].input_tokens, 40 * 200, 0);
+    CU_ASSERT_DOUBLE_EQUAL(r.pool[1].input_tokens, 0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(r.pool[1].output_tokens, 40 * 50, 0);
+    check_books(&r);
+    /* A slower link delays the decode, not the first token. */
+    serve_result slow;
+    f.cfg.kv_link_Bps = 1e6;
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &slow, &err), MS_OK);
+    CU_ASSERT(slow.e2e_s.p50 > r.e2e_s.p50);
+    CU_ASSERT_DOUBLE_EQUAL(slow.ttft_s.p50, r.ttft_s.p50, 1e-12);
+    fixture_free(&f);
+}
+
+/* Accepting every draft halves the steps. */
+static void test_mtp(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:20", "fixed:101", 1);
+    f.cfg.gpus = 1;
+    serve_result a, b;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &a, &err), MS_OK);
+    f.cfg.mtp_accept = 1;
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &b, &err), MS_OK);
+    CU_ASSERT_EQUAL(a.iterations, 1 + 100);
+    CU_ASSERT_EQUAL(b.iterations, 1 + 50);
+    CU_ASSERT_DOUBLE_EQUAL(b.output_tokens, a.output_tokens, 0);
+    CU_ASSERT(b.e2e_s.p50 < a.e2e_s.p50);
+    fixture_free(&f);
+}
+
+/* A request longer than a whole cache is rejected, not run forever. */
+static void test_reject(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:2000", "fixed:10", 3);
+    size_hbm(&f.c, 64, 0);
+    tally t = {0};
+    f.cfg.on_record = count;
+    f.cfg.record_ctx = &t;
+    serve_result r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    CU_ASSERT_EQUAL(r.rejected, 3);
+    CU_ASSERT_EQUAL(r.requests, 0);
+    CU_ASSERT_EQUAL(t.rejected, 3);
+    fixture_free(&f);
+}
+
+static void test_errors(void)
+{
+    static const struct {
+        const char *what, *has;
+    } cases[] = {
+        {"hbm", "does not fit"}, {"gpus", "multiple of an instance"}, {"disagg", "leave no decode"},
+        {"swap", "--swap-GBps"}, {"reserve", "--mem-reserve"},        {"mtp", "--mtp-accept"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fixture f;
+        fixture_init(&f, "fixed:10", "fixed:10", 1);
+        const char *w = cases[i].what;
+        if (!strcmp(w, "hbm"))
+            f.c.hbm_bytes = 1e5;
+        if (!strcmp(w, "gpus")) {
+            f.cfg.par.tp = 2;
+            f.cfg.gpus = 3;
+        }
+        if (!strcmp(w, "disagg"))
+            f.cfg.prefill_instances = 2;
+        if (!strcmp(w, "swap"))
+            f.cfg.preempt = SERVE_SWAP;
+        if (!strcmp(w, "reserve"))
+            f.cfg.mem_reserve = 1;
+        if (!strcmp(w, "mtp"))
+            f.cfg.mtp_accept = 1.5;
+        serve_result r;
+        ms_err err = {0};
+        int rc = serve_run(&f.cfg, &r, &err);
+        if (rc == MS_OK || !strstr(err.msg, cases[i].has))
+            printf("\n  %s: rc %d, '%s'\n", w, rc, err.msg);
+        CU_ASSERT_EQUAL(rc, MS_EINVAL);
+        CU_ASSERT(strstr(err.msg, cases[i].has) != NULL);
+        fixture_free(&f);
+    }
+}
+
+static CU_TestInfo tests[] = {
+    {"KV books balance under preemption (recompute, swap)", test_books_and_preemption},
+    {"admission: max batch, watermark, closed loop", test_admission},
+    {"latency equals icost's steps summed by hand", test_latency_by_hand},
+    {"determinism under a seed", test_determinism},
+    {"best-of-N shares the prompt", test_best_of},
+    {"disaggregated pools and KV moves", test_disaggregation},
+    {"MTP drafting halves the steps", test_mtp},
+    {"a request too long for a cache is rejected", test_reject},
+    {"errors name the option", test_errors},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {.pName = "serve", .pInitFunc = setup, .pTests = tests},
+    CU_SUITE_INFO_NULL,
+};
+
+#include "test_main.h"
+
+int main(void)
+{
+    return ms_test_run(suites, "test_serve");
+}
