@@ -358,7 +358,7 @@ int cli_parse_double(const char *opt, const char *text, double *out, ms_err *err
 int cli_topo_spec(const cli_args *a, const chip *c, int64_t gpus, topo_spec *ts, ms_err *err)
 {
     int rc;
-    int64_t v;
+    int64_t v = 0;
     *ts = (topo_spec){.gpus = gpus,
                       .sites = 1,
                       .tiers = 2,
@@ -381,7 +381,7 @@ int cli_topo_spec(const cli_args *a, const chip *c, int64_t gpus, topo_spec *ts,
     ts->nic_bw_Bps = c->scale_out_bw_Bps;
     ts->nic_latency_s = 0;
     if (cli_get(a, "--nic-Gbps")) {
-        double g;
+        double g = 0;
         if ((rc = cli_parse_double("--nic-Gbps", cli_get(a, "--nic-Gbps"), &g, err)))
             return rc;
         ts->nic_bw_Bps = g * 1e9 / 8;

@@ -44,7 +44,7 @@ static const cli_opt opts[] = {
     {"--shared-prefix", "N", "tokens every prompt starts with, cached once per instance"},
     {"--moe-imbalance", "X", "busiest GPU's routed tokens over the mean (default 1)"},
     {"--overlap", NULL, "hide communication under compute (two micro-batches, as DeepSeek)"},
-    {"--tpot-target", "S", "admit no sequence that would make a decode step longer than S"},
+    {"--tpot-target", "S", "admit no sequence that would make the time per output token exceed S"},
     {"--seed", "N", "random seed (default 1)"},
     {"--price-per-gpu-hour", "USD", "price of one GPU-hour, for the cost per million tokens"},
     {"--csv", "FILE", "write one row per request"},
@@ -232,7 +232,7 @@ static int setup(const cli_args *a, run_in *in, ms_err *err)
             (rc = cli_home_path(dir, sizeof dir, "workloads", err)) ||
             (rc = dist_parse(cli_get(a, "--input-len"), "--input-len", dir, &in->in_len, err)) ||
             (rc = dist_parse(cli_get(a, "--output-len"), "--output-len", dir, &in->out_len, err)))
-            return rc;
+            return rc == MS_EINVAL ? (err->code = MS_EUSAGE) : rc; /* a bad spec is a bad option */
         sp->input_len = &in->in_len;
         sp->output_len = &in->out_len;
         cfg->chain_len = &in->out_len;
@@ -261,12 +261,12 @@ static void print_text(const run_in *in, const serve_result *r, int64_t node)
     char b1[32], b2[32], b3[32];
     double g = (double)cfg->gpus;
     int64_t inst = cfg->gpus / (p->tp * p->dp);
-    printf("%s on %lld x %s: %lld instances of %lld GPUs (tp %lld, dp %lld, ep %lld), %s "
+    printf("%s on %lld x %s: %lld instance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld), %s "
            "weights, %s KV cache%s\n",
-           cfg->m->name, (long long)cfg->gpus, cfg->c->name, (long long)inst,
-           (long long)(p->tp * p->dp), (long long)p->tp, (long long)p->dp, (long long)p->ep,
-           ms_prec_name(p->weight_prec), ms_prec_name(p->kv_prec),
-           p->overlap ? ", communication overlapped" : "");
+           cfg->m->name, (long long)cfg->gpus, cfg->c->name, (long long)inst, inst == 1 ? "" : "s",
+           (long long)(p->tp * p->dp), p->tp * p->dp == 1 ? "" : "s", (long long)p->tp,
+           (long long)p->dp, (long long)p->ep, ms_prec_name(p->weight_prec),
+           ms_prec_name(p->kv_prec), p->overlap ? ", communication overlapped" : "");
     if (r->pools == 2)
         printf("disaggregated: %lld prefill and %lld decode instances\n",
                (long long)r->pool[0].instances, (long long)r->pool[1].instances);
@@ -320,6 +320,12 @@ static void print_text(const run_in *in, const serve_result *r, int64_t node)
     double gh_out = r->output_tokens > 0 ? r->gpu_s_output / 3600 / (r->output_tokens / 1e6) : NAN;
     printf("  GPU-hours per million  %.3g input tokens, %.3g output tokens (output %.1fx input)\n",
            gh_in, gh_out, gh_out / gh_in);
+    double gpu_h = g * r->makespan_s / 3600;
+    printf("  the run                %.4g GPU-hours", gpu_h);
+    if (isfinite(in->price))
+        printf(", $%.4g at $%.2f per GPU-hour ($%.4g a request)", gpu_h * in->price, in->price,
+               gpu_h * in->price / (double)r->requests);
+    printf("\n");
     if (isfinite(in->price))
         printf("  cost per million       $%.3f input tokens, $%.3f output tokens at $%.2f per "
                "GPU-hour\n",
@@ -369,6 +375,9 @@ static cJSON *result_json(const run_in *in, const serve_result *r)
     cli_json_num(o, "weights_bytes_per_gpu", r->weights_B_per_gpu);
     cli_json_num(o, "kv_bytes_per_token_per_gpu", r->kv_B_per_token_per_gpu);
     cli_json_num(o, "kv_free_bytes_per_gpu", r->kv_free_B_per_gpu);
+    cli_json_num(o, "gpu_hours", g * r->makespan_s / 3600);
+    cli_json_num(o, "usd_total", g * r->makespan_s / 3600 * price);
+    cli_json_num(o, "usd_per_request", g * r->makespan_s / 3600 * price / (double)r->requests);
     cli_json_num(o, "gpu_hours_per_million_input_tokens",
                  per_million(r->gpu_s_input, r->input_tokens, 1));
     cli_json_num(o, "gpu_hours_per_million_output_tokens",

@@ -207,7 +207,8 @@ typedef struct fleet {
     ms_err *err;
     int failed;
     int64_t ninst, inst_gpus, dp, bs, pinned, watermark, max_tokens;
-    double r; /* tokens a decode step makes */
+    double r;   /* tokens a decode step makes */
+    double qpk; /* tokens a decode step computes per sequence: 1 + draft */
     inst *in;
     chain *ch;
     size_t nch, capch;
@@ -546,8 +547,8 @@ static void grow(fleet *f, int64_t i, double now)
     }
 }
 
-/* Would one more sequence of ctx tokens make the decode step longer than
- * the target? */
+/* Would one more sequence of ctx tokens make the time per output token
+ * (a decode step over the tokens it yields) longer than the target? */
 static int over_target(const fleet *f, const inst *I, double ctx)
 {
     double target = f->cfg->step_target_s;
@@ -555,7 +556,30 @@ static int over_target(const fleet *f, const inst *I, double ctx)
         return 0;
     icost_batch b = {.decode_seqs = (double)(I->n_dec + (int64_t)I->npf + 1),
                      .decode_ctx = ctx_now(f, I) + (double)I->pf_target_sum + ctx};
-    return icost_eval(f->ic, &b).time_s > target;
+    return icost_eval(f->ic, &b).time_s / f->r > target;
+}
+
+/* Prompt tokens this iteration may take: the token budget less the
+ * decode tokens, and with a time-per-output-token target, as many as keep
+ * the step within it (Sarathi-Serve's way of sizing chunks), at least a
+ * block so prompts always move. The cost of a prompt token is taken as
+ * that of a 1,024-token chunk at the start of a prompt. */
+static int64_t prefill_budget(const fleet *f, const inst *I)
+{
+    int64_t budget = f->max_tokens - (int64_t)ceil((double)I->n_dec * f->qpk);
+    double target = f->cfg->step_target_s;
+    if (!(target > 0) || I->n_dec == 0 || budget <= 0)
+        return budget;
+    icost_batch b = {.decode_seqs = (double)I->n_dec, .decode_ctx = ctx_now(f, I)};
+    double t_dec = icost_eval(f->ic, &b).time_s;
+    b.prefill_tokens = 1024;
+    b.prefill_keys = 1024.0 * 1025 / 2;
+    double per_token = (icost_eval(f->ic, &b).time_s - t_dec) / 1024;
+    double room_s = target * f->r - t_dec;
+    int64_t fit = per_token > 0 && room_s > 0 ? (int64_t)floor(room_s / per_token) : 0;
+    if (fit < f->bs)
+        fit = f->bs;
+    return fit < budget ? fit : budget;
 }
 
 /* Chains ready to decode (prefilled, siblings, swapped out) join. */
@@ -880,8 +904,7 @@ static void start(fleet *f, int64_t i)
     join_ready(f, i, now);
     if (I->kind == INST_DECODE)
         pull_parked(f, i, now);
-    double qpk = 1 + f->cfg->par.mtp_draft;
-    int64_t budget = f->max_tokens - (int64_t)ceil((double)I->n_dec * qpk);
+    int64_t budget = prefill_budget(f, I);
     if (I->kind != INST_DECODE || I->wait.n > 0 || I->npf > 0)
         schedule_prefill(f, i, &budget, now);
     if (f->failed)
@@ -1216,6 +1239,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     icost_config par = cfg->par;
     par.mtp_draft = cfg->mtp_accept > 0;
     f.r = 1 + cfg->mtp_accept;
+    f.qpk = 1 + par.mtp_draft;
     f.dp = par.dp;
     f.bs = cfg->block_tokens;
     f.inst_gpus = par.tp * par.dp;

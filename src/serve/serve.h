@@ -4,8 +4,8 @@
  *  - requests wait in one fleet-wide queue (a work-conserving load
  *    balancer) and an instance takes the oldest when it has room: fewer
  *    than max_batch sequences, KV blocks above a 1% watermark (vLLM's
- *    default), the iteration's token budget, and, when a decode-step
- *    target is set, a predicted step within it;
+ *    default), the iteration's token budget, and, when a time-per-output-
+ *    token target is set, a predicted decode step within it;
  *  - every iteration runs one decode step of every running sequence and
  *    chunks of prompts (chunked prefill) up to the token budget, timed
  *    by icost;
