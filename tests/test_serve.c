@@ -129,6 +129,7 @@ static void test_books_and_preemption(void)
         fixture_init(&f, "fixed:100", "fixed:300", 40);
         size_hbm(&f.c, 64, 0);
         f.cfg.preempt = swap ? SERVE_SWAP : SERVE_RECOMPUTE;
+        f.cfg.admission = SERVE_ADMIT_GREEDY;
         f.cfg.swap_Bps = 10e9;
         tally t = {0};
         f.cfg.on_record = count;
@@ -149,6 +150,28 @@ static void test_books_and_preemption(void)
         CU_ASSERT_DOUBLE_EQUAL(t.last_done, r.makespan_s, 1e-12);
         fixture_free(&f);
     }
+}
+
+/* Planned admission leaves room for growth: the workload that greedy
+ * admission preempts runs without a preemption, fewer at a time. */
+static void test_planned_admission(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:100", "fixed:300", 40);
+    size_hbm(&f.c, 64, 0);
+    serve_result g, p;
+    ms_err err = {0};
+    f.cfg.admission = SERVE_ADMIT_GREEDY;
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &g, &err), MS_OK);
+    f.cfg.admission = SERVE_ADMIT_PLANNED;
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &p, &err), MS_OK);
+    CU_ASSERT(g.preemptions > 0);
+    CU_ASSERT_EQUAL(p.preemptions, 0);
+    CU_ASSERT_EQUAL(p.requests, 40);
+    /* 64 blocks less a 0 watermark hold 2 sequences of 25 blocks at their end. */
+    CU_ASSERT_EQUAL(p.max_batch_seen, 2);
+    check_books(&p);
+    fixture_free(&f);
 }
 
 /* Admission stops at --max-batch and the cache's watermark. */
@@ -365,6 +388,7 @@ static void test_errors(void)
 static CU_TestInfo tests[] = {
     {"KV books balance under preemption (recompute, swap)", test_books_and_preemption},
     {"admission: max batch, watermark, closed loop", test_admission},
+    {"planned admission leaves room to grow", test_planned_admission},
     {"latency equals icost's steps summed by hand", test_latency_by_hand},
     {"determinism under a seed", test_determinism},
     {"best-of-N shares the prompt", test_best_of},

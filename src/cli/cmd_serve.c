@@ -39,6 +39,8 @@ static const cli_opt opts[] = {
     {"--max-batch", "N", "sequences per instance (default: as many as the KV cache holds)"},
     {"--max-tokens", "N", "tokens per iteration per dp rank, prefill and decode (default 8192)"},
     {"--mem-reserve", "F", "HBM fraction kept for activations and workspace (default 0.1)"},
+    {"--admission", "MODE",
+     "planned (default): admitted sequences must fit at their expected end; greedy: vLLM's"},
     {"--preempt", "MODE", "recompute (default) or swap, when the KV cache runs out"},
     {"--swap-GBps", "X", "host link per GPU for --preempt swap"},
     {"--shared-prefix", "N", "tokens every prompt starts with, cached once per instance"},
@@ -201,6 +203,11 @@ static int setup(const cli_args *a, run_in *in, ms_err *err)
     if ((rc = cli_positive_double(a, "--swap-GBps", &x, err)))
         return rc;
     cfg->swap_Bps = isnan(x) ? 0 : x * 1e9;
+    const char *am = cli_get(a, "--admission");
+    if (am && strcmp(am, "greedy") == 0)
+        cfg->admission = SERVE_ADMIT_GREEDY;
+    else if (am && strcmp(am, "planned") != 0)
+        return ms_errf(err, MS_EUSAGE, "--admission '%s': expected planned or greedy", am);
     const char *pm = cli_get(a, "--preempt");
     if (pm && strcmp(pm, "swap") == 0)
         cfg->preempt = SERVE_SWAP;
@@ -285,6 +292,13 @@ static void print_text(const run_in *in, const serve_result *r, int64_t node)
         printf(", best-of-%lld", (long long)cfg->best_of);
     if (cfg->mtp_accept > 0)
         printf(", MTP drafts accepted at %.0f%%", 100 * cfg->mtp_accept);
+    printf("\nadmission %s, preemption by %s",
+           cfg->admission == SERVE_ADMIT_GREEDY ? "greedy (blocks for now)"
+                                                : "planned (room for the mean output)",
+           cfg->preempt == SERVE_SWAP ? "swap" : "recompute");
+    if (cfg->step_target_s > 0)
+        printf(", time-per-output-token target %s",
+               cli_si((char[32]){0}, 32, cfg->step_target_s, "s"));
     printf("\n\n");
     printf("  requests               %lld finished, %lld rejected (too long for an instance), "
            "%lld preemptions, in %s\n",

@@ -568,3 +568,9 @@ out:
     csvtab_free(t);
     return rc;
 }
+
+double coll_ep_fanout(double n, double k, double limit)
+{
+    double e = n * (1 - pow(1 - 1 / n, k));
+    return limit > 0 && e > limit ? limit : e;
+}

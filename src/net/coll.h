@@ -114,4 +114,10 @@ const char *coll_op_name(coll_op op);
 int coll_op_parse(const char *name, coll_op *out);
 const char *coll_op_list(void);
 
+/* Expected distinct nodes (or GPUs) a token's k routed experts land in,
+ * spread uniformly over n of them: n (1 - (1 - 1/n)^k), at most limit
+ * when node-limited routing caps it (limit 0: none). What DeepEP's
+ * normal kernels send a token to: once per node, then over scale-up. */
+double coll_ep_fanout(double n, double k, double limit);
+
 #endif

@@ -79,7 +79,7 @@ struct icost {
     double E, k, log_miss; /* experts, per token; log(1 - 1/E) */
     double weights_B, kv_B_per_token_gpu, kv_B_per_token;
     /* communication per iteration, linear in the dp rank's tokens */
-    double comm_fixed_s, comm_per_token_s;
+    double comm_fixed_s, comm_prefill_token_s, comm_decode_token_s;
 };
 
 typedef struct builder {
@@ -216,8 +216,10 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
     }
     double E = (double)m->num_experts, k = (double)m->experts_per_token;
     double etp = (double)(cfg->tp * cfg->dp / cfg->ep);
-    double fe = (double)m->expert_dim / etp, held = E / (double)cfg->ep;
-    gemm(b, MS_BF16, T, E, d); /* the router */
+    double fe = (double)m->expert_dim / etp;
+    double held =
+        ceil(E / (double)cfg->ep); /* the rest redundant copies when ep does not divide E */
+    gemm(b, MS_BF16, T, E, d);     /* the router */
     gemm_n(b, wp, in->pairs, in->touched, held, up * fe, d);
     stream(b, scale(in->pairs, act * fe), scale(in->pairs, fe * (up + 1) * ab), in->pairs);
     gemm_n(b, wp, in->pairs, in->touched, held, d, fe);
@@ -294,9 +296,6 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
     if (m->num_heads % cfg->tp)
         return ms_errf(err, MS_EINVAL, "--tp %lld must divide the %lld attention heads of %s",
                        (long long)cfg->tp, (long long)m->num_heads, m->name);
-    if (m->num_experts > 0 && m->num_experts % cfg->ep)
-        return ms_errf(err, MS_EINVAL, "--ep %lld must divide the %lld routed experts of %s",
-                       (long long)cfg->ep, (long long)m->num_experts, m->name);
     if (cfg->mtp_draft < 0 || cfg->mtp_draft > 1)
         return ms_errf(err, MS_EINVAL, "draft tokens per step must be 0 or 1, got %d",
                        cfg->mtp_draft);
@@ -399,28 +398,56 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     }
 
     /* Communication: two tp all-reduces of the rank's activations (BF16)
-     * a layer; each MoE layer's dispatch (at the GEMM precision, DeepEP
-     * sends FP8) and combine (BF16) of the rank's 1/tp share of tokens. */
+     * a layer. Each MoE layer's dispatch (FP8 with a scale per 128 values
+     * in an FP8 deployment, else BF16) and combine (BF16) of the rank's
+     * 1/tp share of tokens, as DeepEP moves them: prompt tokens with its
+     * normal kernels, once to each node their experts sit on and on over
+     * scale-up (node-limited when the model's expert groups are the
+     * nodes); decode tokens with its low-latency kernels, straight to each
+     * of their k experts (DeepEP README). */
     double d = (double)m->hidden_size, a, s;
     double layers = (double)m->num_layers + cfg->mtp_draft;
     if ((rc = comm_line(t, cp, COLL_ALLREDUCE, cfg->tp, d * 2, &a, &s, "tensor-parallel all-reduce",
                         err)))
         goto fail;
     ic->comm_fixed_s += 2 * layers * a;
-    ic->comm_per_token_s += 2 * layers * s;
+    ic->comm_prefill_token_s += 2 * layers * s;
+    ic->comm_decode_token_s += 2 * layers * s;
     if (cfg->ep > 1) {
-        double moe = (double)moe_layers;
-        double disp_B = ic->k * d * fmin(ms_prec_bytes(cfg->weight_prec), 2) / tp;
-        if ((rc = comm_line(t, cp, COLL_DISPATCH, cfg->ep, disp_B, &a, &s,
-                            "expert-parallel dispatch", err)))
-            goto fail;
-        ic->comm_fixed_s += moe * a;
-        ic->comm_per_token_s += moe * s * cfg->moe_imbalance;
-        if ((rc = comm_line(t, cp, COLL_COMBINE, cfg->ep, ic->k * d * 2 / tp, &a, &s,
-                            "expert-parallel combine", err)))
-            goto fail;
-        ic->comm_fixed_s += moe * a;
-        ic->comm_per_token_s += moe * s * cfg->moe_imbalance;
+        double moe = (double)moe_layers + cfg->mtp_draft, imb = cfg->moe_imbalance;
+        double disp_B = cfg->weight_prec == MS_BF16 ? 2 : 1 + 4.0 / 128;
+        double domain = (double)topo_get_spec(t)->domain_size;
+        double nodes = fmax(1, (double)cfg->ep / domain);
+        double limit = m->groups_per_token > 0 && m->expert_groups == (int64_t)nodes
+                           ? (double)m->groups_per_token
+                           : 0;
+        double fan = nodes > 1 ? coll_ep_fanout(nodes, ic->k, limit)
+                               : coll_ep_fanout((double)cfg->ep, ic->k, 0);
+        struct {
+            coll_op op;
+            double B;
+            double *per_token;
+            const char *what;
+        } parts[] = {
+            {COLL_DISPATCH, fan * d * disp_B / tp, &ic->comm_prefill_token_s,
+             "expert-parallel dispatch of prompts"},
+            {COLL_COMBINE, fan * d * 2 / tp, &ic->comm_prefill_token_s,
+             "expert-parallel combine of prompts"},
+            {COLL_ALLTOALL, ic->k * d * disp_B / tp, &ic->comm_decode_token_s,
+             "expert-parallel dispatch of decode tokens"},
+            {COLL_ALLTOALL, ic->k * d * 2 / tp, &ic->comm_decode_token_s,
+             "expert-parallel combine of decode tokens"},
+        };
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+            if ((rc = comm_line(t, cp, parts[k].op, cfg->ep, parts[k].B, &a, &s, parts[k].what,
+                                err)))
+                goto fail;
+            /* Prompts and decode tokens share one exchange a layer: its
+             * fixed cost is counted once, with the decode pair. */
+            if (parts[k].per_token == &ic->comm_decode_token_s)
+                ic->comm_fixed_s += moe * a;
+            *parts[k].per_token += moe * s * imb;
+        }
     }
     *out = ic;
     return MS_OK;
@@ -469,7 +496,7 @@ static double touched(const icost *ic, double tokens)
     if (ic->E == 0 || tokens <= 0)
         return 0;
     double miss = exp(tokens * ic->k * ic->log_miss);
-    return ic->E / (double)ic->cfg.ep * (1 - miss);
+    return ceil(ic->E / (double)ic->cfg.ep) * (1 - miss);
 }
 
 icost_time icost_eval(const icost *ic, const icost_batch *b)
@@ -494,7 +521,8 @@ icost_time icost_eval(const icost *ic, const icost_batch *b)
     icost_time t = {0};
     for (int i = 0; i < L_KINDS; i++)
         eval_list(&ic->lists[i], x, &t);
-    t.comm_s = ic->comm_fixed_s + ic->comm_per_token_s * (x[V_TD] + x[V_TP] + x[V_DS]);
+    t.comm_s = ic->comm_fixed_s + ic->comm_prefill_token_s * x[V_TP] +
+               ic->comm_decode_token_s * (x[V_TD] + x[V_DS]);
     t.time_s = cfg->overlap ? fmax(t.compute_s, t.comm_s) : t.compute_s + t.comm_s;
     return t;
 }

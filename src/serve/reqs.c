@@ -240,3 +240,13 @@ int64_t reqs_total(const reqs *r)
         return -1;
     return r->count;
 }
+
+double reqs_mean_output(const reqs *r)
+{
+    if (r->kind != REQS_TRACE)
+        return dist_mean(r->output_len);
+    double s = 0;
+    for (size_t i = 0; i < r->n; i++)
+        s += (double)r->trace[i].output_tokens;
+    return r->n > 0 ? s / (double)r->n : 0;
+}

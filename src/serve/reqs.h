@@ -69,4 +69,9 @@ int reqs_next(reqs *r, req *out);
  * (it may end the stream before count). */
 int64_t reqs_total(const reqs *r);
 
+/* The mean output length of the stream's requests: the distribution's
+ * mean, or the trace's. What a server can know of its workload ahead of
+ * time (for admission that plans for growth). */
+double reqs_mean_output(const reqs *r);
+
 #endif

@@ -164,6 +164,8 @@ typedef struct chain {
     int64_t pf_done;   /* tokens in its cache while prefilling, base included */
     int64_t pf_target; /* tokens its prefill ends at */
     int64_t chunk;     /* tokens it prefills in the running iteration */
+    int64_t exp;       /* blocks admission counts it for (see charge) */
+    int32_t exp_inst;  /* the instance they are counted on; -1: none */
     double ctx0;       /* p + 1 + r x jbase: its context is ctx0 + r x iteration */
 } chain;
 
@@ -192,6 +194,8 @@ typedef struct inst {
     int64_t pf_target_sum;
     deque ready, wait;
     int64_t incoming;
+    double incoming_ctx; /* tokens of the chains moving in */
+    int64_t exp_blocks;  /* what admission counts its admitted chains for */
     double stall_s, link_free_s;
     double t_start_s, frac_prefill;
     int64_t max_dec;
@@ -207,8 +211,9 @@ typedef struct fleet {
     ms_err *err;
     int failed;
     int64_t ninst, inst_gpus, dp, bs, pinned, watermark, max_tokens;
-    double r;   /* tokens a decode step makes */
-    double qpk; /* tokens a decode step computes per sequence: 1 + draft */
+    double mean_out; /* the workload's mean output length */
+    double r;        /* tokens a decode step makes */
+    double qpk;      /* tokens a decode step computes per sequence: 1 + draft */
     inst *in;
     chain *ch;
     size_t nch, capch;
@@ -262,7 +267,7 @@ static uint32_t chain_new(fleet *f)
         f->ch[id].gen = 0;
     }
     uint32_t gen = f->ch[id].gen + 1;
-    f->ch[id] = (chain){.gen = gen, .prev = NONE, .next = NONE, .src = -1};
+    f->ch[id] = (chain){.gen = gen, .prev = NONE, .next = NONE, .src = -1, .exp_inst = -1};
     return id;
 }
 
@@ -336,6 +341,46 @@ static int64_t next_crossing(const fleet *f, const chain *c)
 static double ctx_now(const fleet *f, const inst *I)
 {
     return I->S0 + f->r * (double)I->n_dec * (double)I->it;
+}
+
+/* ---- admission that plans for growth ---- */
+
+/* Blocks of its own a chain is expected to hold at its end: its prompt
+ * and the workload's mean output (or what it has made, if more); on a
+ * prefill-only instance, its prompt. */
+static int64_t expected_blocks(const fleet *f, const chain *c, int prefill_only)
+{
+    double made = (double)c->jdone * f->r + 1;
+    double end = prefill_only ? (double)c->p : (double)c->p + fmax(f->mean_out, made);
+    int64_t b = kvc_blocks_for((int64_t)ceil(end), f->bs) - c->base;
+    return b > 0 ? b : 0;
+}
+
+static void charge(fleet *f, int64_t i, chain *c)
+{
+    assert(c->exp_inst < 0);
+    c->exp = expected_blocks(f, c, f->in[i].kind == INST_PREFILL);
+    c->exp_inst = (int32_t)i;
+    f->in[i].exp_blocks += c->exp;
+}
+
+static void uncharge(fleet *f, chain *c)
+{
+    if (c->exp_inst < 0)
+        return;
+    f->in[c->exp_inst].exp_blocks -= c->exp;
+    c->exp_inst = -1;
+}
+
+/* May instance i admit chain c? Greedy admission (vLLM's) asks only for
+ * blocks now; planned admission also wants every admitted chain to fit at
+ * its expected end. An empty instance takes anything. */
+static int admit_ok(const fleet *f, const inst *I, const chain *c)
+{
+    if (f->cfg->admission == SERVE_ADMIT_GREEDY || I->n_dec + (int64_t)I->npf + I->incoming == 0)
+        return 1;
+    int64_t room = I->kv.capacity - f->pinned - f->watermark;
+    return I->exp_blocks + expected_blocks(f, c, I->kind == INST_PREFILL) <= room;
 }
 
 /* ---- records ---- */
@@ -493,6 +538,7 @@ static void preempt(fleet *f, int64_t i, uint32_t cid, double now)
     inst *I = &f->in[i];
     chain *c = &f->ch[cid];
     leave_decode(f, I, cid);
+    uncharge(f, c);
     f->rq[c->rq].preemptions++;
     f->res->preemptions++;
     if (f->cfg->preempt == SERVE_SWAP) {
@@ -552,10 +598,11 @@ static void grow(fleet *f, int64_t i, double now)
 static int over_target(const fleet *f, const inst *I, double ctx)
 {
     double target = f->cfg->step_target_s;
-    if (!(target > 0) || I->n_dec + (int64_t)I->npf == 0)
+    if (!(target > 0) || I->n_dec + (int64_t)I->npf + I->incoming == 0)
         return 0;
-    icost_batch b = {.decode_seqs = (double)(I->n_dec + (int64_t)I->npf + 1),
-                     .decode_ctx = ctx_now(f, I) + (double)I->pf_target_sum + ctx};
+    icost_batch b = {.decode_seqs = (double)(I->n_dec + (int64_t)I->npf + I->incoming + 1),
+                     .decode_ctx =
+                         ctx_now(f, I) + (double)I->pf_target_sum + I->incoming_ctx + ctx};
     return icost_eval(f->ic, &b).time_s / f->r > target;
 }
 
@@ -590,12 +637,15 @@ static void join_ready(fleet *f, int64_t i, double now)
         uint32_t cid = dq_front(&I->ready);
         chain *c = &f->ch[cid];
         int fresh = c->own == 0; /* not yet counted in the batch */
-        if (fresh && (!room(f, I) || over_target(f, I, (double)kv_after(f, c, c->jdone))))
+        if (fresh && (!room(f, I) || over_target(f, I, (double)kv_after(f, c, c->jdone)) ||
+                      !admit_ok(f, I, c)))
             break;
         int64_t need = own_needed(f, c, c->jdone) - c->own;
         if (need > 0 && !kvc_alloc(&I->kv, need, now))
             break;
         dq_pop_front(&I->ready);
+        if (c->exp_inst < 0)
+            charge(f, i, c);
         if (need > 0)
             c->own += need;
         if (c->swapped) {
@@ -700,7 +750,7 @@ static void schedule_prefill(fleet *f, int64_t i, int64_t *budget, double now)
         uint32_t cid = NONE;
         if (I->wait.n > 0) {
             chain *c = &f->ch[dq_front(&I->wait)];
-            if (over_target(f, I, (double)c->pf_target))
+            if (over_target(f, I, (double)c->pf_target) || !admit_ok(f, I, c))
                 break;
             cid = dq_pop_front(&I->wait);
             f->ch[cid].state = CH_PREFILL;
@@ -719,10 +769,18 @@ static void schedule_prefill(fleet *f, int64_t i, int64_t *budget, double now)
             make_chain0(f, rid, i, &cid);
             if (cid == NONE)
                 return;
+            if (!admit_ok(f, I, &f->ch[cid])) {
+                /* Back to the queue's head, as it was. */
+                chain_release(f, cid);
+                if (dq_push_front(&f->queue, rid))
+                    oom(f);
+                break;
+            }
         } else {
             break;
         }
         chain *c = &f->ch[cid];
+        charge(f, i, c);
         c->chunk = take_chunk(f, I, c, *budget, now);
         *budget -= c->chunk;
         if (pf_push(f, I, cid))
@@ -743,6 +801,12 @@ static void pull_parked(fleet *f, int64_t i, double now)
         rqst *q = &f->rq[c->rq];
         if (over_target(f, I, (double)c->p))
             break;
+        int64_t base_src = c->base;
+        c->base = q->hit + (q->chains > 1 ? q->shared : 0); /* as it will be here */
+        int ok = admit_ok(f, I, c);
+        c->base = base_src;
+        if (!ok)
+            break;
         /* Here the chain's base is the instance's cached prefix plus the
          * request's shared blocks, which this instance now holds. */
         int64_t shared = q->chains > 1 ? q->shared : 0;
@@ -756,9 +820,12 @@ static void pull_parked(fleet *f, int64_t i, double now)
         c->base = q->hit + shared;
         c->own = total - shared;
         c->state = CH_MOVING;
+        uncharge(f, c);
+        charge(f, i, c);
         if (shared > 0)
             q->shared_inst = (int32_t)i;
         I->incoming++;
+        I->incoming_ctx += (double)c->p;
         inst *S = &f->in[c->src];
         double B = (double)(c->p - q->hit * f->bs) * icost_kv_B_per_token_per_gpu(f->ic);
         double t0 = fmax(now, fmax(S->link_free_s, I->link_free_s));
@@ -848,6 +915,9 @@ static void moved(sim *s, void *ctx, sim_payload p)
     kvc_free(&S->kv, c->own_src, now);
     c->own_src = 0;
     D->incoming--;
+    D->incoming_ctx -= (double)c->p;
+    if (D->incoming == 0)
+        D->incoming_ctx = 0;
     int64_t i = c->inst;
     int32_t src = c->src;
     if (f->rq[c->rq].chains > 1)
@@ -875,6 +945,7 @@ static void chain_done(fleet *f, int64_t i, uint32_t cid, double now)
     if (c->state == CH_DECODE)
         leave_decode(f, I, cid);
     kvc_free(&I->kv, c->own, now);
+    uncharge(f, c);
     I->out_tok += (double)c->out;
     uint32_t rid = c->rq;
     rqst *q = &f->rq[rid];
@@ -1291,6 +1362,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
         I->idle = 1;
     }
     f.total = reqs_total(f.stream);
+    f.mean_out = reqs_mean_output(f.stream);
     f.at_zero = cfg->stream->kind == REQS_AT_ZERO && cfg->concurrency == 0;
     if (f.at_zero) {
         sim_at(f.s, 0, kickoff, &f, (sim_payload){{0}});

@@ -4,8 +4,9 @@
  *  - requests wait in one fleet-wide queue (a work-conserving load
  *    balancer) and an instance takes the oldest when it has room: fewer
  *    than max_batch sequences, KV blocks above a 1% watermark (vLLM's
- *    default), the iteration's token budget, and, when a time-per-output-
- *    token target is set, a predicted decode step within it;
+ *    default), room for the sequences' expected growth (unless admission
+ *    is greedy), the iteration's token budget, and, when a time-per-
+ *    output-token target is set, a predicted decode step within it;
  *  - every iteration runs one decode step of every running sequence and
  *    chunks of prompts (chunked prefill) up to the token budget, timed
  *    by icost;
@@ -37,6 +38,12 @@
 #include "serve/reqs.h"
 
 typedef enum serve_preempt { SERVE_RECOMPUTE, SERVE_SWAP } serve_preempt;
+
+/* PLANNED: admit a sequence only if every admitted one still fits the KV
+ * cache at its expected end (its prompt and the workload's mean output),
+ * as SGLang's scheduler estimates growth; GREEDY: only blocks for now, as
+ * vLLM does, preempting when growth runs out of blocks. */
+typedef enum serve_admission { SERVE_ADMIT_PLANNED, SERVE_ADMIT_GREEDY } serve_admission;
 
 /* One finished request, handed to the caller as it ends. */
 typedef struct serve_record {
@@ -71,6 +78,7 @@ typedef struct serve_config {
     int64_t max_batch;    /* sequences per instance; 0 = as many as the KV cache holds */
     int64_t max_tokens;   /* tokens per iteration per dp rank (prefill and decode) */
     double mem_reserve;   /* fraction of HBM kept for activations and workspace, [0, 1) */
+    serve_admission admission;
     serve_preempt preempt;
     double swap_Bps;         /* SWAP: host link per GPU, per direction */
     int64_t shared_prefix;   /* tokens every prompt starts with, cached once per instance */

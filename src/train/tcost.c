@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hw/roofline.h"
+#include "net/coll.h"
 
 static const char *const kind_names[] = {
 #define TCOST_KIND_NAME(e, name) name,
@@ -19,8 +20,7 @@ const char *tcost_kind_name(tcost_kind k)
 
 double tcost_expected_nodes(double nodes, double k, double limit)
 {
-    double e = nodes * (1 - pow(1 - 1 / nodes, k));
-    return limit > 0 && e > limit ? limit : e;
+    return coll_ep_fanout(nodes, k, limit);
 }
 
 /* Accumulates one task's operations. */
