@@ -367,3 +367,29 @@ double dist_mean(const dist *d)
     assert(0 && "dist_mean: unknown kind");
     return NAN;
 }
+
+double dist_mean_square(const dist *d)
+{
+    double m = dist_mean(d);
+    switch (d->kind) {
+    case DIST_FIXED:
+        return d->a * d->a;
+    case DIST_UNIFORM: { /* integers a..b: variance ((b - a + 1)^2 - 1) / 12 */
+        double n = d->b - d->a + 1;
+        return (n * n - 1) / 12 + m * m;
+    }
+    case DIST_LOGNORMAL:
+        return d->a * d->a * exp(2 * d->b * d->b);
+    case DIST_TABLE: {
+        double s = 0, prev = 0;
+        for (size_t i = 0; i < d->n; i++) {
+            double t = (double)d->tokens[i];
+            s += t * t * (d->cdf[i] - prev);
+            prev = d->cdf[i];
+        }
+        return s;
+    }
+    }
+    assert(0 && "dist_mean_square: unknown kind");
+    return NAN;
+}

@@ -57,6 +57,11 @@ int64_t dist_sample(const dist *d, rng *r);
  * the mean of the continuous law, median exp(sigma^2 / 2)). */
 double dist_mean(const dist *d);
 
+/* The mean of a draw's square, E[X^2] (exact as dist_mean is): with the
+ * mean, what a length-biased average needs (a long request spends more
+ * time in a batch). */
+double dist_mean_square(const dist *d);
+
 /* The kinds, for messages: "fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA, table:FILE". */
 const char *dist_kinds(void);
 

@@ -8,8 +8,9 @@
 
 #include "hw/roofline.h"
 
-/* The aggregates an operation's FLOPs and bytes are linear in, per dp
- * rank (per GPU for the expert terms). */
+/* The aggregates an operation's FLOPs and bytes are linear in, for the
+ * busiest dp rank (per GPU for the expert terms): a prompt sits on one
+ * rank, so with fewer prompts than ranks the busiest holds a whole one. */
 enum {
     V_ONE,    /* 1 */
     V_TD,     /* decode query tokens: sequences x (1 + draft) / dp */
@@ -18,8 +19,10 @@ enum {
     V_KP,     /* keys the prefill tokens attend / dp */
     V_HEAD,   /* tokens through the output head / dp */
     V_TOUCH,  /* routed experts this GPU runs */
+    V_PAIRS,  /* token-expert pairs this GPU's experts run */
     V_DS,     /* draft tokens (the MTP module's input) / dp */
     V_DTOUCH, /* routed experts this GPU runs for the draft */
+    V_DPAIRS, /* token-expert pairs this GPU runs for the draft */
     NV
 };
 
@@ -325,23 +328,20 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     if (!ic)
         return ms_errf(err, MS_ENOMEM, "out of memory");
     ic->cfg = *cfg;
-    double tp = (double)cfg->tp, dp = (double)cfg->dp, ep = (double)cfg->ep;
+    double tp = (double)cfg->tp;
     double qpk = 1 + cfg->mtp_draft;
     ic->E = (double)m->num_experts;
     ic->k = (double)m->experts_per_token;
     ic->log_miss = ic->E > 0 ? log1p(-1 / ic->E) : 0;
 
     builder b = {.ic = ic, .c = c, .cal = cal, .err = err};
-    /* Routed pairs on the busiest GPU: the instance's tokens (dp ranks
-     * of them) x k spread over ep GPUs. */
-    double pair_scale = dp * ic->k / ep * cfg->moe_imbalance;
     layer_in main = {.T = add(var(V_TD, 1), var(V_TP, 1)),
                      .Td = var(V_TD, 1),
                      .Sd = var(V_SD, 1),
                      .qpk = qpk,
                      .Tp = var(V_TP, 1),
                      .Kp = var(V_KP, 1),
-                     .pairs = scale(add(var(V_TD, 1), var(V_TP, 1)), pair_scale),
+                     .pairs = var(V_PAIRS, 1),
                      .touched = var(V_TOUCH, 1)};
     int64_t moe_layers = model_moe_layers(m);
     double layer_w[2] = {0, 0};
@@ -374,7 +374,7 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
                           .Td = var(V_DS, 1),
                           .Sd = var(V_SD, 1),
                           .qpk = 1,
-                          .pairs = var(V_DS, pair_scale),
+                          .pairs = var(V_DPAIRS, 1),
                           .touched = var(V_DTOUCH, 1)};
         layer(&b, m, &draft, m->num_experts > 0);
         draft_w = b.weights_B * b.l->count;
@@ -506,17 +506,23 @@ icost_time icost_eval(const icost *ic, const icost_batch *b)
     assert(b->decode_seqs > 0 || b->prefill_tokens > 0);
     const icost_config *cfg = &ic->cfg;
     double dp = (double)cfg->dp, qpk = 1 + cfg->mtp_draft;
+    /* Ranks the decode sequences and the prompts spread over. */
+    double dpd = fmin(dp, fmax(1, b->decode_seqs));
+    double dpp = fmin(dp, fmax(1, b->prefill_seqs));
+    double per_pair = ic->k / (double)cfg->ep * cfg->moe_imbalance;
     double x[NV] = {0};
     x[V_ONE] = 1;
-    x[V_TD] = b->decode_seqs * qpk / dp;
-    x[V_SD] = b->decode_ctx / dp;
-    x[V_TP] = b->prefill_tokens / dp;
-    x[V_KP] = b->prefill_keys / dp;
-    x[V_HEAD] = (b->decode_seqs * qpk + b->prefill_done) / dp;
+    x[V_TD] = b->decode_seqs * qpk / dpd;
+    x[V_SD] = b->decode_ctx / dpd;
+    x[V_TP] = b->prefill_tokens / dpp;
+    x[V_KP] = b->prefill_keys / dpp;
+    x[V_HEAD] = b->decode_seqs * qpk / dpd + b->prefill_done / dpp;
     x[V_TOUCH] = touched(ic, b->decode_seqs * qpk + b->prefill_tokens);
+    x[V_PAIRS] = (b->decode_seqs * qpk + b->prefill_tokens) * per_pair;
     if (cfg->mtp_draft) {
-        x[V_DS] = b->decode_seqs / dp;
+        x[V_DS] = b->decode_seqs / dpd;
         x[V_DTOUCH] = touched(ic, b->decode_seqs);
+        x[V_DPAIRS] = b->decode_seqs * per_pair;
     }
     icost_time t = {0};
     for (int i = 0; i < L_KINDS; i++)

@@ -8,14 +8,17 @@
  *
  * An instance is tp x dp GPUs. Attention runs tensor-parallel over tp and
  * data-parallel over dp (each dp rank holds its own sequences and their
- * KV cache; the batch is taken as evenly split over the dp ranks). Dense
+ * KV cache; decode sequences are taken as evenly split over the ranks,
+ * and a prompt sits on one rank, so the iteration, which waits for its
+ * busiest rank at every expert exchange, takes at least one rank's whole
+ * share of prompt tokens). Dense
  * FFNs and shared experts follow attention (tp-way split on each dp
  * rank). Routed experts are spread over ep GPUs, each expert split
  * tp x dp / ep ways; when ep does not divide the experts each GPU holds
  * ceil(E / ep) of them, the spare slots redundant copies of busy experts
  * (DeepSeek serves 256 experts and 32 redundant ones over EP144: the V3
- * inference overview, 2025), and routed tokens still spread evenly. MLA's latent cache cannot be split by head, so every
- * tp rank holds (and reads) all of its sequences' latents, which is why
+ * inference overview, 2025), and routed tokens still spread evenly. MLA's latent cache cannot be
+ * split by head, so every tp rank holds (and reads) all of its sequences' latents, which is why
  * DeepSeek serves MLA with dp attention; GQA's KV heads split over tp
  * (replicated when there are fewer than tp).
  *
@@ -56,6 +59,7 @@ typedef struct icost_batch {
     double decode_seqs;    /* sequences taking a decode step */
     double decode_ctx;     /* sum of their cached tokens */
     double prefill_tokens; /* prompt tokens computed */
+    double prefill_seqs;   /* prompts they belong to (each on one dp rank) */
     double prefill_keys;   /* sum over those tokens of the keys each attends */
     double prefill_done;   /* prompts that end here: their last token goes through the head */
 } icost_batch;
@@ -75,8 +79,8 @@ typedef struct icost icost;
  * instance's collectives (t with at least tp x dp GPUs; both may be NULL
  * when the instance is one GPU). cal may be NULL (peaks). Fails with
  * MS_EINVAL naming the option: tp, dp or ep < 1, ep not dividing tp x dp,
- * ep > 1 for a dense model, heads not divisible by tp, a precision the chip has no peak for, mtp without MTP
- * modules in the model, imbalance < 1. Free with icost_free. */
+ * ep > 1 for a dense model, heads not divisible by tp, a precision the chip has no peak for, mtp
+ * without MTP modules in the model, imbalance < 1. Free with icost_free. */
 int icost_new(const model *m, const chip *c, const calib *cal, const icost_config *cfg,
               const topo *t, const coll_params *cp, icost **out, ms_err *err);
 

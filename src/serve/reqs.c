@@ -250,3 +250,13 @@ double reqs_mean_output(const reqs *r)
         s += (double)r->trace[i].output_tokens;
     return r->n > 0 ? s / (double)r->n : 0;
 }
+
+double reqs_mean_output_square(const reqs *r)
+{
+    if (r->kind != REQS_TRACE)
+        return dist_mean_square(r->output_len);
+    double s = 0;
+    for (size_t i = 0; i < r->n; i++)
+        s += (double)r->trace[i].output_tokens * (double)r->trace[i].output_tokens;
+    return r->n > 0 ? s / (double)r->n : 0;
+}

@@ -74,4 +74,7 @@ int64_t reqs_total(const reqs *r);
  * time (for admission that plans for growth). */
 double reqs_mean_output(const reqs *r);
 
+/* The mean of the output lengths' squares, likewise. */
+double reqs_mean_output_square(const reqs *r);
+
 #endif

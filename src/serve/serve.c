@@ -165,6 +165,7 @@ typedef struct chain {
     int64_t pf_target; /* tokens its prefill ends at */
     int64_t chunk;     /* tokens it prefills in the running iteration */
     int64_t exp;       /* blocks admission counts it for (see charge) */
+    double exp_ctx;    /* and the mean context it will decode at */
     int32_t exp_inst;  /* the instance they are counted on; -1: none */
     double ctx0;       /* p + 1 + r x jbase: its context is ctx0 + r x iteration */
 } chain;
@@ -196,6 +197,8 @@ typedef struct inst {
     int64_t incoming;
     double incoming_ctx; /* tokens of the chains moving in */
     int64_t exp_blocks;  /* what admission counts its admitted chains for */
+    int64_t exp_n;       /* chains counted */
+    double exp_ctx;      /* their mean contexts over their decode, summed */
     double stall_s, link_free_s;
     double t_start_s, frac_prefill;
     int64_t max_dec;
@@ -211,9 +214,10 @@ typedef struct fleet {
     ms_err *err;
     int failed;
     int64_t ninst, inst_gpus, dp, bs, pinned, watermark, max_tokens;
-    double mean_out; /* the workload's mean output length */
-    double r;        /* tokens a decode step makes */
-    double qpk;      /* tokens a decode step computes per sequence: 1 + draft */
+    double mean_out;       /* the workload's mean output length */
+    double biased_mid_out; /* E[L^2] / (2 E[L]) of output lengths */
+    double r;              /* tokens a decode step makes */
+    double qpk;            /* tokens a decode step computes per sequence: 1 + draft */
     inst *in;
     chain *ch;
     size_t nch, capch;
@@ -356,19 +360,36 @@ static int64_t expected_blocks(const fleet *f, const chain *c, int prefill_only)
     return b > 0 ? b : 0;
 }
 
+/* What a chain adds to the context of a typical decode step from now to
+ * its end. Long outputs spend longer in the batch, so a step's sequences
+ * are on average E[L^2] / (2 E[L]) into their outputs, not E[L] / 2 (a
+ * length-biased mean: 1.6 times as far for lognormal sigma 0.7). */
+static double expected_mid_ctx(const fleet *f, const chain *c)
+{
+    double made = (double)c->jdone * f->r + 1;
+    return (double)c->p + fmax(made, f->biased_mid_out);
+}
+
 static void charge(fleet *f, int64_t i, chain *c)
 {
     assert(c->exp_inst < 0);
     c->exp = expected_blocks(f, c, f->in[i].kind == INST_PREFILL);
+    c->exp_ctx = expected_mid_ctx(f, c);
     c->exp_inst = (int32_t)i;
     f->in[i].exp_blocks += c->exp;
+    f->in[i].exp_n++;
+    f->in[i].exp_ctx += c->exp_ctx;
 }
 
 static void uncharge(fleet *f, chain *c)
 {
     if (c->exp_inst < 0)
         return;
-    f->in[c->exp_inst].exp_blocks -= c->exp;
+    inst *I = &f->in[c->exp_inst];
+    I->exp_blocks -= c->exp;
+    I->exp_ctx -= c->exp_ctx;
+    if (--I->exp_n == 0)
+        I->exp_ctx = 0; /* no drift */
     c->exp_inst = -1;
 }
 
@@ -595,31 +616,46 @@ static void grow(fleet *f, int64_t i, double now)
 
 /* Would one more sequence of ctx tokens make the time per output token
  * (a decode step over the tokens it yields) longer than the target? */
-static int over_target(const fleet *f, const inst *I, double ctx)
+static int over_target_n(const fleet *f, const inst *I, const chain *c, double n)
 {
     double target = f->cfg->step_target_s;
-    if (!(target > 0) || I->n_dec + (int64_t)I->npf + I->incoming == 0)
+    if (!(target > 0) || I->kind == INST_PREFILL || I->n_dec + (int64_t)I->npf + I->incoming == 0)
         return 0;
-    icost_batch b = {.decode_seqs = (double)(I->n_dec + (int64_t)I->npf + I->incoming + 1),
-                     .decode_ctx =
-                         ctx_now(f, I) + (double)I->pf_target_sum + I->incoming_ctx + ctx};
+    icost_batch b;
+    if (f->cfg->admission == SERVE_ADMIT_PLANNED) {
+        /* Every admitted chain at the mean context of its remaining decode. */
+        b = (icost_batch){.decode_seqs = (double)I->exp_n + n,
+                          .decode_ctx = I->exp_ctx + n * expected_mid_ctx(f, c)};
+    } else {
+        b = (icost_batch){.decode_seqs = (double)(I->n_dec + (int64_t)I->npf + I->incoming) + n,
+                          .decode_ctx = ctx_now(f, I) + (double)I->pf_target_sum + I->incoming_ctx +
+                                        n * (double)kv_after(f, c, c->jdone)};
+    }
     return icost_eval(f->ic, &b).time_s / f->r > target;
 }
 
-/* Prompt tokens this iteration may take: the token budget less the
- * decode tokens, and with a time-per-output-token target, as many as keep
- * the step within it (Sarathi-Serve's way of sizing chunks), at least a
- * block so prompts always move. The cost of a prompt token is taken as
- * that of a 1,024-token chunk at the start of a prompt. */
-static int64_t prefill_budget(const fleet *f, const inst *I)
+static int over_target(const fleet *f, const inst *I, const chain *c)
 {
-    int64_t budget = f->max_tokens - (int64_t)ceil((double)I->n_dec * f->qpk);
+    return over_target_n(f, I, c, 1);
+}
+
+/* Prompt tokens one dp rank may take this iteration (a prompt sits on
+ * one rank, so this also caps one prompt's chunk): the token budget less
+ * the rank's share of decode tokens, and with a time-per-output-token
+ * target, as many as keep the step within it (Sarathi-Serve's way of
+ * sizing chunks), at least a block so prompts always move. The cost of a
+ * prompt token is taken as that of a 1,024-token chunk at the start of a
+ * prompt. The instance may take dp times as many. */
+static int64_t rank_budget(const fleet *f, const inst *I)
+{
+    int64_t budget = f->max_tokens - (int64_t)ceil((double)I->n_dec * f->qpk / (double)f->dp);
     double target = f->cfg->step_target_s;
     if (!(target > 0) || I->n_dec == 0 || budget <= 0)
         return budget;
     icost_batch b = {.decode_seqs = (double)I->n_dec, .decode_ctx = ctx_now(f, I)};
     double t_dec = icost_eval(f->ic, &b).time_s;
     b.prefill_tokens = 1024;
+    b.prefill_seqs = 1;
     b.prefill_keys = 1024.0 * 1025 / 2;
     double per_token = (icost_eval(f->ic, &b).time_s - t_dec) / 1024;
     double room_s = target * f->r - t_dec;
@@ -637,8 +673,7 @@ static void join_ready(fleet *f, int64_t i, double now)
         uint32_t cid = dq_front(&I->ready);
         chain *c = &f->ch[cid];
         int fresh = c->own == 0; /* not yet counted in the batch */
-        if (fresh && (!room(f, I) || over_target(f, I, (double)kv_after(f, c, c->jdone)) ||
-                      !admit_ok(f, I, c)))
+        if (fresh && (!room(f, I) || over_target(f, I, c) || !admit_ok(f, I, c)))
             break;
         int64_t need = own_needed(f, c, c->jdone) - c->own;
         if (need > 0 && !kvc_alloc(&I->kv, need, now))
@@ -737,12 +772,29 @@ static int64_t request_blocks(const fleet *f, const rqst *q)
     return shared + own;
 }
 
-static void schedule_prefill(fleet *f, int64_t i, int64_t *budget, double now)
+/* With data-parallel attention a prompt sits on one rank and the others
+ * wait for it at every expert exchange, so while sequences decode, new
+ * prompts start as a gang, one a rank, when planned admission and the
+ * time-per-output-token target have room for that many (or for all that
+ * wait): a lone prompt would stall the whole instance's decode for one
+ * rank's work. */
+static int gang_wait(const fleet *f, const inst *I, const rqst *head, const chain *like)
+{
+    if (f->cfg->admission == SERVE_ADMIT_GREEDY || f->dp == 1 || I->n_dec == 0 || I->npf > 0)
+        return 0;
+    int64_t per = kvc_blocks_for(head->input + (int64_t)ceil(f->mean_out), f->bs) - head->hit;
+    int64_t room = I->kv.capacity - f->pinned - f->watermark - I->exp_blocks;
+    int64_t waiting = (int64_t)f->queue.n + (f->at_zero && !f->stream_done ? f->dp : 0);
+    int64_t gang = waiting < f->dp ? waiting : f->dp;
+    return (per > 0 && room / per < gang) || over_target_n(f, I, like, (double)gang);
+}
+
+static void schedule_prefill(fleet *f, int64_t i, int64_t *budget, int64_t cap, double now)
 {
     inst *I = &f->in[i];
-    for (size_t k = 0; k<I->npf && * budget> 0; k++) {
+    for (size_t k = 0; *budget > 0 && k < I->npf; k++) {
         chain *c = &f->ch[I->pf[k]];
-        c->chunk = take_chunk(f, I, c, *budget, now);
+        c->chunk = take_chunk(f, I, c, *budget < cap ? *budget : cap, now);
         *budget -= c->chunk;
     }
     /* Chains preempted for recompute, then new requests. */
@@ -750,7 +802,7 @@ static void schedule_prefill(fleet *f, int64_t i, int64_t *budget, double now)
         uint32_t cid = NONE;
         if (I->wait.n > 0) {
             chain *c = &f->ch[dq_front(&I->wait)];
-            if (over_target(f, I, (double)c->pf_target) || !admit_ok(f, I, c))
+            if (over_target(f, I, c) || !admit_ok(f, I, c))
                 break;
             cid = dq_pop_front(&I->wait);
             f->ch[cid].state = CH_PREFILL;
@@ -759,7 +811,8 @@ static void schedule_prefill(fleet *f, int64_t i, int64_t *budget, double now)
             if (rid == NONE)
                 break;
             rqst *q = &f->rq[rid];
-            if (over_target(f, I, (double)q->input))
+            chain probe = {.p = q->input, .out = q->out0, .base = q->hit};
+            if (gang_wait(f, I, q, &probe))
                 break;
             dq_pop_front(&f->queue);
             if (request_blocks(f, q) > I->kv.capacity - f->pinned) {
@@ -769,7 +822,7 @@ static void schedule_prefill(fleet *f, int64_t i, int64_t *budget, double now)
             make_chain0(f, rid, i, &cid);
             if (cid == NONE)
                 return;
-            if (!admit_ok(f, I, &f->ch[cid])) {
+            if (over_target(f, I, &f->ch[cid]) || !admit_ok(f, I, &f->ch[cid])) {
                 /* Back to the queue's head, as it was. */
                 chain_release(f, cid);
                 if (dq_push_front(&f->queue, rid))
@@ -781,7 +834,7 @@ static void schedule_prefill(fleet *f, int64_t i, int64_t *budget, double now)
         }
         chain *c = &f->ch[cid];
         charge(f, i, c);
-        c->chunk = take_chunk(f, I, c, *budget, now);
+        c->chunk = take_chunk(f, I, c, *budget < cap ? *budget : cap, now);
         *budget -= c->chunk;
         if (pf_push(f, I, cid))
             return;
@@ -799,11 +852,9 @@ static void pull_parked(fleet *f, int64_t i, double now)
         uint32_t cid = dq_front(&f->parked);
         chain *c = &f->ch[cid];
         rqst *q = &f->rq[c->rq];
-        if (over_target(f, I, (double)c->p))
-            break;
         int64_t base_src = c->base;
         c->base = q->hit + (q->chains > 1 ? q->shared : 0); /* as it will be here */
-        int ok = admit_ok(f, I, c);
+        int ok = !over_target(f, I, c) && admit_ok(f, I, c);
         c->base = base_src;
         if (!ok)
             break;
@@ -975,9 +1026,9 @@ static void start(fleet *f, int64_t i)
     join_ready(f, i, now);
     if (I->kind == INST_DECODE)
         pull_parked(f, i, now);
-    int64_t budget = prefill_budget(f, I);
+    int64_t cap = rank_budget(f, I), budget = cap * f->dp;
     if (I->kind != INST_DECODE || I->wait.n > 0 || I->npf > 0)
-        schedule_prefill(f, i, &budget, now);
+        schedule_prefill(f, i, &budget, cap, now);
     if (f->failed)
         return;
     icost_batch b = {.decode_seqs = (double)I->n_dec, .decode_ctx = ctx_now(f, I)};
@@ -985,6 +1036,7 @@ static void start(fleet *f, int64_t i)
         chain *c = &f->ch[I->pf[k]];
         double n = (double)c->chunk, done = (double)c->pf_done;
         b.prefill_tokens += n;
+        b.prefill_seqs += c->chunk > 0;
         b.prefill_keys += n * done + n * (n + 1) / 2;
         if (c->chunk > 0 && c->pf_done + c->chunk == c->pf_target)
             b.prefill_done += 1;
@@ -994,13 +1046,12 @@ static void start(fleet *f, int64_t i)
         return;
     }
     double t = icost_eval(f->ic, &b).time_s;
+    /* Decode is the base load; prompt chunks riding on a decode step cost
+     * what they add to it (the saving chunked prefill is built for). */
     I->frac_prefill = b.decode_seqs == 0 ? 1 : 0;
     if (b.decode_seqs > 0 && b.prefill_tokens > 0) {
-        icost_batch bp = b, bd = b;
-        bp.decode_seqs = bp.decode_ctx = 0;
-        bd.prefill_tokens = bd.prefill_keys = bd.prefill_done = 0;
-        double tp = icost_eval(f->ic, &bp).time_s, td = icost_eval(f->ic, &bd).time_s;
-        I->frac_prefill = tp / (tp + td);
+        icost_batch bd = {.decode_seqs = b.decode_seqs, .decode_ctx = b.decode_ctx};
+        I->frac_prefill = fmax(0, t - icost_eval(f->ic, &bd).time_s) / t;
     }
     if (I->n_dec > I->max_dec)
         I->max_dec = I->n_dec;
@@ -1315,7 +1366,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     f.bs = cfg->block_tokens;
     f.inst_gpus = par.tp * par.dp;
     f.ninst = cfg->gpus / f.inst_gpus;
-    f.max_tokens = cfg->max_tokens * par.dp;
+    f.max_tokens = cfg->max_tokens;
     if ((rc = icost_new(cfg->m, cfg->c, cfg->cal, &par, cfg->instance_topo, cfg->cp, &f.ic, err)))
         goto out;
     /* KV cache: what HBM holds beyond the reserve and the weights. */
@@ -1363,6 +1414,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     }
     f.total = reqs_total(f.stream);
     f.mean_out = reqs_mean_output(f.stream);
+    f.biased_mid_out = f.mean_out > 0 ? reqs_mean_output_square(f.stream) / (2 * f.mean_out) : 0;
     f.at_zero = cfg->stream->kind == REQS_AT_ZERO && cfg->concurrency == 0;
     if (f.at_zero) {
         sim_at(f.s, 0, kickoff, &f, (sim_payload){{0}});
