@@ -73,6 +73,7 @@ typedef struct run_in {
 typedef struct csv_out {
     FILE *f;
     int failed;
+    double rate; /* of the run the rows belong to (a sweep has several); NAN: none */
 } csv_out;
 
 static void write_record(void *ctx, const serve_record *r)
@@ -84,8 +85,11 @@ static void write_record(void *ctx, const serve_record *r)
     double tpot = r->output_tokens > r->chains
                       ? (r->done_s - r->first_token_s) / ((double)r->output_tokens / r->chains - 1)
                       : NAN;
-    if (fprintf(o->f, "%lld,%.9g,%lld,%lld,%lld,%lld,%.9g,%.9g,%.9g,%lld,%d\n", (long long)r->id,
-                r->arrival_s, (long long)r->instance, (long long)r->input_tokens,
+    char rate[32] = "";
+    if (!isnan(o->rate))
+        snprintf(rate, sizeof rate, "%.9g", o->rate);
+    if (fprintf(o->f, "%s,%lld,%.9g,%lld,%lld,%lld,%lld,%.9g,%.9g,%.9g,%lld,%d\n", rate,
+                (long long)r->id, r->arrival_s, (long long)r->instance, (long long)r->input_tokens,
                 (long long)r->output_tokens, (long long)r->chains, ttft, tpot, e2e,
                 (long long)r->preemptions, r->rejected) < 0)
         o->failed = 1;
@@ -587,8 +591,9 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
                          strerror(errno));
             goto out;
         }
-        fprintf(csv.f, "id,arrival_s,instance,input_tokens,output_tokens,chains,ttft_s,tpot_s,"
-                       "e2e_s,preemptions,rejected\n");
+        fprintf(csv.f,
+                "rate_per_s,id,arrival_s,instance,input_tokens,output_tokens,chains,ttft_s,tpot_s,"
+                "e2e_s,preemptions,rejected\n");
         in.cfg.on_record = write_record;
         in.cfg.record_ctx = &csv;
     }
@@ -596,6 +601,8 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
     if (nrates == 0) {
         serve_result r;
         set_rate(&in, rt ? in.spec.rate_per_s : NAN);
+        csv.rate =
+            in.spec.kind == REQS_POISSON || in.spec.kind == REQS_BURSTY ? in.spec.rate_per_s : NAN;
         if ((rc = serve_run(&in.cfg, &r, &err)))
             goto out;
         if (cli_has(&a, "--json"))
@@ -609,6 +616,7 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
         }
         for (size_t k = 0; k < nrates; k++) {
             set_rate(&in, rates[k]);
+            csv.rate = rates[k];
             if ((rc = serve_run(&in.cfg, &sweep[k], &err)))
                 goto out;
         }

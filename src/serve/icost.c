@@ -51,17 +51,39 @@ static lin scale(lin a, double s)
     return a;
 }
 
-static double dot(const double *c, const double *x)
+/* A linear form kept as its non-zero terms: an operation's forms have at
+ * most three, so evaluating one costs a few multiply-adds, not NV. */
+#define TERMS 4
+
+typedef struct sparse {
+    int n;
+    int v[TERMS];
+    double c[TERMS];
+} sparse;
+
+static sparse compress(lin l)
 {
-    double s = 0;
+    sparse s = {0};
     for (int i = 0; i < NV; i++)
-        s += c[i] * x[i];
+        if (l.c[i] != 0) {
+            assert(s.n < TERMS);
+            s.v[s.n] = i;
+            s.c[s.n++] = l.c[i];
+        }
     return s;
 }
 
+static double sdot(const sparse *s, const double *x)
+{
+    double r = 0;
+    for (int i = 0; i < s->n; i++)
+        r += s->c[i] * x[s->v[i]];
+    return r;
+}
+
 typedef struct op {
-    lin flops, bytes;
-    lin gate;             /* runs only when gate . x > 0 */
+    sparse flops, bytes;
+    sparse gate;          /* runs only when gate . x > 0 */
     double inv_flop_rate; /* 1 / (peak x eta_c) */
     double inv_bw;        /* 1 / (hbm bw x eta_m) */
     double overhead_s;
@@ -120,9 +142,9 @@ static void push(builder *b, const char *kind, ms_prec prec, lin flops, lin byte
         l->ops = p;
         l->cap = cap;
     }
-    l->ops[l->n++] = (op){.flops = flops,
-                          .bytes = bytes,
-                          .gate = gate,
+    l->ops[l->n++] = (op){.flops = compress(flops),
+                          .bytes = compress(bytes),
+                          .gate = compress(gate),
                           .inv_flop_rate = 1 / (peak * eff.compute),
                           .inv_bw = 1 / (b->c->hbm_bw_Bps * eff.memory),
                           .overhead_s = eff.overhead_s};
@@ -472,9 +494,9 @@ static void eval_list(const oplist *l, const double *x, icost_time *t)
     double time = 0, hbm = 0, flops = 0, bytes = 0;
     for (size_t i = 0; i < l->n; i++) {
         const op *o = &l->ops[i];
-        if (!(dot(o->gate.c, x) > 0))
+        if (!(sdot(&o->gate, x) > 0))
             continue;
-        double f = dot(o->flops.c, x), by = dot(o->bytes.c, x);
+        double f = sdot(&o->flops, x), by = sdot(&o->bytes, x);
         double tc = f * o->inv_flop_rate, tm = by * o->inv_bw;
         double ti = (tc >= tm ? tc : tm) + o->overhead_s;
         time += ti;
