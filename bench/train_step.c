@@ -7,27 +7,12 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench.h"
 #include "hw/calib.h"
 #include "hw/chip.h"
 #include "model/modelfile.h"
 #include "net/coll.h"
 #include "train/step.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static const char *path(const char *rel)
-{
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", MEGASIM_SOURCE_DIR, rel);
-    return buf[k];
-}
 
 static int bench(const char *name, const char *model_file, const char *chip_name, plan p,
                  sched_kind k, int64_t comm_sms)
@@ -40,18 +25,18 @@ static int bench(const char *name, const char *model_file, const char *chip_name
     const chip *c;
     coll_params net = COLL_PARAMS_IDEAL;
     step_result r = {0};
-    int rc = modelfile_load(path(model_file), &m, warn, &err);
+    int rc = modelfile_load(bench_path(model_file), &m, warn, &err);
     if (!rc)
-        rc = chip_db_load(path("hwdb/chips.csv"), &db, &err);
+        rc = chip_db_load(bench_path("hwdb/chips.csv"), &db, &err);
     if (!rc)
         rc = chip_db_lookup(db, chip_name, &c, &err);
     if (!rc)
-        rc = calib_load(path("hwdb/efficiency.csv"), &cal, &err);
+        rc = calib_load(bench_path("hwdb/efficiency.csv"), &cal, &err);
     if (!rc)
-        rc = coll_params_load(path("hwdb/network.csv"), &net, &err);
+        rc = coll_params_load(bench_path("hwdb/network.csv"), &net, &err);
     if (!rc)
         rc = plan_check(&p, &m, &err);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (!rc) {
         topo_spec ts = step_default_topo(c, p.gpus);
         topo *probe = NULL;
@@ -67,7 +52,7 @@ static int bench(const char *name, const char *model_file, const char *chip_name
             rc = step_run(&m, c, cal, &p, probe, &net, &cfg, &r, &err);
         topo_free(probe);
     }
-    double wall = now_s() - t0;
+    double wall = bench_now_s() - t0;
     if (rc) {
         fprintf(stderr, "bench %s: %s\n", name, err.msg);
     } else {

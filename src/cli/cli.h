@@ -148,6 +148,14 @@ int cli_parse_double(const char *opt, const char *text, double *out, ms_err *err
         {"--nic-Gbps", "X", "NIC line rate per GPU (default: the chip's)"},                        \
         {"--torus", "AxBxC", "torus shape (TPUs)"},
 
+/* The options of commands that time work on the engine with the
+ * database's calibration: what they read and how to turn it off. */
+#define CLI_CALIB_OPTS                                                                             \
+    {"--ideal", NULL, "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},       \
+        {"--peak", NULL, "ignore hwdb/efficiency.csv: operations at datasheet peak"},              \
+        {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},            \
+        {"--chips", "FILE", "chip database to read (default: hwdb/chips.csv)"},
+
 /* The cluster of gpus chips c that the CLI_TOPO_OPTS options describe:
  * the chip's scale-up domain and NIC on a rail-optimized non-blocking
  * fat-tree of 64-port switches unless told otherwise. */

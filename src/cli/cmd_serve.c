@@ -52,12 +52,7 @@ static const cli_opt opts[] = {
     {"--csv", "FILE", "write one row per request"},
     {"--sweep-rate", "LIST", "run once per rate (1,2,4,...) for the latency-throughput curve"},
     {"--plot", "FILE", "with --sweep-rate: draw the curve (.png or .svg) with gnuplot"},
-    CLI_TOPO_OPTS{"--ideal", NULL,
-                  "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
-    {"--peak", NULL, "ignore hwdb/efficiency.csv: operations at datasheet peak"},
-    {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
-    {"--chips", "FILE", "chip database to read (default: hwdb/chips.csv)"},
-    {"--json", NULL, "print JSON"},
+    CLI_TOPO_OPTS CLI_CALIB_OPTS{"--json", NULL, "print JSON"},
 };
 
 typedef struct run_in {
@@ -669,22 +664,28 @@ const cli_cmd cmd_serve = {
     .name = "serve",
     .run = run_serve,
     .summary = "simulate a serving fleet request by request: throughput, latency, KV cache, cost",
-    .usage = "megasim serve --model FILE --chip NAME --gpus N [--tp N --dp N --ep N]\n"
-             "              --input-len DIST --output-len DIST (--rate R|inf | --concurrency C |\n"
-             "              --sweep-rate LIST) (--requests N | --duration S) [options]\n"
-             "megasim serve --model FILE --chip NAME --gpus N --replay TRACE.csv [options]",
+    .usage = "  megasim serve --model FILE --chip NAME --gpus N [--tp N --dp N --ep N]\n"
+             "                --input-len DIST --output-len DIST (--rate R|inf | --concurrency C\n"
+             "                | --sweep-rate LIST) (--requests N | --duration S) [options]\n"
+             "  megasim serve --model FILE --chip NAME --gpus N --replay TRACE.csv [options]\n",
     .details =
-        "An instance is tp x dp GPUs: attention tensor-parallel over tp and data-parallel over "
-        "dp, routed experts over ep GPUs. Each iteration runs one decode step of every running "
-        "sequence and chunks of waiting prompts, timed by the calibrated roofline over the "
-        "model's operations at that batch and context; the KV cache is paged and bounded by HBM "
-        "less the weights and --mem-reserve; when it runs out the newest sequence is preempted.\n"
-        "Costs: an iteration's time is split between prefill and decode by what each part would "
-        "take alone, so GPU-hours (and dollars, with --price-per-gpu-hour) per million input "
-        "and output tokens come from first principles.\n"
-        "Example: megasim serve --model workloads/deepseek-v3/config.json --chip H20 --gpus 64 "
-        "--dp 8 --ep 8 --precision fp8 --input-len lognormal:1000:0.8 --output-len "
-        "lognormal:4000:0.8 --rate inf --requests 2000",
+        "An instance is tp x dp GPUs: attention tensor-parallel over tp and data-parallel\n"
+        "over dp, routed experts over ep GPUs. Each iteration runs one decode step of every\n"
+        "running sequence and chunks of waiting prompts, timed by the calibrated roofline\n"
+        "over the model's operations at that batch and context, plus tensor- and expert-\n"
+        "parallel traffic. The KV cache is paged and bounded by HBM less the weights and\n"
+        "--mem-reserve. Admission leaves room for each sequence's expected output (the\n"
+        "workload's mean; --admission greedy admits on blocks for now, as vLLM does); when\n"
+        "the cache runs out the newest sequence is preempted. --tpot-target sizes batches\n"
+        "and prompt chunks to a time per output token.\n"
+        "Costs: decode is the base load of an iteration and prompt chunks riding on it are\n"
+        "charged what they add, so GPU-hours (and dollars, with --price-per-gpu-hour) per\n"
+        "million input and output tokens come from first principles.\n"
+        "DIST is fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA or table:FILE (a CSV with\n"
+        "columns tokens and weight, read as given or under workloads/).\n"
+        "Example: megasim serve --model workloads/deepseek-v3/config.json --chip H800\n"
+        "  --gpus 32 --dp 32 --ep 32 --precision fp8 --input-len lognormal:1000:1\n"
+        "  --output-len lognormal:8000:0.7 --rate inf --requests 2000 --tpot-target 0.05\n",
     .opts = opts,
     .nopts = sizeof opts / sizeof opts[0],
 };

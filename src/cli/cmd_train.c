@@ -35,12 +35,7 @@ static const cli_opt opts[] = {
     {"--price-per-gpu-hour", "USD", "price of one GPU-hour, for the cost"},
     {"--trace", "FILE", "write a Chrome trace (open in Perfetto) of one step"},
     {"--trace-ranks", "LIST", "pipeline ranks to trace: 0,3,5-7 (default: all, up to 64)"},
-    CLI_TOPO_OPTS{"--ideal", NULL,
-                  "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
-    {"--peak", NULL, "ignore hwdb/efficiency.csv: operations at datasheet peak"},
-    {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
-    {"--chips", "FILE", "chip database to read (default: hwdb/chips.csv)"},
-    {"--json", NULL, "print JSON"},
+    CLI_TOPO_OPTS CLI_CALIB_OPTS{"--json", NULL, "print JSON"},
 };
 
 static int parse_ranks(const char *text, int64_t pp, uint64_t *mask, ms_err *err)
