@@ -312,6 +312,56 @@ static void test_disaggregation(void)
     fixture_free(&f);
 }
 
+/* A 1,000-token prompt at 256 tokens an iteration takes four chunks
+ * before its first token; the keys of each chunk count the chunks before. */
+static void test_chunked_prefill(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:1000", "fixed:2", 1);
+    f.cfg.gpus = 1;
+    f.cfg.max_tokens = 256;
+    tally t = {0};
+    f.cfg.on_record = count;
+    f.cfg.record_ctx = &t;
+    serve_result r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    icost *ic;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny, &f.c, NULL, &f.cfg.par, NULL, NULL, &ic, &err), MS_OK);
+    double ttft = 0;
+    for (int k = 0; k < 4; k++) {
+        double n = k < 3 ? 256 : 1000 - 3 * 256, done = 256.0 * k;
+        icost_batch b = {.prefill_tokens = n,
+                         .prefill_seqs = 1,
+                         .prefill_keys = n * done + n * (n + 1) / 2,
+                         .prefill_done = k == 3};
+        ttft += icost_eval(ic, &b).time_s;
+    }
+    CU_ASSERT_EQUAL(r.iterations, 4 + 1);
+    CU_ASSERT_DOUBLE_EQUAL(t.first.first_token_s, ttft, 1e-11);
+    icost_free(ic);
+    fixture_free(&f);
+}
+
+/* A shared prefix is cached once per instance: prompts skip its full
+ * blocks, which stay pinned. */
+static void test_shared_prefix(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:300", "fixed:10", 20);
+    f.cfg.gpus = 2;
+    f.cfg.shared_prefix = 100; /* 6 blocks of 16 */
+    serve_result r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    CU_ASSERT_EQUAL(r.requests, 20);
+    CU_ASSERT_DOUBLE_EQUAL(r.pool[0].input_tokens, 20 * (300 - 96), 0);
+    CU_ASSERT_DOUBLE_EQUAL(r.input_tokens, 20 * 300, 0);
+    CU_ASSERT_EQUAL(r.blocks_pinned, 2 * 6);
+    check_books(&r);
+    fixture_free(&f);
+}
+
 /* Accepting every draft halves the steps. */
 static void test_mtp(void)
 {
@@ -394,6 +444,8 @@ static CU_TestInfo tests[] = {
     {"best-of-N shares the prompt", test_best_of},
     {"disaggregated pools and KV moves", test_disaggregation},
     {"MTP drafting halves the steps", test_mtp},
+    {"chunked prefill", test_chunked_prefill},
+    {"a shared prefix is cached once", test_shared_prefix},
     {"a request too long for a cache is rejected", test_reject},
     {"errors name the option", test_errors},
     CU_TEST_INFO_NULL,
