@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/cpow.h"
 #include "io/gnuplot.h"
 #include "serve/serve.h"
 
@@ -48,8 +49,10 @@ static const cli_opt opts[] = {
     {"--overlap", NULL, "hide communication under compute (two micro-batches, as DeepSeek)"},
     {"--tpot-target", "S", "admit no sequence that would make the time per output token exceed S"},
     {"--seed", "N", "random seed (default 1)"},
-    {"--price-per-gpu-hour", "USD", "price of one GPU-hour, for the cost per million tokens"},
-    {"--csv", "FILE", "write one row per request"},
+    {"--price-per-gpu-hour", "USD",
+     "a flat price of one GPU-hour instead of owning the fleet (hwdb/costs.csv)"},
+    {"--power-resolution", "S", "seconds per point of the power series (default 1)"},
+    CLI_POWER_OPTS{"--csv", "FILE", "write one row per request"},
     {"--sweep-rate", "LIST", "run once per rate (1,2,4,...) for the latency-throughput curve"},
     {"--plot", "FILE", "with --sweep-rate: draw the curve (.png or .svg) with gnuplot"},
     CLI_TOPO_OPTS CLI_CALIB_OPTS{"--json", NULL, "print JSON"},
@@ -59,7 +62,10 @@ typedef struct run_in {
     serve_config cfg;
     reqs_spec spec;
     dist in_len, out_len;
-    double price;
+    double price;     /* --price-per-gpu-hour, NAN when not given */
+    double price_eff; /* what a GPU-hour costs: the flat price or ownership, NAN: unknown */
+    int have_power;
+    cpow_run power;
     const char *rate_text;
 } run_in;
 
@@ -100,6 +106,95 @@ static void progress(void *ctx, double sim_s, int64_t done, int64_t total)
         fprintf(stderr, "\rserve: %.0f s simulated, %lld requests done   ", sim_s, (long long)done);
     if (total > 0 && done >= total)
         fprintf(stderr, "\n");
+}
+
+/* ---- power: each iteration's work above the baseline, in bins ---- */
+
+typedef struct pacc {
+    const cpow *pw;
+    pwr_site plain; /* the site without a floor */
+    double inst_gpus, dt;
+    double *e[3]; /* energy above the baseline per bin: IT, IT smoothed, GPUs alone */
+    size_t n, cap;
+    int failed;
+} pacc;
+
+static void pacc_put(pacc *p, int k, double t0, double t1, double w)
+{
+    for (size_t b = (size_t)(t0 / p->dt); (double)b * p->dt < t1 && !p->failed; b++) {
+        if (b >= p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 1024;
+            while (cap <= b)
+                cap *= 2;
+            for (int i = 0; i < 3; i++) {
+                double *a = realloc(p->e[i], cap * sizeof *a);
+                if (!a) {
+                    p->failed = 1;
+                    return;
+                }
+                memset(a + p->cap, 0, (cap - p->cap) * sizeof *a);
+                p->e[i] = a;
+            }
+            p->cap = cap;
+        }
+        double lo = fmax(t0, (double)b * p->dt), hi = fmin(t1, (double)(b + 1) * p->dt);
+        p->e[k][b] += w * (hi - lo);
+        if (b + 1 > p->n)
+            p->n = b + 1;
+    }
+}
+
+static void on_iteration(void *ctx, int64_t instance, double start_s, double dur_s, double matrix_s,
+                         double memory_s, double comm_s)
+{
+    (void)instance;
+    pacc *p = ctx;
+    double it, gpu, it_s, gpu_s;
+    pwr_work_w(&p->pw->lv, &p->plain, dur_s, matrix_s, memory_s, comm_s, &it, &gpu);
+    pacc_put(p, 0, start_s, start_s + dur_s, p->inst_gpus * it);
+    if (p->pw->site.floor_frac > 0) {
+        pwr_work_w(&p->pw->lv, &p->pw->site, dur_s, matrix_s, memory_s, comm_s, &it_s, &gpu_s);
+        pacc_put(p, 1, start_s, start_s + dur_s, p->inst_gpus * it_s);
+        pacc_put(p, 2, start_s, start_s + dur_s, p->inst_gpus * gpu_s);
+    } else {
+        pacc_put(p, 2, start_s, start_s + dur_s, p->inst_gpus * gpu);
+    }
+}
+
+/* The fleet's series over the run, and its energy and cost. */
+static int serve_power(const cli_args *a, run_in *in, const serve_result *r, pacc *p, ms_err *err)
+{
+    double span = r->makespan_s > 0 ? r->makespan_s : p->dt;
+    double gpus = (double)in->cfg.gpus;
+    pseries *it = NULL, *smooth = NULL, *gpu = NULL;
+    int rc;
+    if (p->failed)
+        return ms_errf(err, MS_ENOMEM, "out of memory recording power");
+    if ((rc = pseries_new(0, span, p->dt, &it, err)) ||
+        (rc = pseries_new(0, span, p->dt, &gpu, err)) ||
+        (p->pw->site.floor_frac > 0 && (rc = pseries_new(0, span, p->dt, &smooth, err))))
+        goto out;
+    pwr_add_baseline(it, smooth ? NULL : gpu, &p->pw->lv, &p->plain, gpus, 0, span);
+    if (smooth)
+        pwr_add_baseline(smooth, gpu, &p->pw->lv, &p->pw->site, gpus, 0, span);
+    for (size_t b = 0; b < p->n; b++) {
+        double t0 = (double)b * p->dt, t1 = t0 + p->dt;
+        pseries_add(it, t0, t1, p->e[0][b] / p->dt);
+        if (smooth)
+            pseries_add(smooth, t0, t1, p->e[1][b] / p->dt);
+        pseries_add(gpu, t0, t1, p->e[2][b] / p->dt);
+    }
+    cpow_summarize(p->pw, it, smooth, gpu, gpus, r->makespan_s, &in->power);
+    in->have_power = 1;
+    char title[200];
+    snprintf(title, sizeof title, "serving %s on %lld x %s", in->cfg.m->name,
+             (long long)in->cfg.gpus, in->cfg.c->name);
+    rc = cpow_write(a, p->pw, it, smooth, title, err);
+out:
+    pseries_free(it);
+    pseries_free(smooth);
+    pseries_free(gpu);
+    return rc;
 }
 
 /* ---- options ---- */
@@ -335,14 +430,19 @@ static void print_text(const run_in *in, const serve_result *r, int64_t node)
            gh_in, gh_out, gh_out / gh_in);
     double gpu_h = g * r->makespan_s / 3600;
     printf("  the run                %.4g GPU-hours", gpu_h);
-    if (isfinite(in->price))
-        printf(", $%.4g at $%.2f per GPU-hour ($%.4g a request)", gpu_h * in->price, in->price,
-               gpu_h * in->price / (double)r->requests);
+    if (isfinite(in->price_eff))
+        printf(", $%.4g at $%.2f per GPU-hour ($%.4g a request)", gpu_h * in->price_eff,
+               in->price_eff, gpu_h * in->price_eff / (double)r->requests);
     printf("\n");
-    if (isfinite(in->price))
+    if (isfinite(in->price_eff))
         printf("  cost per million       $%.3f input tokens, $%.3f output tokens at $%.2f per "
                "GPU-hour\n",
-               gh_in * in->price, gh_out * in->price, in->price);
+               gh_in * in->price_eff, gh_out * in->price_eff, in->price_eff);
+    if (in->have_power) {
+        printf("\nPower and cost (the run; facility = IT x PUE; %s):\n",
+               isfinite(in->price) ? "a flat price per GPU-hour" : "owning the fleet");
+        cpow_print(&in->power);
+    }
     printf("\n%lld iterations, %llu events; decode steps timed by the calibrated roofline "
            "(hwdb/efficiency.csv) unless --peak.\n",
            (long long)r->iterations, (unsigned long long)r->events);
@@ -351,7 +451,7 @@ static void print_text(const run_in *in, const serve_result *r, int64_t node)
 static cJSON *result_json(const run_in *in, const serve_result *r)
 {
     const serve_config *cfg = &in->cfg;
-    double g = (double)cfg->gpus, price = in->price;
+    double g = (double)cfg->gpus, price = in->price_eff;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", cfg->m->name);
     cJSON_AddStringToObject(o, "chip", cfg->c->name);
@@ -407,6 +507,8 @@ static cJSON *result_json(const run_in *in, const serve_result *r)
         cli_json_num(o, "decode_output_tokens_per_s_per_gpu",
                      r->pool[1].output_tps / (double)r->pool[1].gpus);
     }
+    if (in->have_power)
+        cpow_json(o, &in->power);
     cli_json_num(o, "iterations", (double)r->iterations);
     cli_json_num(o, "events", (double)r->events);
     return o;
@@ -523,6 +625,9 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
     double *rates = NULL;
     serve_result *sweep = NULL;
     size_t nrates = 0;
+    cpow pw = {0};
+    pacc pa = {0};
+    int power_ok = 0;
     if ((rc = cli_need(&a, "--model", &err)) || (rc = cli_need(&a, "--chip", &err)) ||
         (rc = cli_need(&a, "--gpus", &err)) || (rc = setup(&a, &in, &err)))
         goto out;
@@ -578,6 +683,27 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
         in.cfg.kv_link_latency_s = net.alpha_s[TOPO_LINK_NIC];
     }
     in.cfg.stream = &in.spec;
+    in.price_eff = in.price;
+    /* Power: the fleet's GPUs and the fat-tree joining its servers. */
+    int64_t radix,
+        switches = in.cfg.gpus > node ? cpow_fattree_switches((double)in.cfg.gpus, &radix) : 0;
+    if (nrates == 0) {
+        if ((rc = cpow_load(&a, in.cfg.c, (double)in.cfg.gpus, switches, in.price, &pw, &err))) {
+            if (cli_get(&a, "--power-trace") || cli_get(&a, "--power-plot") ||
+                cli_get(&a, "--power-floor") || cli_get(&a, "--pue"))
+                goto out;
+            fprintf(stderr, "megasim serve: power and ownership cost not reported: %s\n", err.msg);
+            rc = MS_OK;
+            err = (ms_err){0};
+        } else {
+            power_ok = 1;
+            pa = (pacc){.pw = &pw, .plain = pw.site, .inst_gpus = (double)ig, .dt = 1};
+            pa.plain.floor_frac = 0;
+            if (cli_get(&a, "--power-resolution") &&
+                (rc = cli_positive_double(&a, "--power-resolution", &pa.dt, &err)))
+                goto out;
+        }
+    }
     if (isatty(STDERR_FILENO))
         in.cfg.progress = progress;
     if (cli_get(&a, "--csv")) {
@@ -598,8 +724,16 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
         set_rate(&in, rt ? in.spec.rate_per_s : NAN);
         csv.rate =
             in.spec.kind == REQS_POISSON || in.spec.kind == REQS_BURSTY ? in.spec.rate_per_s : NAN;
+        if (power_ok) {
+            in.cfg.on_iteration = on_iteration;
+            in.cfg.iter_ctx = &pa;
+        }
         if ((rc = serve_run(&in.cfg, &r, &err)))
             goto out;
+        if (power_ok && (rc = serve_power(&a, &in, &r, &pa, &err)))
+            goto out;
+        if (in.have_power && !isfinite(in.price))
+            in.price_eff = in.power.usd_per_gpu_hour;
         if (cli_has(&a, "--json"))
             rc = cli_json_emit(result_json(&in, &r), &err);
         else
@@ -648,6 +782,9 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
             rc = ms_errf(&err, MS_EIO, "%s: write failed", cli_get(&a, "--csv"));
     }
 out:
+    cpow_free(&pw);
+    for (int k = 0; k < 3; k++)
+        free(pa.e[k]);
     if (csv.f)
         fclose(csv.f);
     free(rates);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/cpow.h"
 #include "io/trace.h"
 #include "model/modelfile.h"
 #include "train/step.h"
@@ -32,8 +33,11 @@ static const cli_opt opts[] = {
     {"--moe-imbalance", "X", "busiest expert rank's tokens over the mean (default 1: balanced)"},
     {"--every-replica", NULL, "simulate every data-parallel replica (small plans; for checks)"},
     {"--tokens", "N", "a token budget: days and cost to train on it (e.g. 14.8e12)"},
-    {"--price-per-gpu-hour", "USD", "price of one GPU-hour, for the cost"},
-    {"--trace", "FILE", "write a Chrome trace (open in Perfetto) of one step"},
+    {"--price-per-gpu-hour", "USD",
+     "a flat price of one GPU-hour instead of owning the cluster (hwdb/costs.csv)"},
+    {"--power-steps", "N", "steps in the power series (default 3)"},
+    {"--power-resolution", "S", "seconds per point of the power series (default: step / 200)"},
+    CLI_POWER_OPTS{"--trace", "FILE", "write a Chrome trace (open in Perfetto) of one step"},
     {"--trace-ranks", "LIST", "pipeline ranks to trace: 0,3,5-7 (default: all, up to 64)"},
     CLI_TOPO_OPTS CLI_CALIB_OPTS{"--json", NULL, "print JSON"},
 };
@@ -154,6 +158,72 @@ static void print_text(const model *m, const chip *c, const plan *p, const step_
                       : "compute at datasheet peak (--peak)",
            net_calibrated ? "network calibrated by hwdb/network.csv" : "ideal network (--ideal)",
            (long long)r->ranks_simulated, (unsigned long long)r->events);
+}
+
+/* The cluster's power over a few steps, replica 0's pipeline ranks
+ * standing for every GPU of their stage, and the run's energy and cost;
+ * with a floor, the same run smoothed beside it. *have is 0 when the
+ * chip's power levels are unknown and nothing asked for them. */
+static int train_power(const cli_args *a, const chip *c, const plan *p, const topo *cluster,
+                       const step_result *r, double tokens, double price, cpow_run *run, int *have,
+                       ms_err *err)
+{
+    *have = 0;
+    topo_size sz = topo_get_size(cluster);
+    int64_t switches = sz.switches[1] + sz.switches[2] + sz.switches[3];
+    cpow pw;
+    int64_t steps;
+    double res_s = r->step_time_s / 200;
+    int rc = cpow_load(a, c, (double)p->gpus, switches, price, &pw, err);
+    if (rc) {
+        int asked = cli_get(a, "--power-trace") || cli_get(a, "--power-plot") ||
+                    cli_get(a, "--power-floor") || cli_get(a, "--pue");
+        cpow_free(&pw);
+        if (asked)
+            return rc;
+        fprintf(stderr, "megasim train: power and ownership cost not reported: %s\n", err->msg);
+        return MS_OK;
+    }
+    if ((rc = cli_int_opt(a, "--power-steps", 1, 3, &steps, err)) ||
+        (cli_get(a, "--power-resolution") &&
+         (rc = cli_positive_double(a, "--power-resolution", &res_s, err))))
+        goto out;
+    double span = (double)steps * r->step_time_s, per_rank = (double)(p->gpus / p->pp);
+    pseries *it = NULL, *smooth = NULL, *gpu = NULL;
+    if ((rc = pseries_new(0, span, res_s, &it, err)) ||
+        (rc = pseries_new(0, span, res_s, &gpu, err)) ||
+        (pw.site.floor_frac > 0 && (rc = pseries_new(0, span, res_s, &smooth, err))))
+        goto series_out;
+    pwr_site plain = pw.site;
+    plain.floor_frac = 0;
+    pwr_add_baseline(it, smooth ? NULL : gpu, &pw.lv, &plain, (double)p->gpus, 0, span);
+    if (smooth)
+        pwr_add_baseline(smooth, gpu, &pw.lv, &pw.site, (double)p->gpus, 0, span);
+    for (int64_t k = 0; k < steps; k++)
+        for (size_t i = 0; i < r->nacts; i++) {
+            const step_activity *x = &r->acts[i];
+            double t0 = (double)k * r->step_time_s + x->start_s;
+            pwr_add_work(it, smooth ? NULL : gpu, &pw.lv, &plain, per_rank, t0, x->dur_s,
+                         x->matrix_s, x->memory_s, x->comm_s);
+            if (smooth)
+                pwr_add_work(smooth, gpu, &pw.lv, &pw.site, per_rank, t0, x->dur_s, x->matrix_s,
+                             x->memory_s, x->comm_s);
+        }
+    /* The run: the token budget, else one step. */
+    double duration = isfinite(tokens) ? tokens / r->tokens_per_s : r->step_time_s;
+    cpow_summarize(&pw, it, smooth, gpu, (double)p->gpus, duration, run);
+    char title[200];
+    snprintf(title, sizeof title, "%lld x %s, %lld training steps", (long long)p->gpus, c->name,
+             (long long)steps);
+    rc = cpow_write(a, &pw, it, smooth, title, err);
+    *have = rc == MS_OK;
+series_out:
+    pseries_free(it);
+    pseries_free(smooth);
+    pseries_free(gpu);
+out:
+    cpow_free(&pw);
+    return rc;
 }
 
 static void json_parts(cJSON *o, const step_result *r)
@@ -289,6 +359,10 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         goto out;
     if (cli_get(&a, "--trace") && (rc = write_trace(cli_get(&a, "--trace"), &res, &p, &err)))
         goto out;
+    cpow_run pr;
+    int have_power;
+    if ((rc = train_power(&a, c, &p, cluster, &res, tokens, price, &pr, &have_power, &err)))
+        goto out;
     if (cli_has(&a, "--json")) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "model", m.name);
@@ -343,9 +417,16 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         cli_json_num(o, "ranks_simulated", (double)res.ranks_simulated);
         cli_json_num(o, "events", (double)res.events);
         json_parts(o, &res);
+        if (have_power)
+            cpow_json(o, &pr);
         rc = cli_json_emit(o, &err);
     } else {
         print_text(&m, c, &p, &cfg, &res, tokens, price, cal != NULL, !cli_has(&a, "--ideal"));
+        if (have_power) {
+            printf("\nPower and cost (%s; facility = IT x PUE):\n",
+                   isfinite(tokens) ? "the token budget" : "one step");
+            cpow_print(&pr);
+        }
     }
     if (!rc && cli_get(&a, "--trace"))
         fprintf(cli_has(&a, "--json") ? stderr : stdout,

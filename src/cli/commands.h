@@ -15,6 +15,7 @@ extern const cli_cmd cmd_calibrate;
 extern const cli_cmd cmd_collective;
 extern const cli_cmd cmd_train;
 extern const cli_cmd cmd_serve;
+extern const cli_cmd cmd_size;
 extern const cli_cmd cmd_run;
 
 #endif

@@ -201,6 +201,7 @@ typedef struct inst {
     double exp_ctx;      /* their mean contexts over their decode, summed */
     double stall_s, link_free_s;
     double t_start_s, frac_prefill;
+    double cur_matrix_s, cur_memory_s, cur_comm_s; /* the running iteration's work */
     int64_t max_dec;
     double busy_s, gpu_s_in, gpu_s_out, in_tok, out_tok;
 } inst;
@@ -1045,7 +1046,11 @@ static void start(fleet *f, int64_t i)
         go_idle(f, i);
         return;
     }
-    double t = icost_eval(f->ic, &b).time_s;
+    icost_time it = icost_eval(f->ic, &b);
+    double t = it.time_s;
+    I->cur_memory_s = it.hbm_bound_s;
+    I->cur_matrix_s = it.compute_s - it.hbm_bound_s;
+    I->cur_comm_s = t - it.compute_s + I->stall_s;
     /* Decode is the base load; prompt chunks riding on a decode step cost
      * what they add to it (the saving chunked prefill is built for). */
     I->frac_prefill = b.decode_seqs == 0 ? 1 : 0;
@@ -1074,6 +1079,9 @@ static void iteration_end(sim *s, void *ctx, sim_payload p)
     I->gpu_s_in += dt * g * I->frac_prefill;
     I->gpu_s_out += dt * g * (1 - I->frac_prefill);
     f->res->iterations++;
+    if (f->cfg->on_iteration)
+        f->cfg->on_iteration(f->cfg->iter_ctx, i, I->t_start_s, dt, I->cur_matrix_s,
+                             I->cur_memory_s, I->cur_comm_s);
     /* Prefill chunks: the chains that finished their prompt go on. */
     size_t keep = 0, npf = I->npf;
     for (size_t k = 0; k < npf && !f->failed; k++) {

@@ -58,6 +58,11 @@ typedef struct serve_record {
 } serve_record;
 
 typedef void (*serve_record_fn)(void *ctx, const serve_record *r);
+/* Called as each iteration of an instance ends: when it ran, and how long
+ * of it each GPU of the instance spent bound by FLOPs, by HBM traffic and
+ * communicating (host-link swaps count as communication); for power. */
+typedef void (*serve_iter_fn)(void *ctx, int64_t instance, double start_s, double dur_s,
+                              double matrix_s, double memory_s, double comm_s);
 /* Called every few thousand events and at the end: simulated time,
  * requests finished, and requests in all (-1 when the stream runs until a
  * duration). */
@@ -93,6 +98,8 @@ typedef struct serve_config {
     void *record_ctx;
     serve_progress_fn progress;
     void *progress_ctx;
+    serve_iter_fn on_iteration;
+    void *iter_ctx;
 } serve_config;
 
 /* Percentiles 50, 90, 99 of a latency (NAN when there is none). */

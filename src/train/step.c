@@ -111,14 +111,17 @@ typedef struct runner {
     size_t *next;
     int *busy;
     sim_time *last_end, *cur_start, *cur_dur;
-    double *cur_ep_exposed;       /* of the current task */
-    double *cur_ep;               /* its expert-parallel traffic, hidden or not */
-    sim_time *f_done, *b_done;    /* [rep][mb][stage] */
-    barrier *bar;                 /* [group][rank] */
-    double (*part_s)[STEP_PARTS]; /* replica 0's ranks */
+    double *cur_ep_exposed;          /* of the current task */
+    double *cur_ep;                  /* its expert-parallel traffic, hidden or not */
+    double *cur_matrix, *cur_memory; /* its compute bound by FLOPs and by HBM */
+    sim_time *f_done, *b_done;       /* [rep][mb][stage] */
+    barrier *bar;                    /* [group][rank] */
+    double (*part_s)[STEP_PARTS];    /* replica 0's ranks */
     uint64_t trace_mask;
     step_span *spans;
     size_t nspans, spans_cap;
+    step_activity *acts;
+    size_t nacts, acts_cap;
     int oom;
 } runner;
 
@@ -160,7 +163,8 @@ static sim_time ready_b(const runner *R, int rep, int rank, int mb, int stage)
 
 /* Duration of task k for class cls, and its parts. */
 static double task_time(const runner *R, int cls, const sched_task *k, double *parts,
-                        double *ep_exposed, double *ep_s, int *has_ep)
+                        double *ep_exposed, double *ep_s, int *has_ep, double *matrix_s,
+                        double *memory_s)
 {
     const stage_times *a = &R->st[cls][k->stage];
     double comp = 0, comm = 0, tp = 0, z3 = 0, stretch = 1;
@@ -191,9 +195,12 @@ static double task_time(const runner *R, int cls, const sched_task *k, double *p
         break;
     }
     }
+    *matrix_s = *memory_s = 0;
     for (int i = 0; i < 3; i++)
         if (w[i]) {
             comp += w[i]->time_s * stretch;
+            *matrix_s += w[i]->flop_bound_s * stretch;
+            *memory_s += w[i]->hbm_bound_s * stretch;
             for (int kind = 0; kind < TCOST_KINDS; kind++)
                 parts[STEP_COMPUTE_GEMM + kind] += w[i]->by_kind_s[kind] * stretch;
         }
@@ -205,6 +212,29 @@ static double task_time(const runner *R, int cls, const sched_task *k, double *p
     *ep_s = comm;
     *has_ep = comm > 0;
     return comp + exposed + tp + z3;
+}
+
+static void add_act(runner *R, int rank, double start_s, double dur_s, double matrix_s,
+                    double memory_s, double comm_s)
+{
+    if (R->oom || !(dur_s > 0))
+        return;
+    if (R->nacts == R->acts_cap) {
+        size_t cap = R->acts_cap ? 2 * R->acts_cap : 256;
+        step_activity *a = realloc(R->acts, cap * sizeof *a);
+        if (!a) {
+            R->oom = 1;
+            return;
+        }
+        R->acts = a;
+        R->acts_cap = cap;
+    }
+    R->acts[R->nacts++] = (step_activity){.rank = rank,
+                                          .start_s = start_s,
+                                          .dur_s = dur_s,
+                                          .matrix_s = matrix_s,
+                                          .memory_s = memory_s,
+                                          .comm_s = comm_s};
 }
 
 static void add_span(runner *R, int rank, int lane, double start_s, double dur_s, const char *name)
@@ -267,8 +297,8 @@ static void try_start(runner *R, int id)
     sim_time start = ready > now ? ready : now;
     double parts[STEP_PARTS] = {0};
     int has_ep;
-    double dur_s =
-        task_time(R, load_class(R, rep), k, parts, &R->cur_ep_exposed[id], &R->cur_ep[id], &has_ep);
+    double dur_s = task_time(R, load_class(R, rep), k, parts, &R->cur_ep_exposed[id],
+                             &R->cur_ep[id], &has_ep, &R->cur_matrix[id], &R->cur_memory[id]);
     sim_time dur = sim_time_from_s(dur_s);
     R->busy[id] = 1;
     /* Counted now, before a barrier may hold the task back; time a barrier
@@ -306,6 +336,14 @@ static void on_end(sim *s, void *ctx, sim_payload pl)
         R->b_done[at] = now;
     if (k->op == SCHED_FB)
         R->b_done[chunk(R, rep, k->mb2, k->stage2)] = now;
+    if (rep == 0) {
+        /* The task's compute, then its communication (hidden traffic runs
+         * beside compute and is counted as compute time); a barrier's wait
+         * is left idle. */
+        double dur = sim_time_to_s(R->cur_dur[id]), m = R->cur_matrix[id], mem = R->cur_memory[id];
+        add_act(R, rank, sim_time_to_s(R->cur_start[id]), dur, m, mem,
+                fmax(0, fmin(dur - m - mem, dur)));
+    }
     if (rep == 0 && rank < 64 && (R->trace_mask >> rank & 1)) {
         char name[40];
         if (k->op == SCHED_FB)
@@ -377,6 +415,9 @@ void step_result_free(step_result *r)
     free(r->spans);
     r->spans = NULL;
     r->nspans = 0;
+    free(r->acts);
+    r->acts = NULL;
+    r->nacts = 0;
 }
 
 static void add_phase(step_result *out, const char *name, double time_s, double count,
@@ -531,12 +572,14 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     R.cur_dur = calloc(ids, sizeof *R.cur_dur);
     R.cur_ep_exposed = calloc(ids, sizeof *R.cur_ep_exposed);
     R.cur_ep = calloc(ids, sizeof *R.cur_ep);
+    R.cur_matrix = calloc(ids, sizeof *R.cur_matrix);
+    R.cur_memory = calloc(ids, sizeof *R.cur_memory);
     R.part_s = calloc((size_t)p->pp, sizeof *R.part_s);
     R.f_done = malloc(chunks * sizeof *R.f_done);
     R.b_done = malloc(chunks * sizeof *R.b_done);
     R.bar = calloc((size_t)(reps / group_reps + 1) * (size_t)p->pp, sizeof *R.bar);
     if (!R.next || !R.busy || !R.last_end || !R.cur_start || !R.cur_dur || !R.cur_ep_exposed ||
-        !R.cur_ep || !R.f_done || !R.b_done || !R.bar) {
+        !R.cur_ep || !R.cur_matrix || !R.cur_memory || !R.f_done || !R.b_done || !R.bar) {
         rc = ms_errf(err, MS_ENOMEM, "out of memory for %zu stage chunks", chunks);
         goto out;
     }
@@ -620,6 +663,9 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
         tail_dp[r] = rs_d + rs_e + ag_d + ag_e;
         tail_opt[r] = rr.time_s;
         end_s[r] = start + tail_dp[r] + tail_opt[r];
+        add_act(&R, r, start, rs_d + rs_e, 0, 0, rs_d + rs_e);
+        add_act(&R, r, start + rs_d + rs_e, rr.time_s, 0, rr.time_s, 0);
+        add_act(&R, r, start + rs_d + rs_e + rr.time_s, ag_d + ag_e, 0, 0, ag_d + ag_e);
         add_span(&R, r, 1, start, rs_d + rs_e, "dp grad reduce");
         add_span(&R, r, 0, start + rs_d + rs_e, rr.time_s, "optimizer");
         add_span(&R, r, 1, start + rs_d + rs_e + rr.time_s, ag_d + ag_e, "dp weight all-gather");
@@ -706,6 +752,9 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     out->spans = R.spans;
     out->nspans = R.nspans;
     R.spans = NULL;
+    out->acts = R.acts;
+    out->nacts = R.nacts;
+    R.acts = NULL;
 
 out:
     sim_free(R.s);
@@ -716,6 +765,9 @@ out:
     free(R.cur_dur);
     free(R.cur_ep_exposed);
     free(R.cur_ep);
+    free(R.cur_matrix);
+    free(R.cur_memory);
+    free(R.acts);
     free(R.part_s);
     free(R.f_done);
     free(R.b_done);

@@ -101,6 +101,16 @@ typedef struct step_span {
     char name[40];
 } step_span;
 
+/* What one simulated GPU of a pipeline rank does over an interval of the
+ * step, for power: seconds of compute bound by FLOPs, of compute bound by
+ * HBM traffic, and of communication (the rest, waiting). Replica 0's
+ * ranks; each stands for the tp x cp x dp GPUs of its stage. */
+typedef struct step_activity {
+    int32_t rank;
+    double start_s, dur_s;
+    double matrix_s, memory_s, comm_s;
+} step_activity;
+
 typedef struct step_result {
     double step_time_s;
     double pipeline_s; /* start to the last backward */
@@ -126,6 +136,9 @@ typedef struct step_result {
 
     step_span *spans; /* traced ranks, in start order per rank */
     size_t nspans;
+
+    step_activity *acts; /* every rank of replica 0, every task and the step's tail */
+    size_t nacts;
 } step_result;
 
 /* Runs one step of plan p (checked with plan_check against m) for model m

@@ -1,0 +1,232 @@
+/* cpow: see cpow.h. */
+#include "cli/cpow.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "io/gnuplot.h"
+
+static int opt_double(const cli_args *a, const char *opt, double *inout, ms_err *err)
+{
+    const char *v = cli_get(a, opt);
+    return v ? cli_parse_double(opt, v, inout, err) : MS_OK;
+}
+
+/* A key of hwdb/costs.csv for this chip ("server_usd.H100"). */
+static int chip_value(const pdb *db, const char *key, const char *chip, double *out, ms_err *err)
+{
+    char k[128];
+    snprintf(k, sizeof k, "%s.%s", key, chip);
+    return pdb_value(db, k, out, NULL, err);
+}
+
+int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, double price,
+              cpow *out, ms_err *err)
+{
+    *out = (cpow){.price_per_gpu_hour = price, .chip = c->name};
+    char pw[4096], co[4096];
+    int rc;
+    if ((rc = cli_home_path(pw, sizeof pw, "hwdb/power.csv", err)) ||
+        (rc = cli_home_path(co, sizeof co, "hwdb/costs.csv", err)) ||
+        (rc = pdb_load(pw, co, &out->db, err)))
+        return rc;
+    const pdb_chip *pc = pdb_chip_find(out->db, c->name);
+    if (!pc)
+        return ms_errf(err, MS_EINVAL,
+                       "%s: hwdb/power.csv has no row for %s: its power levels are unknown", pw,
+                       c->name);
+    out->lv = (pwr_levels){.matrix_w = pc->matrix_W,
+                           .memory_w = pc->memory_W,
+                           .comm_w = pc->comm_W,
+                           .idle_w = pc->idle_W,
+                           .node_gpus = pc->node_gpus,
+                           .node_other_w = pc->node_other_W,
+                           .node_other_idle_w = pc->node_other_idle_W};
+    out->site.switches = switches;
+    if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
+        (rc = pdb_value(out->db, "switch_W", &out->site.switch_w, NULL, err)) ||
+        (rc = opt_double(a, "--pue", &out->site.pue, err)) ||
+        (rc = opt_double(a, "--power-floor", &out->site.floor_frac, err)) ||
+        (rc = pwr_check(&out->lv, &out->site, c->name, err)))
+        return rc;
+    /* Ownership: a server's price over its GPUs (or a rack's over its). */
+    tco_inputs *t = &out->tco;
+    double server;
+    if (chip_value(out->db, "server_usd", c->name, &server, err) == MS_OK) {
+        t->server_usd_per_gpu = server / out->lv.node_gpus;
+    } else {
+        double rack, rack_gpus;
+        if (chip_value(out->db, "rack_usd", c->name, &rack, err) ||
+            chip_value(out->db, "rack_gpus", c->name, &rack_gpus, err))
+            return ms_errf(err, MS_EINVAL,
+                           "%s: no server_usd.%s or rack_usd.%s: give --server-usd (the price of "
+                           "one %g-GPU server) or --price-per-gpu-hour",
+                           co, c->name, c->name, out->lv.node_gpus);
+        t->server_usd_per_gpu = rack / rack_gpus;
+    }
+    if (cli_get(a, "--server-usd")) {
+        double s;
+        if ((rc = cli_parse_double("--server-usd", cli_get(a, "--server-usd"), &s, err)))
+            return rc;
+        t->server_usd_per_gpu = s / out->lv.node_gpus;
+    }
+    if ((rc = pdb_value(out->db, "network_usd_per_gpu", &t->network_usd_per_gpu, NULL, err)) ||
+        (rc = pdb_value(out->db, "facility_usd_per_W", &t->facility_usd_per_w, NULL, err)) ||
+        (rc = pdb_value(out->db, "life_years", &t->life_years, NULL, err)) ||
+        (rc = pdb_value(out->db, "facility_life_years", &t->facility_life_years, NULL, err)) ||
+        (rc = pdb_value(out->db, "energy_usd_per_kWh", &t->energy_usd_per_kwh, NULL, err)) ||
+        (rc = opt_double(a, "--life-years", &t->life_years, err)) ||
+        (rc = opt_double(a, "--energy-usd-per-kwh", &t->energy_usd_per_kwh, err)))
+        return rc;
+    /* Facility capacity is provisioned for every GPU at full load. */
+    t->it_w_per_gpu = pwr_it_per_gpu_w(&out->lv, out->lv.matrix_w) +
+                      (gpus > 0 ? (double)switches * out->site.switch_w / gpus : 0);
+    return tco_check(t, err);
+}
+
+void cpow_free(cpow *p)
+{
+    if (p)
+        pdb_free(p->db);
+}
+
+int64_t cpow_fattree_switches(double gpus, int64_t *radix)
+{
+    int64_t k = 64;
+    while (k < 512 && gpus > (double)k * k * k / 4)
+        k *= 2;
+    *radix = k;
+    if (gpus <= 1)
+        return 0;
+    double per = gpus <= (double)k * k / 2 ? 3.0 : 5.0; /* switches per k GPUs */
+    return (int64_t)ceil(per * gpus / (double)k);
+}
+
+void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, const pseries *gpu_s,
+                    double gpus, double duration_s, cpow_run *out)
+{
+    const pseries *run = smooth ? smooth : it;
+    pseries_stats st = pseries_stats_of(run), raw = pseries_stats_of(it);
+    pseries_stats g = pseries_stats_of(gpu_s);
+    double switches_w = (double)p->site.switches * p->site.switch_w;
+    *out = (cpow_run){.gpus = gpus,
+                      .duration_s = duration_s,
+                      .it_mean_w = st.mean_w,
+                      .it_peak_w = st.peak_w,
+                      .it_min_w = st.min_w,
+                      .facility_mean_w = st.mean_w * p->site.pue,
+                      .node_mean_w = (st.mean_w - switches_w) / gpus * p->lv.node_gpus,
+                      .gpu_mean_w = g.mean_w / gpus,
+                      .swing_max_w = st.swing_max_w,
+                      .ramp_max_w_per_s = st.ramp_max_w_per_s,
+                      .smoothed = smooth != NULL,
+                      .swing_unsmoothed_w = raw.swing_max_w};
+    if (smooth)
+        out->floor_energy_frac = st.mean_w / raw.mean_w - 1;
+    out->energy_j = out->facility_mean_w * duration_s;
+    out->gpu_hours = gpus * duration_s / 3600;
+    out->usd_energy = tco_energy_usd(&p->tco, out->energy_j);
+    if (isfinite(p->price_per_gpu_hour)) {
+        /* A flat price: energy is what the run drew; capital what is left. */
+        out->usd_total = p->price_per_gpu_hour * out->gpu_hours;
+        out->usd_capital = out->usd_total - out->usd_energy;
+    } else {
+        out->usd_capital = tco_capital_rate(&p->tco).capital_usd_per_gpu_hour * out->gpu_hours;
+        out->usd_total = out->usd_capital + out->usd_energy;
+    }
+    out->usd_per_gpu_hour = out->gpu_hours > 0 ? out->usd_total / out->gpu_hours : NAN;
+}
+
+void cpow_json(cJSON *o, const cpow_run *r)
+{
+    cli_json_num(o, "it_power_mean_w", r->it_mean_w);
+    cli_json_num(o, "it_power_peak_w", r->it_peak_w);
+    cli_json_num(o, "it_power_min_w", r->it_min_w);
+    cli_json_num(o, "facility_power_mean_w", r->facility_mean_w);
+    cli_json_num(o, "node_power_mean_w", r->node_mean_w);
+    cli_json_num(o, "gpu_power_mean_w", r->gpu_mean_w);
+    cli_json_num(o, "energy_j", r->energy_j);
+    cli_json_num(o, "power_swing_max_w", r->swing_max_w);
+    cli_json_num(o, "ramp_max_w_per_s", r->ramp_max_w_per_s);
+    if (r->smoothed) {
+        cli_json_num(o, "power_swing_unsmoothed_w", r->swing_unsmoothed_w);
+        cli_json_num(o, "smoothing_extra_energy_fraction", r->floor_energy_frac);
+    }
+    cli_json_num(o, "run_duration_s", r->duration_s);
+    cli_json_num(o, "gpu_hours_total", r->gpu_hours);
+    cli_json_num(o, "usd_total", r->usd_total);
+    cli_json_num(o, "usd_capital", r->usd_capital);
+    cli_json_num(o, "usd_energy", r->usd_energy);
+    cli_json_num(o, "usd_per_gpu_hour_all_in", r->usd_per_gpu_hour);
+}
+
+void cpow_print(const cpow_run *r)
+{
+    char b1[32], b2[32], b3[32], b4[32];
+    printf("  IT power               mean %s, peak %s, min %s; facility %s\n",
+           cli_si(b1, 32, r->it_mean_w, "W"), cli_si(b2, 32, r->it_peak_w, "W"),
+           cli_si(b3, 32, r->it_min_w, "W"), cli_si(b4, 32, r->facility_mean_w, "W"));
+    printf("  per server, per GPU    %s a server at the wall, %s a GPU (means)\n",
+           cli_si(b1, 32, r->node_mean_w, "W"), cli_si(b2, 32, r->gpu_mean_w, "W"));
+    printf("  swings                 largest drop %s, steepest ramp %s/s",
+           cli_si(b1, 32, r->swing_max_w, "W"), cli_si(b2, 32, r->ramp_max_w_per_s, "W"));
+    if (r->smoothed)
+        printf(" (unsmoothed drop %s; smoothing costs %.1f%% more energy)",
+               cli_si(b3, 32, r->swing_unsmoothed_w, "W"), 100 * r->floor_energy_frac);
+    printf("\n");
+    printf("  energy and cost        %s at the meter over %.3g days; $%.4g = $%.4g capital + $%.4g "
+           "energy ($%.3f per GPU-hour)\n",
+           cli_si(b1, 32, r->energy_j / 3600, "Wh"), r->duration_s / 86400, r->usd_total,
+           r->usd_capital, r->usd_energy, r->usd_per_gpu_hour);
+}
+
+int cpow_write(const cli_args *a, const cpow *p, const pseries *it, const pseries *smooth,
+               const char *title, ms_err *err)
+{
+    const char *trace = cli_get(a, "--power-trace"), *plot = cli_get(a, "--power-plot");
+    if (!trace && !plot)
+        return MS_OK;
+    char dat[4200], gp[4200], tmpl[4096];
+    int svg = 0, rc;
+    if (plot && (rc = cli_plot_paths(plot, dat, sizeof dat, gp, sizeof gp, &svg, err)))
+        return rc;
+    const char *csv = trace ? trace : dat;
+    const pseries *cols[2] = {it, smooth};
+    const char *names[2] = {"it_w", "it_smoothed_w"};
+    size_t n = smooth ? 2 : 1;
+    if ((rc = pseries_write_csv(csv, cols, names, n, err)))
+        return rc;
+    if (!plot)
+        return MS_OK;
+    if ((rc = cli_home_path(tmpl, sizeof tmpl, "plots/power.gp", err)))
+        return rc;
+    FILE *t = fopen(tmpl, "r");
+    if (!t)
+        return ms_errf(err, MS_EIO, "%s: cannot read the plot template: %s", tmpl, strerror(errno));
+    FILE *g = fopen(gp, "w");
+    if (!g) {
+        fclose(t);
+        return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp, strerror(errno));
+    }
+    fprintf(g, "# written by megasim; draw with: gnuplot %s\ndatafile = ", gp);
+    gp_write_string(g, csv);
+    fprintf(g, "\noutfile = ");
+    gp_write_string(g, plot);
+    fprintf(g, "\nformat = \"%s\"\ntitle_text = ", svg ? "svg" : "png");
+    gp_write_string(g, title);
+    fprintf(g, "\nncols = %zu\narray col_title[%zu]\ncol_title[1] = \"IT power\"\n", n, n);
+    if (smooth)
+        fprintf(g, "col_title[2] = \"IT power, smoothed (floor %.0f%% of matrix power)\"\n",
+                100 * p->site.floor_frac);
+    char line[512];
+    while (fgets(line, sizeof line, t))
+        fputs(line, g);
+    int bad = ferror(t);
+    fclose(t);
+    if (fclose(g) != 0 || bad)
+        return ms_errf(err, MS_EIO, "%s: write failed", gp);
+    int drawn;
+    return cli_plot_draw(gp, csv, plot, &drawn, err);
+}

@@ -1,0 +1,84 @@
+/* cpow: power and cost for the commands that simulate runs (train,
+ * serve) and size clusters: the options they share, reading
+ * hwdb/power.csv and hwdb/costs.csv with the options' overrides, the
+ * series a run's activity gives, and the JSON and text that report it. */
+#ifndef MS_CPOW_H
+#define MS_CPOW_H
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "power/pdb.h"
+#include "power/pseries.h"
+#include "power/pwr.h"
+#include "power/tco.h"
+
+#define CLI_POWER_OPTS                                                                             \
+    {"--pue", "X", "facility power over IT power (default: hwdb/costs.csv)"},                      \
+        {"--power-floor", "F",                                                                     \
+         "smoothing: idle GPUs run dummy work at F x their matrix power (0 to 1)"},                \
+        {"--energy-usd-per-kwh", "X", "price of energy at the meter (default: hwdb/costs.csv)"},   \
+        {"--server-usd", "X", "price of one server (default: hwdb/costs.csv for the chip)"},       \
+        {"--life-years", "X", "years servers and network are paid off over (default: costs.csv)"}, \
+        {"--power-trace", "FILE", "write the cluster's power over time (CSV)"},                    \
+        {"--power-plot", "FILE", "draw the power over time (.png or .svg) with gnuplot"},
+
+typedef struct cpow {
+    pdb *db;
+    pwr_levels lv;
+    pwr_site site;
+    tco_inputs tco;
+    double price_per_gpu_hour; /* a flat price instead of ownership; NAN: none */
+    const char *chip;
+} cpow;
+
+/* What a run drew and cost. */
+typedef struct cpow_run {
+    double gpus;
+    double duration_s; /* of the whole run the costs are for */
+    double it_mean_w, it_peak_w, it_min_w;
+    double facility_mean_w;               /* it_mean_w x pue */
+    double node_mean_w;                   /* one server at the wall, mean */
+    double gpu_mean_w;                    /* one GPU, mean */
+    double energy_j;                      /* at the meter, the whole run */
+    double swing_max_w, ramp_max_w_per_s; /* IT, at the series' resolution */
+    double gpu_hours;
+    double usd_capital, usd_energy, usd_total;
+    double usd_per_gpu_hour;
+    int smoothed;             /* a floor was applied */
+    double floor_energy_frac; /* smoothing's extra energy over the unsmoothed run */
+    double swing_unsmoothed_w;
+} cpow_run;
+
+/* Reads the databases and the options for chip c in a cluster of gpus
+ * GPUs with switches network switches. price is --price-per-gpu-hour (NAN
+ * when not given). Errors name the file and key or the option. */
+int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, double price,
+              cpow *out, ms_err *err);
+void cpow_free(cpow *p);
+
+/* The fat-tree switches a rail-optimized cluster of gpus GPUs needs
+ * (non-blocking, one NIC per GPU): 2 tiers up to radix^2 / 2 GPUs (3
+ * switches per radix GPUs), 3 tiers up to radix^3 / 4 (5 per radix), with
+ * the radix doubled (to 512) when 3 tiers of radix ports cannot hold them,
+ * as megasim's topology builder does. Returns the count and sets *radix. */
+int64_t cpow_fattree_switches(double gpus, int64_t *radix);
+
+/* Stats of a series and the run's costs: it is the IT series (unsmoothed
+ * as run), smooth the same with the floor (NULL when none); gpu_s the GPU
+ * draw alone; the costs cover duration_s of gpus GPUs. */
+void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, const pseries *gpu_s,
+                    double gpus, double duration_s, cpow_run *out);
+
+/* Adds the power and cost keys to a JSON result. */
+void cpow_json(cJSON *o, const cpow_run *r);
+
+/* Prints the power and cost lines of a text report. */
+void cpow_print(const cpow_run *r);
+
+/* Writes --power-trace and --power-plot if asked: the IT and facility
+ * series (and the smoothed ones). */
+int cpow_write(const cli_args *a, const cpow *p, const pseries *it, const pseries *smooth,
+               const char *title, ms_err *err);
+
+#endif

@@ -1,0 +1,44 @@
+/* tco: see tco.h. */
+#include "power/tco.h"
+
+#include <math.h>
+#include <stddef.h>
+
+int tco_check(const tco_inputs *in, ms_err *err)
+{
+    const struct {
+        const char *key;
+        double v, min;
+    } f[] = {
+        {"server_usd (--server-usd)", in->server_usd_per_gpu, 0},
+        {"network_usd_per_gpu", in->network_usd_per_gpu, 0},
+        {"facility_usd_per_W", in->facility_usd_per_w, 0},
+        {"IT watts per GPU", in->it_w_per_gpu, 0},
+        {"life_years (--life-years)", in->life_years, 0.5},
+        {"facility_life_years", in->facility_life_years, 0.5},
+        {"energy_usd_per_kWh (--energy-usd-per-kwh)", in->energy_usd_per_kwh, 0},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (!(f[i].v >= f[i].min) || !isfinite(f[i].v) || (f[i].min == 0 && !(f[i].v > 0)))
+            return ms_errf(err, MS_EINVAL, "cost figure %s: expected a number above %g, got %g",
+                           f[i].key, f[i].min, f[i].v);
+    return MS_OK;
+}
+
+tco_rate tco_capital_rate(const tco_inputs *in)
+{
+    tco_rate r;
+    double h = TCO_HOURS_PER_YEAR;
+    r.servers_usd_per_gpu_hour = in->server_usd_per_gpu / (in->life_years * h);
+    r.network_usd_per_gpu_hour = in->network_usd_per_gpu / (in->life_years * h);
+    r.facility_usd_per_gpu_hour =
+        in->facility_usd_per_w * in->it_w_per_gpu / (in->facility_life_years * h);
+    r.capital_usd_per_gpu_hour =
+        r.servers_usd_per_gpu_hour + r.network_usd_per_gpu_hour + r.facility_usd_per_gpu_hour;
+    return r;
+}
+
+double tco_energy_usd(const tco_inputs *in, double energy_j)
+{
+    return energy_j / 3.6e6 * in->energy_usd_per_kwh;
+}
