@@ -755,7 +755,45 @@ static void test_build_time(void)
     printf("\n");
 }
 
+/* The switch count for sizing equals a built fabric's from 512 GPUs up,
+ * 2 and 3 tiers, and moves to a bigger radix past 3 tiers of 64 ports. */
+static void test_fattree_count(void)
+{
+    static const int64_t gpus[] = {512, 2048, 4096, 16384, 65536};
+    for (size_t i = 0; i < sizeof gpus / sizeof gpus[0]; i++) {
+        topo_spec ts = {.gpus = gpus[i],
+                        .domain_size = 8,
+                        .scaleup_bw_Bps = 450e9,
+                        .fabric = TOPO_FABRIC_FATTREE,
+                        .tiers = gpus[i] <= 2048 ? 2 : 3,
+                        .oversubscription = 1,
+                        .switch_radix = 64,
+                        .nic_bw_Bps = 50e9,
+                        .sites = 1};
+        topo *t;
+        ms_err err = {0};
+        CU_ASSERT_EQUAL_FATAL(topo_build(&ts, &t, &err), MS_OK);
+        topo_size sz = topo_get_size(t);
+        int64_t built = sz.switches[1] + sz.switches[2] + sz.switches[3], radix;
+        int64_t counted = topo_fattree_switches((double)gpus[i], &radix);
+        if (built != counted)
+            printf("\n  %lld GPUs: built %lld switches, counted %lld\n", (long long)gpus[i],
+                   (long long)built, (long long)counted);
+        CU_ASSERT_EQUAL(counted, built);
+        CU_ASSERT_EQUAL(radix, 64);
+        topo_free(t);
+    }
+    int64_t radix;
+    /* 2,048 GPUs: DeepSeek's FT2 of 96 switches (ISCA'25 Table 3). */
+    CU_ASSERT_EQUAL(topo_fattree_switches(2048, &radix), 96);
+    /* 100,000 GPUs need radix 128 (3 tiers of 64 hold 65,536): 5 x 100000 / 128. */
+    CU_ASSERT_EQUAL(topo_fattree_switches(100000, &radix), 3907);
+    CU_ASSERT_EQUAL(radix, 128);
+    CU_ASSERT_EQUAL(topo_fattree_switches(1, &radix), 0);
+}
+
 static CU_TestInfo size_tests[] = {
+    {"fat-tree switch count without a build", test_fattree_count},
     {"counts of hand-worked shapes", test_counts},
     {"DeepSeek ISCA'25 Table 3", test_deepseek_table3},
     {"no switch over its radix or oversubscription", test_port_budget},

@@ -18,7 +18,7 @@ static const cli_opt opts[] = {
 
 #define MAX_ARGS 160
 
-static const cli_cmd *const runnable[] = {&cmd_train, &cmd_serve};
+static const cli_cmd *const runnable[] = {&cmd_train, &cmd_serve, &cmd_size};
 
 static char *read_file(const char *path, ms_err *err)
 {
@@ -94,7 +94,7 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
     if (!cJSON_IsString(c)) {
         rc = ms_errf(&err, MS_EINVAL,
                      "%s: field 'command': expected a string naming the command "
-                     "(\"train\" or \"serve\")",
+                     "(\"train\", \"serve\" or \"size\")",
                      path);
         goto out;
     }
@@ -104,7 +104,7 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
     if (!cmd) {
         rc = ms_errf(&err, MS_EINVAL,
                      "%s: field 'command': '%s' is not a command a scenario can "
-                     "run (train, serve)",
+                     "run (train, serve, size)",
                      path, c->valuestring);
         goto out;
     }
@@ -205,7 +205,8 @@ const cli_cmd cmd_run = {
     .summary = "run a scenario file (scenarios/*.json): a command and its options as JSON",
     .usage = "  megasim run FILE.json [OPTIONS of its command, which override the file]\n",
     .details =
-        "A scenario is a JSON object: \"command\" names the command (train or serve), every other\n"
+        "A scenario is a JSON object: \"command\" names the command (train, serve or size), every "
+        "other\n"
         "field is one of its options with '_' for '-' (\"global_batch\": 15360 is\n"
         "--global-batch 15360, \"json\": true is --json); \"description\" and \"source\" say\n"
         "what it is and where its figures come from. An unknown field is an error.\n"

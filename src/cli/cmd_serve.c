@@ -686,7 +686,7 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
     in.price_eff = in.price;
     /* Power: the fleet's GPUs and the fat-tree joining its servers. */
     int64_t radix,
-        switches = in.cfg.gpus > node ? cpow_fattree_switches((double)in.cfg.gpus, &radix) : 0;
+        switches = in.cfg.gpus > node ? topo_fattree_switches((double)in.cfg.gpus, &radix) : 0;
     if (nrates == 0) {
         if ((rc = cpow_load(&a, in.cfg.c, (double)in.cfg.gpus, switches, in.price, &pw, &err))) {
             if (cli_get(&a, "--power-trace") || cli_get(&a, "--power-plot") ||

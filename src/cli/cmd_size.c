@@ -108,7 +108,7 @@ typedef struct fleet_out {
     double hbm_B;
     double capex_servers, capex_network, capex_facility;
     double usd_capital_per_hour, usd_energy_per_hour; /* the whole fleet at full load */
-    double train_days;
+    double train_days, tokens, mfu;
 } fleet_out;
 
 static int run_size(const cli_cmd *cmd, int argc, char **argv)
@@ -177,7 +177,7 @@ static int run_size(const cli_cmd *cmd, int argc, char **argv)
         double per = pwr_it_per_gpu_w(&k[0].pw.lv, k[0].pw.lv.matrix_w), it_w = site_w * it_frac;
         double g = floor(it_w / per);
         for (int iter = 0; iter < 3; iter++) {
-            int64_t radix, sw = cpow_fattree_switches(g, &radix);
+            int64_t radix, sw = topo_fattree_switches(g, &radix);
             g = floor((it_w - (double)sw * sw_w) / per);
         }
         if (g < 1) {
@@ -191,7 +191,7 @@ static int run_size(const cli_cmd *cmd, int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++)
         f.gpus += k[i].gpus;
-    f.switches = cpow_fattree_switches(f.gpus, &f.radix);
+    f.switches = topo_fattree_switches(f.gpus, &f.radix);
     for (size_t i = 0; i < n; i++) {
         const pwr_levels *lv = &k[i].pw.lv;
         double g = k[i].gpus, share = g / f.gpus;
@@ -245,6 +245,8 @@ static int run_size(const cli_cmd *cmd, int argc, char **argv)
         }
         model_train_flops tf = model_training_flops(&m, seq);
         f.train_days = tokens * tf.training / (f.peak[prec] * mfu) / 86400;
+        f.tokens = tokens;
+        f.mfu = mfu;
     }
 
     char b[6][32];
@@ -278,13 +280,14 @@ static int run_size(const cli_cmd *cmd, int argc, char **argv)
         rc = cli_json_emit(o, &err);
         goto out;
     }
-    printf("%s fleet: ", by_power ? "What fits" : "The");
+    printf("%s", by_power ? "What the power holds: " : "The fleet: ");
     for (size_t i = 0; i < n; i++)
         printf("%s%.0f x %s", i ? " + " : "", k[i].gpus, k[i].c->name);
     if (by_power)
         printf(" in %s at the meter (%.0f%% to IT)", cli_si(b[0], 32, site_w, "W"), 100 * it_frac);
     printf("\n\n");
-    printf("  servers, racks         %.0f servers, %.0f racks\n", f.servers, f.racks);
+    printf("  servers, racks         %.0f servers (%g GPUs each), %.0f racks\n", f.servers,
+           k[0].pw.lv.node_gpus, f.racks);
     printf("  network                %lld fat-tree switches of %lld ports (non-blocking, one NIC a "
            "GPU)\n",
            (long long)f.switches, (long long)f.radix);
@@ -294,14 +297,25 @@ static int run_size(const cli_cmd *cmd, int argc, char **argv)
            cli_si(b[0], 32, f.peak[MS_BF16], "FLOP/s"),
            f.peak[MS_FP8] > 0 ? cli_si(b[1], 32, f.peak[MS_FP8], "FLOP/s") : "no");
     printf("  HBM                    %s\n", cli_si(b[0], 32, f.hbm_B, "B"));
-    printf("  capital                $%s servers, $%s network, $%s facility\n",
-           cli_si(b[0], 32, f.capex_servers, ""), cli_si(b[1], 32, f.capex_network, ""),
-           cli_si(b[2], 32, f.capex_facility, ""));
-    printf("  per GPU-hour           $%.3f capital + $%.3f energy at full load\n",
-           f.usd_capital_per_hour / f.gpus, f.usd_energy_per_hour / f.gpus);
+    const char *why = NULL;
+    for (size_t i = 0; i < n && !why; i++)
+        if (k[i].pw.unpriced[0] && !isfinite(price))
+            why = k[i].pw.unpriced;
+    if (why)
+        printf("  capital                unknown: %s\n", why);
+    else
+        printf("  capital                $%s servers, $%s network, $%s facility\n",
+               cli_si(b[0], 32, f.capex_servers, ""), cli_si(b[1], 32, f.capex_network, ""),
+               cli_si(b[2], 32, f.capex_facility, ""));
+    if (why)
+        printf("  per GPU-hour           $%.3f energy at full load\n",
+               f.usd_energy_per_hour / f.gpus);
+    else
+        printf("  per GPU-hour           $%.3f capital + $%.3f energy at full load\n",
+               f.usd_capital_per_hour / f.gpus, f.usd_energy_per_hour / f.gpus);
     if (isfinite(f.train_days))
-        printf("  training               %.1f days for %s tokens at %s MFU\n", f.train_days,
-               cli_get(&a, "--tokens"), cli_get(&a, "--mfu"));
+        printf("  training               %.2g days for %s tokens at %.0f%% MFU\n", f.train_days,
+               cli_si(b[0], 32, f.tokens, ""), 100 * f.mfu);
 out:
     for (size_t i = 0; i < n; i++)
         if (k[i].loaded)

@@ -48,8 +48,16 @@ int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, d
     if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
         (rc = pdb_value(out->db, "switch_W", &out->site.switch_w, NULL, err)) ||
         (rc = opt_double(a, "--pue", &out->site.pue, err)) ||
-        (rc = opt_double(a, "--power-floor", &out->site.floor_frac, err)) ||
-        (rc = pwr_check(&out->lv, &out->site, c->name, err)))
+        (rc = opt_double(a, "--power-floor", &out->site.floor_frac, err)))
+        return rc;
+    if (cli_get(a, "--pue") && !(out->site.pue >= 1))
+        return ms_errf(err, MS_EUSAGE, "--pue %g: expected facility power over IT power, >= 1",
+                       out->site.pue);
+    if (cli_get(a, "--power-floor") && !(out->site.floor_frac >= 0 && out->site.floor_frac <= 1))
+        return ms_errf(err, MS_EUSAGE,
+                       "--power-floor %g: expected a fraction of matrix power from 0 to 1",
+                       out->site.floor_frac);
+    if ((rc = pwr_check(&out->lv, &out->site, c->name, err)))
         return rc;
     /* Ownership: a server's price over its GPUs (or a rack's over its). */
     tco_inputs *t = &out->tco;
@@ -58,13 +66,12 @@ int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, d
         t->server_usd_per_gpu = server / out->lv.node_gpus;
     } else {
         double rack, rack_gpus;
-        if (chip_value(out->db, "rack_usd", c->name, &rack, err) ||
-            chip_value(out->db, "rack_gpus", c->name, &rack_gpus, err))
-            return ms_errf(err, MS_EINVAL,
-                           "%s: no server_usd.%s or rack_usd.%s: give --server-usd (the price of "
-                           "one %g-GPU server) or --price-per-gpu-hour",
-                           co, c->name, c->name, out->lv.node_gpus);
-        t->server_usd_per_gpu = rack / rack_gpus;
+        if (chip_value(out->db, "rack_usd", c->name, &rack, err) == MS_OK &&
+            chip_value(out->db, "rack_gpus", c->name, &rack_gpus, err) == MS_OK)
+            t->server_usd_per_gpu = rack / rack_gpus;
+        else /* unknown: capital is not reported unless an option gives it */
+            t->server_usd_per_gpu = NAN;
+        *err = (ms_err){0};
     }
     if (cli_get(a, "--server-usd")) {
         double s;
@@ -83,6 +90,16 @@ int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, d
     /* Facility capacity is provisioned for every GPU at full load. */
     t->it_w_per_gpu = pwr_it_per_gpu_w(&out->lv, out->lv.matrix_w) +
                       (gpus > 0 ? (double)switches * out->site.switch_w / gpus : 0);
+    if (isnan(t->server_usd_per_gpu)) {
+        snprintf(out->unpriced, sizeof out->unpriced,
+                 "hwdb/costs.csv has no server_usd.%s or rack_usd.%s: give --server-usd (one "
+                 "%g-GPU server) or --price-per-gpu-hour",
+                 c->name, c->name, out->lv.node_gpus);
+        t->server_usd_per_gpu = 1; /* checked below as a placeholder, never used */
+        rc = tco_check(t, err);
+        t->server_usd_per_gpu = NAN;
+        return rc;
+    }
     return tco_check(t, err);
 }
 
@@ -90,18 +107,6 @@ void cpow_free(cpow *p)
 {
     if (p)
         pdb_free(p->db);
-}
-
-int64_t cpow_fattree_switches(double gpus, int64_t *radix)
-{
-    int64_t k = 64;
-    while (k < 512 && gpus > (double)k * k * k / 4)
-        k *= 2;
-    *radix = k;
-    if (gpus <= 1)
-        return 0;
-    double per = gpus <= (double)k * k / 2 ? 3.0 : 5.0; /* switches per k GPUs */
-    return (int64_t)ceil(per * gpus / (double)k);
 }
 
 void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, const pseries *gpu_s,
@@ -133,6 +138,7 @@ void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, con
         out->usd_total = p->price_per_gpu_hour * out->gpu_hours;
         out->usd_capital = out->usd_total - out->usd_energy;
     } else {
+        /* NAN when the server price is unknown. */
         out->usd_capital = tco_capital_rate(&p->tco).capital_usd_per_gpu_hour * out->gpu_hours;
         out->usd_total = out->usd_capital + out->usd_energy;
     }
@@ -176,6 +182,12 @@ void cpow_print(const cpow_run *r)
         printf(" (unsmoothed drop %s; smoothing costs %.1f%% more energy)",
                cli_si(b3, 32, r->swing_unsmoothed_w, "W"), 100 * r->floor_energy_frac);
     printf("\n");
+    if (isnan(r->usd_capital)) {
+        printf("  energy and cost        %s at the meter over %.3g days; $%.4g of energy; capital "
+               "unknown (no server price)\n",
+               cli_si(b1, 32, r->energy_j / 3600, "Wh"), r->duration_s / 86400, r->usd_energy);
+        return;
+    }
     printf("  energy and cost        %s at the meter over %.3g days; $%.4g = $%.4g capital + $%.4g "
            "energy ($%.3f per GPU-hour)\n",
            cli_si(b1, 32, r->energy_j / 3600, "Wh"), r->duration_s / 86400, r->usd_total,

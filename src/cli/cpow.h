@@ -30,6 +30,7 @@ typedef struct cpow {
     tco_inputs tco;
     double price_per_gpu_hour; /* a flat price instead of ownership; NAN: none */
     const char *chip;
+    char unpriced[300]; /* why capital is unknown (tco.server_usd_per_gpu NAN); "" if known */
 } cpow;
 
 /* What a run drew and cost. */
@@ -56,13 +57,6 @@ typedef struct cpow_run {
 int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, double price,
               cpow *out, ms_err *err);
 void cpow_free(cpow *p);
-
-/* The fat-tree switches a rail-optimized cluster of gpus GPUs needs
- * (non-blocking, one NIC per GPU): 2 tiers up to radix^2 / 2 GPUs (3
- * switches per radix GPUs), 3 tiers up to radix^3 / 4 (5 per radix), with
- * the radix doubled (to 512) when 3 tiers of radix ports cannot hold them,
- * as megasim's topology builder does. Returns the count and sets *radix. */
-int64_t cpow_fattree_switches(double gpus, int64_t *radix);
 
 /* Stats of a series and the run's costs: it is the IT series (unsmoothed
  * as run), smooth the same with the floor (NULL when none); gpu_s the GPU

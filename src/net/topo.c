@@ -887,3 +887,15 @@ size_t topo_route(const topo *t, int64_t src, int64_t dst, int32_t *path, size_t
     }
     return o.n;
 }
+
+int64_t topo_fattree_switches(double gpus, int64_t *radix)
+{
+    int64_t k = 64;
+    while (k < 512 && gpus > (double)k * (double)k * (double)k / 4)
+        k *= 2;
+    *radix = k;
+    if (gpus <= 1)
+        return 0;
+    double per = gpus <= (double)k * (double)k / 2 ? 3.0 : 5.0;
+    return (int64_t)ceil(per * gpus / (double)k);
+}

@@ -77,6 +77,16 @@ typedef struct topo topo;
  * radix too small, more GPUs than the tiers and radix can connect, a torus
  * whose dimensions do not multiply to the GPUs. Caller frees. */
 int topo_build(const topo_spec *spec, topo **out, ms_err *err);
+
+/* Fat-tree switches (tiers 1 and up) that a rail-optimized non-blocking
+ * fabric of one NIC per GPU needs, without building it, for sizing
+ * clusters too large to build: 2 tiers up to radix^2 / 2 GPUs (3 switches
+ * per radix GPUs), 3 tiers up to radix^3 / 4 (5 per radix), the radix
+ * doubled up to 512 when 3 tiers of it cannot hold them, as a build with
+ * the tiers and radix left open would choose. Equals topo_build's count
+ * from radix^2 / 8 GPUs up (below that, one leaf per rail is the floor).
+ * Sets *radix to the radix used. */
+int64_t topo_fattree_switches(double gpus, int64_t *radix);
 void topo_free(topo *t); /* NULL is a no-op */
 
 const topo_spec *topo_get_spec(const topo *t);
