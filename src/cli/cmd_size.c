@@ -151,9 +151,10 @@ static int run_size(const cli_cmd *cmd, int argc, char **argv)
     /* Load each kind's power and prices; the fabric is one, its switches
      * shared out by GPUs. */
     for (size_t i = 0; i < n; i++) {
-        if ((rc = cpow_load(&a, k[i].c, 1, 0, price, &k[i].pw, &err)))
+        rc = cpow_load(&a, k[i].c, 1, 0, price, &k[i].pw, &err);
+        k[i].loaded = 1; /* freed whatever happened */
+        if (rc)
             goto out;
-        k[i].loaded = 1;
     }
     f.pue = k[0].pw.site.pue;
     double sw_w = k[0].pw.site.switch_w;
