@@ -38,6 +38,10 @@ static void test_rate_by_hand(void)
     /* 3.6e9 J is 1,000 kWh. */
     CU_ASSERT_DOUBLE_EQUAL(tco_energy_usd(&in, 3.6e9), 80, 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(tco_energy_usd(&in, 0), 0, 0);
+    /* An unknown server price passes the check and makes capital unknown. */
+    in.server_usd_per_gpu = NAN;
+    CU_ASSERT_EQUAL(tco_check(&in, &err), MS_OK);
+    CU_ASSERT(isnan(tco_capital_rate(&in).capital_usd_per_gpu_hour));
 }
 
 static void test_errors(void)

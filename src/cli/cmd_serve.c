@@ -688,15 +688,10 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
     int64_t radix,
         switches = in.cfg.gpus > node ? topo_fattree_switches((double)in.cfg.gpus, &radix) : 0;
     if (nrates == 0) {
-        if ((rc = cpow_load(&a, in.cfg.c, (double)in.cfg.gpus, switches, in.price, &pw, &err))) {
-            if (cli_get(&a, "--power-trace") || cli_get(&a, "--power-plot") ||
-                cli_get(&a, "--power-floor") || cli_get(&a, "--pue"))
-                goto out;
-            fprintf(stderr, "megasim serve: power and ownership cost not reported: %s\n", err.msg);
-            rc = MS_OK;
-            err = (ms_err){0};
-        } else {
-            power_ok = 1;
+        if ((rc = cpow_load_optional(&a, in.cfg.c, (double)in.cfg.gpus, switches, in.price, &pw,
+                                     &power_ok, &err)))
+            goto out;
+        if (power_ok) {
             pa = (pacc){.pw = &pw, .plain = pw.site, .inst_gpus = (double)ig, .dt = 1};
             pa.plain.floor_frac = 0;
             if (cli_get(&a, "--power-resolution") &&

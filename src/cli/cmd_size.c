@@ -198,13 +198,11 @@ static int run_size(const cli_cmd *cmd, int argc, char **argv)
         double g = k[i].gpus, share = g / f.gpus;
         f.servers += g / lv->node_gpus;
         double rack_gpus;
+        char key[96];
         ms_err e2;
-        if (pdb_value(k[i].pw.db, "rack_gpus", &rack_gpus, NULL, &e2) != MS_OK) {
-            char key[96];
-            snprintf(key, sizeof key, "rack_gpus.%s", k[i].c->name);
-            if (pdb_value(k[i].pw.db, key, &rack_gpus, NULL, &e2) != MS_OK)
-                rack_gpus = NAN;
-        }
+        snprintf(key, sizeof key, "rack_gpus.%s", k[i].c->name);
+        if (pdb_value(k[i].pw.db, key, &rack_gpus, NULL, &e2) != MS_OK)
+            rack_gpus = NAN; /* racks unknown */
         f.racks += g / rack_gpus;
         f.it_w += g * pwr_it_per_gpu_w(lv, lv->matrix_w) + share * (double)f.switches * sw_w;
         for (int p = 0; p < MS_PREC_COUNT; p++)

@@ -174,16 +174,10 @@ static int train_power(const cli_args *a, const chip *c, const plan *p, const to
     cpow pw;
     int64_t steps;
     double res_s = r->step_time_s / 200;
-    int rc = cpow_load(a, c, (double)p->gpus, switches, price, &pw, err);
-    if (rc) {
-        int asked = cli_get(a, "--power-trace") || cli_get(a, "--power-plot") ||
-                    cli_get(a, "--power-floor") || cli_get(a, "--pue");
-        cpow_free(&pw);
-        if (asked)
-            return rc;
-        fprintf(stderr, "megasim train: power and ownership cost not reported: %s\n", err->msg);
-        return MS_OK;
-    }
+    int loaded;
+    int rc = cpow_load_optional(a, c, (double)p->gpus, switches, price, &pw, &loaded, err);
+    if (rc || !loaded)
+        goto out;
     if ((rc = cli_int_opt(a, "--power-steps", 1, 3, &steps, err)) ||
         (cli_get(a, "--power-resolution") &&
          (rc = cli_positive_double(a, "--power-resolution", &res_s, err))))

@@ -35,8 +35,9 @@ int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, d
     const pdb_chip *pc = pdb_chip_find(out->db, c->name);
     if (!pc)
         return ms_errf(err, MS_EINVAL,
-                       "%s: hwdb/power.csv has no row for %s: its power levels are unknown", pw,
-                       c->name);
+                       "%s has no row for %s: its power levels are unknown (add one, with its "
+                       "source)",
+                       pw, c->name);
     out->lv = (pwr_levels){.matrix_w = pc->matrix_W,
                            .memory_w = pc->memory_W,
                            .comm_w = pc->comm_W,
@@ -90,17 +91,30 @@ int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, d
     /* Facility capacity is provisioned for every GPU at full load. */
     t->it_w_per_gpu = pwr_it_per_gpu_w(&out->lv, out->lv.matrix_w) +
                       (gpus > 0 ? (double)switches * out->site.switch_w / gpus : 0);
-    if (isnan(t->server_usd_per_gpu)) {
+    if (isnan(t->server_usd_per_gpu))
         snprintf(out->unpriced, sizeof out->unpriced,
                  "hwdb/costs.csv has no server_usd.%s or rack_usd.%s: give --server-usd (one "
                  "%g-GPU server) or --price-per-gpu-hour",
                  c->name, c->name, out->lv.node_gpus);
-        t->server_usd_per_gpu = 1; /* checked below as a placeholder, never used */
-        rc = tco_check(t, err);
-        t->server_usd_per_gpu = NAN;
-        return rc;
-    }
     return tco_check(t, err);
+}
+
+int cpow_load_optional(const cli_args *a, const chip *c, double gpus, int64_t switches,
+                       double price, cpow *out, int *loaded, ms_err *err)
+{
+    *loaded = 0;
+    int rc = cpow_load(a, c, gpus, switches, price, out, err);
+    if (rc == MS_OK) {
+        *loaded = 1;
+        return MS_OK;
+    }
+    if (cli_get(a, "--power-trace") || cli_get(a, "--power-plot") || cli_get(a, "--power-floor") ||
+        cli_get(a, "--pue"))
+        return rc;
+    fprintf(stderr, "megasim %s: power and ownership cost not reported: %s\n", a->cmd->name,
+            err->msg);
+    *err = (ms_err){0};
+    return MS_OK;
 }
 
 void cpow_free(cpow *p)

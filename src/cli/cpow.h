@@ -58,6 +58,14 @@ int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, d
               cpow *out, ms_err *err);
 void cpow_free(cpow *p);
 
+/* cpow_load for a run whose power is a by-product: when the chip's power
+ * levels or prices cannot be read and no power option was given, says on
+ * stderr that power and cost are not reported and returns MS_OK with
+ * *loaded 0; otherwise as cpow_load, *loaded 1 on success. Free with
+ * cpow_free either way. */
+int cpow_load_optional(const cli_args *a, const chip *c, double gpus, int64_t switches,
+                       double price, cpow *out, int *loaded, ms_err *err);
+
 /* Stats of a series and the run's costs: it is the IT series (unsmoothed
  * as run), smooth the same with the floor (NULL when none); gpu_s the GPU
  * draw alone; the costs cover duration_s of gpus GPUs. */

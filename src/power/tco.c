@@ -18,10 +18,13 @@ int tco_check(const tco_inputs *in, ms_err *err)
         {"facility_life_years", in->facility_life_years, 0.5},
         {"energy_usd_per_kWh (--energy-usd-per-kwh)", in->energy_usd_per_kwh, 0},
     };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        if (!(f[i].v >= f[i].min) || !isfinite(f[i].v) || (f[i].min == 0 && !(f[i].v > 0)))
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (i == 0 && isnan(f[i].v)) /* an unknown server price */
+            continue;
+        if (!isfinite(f[i].v) || !(f[i].v > f[i].min || (f[i].min > 0 && f[i].v == f[i].min)))
             return ms_errf(err, MS_EINVAL, "cost figure %s: expected a number above %g, got %g",
                            f[i].key, f[i].min, f[i].v);
+    }
     return MS_OK;
 }
 

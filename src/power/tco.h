@@ -11,7 +11,7 @@
 #define TCO_HOURS_PER_YEAR 8766.0 /* 365.25 days */
 
 typedef struct tco_inputs {
-    double server_usd_per_gpu;  /* a server's price over its GPUs */
+    double server_usd_per_gpu;  /* a server's price over its GPUs; NAN: unknown */
     double network_usd_per_gpu; /* scale-out network per GPU (endpoint) */
     double facility_usd_per_w;  /* building, power and cooling per W of IT capacity */
     double it_w_per_gpu;        /* IT capacity provisioned per GPU (its share at full load) */
@@ -28,7 +28,8 @@ typedef struct tco_rate {
 } tco_rate;
 
 /* Checks every figure is positive and finite (life at least 0.5 years),
- * naming the key of hwdb/costs.csv (or option) at fault. */
+ * naming the key of hwdb/costs.csv (or option) at fault. An unknown (NAN)
+ * server price passes: the capital rate is then NAN. */
 int tco_check(const tco_inputs *in, ms_err *err);
 
 tco_rate tco_capital_rate(const tco_inputs *in);
