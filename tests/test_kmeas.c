@@ -59,6 +59,9 @@ static kmeas_set *load_text(const char *text, int expect_rc, const char *expect_
 #define PUB_HEAD                                                                                   \
     "chip,kernel,kind,shape,precision,m,n,k,count,flops,bytes,time_s,achieved_flop_per_s,"         \
     "achieved_bytes_per_s,source\n"
+#define PUB_HEAD_SMS                                                                               \
+    "chip,kernel,kind,shape,precision,m,n,k,count,achieved_flop_per_s,achieved_bytes_per_s,"      \
+    "source,sms_used\n"
 #define RES_HEAD                                                                                   \
     "device,driver,cuda_runtime,sm_clock_MHz,mem_clock_MHz,date,kernel,kind,shape,precision,m,n,"  \
     "k,flops,bytes,time_s,achieved_flop_per_s,achieved_bytes_per_s,runs\n"
@@ -102,6 +105,33 @@ static void test_rows_and_predictions(void)
     kmeas_free(set);
 }
 
+/* Refined kinds: a class of GEMMs given by its rate alone, and kernels
+ * that ran on 75 of X100's 100 SMs, scaled to the whole chip. */
+static void test_refined_kinds_and_sms(void)
+{
+    kmeas_set *set = load_text(
+        PUB_HEAD_SMS "X100,t,gemm_train,layers,fp8,,,,,600e12,,profile,75\n"
+                     "X100,q,quant,layers,fp8,,,,,,0.6e12,profile,75\n"
+                     "X100,g,gemm,s,bf16,4096,4096,4096,,800e12,,paper A,\n",
+        MS_OK, NULL);
+    CU_ASSERT_EQUAL_FATAL(kmeas_count(set), 3);
+    const kmeas_row *t = kmeas_at(set, 0), *q = kmeas_at(set, 1), *g = kmeas_at(set, 2);
+    CU_ASSERT(t->metric == KMEAS_FLOP_RATE && fabs(t->measured - 800e12) < 1);
+    CU_ASSERT(isnan(t->flops) && kmeas_prec_key(t) == MS_FP8);
+    roof_eff half = {.compute = 0.5, .memory = 0.5};
+    CU_ASSERT(kmeas_predict(t, &half) == 1000e12); /* 2000 TFLOP/s fp8 peak x 0.5 */
+    CU_ASSERT(q->metric == KMEAS_BYTE_RATE && fabs(q->measured - 0.8e12) < 1);
+    CU_ASSERT(kmeas_prec_key(q) == -1 && kmeas_predict(q, &half) == 1e12);
+    CU_ASSERT(g->measured == 800e12); /* blank: all SMs */
+    kmeas_free(set);
+    kmeas_free(load_text(PUB_HEAD_SMS "X100,t,gemm_train,l,fp8,,,,,600e12,,p,101\n", MS_EINVAL,
+                         "column 'sms_used': expected 1 to the SMs of the chip (100)"));
+    kmeas_free(load_text(PUB_HEAD_SMS "X100,t,gemm_train,l,fp8,,,,,600e12,,p,0\n", MS_EINVAL,
+                         "column 'sms_used'"));
+    kmeas_free(load_text(PUB_HEAD_SMS "Y10,t,gemm_train,l,bf16,,,,,60e12,,p,1\n", MS_EINVAL,
+                         "column 'sms_used'")); /* no SM count known */
+}
+
 static void test_bad_files(void)
 {
     kmeas_free(load_text(RES_HEAD "NVIDIA Q999,1,1,1,1,d,copy,stream,s,fp32,,,,0,2e9,1e-3,,,5\n",
@@ -119,7 +149,7 @@ static void test_bad_files(void)
     kmeas_free(load_text(PUB_HEAD "X100,g,stream,s,fp32,,,,,,,,,,p\n", MS_EINVAL,
                          "the row has nothing measured"));
     kmeas_free(load_text(PUB_HEAD "X100,g,conv,s,fp32,,,,,,,,,1e12,p\n", MS_EINVAL,
-                         "column 'kind': expected gemm, stream"));
+                         "column 'kind': expected one of gemm, stream"));
     kmeas_free(load_text("chip,kernel,kind,shape,precision\nX100,g,stream,s,fp32\n", MS_EPARSE,
                          "missing column 'source'"));
 }
@@ -203,6 +233,7 @@ static void test_fit_leaves_unknowns_blank(void)
 
 static CU_TestInfo tests[] = {
     {"rows and hand-computed predictions", test_rows_and_predictions},
+    {"refined kinds and kernels on fewer SMs", test_refined_kinds_and_sms},
     {"bad measurement files", test_bad_files},
     {"fit recovers known efficiencies", test_fit_recovers},
     {"fit leaves what rows do not say blank", test_fit_leaves_unknowns_blank},

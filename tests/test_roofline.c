@@ -214,6 +214,17 @@ static void test_calibration_lookup(void)
     CU_ASSERT(e.memory == 1.0 && !e.memory_source);
     e = calib_eff(NULL, x100, "gemm", MS_FP8);
     CU_ASSERT(e.compute == 1.0 && !e.compute_source);
+    /* A refined kind: its own compute figure, memory from its base kind;
+     * one with no row at all is its base kind's. */
+    e = calib_eff(cal, x100, "gemm_train", MS_FP8);
+    CU_ASSERT(near(e.compute, 0.473, 1e-9) && strstr(e.compute_source, "profile-data"));
+    CU_ASSERT(near(e.memory, 2668.0 / 3350, 1e-3) && strstr(e.memory_source, "DeepGEMM"));
+    e = calib_eff(cal, y10, "quant", MS_FP8);
+    CU_ASSERT(near(e.memory, 3888.0 / 4800, 2e-3) && e.compute_source == NULL);
+    e = calib_eff(cal, x100, "attention_bwd", MS_BF16);
+    CU_ASSERT(near(e.compute, 740 / 989.4, 1e-3));
+    CU_ASSERT(calib_kind_base("gemm_train") && strcmp(calib_kind_base("gemm_train"), "gemm") == 0);
+    CU_ASSERT(strcmp(calib_kind_base("stream"), "stream") == 0 && !calib_kind_base("conv"));
     calib_free(cal);
 }
 

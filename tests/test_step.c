@@ -94,6 +94,58 @@ static void test_stage_flops(void)
     CU_ASSERT(strstr(err.msg, "fp8") && strstr(err.msg, "X"));
 }
 
+/* HBM bytes of FP8 quantization for one GEMM as tcost.h states the rules:
+ * x cast BF16 -> FP8 (2 + q bytes an element, q = 1 + 4/128 with the
+ * scale), the output gradient cast in both layouts (2 + 2q) or, where it
+ * was cast elsewhere, in one (2 + q) with its 128x1 copy re-tiled (2q),
+ * and X re-tiled for the weight gradient (2q). */
+static double quant_bytes(double m, double n, double k, double count, double x, double dy)
+{
+    double q = 1 + 4.0 / 128, X = x < 0 ? m * k * count : x;
+    double B = X * (2 + q) + m * k * count * 2 * q;
+    return B + (dy < 0 ? m * n * count * (2 + 2 * q) : dy * (2 + q) + m * n * count * 2 * q);
+}
+
+static void test_fp8_quantization_bytes(void)
+{
+    /* tiny-mla at 256 tokens, one stage, ep 1: 8 experts of 64 routed
+     * rows each. Each attention block: q_down 256x64, q_up 64x96, kv_down
+     * 256x40 (x already cast), kv_up 32x128, o 64x256; layer 0's dense FFN
+     * 256x1024, 512x256; each MoE block: experts up with x cast once per
+     * token before the dispatch, down with its gradient cast once per
+     * token, the shared expert reusing both casts; the MTP projection. */
+    double T = 256, d = 256;
+    double attn = quant_bytes(T, 64, 256, 1, -1, -1) + quant_bytes(T, 96, 64, 1, -1, -1) +
+                  quant_bytes(T, 40, 256, 1, 0, -1) + quant_bytes(T, 128, 32, 1, -1, -1) +
+                  quant_bytes(T, 256, 64, 1, -1, -1);
+    double dense = quant_bytes(T, 1024, 256, 1, -1, -1) + quant_bytes(T, 256, 512, 1, -1, -1);
+    double moe = quant_bytes(64, 128, 256, 8, T * d, -1) + quant_bytes(64, 256, 64, 8, -1, T * d) +
+                 quant_bytes(T, 128, 256, 1, 0, -1) + quant_bytes(T, 256, 64, 1, -1, 0);
+    double expect = 5 * attn + dense + 4 * moe + quant_bytes(T, 256, 512, 1, -1, -1);
+
+    chip c = test_chip();
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1, p.recipe = "fp8";
+    tcost_stage st;
+    ms_err err = {0};
+    CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
+    double got = st.f.quant_B + st.b.quant_B + st.w.quant_B;
+    CU_ASSERT_DOUBLE_EQUAL(got, expect, expect * 1e-12);
+    /* At peak they are bound by HBM: bytes over bandwidth, in their own kind. */
+    double t = st.f.by_kind_s[TCOST_QUANT] + st.b.by_kind_s[TCOST_QUANT] +
+               st.w.by_kind_s[TCOST_QUANT];
+    CU_ASSERT_DOUBLE_EQUAL(t, expect / c.hbm_bw_Bps, t * 1e-12);
+    /* Selective recompute reuses the cached FP8 inputs: no more bytes. */
+    p.recompute = PLAN_RECOMPUTE_SELECTIVE;
+    CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(st.f.quant_B + st.b.quant_B + st.w.quant_B, expect, expect * 1e-12);
+    /* BF16 has none. */
+    p.recipe = "bf16";
+    CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
+    CU_ASSERT(st.f.quant_B + st.b.quant_B + st.w.quant_B == 0);
+    CU_ASSERT(st.b.by_kind_s[TCOST_QUANT] == 0);
+}
+
 static int run(const plan *p, sched_kind k, double load, int every, step_result *r)
 {
     chip c = test_chip();
@@ -213,6 +265,7 @@ static void test_does_not_fit(void)
 
 static CU_TestInfo tests[] = {
     {"expected nodes a token reaches", test_expected_nodes},
+    {"FP8 quantization bytes by hand", test_fp8_quantization_bytes},
     {"stage FLOPs against the model", test_stage_flops},
     {"one replica equals every replica", test_symmetry},
     {"imbalance costs, DualPipe hides EP", test_imbalance_and_overlap},

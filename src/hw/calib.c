@@ -26,7 +26,17 @@ struct calib {
     size_t n;
 };
 
-static const char *const kinds[] = {"gemm", "stream", "attention", "launch"};
+/* Each kind with the kind it refines ("" for none): a refined kind is a
+ * class of kernels of its base kind measured on its own (the GEMMs of a
+ * training step, attention's backward, FP8 quantization), and where it
+ * has no figure of its own the base kind's is used. */
+static const struct {
+    const char *kind, *base;
+} kinds[] = {
+    {"gemm", ""},          {"stream", ""},         {"attention", ""},
+    {"launch", ""},        {"gemm_train", "gemm"}, {"attention_bwd", "attention"},
+    {"quant", "stream"},
+};
 static const char *const col_names[] = {"family",     "op_kind",     "precision",   "compute_eff",
                                         "memory_eff", "overhead_us", "measured_on", "source"};
 enum {
@@ -41,17 +51,30 @@ enum {
     C_COUNT
 };
 
-int calib_kind_ok(const char *kind)
+const char *calib_kind_base(const char *kind)
 {
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(kind, kinds[i]) == 0)
-            return 1;
-    return 0;
+        if (strcmp(kind, kinds[i].kind) == 0)
+            return kinds[i].base[0] ? kinds[i].base : kinds[i].kind;
+    return NULL;
+}
+
+const char *calib_kind_find(const char *kind)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kind, kinds[i].kind) == 0)
+            return kinds[i].kind;
+    return NULL;
+}
+
+int calib_kind_ok(const char *kind)
+{
+    return calib_kind_find(kind) != NULL;
 }
 
 const char *calib_kinds(void)
 {
-    return "gemm, stream, attention, launch";
+    return "gemm, stream, attention, launch, gemm_train, attention_bwd, quant";
 }
 
 static int parse_eff(const char *path, int line, const char *col, const char *text, double *out,
@@ -206,10 +229,17 @@ static void pick(const calib *cal, const chip *c, const char *kind, ms_prec prec
 roof_eff calib_eff(const calib *cal, const chip *c, const char *kind, ms_prec prec)
 {
     roof_eff e = ROOF_EFF_PEAK;
-    if (cal) {
-        pick(cal, c, kind, prec, 0, &e.compute, &e.compute_source, &e.measured_on);
-        pick(cal, c, kind, prec, 1, &e.memory, &e.memory_source, &e.measured_on);
-        pick(cal, c, kind, prec, 2, &e.overhead_s, &e.overhead_source, &e.measured_on);
+    if (!cal)
+        return e;
+    const char *base = calib_kind_base(kind);
+    for (int what = 0; what < 3; what++) {
+        double *val = what == 0 ? &e.compute : what == 1 ? &e.memory : &e.overhead_s;
+        const char **src = what == 0   ? &e.compute_source
+                           : what == 1 ? &e.memory_source
+                                       : &e.overhead_source;
+        pick(cal, c, kind, prec, what, val, src, &e.measured_on);
+        if (!*src && base && strcmp(base, kind) != 0)
+            pick(cal, c, base, prec, what, val, src, &e.measured_on);
     }
     return e;
 }

@@ -23,7 +23,8 @@ void calib_free(calib *cal); /* NULL is a no-op */
 
 /* Efficiencies for an op of kind at prec on c: each of compute, memory and
  * overhead from the row for (c->family, kind, prec), else the row for
- * (family, kind, any precision), else 1 (or 0 s) with a NULL source. cal
+ * (family, kind, any precision), else, for a refined kind, the same two
+ * lookups for its base kind, else 1 (or 0 s) with a NULL source. cal
  * may be NULL (no calibration: peak everywhere). measured_on names the
  * chips of the first row used, so a caller can say when a chip borrows
  * its family's figures. Strings are borrowed from cal. */
@@ -32,7 +33,18 @@ roof_eff calib_eff(const calib *cal, const chip *c, const char *kind, ms_prec pr
 /* 1 if kind is an operation kind calibration knows. */
 int calib_kind_ok(const char *kind);
 
-/* "gemm, stream, attention": for messages. */
+/* kind's name as a string that lives as long as the program, or NULL
+ * for an unknown kind. */
+const char *calib_kind_find(const char *kind);
+
+/* The base kind of kind: itself for gemm, stream, attention and launch;
+ * for a refined kind, the kind it is a class of (gemm_train: the GEMMs of
+ * a training step, forward and backward, -> gemm; attention_bwd ->
+ * attention; quant: FP8 cast, transpose and quantize kernels -> stream).
+ * NULL for an unknown kind. */
+const char *calib_kind_base(const char *kind);
+
+/* "gemm, stream, attention, ...": for messages. */
 const char *calib_kinds(void);
 
 #endif

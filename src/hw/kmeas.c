@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hw/calib.h"
 #include "io/csvtab.h"
 
 typedef struct devmap_entry {
@@ -166,7 +167,15 @@ static int read_row(kmeas_set *set, const cursor *c, int published, kmeas_row *r
     if (isnan(row->count))
         row->count = 1;
 
-    if (strcmp(row->kind, "gemm") == 0) {
+    const char *base = calib_kind_base(row->kind);
+    if (!base)
+        return ms_errf(c->err, MS_EINVAL, "%s:%d: column 'kind': expected one of %s, got \"%s\"",
+                       c->path, c->line, calib_kinds(), row->kind);
+    int is_gemm = strcmp(base, "gemm") == 0, is_stream = strcmp(base, "stream") == 0;
+    /* A refined GEMM kind may be a class of products of many shapes,
+     * given by its FLOPs or by its rate alone. */
+    int shaped = !isnan(row->m) || !isnan(row->n) || !isnan(row->k);
+    if (is_gemm && (shaped || strcmp(row->kind, "gemm") == 0)) {
         if (isnan(row->m) || isnan(row->n) || isnan(row->k) || row->m < 1 || row->n < 1 ||
             row->k < 1)
             return ms_errf(c->err, MS_EINVAL,
@@ -178,21 +187,15 @@ static int read_row(kmeas_set *set, const cursor *c, int published, kmeas_row *r
             row->flops = op.flops * row->count;
         if (isnan(row->bytes))
             row->bytes = op.bytes * row->count;
-    } else if (strcmp(row->kind, "stream") == 0 && isnan(row->flops)) {
+    } else if (is_stream && isnan(row->flops)) {
         row->flops = 0;
-    } else if (strcmp(row->kind, "attention") != 0 && strcmp(row->kind, "stream") != 0 &&
-               strcmp(row->kind, "launch") != 0) {
-        return ms_errf(
-            c->err, MS_EINVAL,
-            "%s:%d: column 'kind': expected gemm, stream, attention or launch, got \"%s\"", c->path,
-            c->line, row->kind);
     }
 
-    if (strcmp(row->kind, "launch") == 0) {
+    if (strcmp(base, "launch") == 0) {
         row->metric = KMEAS_TIME;
         row->measured = time_s;
         row->flops = row->bytes = NAN;
-    } else if (strcmp(row->kind, "stream") == 0) {
+    } else if (is_stream) {
         row->metric = KMEAS_BYTE_RATE;
         row->measured = !isnan(time_s) && !isnan(row->bytes) ? row->bytes / time_s : br;
         if (isnan(time_s))
@@ -203,14 +206,28 @@ static int read_row(kmeas_set *set, const cursor *c, int published, kmeas_row *r
     } else if (!isnan(fr)) {
         row->metric = KMEAS_FLOP_RATE;
         row->measured = fr;
-        if (strcmp(row->kind, "gemm") != 0)
+        if (!is_gemm || !shaped)
             row->flops = row->bytes = NAN;
-    } else if (!isnan(br) && strcmp(row->kind, "gemm") != 0) {
+    } else if (!isnan(br) && !is_gemm) {
         row->metric = KMEAS_BYTE_RATE;
         row->measured = br;
         row->flops = row->bytes = NAN;
     } else {
         row->measured = NAN;
+    }
+    /* Kernels that ran on fewer SMs than the chip has (communication held
+     * the rest, as in DeepSeek's overlapped training) are scaled to the
+     * whole chip, as the engine slows compute by the SMs it loses. */
+    double sms;
+    if ((rc = number(c, "sms_used", &sms)))
+        return rc;
+    if (!isnan(sms)) {
+        if (!(sms >= 1) || !(sms <= row->chip->compute_units) || row->metric == KMEAS_TIME)
+            return ms_errf(c->err, MS_EINVAL,
+                           "%s:%d: column 'sms_used': expected 1 to the SMs of the chip (%g), on "
+                           "a row with a rate, got \"%s\"",
+                           c->path, c->line, row->chip->compute_units, text(c, "sms_used"));
+        row->measured *= row->chip->compute_units / sms;
     }
     if (!(row->measured > 0))
         return ms_errf(c->err, MS_EINVAL,
@@ -274,7 +291,8 @@ out:
 
 int kmeas_prec_key(const kmeas_row *r)
 {
-    return strcmp(r->kind, "stream") == 0 || strcmp(r->kind, "launch") == 0 ? -1 : (int)r->prec;
+    const char *base = calib_kind_base(r->kind);
+    return strcmp(base, "stream") == 0 || strcmp(base, "launch") == 0 ? -1 : (int)r->prec;
 }
 
 double kmeas_predict(const kmeas_row *r, const roof_eff *eff)

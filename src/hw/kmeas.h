@@ -22,7 +22,7 @@ typedef enum kmeas_metric {
 typedef struct kmeas_row {
     const chip *chip; /* borrowed from the chip_db given to kmeas_new */
     char kernel[64];
-    char kind[16]; /* gemm, stream, attention, launch */
+    char kind[16]; /* a calibration kind: calib_kinds() */
     char shape[64];
     ms_prec prec;
     double m, n, k, count; /* GEMM shape, count of such products; NAN when not a GEMM */
@@ -46,7 +46,9 @@ void kmeas_free(kmeas_set *set); /* NULL is a no-op */
  * 'source' column) or a results file of validation/run (a 'device'
  * column). Fails naming file, line and column for a missing column, an
  * unknown chip or device, a bad number or a row that cannot be predicted
- * (a GEMM without M, N, K; a row with neither a time nor a rate). */
+ * (a plain GEMM without M, N, K; a row with neither a time nor a rate).
+ * An optional 'sms_used' column gives the SMs the kernels ran on when
+ * communication held the rest: the rate is scaled to the whole chip. */
 int kmeas_add_file(kmeas_set *set, const char *path, ms_err *err);
 
 size_t kmeas_count(const kmeas_set *set);

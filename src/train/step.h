@@ -65,6 +65,7 @@ topo_spec step_default_topo(const chip *c, int64_t gpus);
     X(STEP_COMPUTE_GEMM, "compute: gemm")                                                          \
     X(STEP_COMPUTE_ATTENTION, "compute: attention")                                                \
     X(STEP_COMPUTE_OTHER, "compute: elementwise")                                                  \
+    X(STEP_COMPUTE_QUANT, "compute: fp8 quantize")                                                 \
     X(STEP_COMM_TP, "exposed comm: tp all-reduce")                                                 \
     X(STEP_COMM_EP, "exposed comm: ep dispatch/combine")                                           \
     X(STEP_COMM_ZERO3, "exposed comm: zero-3 weight all-gather")                                   \

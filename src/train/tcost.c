@@ -30,6 +30,7 @@ typedef struct acc {
     tcost_work *f, *b, *w; /* forward, input gradient, weight gradient */
     int recompute;         /* 1: add each forward op to b again */
     int selective;         /* MLA: recompute norms and up-projections in b */
+    int quant;             /* 1: FP8 GEMMs add their quantization kernels */
     tcost_work scratch;    /* where a recompute's own backward would go: dropped */
     int failed;
     ms_err *err;
@@ -54,11 +55,25 @@ static void add_time(acc *a, tcost_work *t, tcost_kind k, const char *calib_kind
     else
         t->hbm_bound_s += r.time_s;
     t->flops += flops;
+    if (k == TCOST_QUANT)
+        t->quant_B += bytes;
 }
 
-/* count products of m x k by k x n weights at prec; bytes of one
- * element of weights and inputs wb, of outputs ob. */
-static void gemm(acc *a, ms_prec prec, double m, double n, double k, double count)
+/* Bytes of an FP8 element with its share of a scale: one FP32 scale per
+ * 128 values (1x128 activation tiles, DeepSeek-V3 §3.3.1). */
+static const double fp8_elem_B = 1 + 4.0 / 128;
+
+static void quant(acc *a, tcost_work *t, double bytes)
+{
+    add_time(a, t, TCOST_QUANT, "quant", MS_FP8, 0, bytes);
+}
+
+/* count products of m x k by k x n weights at prec. In FP8, x_cast and
+ * dy_cast are the activation and output-gradient elements quantized for
+ * them (< 0: all of the products' own, m x k x count and m x n x count;
+ * less where a cast is shared or done before a dispatch). */
+static void gemmq(acc *a, ms_prec prec, double m, double n, double k, double count,
+                  double x_cast, double dy_cast)
 {
     if (!(m > 0 && n > 0 && k > 0 && count > 0))
         return;
@@ -67,11 +82,31 @@ static void gemm(acc *a, ms_prec prec, double m, double n, double k, double coun
     double fwd_B = count * (n * k * wb + m * k * wb + m * n * ob);
     double dgrad_B = count * (m * n * wb + n * k * wb + m * k * ob);
     double wgrad_B = count * (m * n * wb + m * k * wb + n * k * ob);
-    add_time(a, a->f, TCOST_GEMM, "gemm", prec, flops, fwd_B);
+    add_time(a, a->f, TCOST_GEMM, "gemm_train", prec, flops, fwd_B);
     if (a->recompute)
-        add_time(a, a->b, TCOST_GEMM, "gemm", prec, flops, fwd_B);
-    add_time(a, a->b, TCOST_GEMM, "gemm", prec, flops, dgrad_B);
-    add_time(a, a->w, TCOST_GEMM, "gemm", prec, flops, wgrad_B);
+        add_time(a, a->b, TCOST_GEMM, "gemm_train", prec, flops, fwd_B);
+    add_time(a, a->b, TCOST_GEMM, "gemm_train", prec, flops, dgrad_B);
+    add_time(a, a->w, TCOST_GEMM, "gemm_train", prec, flops, wgrad_B);
+    if (prec != MS_FP8 || !a->quant)
+        return;
+    double bf16_B = ms_prec_bytes(MS_BF16);
+    double x = x_cast < 0 ? m * k * count : x_cast, dy = dy_cast < 0 ? m * n * count : dy_cast;
+    double x_fwd_B = x * (bf16_B + fp8_elem_B);  /* BF16 in, FP8 1x128 out */
+    quant(a, a->f, x_fwd_B);
+    if (a->recompute)
+        quant(a, a->b, x_fwd_B);
+    quant(a, a->w, m * k * count * 2 * fp8_elem_B); /* X re-tiled to 128x1 */
+    if (dy_cast < 0) {                              /* both tile layouts in one pass */
+        quant(a, a->b, dy * (bf16_B + 2 * fp8_elem_B));
+    } else { /* cast once elsewhere (1x128); the 128x1 layout re-tiled from it here */
+        quant(a, a->b, dy * (bf16_B + fp8_elem_B));
+        quant(a, a->w, m * n * count * 2 * fp8_elem_B);
+    }
+}
+
+static void gemm(acc *a, ms_prec prec, double m, double n, double k, double count)
+{
+    gemmq(a, prec, m, n, k, count, -1, -1);
 }
 
 static void attention(acc *a, double flops, double bytes)
@@ -79,7 +114,7 @@ static void attention(acc *a, double flops, double bytes)
     add_time(a, a->f, TCOST_ATTENTION, "attention", MS_BF16, flops, bytes);
     if (a->recompute)
         add_time(a, a->b, TCOST_ATTENTION, "attention", MS_BF16, flops, bytes);
-    add_time(a, a->b, TCOST_ATTENTION, "attention", MS_BF16, 2.5 * flops, 2 * bytes);
+    add_time(a, a->b, TCOST_ATTENTION, "attention_bwd", MS_BF16, 2.5 * flops, 2 * bytes);
 }
 
 static void elementwise(acc *a, double flops, double bytes)
@@ -116,12 +151,13 @@ static void layer(acc *a, const model *m, const shape *s, int moe)
         } else {
             gemm(a, s->gp, T, nh * (dn + dr), d, 1);
         }
-        gemm(a, s->gp, T, dc + dr, d, 1);
+        gemmq(a, s->gp, T, dc + dr, d, 1, 0, -1); /* x was cast for q_down (q_proj) */
         gemm(a, s->gp, T, nh * (dn + dv), dc, 1);
         if (a->selective && !a->recompute) { /* V3's selective recompute: norms, up-projections */
             acc re = *a;
             re.f = a->b;
             re.b = re.w = &a->scratch;
+            re.quant = 0; /* their FP8 inputs are cached */
             gemm(&re, s->gp, T, nh * (dn + dr), dq > 0 ? dq : d, 1);
             gemm(&re, s->gp, T, nh * (dn + dv), dc, 1);
             elementwise(&re, 8 * Tsp * d, 4 * Tsp * d * ab);
@@ -151,14 +187,17 @@ static void layer(acc *a, const model *m, const shape *s, int moe)
     double routed = Tsp * k * s->load; /* token-expert pairs this rank's experts run */
     /* The router stays in BF16 in DeepSeek-V3's FP8 recipe (§3.3.1). */
     gemm(a, MS_BF16, Tsp, E, d, 1);
-    gemm(a, s->gp, routed / s->epr, up * fe, d, s->epr);
+    /* Tokens are cast once before the FP8 dispatch, and the gradients
+     * coming back to the experts' outputs once before theirs (§3.3.3). */
+    gemmq(a, s->gp, routed / s->epr, up * fe, d, s->epr, Tsp * d, -1);
     elementwise(a, act * routed * fe, routed * fe * (up + 1) * ab);
-    gemm(a, s->gp, routed / s->epr, d, fe, s->epr);
+    gemmq(a, s->gp, routed / s->epr, d, fe, s->epr, -1, Tsp * d);
     if (m->num_shared_experts > 0) {
         double fs = (double)m->num_shared_experts * fe / s->tp;
-        gemm(a, s->gp, T, up * fs, d, 1);
+        /* Its input and output gradient are the ones cast for the dispatches. */
+        gemmq(a, s->gp, T, up * fs, d, 1, 0, -1);
         elementwise(a, act * T * fs, T * fs * (up + 1) * ab);
-        gemm(a, s->gp, T, d, fs, 1);
+        gemmq(a, s->gp, T, d, fs, 1, -1, 0);
     }
     elementwise(a, 2 * routed * d, (routed + Tsp) * d * ab); /* weighted sum of expert outputs */
 }
@@ -218,6 +257,7 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
              .w = &out->w,
              .recompute = p->recompute == PLAN_RECOMPUTE_FULL,
              .selective = p->recompute == PLAN_RECOMPUTE_SELECTIVE,
+             .quant = 1,
              .err = err};
     double d = (double)m->hidden_size;
     for (int64_t l = out->first_layer; l < out->first_layer + out->layers; l++) {

@@ -23,7 +23,20 @@
  * each cost what its forward costs in FLOPs; the attention core's backward
  * costs 2.5 forwards (FlashAttention's backward runs five products to the
  * forward's two, recomputing QK^T: Dao et al. 2022, §3.1); element-wise
- * operations cost twice their forward (an estimate). Selective recompute
+ * operations cost twice their forward (an estimate). Kernel classes are
+ * timed with the calibration of what they are: GEMMs as gemm_train and
+ * the attention backward as attention_bwd (each falling back to gemm and
+ * attention where a chip family has no such row).
+ *
+ * The FP8 recipe (DeepSeek-V3 report §3.3) adds the quantization kernels
+ * its GEMMs need, kind quant: the forward casts each GEMM's activation
+ * input from BF16 to FP8 with a scale per 128 values; the input gradient
+ * casts the output gradient to FP8 in both tile layouts (1x128 for the
+ * input gradient, 128x1 for the weight gradient); the weight gradient
+ * re-tiles the cached FP8 input to 128x1. Inputs quantized once serve
+ * several GEMMs (x for q_down and kv_down), and routed tokens and the
+ * gradients returning to them are cast once at their source rank before
+ * the FP8 dispatch, not once per expert. Selective recompute
  * of an MLA model adds the forward of its norms and up-projections to B
  * (DeepSeek-V3 report, §3.2.3). Full recompute adds
  * one forward of the stage's layers to B. */
@@ -42,7 +55,8 @@
 #define TCOST_KIND_MAP(X)                                                                          \
     X(TCOST_GEMM, "gemm")                                                                          \
     X(TCOST_ATTENTION, "attention")                                                                \
-    X(TCOST_OTHER, "elementwise")
+    X(TCOST_OTHER, "elementwise")                                                                  \
+    X(TCOST_QUANT, "fp8 quantize")
 
 typedef enum tcost_kind {
 #define TCOST_KIND_ENUM(e, name) e,
@@ -60,6 +74,7 @@ typedef struct tcost_work {
     double flop_bound_s; /* of time_s: operations whose FLOPs bound them */
     double hbm_bound_s;  /* of time_s: operations whose HBM traffic bounds them */
     double flops;        /* FLOPs executed (recompute included) */
+    double quant_B;      /* of the HBM traffic: FP8 quantization's */
 } tcost_work;
 
 typedef struct tcost_stage {
