@@ -157,15 +157,28 @@ int cli_home_path(char *buf, size_t cap, const char *rel, ms_err *err)
 
 int cli_load_chips(const cli_args *a, chip_db **db, ms_err *err)
 {
-    char path[4096];
-    const char *file = cli_get(a, "--chips");
-    if (!file) {
-        int rc = cli_home_path(path, sizeof path, "hwdb/chips.csv", err);
-        if (rc)
-            return rc;
-        file = path;
+    char base[4096], derived[4096];
+    const char *const *files = NULL;
+    int n = cli_values(a, "--chips", &files), rc;
+    *db = NULL;
+    if (n > 0) {
+        rc = chip_db_load(files[0], db, err);
+        for (int i = 1; i < n && !rc; i++)
+            rc = chip_db_add_file(*db, files[i], err);
+    } else {
+        rc = cli_home_path(base, sizeof base, "hwdb/chips.csv", err);
+        if (!rc)
+            rc = cli_home_path(derived, sizeof derived, CLI_DERIVED_CHIPS, err);
+        if (!rc)
+            rc = chip_db_load(base, db, err);
+        if (!rc && access(derived, F_OK) == 0)
+            rc = chip_db_add_file(*db, derived, err);
     }
-    return chip_db_load(file, db, err);
+    if (rc) {
+        chip_db_free(*db);
+        *db = NULL;
+    }
+    return rc;
 }
 
 int cli_load_calib(const cli_args *a, calib **cal, ms_err *err)

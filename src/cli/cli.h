@@ -73,7 +73,12 @@ const char *cli_home(void);
 /* Writes home/rel into buf; MS_EINVAL if it does not fit. */
 int cli_home_path(char *buf, size_t cap, const char *rel, ms_err *err);
 
-/* Loads the chip database named by --chips, or home/hwdb/chips.csv. */
+/* Where megasim derive writes derived chips by default, under home. */
+#define CLI_DERIVED_CHIPS "hwdb/derived.csv"
+
+/* Loads the chip database: every --chips file in order (the later ones
+ * added to the first), else home/hwdb/chips.csv and, when it exists,
+ * home/hwdb/derived.csv (the chips megasim derive wrote). */
 int cli_load_chips(const cli_args *a, chip_db **db, ms_err *err);
 /* Loads the calibration named by --efficiency, or home/hwdb/efficiency.csv;
  * with --peak, sets *cal to NULL (datasheet peaks). */
@@ -154,7 +159,7 @@ int cli_parse_double(const char *opt, const char *text, double *out, ms_err *err
     {"--ideal", NULL, "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},       \
         {"--peak", NULL, "ignore hwdb/efficiency.csv: operations at datasheet peak"},              \
         {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},            \
-        {"--chips", "FILE", "chip database to read (default: hwdb/chips.csv)"},
+        {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
 
 /* The cluster of gpus chips c that the CLI_TOPO_OPTS options describe:
  * the chip's scale-up domain and NIC on a rail-optimized non-blocking

@@ -568,7 +568,7 @@ static const cli_opt roofline_opts[] = {
     {"--layer", "KIND", "with --model: moe or dense (default moe when the model has one)"},
     {"--plot", "FILE", "draw a log-log roofline to FILE (.png or .svg) with gnuplot"},
     {"--json", NULL, "print JSON, one object per chip and operation"},
-    {"--chips", "FILE", "chip database to read (default: hwdb/chips.csv)"},
+    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
     {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
     {"--peak", NULL, "ignore calibration: time everything at datasheet peaks"},
 };
@@ -626,7 +626,7 @@ static const cli_opt default_opts[] = {
     {"--plot", "FILE", "where to draw the roofline (default: megasim-default.png)"},
     {"--no-plot", NULL, "print the table only"},
     {"--json", NULL, "print JSON, one object per chip and operation"},
-    {"--chips", "FILE", "chip database to read (default: hwdb/chips.csv)"},
+    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
     {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
     {"--peak", NULL, "ignore calibration: time everything at datasheet peaks"},
 };

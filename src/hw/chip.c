@@ -11,8 +11,11 @@
 
 #include "io/csvtab.h"
 
+#define MAX_FILES 8
+
 struct chip_db {
-    csvtab *csv; /* owns every string the chips point to */
+    csvtab *csv[MAX_FILES]; /* own every string the chips point to */
+    size_t nfiles;
     chip *chips;
     size_t n;
 };
@@ -22,7 +25,7 @@ enum col_kind { COL_TEXT, COL_NUM, COL_INT };
 typedef struct col_spec {
     const char *name;
     enum col_kind kind;
-    int required;     /* blank is an error */
+    int required;     /* blank is an error; -1: the header may lack the column */
     double scale;     /* file unit -> SI base unit */
     double min, max;  /* plausible range in the file's unit; min is exclusive when 0 */
     const char *unit; /* for messages */
@@ -41,6 +44,8 @@ typedef struct col_spec {
     {                                                                                              \
         col, COL_INT, req, 1, min, max, unit, offsetof(chip, field)                                \
     }
+
+#define OPTIONAL (-1)
 
 /* Upper bounds are far above any chip in sight; they catch unit slips
  * (TB/s typed as GB/s times a thousand), not engineering limits. */
@@ -67,10 +72,13 @@ static const col_spec cols[] = {
     NUM("scale_up_GBps_per_dir", 0, 1e9, 1e5, "GB/s", scale_up_bw_Bps),
     INT("scale_up_domain_chips", 0, 1, 1e7, "chips", scale_up_domain_chips),
     NUM("scale_out_Gbps_per_chip", 0, 1e9 / 8, 1e5, "Gb/s", scale_out_bw_Bps),
+    NUM("host_io_GBps_per_dir", OPTIONAL, 1e9, 1e5, "GB/s", host_io_bw_Bps),
     NUM("tdp_W", 0, 1, 1e5, "W", tdp_W),
     NUM("idle_W", 0, 1, 1e5, "W", idle_W),
     TEXT("estimated", 0, estimated),
     TEXT("source", 1, source),
+    TEXT("derived_from", OPTIONAL, derived_from),
+    TEXT("derivation", OPTIONAL, derivation),
 };
 #define NCOLS (sizeof cols / sizeof cols[0])
 
@@ -89,7 +97,7 @@ static int parse_num(const char *path, int line, const col_spec *s, size_t col, 
                      const char *text, double *out, ms_err *err)
 {
     if (text[0] == '\0') {
-        if (s->required)
+        if (s->required > 0)
             return ms_errf(err, MS_EINVAL,
                            "%s:%d: column '%s' (field %zu) of %s: required, but blank", path, line,
                            s->name, col + 1, who);
@@ -155,7 +163,7 @@ static int map_header(const csvtab *t, int map[NCOLS], ms_err *err)
     const char *path = csvtab_path(t);
     for (size_t i = 0; i < NCOLS; i++) {
         map[i] = csvtab_find_col(t, cols[i].name);
-        if (map[i] < 0)
+        if (map[i] < 0 && cols[i].required != OPTIONAL)
             return ms_errf(err, MS_EPARSE, "%s:1: missing column '%s' in the header", path,
                            cols[i].name);
     }
@@ -190,13 +198,13 @@ static int load_row(const csvtab *t, size_t r, const int map[NCOLS], chip *c, ms
         return ms_errf(err, MS_EPARSE, "%s:%d: row %s has %zu fields, the header has %zu", path,
                        line, who, have, want);
 
-    *c = (chip){.line = line};
+    *c = (chip){.line = line, .file = path};
     for (size_t i = 0; i < NCOLS; i++) {
         const col_spec *s = &cols[i];
-        size_t col = (size_t)map[i];
-        const char *text = csvtab_field(t, r, col);
+        size_t col = map[i] < 0 ? 0 : (size_t)map[i];
+        const char *text = map[i] < 0 ? "" : csvtab_field(t, r, col);
         if (s->kind == COL_TEXT) {
-            if (s->required && text[0] == '\0')
+            if (s->required > 0 && text[0] == '\0')
                 return ms_errf(err, MS_EINVAL,
                                "%s:%d: column '%s' (field %zu) of %s: required, but blank", path,
                                line, s->name, col + 1, who);
@@ -215,56 +223,73 @@ static int load_row(const csvtab *t, size_t r, const int map[NCOLS], chip *c, ms
         return ms_errf(err, MS_EINVAL,
                        "%s:%d: column 'idle_W' of %s: idle power %g W exceeds tdp_W %g W", path,
                        line, who, c->idle_W, c->tdp_W);
+    if (!c->derived_from[0] != !c->derivation[0])
+        return ms_errf(err, MS_EINVAL,
+                       "%s:%d: columns 'derived_from' and 'derivation' of %s: give both (the "
+                       "parent chip and what was changed) or neither",
+                       path, line, who);
     return check_estimated(path, line, who, c->estimated, err);
+}
+
+int chip_db_add_file(chip_db *db, const char *path, ms_err *err)
+{
+    int rc;
+    int map[NCOLS];
+    csvtab *t = NULL;
+    if (db->nfiles == MAX_FILES)
+        return ms_errf(err, MS_EINVAL, "%s: at most %d chip files at once", path, MAX_FILES);
+    if ((rc = csvtab_read(path, &t, err)))
+        return rc;
+    db->csv[db->nfiles++] = t; /* freed with db from here on */
+    if ((rc = map_header(t, map, err)))
+        return rc;
+    size_t n = csvtab_nrows(t);
+    if (n == 0)
+        return ms_errf(err, MS_EPARSE, "%s: no chips: the file has a header and no rows", path);
+    chip *grown = realloc(db->chips, (db->n + n) * sizeof *grown);
+    if (!grown)
+        return ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
+    db->chips = grown;
+    for (size_t r = 0; r < n; r++) {
+        chip *c = &db->chips[db->n];
+        if ((rc = load_row(t, r, map, c, err)))
+            return rc;
+        for (size_t q = 0; q < db->n; q++)
+            if (strcasecmp(db->chips[q].name, c->name) == 0)
+                return ms_errf(err, MS_EINVAL,
+                               "%s:%d: column 'name': '%s' is already used on line %d of %s", path,
+                               c->line, c->name, db->chips[q].line, db->chips[q].file);
+        if (c->derived_from[0] && !chip_db_find(db, c->derived_from))
+            return ms_errf(err, MS_EINVAL,
+                           "%s:%d: column 'derived_from' of '%s': no chip '%s' before it; a "
+                           "derived chip comes after its parent",
+                           path, c->line, c->name, c->derived_from);
+        db->n++;
+    }
+    return MS_OK;
 }
 
 int chip_db_load(const char *path, chip_db **out, ms_err *err)
 {
-    int rc;
-    int map[NCOLS];
     chip_db *db = calloc(1, sizeof *db);
-
     *out = NULL;
     if (!db)
         return ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
-    if ((rc = csvtab_read(path, &db->csv, err)))
-        goto out;
-    if ((rc = map_header(db->csv, map, err)))
-        goto out;
-    size_t n = csvtab_nrows(db->csv);
-    if (n == 0) {
-        rc = ms_errf(err, MS_EPARSE, "%s: no chips: the file has a header and no rows", path);
-        goto out;
-    }
-    db->chips = calloc(n, sizeof *db->chips);
-    if (!db->chips) {
-        rc = ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    for (size_t r = 0; r < n; r++) {
-        if ((rc = load_row(db->csv, r, map, &db->chips[r], err)))
-            goto out;
-        for (size_t q = 0; q < r; q++)
-            if (strcasecmp(db->chips[q].name, db->chips[r].name) == 0) {
-                rc =
-                    ms_errf(err, MS_EINVAL, "%s:%d: column 'name': '%s' is already used on line %d",
-                            path, db->chips[r].line, db->chips[r].name, db->chips[q].line);
-                goto out;
-            }
-        db->n = r + 1;
+    int rc = chip_db_add_file(db, path, err);
+    if (rc) {
+        chip_db_free(db);
+        return rc;
     }
     *out = db;
-    db = NULL;
-out:
-    chip_db_free(db);
-    return rc;
+    return MS_OK;
 }
 
 void chip_db_free(chip_db *db)
 {
     if (!db)
         return;
-    csvtab_free(db->csv);
+    for (size_t i = 0; i < db->nfiles; i++)
+        csvtab_free(db->csv[i]);
     free(db->chips);
     free(db);
 }
@@ -313,4 +338,45 @@ int chip_db_lookup(const chip_db *db, const char *name, const chip **out, ms_err
 double chip_peak(const chip *c, ms_prec p)
 {
     return c->peak_flop_per_s[p];
+}
+
+/* A text field for CSV: quoted when it holds a comma, quote or newline. */
+static void put_text(FILE *f, const char *t)
+{
+    if (!strpbrk(t, ",\"\n\r")) {
+        fputs(t, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *t; t++) {
+        if (*t == '"')
+            fputc('"', f);
+        fputc(*t, f);
+    }
+    fputc('"', f);
+}
+
+void chip_csv_header(FILE *f)
+{
+    for (size_t i = 0; i < NCOLS; i++)
+        fprintf(f, "%s%s", i ? "," : "", cols[i].name);
+    fputc('\n', f);
+}
+
+void chip_csv_row(FILE *f, const chip *c)
+{
+    for (size_t i = 0; i < NCOLS; i++) {
+        const col_spec *s = &cols[i];
+        if (i)
+            fputc(',', f);
+        if (s->kind == COL_TEXT) {
+            const char *t = *text_at((chip *)c, s);
+            put_text(f, t ? t : "");
+        } else {
+            double v = *num_at((chip *)c, s);
+            if (isfinite(v))
+                fprintf(f, "%.10g", v / s->scale);
+        }
+    }
+    fputc('\n', f);
 }
