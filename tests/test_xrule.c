@@ -114,6 +114,9 @@ static void test_story_verdicts(void)
     v = xrule_check(rule_named("oct2023"), chip_named("H20"));
     CU_ASSERT(strstr(v.why, "3A090.b.1: tpp 2368 < 2400") != NULL);
     CU_ASSERT(strstr(v.why, "3A090.b.2: performance_density 2.9") != NULL);
+    /* TPU v4 without a die area: density 1.6 at 4400 / 1.6 = 2750 mm2. */
+    v = xrule_check(rule_named("oct2023"), chip_named("TPUv4"));
+    CU_ASSERT(strstr(v.why, "controlled for an applicable die area up to 2750 mm2") != NULL);
     v = xrule_check(rule_named("dec2024-hbm"), chip_named("H20"));
     CU_ASSERT(strstr(v.why, "3A090.c: controls HBM on its own") != NULL);
 }

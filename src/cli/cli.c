@@ -123,10 +123,43 @@ void cli_help(const cli_cmd *cmd, FILE *f)
         fprintf(f, "\n%s", cmd->details);
 }
 
+/* While a command runs inside another (export-frontier running a
+ * workload), its JSON and its error go here instead of to the terminal. */
+static struct {
+    int on;
+    cJSON **json;
+    char *err;
+    size_t err_cap;
+} capture;
+
+void cli_capture_begin(cJSON **json, char *err, size_t err_cap)
+{
+    capture.on = 1;
+    capture.json = json;
+    capture.err = err;
+    capture.err_cap = err_cap;
+    *json = NULL;
+    if (err_cap)
+        err[0] = '\0';
+}
+
+void cli_capture_end(void)
+{
+    capture.on = 0;
+}
+
+int cli_capturing(void)
+{
+    return capture.on;
+}
+
 int cli_fail(const cli_cmd *cmd, const ms_err *err)
 {
-    fprintf(stderr, "megasim %s: %s\n", cmd->name,
-            err->msg[0] ? err->msg : ms_code_text(err->code));
+    const char *msg = err->msg[0] ? err->msg : ms_code_text(err->code);
+    if (capture.on)
+        snprintf(capture.err, capture.err_cap, "%s", msg);
+    else
+        fprintf(stderr, "megasim %s: %s\n", cmd->name, msg);
     return err->code == MS_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 }
 
@@ -327,6 +360,11 @@ void cli_json_str(cJSON *obj, const char *key, const char *s)
 
 int cli_json_emit(cJSON *json, ms_err *err)
 {
+    if (capture.on) {
+        cJSON_Delete(*capture.json);
+        *capture.json = json;
+        return MS_OK;
+    }
     char *text = cJSON_Print(json);
     cJSON_Delete(json);
     if (!text)

@@ -64,6 +64,14 @@ void cli_help(const cli_cmd *cmd, FILE *f);
 
 /* Prints "megasim CMD: message" and returns the exit code for err. */
 int cli_fail(const cli_cmd *cmd, const ms_err *err);
+
+/* Runs of one command inside another: between begin and end, JSON that
+ * cli_json_emit would print is handed to *json (the caller deletes it)
+ * and cli_fail's message is written to err instead of stderr; commands
+ * skip progress and notes while cli_capturing(). */
+void cli_capture_begin(cJSON **json, char *err, size_t err_cap);
+void cli_capture_end(void);
+int cli_capturing(void);
 /* Prints a usage error with a pointer to --help; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

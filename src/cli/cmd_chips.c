@@ -39,6 +39,7 @@ static cJSON *chip_json(const chip *c)
     cli_json_num(o, "scale_up_bytes_per_s_per_direction", c->scale_up_bw_Bps);
     cli_json_num(o, "scale_up_domain_chips", c->scale_up_domain_chips);
     cli_json_num(o, "scale_out_bytes_per_s_per_direction", c->scale_out_bw_Bps);
+    cli_json_num(o, "host_io_bytes_per_s_per_direction", c->host_io_bw_Bps);
     cli_json_num(o, "tdp_W", c->tdp_W);
     cli_json_num(o, "idle_W", c->idle_W);
     cJSON *est = cJSON_AddArrayToObject(o, "estimated");
@@ -54,6 +55,10 @@ static cJSON *chip_json(const chip *c)
         p += len;
     }
     cJSON_AddStringToObject(o, "source", c->source);
+    if (c->derived_from[0]) {
+        cJSON_AddStringToObject(o, "derived_from", c->derived_from);
+        cJSON_AddStringToObject(o, "derivation", c->derivation);
+    }
     return o;
 }
 
@@ -159,6 +164,8 @@ static int run_chip(const cli_cmd *cmd, int argc, char **argv)
            cli_si(s1, 32, c->scale_up_bw_Bps, "B/s"),
            fig(s2, 32, c->scale_up_domain_chips, 1, "%.0f"),
            cli_si(s3, 32, c->scale_out_bw_Bps * 8, "b/s"));
+    if (!isnan(c->host_io_bw_Bps))
+        printf("  host interface %s per direction\n", cli_si(s1, 32, c->host_io_bw_Bps, "B/s"));
     printf("  TDP %s W, idle %s W\n", fig(s1, 32, c->tdp_W, 1, "%.0f"),
            fig(s2, 32, c->idle_W, 1, "%.0f"));
     printf("\n  %-6s %16s %18s %22s\n", "prec", "dense peak", "ridge (datasheet)",
@@ -173,8 +180,11 @@ static int run_chip(const cli_cmd *cmd, int argc, char **argv)
                fig(s2, 32, r0, 1, "%.1f FLOP/B"),
                calibrated && !isnan(r1) ? fig(s3, 32, r1, 1, "%.1f FLOP/B") : "(peak)");
     }
-    printf("\n  estimated: %s\n  source: %s\n  (hwdb line %d)\n",
-           c->estimated[0] ? c->estimated : "none", c->source, c->line);
+    printf("\n  estimated: %s\n  source: %s\n", c->estimated[0] ? c->estimated : "none",
+           c->source);
+    if (c->derived_from[0])
+        printf("  derived from %s: %s\n", c->derived_from, c->derivation);
+    printf("  (%s line %d)\n", c->file, c->line);
     ex = CLI_EXIT_OK;
 out:
     calib_free(cal);

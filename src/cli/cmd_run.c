@@ -18,7 +18,7 @@ static const cli_opt opts[] = {
 
 #define MAX_ARGS 160
 
-static const cli_cmd *const runnable[] = {&cmd_train, &cmd_serve, &cmd_size};
+static const cli_cmd *const runnable[] = {&cmd_train, &cmd_serve, &cmd_size, &cmd_export_frontier};
 
 static char *read_file(const char *path, ms_err *err)
 {
@@ -59,58 +59,62 @@ static const cli_opt *find_opt(const cli_cmd *cmd, const char *name)
     return NULL;
 }
 
-static int run_scenario(const cli_cmd *self, int argc, char **argv)
-{
-    /* The file first; every other argument goes to the scenario's command. */
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        cli_help(self, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (argc < 2 || argv[1][0] == '-')
-        return cli_usage_error(self, "expected a scenario file first: megasim run FILE.json");
-    const char *path = argv[1];
-    ms_err err = {0};
-    char *text = read_file(path, &err);
-    if (!text)
-        return cli_fail(self, &err);
-    cJSON *root = cJSON_Parse(text);
-    int rc = MS_OK;
+/* A scenario turned into a command line: args[0..nargs) for cmd, with
+ * the strings in owned[0..nowned) to free. */
+typedef struct scen_args {
+    const cli_cmd *cmd;
     char *args[MAX_ARGS];
     char *owned[MAX_ARGS];
-    int nargs = 0, nowned = 0;
-    const cli_cmd *cmd = NULL;
+    int nargs, nowned;
+} scen_args;
+
+static void scen_free(scen_args *sa)
+{
+    for (int i = 0; i < sa->nowned; i++)
+        free(sa->owned[i]);
+    sa->nowned = 0;
+}
+
+/* Reads path and appends extra[0..nextra) after its fields. */
+static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, ms_err *err)
+{
+    *sa = (scen_args){0};
+    char *text = read_file(path, err);
+    if (!text)
+        return err->code;
+    cJSON *root = cJSON_Parse(text);
+    int rc = MS_OK;
     if (!root || !cJSON_IsObject(root)) {
-        rc = ms_errf(&err, MS_EPARSE, "%s: not a JSON object%s", path,
+        rc = ms_errf(err, MS_EPARSE, "%s: not a JSON object%s", path,
                      root ? "" : " (malformed JSON)");
         if (!root && cJSON_GetErrorPtr()) {
             int line = 1;
             for (const char *q = text; q < cJSON_GetErrorPtr() && *q; q++)
                 line += *q == '\n';
-            rc = ms_errf(&err, MS_EPARSE, "%s:%d: not valid JSON", path, line);
+            rc = ms_errf(err, MS_EPARSE, "%s:%d: not valid JSON", path, line);
         }
         goto out;
     }
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "command");
     if (!cJSON_IsString(c)) {
-        rc = ms_errf(&err, MS_EINVAL,
+        rc = ms_errf(err, MS_EINVAL,
                      "%s: field 'command': expected a string naming the command "
-                     "(\"train\", \"serve\" or \"size\")",
+                     "(\"train\", \"serve\", \"size\" or \"export-frontier\")",
                      path);
         goto out;
     }
     for (size_t i = 0; i < sizeof runnable / sizeof runnable[0]; i++)
         if (strcmp(runnable[i]->name, c->valuestring) == 0)
-            cmd = runnable[i];
-    if (!cmd) {
-        rc = ms_errf(&err, MS_EINVAL,
+            sa->cmd = runnable[i];
+    if (!sa->cmd) {
+        rc = ms_errf(err, MS_EINVAL,
                      "%s: field 'command': '%s' is not a command a scenario can "
-                     "run (train, serve, size)",
+                     "run (train, serve, size, export-frontier)",
                      path, c->valuestring);
         goto out;
     }
-    free(text);
-    text = NULL;
-    args[nargs++] = (char *)cmd->name;
+    const cli_cmd *cmd = sa->cmd;
+    sa->args[sa->nargs++] = (char *)cmd->name;
     const cJSON *f;
     cJSON_ArrayForEach(f, root)
     {
@@ -120,7 +124,7 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
         char name[64];
         size_t len = strlen(f->string);
         if (len == 0 || len + 3 > sizeof name) {
-            rc = ms_errf(&err, MS_EINVAL, "%s: field '%s': not an option of megasim %s", path,
+            rc = ms_errf(err, MS_EINVAL, "%s: field '%s': not an option of megasim %s", path,
                          f->string, cmd->name);
             goto out;
         }
@@ -129,74 +133,136 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
             name[k + 2] = f->string[k] == '_' ? '-' : f->string[k];
         const cli_opt *o = find_opt(cmd, name);
         if (!o) {
-            rc = ms_errf(&err, MS_EINVAL,
+            rc = ms_errf(err, MS_EINVAL,
                          "%s: field '%s': not an option of megasim %s (see megasim %s --help)",
                          path, f->string, cmd->name, cmd->name);
             goto out;
         }
-        if (nargs + 2 >= MAX_ARGS || nowned + 2 >= MAX_ARGS) {
-            rc = ms_errf(&err, MS_EINVAL, "%s: too many fields", path);
+        /* A list repeats an option its help calls repeatable:
+         * "set": ["a=1", "b=2"]. */
+        const cJSON *items = cJSON_IsArray(f) ? f->child : f;
+        if (cJSON_IsArray(f) && (!items || !strstr(o->help, "repeatable"))) {
+            rc = ms_errf(err, MS_EINVAL,
+                         items ? "%s: field '%s': expected %s as a number or a string (a list "
+                                 "only for a repeatable option)"
+                               : "%s: field '%s': an empty list",
+                         path, f->string, o->arg ? o->arg : "true or false");
             goto out;
         }
-        char value[64];
-        const char *v = NULL;
-        if (!o->arg) {
-            if (!cJSON_IsBool(f)) {
-                rc = ms_errf(&err, MS_EINVAL, "%s: field '%s': expected true or false", path,
-                             f->string);
+        for (const cJSON *v_item = items; v_item; v_item = cJSON_IsArray(f) ? v_item->next : NULL) {
+            if (sa->nargs + 2 >= MAX_ARGS || sa->nowned + 2 >= MAX_ARGS) {
+                rc = ms_errf(err, MS_EINVAL, "%s: too many fields", path);
                 goto out;
             }
-            if (cJSON_IsFalse(f))
-                continue;
-        } else if (cJSON_IsString(f)) {
-            v = f->valuestring;
-        } else if (cJSON_IsNumber(f) && isfinite(f->valuedouble)) {
-            double x = f->valuedouble;
-            if (x == floor(x) && fabs(x) < 9e15)
-                snprintf(value, sizeof value, "%.0f", x);
-            else
-                snprintf(value, sizeof value, "%.17g", x);
-            v = value;
-        } else {
-            rc = ms_errf(&err, MS_EINVAL, "%s: field '%s': expected %s as a number or a string",
-                         path, f->string, o->arg);
-            goto out;
-        }
-        char *n = strdup(name), *val = v ? strdup(v) : NULL;
-        if (!n || (v && !val)) {
-            free(n);
-            free(val);
-            rc = ms_errf(&err, MS_ENOMEM, "out of memory");
-            goto out;
-        }
-        owned[nowned++] = n;
-        args[nargs++] = n;
-        if (val) {
-            owned[nowned++] = val;
-            args[nargs++] = val;
+            char value[64];
+            const char *v = NULL;
+            if (!o->arg) {
+                if (!cJSON_IsBool(v_item)) {
+                    rc = ms_errf(err, MS_EINVAL, "%s: field '%s': expected true or false", path,
+                                 f->string);
+                    goto out;
+                }
+                if (cJSON_IsFalse(v_item))
+                    continue;
+            } else if (cJSON_IsString(v_item)) {
+                v = v_item->valuestring;
+            } else if (cJSON_IsNumber(v_item) && isfinite(v_item->valuedouble)) {
+                double x = v_item->valuedouble;
+                if (x == floor(x) && fabs(x) < 9e15)
+                    snprintf(value, sizeof value, "%.0f", x);
+                else
+                    snprintf(value, sizeof value, "%.17g", x);
+                v = value;
+            } else {
+                rc = ms_errf(err, MS_EINVAL,
+                             "%s: field '%s': expected %s as a number or a string%s", path,
+                             f->string, o->arg, cJSON_IsArray(f) ? " in each list item" : "");
+                goto out;
+            }
+            char *n = strdup(name), *val = v ? strdup(v) : NULL;
+            if (!n || (v && !val)) {
+                free(n);
+                free(val);
+                rc = ms_errf(err, MS_ENOMEM, "out of memory");
+                goto out;
+            }
+            sa->owned[sa->nowned++] = n;
+            sa->args[sa->nargs++] = n;
+            if (val) {
+                sa->owned[sa->nowned++] = val;
+                sa->args[sa->nargs++] = val;
+            }
         }
     }
-    for (int i = 2; i < argc; i++) {
-        if (nargs + 1 >= MAX_ARGS) {
-            rc = ms_errf(&err, MS_EUSAGE, "too many arguments");
+    for (int i = 0; i < nextra; i++) {
+        if (sa->nargs + 1 >= MAX_ARGS) {
+            rc = ms_errf(err, MS_EUSAGE, "too many arguments");
             goto out;
         }
-        args[nargs++] = argv[i];
+        sa->args[sa->nargs++] = extra[i];
     }
-    args[nargs] = NULL;
-    cJSON_Delete(root);
-    root = NULL;
-    int code = cmd->run(cmd, nargs, args);
-    for (int i = 0; i < nowned; i++)
-        free(owned[i]);
-    return code;
+    sa->args[sa->nargs] = NULL;
 out:
     free(text);
     cJSON_Delete(root);
-    for (int i = 0; i < nowned; i++)
-        free(owned[i]);
-    (void)rc; /* every path here has set err */
-    return cli_fail(self, &err);
+    if (rc)
+        scen_free(sa);
+    return rc;
+}
+
+int cli_run_scenario_json(const char *path, int nextra, char **extra, const char *need_cmd,
+                          cJSON **out, ms_err *err)
+{
+    scen_args sa;
+    *out = NULL;
+    int rc = scen_read(path, nextra, extra, &sa, err);
+    if (rc)
+        return rc;
+    if (need_cmd && strcmp(sa.cmd->name, need_cmd) != 0) {
+        rc = ms_errf(err, MS_EINVAL, "%s: field 'command': expected %s, got '%s'", path, need_cmd,
+                     sa.cmd->name);
+        scen_free(&sa);
+        return rc;
+    }
+    char msg[sizeof err->msg];
+    cli_capture_begin(out, msg, sizeof msg);
+    int code = sa.cmd->run(sa.cmd, sa.nargs, sa.args);
+    cli_capture_end();
+    scen_free(&sa);
+    if (code != CLI_EXIT_OK)
+        return ms_errf(err, MS_EINVAL, "%s", msg[0] ? msg : "the run failed");
+    if (!*out)
+        return ms_errf(err, MS_EINVAL, "%s: megasim %s printed no JSON", path, sa.cmd->name);
+    return MS_OK;
+}
+
+int cli_scenario_command(const char *path, const char **name, ms_err *err)
+{
+    scen_args sa;
+    int rc = scen_read(path, 0, NULL, &sa, err);
+    if (rc)
+        return rc;
+    *name = sa.cmd->name;
+    scen_free(&sa);
+    return MS_OK;
+}
+
+static int run_scenario(const cli_cmd *self, int argc, char **argv)
+{
+    /* The file first; every other argument goes to the scenario's command. */
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        cli_help(self, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc < 2 || argv[1][0] == '-')
+        return cli_usage_error(self, "expected a scenario file first: megasim run FILE.json");
+    ms_err err = {0};
+    scen_args sa;
+    if (scen_read(argv[1], argc - 2, argv + 2, &sa, &err))
+        return cli_fail(self, &err);
+    int code = sa.cmd->run(sa.cmd, sa.nargs, sa.args);
+    scen_free(&sa);
+    return code;
 }
 
 const cli_cmd cmd_run = {
@@ -205,10 +271,10 @@ const cli_cmd cmd_run = {
     .summary = "run a scenario file (scenarios/*.json): a command and its options as JSON",
     .usage = "  megasim run FILE.json [OPTIONS of its command, which override the file]\n",
     .details =
-        "A scenario is a JSON object: \"command\" names the command (train, serve or size), every "
-        "other\n"
-        "field is one of its options with '_' for '-' (\"global_batch\": 15360 is\n"
-        "--global-batch 15360, \"json\": true is --json); \"description\" and \"source\" say\n"
+        "A scenario is a JSON object: \"command\" names the command (train, serve, size or\n"
+        "export-frontier), every other field is one of its options with '_' for '-'\n"
+        "(\"global_batch\": 15360 is --global-batch 15360, \"json\": true is --json, a list\n"
+        "repeats an option); \"description\" and \"source\" say\n"
         "what it is and where its figures come from. An unknown field is an error.\n"
         "Its model path is taken as given, else under the data directory; other paths\n"
         "as given.\n"

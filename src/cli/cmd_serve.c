@@ -699,7 +699,7 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
                 goto out;
         }
     }
-    if (isatty(STDERR_FILENO))
+    if (isatty(STDERR_FILENO) && !cli_capturing())
         in.cfg.progress = progress;
     if (cli_get(&a, "--csv")) {
         if (!(csv.f = fopen(cli_get(&a, "--csv"), "w"))) {

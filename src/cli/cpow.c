@@ -111,8 +111,9 @@ int cpow_load_optional(const cli_args *a, const chip *c, double gpus, int64_t sw
     if (cli_get(a, "--power-trace") || cli_get(a, "--power-plot") || cli_get(a, "--power-floor") ||
         cli_get(a, "--pue"))
         return rc;
-    fprintf(stderr, "megasim %s: power and ownership cost not reported: %s\n", a->cmd->name,
-            err->msg);
+    if (!cli_capturing())
+        fprintf(stderr, "megasim %s: power and ownership cost not reported: %s\n",
+                a->cmd->name, err->msg);
     *err = (ms_err){0};
     return MS_OK;
 }

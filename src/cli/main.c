@@ -8,6 +8,7 @@
 static const cli_cmd *const commands[] = {
     &cmd_default,   &cmd_chips,      &cmd_chip,  &cmd_roofline, &cmd_model, &cmd_validate,
     &cmd_calibrate, &cmd_collective, &cmd_train, &cmd_serve,    &cmd_size,  &cmd_run,
+    &cmd_export_check, &cmd_derive, &cmd_export_frontier,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -19,7 +20,7 @@ static void overview(FILE *f)
             "Usage: megasim COMMAND [OPTIONS]     (megasim COMMAND --help for each)\n\n"
             "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-15s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f,
             "\nThe default scenario: 'megasim default' (a roofline comparison of the H100, H800,\n"
             "H20, H200 and B200).\n"

@@ -61,3 +61,37 @@ void gp_write_string(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+int gp_write_script(const char *script_path, const char *template_path, const char *who,
+                    const char *datafile, const char *outfile, int svg, const char *title,
+                    const char *const (*vars)[2], size_t nvars, ms_err *err)
+{
+    FILE *tmpl = fopen(template_path, "r");
+    if (!tmpl)
+        return ms_errf(err, MS_EIO, "%s: cannot read the plot template: %s", template_path,
+                       strerror(errno));
+    FILE *gp = fopen(script_path, "w");
+    if (!gp) {
+        fclose(tmpl);
+        return ms_errf(err, MS_EIO, "%s: cannot write: %s", script_path, strerror(errno));
+    }
+    fprintf(gp, "# written by %s; draw with: gnuplot %s\ndatafile = ", who, script_path);
+    gp_write_string(gp, datafile);
+    fprintf(gp, "\noutfile = ");
+    gp_write_string(gp, outfile);
+    fprintf(gp, "\nformat = \"%s\"\ntitle_text = ", svg ? "svg" : "png");
+    gp_write_string(gp, title);
+    for (size_t i = 0; i < nvars; i++) {
+        fprintf(gp, "\n%s = ", vars[i][0]);
+        gp_write_string(gp, vars[i][1]);
+    }
+    fprintf(gp, "\n");
+    char line[512];
+    while (fgets(line, sizeof line, tmpl))
+        fputs(line, gp);
+    int bad = ferror(tmpl);
+    fclose(tmpl);
+    if (fclose(gp) != 0 || bad)
+        return ms_errf(err, MS_EIO, "%s: write failed", script_path);
+    return MS_OK;
+}

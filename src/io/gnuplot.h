@@ -18,4 +18,12 @@ int gp_run(const char *script_path, ms_err *err);
  * becomes gnuplot's backslash-n escape). */
 void gp_write_string(FILE *f, const char *s);
 
+/* Writes script_path: a comment naming who wrote it, the variables
+ * datafile, outfile, format ("svg" or "png"), title_text and each of
+ * vars[i][0] = vars[i][1] (strings), then the template's text. Fails with
+ * MS_EIO naming the file that could not be read or written. */
+int gp_write_script(const char *script_path, const char *template_path, const char *who,
+                    const char *datafile, const char *outfile, int svg, const char *title,
+                    const char *const (*vars)[2], size_t nvars, ms_err *err);
+
 #endif

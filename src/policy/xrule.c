@@ -176,7 +176,65 @@ static void say_cond(char *buf, size_t cap, const xrule_cond *k, const chip *c, 
         add(buf, cap, "%s unknown against %s %g", name, op_text(k->op), k->threshold);
 }
 
+static xrule_verdict check(const xrule_rule *r, const chip *c, int explain_area);
+
 xrule_verdict xrule_check(const xrule_rule *r, const chip *c)
+{
+    return check(r, c, 1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* When only the die area is missing, says for which areas the rule would
+ * control the chip: the verdict is constant between the areas where the
+ * density crosses one of the rule's thresholds. */
+static void explain_die_area(const xrule_rule *r, const chip *c, char *why, size_t cap)
+{
+    ms_prec at;
+    double tpp = xrule_tpp(c, &at), cuts[XRULE_MAX_CLAUSES * XRULE_MAX_CONDS + 2];
+    size_t n = 0;
+    if (!isfinite(tpp) || !isnan(c->die_area_mm2))
+        return;
+    for (size_t i = 0; i < r->nclause; i++)
+        for (size_t k = 0; k < r->clause[i].ncond; k++)
+            if (r->clause[i].cond[k].metric == XRULE_PD && r->clause[i].cond[k].threshold > 0)
+                cuts[n++] = tpp / r->clause[i].cond[k].threshold;
+    if (n == 0)
+        return;
+    qsort(cuts, n, sizeof cuts[0], cmp_double);
+    chip probe = *c;
+    char text[200] = "";
+    double from = 0;
+    int state = -2;
+    for (size_t i = 0; i <= n; i++) {
+        /* A point inside the segment (cuts[i-1], cuts[i]); past the last, beyond it. */
+        double lo = i ? cuts[i - 1] : 0, hi = i < n ? cuts[i] : 2 * cuts[n - 1];
+        probe.die_area_mm2 = i < n ? (lo + hi) / 2 : hi;
+        xrule_verdict v = check(r, &probe, 0);
+        if (v.controlled == XRULE_UNDECIDED)
+            return; /* something else is missing too */
+        if (v.controlled != state && state == XRULE_TRUE && from == 0)
+            add(text, sizeof text, "%sup to %.0f mm2", text[0] ? ", " : "", lo);
+        else if (v.controlled != state && state == XRULE_TRUE)
+            add(text, sizeof text, "%s%.0f to %.0f mm2", text[0] ? ", " : "", from, lo);
+        if (v.controlled != state)
+            from = lo;
+        state = v.controlled;
+    }
+    if (state == XRULE_TRUE)
+        add(text, sizeof text, "%sabove %.0f mm2", text[0] ? ", " : "", from);
+    if (text[0])
+        add(why, cap, "; the database has no die area: controlled for an applicable die area %s",
+            text);
+    else
+        add(why, cap, "; the database has no die area: not controlled whatever it is");
+}
+
+static xrule_verdict check(const xrule_rule *r, const chip *c, int explain_area)
 {
     xrule_verdict v = {.controlled = XRULE_FALSE};
     for (size_t i = 0; i < r->nclause && !v.clause; i++) {
@@ -219,6 +277,8 @@ xrule_verdict xrule_check(const xrule_rule *r, const chip *c)
         else if (open)
             say_cond(v.why, sizeof v.why, open, c, open->op);
     }
+    if (explain_area && v.controlled == XRULE_UNDECIDED)
+        explain_die_area(r, c, v.why, sizeof v.why);
     return v;
 }
 

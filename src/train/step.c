@@ -444,7 +444,12 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                        "field 'moe_imbalance': expected the busiest rank's routed tokens over the "
                        "mean, >= 1, got %g",
                        cfg->moe_load);
-    if (cfg->comm_sms < 0 || (double)cfg->comm_sms >= c->compute_units)
+    if (cfg->comm_sms > 0 && isnan(c->compute_units))
+        return ms_errf(err, MS_EINVAL,
+                       "field 'comm_sms': the %s has no SM count in the database, so %lld SMs "
+                       "for communication cannot be taken from its compute; give 0",
+                       c->name, (long long)cfg->comm_sms);
+    if (cfg->comm_sms < 0 || (cfg->comm_sms > 0 && (double)cfg->comm_sms >= c->compute_units))
         return ms_errf(err, MS_EINVAL,
                        "field 'comm_sms': expected 0 to %g SMs (the %s has %g), got %lld",
                        c->compute_units - 1, c->name, c->compute_units, (long long)cfg->comm_sms);
@@ -562,7 +567,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                  .reps = reps,
                  .group_reps = group_reps,
                  .st = {st, st + S},
-                 .slow = c->compute_units / (c->compute_units - (double)cfg->comm_sms),
+                 .slow = cfg->comm_sms > 0 ? c->compute_units / (c->compute_units - (double)cfg->comm_sms) : 1,
                  .p2p = sim_time_from_s(p2p_s),
                  .trace_mask = cfg->trace_mask};
     R.next = calloc(ids, sizeof *R.next);

@@ -1,0 +1,24 @@
+# Export-frontier template. megasim writes the variables above this line:
+#   datafile, outfile, format ("png" or "svg"), title_text and ylabel_text.
+#   datafile has three blocks (gnuplot indexes 0, 1, 2), columns TPP and the
+#   workload's metric: the designs the rule allows, the ones it controls
+#   (run only with --all-designs) and the best allowed design.
+if (format eq "svg") {
+    set terminal svg size 1000,650 dynamic enhanced font "sans,12"
+} else {
+    if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+        set terminal pngcairo size 1000,650 enhanced font "sans,11"
+    } else {
+        set terminal png size 1000,650
+    }
+}
+set output outfile
+set title title_text."\nwhat each allowed design delivers against its TPP"
+set xlabel "total processing performance (TPP = dense TOPS x bit length)"
+set ylabel ylabel_text
+set grid xtics ytics lc rgb "#dddddd"
+set key top left box opaque
+set datafile missing "NaN"
+plot datafile index 0 using 1:2 with points pt 7 ps 1.2 lc rgb "#1f77b4" title "allowed", \
+     datafile index 1 using 1:2 with points pt 6 ps 1.2 lc rgb "#bbbbbb" title "controlled", \
+     datafile index 2 using 1:2 with points pt 3 ps 3 lw 2 lc rgb "#d62728" title "best allowed"
