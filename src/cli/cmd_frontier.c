@@ -198,7 +198,7 @@ static int build_extra(const cli_args *a, const chip_db *db, const char *designs
                 rc = add_arg(x, f, err);
         }
     }
-    if (!rc && !(rc = add_arg(x, "--chips", err)))
+    if (!rc && designs_path && !(rc = add_arg(x, "--chips", err)))
         rc = add_arg(x, designs_path, err);
     if (!rc && !(rc = add_arg(x, "--chip", err))) {
         x->chip_at = x->n;
@@ -594,7 +594,7 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
         rc = ms_errf(&err, MS_EIO, "%s: write failed", designs_path);
         goto out;
     }
-    if ((rc = build_extra(&a, db, designs_path, split, sizeof split, &x, &err)))
+    if ((rc = build_extra(&a, db, to_run ? designs_path : NULL, split, sizeof split, &x, &err)))
         goto out;
 
     const char *key = cli_get(&a, "--metric"), *workload = cli_get(&a, "--workload");
