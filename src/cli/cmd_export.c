@@ -22,7 +22,7 @@ static void fmt_range(char *buf, size_t cap, xrule_range r, const char *fmt)
     else if (r.lo > 0) {
         char lo[32];
         snprintf(lo, sizeof lo, fmt, r.lo);
-        snprintf(buf, cap, ">=%s", lo);
+        snprintf(buf, cap, ">=%.20s", lo);
     } else
         snprintf(buf, cap, "-");
 }

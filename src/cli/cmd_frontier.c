@@ -232,7 +232,7 @@ static int run_one(const char *workload, extra *x, const char *chip_name, const 
     int rc = cli_run_scenario_json(workload, x->n, x->arg, NULL, &out, &err);
     *metric = NAN;
     if (rc) {
-        snprintf(error, error_cap, "%s", err.msg);
+        snprintf(error, error_cap, "%.199s", err.msg);
     } else {
         *metric = json_metric(out, key);
         if (isnan(*metric))

@@ -535,32 +535,12 @@ static int write_sweep_plot(const char *out, const double *rates, const serve_re
                 1e3 * res[k].tpot_s.p99, res[k].ttft_s.p50, res[k].ttft_s.p99);
     if (fclose(dat) != 0)
         return ms_errf(err, MS_EIO, "%s: write failed", dat_path);
-    FILE *tmpl = fopen(tmpl_path, "r");
-    if (!tmpl)
-        return ms_errf(err, MS_EIO, "%s: cannot read the plot template: %s", tmpl_path,
-                       strerror(errno));
-    FILE *gp = fopen(gp_path, "w");
-    if (!gp) {
-        fclose(tmpl);
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp_path, strerror(errno));
-    }
     char title[300];
     snprintf(title, sizeof title, "%s on %lld x %s", in->cfg.m->name, (long long)in->cfg.gpus,
              in->cfg.c->name);
-    fprintf(gp, "# written by megasim serve; draw with: gnuplot %s\ndatafile = ", gp_path);
-    gp_write_string(gp, dat_path);
-    fprintf(gp, "\noutfile = ");
-    gp_write_string(gp, out);
-    fprintf(gp, "\nformat = \"%s\"\ntitle_text = ", svg ? "svg" : "png");
-    gp_write_string(gp, title);
-    fprintf(gp, "\n");
-    char line[512];
-    while (fgets(line, sizeof line, tmpl))
-        fputs(line, gp);
-    int bad = ferror(tmpl);
-    fclose(tmpl);
-    if (fclose(gp) != 0 || bad)
-        return ms_errf(err, MS_EIO, "%s: write failed", gp_path);
+    if ((rc = gp_write_script(gp_path, tmpl_path, "megasim serve", dat_path, out, svg, title, NULL,
+                              0, err)))
+        return rc;
     return cli_plot_draw(gp_path, dat_path, out, &drawn, err);
 }
 
