@@ -117,6 +117,13 @@ static void attention(acc *a, double flops, double bytes)
     add_time(a, a->b, TCOST_ATTENTION, "attention_bwd", MS_BF16, 2.5 * flops, 2 * bytes);
 }
 
+/* Data movement that the backward repeats once, not twice. */
+static void permute(acc *a, double bytes)
+{
+    add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, 0, bytes);
+    add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 0, bytes);
+}
+
 static void elementwise(acc *a, double flops, double bytes)
 {
     add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, flops, bytes);
@@ -200,6 +207,12 @@ static void layer(acc *a, const model *m, const shape *s, int moe)
         gemmq(a, s->gp, T, d, fs, 1, -1, 0);
     }
     elementwise(a, 2 * routed * d, (routed + Tsp) * d * ab); /* weighted sum of expert outputs */
+    /* The grouped GEMMs take each expert's rows together: received tokens
+     * are permuted into that order and the outputs back (read and write
+     * each), in the dispatch's precision and in BF16; the backward moves
+     * the gradients the same way once. */
+    double disp_B = s->gp == MS_FP8 ? fp8_elem_B : ab;
+    permute(a, 2 * routed * d * (disp_B + ab));
 }
 
 /* Output head and loss: logits of a vocabulary slice per TP rank, in BF16

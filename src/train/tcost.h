@@ -23,7 +23,10 @@
  * each cost what its forward costs in FLOPs; the attention core's backward
  * costs 2.5 forwards (FlashAttention's backward runs five products to the
  * forward's two, recomputing QK^T: Dao et al. 2022, §3.1); element-wise
- * operations cost twice their forward (an estimate). Kernel classes are
+ * operations cost twice their forward (an estimate). A MoE layer permutes
+ * the routed tokens into expert order for the grouped GEMMs and back
+ * (Megatron-LM's moe permute and unpermute), once each way in the forward
+ * and once in the backward. Kernel classes are
  * timed with the calibration of what they are: GEMMs as gemm_train and
  * the attention backward as attention_bwd (each falling back to gemm and
  * attention where a chip family has no such row).
