@@ -146,6 +146,30 @@ static void test_fp8_quantization_bytes(void)
     CU_ASSERT(st.b.by_kind_s[TCOST_QUANT] == 0);
 }
 
+/* The forward's element-wise traffic of tiny-mla at 256 tokens (BF16, one
+ * stage, ep 1), by hand: norms, activations, the weighted sum of expert
+ * outputs and the permutes of routed rows into expert order and back. */
+static void test_elementwise_bytes(void)
+{
+    double T = 256, d = 256, V = 1000, routed = 2 * T, fe = 64;
+    double norms = 4 * T * d + 6 * T * d; /* attention norm; FFN norm with the residual add */
+    double dense_act = T * 512 * 3 * 2;
+    double moe = routed * fe * 3 * 2 + T * fe * 3 * 2 /* routed and shared SwiGLU */
+                 + (routed + T) * d * 2               /* weighted sum */
+                 + 2 * routed * d * (2 + 2);          /* permute and unpermute, BF16 */
+    double head = 4 * T * d + 2 * T * V * 4;          /* final norm; FP32 logits and loss */
+    double expect = 5 * norms + dense_act + 4 * moe + 4 * T * d /* embedding gather */
+                    + 2 * head + 8 * T * d;                     /* MTP's two norms */
+    chip c = test_chip();
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1;
+    tcost_stage st;
+    ms_err err = {0};
+    CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
+    double t = st.f.by_kind_s[TCOST_OTHER];
+    CU_ASSERT_DOUBLE_EQUAL(t, expect / c.hbm_bw_Bps, t * 1e-12);
+}
+
 static int run(const plan *p, sched_kind k, double load, int every, step_result *r)
 {
     chip c = test_chip();
@@ -266,6 +290,7 @@ static void test_does_not_fit(void)
 static CU_TestInfo tests[] = {
     {"expected nodes a token reaches", test_expected_nodes},
     {"FP8 quantization bytes by hand", test_fp8_quantization_bytes},
+    {"element-wise bytes by hand", test_elementwise_bytes},
     {"stage FLOPs against the model", test_stage_flops},
     {"one replica equals every replica", test_symmetry},
     {"imbalance costs, DualPipe hides EP", test_imbalance_and_overlap},
