@@ -541,12 +541,19 @@ int cli_positive_double(const cli_args *a, const char *opt, double *out, ms_err 
     return rc;
 }
 
+const char *cli_data_path(const char *path, char *buf, size_t cap)
+{
+    ms_err ignored;
+    if (access(path, F_OK) != 0 && path[0] != '/' &&
+        cli_home_path(buf, cap, path, &ignored) == MS_OK && access(buf, F_OK) == 0)
+        return buf;
+    return path;
+}
+
 int cli_load_model(const char *path, struct model *m, ms_err *err)
 {
     char buf[4096], warn[MODELFILE_WARN_MAX];
-    if (access(path, F_OK) != 0 && path[0] != '/' &&
-        cli_home_path(buf, sizeof buf, path, err) == MS_OK && access(buf, F_OK) == 0)
-        path = buf;
+    path = cli_data_path(path, buf, sizeof buf);
     int rc = modelfile_load(path, m, warn, err);
     if (rc == MS_OK && warn[0])
         fprintf(stderr, "%s", warn);

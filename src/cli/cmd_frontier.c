@@ -26,7 +26,7 @@ static const cli_opt opts[] = {
     {"--vary", "LIST",
      "knobs, comma-separated: FIELD or FIELD=LO:HI[:N], factors of the chip's figure"},
     {"--steps", "N", "points per knob given without N (default 5)"},
-    {"--workload", "FILE", "a train or serve scenario (scenarios/*.json) to run on each design"},
+    {"--workload", "FILE", "a train or serve scenario to run on each design (as given, else under the data directory)"},
     {"--metric", "KEY", "the number in the workload's JSON to rank by (tokens_per_s, ...)"},
     {"--minimize", NULL, "smaller is better (a cost); default: larger is better"},
     {"--workload-arg", "ARGS", "options for the workload, after its fields (repeatable)"},
@@ -518,11 +518,15 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
     if (!rc)
         rc = parse_knobs(cli_get(&a, "--vary"), (int)steps, k, &nk, &err);
     const char *wcmd = NULL;
+    char workload_buf[4096];
+    const char *workload = cli_get(&a, "--workload");
+    if (workload)
+        workload = cli_data_path(workload, workload_buf, sizeof workload_buf);
     if (!rc)
-        rc = cli_scenario_command(cli_get(&a, "--workload"), &wcmd, &err);
+        rc = cli_scenario_command(workload, &wcmd, &err);
     if (!rc && strcmp(wcmd, "train") != 0 && strcmp(wcmd, "serve") != 0)
         rc = ms_errf(&err, MS_EINVAL, "--workload %s: runs '%s'; expected a train or serve "
-                     "scenario", cli_get(&a, "--workload"), wcmd);
+                     "scenario", workload, wcmd);
     if (!rc)
         rc = cli_load_chips(&a, &db, &err);
     if (!rc)
@@ -597,7 +601,7 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
     if ((rc = build_extra(&a, db, to_run ? designs_path : NULL, split, sizeof split, &x, &err)))
         goto out;
 
-    const char *key = cli_get(&a, "--metric"), *workload = cli_get(&a, "--workload");
+    const char *key = cli_get(&a, "--metric");
     int minimize = cli_has(&a, "--minimize");
     /* The parent itself first, whatever the rule says: the reference. */
     double base_metric;

@@ -274,10 +274,10 @@ const cli_cmd cmd_run = {
         "A scenario is a JSON object: \"command\" names the command (train, serve, size or\n"
         "export-frontier), every other field is one of its options with '_' for '-'\n"
         "(\"global_batch\": 15360 is --global-batch 15360, \"json\": true is --json, a list\n"
-        "repeats an option); \"description\" and \"source\" say\n"
-        "what it is and where its figures come from. An unknown field is an error.\n"
-        "Its model path is taken as given, else under the data directory; other paths\n"
-        "as given.\n"
+        "repeats an option); \"description\" and \"source\" say what it is and where its\n"
+        "figures come from. An unknown field is an error. Its model path and an\n"
+        "export-frontier's workload are taken as given, else under the data directory;\n"
+        "other paths as given.\n"
         "Example: megasim run scenarios/deepseek-v3-pretrain-h800.json --schedule 1f1b\n",
     .opts = opts,
     .nopts = sizeof opts / sizeof opts[0],
