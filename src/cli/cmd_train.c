@@ -36,6 +36,8 @@ static const cli_opt opts[] = {
     {"--price-per-gpu-hour", "USD",
      "a flat price of one GPU-hour instead of owning the cluster (hwdb/costs.csv)"},
     {"--power-steps", "N", "steps in the power series (default 3)"},
+    {"--checkpoint-every", "N", "save weights and optimizer state every N steps, GPUs idle meanwhile"},
+    {"--checkpoint-GBps", "X", "write bandwidth to storage per GPU for checkpoints (GB/s)"},
     {"--power-resolution", "S", "seconds per point of the power series (default: step / 200)"},
     CLI_POWER_OPTS{"--trace", "FILE", "write a Chrome trace (open in Perfetto) of one step"},
     {"--trace-ranks", "LIST", "pipeline ranks to trace: 0,3,5-7 (default: all, up to 64)"},
@@ -164,9 +166,12 @@ static void print_text(const model *m, const chip *c, const plan *p, const step_
  * standing for every GPU of their stage, and the run's energy and cost;
  * with a floor, the same run smoothed beside it. *have is 0 when the
  * chip's power levels are unknown and nothing asked for them. */
+/* The run's power: steps of replica 0's activity repeated, a checkpoint
+ * pause (ckpt_s, all GPUs idle) after the first when there is one, and
+ * the run stretched by run_factor for its checkpoints. */
 static int train_power(const cli_args *a, const chip *c, const plan *p, const topo *cluster,
-                       const step_result *r, double tokens, double price, cpow_run *run, int *have,
-                       ms_err *err)
+                       const step_result *r, double tokens, double price, double ckpt_s,
+                       double run_factor, cpow_run *run, int *have, ms_err *err)
 {
     *have = 0;
     topo_size sz = topo_get_size(cluster);
@@ -183,38 +188,69 @@ static int train_power(const cli_args *a, const chip *c, const plan *p, const to
          (rc = cli_positive_double(a, "--power-resolution", &res_s, err))))
         goto out;
     double span = (double)steps * r->step_time_s, per_rank = (double)(p->gpus / p->pp);
-    pseries *it = NULL, *smooth = NULL, *gpu = NULL;
+    /* it, smooth, gpu: the steps back to back, for the run's means; with
+     * checkpoints, *_pause: all GPUs idle, and show/show_smooth: the steps
+     * with a checkpoint after the first, for the trace, plot and swings. */
+    pseries *it = NULL, *smooth = NULL, *gpu = NULL, *it_pause = NULL, *smooth_pause = NULL;
+    pseries *gpu_pause = NULL, *show = NULL, *show_smooth = NULL, *show_gpu = NULL;
+    int sm = pw.site.floor_frac > 0, ck = ckpt_s > 0;
     if ((rc = pseries_new(0, span, res_s, &it, err)) ||
         (rc = pseries_new(0, span, res_s, &gpu, err)) ||
-        (pw.site.floor_frac > 0 && (rc = pseries_new(0, span, res_s, &smooth, err))))
+        (sm && (rc = pseries_new(0, span, res_s, &smooth, err))) ||
+        (ck && (rc = pseries_new(0, ckpt_s, fmin(res_s, ckpt_s), &it_pause, err))) ||
+        (ck && (rc = pseries_new(0, ckpt_s, fmin(res_s, ckpt_s), &gpu_pause, err))) ||
+        (ck && sm && (rc = pseries_new(0, ckpt_s, fmin(res_s, ckpt_s), &smooth_pause, err))) ||
+        (ck && (rc = pseries_new(0, span + ckpt_s, res_s, &show, err))) ||
+        (ck && (rc = pseries_new(0, span + ckpt_s, res_s, &show_gpu, err))) ||
+        (ck && sm && (rc = pseries_new(0, span + ckpt_s, res_s, &show_smooth, err))))
         goto series_out;
     pwr_site plain = pw.site;
     plain.floor_frac = 0;
-    pwr_add_baseline(it, smooth ? NULL : gpu, &pw.lv, &plain, (double)p->gpus, 0, span);
-    if (smooth)
-        pwr_add_baseline(smooth, gpu, &pw.lv, &pw.site, (double)p->gpus, 0, span);
-    for (int64_t k = 0; k < steps; k++)
-        for (size_t i = 0; i < r->nacts; i++) {
-            const step_activity *x = &r->acts[i];
-            double t0 = (double)k * r->step_time_s + x->start_s;
-            pwr_add_work(it, smooth ? NULL : gpu, &pw.lv, &plain, per_rank, t0, x->dur_s,
-                         x->matrix_s, x->memory_s, x->comm_s);
-            if (smooth)
-                pwr_add_work(smooth, gpu, &pw.lv, &pw.site, per_rank, t0, x->dur_s, x->matrix_s,
-                             x->memory_s, x->comm_s);
-        }
+    for (int pass = 0; pass < (ck ? 3 : 1); pass++) {
+        /* pass 0: the steps; 1: the pause; 2: the steps around a pause */
+        pseries *a_it = pass == 0 ? it : pass == 1 ? it_pause : show;
+        pseries *a_sm = pass == 0 ? smooth : pass == 1 ? smooth_pause : show_smooth;
+        pseries *a_gpu = pass == 0 ? gpu : pass == 1 ? gpu_pause : show_gpu;
+        double len = pass == 0 ? span : pass == 1 ? ckpt_s : span + ckpt_s;
+        pwr_add_baseline(a_it, a_sm ? NULL : a_gpu, &pw.lv, &plain, (double)p->gpus, 0, len);
+        if (a_sm)
+            pwr_add_baseline(a_sm, a_gpu, &pw.lv, &pw.site, (double)p->gpus, 0, len);
+        for (int64_t k = 0; pass != 1 && k < steps; k++)
+            for (size_t i = 0; i < r->nacts; i++) {
+                const step_activity *x = &r->acts[i];
+                double t0 = (double)k * r->step_time_s + x->start_s +
+                            (pass == 2 && k > 0 ? ckpt_s : 0);
+                pwr_add_work(a_it, a_sm ? NULL : a_gpu, &pw.lv, &plain, per_rank, t0, x->dur_s,
+                             x->matrix_s, x->memory_s, x->comm_s);
+                if (a_sm)
+                    pwr_add_work(a_sm, a_gpu, &pw.lv, &pw.site, per_rank, t0, x->dur_s,
+                                 x->matrix_s, x->memory_s, x->comm_s);
+            }
+    }
     /* The run: the token budget, else one step. */
-    double duration = isfinite(tokens) ? tokens / r->tokens_per_s : r->step_time_s;
+    double duration = isfinite(tokens) ? tokens / r->tokens_per_s * run_factor : r->step_time_s;
     cpow_summarize(&pw, it, smooth, gpu, (double)p->gpus, duration, run);
+    if (ck) {
+        cpow_run pause, shown;
+        cpow_summarize(&pw, it_pause, smooth_pause, gpu_pause, (double)p->gpus, duration, &pause);
+        cpow_summarize(&pw, show, show_smooth, show_gpu, (double)p->gpus, duration, &shown);
+        cpow_mix(&pw, run, &pause, 1 - 1 / run_factor, &shown);
+    }
     char title[200];
-    snprintf(title, sizeof title, "%lld x %s, %lld training steps", (long long)p->gpus, c->name,
-             (long long)steps);
-    rc = cpow_write(a, &pw, it, smooth, title, err);
+    snprintf(title, sizeof title, "%lld x %s, %lld training steps%s", (long long)p->gpus, c->name,
+             (long long)steps, ck ? ", a checkpoint after the first" : "");
+    rc = cpow_write(a, &pw, ck ? show : it, ck ? show_smooth : smooth, title, err);
     *have = rc == MS_OK;
 series_out:
     pseries_free(it);
     pseries_free(smooth);
     pseries_free(gpu);
+    pseries_free(it_pause);
+    pseries_free(smooth_pause);
+    pseries_free(gpu_pause);
+    pseries_free(show);
+    pseries_free(show_smooth);
+    pseries_free(show_gpu);
 out:
     cpow_free(&pw);
     return rc;
@@ -353,9 +389,29 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         goto out;
     if (cli_get(&a, "--trace") && (rc = write_trace(cli_get(&a, "--trace"), &res, &p, &err)))
         goto out;
+    /* Checkpoints: the run's GPUs idle while each writes its weights and
+     * optimizer state; GPU-hours and days include them. */
+    int64_t ckpt_every = 0;
+    double ckpt_GBps = NAN, ckpt_s = 0, run_factor = 1;
+    if ((rc = cli_int_opt(&a, "--checkpoint-every", 1, 0, &ckpt_every, &err)) ||
+        (rc = cli_positive_double(&a, "--checkpoint-GBps", &ckpt_GBps, &err)))
+        goto out;
+    if ((ckpt_every > 0) != isfinite(ckpt_GBps)) {
+        rc = ms_errf(&err, MS_EUSAGE,
+                     "--checkpoint-every and --checkpoint-GBps go together: how often, and how "
+                     "fast each GPU writes");
+        goto out;
+    }
+    double ckpt_B = res.memory.weights_B + res.memory.optimizer_B;
+    if (ckpt_every > 0) {
+        ckpt_s = ckpt_B / (ckpt_GBps * 1e9);
+        run_factor = 1 + ckpt_s / ((double)ckpt_every * res.step_time_s);
+        res.gpu_hours_per_trillion_tokens *= run_factor;
+    }
     cpow_run pr;
     int have_power;
-    if ((rc = train_power(&a, c, &p, cluster, &res, tokens, price, &pr, &have_power, &err)))
+    if ((rc = train_power(&a, c, &p, cluster, &res, tokens, price, ckpt_s, run_factor, &pr,
+                          &have_power, &err)))
         goto out;
     if (cli_has(&a, "--json")) {
         cJSON *o = cJSON_CreateObject();
@@ -386,6 +442,12 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         cli_json_num(o, "mfu_bf16", res.mfu_bf16);
         cli_json_num(o, "mfu_fp8", res.mfu_fp8);
         cli_json_num(o, "gpu_hours_per_trillion_tokens", res.gpu_hours_per_trillion_tokens);
+        if (ckpt_every > 0) {
+            cli_json_num(o, "checkpoint_every_steps", (double)ckpt_every);
+            cli_json_num(o, "checkpoint_s", ckpt_s);
+            cli_json_num(o, "checkpoint_bytes_per_gpu", ckpt_B);
+            cli_json_num(o, "checkpoint_overhead_fraction", run_factor - 1);
+        }
         if (isfinite(tokens)) {
             double hours = res.gpu_hours_per_trillion_tokens * tokens / 1e12;
             cli_json_num(o, "tokens", tokens);
@@ -416,6 +478,13 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         rc = cli_json_emit(o, &err);
     } else {
         print_text(&m, c, &p, &cfg, &res, tokens, price, cal != NULL, !cli_has(&a, "--ideal"));
+        if (ckpt_every > 0) {
+            char b1[32], b2[32];
+            printf("  checkpoints            %s every %lld steps (%s a GPU at %g GB/s): +%.2f%% "
+                   "on the run, in the GPU-hours above\n",
+                   cli_si(b1, 32, ckpt_s, "s"), (long long)ckpt_every,
+                   cli_si(b2, 32, ckpt_B, "B"), ckpt_GBps, 100 * (run_factor - 1));
+        }
         if (have_power) {
             printf("\nPower and cost (%s; facility = IT x PUE):\n",
                    isfinite(tokens) ? "the token budget" : "one step");

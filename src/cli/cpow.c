@@ -124,6 +124,8 @@ void cpow_free(cpow *p)
         pdb_free(p->db);
 }
 
+static void finish(const cpow *p, cpow_run *out);
+
 void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, const pseries *gpu_s,
                     double gpus, double duration_s, cpow_run *out)
 {
@@ -142,11 +144,36 @@ void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, con
                       .swing_max_w = st.swing_max_w,
                       .ramp_max_w_per_s = st.ramp_max_w_per_s,
                       .smoothed = smooth != NULL,
-                      .swing_unsmoothed_w = raw.swing_max_w};
-    if (smooth)
-        out->floor_energy_frac = st.mean_w / raw.mean_w - 1;
+                      .swing_unsmoothed_w = raw.swing_max_w,
+                      .it_unsmoothed_mean_w = raw.mean_w};
+    finish(p, out);
+}
+
+void cpow_mix(const cpow *p, cpow_run *run, const cpow_run *pause, double pause_frac,
+              const cpow_run *shown)
+{
+    double w = pause_frac;
+    run->it_mean_w = (1 - w) * run->it_mean_w + w * pause->it_mean_w;
+    run->it_unsmoothed_mean_w = (1 - w) * run->it_unsmoothed_mean_w + w * pause->it_unsmoothed_mean_w;
+    run->facility_mean_w = (1 - w) * run->facility_mean_w + w * pause->facility_mean_w;
+    run->node_mean_w = (1 - w) * run->node_mean_w + w * pause->node_mean_w;
+    run->gpu_mean_w = (1 - w) * run->gpu_mean_w + w * pause->gpu_mean_w;
+    run->it_peak_w = shown->it_peak_w;
+    run->it_min_w = shown->it_min_w;
+    run->swing_max_w = shown->swing_max_w;
+    run->ramp_max_w_per_s = shown->ramp_max_w_per_s;
+    run->swing_unsmoothed_w = shown->swing_unsmoothed_w;
+    finish(p, run);
+}
+
+/* Energy and costs from the means and the duration. */
+static void finish(const cpow *p, cpow_run *out)
+{
+    double duration_s = out->duration_s;
+    if (out->smoothed)
+        out->floor_energy_frac = out->it_mean_w / out->it_unsmoothed_mean_w - 1;
     out->energy_j = out->facility_mean_w * duration_s;
-    out->gpu_hours = gpus * duration_s / 3600;
+    out->gpu_hours = out->gpus * duration_s / 3600;
     out->usd_energy = tco_energy_usd(&p->tco, out->energy_j);
     if (isfinite(p->price_per_gpu_hour)) {
         /* A flat price: energy is what the run drew; capital what is left. */

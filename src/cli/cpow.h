@@ -49,6 +49,7 @@ typedef struct cpow_run {
     int smoothed;             /* a floor was applied */
     double floor_energy_frac; /* smoothing's extra energy over the unsmoothed run */
     double swing_unsmoothed_w;
+    double it_unsmoothed_mean_w;
 } cpow_run;
 
 /* Reads the databases and the options for chip c in a cluster of gpus
@@ -80,6 +81,13 @@ void cpow_print(const cpow_run *r);
 
 /* Writes --power-trace and --power-plot if asked: the IT and facility
  * series (and the smoothed ones). */
+/* A run that spends pause_frac of its time in pauses (checkpoints): the
+ * means, energy and costs of *run (its steps) mixed with those of
+ * *pause, and peak, minimum, swings and ramps taken from *shown (the
+ * series that was written and drawn, pauses in it). */
+void cpow_mix(const cpow *p, cpow_run *run, const cpow_run *pause, double pause_frac,
+              const cpow_run *shown);
+
 int cpow_write(const cli_args *a, const cpow *p, const pseries *it, const pseries *smooth,
                const char *title, ms_err *err);
 
