@@ -144,7 +144,9 @@ static void json_stats(cJSON *o, const stats *st)
     cli_json_num(o, "worst_rel_error_at_peak", st->worst_peak);
 }
 
-static const char *const kinds[] = {"gemm", "stream", "attention", "launch"};
+/* Every calibration kind, refined ones after their base. */
+static const char *const kinds[] = {"gemm",          "gemm_train", "stream", "quant",
+                                    "attention",     "attention_bwd", "launch"};
 
 static int write_plot(const kmeas_set *set, const verdict *v, const char *out, int *drawn,
                       ms_err *err)
@@ -413,7 +415,7 @@ static int run_validate(const cli_cmd *cmd, int argc, char **argv)
         rc = cli_json_emit(o, &err);
     } else {
         printf("megasim validate: %zu kernel rows from %s\n\n", n, what);
-        printf("%-10s %-9s %-34s %-5s %12s %12s %8s %12s %8s  %s\n", "chip", "kind",
+        printf("%-10s %-13s %-34s %-5s %12s %12s %8s %12s %8s  %s\n", "chip", "kind",
                "kernel, shape", "prec", "measured", "at peak", "error", "calibrated", "error", "");
         for (size_t i = 0; i < n; i++) {
             const kmeas_row *r = kmeas_at(set, i);
@@ -421,20 +423,20 @@ static int run_validate(const cli_cmd *cmd, int argc, char **argv)
             snprintf(label, sizeof label, "%.20s, %.13s", r->kernel, r->shape);
             snprintf(e0, sizeof e0, isnan(v[i].err_peak) ? "-" : "%+.1f%%", 100 * v[i].err_peak);
             snprintf(e1, sizeof e1, isnan(v[i].err_cal) ? "-" : "%+.1f%%", 100 * v[i].err_cal);
-            printf("%-10s %-9s %-34s %-5s %12s %12s %8s %12s %8s  %s%s%s\n", r->chip->name, r->kind,
+            printf("%-10s %-13s %-34s %-5s %12s %12s %8s %12s %8s  %s%s%s\n", r->chip->name, r->kind,
                    label, ms_prec_name(r->prec), cli_si(m, 32, r->measured, unit_of(r)),
                    cli_si(p0, 32, v[i].peak, unit_of(r)), e0, cli_si(p1, 32, v[i].cal, unit_of(r)),
                    e1, v[i].held_out ? "held out" : "", v[i].held_out && v[i].borrowed ? "; " : "",
                    v[i].borrowed ? "borrows its family's figures" : "");
         }
-        printf("\n%-10s %6s %22s %22s\n", "kind", "rows", "median |error| peak/cal",
+        printf("\n%-13s %6s %22s %22s\n", "kind", "rows", "median |error| peak/cal",
                "worst |error| peak/cal");
         for (size_t k = 0; k <= sizeof kinds / sizeof kinds[0]; k++) {
             const char *kind = k < sizeof kinds / sizeof kinds[0] ? kinds[k] : NULL;
             stats st = collect(set, v, kind, -1);
             if (!st.n && !st.npeak)
                 continue;
-            printf("%-10s %6zu %10.1f%% / %6.1f%% %10.1f%% / %6.1f%%\n", kind ? kind : "all", st.n,
+            printf("%-13s %6zu %10.1f%% / %6.1f%% %10.1f%% / %6.1f%%\n", kind ? kind : "all", st.n,
                    100 * st.median_peak, 100 * st.median, 100 * st.worst_peak, 100 * st.worst);
         }
         stats held = collect(set, v, NULL, 1), fit = collect(set, v, NULL, 0);
@@ -479,7 +481,7 @@ static int run_calibrate(const cli_cmd *cmd, int argc, char **argv)
     if (rc)
         goto out;
     const char *eff = cli_get(&a, "--efficiency") ? cli_get(&a, "--efficiency") : eff_path;
-    printf("%-10s %-10s %-5s %8s %8s %12s %6s %5s  %s\n", "family", "kind", "prec", "compute",
+    printf("%-10s %-13s %-5s %8s %8s %12s %6s %5s  %s\n", "family", "kind", "prec", "compute",
            "memory", "overhead", "rows", "held", "measured on");
     for (size_t i = 0; i < ng; i++) {
         const kfit_group *g = &groups[i];
@@ -490,7 +492,7 @@ static int run_calibrate(const cli_cmd *cmd, int argc, char **argv)
             snprintf(m, sizeof m, "%.3f", g->eff.memory);
         if (g->has_overhead)
             snprintf(o, sizeof o, "%.2f us", g->eff.overhead_s * 1e6);
-        printf("%-10s %-10s %-5s %8s %8s %12s %6zu %5zu  %s\n", g->family, g->kind,
+        printf("%-10s %-13s %-5s %8s %8s %12s %6zu %5zu  %s\n", g->family, g->kind,
                g->prec_key < 0 ? "*" : ms_prec_name((ms_prec)g->prec_key), c, m, o, g->ntrain,
                g->nheld, g->measured_on);
     }
