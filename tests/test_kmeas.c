@@ -60,7 +60,7 @@ static kmeas_set *load_text(const char *text, int expect_rc, const char *expect_
     "chip,kernel,kind,shape,precision,m,n,k,count,flops,bytes,time_s,achieved_flop_per_s,"         \
     "achieved_bytes_per_s,source\n"
 #define PUB_HEAD_SMS                                                                               \
-    "chip,kernel,kind,shape,precision,m,n,k,count,achieved_flop_per_s,achieved_bytes_per_s,"      \
+    "chip,kernel,kind,shape,precision,m,n,k,count,achieved_flop_per_s,achieved_bytes_per_s,"       \
     "source,sms_used\n"
 #define RES_HEAD                                                                                   \
     "device,driver,cuda_runtime,sm_clock_MHz,mem_clock_MHz,date,kernel,kind,shape,precision,m,n,"  \
@@ -109,11 +109,10 @@ static void test_rows_and_predictions(void)
  * that ran on 75 of X100's 100 SMs, scaled to the whole chip. */
 static void test_refined_kinds_and_sms(void)
 {
-    kmeas_set *set = load_text(
-        PUB_HEAD_SMS "X100,t,gemm_train,layers,fp8,,,,,600e12,,profile,75\n"
-                     "X100,q,quant,layers,fp8,,,,,,0.6e12,profile,75\n"
-                     "X100,g,gemm,s,bf16,4096,4096,4096,,800e12,,paper A,\n",
-        MS_OK, NULL);
+    kmeas_set *set = load_text(PUB_HEAD_SMS "X100,t,gemm_train,layers,fp8,,,,,600e12,,profile,75\n"
+                                            "X100,q,quant,layers,fp8,,,,,,0.6e12,profile,75\n"
+                                            "X100,g,gemm,s,bf16,4096,4096,4096,,800e12,,paper A,\n",
+                               MS_OK, NULL);
     CU_ASSERT_EQUAL_FATAL(kmeas_count(set), 3);
     const kmeas_row *t = kmeas_at(set, 0), *q = kmeas_at(set, 1), *g = kmeas_at(set, 2);
     CU_ASSERT(t->metric == KMEAS_FLOP_RATE && fabs(t->measured - 800e12) < 1);

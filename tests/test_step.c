@@ -132,8 +132,8 @@ static void test_fp8_quantization_bytes(void)
     double got = st.f.quant_B + st.b.quant_B + st.w.quant_B;
     CU_ASSERT_DOUBLE_EQUAL(got, expect, expect * 1e-12);
     /* At peak they are bound by HBM: bytes over bandwidth, in their own kind. */
-    double t = st.f.by_kind_s[TCOST_QUANT] + st.b.by_kind_s[TCOST_QUANT] +
-               st.w.by_kind_s[TCOST_QUANT];
+    double t =
+        st.f.by_kind_s[TCOST_QUANT] + st.b.by_kind_s[TCOST_QUANT] + st.w.by_kind_s[TCOST_QUANT];
     CU_ASSERT_DOUBLE_EQUAL(t, expect / c.hbm_bw_Bps, t * 1e-12);
     /* Selective recompute reuses the cached FP8 inputs: no more bytes. */
     p.recompute = PLAN_RECOMPUTE_SELECTIVE;

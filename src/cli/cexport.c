@@ -66,4 +66,3 @@ void cexport_verdict_json(cJSON *o, const xrule_rule *r, const chip *c, const xr
         cJSON_AddStringToObject(o, "derivation", c->derivation);
     }
 }
-

@@ -10,9 +10,13 @@
 #include "policy/xrule.h"
 
 #define CEXPORT_RULES_OPT                                                                          \
-    {"--rules", "FILE", "export rules to read (default: hwdb/export_rules.csv)"}
+    {                                                                                              \
+        "--rules", "FILE", "export rules to read (default: hwdb/export_rules.csv)"                 \
+    }
 #define CEXPORT_CHIPS_OPT                                                                          \
-    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"}
+    {                                                                                              \
+        "--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"   \
+    }
 
 /* Loads --rules, or home/hwdb/export_rules.csv. */
 int cexport_load_rules(const cli_args *a, xrule_set **rules, ms_err *err);

@@ -171,7 +171,8 @@ int cli_parse_double(const char *opt, const char *text, double *out, ms_err *err
     {"--ideal", NULL, "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},       \
         {"--peak", NULL, "ignore hwdb/efficiency.csv: operations at datasheet peak"},              \
         {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},            \
-        {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+        {"--chips", "FILE",                                                                        \
+         "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
 
 /* The cluster of gpus chips c that the CLI_TOPO_OPTS options describe:
  * the chip's scale-up domain and NIC on a rail-optimized non-blocking

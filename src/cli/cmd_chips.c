@@ -180,8 +180,7 @@ static int run_chip(const cli_cmd *cmd, int argc, char **argv)
                fig(s2, 32, r0, 1, "%.1f FLOP/B"),
                calibrated && !isnan(r1) ? fig(s3, 32, r1, 1, "%.1f FLOP/B") : "(peak)");
     }
-    printf("\n  estimated: %s\n  source: %s\n", c->estimated[0] ? c->estimated : "none",
-           c->source);
+    printf("\n  estimated: %s\n  source: %s\n", c->estimated[0] ? c->estimated : "none", c->source);
     if (c->derived_from[0])
         printf("  derived from %s: %s\n", c->derived_from, c->derivation);
     printf("  (%s line %d)\n", c->file, c->line);

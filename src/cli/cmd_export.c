@@ -14,7 +14,6 @@
 #include "policy/derive.h"
 #include "policy/xrule.h"
 
-
 static void fmt_range(char *buf, size_t cap, xrule_range r, const char *fmt)
 {
     if (r.lo == r.hi)
@@ -100,8 +99,8 @@ static int run_check(const cli_cmd *cmd, int argc, char **argv)
             fmt_range(io, sizeof io, xrule_metric_of(c, XRULE_IO), "%.0f");
             fmt_range(hbm, sizeof hbm, xrule_metric_of(c, XRULE_HBM_BW), "%.0f");
             printf("%-12s %-14s %-15s %-10s %7s %7s %8s %7s  %s\n", c->name, r->name,
-                   cexport_verdict_word(v.controlled), v.clause ? v.clause->name : "-", tpp, pd, io, hbm,
-                   v.why);
+                   cexport_verdict_word(v.controlled), v.clause ? v.clause->name : "-", tpp, pd, io,
+                   hbm, v.why);
         }
     printf("\nTPP = dense TOPS x bit length, the largest over precisions; density = TPP per mm2 "
            "of die; I/O = scale-up links + host interface, both directions. '-' or '>=' where "
@@ -117,15 +116,14 @@ const cli_cmd cmd_export_check = {
     .run = run_check,
     .summary = "which export rules control a chip, by which clause, with the numbers",
     .usage = "  megasim export-check (--chip LIST | --all) [--rule NAME|all] [--json]\n",
-    .details =
-        "Rules are data (hwdb/export_rules.csv, each clause with its Federal Register\n"
-        "citation): oct2022 (3A090.a: I/O >= 600 GB/s and TPP >= 4800), oct2023\n"
-        "(3A090.a/.b on TPP and performance density), dec2024-hbm (the same plus 3A090.c\n"
-        "on HBM sold on its own) and jan2026-china (case-by-case review below TPP 21,000\n"
-        "and 6,500 GB/s). A chip is controlled when any clause holds; where a figure is\n"
-        "blank the clauses that need it are undecided, and the verdict says so.\n"
-        "Derived chips (megasim derive) are checked like any other.\n"
-        "Example: megasim export-check --chip H100,H800,H20 --rule oct2023\n",
+    .details = "Rules are data (hwdb/export_rules.csv, each clause with its Federal Register\n"
+               "citation): oct2022 (3A090.a: I/O >= 600 GB/s and TPP >= 4800), oct2023\n"
+               "(3A090.a/.b on TPP and performance density), dec2024-hbm (the same plus 3A090.c\n"
+               "on HBM sold on its own) and jan2026-china (case-by-case review below TPP 21,000\n"
+               "and 6,500 GB/s). A chip is controlled when any clause holds; where a figure is\n"
+               "blank the clauses that need it are undecided, and the verdict says so.\n"
+               "Derived chips (megasim derive) are checked like any other.\n"
+               "Example: megasim export-check --chip H100,H800,H20 --rule oct2023\n",
     .opts = check_opts,
     .nopts = sizeof check_opts / sizeof check_opts[0],
     .max_pos = 0,
@@ -264,7 +262,8 @@ static int run_derive(const cli_cmd *cmd, int argc, char **argv)
            cli_get(&a, "--out") ? " when given as a second --chips" : "");
     for (size_t k = 0; k < xrule_count(rules); k++) {
         xrule_verdict v = xrule_check(xrule_at(rules, k), &d->c);
-        printf("  %-14s %-15s %s\n", xrule_at(rules, k)->name, cexport_verdict_word(v.controlled), v.why);
+        printf("  %-14s %-15s %s\n", xrule_at(rules, k)->name, cexport_verdict_word(v.controlled),
+               v.why);
     }
 out:
     free(d);
@@ -277,19 +276,19 @@ const cli_cmd cmd_derive = {
     .name = "derive",
     .run = run_derive,
     .summary = "a what-if chip from another: cut FLOPs, interconnect or memory; lineage kept",
-    .usage = "  megasim derive --from CHIP --name NEW (--set FIELD=VALUE | --scale FIELD=FACTOR)...\n"
-             "                 [--out FILE] [--dry-run] [--json]\n",
-    .details =
-        "Fields: flops (every dense peak; a set value is the BF16 peak in TFLOPS),\n"
-        "scale_up_bw and host_io_bw (both directions, as datasheets quote them: the\n"
-        "H100's 900 GB/s), hbm_bw (GB/s, TB/s), hbm_capacity (GB), scale_out_bw (NIC,\n"
-        "Gb/s), die_area (mm2), tdp (W). Everything else, the calibration family\n"
-        "included, is the parent's. The chip is added to hwdb/derived.csv, which every\n"
-        "command reads after hwdb/chips.csv, with its parent (derived_from) and what\n"
-        "was changed (derivation, the parent's own first); its export verdicts are\n"
-        "printed. A derived chip has no power levels in hwdb/power.csv, so power and\n"
-        "ownership cost are not reported for it.\n"
-        "Example: megasim derive --from H100 --name H800x --set scale_up_bw=400GB/s\n",
+    .usage =
+        "  megasim derive --from CHIP --name NEW (--set FIELD=VALUE | --scale FIELD=FACTOR)...\n"
+        "                 [--out FILE] [--dry-run] [--json]\n",
+    .details = "Fields: flops (every dense peak; a set value is the BF16 peak in TFLOPS),\n"
+               "scale_up_bw and host_io_bw (both directions, as datasheets quote them: the\n"
+               "H100's 900 GB/s), hbm_bw (GB/s, TB/s), hbm_capacity (GB), scale_out_bw (NIC,\n"
+               "Gb/s), die_area (mm2), tdp (W). Everything else, the calibration family\n"
+               "included, is the parent's. The chip is added to hwdb/derived.csv, which every\n"
+               "command reads after hwdb/chips.csv, with its parent (derived_from) and what\n"
+               "was changed (derivation, the parent's own first); its export verdicts are\n"
+               "printed. A derived chip has no power levels in hwdb/power.csv, so power and\n"
+               "ownership cost are not reported for it.\n"
+               "Example: megasim derive --from H100 --name H800x --set scale_up_bw=400GB/s\n",
     .opts = derive_opts,
     .nopts = sizeof derive_opts / sizeof derive_opts[0],
     .max_pos = 0,

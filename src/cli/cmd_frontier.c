@@ -26,7 +26,8 @@ static const cli_opt opts[] = {
     {"--vary", "LIST",
      "knobs, comma-separated: FIELD or FIELD=LO:HI[:N], factors of the chip's figure"},
     {"--steps", "N", "points per knob given without N (default 5)"},
-    {"--workload", "FILE", "a train or serve scenario to run on each design (as given, else under the data directory)"},
+    {"--workload", "FILE",
+     "a train or serve scenario to run on each design (as given, else under the data directory)"},
     {"--metric", "KEY", "the number in the workload's JSON to rank by (tokens_per_s, ...)"},
     {"--minimize", NULL, "smaller is better (a cost); default: larger is better"},
     {"--workload-arg", "ARGS", "options for the workload, after its fields (repeatable)"},
@@ -39,10 +40,10 @@ static const cli_opt opts[] = {
     {"--json", NULL, "print JSON"},
 };
 
-#define MAX_KNOBS     6
-#define MAX_DESIGNS   2000
-#define MAX_EXTRA     48
-#define MAX_STEPS     50
+#define MAX_KNOBS   6
+#define MAX_DESIGNS 2000
+#define MAX_EXTRA   48
+#define MAX_STEPS   50
 
 typedef struct knob {
     derive_field field;
@@ -81,8 +82,10 @@ static int parse_knobs(const char *list, int steps, knob *k, int *n, ms_err *err
         size_t len = strcspn(p, ",");
         char tok[96];
         if (len == 0 || len >= sizeof tok)
-            return ms_errf(err, MS_EUSAGE, "--vary '%s': expected FIELD or FIELD=LO:HI[:N], "
-                           "comma-separated", list);
+            return ms_errf(err, MS_EUSAGE,
+                           "--vary '%s': expected FIELD or FIELD=LO:HI[:N], "
+                           "comma-separated",
+                           list);
         memcpy(tok, p, len);
         tok[len] = '\0';
         p += len + (p[len] == ',');
@@ -180,8 +183,8 @@ static int add_arg(extra *x, const char *s, ms_err *err)
     return MS_OK;
 }
 
-static int build_extra(const cli_args *a, const chip_db *db, const char *designs_path,
-                       char *split, size_t split_cap, extra *x, ms_err *err)
+static int build_extra(const cli_args *a, const chip_db *db, const char *designs_path, char *split,
+                       size_t split_cap, extra *x, ms_err *err)
 {
     int rc = MS_OK;
     x->n = 0;
@@ -280,8 +283,8 @@ static int write_csv(const char *path, const design *ds, size_t n, const knob *k
         fprintf(f, "%s", d->d.c.name);
         for (int i = 0; i < nk; i++)
             fprintf(f, ",%.6g", d->factor[i]);
-        xrule_range r[5] = {xrule_metric_of(&d->d.c, XRULE_TPP),
-                            xrule_metric_of(&d->d.c, XRULE_PD), xrule_metric_of(&d->d.c, XRULE_IO),
+        xrule_range r[5] = {xrule_metric_of(&d->d.c, XRULE_TPP), xrule_metric_of(&d->d.c, XRULE_PD),
+                            xrule_metric_of(&d->d.c, XRULE_IO),
                             xrule_metric_of(&d->d.c, XRULE_HBM_BW),
                             xrule_metric_of(&d->d.c, XRULE_HBM_GB)};
         for (int i = 0; i < 5; i++) {
@@ -290,9 +293,10 @@ static int write_csv(const char *path, const design *ds, size_t n, const knob *k
             else
                 fprintf(f, ",");
         }
-        fprintf(f, ",%s,%s,", d->v.controlled == XRULE_TRUE    ? "true"
-                              : d->v.controlled == XRULE_FALSE ? "false"
-                                                               : "",
+        fprintf(f, ",%s,%s,",
+                d->v.controlled == XRULE_TRUE    ? "true"
+                : d->v.controlled == XRULE_FALSE ? "false"
+                                                 : "",
                 d->v.clause ? d->v.clause->name : "");
         if (!isnan(d->metric))
             fprintf(f, "%.10g", d->metric);
@@ -378,8 +382,8 @@ static void progress(size_t done, size_t total, double t0)
 /* Runs the workload on every design to run, in jobs processes (fork:
  * each worker runs every jobs-th design and writes a record per design
  * to its pipe). */
-static int run_designs(design *ds, size_t total, int all, int jobs, const char *workload,
-                       extra *x, const char *key, size_t *done, double t0, ms_err *err)
+static int run_designs(design *ds, size_t total, int all, int jobs, const char *workload, extra *x,
+                       const char *key, size_t *done, double t0, ms_err *err)
 {
     size_t *todo = malloc(total * sizeof *todo), n = 0;
     if (!todo)
@@ -423,8 +427,7 @@ static int run_designs(design *ds, size_t total, int all, int jobs, const char *
                 close(fds[k]);
             for (size_t i = (size_t)w; i < n; i += (size_t)jobs) {
                 result_rec r = {.index = todo[i]};
-                run_one(workload, x, ds[todo[i]].d.c.name, key, &r.metric, r.error,
-                        sizeof r.error);
+                run_one(workload, x, ds[todo[i]].d.c.name, key, &r.metric, r.error, sizeof r.error);
                 if (write(p[1], &r, sizeof r) != (ssize_t)sizeof r)
                     _exit(2);
             }
@@ -525,8 +528,10 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
     if (!rc)
         rc = cli_scenario_command(workload, &wcmd, &err);
     if (!rc && strcmp(wcmd, "train") != 0 && strcmp(wcmd, "serve") != 0)
-        rc = ms_errf(&err, MS_EINVAL, "--workload %s: runs '%s'; expected a train or serve "
-                     "scenario", workload, wcmd);
+        rc = ms_errf(&err, MS_EINVAL,
+                     "--workload %s: runs '%s'; expected a train or serve "
+                     "scenario",
+                     workload, wcmd);
     if (!rc)
         rc = cli_load_chips(&a, &db, &err);
     if (!rc)
@@ -608,8 +613,7 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
     char base_error[200] = "";
     if (run_one(workload, &x, base->name, key, &base_metric, base_error, sizeof base_error) &&
         isnan(base_metric)) {
-        rc = ms_errf(&err, MS_EINVAL, "--workload %s on %s: %s", workload, base->name,
-                     base_error);
+        rc = ms_errf(&err, MS_EINVAL, "--workload %s on %s: %s", workload, base->name, base_error);
         goto out;
     }
     if (isnan(base_metric)) {
@@ -637,12 +641,10 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
         undecided += ds[j].v.controlled == XRULE_UNDECIDED;
     }
 
-    if (cli_get(&a, "--csv") &&
-        (rc = write_csv(cli_get(&a, "--csv"), ds, total, k, nk, key, &err)))
+    if (cli_get(&a, "--csv") && (rc = write_csv(cli_get(&a, "--csv"), ds, total, k, nk, key, &err)))
         goto out;
-    if (cli_get(&a, "--plot") &&
-        (rc = write_plot(cli_get(&a, "--plot"), ds, total, best, base->name, base_metric,
-                         rule->name, key, &err)))
+    if (cli_get(&a, "--plot") && (rc = write_plot(cli_get(&a, "--plot"), ds, total, best,
+                                                  base->name, base_metric, rule->name, key, &err)))
         goto out;
 
     if (cli_has(&a, "--json")) {
@@ -683,9 +685,10 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
     }
     printf("export-frontier: %s under %s, %s from %s (%s is better)\n", key, rule->name, workload,
            base->name, minimize ? "smaller" : "larger");
-    printf("  %zu designs, %zu allowed by %s%s; %zu run in %.1f s (%.2f s of wall time a design)%s\n", total, allowed,
-           rule->name, undecided ? " (some undecided: not run)" : "", done, elapsed,
-           done ? elapsed / (double)done : 0.0, failed ? "; some failed (see --csv)" : "");
+    printf(
+        "  %zu designs, %zu allowed by %s%s; %zu run in %.1f s (%.2f s of wall time a design)%s\n",
+        total, allowed, rule->name, undecided ? " (some undecided: not run)" : "", done, elapsed,
+        done ? elapsed / (double)done : 0.0, failed ? "; some failed (see --csv)" : "");
     printf("  %s itself (%s under %s): %s = %.6g\n", base->name,
            cexport_verdict_word(xrule_check(rule, base).controlled), rule->name, key, base_metric);
     if (!best) {

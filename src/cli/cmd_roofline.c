@@ -108,10 +108,7 @@ static int parse_op(const char *text, op_spec *o, ms_err *err)
         return ms_errf(err, MS_EUSAGE, "--op '%s': unknown kind '%s'; expected one of %s", text,
                        kind, calib_kinds());
     /* kind must outlive buf: point at the static name calib knows. */
-    o->op = (roof_op){.kind = calib_kind_find(kind),
-                      .prec = prec,
-                      .flops = flops,
-                      .bytes = bytes};
+    o->op = (roof_op){.kind = calib_kind_find(kind), .prec = prec, .flops = flops, .bytes = bytes};
     snprintf(o->label, sizeof o->label, "op %s,%s", f[0], f[1]);
     return MS_OK;
 }

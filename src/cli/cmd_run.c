@@ -174,9 +174,9 @@ static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, 
                     snprintf(value, sizeof value, "%.17g", x);
                 v = value;
             } else {
-                rc = ms_errf(err, MS_EINVAL,
-                             "%s: field '%s': expected %s as a number or a string%s", path,
-                             f->string, o->arg, cJSON_IsArray(f) ? " in each list item" : "");
+                rc =
+                    ms_errf(err, MS_EINVAL, "%s: field '%s': expected %s as a number or a string%s",
+                            path, f->string, o->arg, cJSON_IsArray(f) ? " in each list item" : "");
                 goto out;
             }
             char *n = strdup(name), *val = v ? strdup(v) : NULL;

@@ -21,7 +21,8 @@ static const cli_opt opts[] = {
     {"--mfu", "F", "model FLOPs utilization to assume (megasim train computes it for a plan)"},
     {"--precision", "P", "the peak --mfu is a fraction of: bf16 (default) or fp8"},
     {"--price-per-gpu-hour", "USD", "a flat price instead of owning the fleet"},
-    CLI_POWER_OPTS{"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+    CLI_POWER_OPTS{"--chips", "FILE",
+                   "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
     {"--json", NULL, "print JSON"},
 };
 

@@ -36,7 +36,8 @@ static const cli_opt opts[] = {
     {"--price-per-gpu-hour", "USD",
      "a flat price of one GPU-hour instead of owning the cluster (hwdb/costs.csv)"},
     {"--power-steps", "N", "steps in the power series (default 3)"},
-    {"--checkpoint-every", "N", "save weights and optimizer state every N steps, GPUs idle meanwhile"},
+    {"--checkpoint-every", "N",
+     "save weights and optimizer state every N steps, GPUs idle meanwhile"},
     {"--checkpoint-GBps", "X", "write bandwidth to storage per GPU for checkpoints (GB/s)"},
     {"--power-resolution", "S", "seconds per point of the power series (default: step / 200)"},
     CLI_POWER_OPTS{"--trace", "FILE", "write a Chrome trace (open in Perfetto) of one step"},
@@ -218,13 +219,13 @@ static int train_power(const cli_args *a, const chip *c, const plan *p, const to
         for (int64_t k = 0; pass != 1 && k < steps; k++)
             for (size_t i = 0; i < r->nacts; i++) {
                 const step_activity *x = &r->acts[i];
-                double t0 = (double)k * r->step_time_s + x->start_s +
-                            (pass == 2 && k > 0 ? ckpt_s : 0);
+                double t0 =
+                    (double)k * r->step_time_s + x->start_s + (pass == 2 && k > 0 ? ckpt_s : 0);
                 pwr_add_work(a_it, a_sm ? NULL : a_gpu, &pw.lv, &plain, per_rank, t0, x->dur_s,
                              x->matrix_s, x->memory_s, x->comm_s);
                 if (a_sm)
-                    pwr_add_work(a_sm, a_gpu, &pw.lv, &pw.site, per_rank, t0, x->dur_s,
-                                 x->matrix_s, x->memory_s, x->comm_s);
+                    pwr_add_work(a_sm, a_gpu, &pw.lv, &pw.site, per_rank, t0, x->dur_s, x->matrix_s,
+                                 x->memory_s, x->comm_s);
             }
     }
     /* The run: the token budget, else one step. */
@@ -482,8 +483,8 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
             char b1[32], b2[32];
             printf("  checkpoints            %s every %lld steps (%s a GPU at %g GB/s): +%.2f%% "
                    "on the run, in the GPU-hours above\n",
-                   cli_si(b1, 32, ckpt_s, "s"), (long long)ckpt_every,
-                   cli_si(b2, 32, ckpt_B, "B"), ckpt_GBps, 100 * (run_factor - 1));
+                   cli_si(b1, 32, ckpt_s, "s"), (long long)ckpt_every, cli_si(b2, 32, ckpt_B, "B"),
+                   ckpt_GBps, 100 * (run_factor - 1));
         }
         if (have_power) {
             printf("\nPower and cost (%s; facility = IT x PUE):\n",

@@ -145,8 +145,8 @@ static void json_stats(cJSON *o, const stats *st)
 }
 
 /* Every calibration kind, refined ones after their base. */
-static const char *const kinds[] = {"gemm",          "gemm_train", "stream", "quant",
-                                    "attention",     "attention_bwd", "launch"};
+static const char *const kinds[] = {"gemm",      "gemm_train",    "stream", "quant",
+                                    "attention", "attention_bwd", "launch"};
 
 static int write_plot(const kmeas_set *set, const verdict *v, const char *out, int *drawn,
                       ms_err *err)
@@ -423,8 +423,8 @@ static int run_validate(const cli_cmd *cmd, int argc, char **argv)
             snprintf(label, sizeof label, "%.20s, %.13s", r->kernel, r->shape);
             snprintf(e0, sizeof e0, isnan(v[i].err_peak) ? "-" : "%+.1f%%", 100 * v[i].err_peak);
             snprintf(e1, sizeof e1, isnan(v[i].err_cal) ? "-" : "%+.1f%%", 100 * v[i].err_cal);
-            printf("%-10s %-13s %-34s %-5s %12s %12s %8s %12s %8s  %s%s%s\n", r->chip->name, r->kind,
-                   label, ms_prec_name(r->prec), cli_si(m, 32, r->measured, unit_of(r)),
+            printf("%-10s %-13s %-34s %-5s %12s %12s %8s %12s %8s  %s%s%s\n", r->chip->name,
+                   r->kind, label, ms_prec_name(r->prec), cli_si(m, 32, r->measured, unit_of(r)),
                    cli_si(p0, 32, v[i].peak, unit_of(r)), e0, cli_si(p1, 32, v[i].cal, unit_of(r)),
                    e1, v[i].held_out ? "held out" : "", v[i].held_out && v[i].borrowed ? "; " : "",
                    v[i].borrowed ? "borrows its family's figures" : "");

@@ -112,8 +112,8 @@ int cpow_load_optional(const cli_args *a, const chip *c, double gpus, int64_t sw
         cli_get(a, "--pue"))
         return rc;
     if (!cli_capturing())
-        fprintf(stderr, "megasim %s: power and ownership cost not reported: %s\n",
-                a->cmd->name, err->msg);
+        fprintf(stderr, "megasim %s: power and ownership cost not reported: %s\n", a->cmd->name,
+                err->msg);
     *err = (ms_err){0};
     return MS_OK;
 }
@@ -154,7 +154,8 @@ void cpow_mix(const cpow *p, cpow_run *run, const cpow_run *pause, double pause_
 {
     double w = pause_frac;
     run->it_mean_w = (1 - w) * run->it_mean_w + w * pause->it_mean_w;
-    run->it_unsmoothed_mean_w = (1 - w) * run->it_unsmoothed_mean_w + w * pause->it_unsmoothed_mean_w;
+    run->it_unsmoothed_mean_w =
+        (1 - w) * run->it_unsmoothed_mean_w + w * pause->it_unsmoothed_mean_w;
     run->facility_mean_w = (1 - w) * run->facility_mean_w + w * pause->facility_mean_w;
     run->node_mean_w = (1 - w) * run->node_mean_w + w * pause->node_mean_w;
     run->gpu_mean_w = (1 - w) * run->gpu_mean_w + w * pause->gpu_mean_w;

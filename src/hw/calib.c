@@ -33,8 +33,8 @@ struct calib {
 static const struct {
     const char *kind, *base;
 } kinds[] = {
-    {"gemm", ""},          {"stream", ""},         {"attention", ""},
-    {"launch", ""},        {"gemm_train", "gemm"}, {"attention_bwd", "attention"},
+    {"gemm", ""},        {"stream", ""},         {"attention", ""},
+    {"launch", ""},      {"gemm_train", "gemm"}, {"attention_bwd", "attention"},
     {"quant", "stream"},
 };
 static const char *const col_names[] = {"family",     "op_kind",     "precision",   "compute_eff",

@@ -20,8 +20,8 @@ typedef struct chip {
     const char *family;       /* calibration key: "hopper", "tpu-v5p", ... */
     const char *process_node; /* "" when unknown */
     const char *compute_unit_kind;
-    const char *estimated; /* columns whose figure is an estimate; "" if none */
-    const char *source;    /* where the row's figures come from */
+    const char *estimated;    /* columns whose figure is an estimate; "" if none */
+    const char *source;       /* where the row's figures come from */
     const char *derived_from; /* a derived chip's parent ("" for a datasheet chip) */
     const char *derivation;   /* what was changed from it, the parent's own chain first */
     const char *file;         /* the file the row came from */

@@ -29,13 +29,17 @@ typedef struct field_spec {
     }
 
 static const field_spec fields[DERIVE_FIELDS] = {
-    [DERIVE_FLOPS] = {"flops", "TFLOPS or PFLOPS (the BF16 dense peak)",
-                      {{"TFLOPS", 1e12}, {"PFLOPS", 1e15}, {"GFLOPS", 1e9}}, 1e17},
+    [DERIVE_FLOPS] = {"flops",
+                      "TFLOPS or PFLOPS (the BF16 dense peak)",
+                      {{"TFLOPS", 1e12}, {"PFLOPS", 1e15}, {"GFLOPS", 1e9}},
+                      1e17},
     [DERIVE_SCALE_UP_BW] = {"scale_up_bw", "GB/s or TB/s, both directions", RATE_UNITS, 2e14},
     [DERIVE_HOST_IO_BW] = {"host_io_bw", "GB/s, both directions", RATE_UNITS, 2e14},
     [DERIVE_HBM_BW] = {"hbm_bw", "GB/s or TB/s", RATE_UNITS, 1e14},
-    [DERIVE_HBM_CAPACITY] = {"hbm_capacity", "GB or TB",
-                             {{"GB", 1e9}, {"TB", 1e12}, {"GiB", 1073741824.0}}, 1e14},
+    [DERIVE_HBM_CAPACITY] = {"hbm_capacity",
+                             "GB or TB",
+                             {{"GB", 1e9}, {"TB", 1e12}, {"GiB", 1073741824.0}},
+                             1e14},
     [DERIVE_SCALE_OUT_BW] = {"scale_out_bw", "Gb/s or Tb/s per chip", RATE_UNITS, 1e14},
     [DERIVE_DIE_AREA] = {"die_area", "mm2", {{"mm2", 1}, {"mm^2", 1}}, 1e5},
     [DERIVE_TDP] = {"tdp", "W or kW", {{"W", 1}, {"kW", 1e3}}, 1e5},
@@ -77,8 +81,8 @@ int derive_parse(const char *text, int scale, derive_change *out, ms_err *err)
     *out = (derive_change){.field = (derive_field)f, .scale = scale, .value = v};
     if (scale) {
         if (*end)
-            return ms_errf(err, MS_EUSAGE, "%s '%s': a factor has no unit; got '%s' after it",
-                           what, text, end);
+            return ms_errf(err, MS_EUSAGE, "%s '%s': a factor has no unit; got '%s' after it", what,
+                           text, end);
         if (!(v > 0) || v > MAX_FACTOR || v < 1 / MAX_FACTOR)
             return ms_errf(err, MS_EUSAGE,
                            "%s '%s': expected a factor > 0 between %g and %g, got %g", what, text,
@@ -204,8 +208,8 @@ int derive_apply(const chip *parent, const char *name, const derive_change *ch, 
     else
         w = snprintf(out->derivation, sizeof out->derivation, "%s: %s", parent->name, changes);
     if (w < 0 || (size_t)w >= sizeof out->derivation)
-        return ms_errf(err, MS_EINVAL, "%s: the lineage is too long to keep (%d characters)",
-                       name, w);
+        return ms_errf(err, MS_EINVAL, "%s: the lineage is too long to keep (%d characters)", name,
+                       w);
     /* Truncation is fine here: the derivation keeps the whole story. */
     int fw = snprintf(out->full_name, sizeof out->full_name, "%.80s derived (%.100s)",
                       parent->full_name, changes);

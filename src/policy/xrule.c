@@ -16,8 +16,8 @@ struct xrule_set {
 };
 
 static const char *const metric_names[XRULE_METRICS] = {
-    "tpp",         "performance_density", "io_GBps", "scale_up_GBps", "hbm_bw_GBps",
-    "hbm_GB",      "memory_bw_density",
+    "tpp",    "performance_density", "io_GBps", "scale_up_GBps", "hbm_bw_GBps",
+    "hbm_GB", "memory_bw_density",
 };
 
 const char *xrule_metric_name(xrule_metric m)
@@ -297,20 +297,19 @@ static int parse_op(const char *s)
                                   : 0;
 }
 
-static int copy(char *dst, size_t cap, const char *src, const char *path, int line,
-                const char *col, ms_err *err)
+static int copy(char *dst, size_t cap, const char *src, const char *path, int line, const char *col,
+                ms_err *err)
 {
     if (!src[0])
         return ms_errf(err, MS_EINVAL, "%s:%d: column '%s': required, but blank", path, line, col);
     if (strlen(src) >= cap)
-        return ms_errf(err, MS_EINVAL, "%s:%d: column '%s': longer than %zu characters", path,
-                       line, col, cap - 1);
+        return ms_errf(err, MS_EINVAL, "%s:%d: column '%s': longer than %zu characters", path, line,
+                       col, cap - 1);
     snprintf(dst, cap, "%s", src);
     return MS_OK;
 }
 
-static int load_row(xrule_set *s, const csvtab *t, size_t r, const int map[C_COUNT],
-                    ms_err *err)
+static int load_row(xrule_set *s, const csvtab *t, size_t r, const int map[C_COUNT], ms_err *err)
 {
     const char *path = csvtab_path(t);
     int line = csvtab_row_line(t, r);

@@ -68,8 +68,8 @@ typedef struct xrule_cond {
 #define XRULE_MAX_CONDS 4
 
 typedef struct xrule_clause {
-    char name[32];     /* "3A090.a.1" */
-    char item[8];      /* "ic" or "hbm" */
+    char name[32]; /* "3A090.a.1" */
+    char item[8];  /* "ic" or "hbm" */
     char citation[400];
     xrule_cond cond[XRULE_MAX_CONDS];
     size_t ncond;

@@ -567,7 +567,9 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                  .reps = reps,
                  .group_reps = group_reps,
                  .st = {st, st + S},
-                 .slow = cfg->comm_sms > 0 ? c->compute_units / (c->compute_units - (double)cfg->comm_sms) : 1,
+                 .slow = cfg->comm_sms > 0
+                             ? c->compute_units / (c->compute_units - (double)cfg->comm_sms)
+                             : 1,
                  .p2p = sim_time_from_s(p2p_s),
                  .trace_mask = cfg->trace_mask};
     R.next = calloc(ids, sizeof *R.next);

@@ -72,8 +72,8 @@ static void quant(acc *a, tcost_work *t, double bytes)
  * dy_cast are the activation and output-gradient elements quantized for
  * them (< 0: all of the products' own, m x k x count and m x n x count;
  * less where a cast is shared or done before a dispatch). */
-static void gemmq(acc *a, ms_prec prec, double m, double n, double k, double count,
-                  double x_cast, double dy_cast)
+static void gemmq(acc *a, ms_prec prec, double m, double n, double k, double count, double x_cast,
+                  double dy_cast)
 {
     if (!(m > 0 && n > 0 && k > 0 && count > 0))
         return;
@@ -91,7 +91,7 @@ static void gemmq(acc *a, ms_prec prec, double m, double n, double k, double cou
         return;
     double bf16_B = ms_prec_bytes(MS_BF16);
     double x = x_cast < 0 ? m * k * count : x_cast, dy = dy_cast < 0 ? m * n * count : dy_cast;
-    double x_fwd_B = x * (bf16_B + fp8_elem_B);  /* BF16 in, FP8 1x128 out */
+    double x_fwd_B = x * (bf16_B + fp8_elem_B); /* BF16 in, FP8 1x128 out */
     quant(a, a->f, x_fwd_B);
     if (a->recompute)
         quant(a, a->b, x_fwd_B);
