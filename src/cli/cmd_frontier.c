@@ -16,6 +16,7 @@
 
 #include "cli/cexport.h"
 #include "cli/commands.h"
+#include "io/csvtab.h"
 #include "io/gnuplot.h"
 #include "policy/derive.h"
 #include "policy/xrule.h"
@@ -293,23 +294,16 @@ static int write_csv(const char *path, const design *ds, size_t n, const knob *k
             else
                 fprintf(f, ",");
         }
-        fprintf(f, ",%s,%s,",
+        fprintf(f, ",%s,",
                 d->v.controlled == XRULE_TRUE    ? "true"
                 : d->v.controlled == XRULE_FALSE ? "false"
-                                                 : "",
-                d->v.clause ? d->v.clause->name : "");
+                                                 : "");
+        csvtab_put_field(f, d->v.clause ? d->v.clause->name : "");
+        fputc(',', f);
         if (!isnan(d->metric))
             fprintf(f, "%.10g", d->metric);
         fputc(',', f);
-        if (d->error[0]) {
-            fputc('"', f);
-            for (const char *c = d->error; *c; c++) {
-                if (*c == '"')
-                    fputc('"', f);
-                fputc(*c, f);
-            }
-            fputc('"', f);
-        }
+        csvtab_put_field(f, d->error);
         fputc('\n', f);
     }
     int bad = ferror(f);

@@ -340,22 +340,6 @@ double chip_peak(const chip *c, ms_prec p)
     return c->peak_flop_per_s[p];
 }
 
-/* A text field for CSV: quoted when it holds a comma, quote or newline. */
-static void put_text(FILE *f, const char *t)
-{
-    if (!strpbrk(t, ",\"\n\r")) {
-        fputs(t, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *t; t++) {
-        if (*t == '"')
-            fputc('"', f);
-        fputc(*t, f);
-    }
-    fputc('"', f);
-}
-
 void chip_csv_header(FILE *f)
 {
     for (size_t i = 0; i < NCOLS; i++)
@@ -371,7 +355,7 @@ void chip_csv_row(FILE *f, const chip *c)
             fputc(',', f);
         if (s->kind == COL_TEXT) {
             const char *t = *text_at((chip *)c, s);
-            put_text(f, t ? t : "");
+            csvtab_put_field(f, t ? t : "");
         } else {
             double v = *num_at((chip *)c, s);
             if (isfinite(v))

@@ -206,3 +206,18 @@ const char *csvtab_field(const csvtab *t, size_t row, size_t col)
     const struct row *w = &t->rows[row + 1];
     return col < w->nfields ? w->fields[col] : NULL;
 }
+
+void csvtab_put_field(FILE *f, const char *text)
+{
+    if (!strpbrk(text, ",\"\r\n")) {
+        fputs(text, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *text; text++) {
+        if (*text == '"')
+            fputc('"', f);
+        fputc(*text, f);
+    }
+    fputc('"', f);
+}

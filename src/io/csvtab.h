@@ -6,6 +6,7 @@
 #define MS_CSVTAB_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -32,5 +33,10 @@ int csvtab_row_line(const csvtab *t, size_t row); /* 1-based file line */
 /* Field col of data row row, or NULL if the row has fewer fields.
  * Borrowed; lives as long as t. */
 const char *csvtab_field(const csvtab *t, size_t row, size_t col);
+
+/* Writes text to f as one CSV field (RFC 4180): as it is, or in double
+ * quotes with inner quotes doubled when it holds a comma, quote or line
+ * break. */
+void csvtab_put_field(FILE *f, const char *text);
 
 #endif

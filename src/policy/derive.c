@@ -210,10 +210,10 @@ int derive_apply(const chip *parent, const char *name, const derive_change *ch, 
     if (w < 0 || (size_t)w >= sizeof out->derivation)
         return ms_errf(err, MS_EINVAL, "%s: the lineage is too long to keep (%d characters)", name,
                        w);
-    /* Truncation is fine here: the derivation keeps the whole story. */
-    int fw = snprintf(out->full_name, sizeof out->full_name, "%.80s derived (%.100s)",
-                      parent->full_name, changes);
-    (void)fw;
+    /* At most 80 + 100 characters of names and changes: it fits; the
+     * derivation keeps the whole story. */
+    snprintf(out->full_name, sizeof out->full_name, "%.80s derived (%.100s)", parent->full_name,
+             changes);
     snprintf(out->source, sizeof out->source,
              "what-if chip derived by megasim derive from %s (%s); every other figure is %s's, "
              "see its row",

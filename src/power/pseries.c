@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/csvtab.h"
+
 struct pseries {
     double t0_s, t1_s, dt_s;
     size_t n;     /* bins */
@@ -264,22 +266,6 @@ pseries_stats pseries_stats_of(const pseries *ps)
     return st;
 }
 
-/* Writes s as a CSV field, quoted when it must be. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 int pseries_write_csv(const char *path, const pseries *const *series, const char *const *names,
                       size_t n, ms_err *err)
 {
@@ -297,7 +283,7 @@ int pseries_write_csv(const char *path, const pseries *const *series, const char
     for (size_t k = 0; k < n; k++) {
         fputc(',', f);
         if (names && names[k])
-            csv_field(f, names[k]);
+            csvtab_put_field(f, names[k]);
         else if (k == 0)
             fputs("power_w", f);
         else
