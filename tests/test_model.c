@@ -278,7 +278,26 @@ static void test_warnings(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(warn, "'tie_word_embeddings' absent"));
 }
 
+/* Megatron-LM's FLOP counts, by hand from the formulas: eq. 3 of
+ * Narayanan et al. 2021 for GPT-3 175B (l 96, h 12288, V 50257, s 2048):
+ * 96 l h^2 (1 + s/(6h) + V/(16 l h)) = 1.43393e12 per token, and
+ * Megatron-Core's 72 l h^2 (1 + s/(6h) + V/(12 l h)) = 1.07637e12; for
+ * Llama-2-13B (gated FFN 13824, l 40, h 5120, V 32000, s 4096):
+ * 12 l h^2 ((2 + s/h) + 1.5 x 13824/h) + 6 V h = 8.71760e10. */
+static void test_megatron_flops(void)
+{
+    model m;
+    CU_ASSERT_FATAL(load("workloads/gpt-3-175b.json", &m) == MS_OK);
+    CU_ASSERT(within("eq. 3", model_megatron_flops_per_token(&m, 2048, 1), 1.4339294576640e12,
+                     1e-12));
+    CU_ASSERT(within("megatron-core", model_megatron_flops_per_token(&m, 2048, 0),
+                     1.0763734302720e12, 1e-12));
+    CU_ASSERT_FATAL(load("workloads/llama-2-13b.json", &m) == MS_OK);
+    CU_ASSERT(within("gated", model_megatron_flops_per_token(&m, 4096, 0), 8.71759872e10, 1e-12));
+}
+
 static CU_TestInfo model_tests[] = {
+    {"Megatron-LM FLOP counts", test_megatron_flops},
     {"published totals from config.json", test_published_totals},
     {"KV cache exactly", test_kv_cache_exact},
     {"DeepSeek-V3 per layer", test_v3_per_layer},

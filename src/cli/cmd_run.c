@@ -75,26 +75,13 @@ static void scen_free(scen_args *sa)
     sa->nowned = 0;
 }
 
-/* Reads path and appends extra[0..nextra) after its fields. */
-static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, ms_err *err)
+/* The scenario object root (path names it in messages) with
+ * extra[0..nextra) appended after its fields. */
+static int scen_from_obj(const cJSON *root, const char *path, int nextra, char **extra,
+                         scen_args *sa, ms_err *err)
 {
     *sa = (scen_args){0};
-    char *text = read_file(path, err);
-    if (!text)
-        return err->code;
-    cJSON *root = cJSON_Parse(text);
     int rc = MS_OK;
-    if (!root || !cJSON_IsObject(root)) {
-        rc = ms_errf(err, MS_EPARSE, "%s: not a JSON object%s", path,
-                     root ? "" : " (malformed JSON)");
-        if (!root && cJSON_GetErrorPtr()) {
-            int line = 1;
-            for (const char *q = text; q < cJSON_GetErrorPtr() && *q; q++)
-                line += *q == '\n';
-            rc = ms_errf(err, MS_EPARSE, "%s:%d: not valid JSON", path, line);
-        }
-        goto out;
-    }
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "command");
     if (!cJSON_IsString(c)) {
         rc = ms_errf(err, MS_EINVAL,
@@ -203,21 +190,43 @@ static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, 
     }
     sa->args[sa->nargs] = NULL;
 out:
-    free(text);
-    cJSON_Delete(root);
     if (rc)
         scen_free(sa);
     return rc;
 }
 
-int cli_run_scenario_json(const char *path, int nextra, char **extra, const char *need_cmd,
-                          cJSON **out, ms_err *err)
+/* Reads path and appends extra[0..nextra) after its fields. */
+static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, ms_err *err)
 {
-    scen_args sa;
-    *out = NULL;
-    int rc = scen_read(path, nextra, extra, &sa, err);
-    if (rc)
-        return rc;
+    *sa = (scen_args){0};
+    char *text = read_file(path, err);
+    if (!text)
+        return err->code;
+    cJSON *root = cJSON_Parse(text);
+    int rc = MS_OK;
+    if (!root || !cJSON_IsObject(root)) {
+        rc = ms_errf(err, MS_EPARSE, "%s: not a JSON object%s", path,
+                     root ? "" : " (malformed JSON)");
+        if (!root && cJSON_GetErrorPtr()) {
+            int line = 1;
+            for (const char *q = text; q < cJSON_GetErrorPtr() && *q; q++)
+                line += *q == '\n';
+            rc = ms_errf(err, MS_EPARSE, "%s:%d: not valid JSON", path, line);
+        }
+    } else {
+        rc = scen_from_obj(root, path, nextra, extra, sa, err);
+    }
+    free(text);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* Runs the scenario in sa (freed here) as cli_run_scenario_json does. */
+static int scen_run_json(scen_args *sa_in, const char *path, const char *need_cmd, cJSON **out,
+                         ms_err *err)
+{
+    scen_args sa = *sa_in;
+    int rc = MS_OK;
     if (need_cmd && strcmp(sa.cmd->name, need_cmd) != 0) {
         rc = ms_errf(err, MS_EINVAL, "%s: field 'command': expected %s, got '%s'", path, need_cmd,
                      sa.cmd->name);
@@ -234,6 +243,26 @@ int cli_run_scenario_json(const char *path, int nextra, char **extra, const char
     if (!*out)
         return ms_errf(err, MS_EINVAL, "%s: megasim %s printed no JSON", path, sa.cmd->name);
     return MS_OK;
+}
+
+int cli_run_scenario_json(const char *path, int nextra, char **extra, const char *need_cmd,
+                          cJSON **out, ms_err *err)
+{
+    scen_args sa;
+    *out = NULL;
+    int rc = scen_read(path, nextra, extra, &sa, err);
+    return rc ? rc : scen_run_json(&sa, path, need_cmd, out, err);
+}
+
+int cli_run_scenario_obj(const cJSON *obj, const char *label, int nextra, char **extra,
+                         const char *need_cmd, cJSON **out, ms_err *err)
+{
+    scen_args sa;
+    *out = NULL;
+    if (!cJSON_IsObject(obj))
+        return ms_errf(err, MS_EINVAL, "%s: expected a JSON object", label);
+    int rc = scen_from_obj(obj, label, nextra, extra, &sa, err);
+    return rc ? rc : scen_run_json(&sa, label, need_cmd, out, err);
 }
 
 int cli_scenario_command(const char *path, const char **name, ms_err *err)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/vsystem.h"
 #include "hw/kfit.h"
 #include "hw/kmeas.h"
 #include "io/gnuplot.h"
@@ -23,6 +24,13 @@ static const cli_opt validate_opts[] = {
     {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
     {"--network", NULL,
      "collectives instead: validation/published_net.csv against hwdb/network.csv"},
+    {"--system", NULL,
+     "whole systems instead: published training runs and node power (validation/system/)"},
+    {"--cases", "DIR", "with --system: the case files to run (default: validation/system)"},
+    {"--max-median", "X",
+     "with --system: fail when a kind's median |relative error| exceeds X (0.08 = 8%; "
+     "or train=X,power=Y)"},
+    {"--max-worst", "X", "with --system: fail when a kind's worst |relative error| exceeds X"},
 };
 
 static const cli_opt calibrate_opts[] = {
@@ -350,6 +358,13 @@ static int run_validate(const cli_cmd *cmd, int argc, char **argv)
     int ex = cli_parse(cmd, argc, argv, &a);
     if (ex >= 0)
         return ex;
+    if (cli_has(&a, "--network") && cli_has(&a, "--system"))
+        return cli_usage_error(cmd, "--network and --system are separate suites: give one");
+    if (!cli_has(&a, "--system") && (cli_get(&a, "--cases") || cli_get(&a, "--max-median") ||
+                                     cli_get(&a, "--max-worst")))
+        return cli_usage_error(cmd, "--cases, --max-median and --max-worst go with --system");
+    if (cli_has(&a, "--system"))
+        return vs_run(cmd, &a);
     if (cli_has(&a, "--network"))
         return validate_network(cmd, &a);
     ms_err err = {0};
@@ -515,14 +530,29 @@ const cli_cmd cmd_validate = {
     .name = "validate",
     .run = run_validate,
     .summary = "hold megasim's predictions against measured kernels (ours and published)",
-    .usage = "  megasim validate [--results FILE]... [--json] [--plot FILE.png]\n",
+    .usage = "  megasim validate [--results FILE]... [--json] [--plot FILE.png]\n"
+             "  megasim validate --network [--json] [--plot FILE.png]\n"
+             "  megasim validate --system [--cases DIR] [--max-median X] [--max-worst Y]\n"
+             "                   [--json] [--plot FILE.png]\n",
     .details =
         "Every row (a GEMM, a bandwidth sweep point, an attention kernel, a launch) is predicted\n"
         "with the chip's database entry twice: at datasheet peak and with hwdb/efficiency.csv,\n"
         "and the relative error of each is printed, with the median and worst per kind. Rows\n"
         "held out of the calibration fit (one in five per group) are marked and summarized\n"
         "apart. A chip whose family's figures were measured on other chips is marked as\n"
-        "borrowing them. Published rows: validation/published.csv; ours: validation/results/.\n",
+        "borrowing them. Published rows: validation/published.csv; ours: validation/results/.\n"
+        "\n"
+        "--system runs the published whole-system cases of validation/system/ (one JSON file\n"
+        "each: a train scenario, the published figure with its unit, source and confidence,\n"
+        "and how the source counts it) and prints predicted against published with the\n"
+        "relative error and the two largest parts of each step, then the median and worst\n"
+        "|error| per kind (train, power). These are predictions, never calibration targets.\n"
+        "A case that cannot run is reported with its file and field and the others still\n"
+        "run; the exit status is 1 when a case failed or a kind's median or worst error\n"
+        "exceeds --max-median or --max-worst (one figure for every kind, or train=X,power=Y).\n"
+        "--json prints\n"
+        "an array of cases (case, kind, metric, predicted, published, rel_error, ...) ending\n"
+        "with an object holding the summary.\n",
     .opts = validate_opts,
     .nopts = sizeof validate_opts / sizeof validate_opts[0],
 };

@@ -27,6 +27,10 @@ extern const cli_cmd cmd_export_frontier;
  * an error carrying the command's message. */
 int cli_run_scenario_json(const char *path, int nextra, char **extra, const char *need_cmd,
                           cJSON **out, ms_err *err);
+/* The same for a scenario given as a JSON object (borrowed); label names
+ * it in messages ("validation/system/t1.json: scenario"). */
+int cli_run_scenario_obj(const cJSON *obj, const char *label, int nextra, char **extra,
+                         const char *need_cmd, cJSON **out, ms_err *err);
 /* The command scenario path names. */
 int cli_scenario_command(const char *path, const char **name, ms_err *err);
 

@@ -140,6 +140,7 @@ void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, con
                       .it_min_w = st.min_w,
                       .facility_mean_w = st.mean_w * p->site.pue,
                       .node_mean_w = (st.mean_w - switches_w) / gpus * p->lv.node_gpus,
+                      .node_peak_w = (st.peak_w - switches_w) / gpus * p->lv.node_gpus,
                       .gpu_mean_w = g.mean_w / gpus,
                       .swing_max_w = st.swing_max_w,
                       .ramp_max_w_per_s = st.ramp_max_w_per_s,
@@ -160,6 +161,7 @@ void cpow_mix(const cpow *p, cpow_run *run, const cpow_run *pause, double pause_
     run->node_mean_w = (1 - w) * run->node_mean_w + w * pause->node_mean_w;
     run->gpu_mean_w = (1 - w) * run->gpu_mean_w + w * pause->gpu_mean_w;
     run->it_peak_w = shown->it_peak_w;
+    run->node_peak_w = shown->node_peak_w;
     run->it_min_w = shown->it_min_w;
     run->swing_max_w = shown->swing_max_w;
     run->ramp_max_w_per_s = shown->ramp_max_w_per_s;
@@ -195,6 +197,7 @@ void cpow_json(cJSON *o, const cpow_run *r)
     cli_json_num(o, "it_power_min_w", r->it_min_w);
     cli_json_num(o, "facility_power_mean_w", r->facility_mean_w);
     cli_json_num(o, "node_power_mean_w", r->node_mean_w);
+    cli_json_num(o, "node_power_peak_w", r->node_peak_w);
     cli_json_num(o, "gpu_power_mean_w", r->gpu_mean_w);
     cli_json_num(o, "energy_j", r->energy_j);
     cli_json_num(o, "power_swing_max_w", r->swing_max_w);

@@ -40,6 +40,8 @@ typedef struct cpow_run {
     double it_mean_w, it_peak_w, it_min_w;
     double facility_mean_w;               /* it_mean_w x pue */
     double node_mean_w;                   /* one server at the wall, mean */
+    double node_peak_w; /* a server's share of the IT peak (switches excluded): the mean
+                           server at the cluster's busiest moment */
     double gpu_mean_w;                    /* one GPU, mean */
     double energy_j;                      /* at the meter, the whole run */
     double swing_max_w, ramp_max_w_per_s; /* IT, at the series' resolution */

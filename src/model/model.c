@@ -336,6 +336,24 @@ model_train_flops model_training_flops(const model *m, int64_t seq_len)
     return t;
 }
 
+double model_megatron_flops_per_token(const model *m, int64_t seq_len, int recompute_counted)
+{
+    double h = (double)m->hidden_size, l = (double)m->num_layers, s = (double)seq_len;
+    double heads = (double)m->num_heads;
+    double head_dim = m->attn == MODEL_ATTN_MLA ? (double)m->v_head_dim : (double)m->head_dim;
+    double groups = m->attn == MODEL_ATTN_MLA ? heads : (double)m->num_kv_heads;
+    double q_ratio = heads * head_dim / h;
+    double gated = m->ffn_kind == MODEL_FFN_GATED ? 1.5 : 1.0;
+    double ffn = (double)m->ffn_dim;
+    if (m->num_experts > 0) /* every layer counted as MoE, as the formula does */
+        ffn = (double)m->expert_dim * (double)(m->experts_per_token + m->num_shared_experts);
+    /* 12 l h^2 x (attention projections and core + FFN): forward, input
+     * gradient and weight gradient, 2 FLOPs a multiply-add. */
+    double layers = 12 * l * h * h * ((1 + groups / heads + s / h) * q_ratio + ffn / h * gated);
+    double logits = 6 * (double)m->vocab_size * h;
+    return (recompute_counted ? layers * 4 / 3 : layers) + logits;
+}
+
 static const model_recipe recipes[] = {
     {"bf16", 2, 2, 4, 4, 4, 2,
      "mixed-precision Adam: bf16 weights and gradients, fp32 master weights and moments, "

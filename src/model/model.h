@@ -148,6 +148,20 @@ typedef struct model_train_flops {
 
 model_train_flops model_training_flops(const model *m, int64_t seq_len);
 
+/* Training FLOPs per token as Megatron-LM counts them when it reports
+ * teraFLOP/s per GPU or MFU, for sequences of seq_len (full, non-causal
+ * attention; logits counted once forward and twice backward):
+ *  - recompute_counted = 1: Narayanan et al. 2021 (arXiv:2104.04473),
+ *    eq. 3, which counts the recomputed forward: per token
+ *    96 l h^2 (1 + s/(6h) + V/(16 l h)) for a GPT model;
+ *  - recompute_counted = 0: Megatron-Core's num_floating_point_operations
+ *    (megatron/training/training.py), three passes: 72 l h^2 (1 + s/(6h)
+ *    + V/(12 l h)) for a GPT model, with the query-group, gated-FFN and
+ *    routed-expert terms it adds for other layouts (an MLA model is
+ *    counted as if its heads were MHA heads of head_dim, as the formula
+ *    knows no MLA). */
+double model_megatron_flops_per_token(const model *m, int64_t seq_len, int recompute_counted);
+
 /* Bytes per parameter of training state, per precision recipe. */
 typedef struct model_recipe {
     const char *name;
