@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model/modelfile.h"
+#include "train/stack.h"
 #include "train/step.h"
 
 static model tiny;
@@ -287,7 +288,114 @@ static void test_does_not_fit(void)
     CU_ASSERT(strstr(err.msg, "does not fit") && strstr(err.msg, "short"));
 }
 
+/* 2021 Megatron-LM's attention on GPT-2 small (12 heads of 64), one
+ * sequence of 512, at the test chip's peaks (1 PFLOP/s, 2 TB/s), by hand:
+ * E = 512 x 12 x 512 = 3,145,728 scores; Q, K, V and the output 3,145,728
+ * bytes (io). Forward: Q K^T writes 2E and reads io/2 = 7,864,320 B
+ * (3.93216 us, its 0.403 GFLOP take 0.40 us); softmax reads and writes
+ * 4E = 12,582,912 B (6.291456 us); dropout 5E (7.86432 us); P V as Q K^T
+ * (3.93216 us): 22.020096 us a layer. Backward: four products of 2E +
+ * io/4 = 7,077,888 B (3.538944 us each), dropout 5E (7.86432 us), softmax
+ * 6E (9.437184 us): 31.45728 us. Twelve layers. */
+static void test_materialized_attention_by_hand(void)
+{
+    model gpt2;
+    char warn[MODELFILE_WARN_MAX];
+    ms_err err = {0};
+    CU_ASSERT_FATAL(modelfile_load("workloads/gpt2/config.json", &gpt2, warn, &err) == MS_OK);
+    chip c = test_chip();
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1, p.seq_len = 512;
+    p.stack = "megatron-2021";
+    tcost_stage st, flash;
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(st.f.by_kind_s[TCOST_ATTENTION], 12 * 22.020096e-6, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(st.b.by_kind_s[TCOST_ATTENTION], 12 * 31.45728e-6, 1e-15);
+    /* Full recompute runs the forward again in the backward. */
+    p.recompute = PLAN_RECOMPUTE_FULL;
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(st.b.by_kind_s[TCOST_ATTENTION], 12 * (22.020096e-6 + 31.45728e-6),
+                           1e-15);
+    /* A fused kernel keeps the scores out of HBM: far less time. */
+    p.stack = "plain";
+    p.recompute = PLAN_RECOMPUTE_NONE;
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &flash, &err) == MS_OK);
+    CU_ASSERT(flash.f.by_kind_s[TCOST_ATTENTION] < st.f.by_kind_s[TCOST_ATTENTION] / 4);
+}
+
+/* What the stacks change: full recompute repeats the TP all-reduces,
+ * Megatron-Core overlaps TP with GEMMs and DP with the backward. */
+static void test_stack_overlaps(void)
+{
+    CU_ASSERT_PTR_NOT_NULL(stack_find("megatron-2021"));
+    CU_ASSERT_PTR_NULL(stack_find("megatron-2099"));
+    chip a100 = test_chip(), h100 = test_chip();
+    a100.family = "ampere", h100.family = "hopper";
+    CU_ASSERT_STRING_EQUAL(stack_default(&a100)->name, "megatron-2021");
+    CU_ASSERT_STRING_EQUAL(stack_default(&h100)->name, "megatron-core-2024");
+    CU_ASSERT_STRING_EQUAL(stack_default(&(chip){.family = "tpu-v5p"})->name, "plain");
+
+    plan p = small_plan();
+    p.tp = 2, p.dp = 4, p.global_batch = 32;
+    p.recompute = PLAN_RECOMPUTE_FULL;
+    tcost_stage st;
+    chip c = test_chip();
+    ms_err err = {0};
+    CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 2, 1, &st, &err) == MS_OK);
+    CU_ASSERT(st.tp_allreduces > 0 && st.tp_allreduces_bwd == 2 * st.tp_allreduces);
+
+    step_result plain, core;
+    p.stack = "plain";
+    CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 1.0, 0, &plain) == MS_OK);
+    p.stack = "megatron-core-2024";
+    CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 1.0, 0, &core) == MS_OK);
+    CU_ASSERT(plain.part_s[STEP_COMM_TP] > 0 && plain.part_s[STEP_COMM_DP] > 0);
+    CU_ASSERT(core.part_s[STEP_COMM_TP] < plain.part_s[STEP_COMM_TP]);
+    CU_ASSERT(core.part_s[STEP_COMM_TP] > 0); /* the first chunk stays exposed */
+    /* The tiny model's gradients fit in one 40M-parameter bucket: the
+     * data-parallel reduction cannot start before the backward ends. */
+    CU_ASSERT_DOUBLE_EQUAL(core.part_s[STEP_COMM_DP], plain.part_s[STEP_COMM_DP], 1e-15);
+    CU_ASSERT(core.step_time_s < plain.step_time_s);
+    step_result_free(&plain);
+    step_result_free(&core);
+
+    /* GPT-2 small (124M parameters, 62M a TP rank: two buckets' worth):
+     * the reduction overlaps the backward and only one bucket stays. */
+    model gpt2;
+    char warn[MODELFILE_WARN_MAX];
+    CU_ASSERT_FATAL(modelfile_load("workloads/gpt2/config.json", &gpt2, warn, &err) == MS_OK);
+    plan q = {.gpus = 16,
+              .tp = 2,
+              .pp = 1,
+              .vpp = 1,
+              .dp = 8,
+              .ep = 1,
+              .cp = 1,
+              .zero = 1,
+              .seq_len = 512,
+              .global_batch = 16,
+              .micro_batch = 1,
+              .recipe = "bf16"};
+    topo_spec ts = step_default_topo(&c, q.gpus);
+    coll_params net = COLL_PARAMS_IDEAL;
+    step_config cfg = {.schedule = SCHED_1F1B, .moe_load = 1};
+    topo *t = NULL;
+    CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
+    q.stack = "plain";
+    CU_ASSERT_FATAL(step_run(&gpt2, &c, NULL, &q, t, &net, &cfg, &plain, &err) == MS_OK);
+    q.stack = "megatron-core-2024";
+    CU_ASSERT_FATAL(step_run(&gpt2, &c, NULL, &q, t, &net, &cfg, &core, &err) == MS_OK);
+    topo_free(t);
+    CU_ASSERT(plain.part_s[STEP_COMM_DP] > 0);
+    CU_ASSERT(core.part_s[STEP_COMM_DP] < plain.part_s[STEP_COMM_DP]);
+    CU_ASSERT(core.part_s[STEP_COMM_DP] > 0);
+    step_result_free(&plain);
+    step_result_free(&core);
+}
+
 static CU_TestInfo tests[] = {
+    {"materialized attention by hand", test_materialized_attention_by_hand},
+    {"software stacks: recompute, TP and DP overlap", test_stack_overlaps},
     {"expected nodes a token reaches", test_expected_nodes},
     {"FP8 quantization bytes by hand", test_fp8_quantization_bytes},
     {"element-wise bytes by hand", test_elementwise_bytes},

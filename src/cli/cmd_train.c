@@ -10,6 +10,7 @@
 #include "cli/cpow.h"
 #include "io/trace.h"
 #include "model/modelfile.h"
+#include "train/stack.h"
 #include "train/step.h"
 
 static const cli_opt opts[] = {
@@ -29,6 +30,9 @@ static const cli_opt opts[] = {
     {"--precision", "RECIPE", "bf16 (default) or fp8 (DeepSeek-V3's recipe)"},
     {"--schedule", "NAME", "gpipe, 1f1b (default), interleaved, zb1p, dualpipe or dualpipev"},
     {"--recompute", "POLICY", "none (default), selective or full"},
+    {"--stack", "NAME",
+     "software stack: megatron-2021, megatron-core-2024, deepseek-v3 or plain (default: the "
+     "chip's era)"},
     {"--comm-sms", "N", "SMs communication holds while it overlaps compute (DeepSeek: 20)"},
     {"--moe-imbalance", "X", "busiest expert rank's tokens over the mean (default 1: balanced)"},
     {"--every-replica", NULL, "simulate every data-parallel replica (small plans; for checks)"},
@@ -112,6 +116,7 @@ static void print_text(const model *m, const chip *c, const plan *p, const step_
            m->name, (long long)p->gpus, c->name, (long long)p->tp, (long long)p->pp,
            p->vpp > 1 ? " (interleaved)" : "", (long long)p->dp, (long long)p->ep, (long long)p->cp,
            p->zero, p->recipe, sched_name(cfg->schedule), plan_recompute_name(p->recompute));
+    printf("software stack %s: %s\n", p->stack, stack_or_plain(p->stack)->summary);
     printf("batch %lld sequences of %lld tokens, micro-batch %lld: %lld micro-batches per "
            "pipeline over %lld stages\n\n",
            (long long)p->global_batch, (long long)p->seq_len, (long long)p->micro_batch,
@@ -360,6 +365,16 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         (rc = chip_db_lookup(db, cli_get(&a, "--chip"), &c, &err)) ||
         (rc = cli_load_calib(&a, &cal, &err)))
         goto out;
+    if (cli_get(&a, "--stack")) {
+        p.stack = cli_get(&a, "--stack");
+        if (!stack_find(p.stack)) {
+            rc =
+                ms_errf(&err, MS_EUSAGE, "--stack '%s': expected one of %s", p.stack, stack_list());
+            goto out;
+        }
+    } else {
+        p.stack = stack_default(c)->name;
+    }
     if ((rc = plan_check(&p, &m, &err)))
         goto out;
     coll_params net = COLL_PARAMS_IDEAL;
@@ -433,6 +448,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         cJSON_AddStringToObject(pj, "precision", p.recipe);
         cJSON_AddStringToObject(pj, "schedule", sched_name(cfg.schedule));
         cJSON_AddStringToObject(pj, "recompute", plan_recompute_name(p.recompute));
+        cJSON_AddStringToObject(pj, "stack", p.stack);
         cli_json_num(pj, "comm_sms", (double)cfg.comm_sms);
         cli_json_num(pj, "moe_imbalance", cfg.moe_load);
         cli_json_num(o, "step_time_s", res.step_time_s);

@@ -1,6 +1,8 @@
 /* plan: see plan.h. */
 #include "train/plan.h"
 
+#include "train/stack.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -35,6 +37,9 @@ int plan_check(const plan *p, const model *m, ms_err *err)
     if (!p->recipe || !model_recipe_find(p->recipe))
         return ms_errf(err, MS_EINVAL, "field 'precision': expected one of %s, got '%s'",
                        model_recipe_list(), p->recipe ? p->recipe : "");
+    if (p->stack && !stack_find(p->stack))
+        return ms_errf(err, MS_EINVAL, "field 'stack': expected one of %s, got '%s'", stack_list(),
+                       p->stack);
     if (m->num_heads % p->tp != 0)
         return ms_errf(err, MS_EINVAL, "field 'tp': %lld does not divide the %lld attention heads",
                        (long long)p->tp, (long long)m->num_heads);

@@ -26,6 +26,7 @@ typedef struct plan {
     int64_t global_batch; /* sequences per step */
     int64_t micro_batch;  /* sequences per micro-batch */
     const char *recipe;   /* "bf16" or "fp8": see model_recipe_find */
+    const char *stack;    /* software stack (stack_find); NULL: plain */
     plan_recompute recompute;
     int64_t inflight_microbatches; /* held per first stage; 0 = the 1F1B count, pp */
 } plan;
@@ -35,7 +36,7 @@ typedef struct plan {
  * multiply to the GPUs (tp x pp x cp x dp), experts not divisible by ep
  * or ep not dividing dp x tp, heads not divisible by tp, more stages than
  * layers, a sequence not divisible by cp, a global batch not divisible by
- * micro-batch x dp, an unknown recipe, a ZeRO stage outside 0-3. */
+ * micro-batch x dp, an unknown recipe or stack, a ZeRO stage outside 0-3. */
 int plan_check(const plan *p, const model *m, ms_err *err);
 
 /* Micro-batches each pipeline runs per step: global / (micro x dp). */

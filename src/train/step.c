@@ -8,6 +8,7 @@
 
 #include "core/sim.h"
 #include "hw/roofline.h"
+#include "train/stack.h"
 
 static const char *const part_names[] = {
 #define STEP_PART_NAME(e, name) name,
@@ -88,7 +89,8 @@ static const char *link_bound(const net_ctx *nc, int64_t n, int64_t stride)
 /* Times of one stage's tasks for one load class. */
 typedef struct stage_times {
     tcost_stage tc;
-    double tp_s;   /* all tensor-parallel all-reduces of one direction */
+    double tp_f_s; /* all tensor-parallel all-reduces of the forward */
+    double tp_b_s; /* and of the backward (full recompute runs the forward's again) */
     double ep_f_s; /* expert-parallel dispatch + combine, forward, all MoE layers */
     double ep_b_s; /* and backward */
     double z3_s;   /* ZeRO-3 weight all-gather, one direction */
@@ -107,6 +109,7 @@ typedef struct runner {
     int64_t group_reps;       /* replicas in one expert-parallel group (barrier size) */
     const stage_times *st[2]; /* [class][stage] */
     double slow;              /* compute stretch in overlapped pairs */
+    double tp_chunks;         /* TP traffic pipelined with GEMMs in this many chunks; 0: not */
     sim_time p2p;
     size_t *next;
     int *busy;
@@ -172,39 +175,46 @@ static double task_time(const runner *R, int cls, const sched_task *k, double *p
     switch (k->op) {
     case SCHED_F:
         w[0] = &a->tc.f;
-        comm = a->ep_f_s, tp = a->tp_s, z3 = a->z3_s;
+        comm = a->ep_f_s, tp = a->tp_f_s, z3 = a->z3_s;
         break;
     case SCHED_B:
         w[0] = &a->tc.b;
-        comm = a->ep_b_s, tp = a->tp_s, z3 = a->z3_s;
+        comm = a->ep_b_s, tp = a->tp_b_s, z3 = a->z3_s;
         break;
     case SCHED_W:
         w[0] = &a->tc.w;
         break;
     case SCHED_BW:
         w[0] = &a->tc.b, w[1] = &a->tc.w;
-        comm = a->ep_b_s, tp = a->tp_s, z3 = a->z3_s;
+        comm = a->ep_b_s, tp = a->tp_b_s, z3 = a->z3_s;
         break;
     default: { /* F&B: the expert-parallel traffic of each half under the other's compute */
         const stage_times *b = &R->st[cls][k->stage2];
         w[0] = &a->tc.f, w[1] = &b->tc.b, w[2] = &b->tc.w;
         comm = a->ep_f_s + b->ep_b_s;
-        tp = a->tp_s + b->tp_s;
+        tp = a->tp_f_s + b->tp_b_s;
         z3 = a->z3_s + b->z3_s;
         stretch = R->slow;
         break;
     }
     }
     *matrix_s = *memory_s = 0;
+    double gemm_s = 0;
     for (int i = 0; i < 3; i++)
         if (w[i]) {
             comp += w[i]->time_s * stretch;
+            gemm_s += w[i]->by_kind_s[TCOST_GEMM] * stretch;
             *matrix_s += w[i]->flop_bound_s * stretch;
             *memory_s += w[i]->hbm_bound_s * stretch;
             for (int kind = 0; kind < TCOST_KINDS; kind++)
                 parts[STEP_COMPUTE_GEMM + kind] += w[i]->by_kind_s[kind] * stretch;
         }
     double exposed = k->op == SCHED_FB ? fmax(0, comm - comp) : comm;
+    /* TP overlap: the all-gathers and reduce-scatters run in chunks under
+     * the GEMMs they feed or follow; the first chunk, and whatever the
+     * GEMMs cannot cover, stays exposed. */
+    if (R->tp_chunks > 0 && tp > 0)
+        tp = fmax(tp / R->tp_chunks, tp - gemm_s);
     parts[STEP_COMM_EP] += exposed;
     parts[STEP_COMM_TP] += tp;
     parts[STEP_COMM_ZERO3] += z3;
@@ -380,7 +390,8 @@ static int stage_times_compute(const model *m, const chip *c, const calib *cal, 
     if ((rc = coll_s(nc, COLL_ALLREDUCE, p->tp, 1, t->tp_allreduce_B, &ar,
                      "tensor-parallel all-reduce", err)))
         return rc;
-    out->tp_s = ar * (double)t->tp_allreduces;
+    out->tp_f_s = ar * (double)t->tp_allreduces;
+    out->tp_b_s = ar * (double)t->tp_allreduces_bwd;
     if (t->ep_dispatch_B > 0 && t->moe_layers > 0) {
         double disp, comb;
         if ((rc = coll_s(nc, COLL_DISPATCH, p->ep, 1, t->ep_dispatch_B, &disp,
@@ -515,7 +526,8 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
 
     runner R = {0};
     stage_times *st = NULL;
-    double *dense = NULL, *experts = NULL;
+    double *dense = NULL, *experts = NULL, *fwd_s = NULL, *bwd_s = NULL;
+    const stack *sk = stack_or_plain(p->stack);
     net_ctx nc = {.t = t, .cp = net, .domain = ts->domain_size};
 
     /* Per-stage costs, for the busiest load and (every_replica) the rest. */
@@ -535,7 +547,9 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     st = calloc((size_t)S * 2, sizeof *st);
     dense = calloc((size_t)p->pp, sizeof *dense);
     experts = calloc((size_t)p->pp, sizeof *experts);
-    if (!st || !dense || !experts) {
+    fwd_s = calloc((size_t)p->pp, sizeof *fwd_s);
+    bwd_s = calloc((size_t)p->pp, sizeof *bwd_s);
+    if (!st || !dense || !experts || !fwd_s || !bwd_s) {
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
         goto out;
     }
@@ -570,6 +584,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                  .slow = cfg->comm_sms > 0
                              ? c->compute_units / (c->compute_units - (double)cfg->comm_sms)
                              : 1,
+                 .tp_chunks = sk->tp_overlap && p->tp > 1 ? (double)p->tp : 0,
                  .p2p = sim_time_from_s(p2p_s),
                  .trace_mask = cfg->trace_mask};
     R.next = calloc(ids, sizeof *R.next);
@@ -615,9 +630,13 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
         int r1 = sched_rank_of(sc, 0, s), r2 = sched_rank_of(sc, (int)M - 1, s);
         dense[r1] += st[s].tc.dense_params;
         experts[r1] += st[s].tc.expert_params;
+        fwd_s[r1] += st[s].tc.f.time_s;
+        bwd_s[r1] += st[s].tc.b.time_s + st[s].tc.w.time_s;
         if (r2 != r1) {
             dense[r2] += st[s].tc.dense_params;
             experts[r2] += st[s].tc.expert_params;
+            fwd_s[r2] += st[s].tc.f.time_s;
+            bwd_s[r2] += st[s].tc.b.time_s + st[s].tc.w.time_s;
         }
     }
 
@@ -653,6 +672,22 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                 (rc = coll_s(&nc, COLL_ALLGATHER, edp_n, p->ep, experts[r] * recipe->weight_B,
                              &ag_e, "expert data-parallel weight all-gather", err)))
                 break;
+        }
+        if (sk->dp_overlap) {
+            /* Buckets of gradients are reduced as the last micro-batch's
+             * backward produces them, and the updated weights gathered as
+             * the next step's first forward needs them: only what one
+             * micro-batch's backward (forward) cannot cover stays exposed,
+             * and never less than one bucket. */
+            double params = dense[r] + experts[r];
+            double bucket = fmax(sk->dp_bucket_params, 1e6 * (double)dp_n);
+            double frac = params > 0 ? fmin(1, bucket / params) : 1;
+            double rs = rs_d + rs_e, ag = ag_d + ag_e;
+            double rs_x = fmax(rs * frac, rs - bwd_s[r]), ag_x = fmax(ag * frac, ag - fwd_s[r]);
+            if (rs > 0)
+                rs_d *= rs_x / rs, rs_e *= rs_x / rs;
+            if (ag > 0)
+                ag_d *= ag_x / ag, ag_e *= ag_x / ag;
         }
         /* The optimizer reads the gradient, reads and writes master weights
          * and both moments, writes the working weights. */
@@ -733,9 +768,12 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
               work_bound(&s0->tc.b));
     add_phase(out, "weight gradient, one micro-batch of stage 0", s0->tc.w.time_s, Md,
               work_bound(&s0->tc.w));
-    if (s0->tp_s > 0)
-        add_phase(out, "tp all-reduces, one direction of stage 0", s0->tp_s, 2 * Md,
+    if (s0->tp_f_s > 0) {
+        add_phase(out, "tp all-reduces, forward of stage 0", s0->tp_f_s, Md,
                   link_bound(&nc, p->tp, 1));
+        add_phase(out, "tp all-reduces, backward of stage 0", s0->tp_b_s, Md,
+                  link_bound(&nc, p->tp, 1));
+    }
     if (s0->ep_f_s > 0) {
         add_phase(out, "ep dispatch+combine forward, stage 0", s0->ep_f_s, Md,
                   link_bound(&nc, p->ep, 1));
@@ -783,6 +821,8 @@ out:
     free(st);
     free(dense);
     free(experts);
+    free(fwd_s);
+    free(bwd_s);
     sched_free(sc);
     return rc;
 }

@@ -6,6 +6,7 @@
 
 #include "hw/roofline.h"
 #include "net/coll.h"
+#include "train/stack.h"
 
 static const char *const kind_names[] = {
 #define TCOST_KIND_NAME(e, name) name,
@@ -43,6 +44,14 @@ static void add_time(acc *a, tcost_work *t, tcost_kind k, const char *calib_kind
         return;
     roof_op op = {.kind = calib_kind, .prec = prec, .flops = flops, .bytes = bytes};
     roof_eff eff = calib_eff(a->cal, a->c, calib_kind, prec);
+    /* A kernel bound by HBM traffic reaches at most what the family's
+     * streaming kernels reach: where a kind has no memory figure of its
+     * own (a GEMM writing attention scores), the stream one is used. */
+    if (!eff.memory_source && a->cal) {
+        roof_eff st = calib_eff(a->cal, a->c, "stream", MS_BF16);
+        if (st.memory_source)
+            eff.memory = st.memory;
+    }
     roof_result r;
     if (roof_time(a->c, &op, &eff, &r, a->err) != MS_OK) {
         a->failed = 1;
@@ -117,6 +126,40 @@ static void attention(acc *a, double flops, double bytes)
     add_time(a, a->b, TCOST_ATTENTION, "attention_bwd", MS_BF16, 2.5 * flops, 2 * bytes);
 }
 
+/* Attention as 2021 Megatron-LM computes it, over E = T x heads x keys
+ * scores (every key, the causal mask applied to a full square): Q K^T as
+ * a batched GEMM writing the scores to HBM, a fused scale-mask-softmax
+ * reading them and writing probabilities, dropout on the probabilities
+ * (read, write, a one-byte mask) when the stack runs it, P V reading them.
+ * The backward runs four batched GEMMs (dP = dO V^T writing, dV = P^T dO
+ * reading P, dQ and dK each reading dS), the dropout backward (dP and the
+ * mask in, the gradient out) and the softmax backward (P and dP in, dS
+ * out). qk_flops is 2 T heads head_dim keys: each of the four forward and
+ * backward products' FLOPs; io_B the bytes of Q, K, V and the output. */
+static void attention_materialized(acc *a, double E, double qk_flops, double io_B, int dropout,
+                                   double ab)
+{
+    double drop_B = dropout ? E * (2 * ab + 1) : 0; /* read, write, mask */
+    tcost_work *passes[2] = {a->f, a->recompute ? a->b : NULL};
+    for (int i = 0; i < 2; i++) {
+        if (!passes[i])
+            continue;
+        add_time(a, passes[i], TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 2);
+        add_time(a, passes[i], TCOST_ATTENTION, "stream", MS_BF16, 5 * E, 2 * E * ab);
+        if (dropout)
+            add_time(a, passes[i], TCOST_ATTENTION, "stream", MS_BF16, E, drop_B);
+        add_time(a, passes[i], TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 2);
+    }
+    tcost_work *b = a->b;
+    add_time(a, b, TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 4); /* dP */
+    add_time(a, b, TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 4); /* dV */
+    if (dropout)
+        add_time(a, b, TCOST_ATTENTION, "stream", MS_BF16, E, E * (2 * ab + 1));
+    add_time(a, b, TCOST_ATTENTION, "stream", MS_BF16, 4 * E, 3 * E * ab); /* softmax backward */
+    add_time(a, b, TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 4); /* dQ */
+    add_time(a, b, TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 4); /* dK */
+}
+
 /* Data movement that the backward repeats once, not twice. */
 static void permute(acc *a, double bytes)
 {
@@ -133,8 +176,11 @@ static void elementwise(acc *a, double flops, double bytes)
 }
 
 typedef struct shape {
-    double T;     /* tokens of the rank's context slice in one micro-batch */
-    double Tsp;   /* tokens after the sequence-parallel split: T / tp */
+    double T;   /* tokens of the rank's context slice in one micro-batch */
+    double Tsp; /* tokens after the sequence-parallel split: T / tp */
+    double Tn;  /* tokens norms and dropouts run on: Tsp, or T without sequence parallelism */
+    double seq; /* tokens of a whole sequence */
+    const stack *sk;
     double tp;    /* tensor-parallel ranks */
     double keys;  /* average keys a query attends, over the whole sequence */
     double load;  /* routed tokens over the mean */
@@ -146,8 +192,8 @@ typedef struct shape {
 static void layer(acc *a, const model *m, const shape *s, int moe)
 {
     double d = (double)m->hidden_size, nh = (double)m->num_heads / s->tp;
-    double T = s->T, Tsp = s->Tsp, ab = s->act_B;
-    elementwise(a, 4 * Tsp * d, 2 * Tsp * d * ab); /* attention norm */
+    double T = s->T, Tsp = s->Tsp, Tn = s->Tn, ab = s->act_B;
+    elementwise(a, 4 * Tn * d, 2 * Tn * d * ab); /* attention norm */
     if (m->attn == MODEL_ATTN_MLA) {
         double dq = (double)m->q_lora_rank, dc = (double)m->kv_lora_rank;
         double dn = (double)m->qk_nope_head_dim, dr = (double)m->qk_rope_head_dim;
@@ -175,11 +221,18 @@ static void layer(acc *a, const model *m, const shape *s, int moe)
         gemm(a, s->gp, T, d, nh * dv, 1);
     } else {
         double nkv = fmax(1, (double)m->num_kv_heads / s->tp), hd = (double)m->head_dim;
+        double io_B = T * (2 * nh * hd + 2 * nkv * hd) * ab;
         gemm(a, s->gp, T, (nh + 2 * nkv) * hd, d, 1);
-        attention(a, T * 4 * nh * hd * s->keys, T * (2 * nh * hd + 2 * nkv * hd) * ab);
+        if (s->sk->attention == STACK_ATTN_MATERIALIZED)
+            attention_materialized(a, T * nh * s->seq, 2 * T * nh * hd * s->seq, io_B,
+                                   s->sk->dropout, ab);
+        else
+            attention(a, T * 4 * nh * hd * s->keys, io_B);
         gemm(a, s->gp, T, d, nh * hd, 1);
     }
-    elementwise(a, 5 * Tsp * d, 3 * Tsp * d * ab); /* FFN norm and the residual add */
+    elementwise(a, 5 * Tn * d, 3 * Tn * d * ab); /* FFN norm and the residual add */
+    if (s->sk->dropout) /* the dropout masks of both bias-dropout-adds, a byte an element */
+        elementwise(a, 2 * Tn * d, 2 * Tn * d);
     int gated = m->ffn_kind == MODEL_FFN_GATED;
     double up = gated ? 2 : 1, act = model_act_flops(m);
     if (!moe) {
@@ -221,7 +274,7 @@ static void layer(acc *a, const model *m, const shape *s, int moe)
 static void head(acc *a, const model *m, const shape *s)
 {
     double d = (double)m->hidden_size, V = (double)m->vocab_size / s->tp;
-    elementwise(a, 4 * s->Tsp * d, 2 * s->Tsp * d * s->act_B); /* final norm */
+    elementwise(a, 4 * s->Tn * d, 2 * s->Tn * d * s->act_B); /* final norm */
     gemm(a, MS_BF16, s->T, V, d, 1);
     elementwise(a, 5 * s->T * V, 2 * s->T * V * 4); /* 5 FLOPs a logit: an estimate */
 }
@@ -261,8 +314,11 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
         .epr = m->num_experts > 0 ? (double)m->num_experts / (double)p->ep : 1,
         .gp = gp,
         .act_B = 2,
+        .seq = (double)p->seq_len,
+        .sk = stack_or_plain(p->stack),
     };
     s.Tsp = s.T / s.tp;
+    s.Tn = s.sk->sequence_parallel ? s.Tsp : s.T;
     acc a = {.c = c,
              .cal = cal,
              .f = &out->f,
@@ -315,6 +371,8 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
         return MS_EINVAL;
 
     out->tp_allreduces = p->tp > 1 ? 2 * (out->layers + out->mtp_modules) : 0;
+    /* Full recompute runs each layer's forward again, all-reduces and all. */
+    out->tp_allreduces_bwd = out->tp_allreduces * (p->recompute == PLAN_RECOMPUTE_FULL ? 2 : 1);
     out->tp_allreduce_B = s.T * d * s.act_B;
     if (m->num_experts > 0 && p->ep > 1) {
         /* DeepEP sends a token once to each node its experts sit on, then

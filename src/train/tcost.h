@@ -91,7 +91,8 @@ typedef struct tcost_stage {
     /* Bytes per rank per micro-batch, one direction (forward); the
      * backward sends as many the other way. */
     double tp_allreduce_B; /* each of tp_allreduces all-reduces of activations */
-    int64_t tp_allreduces;
+    int64_t tp_allreduces;     /* in the forward */
+    int64_t tp_allreduces_bwd; /* in the backward: twice as many with full recompute */
     double ep_dispatch_B; /* one MoE layer's dispatch from this rank (DeepEP's count) */
     double ep_combine_B;  /* and its combine */
     double ep_fanout;     /* distinct nodes (or GPUs, in one node) a token reaches */

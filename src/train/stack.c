@@ -1,0 +1,100 @@
+/* stack: see stack.h. */
+#include "train/stack.h"
+
+#include <string.h>
+
+static const stack stacks[] = {
+    {
+        .name = "megatron-2021",
+        .attention = STACK_ATTN_MATERIALIZED,
+        .dropout = 1,
+        .sequence_parallel = 0,
+        .tp_overlap = 0,
+        .dp_overlap = 0,
+        .summary = "Megatron-LM as of SC21: materialized attention with a fused "
+                   "scale-mask-softmax, dropout, no sequence parallelism, no overlap",
+        .source = "Narayanan et al., Efficient Large-Scale Language Model Training on GPU "
+                  "Clusters Using Megatron-LM, SC21, arXiv:2104.04473, §4.2 (fused kernels: "
+                  "bias+GeLU, bias+dropout+add, scale+mask+softmax; the attention scores go "
+                  "through HBM) and §3 (tensor-parallel all-reduces on the critical path, "
+                  "gradient all-reduce after the backward); Megatron-LM v2 "
+                  "megatron/model/transformer.py (baddbmm scores, FusedScaleMaskSoftmax, "
+                  "attention and hidden dropout 0.1 for GPT); sequence parallelism came in "
+                  "2022 (Korthikanti et al., arXiv:2205.05198)",
+    },
+    {
+        .name = "megatron-core-2024",
+        .attention = STACK_ATTN_FLASH,
+        .dropout = 0,
+        .sequence_parallel = 1,
+        .tp_overlap = 1,
+        .dp_overlap = 1,
+        .dp_bucket_params = 40e6,
+        .summary = "Megatron-Core with Transformer Engine: fused attention, sequence "
+                   "parallelism, TP communication overlap, DP overlap in buckets",
+        .source = "NVIDIA/Megatron-LM README, Performance Benchmarking (2024): "
+                  "--overlap-grad-reduce, --overlap-param-gather, TP communication overlap; "
+                  "megatron/core/distributed/distributed_data_parallel_config.py: bucket_size "
+                  "default max(40000000, 1000000 x dp_size) parameters; Transformer Engine "
+                  "userbuffers overlap the sequence-parallel all-gather and reduce-scatter with "
+                  "the GEMMs in tp chunks. Dropout 0 is assumed (modern pre-training settings)",
+    },
+    {
+        .name = "deepseek-v3",
+        .attention = STACK_ATTN_FLASH,
+        .dropout = 0,
+        .sequence_parallel = 1,
+        .tp_overlap = 0,
+        .dp_overlap = 0,
+        .summary = "DeepSeek's HAI-LLM for V3: fused attention, DualPipe overlap (set by "
+                   "the schedule), data-parallel reduction after the backward",
+        .source = "DeepSeek-V3 Technical Report, arXiv:2412.19437, §3.2 (DualPipe overlaps "
+                  "the expert-parallel traffic; no tensor parallelism); how its ZeRO-1 "
+                  "gradient reduction is scheduled is not described, so it is not overlapped",
+    },
+    {
+        .name = "plain",
+        .attention = STACK_ATTN_FLASH,
+        .dropout = 0,
+        .sequence_parallel = 1,
+        .tp_overlap = 0,
+        .dp_overlap = 0,
+        .summary = "fused attention, no overlap of tensor- or data-parallel communication",
+        .source = "megasim's reference: no software-specific overlap",
+    },
+};
+
+#define NSTACKS (sizeof stacks / sizeof stacks[0])
+
+const stack *stack_find(const char *name)
+{
+    for (size_t i = 0; name && i < NSTACKS; i++)
+        if (strcmp(stacks[i].name, name) == 0)
+            return &stacks[i];
+    return NULL;
+}
+
+const stack *stack_or_plain(const char *name)
+{
+    const stack *s = name ? stack_find(name) : NULL;
+    return s ? s : stack_find("plain");
+}
+
+const stack *stack_default(const chip *c)
+{
+    if (strcmp(c->family, "ampere") == 0)
+        return stack_find("megatron-2021");
+    if (strcmp(c->family, "hopper") == 0 || strncmp(c->family, "blackwell", 9) == 0)
+        return stack_find("megatron-core-2024");
+    return stack_find("plain");
+}
+
+const char *stack_list(void)
+{
+    return "megatron-2021, megatron-core-2024, deepseek-v3, plain";
+}
+
+const stack *stack_at(int i)
+{
+    return i >= 0 && (size_t)i < NSTACKS ? &stacks[i] : NULL;
+}

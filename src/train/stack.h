@@ -1,0 +1,48 @@
+/* stack: the training software a plan runs on, as the things it does
+ * that change a step's time: how attention is computed (materialized
+ * scores or a fused flash kernel), whether dropout kernels run, whether
+ * norms and dropouts are split over the tensor-parallel ranks (sequence
+ * parallelism), and which communication it overlaps with compute
+ * (tensor-parallel collectives with the GEMMs they feed, data-parallel
+ * gradient reduction with the backward and the parameter all-gather with
+ * the next forward, in buckets). Each stack is a row of a table with the
+ * sources that say what that software does; the same GPU trains at
+ * different speeds under each. */
+#ifndef MS_STACK_H
+#define MS_STACK_H
+
+#include "hw/chip.h"
+
+typedef enum stack_attn {
+    STACK_ATTN_FLASH,        /* fused kernel, scores never in HBM (FlashAttention) */
+    STACK_ATTN_MATERIALIZED, /* Q K^T to HBM, softmax kernel, P V: as 2021 Megatron-LM ran */
+} stack_attn;
+
+typedef struct stack {
+    const char *name;
+    stack_attn attention;
+    int dropout;           /* attention-probability and hidden dropout kernels run */
+    int sequence_parallel; /* norms and dropouts on tokens / tp (else every TP rank runs all) */
+    int tp_overlap;        /* tensor-parallel collectives pipelined with their GEMMs */
+    int dp_overlap;        /* gradient reduce under the backward, weight gather under the forward */
+    double dp_bucket_params; /* parameters per overlapped bucket (dp_overlap) */
+    const char *summary;     /* one line for listings */
+    const char *source;
+} stack;
+
+/* The stack named name, or NULL. */
+const stack *stack_find(const char *name);
+/* The stack a plan runs on when it names none: the one of the chip's era
+ * (Ampere: megatron-2021; Hopper, Blackwell and Blackwell Ultra:
+ * megatron-core-2024;
+ * anything else: plain). */
+const stack *stack_default(const chip *c);
+/* The stack of plan field name, NULL meaning plain (fused attention, no
+ * overlap): what code that builds plans by hand gets. */
+const stack *stack_or_plain(const char *name);
+/* "megatron-2021, megatron-core-2024, ...": for messages. */
+const char *stack_list(void);
+/* Rows in order, for listings: NULL past the end. */
+const stack *stack_at(int i);
+
+#endif
