@@ -166,6 +166,10 @@ static void print_text(const model *m, const chip *c, const plan *p, const step_
                       : "compute at datasheet peak (--peak)",
            net_calibrated ? "network calibrated by hwdb/network.csv" : "ideal network (--ideal)",
            (long long)r->ranks_simulated, (unsigned long long)r->events);
+    if (r->stage0.uncalibrated[0])
+        printf("no kernel measurement of %s for %s: %s at the datasheet peak (an upper bound)\n",
+               r->stage0.uncalibrated, c->name,
+               strchr(r->stage0.uncalibrated, ';') ? "these ran" : "it ran");
 }
 
 /* The cluster's power over a few steps, replica 0's pipeline ranks
@@ -489,6 +493,13 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         cli_json_num(o, "microbatches", (double)res.microbatches);
         cli_json_num(o, "ranks_simulated", (double)res.ranks_simulated);
         cli_json_num(o, "events", (double)res.events);
+        /* Operation classes timed at the datasheet peak for want of a
+         * kernel measurement of this chip's family. */
+        cJSON *unc = cJSON_AddArrayToObject(o, "uncalibrated");
+        char ub[sizeof res.stage0.uncalibrated];
+        snprintf(ub, sizeof ub, "%s", res.stage0.uncalibrated);
+        for (char *save = NULL, *it = strtok_r(ub, ";", &save); it; it = strtok_r(NULL, ";", &save))
+            cJSON_AddItemToArray(unc, cJSON_CreateString(it + (*it == ' ')));
         json_parts(o, &res);
         if (have_power)
             cpow_json(o, &pr);

@@ -2,7 +2,12 @@
  * eta = 1 / (1 + exp(-u)) is in (0, 1), overhead = v^2 microseconds is
  * >= 0. A weak pull (1e-3) towards the starting point keeps the problem
  * well posed when the rows say nothing about a parameter (all of them
- * memory-bound, say); such a parameter is then left blank, not written. */
+ * memory-bound, say); such a parameter is then left blank, not written.
+ * A fixed cost per operation can only be told apart from a rate when the
+ * rows include a timed launch or kernels whose times differ by ten times
+ * or more; otherwise the overhead is held at zero (two large GEMMs of
+ * slightly different rates would else be "explained" by a cost of tens
+ * of microseconds each). */
 #include "hw/kfit.h"
 
 #include <csv.h>
@@ -47,7 +52,30 @@ static roof_eff eff_of(const gsl_vector *x)
 typedef struct fit_ctx {
     const kmeas_row **rows;
     size_t n;
+    int overhead_free; /* the rows can pin a fixed cost down */
 } fit_ctx;
+
+/* 1 if rows[0..n) can tell a fixed cost from a rate: a timed row, or
+ * shaped rows whose times at peak span a factor of ten or more. */
+static int overhead_identifiable(const kmeas_row *const *rows, size_t n)
+{
+    double lo = INFINITY, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        const kmeas_row *r = rows[i];
+        if (r->metric == KMEAS_TIME)
+            return 1;
+        if (isnan(r->bytes) || isnan(r->flops))
+            continue;
+        roof_op op = {.kind = r->kind, .prec = r->prec, .flops = r->flops, .bytes = r->bytes};
+        roof_eff peak = ROOF_EFF_PEAK;
+        roof_result res;
+        if (roof_time(r->chip, &op, &peak, &res, NULL) != MS_OK || !(res.time_s > 0))
+            continue;
+        lo = fmin(lo, res.time_s);
+        hi = fmax(hi, res.time_s);
+    }
+    return hi >= 10 * lo;
+}
 
 static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
 {
@@ -59,7 +87,9 @@ static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
     }
     gsl_vector_set(f, ctx->n + 0, PRIOR_WEIGHT * (gsl_vector_get(x, 0) - u0));
     gsl_vector_set(f, ctx->n + 1, PRIOR_WEIGHT * (gsl_vector_get(x, 1) - u0));
-    gsl_vector_set(f, ctx->n + 2, PRIOR_WEIGHT * (gsl_vector_get(x, 2) - v0));
+    gsl_vector_set(f, ctx->n + 2,
+                   ctx->overhead_free ? PRIOR_WEIGHT * (gsl_vector_get(x, 2) - v0)
+                                      : 1e3 * gsl_vector_get(x, 2)); /* held at zero */
     return GSL_SUCCESS;
 }
 
@@ -87,7 +117,7 @@ static void identified(kfit_group *g, const fit_ctx *ctx)
             g->has_compute = 1;
         else
             g->has_memory = 1;
-        g->has_overhead = 1;
+        g->has_overhead |= ctx->overhead_free;
     }
 }
 
@@ -105,7 +135,7 @@ static int fit_group(kfit_group *g, const fit_ctx *ctx, ms_err *err)
     }
     gsl_vector_set(x, 0, u0);
     gsl_vector_set(x, 1, u0);
-    gsl_vector_set(x, 2, v0);
+    gsl_vector_set(x, 2, ctx->overhead_free ? v0 : 0);
     gsl_multifit_nlinear_fdf fdf = {
         .f = residuals, .df = NULL, .fvv = NULL, .n = n, .p = p, .params = (void *)ctx};
     int info;
@@ -177,6 +207,7 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, ms_err 
             add_chip(grp->measured_on, sizeof grp->measured_on, r->chip->name);
         }
         grp->ntrain = ctx.n;
+        ctx.overhead_free = overhead_identifiable(ctx.rows, ctx.n);
         rc = fit_group(grp, &ctx, err);
     }
     if (!rc) {

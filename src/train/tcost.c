@@ -33,6 +33,8 @@ typedef struct acc {
     int selective;         /* MLA: recompute norms and up-projections in b */
     int quant;             /* 1: FP8 GEMMs add their quantization kernels */
     tcost_work scratch;    /* where a recompute's own backward would go: dropped */
+    char *uncal;           /* tcost_stage.uncalibrated */
+    size_t uncal_cap;
     int failed;
     ms_err *err;
 } acc;
@@ -49,13 +51,27 @@ static void add_time(acc *a, tcost_work *t, tcost_kind k, const char *calib_kind
      * own (a GEMM writing attention scores), the stream one is used. */
     if (!eff.memory_source && a->cal) {
         roof_eff st = calib_eff(a->cal, a->c, "stream", MS_BF16);
-        if (st.memory_source)
+        if (st.memory_source) {
             eff.memory = st.memory;
+            eff.memory_source = st.memory_source;
+        }
     }
     roof_result r;
     if (roof_time(a->c, &op, &eff, &r, a->err) != MS_OK) {
         a->failed = 1;
         return;
+    }
+    /* Say which bound ran at the datasheet peak for want of a row. */
+    const char *peak = r.bound == ROOF_COMPUTE ? (eff.compute_source ? NULL : "compute")
+                                               : (eff.memory_source ? NULL : "memory");
+    if (a->cal && a->uncal && peak) {
+        const char *base = calib_kind_base(calib_kind);
+        char item[48];
+        snprintf(item, sizeof item, "%s %s %s", base ? base : calib_kind, ms_prec_name(prec), peak);
+        if (!strstr(a->uncal, item)) {
+            size_t used = strlen(a->uncal);
+            snprintf(a->uncal + used, a->uncal_cap - used, "%s%s", used ? "; " : "", item);
+        }
     }
     t->time_s += r.time_s;
     t->by_kind_s[k] += r.time_s;
@@ -327,6 +343,8 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
              .recompute = p->recompute == PLAN_RECOMPUTE_FULL,
              .selective = p->recompute == PLAN_RECOMPUTE_SELECTIVE,
              .quant = 1,
+             .uncal = out->uncalibrated,
+             .uncal_cap = sizeof out->uncalibrated,
              .err = err};
     double d = (double)m->hidden_size;
     for (int64_t l = out->first_layer; l < out->first_layer + out->layers; l++) {

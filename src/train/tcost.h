@@ -90,13 +90,18 @@ typedef struct tcost_stage {
 
     /* Bytes per rank per micro-batch, one direction (forward); the
      * backward sends as many the other way. */
-    double tp_allreduce_B; /* each of tp_allreduces all-reduces of activations */
+    double tp_allreduce_B;     /* each of tp_allreduces all-reduces of activations */
     int64_t tp_allreduces;     /* in the forward */
     int64_t tp_allreduces_bwd; /* in the backward: twice as many with full recompute */
-    double ep_dispatch_B; /* one MoE layer's dispatch from this rank (DeepEP's count) */
-    double ep_combine_B;  /* and its combine */
-    double ep_fanout;     /* distinct nodes (or GPUs, in one node) a token reaches */
-    double pp_B;          /* activations to the next stage */
+    double ep_dispatch_B;      /* one MoE layer's dispatch from this rank (DeepEP's count) */
+    double ep_combine_B;       /* and its combine */
+    double ep_fanout;          /* distinct nodes (or GPUs, in one node) a token reaches */
+    double pp_B;               /* activations to the next stage */
+
+    /* Operation classes that found no calibration row and ran at the
+     * datasheet peak: "attention bf16 compute; ...", empty when none (or
+     * when no calibration was given). */
+    char uncalibrated[160];
 
     double dense_params;  /* parameters of the stage a rank holds, split by tp */
     double expert_params; /* routed experts a rank holds, split by ep */
