@@ -26,7 +26,11 @@ typedef struct stack {
     int tp_overlap;        /* tensor-parallel collectives pipelined with their GEMMs */
     int dp_overlap;        /* gradient reduce under the backward, weight gather under the forward */
     double dp_bucket_params; /* parameters per overlapped bucket (dp_overlap) */
-    const char *summary;     /* one line for listings */
+    /* The loss's HBM traffic per logit, forward and backward, where the
+     * stack's code says it (0: megasim's default of one FP32 write and
+     * read forward, twice that backward). */
+    double loss_fp32_B_fwd, loss_fp32_B_bwd;
+    const char *summary; /* one line for listings */
     const char *source;
 } stack;
 

@@ -292,6 +292,15 @@ static void head(acc *a, const model *m, const shape *s)
     double d = (double)m->hidden_size, V = (double)m->vocab_size / s->tp;
     elementwise(a, 4 * s->Tn * d, 2 * s->Tn * d * s->act_B); /* final norm */
     gemm(a, MS_BF16, s->T, V, d, 1);
+    if (s->sk->loss_fp32_B_fwd > 0) {
+        /* The stack's own count of the loss's passes over the logits. */
+        double L = s->T * V;
+        add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, 5 * L, L * s->sk->loss_fp32_B_fwd);
+        if (a->recompute)
+            add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 5 * L, L * s->sk->loss_fp32_B_fwd);
+        add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 2 * L, L * s->sk->loss_fp32_B_bwd);
+        return;
+    }
     elementwise(a, 5 * s->T * V, 2 * s->T * V * 4); /* 5 FLOPs a logit: an estimate */
 }
 
