@@ -31,6 +31,8 @@ static const cli_opt validate_opts[] = {
      "with --system: fail when a kind's median |relative error| exceeds X (0.08 = 8%; "
      "or train=X,power=Y)"},
     {"--max-worst", "X", "with --system: fail when a kind's worst |relative error| exceeds X"},
+    {"--markdown", NULL,
+     "with --system: print the table as Markdown (for validation/system/README.md)"},
 };
 
 static const cli_opt calibrate_opts[] = {
@@ -361,8 +363,9 @@ static int run_validate(const cli_cmd *cmd, int argc, char **argv)
     if (cli_has(&a, "--network") && cli_has(&a, "--system"))
         return cli_usage_error(cmd, "--network and --system are separate suites: give one");
     if (!cli_has(&a, "--system") && (cli_get(&a, "--cases") || cli_get(&a, "--max-median") ||
-                                     cli_get(&a, "--max-worst")))
-        return cli_usage_error(cmd, "--cases, --max-median and --max-worst go with --system");
+                                     cli_get(&a, "--max-worst") || cli_has(&a, "--markdown")))
+        return cli_usage_error(
+            cmd, "--cases, --max-median, --max-worst and --markdown go with --system");
     if (cli_has(&a, "--system"))
         return vs_run(cmd, &a);
     if (cli_has(&a, "--network"))

@@ -565,6 +565,15 @@ static void json_case(cJSON *arr, const vs_case *c)
     cJSON_AddItemToArray(arr, o);
 }
 
+/* A relative error as "+12.3%". */
+static const char *pct(char *buf, size_t cap, double x)
+{
+    snprintf(buf, cap, "%+.1f%%", 100 * x);
+    return buf;
+}
+
+static void print_markdown(const vs_case *cs, size_t n, const vs_stats *st);
+
 static int over(double x, double limit)
 {
     return isfinite(limit) && !(x <= limit);
@@ -608,6 +617,40 @@ static int parse_limits(const char *opt, const char *text, double limit[VS_KINDS
         limit[k] = x;
     }
     return MS_OK;
+}
+
+/* The table as Markdown: one row per case with its memory per GPU and
+ * the two largest parts of its step, then the summary per kind. */
+static void print_markdown(const vs_case *cs, size_t n, const vs_stats *st)
+{
+    printf("| case | metric (unit) | predicted | published | error | memory per GPU | largest "
+           "parts of the step |\n|---|---|---:|---:|---:|---:|---|\n");
+    for (size_t i = 0; i < n; i++) {
+        const vs_case *c = &cs[i];
+        char e[32], mem[48] = "-", parts[200] = "";
+        if (c->error[0]) {
+            printf("| %s | %s | failed | %.4g | - | - | %s |\n", c->name, c->metric, c->published,
+                   c->error);
+            continue;
+        }
+        if (isfinite(c->memory_B))
+            snprintf(mem, sizeof mem, "%.1f GB%s", c->memory_B / 1e9,
+                     c->fits == 1   ? " (fits)"
+                     : c->fits == 0 ? " (does not fit)"
+                                    : "");
+        for (int k = 0; k < 2; k++)
+            if (!isnan(c->parts_frac[k]))
+                snprintf(parts + strlen(parts), sizeof parts - strlen(parts), "%s%s %.0f%%",
+                         k ? ", " : "", c->parts[k], 100 * c->parts_frac[k]);
+        printf("| %s | %s (%s) | %.4g | %.4g | %s | %s | %s |\n", c->name, c->metric, c->unit,
+               c->predicted, c->published, pct(e, sizeof e, c->rel_error), mem, parts);
+    }
+    printf("\n| kind | cases | failed | median \\|error\\| | worst \\|error\\| |\n"
+           "|---|---:|---:|---:|---:|\n");
+    for (size_t k = 0; k < VS_KINDS; k++)
+        if (st[k].n || st[k].failed)
+            printf("| %s | %zu | %zu | %.1f%% | %.1f%% |\n", kinds[k], st[k].n, st[k].failed,
+                   100 * st[k].median, 100 * st[k].worst);
 }
 
 int vs_run(const cli_cmd *cmd, const cli_args *a)
@@ -696,7 +739,13 @@ int vs_run(const cli_cmd *cmd, const cli_args *a)
             breach = 1;
     }
 
-    if (json) {
+    if (json && cli_has(a, "--markdown")) {
+        rc = ms_errf(&err, MS_EUSAGE, "--json and --markdown: choose one");
+        goto out;
+    }
+    if (cli_has(a, "--markdown")) {
+        print_markdown(cs, nn, st);
+    } else if (json) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; i < nn; i++)
             json_case(arr, &cs[i]);
