@@ -255,7 +255,102 @@ static void test_stride(void)
     topo_free(t);
 }
 
+/* NVLS by hand, on links without latency or per-step cost: every GPU's
+ * scale-up link carries S + S/n each way for an all-reduce (S up and S/n
+ * down for a reduce-scatter, S/n up and S down for an all-gather), at the
+ * NVLS efficiency; NVLS-tree adds S/d each way and NCCL's double binary
+ * tree over the NICs (S/d each way per NIC on 2 nodes, 2S/d from 4 on),
+ * a NIC carrying at most its channels x chan_Bps. */
+static void test_nvls_by_hand(void)
+{
+    const double S = 1 << 30, B = 450e9, N = 50e9;
+    static const struct {
+        int64_t gpus;
+        coll_op op;
+        coll_algo algo;
+        double eff_nvls, chan_Bps; /* expected time: expect[i] below */
+    } cases[] = {
+        {8, COLL_ALLREDUCE, COLL_NVLS, 1, 0},         /* S (1 + 1/8) / B */
+        {8, COLL_ALLREDUCE, COLL_NVLS, 0.5, 0},       /* twice that */
+        {5, COLL_ALLREDUCE, COLL_NVLS, 1, 0},         /* S (1 + 1/5) / B */
+        {8, COLL_REDUCESCATTER, COLL_NVLS, 1, 0},     /* S / B */
+        {8, COLL_ALLGATHER, COLL_NVLS, 1, 0},         /* S / B */
+        {16, COLL_ALLREDUCE, COLL_NVLS_TREE, 1, 0},   /* max(S 1.25 / B, S/8 / N) */
+        {16, COLL_ALLREDUCE, COLL_NVLS_TREE, 1, 5e9}, /* NIC: 2 x 5 GB/s */
+        {32, COLL_ALLREDUCE, COLL_NVLS_TREE, 1, 0},   /* NIC: 2S/8 / N */
+    };
+    const double expect[] = {S * 1.125 / B, 2 * S * 1.125 / B, S * 1.2 / B,  S / B,
+                             S / B,         S * 1.25 / B,      S / 8 / 10e9, S / 4 / N};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        topo_spec ts = {.gpus = cases[i].gpus,
+                        .domain_size = cases[i].gpus == 5 ? 5 : 8,
+                        .scaleup_bw_Bps = B,
+                        .fabric = cases[i].gpus > 8 ? TOPO_FABRIC_FATTREE : TOPO_FABRIC_NONE,
+                        .tiers = 2,
+                        .oversubscription = 1,
+                        .switch_radix = 64,
+                        .nic_bw_Bps = N,
+                        .sites = 1};
+        topo *t = NULL;
+        ms_err err = {0};
+        CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
+        coll_spec c = {.op = cases[i].op, .algo = cases[i].algo, .bytes = S, .gpus = ts.gpus};
+        coll_params cp = COLL_PARAMS_IDEAL;
+        cp.eff[COLL_EFF_NVLS] = cases[i].eff_nvls;
+        cp.chan_Bps = cases[i].chan_Bps;
+        coll_plan p;
+        coll_result ra, rf;
+        CU_ASSERT_FATAL(coll_plan_build(t, &c, &p, &err) == MS_OK);
+        CU_ASSERT_FATAL(coll_time_analytical(t, &c, &p, &cp, &ra, &err) == MS_OK);
+        CU_ASSERT_FATAL(coll_time_flow(t, &c, &p, &cp, &rf, &err) == MS_OK);
+        int ok = fabs(ra.time_s / expect[i] - 1) < 1e-9 && fabs(rf.time_s / expect[i] - 1) < 1e-6;
+        if (!ok)
+            printf("\n    case %zu (%s, %lld GPUs): analytical %.6g s, flow %.6g s, expected "
+                   "%.6g s\n",
+                   i, coll_algo_name(cases[i].algo), (long long)ts.gpus, ra.time_s, rf.time_s,
+                   expect[i]);
+        CU_ASSERT(ok);
+        coll_plan_free(&p);
+        topo_free(t);
+    }
+}
+
+/* NCCL's default: NVLS where the domain reduces in the switch and it is
+ * faster (8 GPUs), the ring where it is not capable; the unhappy shapes of
+ * NVLS are errors naming the algorithm. */
+static void test_nvls_default_and_errors(void)
+{
+    topo *t = cluster(16, 450e9);
+    CU_ASSERT_FATAL(t != NULL);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    cp.eff[COLL_EFF_NVLS] = 0.68;
+    cp.eff[TOPO_LINK_SCALEUP] = 0.78;
+    coll_spec c = {.op = COLL_ALLREDUCE, .algo = COLL_RING, .bytes = 1 << 30, .gpus = 8};
+    coll_result r;
+    ms_err err = {0};
+    CU_ASSERT(coll_time_default(t, &c, 1, &cp, &r, &err) == MS_OK);
+    CU_ASSERT(c.algo == COLL_NVLS);
+    c.algo = COLL_RING;
+    CU_ASSERT(coll_time_default(t, &c, 0, &cp, &r, &err) == MS_OK);
+    CU_ASSERT(c.algo == COLL_RING);
+    c.op = COLL_ALLGATHER; /* NVLS all-gather moves S/0.68: the ring (S 7/8 / 0.78) wins */
+    CU_ASSERT(coll_time_default(t, &c, 1, &cp, &r, &err) == MS_OK);
+    CU_ASSERT(c.algo == COLL_RING);
+
+    coll_plan p;
+    coll_spec bad = {.op = COLL_ALLREDUCE, .algo = COLL_NVLS, .bytes = 1 << 20, .gpus = 16};
+    CU_ASSERT(coll_plan_build(t, &bad, &p, &err) == MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "nvls_tree") != NULL);
+    bad.algo = COLL_NVLS_TREE, bad.gpus = 8;
+    CU_ASSERT(coll_plan_build(t, &bad, &p, &err) == MS_EINVAL);
+    bad.op = COLL_ALLTOALL, bad.algo = COLL_NVLS;
+    CU_ASSERT(coll_plan_build(t, &bad, &p, &err) == MS_EINVAL);
+    topo_free(t);
+}
+
 static CU_TestInfo tests[] = {
+    {"NVLS and NVLS-tree times by hand", test_nvls_by_hand},
+    {"NCCL's default and NVLS errors", test_nvls_default_and_errors},
     {"groups at a stride", test_stride},
     {"every byte sent is received", test_bytes_balance},
     {"analytical and flow agree when idle", test_levels_agree},

@@ -259,10 +259,9 @@ static int validate_network(const cli_cmd *cmd, const cli_args *a)
         if (!isnan(p) && r->busbw_Bps > 0) {
             if (r->held_out)
                 eh[neh++] = er;
-            else if (!strstr(r->algo, "nvls"))
+            else
                 e[ne++] = er;
-            if (!strstr(r->algo, "nvls"))
-                e0[ne0++] = er0;
+            e0[ne0++] = er0;
         }
         if (rows) {
             cJSON *o = cJSON_CreateObject();
@@ -270,7 +269,9 @@ static int validate_network(const cli_cmd *cmd, const cli_args *a)
             cli_json_num(o, "gpus", (double)r->gpus);
             cJSON_AddStringToObject(o, "op", r->op);
             cJSON_AddStringToObject(o, "algo", r->algo);
+            cli_json_str(o, "predicted_as", netfit_algo(nf, i, &cp));
             cli_json_num(o, "bytes", r->bytes);
+            cli_json_num(o, "predicted_at_bytes", r->at_bytes);
             cli_json_num(o, "busbw_Bps", r->busbw_Bps);
             cli_json_num(o, "predicted_busbw_Bps", p);
             cli_json_num(o, "rel_error", er);
@@ -281,18 +282,23 @@ static int validate_network(const cli_cmd *cmd, const cli_args *a)
             cJSON_AddItemToArray(rows, o);
             continue;
         }
-        char b[32], m[32], q0[32], q[32], s0[16], s1[16];
+        char b[32], m[32], q0[32], q[32], s0[16], s1[16], how[96];
+        const char *as = netfit_algo(nf, i, &cp);
+        snprintf(how, sizeof how, "%s%s%s",
+                 r->held_out ? "held out; "
+                 : r->fit    ? "fitted; "
+                             : "",
+                 strcmp(r->algo, "default") == 0 ? "NCCL's default as " : "as ", as ? as : "-");
+        if (r->at_why) /* a figure given in prose: the size it is predicted at, and why */
+            snprintf(how + strlen(how), sizeof how - strlen(how), " at %s (%s)",
+                     cli_si(b, 32, r->at_bytes, "B"), r->at_why);
         snprintf(s0, sizeof s0, isnan(er0) ? "-" : "%+.1f%%", 100 * er0);
         snprintf(s1, sizeof s1, isnan(er) ? "-" : "%+.1f%%", 100 * er);
         printf("%-6s %5lld %-13s %-18.18s %10s %12s %12s %8s %12s %8s  %s\n", r->chip->name,
                (long long)r->gpus, r->op, r->algo,
                isnan(r->bytes) ? "-" : cli_si(b, 32, r->bytes, "B"),
                cli_si(m, 32, r->busbw_Bps, "B/s"), cli_si(q0, 32, p0, "B/s"), s0,
-               cli_si(q, 32, p, "B/s"), s1,
-               r->why_not    ? r->why_not
-               : r->held_out ? "held out"
-               : r->fit      ? "fitted"
-                             : "NCCL's default, predicted as a ring");
+               cli_si(q, 32, p, "B/s"), s1, r->why_not ? r->why_not : how);
     }
     double med = NAN, worst = NAN, med0 = NAN, worst0 = NAN, medh = NAN, worsth = NAN;
     if (ne)
@@ -310,10 +316,9 @@ static int validate_network(const cli_cmd *cmd, const cli_args *a)
         cJSON_AddItemToObject(o, "rows", rows);
         rc = cli_json_emit(o, &err);
     } else {
-        printf(
-            "\nmedian |error| over %zu predicted rows (not NVLS): %.1f%% calibrated (ideal links: "
-            "%.1f%%), worst %.1f%%; held out: %.1f%% over %zu rows\n",
-            ne, 100 * med, 100 * med0, 100 * worst, 100 * medh, neh);
+        printf("\nmedian |error| over %zu predicted rows: %.1f%% calibrated (ideal links: "
+               "%.1f%%), worst %.1f%%; held out: %.1f%% over %zu rows\n",
+               ne, 100 * med, 100 * med0, 100 * worst, 100 * medh, neh);
     }
     free(e);
     free(e0);
@@ -342,6 +347,9 @@ static int calibrate_network(const cli_cmd *cmd, const cli_args *a)
            cp.alpha_s[TOPO_LINK_SCALEUP] * 1e6);
     printf("NIC and fabric links: efficiency %.3f, %.2f us a step\n", cp.eff[TOPO_LINK_NIC],
            cp.alpha_s[TOPO_LINK_NIC] * 1e6);
+    printf("NVLS (in-switch reduction) on scale-up links: efficiency %.3f\n",
+           cp.eff[COLL_EFF_NVLS]);
+    printf("one NCCL channel through a NIC: at most %.2f GB/s\n", cp.chan_Bps / 1e9);
     if (cli_has(a, "--dry-run")) {
         printf("(dry run: %s not written)\n", path);
         goto out;

@@ -33,6 +33,12 @@ int coll_op_parse(const char *name, coll_op *out)
     return -1;
 }
 
+const char *coll_algo_name(coll_algo a)
+{
+    static const char *const names[] = {"ring", "tree", "hier", "direct", "nvls", "nvls_tree"};
+    return names[a];
+}
+
 const char *coll_op_list(void)
 {
     return "allreduce, allgather, reducescatter, alltoall, dispatch, combine, sendrecv, broadcast";
@@ -104,6 +110,52 @@ static void add(builder *b, int64_t src, int64_t dst, double bytes)
     }
     p->x[p->nx++] = (coll_xfer){(int32_t)(src * b->stride), (int32_t)(dst * b->stride), bytes};
     p->step_off[p->nsteps] = p->nx;
+}
+
+/* Participant i's traffic with its domain's switch: up bytes on its own
+ * scale-up link into the switch, down bytes from the switch. */
+static void add_switch(builder *b, int64_t i, double up, double down)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        if (b->oom)
+            return;
+        coll_plan *p = b->p;
+        if (p->nx == b->xcap) {
+            size_t cap = b->xcap ? 2 * b->xcap : 256;
+            coll_xfer *x = realloc(p->x, cap * sizeof *x);
+            if (!x) {
+                b->oom = 1;
+                return;
+            }
+            p->x = x;
+            b->xcap = cap;
+        }
+        int32_t g = (int32_t)(i * b->stride);
+        p->x[p->nx++] =
+            dir == 0 ? (coll_xfer){g, COLL_SWITCH, up} : (coll_xfer){COLL_SWITCH, g, down};
+        p->step_off[p->nsteps] = p->nx;
+    }
+}
+
+/* NCCL's double binary tree over the nodes, for the slice of local index
+ * r (h bytes per tree): tree A has node 0 as root with the single child 1,
+ * and node k the children 2k and 2k + 1 (the shape of NCCL's ncclGetBtree);
+ * tree B is its mirror (node k plays A's node nodes-1-k), so a node inner
+ * in one tree is a leaf in the other. Each tree reduces up and broadcasts
+ * down, pipelined: both directions in the same step. From 4 nodes on, the
+ * busiest node sends and receives 2 h x 2 per slice, twice what 2 nodes
+ * do: NCCL's model halves NVLSTree's inter-node bandwidth beyond 2 nodes
+ * (src/graph/tuning.cc: bwInter/2 when nNodes > 2). */
+static void tree_over_nodes(builder *b, int64_t nodes, int64_t d, int64_t r, double h)
+{
+    for (int mirror = 0; mirror < 2; mirror++)
+        for (int64_t k = 1; k < nodes; k++) {
+            int64_t parent = k == 1 ? 0 : k / 2;
+            int64_t child_node = mirror ? nodes - 1 - k : k;
+            int64_t parent_node = mirror ? nodes - 1 - parent : parent;
+            add(b, child_node * d + r, parent_node * d + r, h); /* reduce up */
+            add(b, parent_node * d + r, child_node * d + r, h); /* broadcast down */
+        }
 }
 
 /* GPU at position pos of ring r. Rings snake through the nodes: even
@@ -189,7 +241,56 @@ int coll_plan_build(const topo *t, const coll_spec *c, coll_plan *out, ms_err *e
     if (c->op != COLL_ALLREDUCE && (c->algo == COLL_HIER || (c->algo == COLL_TREE && ring_op)))
         return ms_errf(err, MS_EINVAL, "%s: tree and hier are all-reduce algorithms; use ring",
                        coll_op_name(c->op));
+    if (c->algo == COLL_NVLS || c->algo == COLL_NVLS_TREE) {
+        if (!ring_op || (c->algo == COLL_NVLS_TREE && c->op != COLL_ALLREDUCE))
+            return ms_errf(err, MS_EINVAL, "%s has no %s algorithm here", coll_op_name(c->op),
+                           coll_algo_name(c->algo));
+        if (ts->domain_size < 2 || d < 2)
+            return ms_errf(err, MS_EINVAL,
+                           "algo '%s': needs at least 2 GPUs in a domain with a switch",
+                           coll_algo_name(c->algo));
+        if (c->algo == COLL_NVLS && nodes > 1)
+            return ms_errf(err, MS_EINVAL,
+                           "algo 'nvls': %lld GPUs span %lld domains; use nvls_tree (all-reduce)",
+                           (long long)n, (long long)nodes);
+        if (c->algo == COLL_NVLS_TREE && nodes < 2)
+            return ms_errf(err, MS_EINVAL, "algo 'nvls_tree': needs at least 2 domains; use nvls");
+    }
 
+    if (c->algo == COLL_NVLS || c->algo == COLL_NVLS_TREE) {
+        /* One pipelined step. Every GPU's whole buffer is read through the
+         * switch by multimem loads that reduce (its own slice too: the
+         * load reads every member of the multicast group), and every
+         * reduced slice is multicast back by multimem stores, so each
+         * GPU's scale-up link carries S + S/n each way, where a ring
+         * carries 2(n-1)/n S: bus bandwidth is no longer the link's
+         * (nccl-tests doc/PERFORMANCE.md defines busbw from the ring's
+         * 2(n-1)/n, so NVLS reports more than the link rate). */
+        double up = c->op == COLL_ALLGATHER ? S / (double)d : S;
+        double down = c->op == COLL_REDUCESCATTER ? S / (double)d : S;
+        if (c->op == COLL_ALLREDUCE) {
+            up += S / (double)d;
+            down += S / (double)d;
+        }
+        if (c->algo == COLL_NVLS_TREE) {
+            /* Our assumption, not read from NCCL's code: the slice each
+             * GPU sends over the network and the one it receives pass
+             * once more through the switch (S/d each way). nccl#1221
+             * measured 430 GB/s busbw on 1 and on 2 nodes of the same
+             * machine, and 469 (2 nodes, nccl-tests#309) against 479 (1
+             * node, together-nccl-tests): 2 nodes' algbw is 0.91-0.93 of
+             * one node's; this term gives 0.9, none gives 1. */
+            up += S / (double)d;
+            down += S / (double)d;
+        }
+        begin_step(&b, 1);
+        for (int64_t i = 0; i < n; i++)
+            add_switch(&b, i, up, down);
+        if (c->algo == COLL_NVLS_TREE)
+            for (int64_t r = 0; r < d; r++)
+                tree_over_nodes(&b, nodes, d, r, S / (double)d / 2);
+        goto built;
+    }
     switch (c->op) {
     case COLL_ALLREDUCE:
         if (c->algo == COLL_RING || c->algo == COLL_DIRECT) {
@@ -273,6 +374,7 @@ int coll_plan_build(const topo *t, const coll_spec *c, coll_plan *out, ms_err *e
     default:
         break;
     }
+built:
     if (b.oom) {
         coll_plan_free(out);
         return ms_errf(err, MS_ENOMEM, "out of memory building the %s plan", coll_op_name(c->op));
@@ -303,7 +405,45 @@ static void finish(const coll_spec *c, double time_s, coll_result *out)
 {
     out->time_s = time_s;
     out->algbw_Bps = c->bytes / time_s;
-    out->busbw_Bps = out->algbw_Bps * coll_bus_factor(c->op, c->gpus);
+    double n = (double)c->gpus; /* as nccl-tests multiplies: algbw x 2 x (n-1) / n */
+    out->busbw_Bps = c->op == COLL_ALLREDUCE ? out->algbw_Bps * 2 * (n - 1) / n
+                                             : out->algbw_Bps * coll_bus_factor(c->op, c->gpus);
+}
+
+/* ---- timing ---- */
+
+/* The links transfer x crosses: a switch endpoint is one scale-up link. */
+static size_t xroute(const topo *t, const coll_xfer *x, int32_t *path, size_t cap)
+{
+    if (x->dst == COLL_SWITCH || x->src == COLL_SWITCH) {
+        if (cap > 0)
+            path[0] = (int32_t)topo_scaleup_link(t, x->src == COLL_SWITCH ? x->dst : x->src,
+                                                 x->src == COLL_SWITCH);
+        return 1;
+    }
+    return topo_route(t, x->src, x->dst, path, cap);
+}
+
+/* Index into coll_params.eff/alpha_s for link l carrying transfer x. */
+static int eff_index(const topo_link *l, const coll_xfer *x)
+{
+    return (x->src == COLL_SWITCH || x->dst == COLL_SWITCH) ? COLL_EFF_NVLS : (int)l->kind;
+}
+
+/* What link l carries per second for the transfers of c: its rate times
+ * its efficiency, and for a NIC link under NCCL's ring, tree and NVLS
+ * algorithms at most c's channels through it times what one channel moves
+ * (all-to-all and DeepEP's dispatch and combine are not NCCL channels). */
+static double link_cap(const topo_link *l, const coll_params *cp, const coll_spec *c)
+{
+    double cap = l->bw_Bps * cp->eff[l->kind];
+    int nccl = c && (c->op == COLL_ALLREDUCE || c->op == COLL_ALLGATHER ||
+                     c->op == COLL_REDUCESCATTER || c->op == COLL_BROADCAST);
+    if (l->kind == TOPO_LINK_NIC && cp->chan_Bps > 0 && nccl) {
+        double ch = c && c->nic_channels > 0 ? c->nic_channels : COLL_NIC_CHANNELS;
+        cap = fmin(cap, ch * cp->chan_Bps);
+    }
+    return cap;
 }
 
 /* ---- analytical ---- */
@@ -327,23 +467,27 @@ int coll_time_analytical(const topo *t, const coll_spec *c, const coll_plan *p,
          * path latency plus its busiest link's bytes over its bandwidth. */
         size_t ntouched = 0;
         double alpha = 0, step = 0;
+        /* NVLS bytes are counted in link-seconds at their own efficiency,
+         * as the bytes a link at its usual efficiency would carry in the
+         * same time, so both kinds of traffic can share one load. */
         for (size_t i = p->step_off[k]; i < p->step_off[k + 1]; i++) {
-            size_t len = topo_route(t, p->x[i].src, p->x[i].dst, path, MAX_PATH);
+            size_t len = xroute(t, &p->x[i], path, MAX_PATH);
             for (size_t h = 0; h < len && h < MAX_PATH; h++) {
                 const topo_link *l = topo_link_at(t, (size_t)path[h]);
+                int e = eff_index(l, &p->x[i]);
                 if (load[path[h]] == 0)
                     touched[ntouched++] = path[h];
-                load[path[h]] += p->x[i].bytes;
-                alpha = fmax(alpha, cp->alpha_s[l->kind]);
+                load[path[h]] += p->x[i].bytes * cp->eff[l->kind] / cp->eff[e];
+                alpha = fmax(alpha, cp->alpha_s[e]);
             }
         }
         for (size_t i = p->step_off[k]; i < p->step_off[k + 1]; i++) {
-            size_t len = topo_route(t, p->x[i].src, p->x[i].dst, path, MAX_PATH);
+            size_t len = xroute(t, &p->x[i], path, MAX_PATH);
             double lat = 0, drain = 0;
             for (size_t h = 0; h < len && h < MAX_PATH; h++) {
                 const topo_link *l = topo_link_at(t, (size_t)path[h]);
                 lat += l->latency_s;
-                drain = fmax(drain, load[path[h]] / (l->bw_Bps * cp->eff[l->kind]));
+                drain = fmax(drain, load[path[h]] / link_cap(l, cp, c));
             }
             step = fmax(step, lat + drain);
         }
@@ -416,11 +560,15 @@ static void start_transfers(sim *s, void *ctx, sim_payload pl)
     r->pending = z - a;
     flow_hold(r->net);
     for (size_t i = a; i < z; i++) {
-        size_t len = topo_route(r->t, p->x[i].src, p->x[i].dst, path, MAX_PATH);
-        double lat = 0;
-        for (size_t h = 0; h < len; h++)
-            lat += topo_link_at(r->t, (size_t)path[h])->latency_s;
-        if (flow_start(r->net, path, len, p->x[i].bytes, lat, on_xfer_done, r) < 0) {
+        size_t len = xroute(r->t, &p->x[i], path, MAX_PATH);
+        double lat = 0, bytes = p->x[i].bytes;
+        for (size_t h = 0; h < len; h++) {
+            const topo_link *l = topo_link_at(r->t, (size_t)path[h]);
+            lat += l->latency_s;
+            if (h == 0) /* NVLS traffic (one link): scaled to its efficiency */
+                bytes *= r->cp->eff[l->kind] / r->cp->eff[eff_index(l, &p->x[i])];
+        }
+        if (flow_start(r->net, path, len, bytes, lat, on_xfer_done, r) < 0) {
             r->oom = 1;
             break;
         }
@@ -436,9 +584,10 @@ static void start_step(sim *s, runner *r)
     double alpha = 0;
     int32_t path[MAX_PATH];
     for (size_t i = p->step_off[r->step]; i < p->step_off[r->step + 1]; i++) {
-        size_t len = topo_route(r->t, p->x[i].src, p->x[i].dst, path, MAX_PATH);
+        size_t len = xroute(r->t, &p->x[i], path, MAX_PATH);
         for (size_t h = 0; h < len; h++)
-            alpha = fmax(alpha, r->cp->alpha_s[topo_link_at(r->t, (size_t)path[h])->kind]);
+            alpha = fmax(alpha,
+                         r->cp->alpha_s[eff_index(topo_link_at(r->t, (size_t)path[h]), &p->x[i])]);
     }
     if (p->step_off[r->step] == p->step_off[r->step + 1]) { /* an empty step */
         r->pending = 1;
@@ -463,10 +612,8 @@ static int run_flows(const topo *t, const coll_spec *const *c, const coll_plan *
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t l = 0; l < nl; l++) {
-        const topo_link *k = topo_link_at(t, l);
-        cap[l] = k->bw_Bps * cp->eff[k->kind];
-    }
+    for (size_t l = 0; l < nl; l++) /* a NIC's channels: the first collective's */
+        cap[l] = link_cap(topo_link_at(t, l), cp, n ? c[0] : NULL);
     if ((rc = sim_new(&s, err)) || (rc = flow_net_new(s, cap, nl, &net, err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
@@ -512,13 +659,14 @@ int coll_time_flow_many(const topo *t, const coll_spec *const *c, const coll_pla
 
 int coll_params_load(const char *path, coll_params *out, ms_err *err)
 {
-    static const char *const kinds[] = {"scaleup", "nic", "fabric", "ici", "site"};
+    static const char *const kinds[] = {"scaleup", "nic", "fabric", "ici", "site", "nvls"};
     csvtab *t = NULL;
     int rc = csvtab_read(path, &t, err);
     if (rc)
         return rc;
     int ck = csvtab_find_col(t, "link_kind"), ce = csvtab_find_col(t, "bw_eff"),
-        ca = csvtab_find_col(t, "alpha_us"), cs = csvtab_find_col(t, "source");
+        ca = csvtab_find_col(t, "alpha_us"), cs = csvtab_find_col(t, "source"),
+        cc = csvtab_find_col(t, "chan_GBps");
     if (ck < 0 || ce < 0 || ca < 0 || cs < 0) {
         rc = ms_errf(err, MS_EPARSE,
                      "%s:1: expected the columns link_kind, bw_eff, alpha_us, measured_on, source",
@@ -530,15 +678,28 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
         const char *k = csvtab_field(t, r, (size_t)ck), *e = csvtab_field(t, r, (size_t)ce),
                    *a = csvtab_field(t, r, (size_t)ca), *src = csvtab_field(t, r, (size_t)cs);
         int kind = -1;
-        for (int i = 0; i < 5 && k; i++)
+        for (int i = 0; i < 6 && k; i++)
             if (strcmp(k, kinds[i]) == 0)
                 kind = i;
         if (kind < 0) {
             rc = ms_errf(err, MS_EINVAL,
-                         "%s:%d: column 'link_kind': expected scaleup, nic, fabric, ici or site, "
-                         "got \"%s\"",
+                         "%s:%d: column 'link_kind': expected scaleup, nic, fabric, ici, site or "
+                         "nvls, got \"%s\"",
                          path, line, k ? k : "");
             goto out;
+        }
+        const char *ch = cc >= 0 ? csvtab_field(t, r, (size_t)cc) : NULL;
+        if (ch && ch[0]) {
+            char *cend;
+            double v = strtod(ch, &cend);
+            if (*cend || !(v > 0) || v > 1e6 || kind != TOPO_LINK_NIC) {
+                rc = ms_errf(err, MS_EINVAL,
+                             "%s:%d: column 'chan_GBps': expected GB/s > 0 on the nic row, got "
+                             "\"%s\"",
+                             path, line, ch);
+                goto out;
+            }
+            out->chan_Bps = v * 1e9;
         }
         char *end;
         double eff = e && e[0] ? strtod(e, &end) : NAN;
@@ -566,6 +727,47 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
     }
 out:
     csvtab_free(t);
+    return rc;
+}
+
+/* Times c on t with the algorithm c holds; MS_EINVAL from the build too. */
+static int time_as(const topo *t, const coll_spec *c, const coll_params *cp, coll_result *out,
+                   ms_err *err)
+{
+    coll_plan p;
+    int rc = coll_plan_build(t, c, &p, err);
+    if (!rc)
+        rc = coll_time_analytical(t, c, &p, cp, out, err);
+    coll_plan_free(&p);
+    return rc;
+}
+
+int coll_time_default(const topo *t, coll_spec *c, int nvls_capable, const coll_params *cp,
+                      coll_result *out, ms_err *err)
+{
+    if (c->op != COLL_ALLREDUCE && c->op != COLL_ALLGATHER && c->op != COLL_REDUCESCATTER)
+        return time_as(t, c, cp, out, err);
+    coll_spec s = *c;
+    s.algo = COLL_RING;
+    int rc = time_as(t, &s, cp, out, err);
+    if (rc || !nvls_capable)
+        goto out;
+    static const coll_algo nvls[] = {COLL_NVLS, COLL_NVLS_TREE};
+    for (size_t i = 0; i < 2; i++) {
+        coll_spec v = *c;
+        v.algo = nvls[i];
+        coll_result r;
+        ms_err e = {0};
+        if (time_as(t, &v, cp, &r, &e))
+            continue; /* not this shape of group (one domain or several), or not this op */
+        if (r.time_s < out->time_s) {
+            *out = r;
+            s.algo = v.algo;
+        }
+    }
+out:
+    if (!rc)
+        c->algo = s.algo;
     return rc;
 }
 

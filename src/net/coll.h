@@ -32,7 +32,24 @@ typedef enum coll_op {
         COLL_OP_COUNT
 } coll_op;
 
-typedef enum coll_algo { COLL_RING, COLL_TREE, COLL_HIER, COLL_DIRECT } coll_algo;
+/* NVLS: NVLink SHARP, the reduction done in the NVSwitch (multimem loads
+ * that reduce, multimem stores that multicast); one scale-up domain.
+ * NVLS_TREE: NVLS inside each domain and NCCL's double binary tree over
+ * the NICs between domains (NCCL's NVLSTree). */
+typedef enum coll_algo {
+    COLL_RING,
+    COLL_TREE,
+    COLL_HIER,
+    COLL_DIRECT,
+    COLL_NVLS,
+    COLL_NVLS_TREE
+} coll_algo;
+
+/* NCCL channels per NIC when coll_spec.nic_channels is 0: NCCL's search
+ * finds one channel per NIC and runs twice as many execution channels
+ * (sjeaugey, NVIDIA/nccl#1041, 2023-11-01: "Execution channels are
+ * typically 2x the search channels"); NCCL_MIN_CTAS raises it. */
+#define COLL_NIC_CHANNELS 2
 
 typedef struct coll_spec {
     coll_op op;
@@ -45,7 +62,14 @@ typedef struct coll_spec {
                                stride below the domain size must divide it, one above must be
                                a multiple of it: the groups of a parallel plan (a data-parallel
                                group is every tp-th GPU) */
+    double nic_channels;    /* NCCL channels sharing one NIC (each moves at most
+                               coll_params.chan_Bps); 0 = COLL_NIC_CHANNELS */
 } coll_spec;
+
+/* An endpoint of a transfer that is the domain's switch rather than a GPU:
+ * {g, COLL_SWITCH} goes up g's own scale-up link, {COLL_SWITCH, g} comes
+ * down it. Such transfers are in-switch reduction (NVLS) traffic. */
+#define COLL_SWITCH (-1)
 
 typedef struct coll_xfer {
     int32_t src, dst;
@@ -60,19 +84,27 @@ typedef struct coll_plan {
     size_t nsteps;
 } coll_plan;
 
+/* Index of eff and alpha_s past the link kinds: in-switch reduction
+ * (NVLS) traffic on scale-up links, which moves at its own efficiency
+ * (multimem operations, not the copies of a ring). */
+#define COLL_EFF_NVLS 5
+
 /* Fitted per link kind: bandwidth efficiency (0, 1] and the fixed cost of
- * one step whose transfers cross that kind (the largest applies). */
+ * one step whose transfers cross that kind (the largest applies); and the
+ * most one NCCL channel moves through a NIC, per direction: a NIC link
+ * carries at most nic_channels x chan_Bps (0 = no such cap). */
 typedef struct coll_params {
-    double eff[5]; /* by topo_link_kind */
-    double alpha_s[5];
+    double eff[6]; /* by topo_link_kind, then COLL_EFF_NVLS */
+    double alpha_s[6];
+    double chan_Bps;
 } coll_params;
 
-#define COLL_PARAMS_IDEAL ((coll_params){.eff = {1, 1, 1, 1, 1}})
+#define COLL_PARAMS_IDEAL ((coll_params){.eff = {1, 1, 1, 1, 1, 1}})
 
 /* Reads network calibration (columns link_kind, bw_eff, alpha_us,
- * measured_on, source; link_kind one of scaleup, nic, fabric, ici, site)
- * over *out, which starts as the caller's defaults: a kind the file does
- * not name keeps its value. Errors name file, line and column. */
+ * measured_on, source; link_kind one of scaleup, nic, fabric, ici, site,
+ * nvls; an optional column chan_GBps, read on the nic row) over *out, which starts as the caller's
+ * defaults: a kind the file does not name keeps its value. Errors name file, line and column. */
 int coll_params_load(const char *path, coll_params *out, ms_err *err);
 
 typedef struct coll_result {
@@ -86,7 +118,9 @@ typedef struct coll_result {
 /* Builds the plan of c on t. Fails with MS_EINVAL naming what is wrong:
  * fewer than 2 GPUs or more than t has (at the stride), bytes <= 0, a
  * stride that cuts domains unevenly, an algorithm the op does not have,
- * hier without domains, ep_nodes_limit beyond the nodes. A domain holds
+ * hier without domains, ep_nodes_limit beyond the nodes, nvls for other
+ * than all-reduce, reduce-scatter and all-gather or across domains (use
+ * nvls_tree, all-reduce only), either without a domain switch. A domain holds
  * domain_size / stride participants (at least 1). */
 int coll_plan_build(const topo *t, const coll_spec *c, coll_plan *out, ms_err *err);
 void coll_plan_free(coll_plan *p);
@@ -106,11 +140,21 @@ int coll_time_flow(const topo *t, const coll_spec *c, const coll_plan *p, const 
 int coll_time_flow_many(const topo *t, const coll_spec *const *c, const coll_plan *const *p,
                         size_t n, const coll_params *cp, coll_result *out, ms_err *err);
 
+/* NCCL's default choice for an all-reduce, reduce-scatter or all-gather
+ * of c on t: the fastest (analytically, with cp) of ring and, where the
+ * domains reduce in the switch (nvls_capable), nvls (one domain) or
+ * nvls_tree (several; all-reduce only), as NCCL's tuner picks the
+ * algorithm of least modelled time. Sets c->algo and *out to the chosen
+ * one's result. Other ops: c->algo unchanged, timed as given. */
+int coll_time_default(const topo *t, coll_spec *c, int nvls_capable, const coll_params *cp,
+                      coll_result *out, ms_err *err);
+
 /* nccl-tests' bus bandwidth factor: 2(n-1)/n for all-reduce, (n-1)/n for
  * all-gather, reduce-scatter and all-to-all, 1 otherwise. */
 double coll_bus_factor(coll_op op, int64_t n);
 
 const char *coll_op_name(coll_op op);
+const char *coll_algo_name(coll_algo a);
 int coll_op_parse(const char *name, coll_op *out);
 const char *coll_op_list(void);
 

@@ -1,6 +1,8 @@
-/* netfit: see netfit.h. Only ring rows are fitted: NCCL's default may pick
- * NVLS or NVLS-tree (in-network reduction, which megasim does not model),
- * so default rows are predicted as rings and shown, never fitted. */
+/* netfit: see netfit.h. Fitted: ring rows at every size, DeepEP's normal
+ * kernels, and NCCL's default (and explicit NVLS) all-reduce rows from
+ * 1 GiB up, where NCCL runs its bandwidth algorithms (ring, NVLS,
+ * NVLSTree) and megasim picks among the same. Rows without a size (the
+ * figures reported in prose) are never fitted: they are the checks. */
 #include "net/netfit.h"
 
 #include <errno.h>
@@ -18,9 +20,62 @@
 typedef struct prepared {
     topo *t;
     coll_spec spec;
-    coll_plan plan;
+    coll_plan plan; /* when the row names its algorithm */
     int ok;
+    int choose; /* NCCL's default: the algorithm chosen per prediction */
 } prepared;
+
+/* Where a chip's scale-up domain reduces in the switch (NVLS): NVSwitch
+ * domains of Hopper and Blackwell chips. NVLink SHARP came with the
+ * third-generation NVSwitch of HGX H100 (NVIDIA H100 Tensor Core GPU
+ * Architecture whitepaper, 2022); A100's second-generation NVSwitch has no
+ * reduction, and A100's 232.5 GB/s (nccl-tests#175) is a ring's share of
+ * its 300 GB/s. H800 keeps H100's NVSwitch with fewer links: its 215 GB/s
+ * busbw (nccl#1374) is more than a ring can give on 200 GB/s a direction,
+ * so NCCL ran NVLS there (one H800 system without NVLS is NVIDIA/nccl#892:
+ * a system's fabric manager or driver can still turn it off). */
+static int chip_has_nvls(const chip *c)
+{
+    return (strcmp(c->family, "hopper") == 0 || strncmp(c->family, "blackwell", 9) == 0) &&
+           c->scale_up_domain_chips >= 4;
+}
+
+/* Value of a setting "NAME=<number>" written in a note, or NAN: "NAME=0 or
+ * 1" (both tried) gives NAN too. */
+static double note_setting(const char *note, const char *name)
+{
+    const char *p = note ? strstr(note, name) : NULL;
+    if (!p || p[strlen(name)] != '=')
+        return NAN;
+    char *end;
+    double v = strtod(p + strlen(name) + 1, &end);
+    if (end == p + strlen(name) + 1 || strncmp(end, " or", 3) == 0)
+        return NAN;
+    return v;
+}
+
+/* The largest size of an nccl-tests run as its note gives it ("-e 4G":
+ * nccl-tests reads K, M, G as powers of 1024), or NAN. */
+static double note_max_bytes(const char *note)
+{
+    const char *p = note ? strstr(note, " -e ") : NULL;
+    if (!p)
+        return NAN;
+    char *end;
+    double v = strtod(p + 4, &end);
+    if (end == p + 4 || !(v > 0))
+        return NAN;
+    switch (*end) {
+    case 'K':
+        return v * 1024;
+    case 'M':
+        return v * 1024 * 1024;
+    case 'G':
+        return v * 1024 * 1024 * 1024;
+    default:
+        return v;
+    }
+}
 
 struct netfit {
     netfit_row *rows;
@@ -43,20 +98,12 @@ static double num(const csvtab *t, size_t r, int col)
 static void prepare(netfit_row *r, prepared *p)
 {
     int dispatch = strcmp(r->op, "dispatch") == 0 || strcmp(r->op, "combine") == 0;
-    if (strstr(r->algo, "nvls")) {
-        r->why_not = "in-network reduction (NVLS) is not modelled";
-        return;
-    }
     if (dispatch && strcmp(r->algo, "deepep-normal") != 0) {
         r->why_not = "DeepEP's low-latency kernels are latency-bound: not modelled";
         return;
     }
     if (dispatch)
         return; /* predicted from the link rates: see netfit_predict */
-    if (isnan(r->bytes)) {
-        r->why_not = "no message size given";
-        return;
-    }
     coll_op op;
     if (coll_op_parse(r->op, &op)) {
         r->why_not = "op not modelled";
@@ -80,9 +127,26 @@ static void prepare(netfit_row *r, prepared *p)
     }
     p->spec = (coll_spec){.op = op,
                           .algo = op == COLL_ALLTOALL ? COLL_DIRECT : COLL_RING,
-                          .bytes = r->bytes,
+                          .bytes = r->at_bytes,
                           .gpus = r->gpus};
-    if (coll_plan_build(p->t, &p->spec, &p->plan, &err)) {
+    if (strcmp(r->algo, "nvls") == 0)
+        p->spec.algo = r->gpus > r->gpus_per_node ? COLL_NVLS_TREE : COLL_NVLS;
+    else if (strcmp(r->algo, "nvlstree") == 0)
+        p->spec.algo = COLL_NVLS_TREE;
+    else if (strcmp(r->algo, "default") == 0)
+        p->choose = 1;
+    else if (strcmp(r->algo, "ring") != 0) {
+        r->why_not = "algorithm not modelled";
+        return;
+    }
+    if (p->choose) {
+        coll_result res;
+        coll_params cp = COLL_PARAMS_IDEAL;
+        if (coll_time_default(p->t, &p->spec, r->nvls, &cp, &res, &err)) {
+            r->why_not = "collective not buildable";
+            return;
+        }
+    } else if (coll_plan_build(p->t, &p->spec, &p->plan, &err)) {
         r->why_not = "collective not buildable";
         return;
     }
@@ -159,16 +223,35 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
         const char *note = csvtab_find_col(t, "note") >= 0
                                ? csvtab_field(t, i, (size_t)csvtab_find_col(t, "note"))
                                : NULL;
+        r->at_bytes = r->bytes;
+        if (isnan(r->bytes)) {
+            r->at_bytes = note_max_bytes(note);
+            r->at_why =
+                isnan(r->at_bytes) ? "size not stated: 8 GiB" : "the note's -e, largest run";
+            if (isnan(r->at_bytes))
+                r->at_bytes = 8.0 * 1024 * 1024 * 1024;
+        }
+        r->nvls = chip_has_nvls(r->chip) && note_setting(note, "NCCL_NVLS_ENABLE") != 0;
+        nf->prep[i].spec.nic_channels = 0;
         if (note && mentions_degraded(note))
             r->why_not = "its source reports the cluster as degraded";
         else if (r->busbw_Bps <= 0 && r->bytes > 0)
             r->why_not = "measured bandwidth rounds to 0 at this size";
         else
             prepare(r, &nf->prep[i]);
-        /* Fitted: nccl-tests ring curves and DeepEP's normal kernels (whose
-         * bottleneck bandwidth is the NIC's, or NVLink's within a node). */
-        r->fit =
-            (!r->why_not && strcmp(r->algo, "ring") == 0) || strcmp(r->algo, "deepep-normal") == 0;
+        /* NCCL_MIN_CTAS=N runs N channels over the node's NICs (one per
+         * GPU here) instead of NCCL's default. */
+        double ctas = note_setting(note, "NCCL_MIN_CTAS");
+        if (nf->prep[i].ok && ctas > 0)
+            nf->prep[i].spec.nic_channels = ctas / (double)r->gpus_per_node;
+        /* Fitted: nccl-tests ring curves, DeepEP's normal kernels (whose
+         * bottleneck bandwidth is the NIC's, or NVLink's within a node),
+         * and default or NVLS all-reduce tables from 1 GiB up. */
+        int big_ar = !isnan(r->bytes) && r->bytes >= 1024.0 * 1024 * 1024 &&
+                     strcmp(r->op, "allreduce") == 0 &&
+                     (strcmp(r->algo, "default") == 0 || strstr(r->algo, "nvls"));
+        r->fit = (!r->why_not && !isnan(r->bytes) && (strcmp(r->algo, "ring") == 0 || big_ar)) ||
+                 strcmp(r->algo, "deepep-normal") == 0;
         nf->n = i + 1;
     }
     /* One fit row in five of each curve (chip, gpus, op) held out. */
@@ -232,12 +315,34 @@ double netfit_predict(const netfit *nf, size_t i, const coll_params *cp)
         return NAN;
     coll_result res;
     ms_err err = {0};
-    if (coll_time_analytical(p->t, &p->spec, &p->plan, cp, &res, &err))
+    coll_spec spec = p->spec;
+    if (p->choose ? coll_time_default(p->t, &spec, r->nvls, cp, &res, &err)
+                  : coll_time_analytical(p->t, &p->spec, &p->plan, cp, &res, &err))
         return NAN;
     return res.busbw_Bps;
 }
 
-/* x: logit of the two efficiencies, sqrt of the two alphas in us. */
+const char *netfit_algo(const netfit *nf, size_t i, const coll_params *cp)
+{
+    const prepared *p = &nf->prep[i];
+    if (!p->ok)
+        return NULL;
+    coll_spec spec = p->spec;
+    coll_result res;
+    ms_err err = {0};
+    if (p->choose && coll_time_default(p->t, &spec, nf->rows[i].nvls, cp, &res, &err))
+        return NULL;
+    return coll_algo_name(spec.algo);
+}
+
+#define NPAR 6
+/* Where the fit starts, and what a weak pull keeps it near: logit of each
+ * efficiency (0.8), sqrt of each alpha in us (9 us), log of a channel's
+ * GB/s (20). */
+static const double start[NPAR] = {1.386, 3.0, 1.386, 3.0, 1.386, 3.0};
+
+/* x: logit of the scale-up, NIC and NVLS efficiencies (0, 2, 4), sqrt of
+ * the scale-up and NIC alphas in us (1, 3), log of a channel's GB/s (5). */
 static coll_params params_of(const gsl_vector *x)
 {
     coll_params cp = COLL_PARAMS_IDEAL;
@@ -247,6 +352,9 @@ static coll_params params_of(const gsl_vector *x)
     cp.eff[TOPO_LINK_NIC] = cp.eff[TOPO_LINK_FABRIC] = en;
     cp.alpha_s[TOPO_LINK_SCALEUP] = as * as * 1e-6;
     cp.alpha_s[TOPO_LINK_NIC] = cp.alpha_s[TOPO_LINK_FABRIC] = an * an * 1e-6;
+    cp.eff[COLL_EFF_NVLS] = 1 / (1 + exp(-gsl_vector_get(x, 4)));
+    cp.alpha_s[COLL_EFF_NVLS] = cp.alpha_s[TOPO_LINK_SCALEUP];
+    cp.chan_Bps = exp(gsl_vector_get(x, 5)) * 1e9;
     return cp;
 }
 
@@ -265,15 +373,15 @@ static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
         double m = ctx->nf->rows[ctx->idx[i]].busbw_Bps;
         gsl_vector_set(f, i, p > 0 ? log(p / m) : 10);
     }
-    for (size_t k = 0; k < 4; k++) /* a weak pull to the start keeps it well posed */
-        gsl_vector_set(f, ctx->n + k, 1e-3 * (gsl_vector_get(x, k) - (k % 2 ? 3.0 : 1.386)));
+    for (size_t k = 0; k < NPAR; k++) /* a weak pull to the start keeps it well posed */
+        gsl_vector_set(f, ctx->n + k, 1e-3 * (gsl_vector_get(x, k) - start[k]));
     return GSL_SUCCESS;
 }
 
 int netfit_run(netfit *nf, coll_params *cp, ms_err *err)
 {
     fit_ctx ctx = {.nf = nf, .idx = malloc((nf->n + 1) * sizeof(size_t))};
-    gsl_vector *x = gsl_vector_alloc(4);
+    gsl_vector *x = gsl_vector_alloc(NPAR);
     gsl_multifit_nlinear_workspace *w = NULL;
     int rc = MS_OK;
     if (!ctx.idx || !x) {
@@ -283,21 +391,19 @@ int netfit_run(netfit *nf, coll_params *cp, ms_err *err)
     for (size_t i = 0; i < nf->n; i++)
         if (nf->rows[i].fit && !nf->rows[i].held_out)
             ctx.idx[ctx.n++] = i;
-    if (ctx.n < 4) {
-        rc = ms_errf(err, MS_EINVAL, "only %zu ring rows to fit; need at least 4", ctx.n);
+    if (ctx.n < NPAR) {
+        rc = ms_errf(err, MS_EINVAL, "only %zu rows to fit; need at least %d", ctx.n, NPAR);
         goto out;
     }
     gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
-    w = gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, ctx.n + 4, 4);
+    w = gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, ctx.n + NPAR, NPAR);
     if (!w) {
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
         goto out;
     }
-    gsl_vector_set(x, 0, 1.386); /* eff 0.8 */
-    gsl_vector_set(x, 1, 3.0);   /* alpha 9 us */
-    gsl_vector_set(x, 2, 1.386);
-    gsl_vector_set(x, 3, 3.0);
-    gsl_multifit_nlinear_fdf fdf = {.f = residuals, .n = ctx.n + 4, .p = 4, .params = &ctx};
+    for (size_t k = 0; k < NPAR; k++)
+        gsl_vector_set(x, k, start[k]);
+    gsl_multifit_nlinear_fdf fdf = {.f = residuals, .n = ctx.n + NPAR, .p = NPAR, .params = &ctx};
     int info;
     gsl_multifit_nlinear_init(x, &fdf, w);
     int status = gsl_multifit_nlinear_driver(300, 1e-10, 1e-10, 1e-10, NULL, NULL, &info, w);
@@ -322,7 +428,7 @@ int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_e
         nheld += nf->rows[i].held_out;
     }
     /* Name each distinct source of the fitted rows (up to what fits). */
-    char sources[2000] = "";
+    char sources[4000] = "";
     for (size_t i = 0; i < nf->n; i++) {
         const netfit_row *r = &nf->rows[i];
         if (!r->fit || strstr(sources, r->source))
@@ -339,18 +445,31 @@ int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_e
         return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
     static const struct {
         const char *name;
-        topo_link_kind kind;
-    } rows[] = {
-        {"scaleup", TOPO_LINK_SCALEUP}, {"nic", TOPO_LINK_NIC}, {"fabric", TOPO_LINK_FABRIC}};
-    fprintf(f, "link_kind,bw_eff,alpha_us,measured_on,source\n");
-    for (size_t k = 0; k < 3; k++)
+        int kind; /* topo_link_kind or COLL_EFF_NVLS */
+    } rows[] = {{"scaleup", TOPO_LINK_SCALEUP},
+                {"nic", TOPO_LINK_NIC},
+                {"fabric", TOPO_LINK_FABRIC},
+                {"nvls", COLL_EFF_NVLS}};
+    fprintf(f, "link_kind,bw_eff,alpha_us,chan_GBps,measured_on,source\n");
+    for (size_t k = 0; k < 4; k++) {
+        char chan[32] = "";
+        if (rows[k].kind == TOPO_LINK_NIC && cp->chan_Bps > 0)
+            snprintf(chan, sizeof chan, "%.2f", cp->chan_Bps / 1e9);
         fprintf(f,
-                "%s,%.4f,%.3f,H100;H800,\"fitted by 'megasim calibrate --network' (GSL least "
+                "%s,%.4f,%.3f,%s,H100;H800,\"fitted by 'megasim calibrate --network' (GSL least "
                 "squares on log bus bandwidth) to %zu rows of validation/published_net.csv "
-                "(nccl-tests ring curves, DeepEP normal kernels), %zu more held out%s; from: "
-                "%s\"\n",
-                rows[k].name, cp->eff[rows[k].kind], cp->alpha_s[rows[k].kind] * 1e6, nfit, nheld,
-                rows[k].kind == TOPO_LINK_FABRIC ? "; tied to the NIC figures" : "", sources);
+                "(nccl-tests ring curves, default and NVLS all-reduce from 1 GiB, DeepEP normal "
+                "kernels), %zu more held out%s; from: %s\"\n",
+                rows[k].name, cp->eff[rows[k].kind], cp->alpha_s[rows[k].kind] * 1e6, chan, nfit,
+                nheld,
+                rows[k].kind == TOPO_LINK_FABRIC ? "; tied to the NIC figures"
+                : rows[k].kind == COLL_EFF_NVLS  ? "; NVLS traffic on scale-up links, its per-step "
+                                                   "cost tied to scale-up's"
+                : rows[k].kind == TOPO_LINK_NIC  ? "; chan_GBps: most one NCCL channel moves "
+                                                   "through a NIC"
+                                                 : "",
+                sources);
+    }
     if (fclose(f) != 0)
         return ms_errf(err, MS_EIO, "%s: write failed", path);
     return MS_OK;

@@ -17,6 +17,9 @@ typedef struct netfit_row {
     double nic_Bps; /* per GPU; NAN for one node */
     char op[16], algo[24];
     double bytes;        /* NAN when the source gives none */
+    double at_bytes;     /* the size predicted at: bytes, else the note's -e, else 8 GiB */
+    const char *at_why;  /* why at_bytes when bytes is NAN; else NULL */
+    int nvls;            /* the chip's domains reduce in the switch and the run allows it */
     double busbw_Bps;    /* measured */
     int fit;             /* used in the fit (ring rows); else only predicted */
     int held_out;        /* a fit row left out: one in five of its curve */
@@ -37,8 +40,14 @@ const netfit_row *netfit_at(const netfit *nf, size_t i);
 /* megasim's bus bandwidth for row i with cp; NAN where it has none. */
 double netfit_predict(const netfit *nf, size_t i, const coll_params *cp);
 
-/* Fits scale-up and NIC (fabric tied to NIC) efficiency and per-step cost
- * to the fit rows not held out; *cp receives them. */
+/* The algorithm megasim predicts row i with under cp (for "default" rows
+ * NCCL's choice as megasim models it), or NULL where it has none. */
+const char *netfit_algo(const netfit *nf, size_t i, const coll_params *cp);
+
+/* Fits scale-up and NIC (fabric tied to NIC) efficiency and per-step
+ * cost, NVLS's efficiency (its per-step cost tied to scale-up's) and what
+ * one NCCL channel moves through a NIC, to the fit rows not held out; *cp
+ * receives them. */
 int netfit_run(netfit *nf, coll_params *cp, ms_err *err);
 
 /* Writes the network calibration CSV (link_kind, bw_eff, alpha_us,

@@ -658,6 +658,12 @@ int64_t topo_domain_of(const topo *t, int64_t gpu)
     return gpu / t->spec.domain_size;
 }
 
+size_t topo_scaleup_link(const topo *t, int64_t gpu, int down)
+{
+    assert(gpu >= 0 && gpu < t->spec.gpus && t->spec.domain_size > 1);
+    return (size_t)scaleup_link(t, gpu / t->site_gpus, gpu % t->site_gpus, down);
+}
+
 /* ---- routing ---- */
 
 /* splitmix64's finaliser (Steele, Lea and Flood, 2014). */

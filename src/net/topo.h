@@ -106,4 +106,10 @@ size_t topo_route(const topo *t, int64_t src, int64_t dst, int32_t *path, size_t
 /* GPUs per domain, domain of a GPU: for collectives that work in levels. */
 int64_t topo_domain_of(const topo *t, int64_t gpu);
 
+/* The index of gpu's own scale-up link: up into its domain's switch (down
+ * 0) or from the switch down to it (down 1). The domain must have a switch
+ * (domain_size > 1). For in-switch reduction, whose traffic ends or starts
+ * at the switch. */
+size_t topo_scaleup_link(const topo *t, int64_t gpu, int down);
+
 #endif
