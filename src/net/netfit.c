@@ -34,7 +34,7 @@ typedef struct prepared {
  * busbw (nccl#1374) is more than a ring can give on 200 GB/s a direction,
  * so NCCL ran NVLS there (one H800 system without NVLS is NVIDIA/nccl#892:
  * a system's fabric manager or driver can still turn it off). */
-static int chip_has_nvls(const chip *c)
+int netfit_chip_has_nvls(const chip *c)
 {
     return (strcmp(c->family, "hopper") == 0 || strncmp(c->family, "blackwell", 9) == 0) &&
            c->scale_up_domain_chips >= 4;
@@ -231,7 +231,7 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
             if (isnan(r->at_bytes))
                 r->at_bytes = 8.0 * 1024 * 1024 * 1024;
         }
-        r->nvls = chip_has_nvls(r->chip) && note_setting(note, "NCCL_NVLS_ENABLE") != 0;
+        r->nvls = netfit_chip_has_nvls(r->chip) && note_setting(note, "NCCL_NVLS_ENABLE") != 0;
         nf->prep[i].spec.nic_channels = 0;
         if (note && mentions_degraded(note))
             r->why_not = "its source reports the cluster as degraded";

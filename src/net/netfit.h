@@ -54,4 +54,9 @@ int netfit_run(netfit *nf, coll_params *cp, ms_err *err);
  * measured_on, source) for cp. */
 int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_err *err);
 
+/* 1 if NCCL reduces in the switch (NVLS) in c's scale-up domains by
+ * default: NVSwitch domains of Hopper and Blackwell chips (the reasons
+ * and sources are in netfit.c). */
+int netfit_chip_has_nvls(const chip *c);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "core/sim.h"
 #include "hw/roofline.h"
+#include "net/netfit.h"
 #include "train/stack.h"
 
 static const char *const part_names[] = {
@@ -45,6 +46,7 @@ typedef struct net_ctx {
     const topo *t;
     const coll_params *cp;
     int64_t domain;
+    int nvls; /* the domains reduce in the switch (NCCL's NVLS) */
 } net_ctx;
 
 /* Time of one collective over n participants at stride; 0 when there is
@@ -61,12 +63,17 @@ static int coll_s(const net_ctx *nc, coll_op op, int64_t n, int64_t stride, doub
                     .bytes = bytes,
                     .gpus = n,
                     .stride = stride};
-    coll_plan pl;
     coll_result r;
-    int rc = coll_plan_build(nc->t, &cs, &pl, err);
-    if (rc == MS_OK) {
-        rc = coll_time_analytical(nc->t, &cs, &pl, nc->cp, &r, err);
-        coll_plan_free(&pl);
+    int rc;
+    if (ring) { /* NCCL's own choice: ring, or in-switch reduction where the domain has it */
+        rc = coll_time_default(nc->t, &cs, nc->nvls, nc->cp, &r, err);
+    } else {
+        coll_plan pl;
+        rc = coll_plan_build(nc->t, &cs, &pl, err);
+        if (rc == MS_OK) {
+            rc = coll_time_analytical(nc->t, &cs, &pl, nc->cp, &r, err);
+            coll_plan_free(&pl);
+        }
     }
     if (rc != MS_OK) {
         char inner[sizeof err->msg];
@@ -528,7 +535,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     stage_times *st = NULL;
     double *dense = NULL, *experts = NULL, *fwd_s = NULL, *bwd_s = NULL;
     const stack *sk = stack_or_plain(p->stack);
-    net_ctx nc = {.t = t, .cp = net, .domain = ts->domain_size};
+    net_ctx nc = {.t = t, .cp = net, .domain = ts->domain_size, .nvls = netfit_chip_has_nvls(c)};
 
     /* Per-stage costs, for the busiest load and (every_replica) the rest. */
     int64_t group_reps = p->ep > p->tp ? p->ep / p->tp : 1;
