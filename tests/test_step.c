@@ -381,6 +381,19 @@ static void test_stack_overlaps(void)
     step_result_free(&plain);
     step_result_free(&core);
 
+    /* ZeRO-3: the stack that overlaps data-parallel traffic prefetches
+     * each layer's weights under the previous layer's compute. */
+    p.zero = 3;
+    p.stack = "plain";
+    CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 1.0, 0, &plain) == MS_OK);
+    p.stack = "megatron-core-2024";
+    CU_ASSERT_FATAL(run(&p, SCHED_1F1B, 1.0, 0, &core) == MS_OK);
+    CU_ASSERT(plain.part_s[STEP_COMM_ZERO3] > 0);
+    CU_ASSERT(core.part_s[STEP_COMM_ZERO3] < plain.part_s[STEP_COMM_ZERO3]);
+    CU_ASSERT(core.part_s[STEP_COMM_ZERO3] > 0); /* the first layer's gather */
+    step_result_free(&plain);
+    step_result_free(&core);
+
     /* GPT-2 small (124M parameters, 62M a TP rank: two buckets' worth):
      * the reduction overlaps the backward and only one bucket stays. */
     model gpt2;

@@ -21,10 +21,11 @@ typedef enum stack_attn {
 typedef struct stack {
     const char *name;
     stack_attn attention;
-    int dropout;           /* attention-probability and hidden dropout kernels run */
-    int sequence_parallel; /* norms and dropouts on tokens / tp (else every TP rank runs all) */
-    int tp_overlap;        /* tensor-parallel collectives pipelined with their GEMMs */
-    int dp_overlap;        /* gradient reduce under the backward, weight gather under the forward */
+    int dropout;             /* attention-probability and hidden dropout kernels run */
+    int sequence_parallel;   /* norms and dropouts on tokens / tp (else every TP rank runs all) */
+    int tp_overlap;          /* tensor-parallel collectives pipelined with their GEMMs */
+    int dp_overlap;          /* gradient reduce under the backward, weight gather under the forward;
+                                ZeRO-3 prefetches each layer's weights under the previous one */
     double dp_bucket_params; /* parameters per overlapped bucket (dp_overlap) */
     /* The loss's HBM traffic per logit, forward and backward, where the
      * stack's code says it (0: megasim's default of one FP32 write and

@@ -117,6 +117,7 @@ typedef struct runner {
     const stage_times *st[2]; /* [class][stage] */
     double slow;              /* compute stretch in overlapped pairs */
     double tp_chunks;         /* TP traffic pipelined with GEMMs in this many chunks; 0: not */
+    int z3_prefetch;          /* ZeRO-3 gathers the next layer's weights under this one's compute */
     sim_time p2p;
     size_t *next;
     int *busy;
@@ -222,6 +223,13 @@ static double task_time(const runner *R, int cls, const sched_task *k, double *p
      * GEMMs cannot cover, stays exposed. */
     if (R->tp_chunks > 0 && tp > 0)
         tp = fmax(tp / R->tp_chunks, tp - gemm_s);
+    /* Prefetching ZeRO-3 (FSDP's forward and backward prefetch): each
+     * layer's weights are gathered while the layer before computes, so
+     * only the first layer's gather, and what compute cannot cover, waits. */
+    if (R->z3_prefetch && z3 > 0) {
+        double layers = (double)(a->tc.layers + a->tc.mtp_modules);
+        z3 = fmax(z3 / fmax(1, layers), z3 - comp);
+    }
     parts[STEP_COMM_EP] += exposed;
     parts[STEP_COMM_TP] += tp;
     parts[STEP_COMM_ZERO3] += z3;
@@ -592,6 +600,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                              ? c->compute_units / (c->compute_units - (double)cfg->comm_sms)
                              : 1,
                  .tp_chunks = sk->tp_overlap && p->tp > 1 ? (double)p->tp : 0,
+                 .z3_prefetch = sk->dp_overlap,
                  .p2p = sim_time_from_s(p2p_s),
                  .trace_mask = cfg->trace_mask};
     R.next = calloc(ids, sizeof *R.next);
