@@ -348,8 +348,133 @@ static void test_nvls_default_and_errors(void)
     topo_free(t);
 }
 
+/* The latency side by hand, on links without latency: every NCCL
+ * all-reduce pays base_s once; NVLS is one step whose fixed cost is NVLS's
+ * per-operation cost (20 us here), not a ring's per step; NVLS-tree adds
+ * level_s for each of 2 ceil(log2 nodes) levels of its tree (2 on 2
+ * nodes, 4 on 4); an all-to-all is no NCCL kernel and pays no base. */
+static void test_nvls_latency_by_hand(void)
+{
+    const double S = 1 << 30, B = 450e9, N = 50e9, base = 30e-6, an = 20e-6, level = 10e-6;
+    const double su = 1e-6, nic = 5e-6; /* per step */
+    static const struct {
+        int64_t gpus;
+        coll_op op;
+        coll_algo algo;
+        int64_t levels;
+    } cases[] = {
+        {8, COLL_ALLREDUCE, COLL_NVLS, 0},       {16, COLL_ALLREDUCE, COLL_NVLS_TREE, 2},
+        {32, COLL_ALLREDUCE, COLL_NVLS_TREE, 4}, {8, COLL_ALLREDUCE, COLL_RING, 0},
+        {8, COLL_ALLTOALL, COLL_DIRECT, 0},
+    };
+    const double expect[] = {
+        base + an + S * 1.125 / B,            /* one step at NVLS's cost */
+        base + an + 2 * level + S * 1.25 / B, /* scale-up bound, as above */
+        base + an + 4 * level + S / 4 / N,    /* 2S/8 from 4 nodes on */
+        base + 14 * (su + S / 8 / B),         /* 2(n-1) steps of S/n */
+        su + S * 7 / 8 / B,                   /* one step, no base */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        topo_spec ts = {.gpus = cases[i].gpus,
+                        .domain_size = 8,
+                        .scaleup_bw_Bps = B,
+                        .fabric = cases[i].gpus > 8 ? TOPO_FABRIC_FATTREE : TOPO_FABRIC_NONE,
+                        .tiers = 2,
+                        .oversubscription = 1,
+                        .switch_radix = 64,
+                        .nic_bw_Bps = N,
+                        .sites = 1};
+        topo *t = NULL;
+        ms_err err = {0};
+        CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
+        coll_spec c = {.op = cases[i].op, .algo = cases[i].algo, .bytes = S, .gpus = ts.gpus};
+        coll_params cp = COLL_PARAMS_IDEAL;
+        cp.alpha_s[TOPO_LINK_SCALEUP] = su;
+        cp.alpha_s[TOPO_LINK_NIC] = cp.alpha_s[TOPO_LINK_FABRIC] = nic;
+        cp.alpha_s[COLL_EFF_NVLS] = an;
+        cp.level_s = level;
+        cp.base_s = base;
+        coll_plan p;
+        coll_result ra, rf;
+        CU_ASSERT_FATAL(coll_plan_build(t, &c, &p, &err) == MS_OK);
+        CU_ASSERT(p.levels == cases[i].levels);
+        CU_ASSERT_FATAL(coll_time_analytical(t, &c, &p, &cp, &ra, &err) == MS_OK);
+        CU_ASSERT_FATAL(coll_time_flow(t, &c, &p, &cp, &rf, &err) == MS_OK);
+        int ok = fabs(ra.time_s / expect[i] - 1) < 1e-9 && fabs(rf.time_s / expect[i] - 1) < 1e-6;
+        if (!ok)
+            printf("\n    case %zu (%s, %lld GPUs): analytical %.9g s, flow %.9g s, expected "
+                   "%.9g s\n",
+                   i, coll_algo_name(cases[i].algo), (long long)ts.gpus, ra.time_s, rf.time_s,
+                   expect[i]);
+        CU_ASSERT(ok);
+        coll_plan_free(&p);
+        topo_free(t);
+    }
+}
+
+/* NCCL's default with the latency side, on links without latency: where
+ * NVLS costs 80 us an operation and a ring 30 + 14 x 0.5 us, the ring wins
+ * at 1 MiB (37 + 1.75 MiB / 351 GB/s = 42.2 us; the tree's 6 steps of the
+ * whole 1 MiB take 30 + 6 x 3.5 = 51 us, NVLS 110 + 1.125 MiB / 306 GB/s
+ * = 113.9 us) and NVLS at 1 GiB; at 8 B across 2 nodes the tree (8 steps,
+ * at most 30 + 8 x 4 us) beats the ring (30 + 30 x 4 us: every step of it
+ * crosses the NICs). */
+static void test_default_by_size(void)
+{
+    topo_spec ts = {.gpus = 16,
+                    .domain_size = 8,
+                    .scaleup_bw_Bps = 450e9,
+                    .fabric = TOPO_FABRIC_FATTREE,
+                    .tiers = 2,
+                    .oversubscription = 1,
+                    .switch_radix = 64,
+                    .nic_bw_Bps = 50e9,
+                    .sites = 1};
+    topo *t = NULL;
+    ms_err e0 = {0};
+    CU_ASSERT_FATAL(topo_build(&ts, &t, &e0) == MS_OK);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    cp.eff[COLL_EFF_NVLS] = 0.68;
+    cp.eff[TOPO_LINK_SCALEUP] = 0.78;
+    cp.alpha_s[TOPO_LINK_SCALEUP] = 0.5e-6;
+    cp.alpha_s[TOPO_LINK_NIC] = cp.alpha_s[TOPO_LINK_FABRIC] = 4e-6;
+    cp.alpha_s[COLL_EFF_NVLS] = 80e-6;
+    cp.base_s = 30e-6;
+    static const struct {
+        int64_t gpus;
+        double bytes;
+        coll_algo expect;
+    } cases[] = {
+        {8, 1 << 20, COLL_RING},
+        {8, 1 << 30, COLL_NVLS},
+        {16, 8, COLL_TREE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        coll_spec c = {.op = COLL_ALLREDUCE,
+                       .algo = COLL_RING,
+                       .bytes = cases[i].bytes,
+                       .gpus = cases[i].gpus};
+        coll_result r;
+        ms_err err = {0};
+        CU_ASSERT(coll_time_default(t, &c, 1, &cp, &r, &err) == MS_OK);
+        if (c.algo != cases[i].expect)
+            printf("\n    case %zu: chose %s, expected %s\n", i, coll_algo_name(c.algo),
+                   coll_algo_name(cases[i].expect));
+        CU_ASSERT(c.algo == cases[i].expect);
+    }
+    coll_spec c = {.op = COLL_ALLREDUCE, .algo = COLL_RING, .bytes = 1 << 20, .gpus = 8};
+    coll_result r;
+    ms_err err = {0};
+    CU_ASSERT(coll_time_default(t, &c, 1, &cp, &r, &err) == MS_OK);
+    double ring = 30e-6 + 14 * (0.5e-6 + (1 << 20) / 8.0 / (450e9 * 0.78));
+    CU_ASSERT(fabs(r.time_s / ring - 1) < 1e-9);
+    topo_free(t);
+}
+
 static CU_TestInfo tests[] = {
     {"NVLS and NVLS-tree times by hand", test_nvls_by_hand},
+    {"NVLS latency, NVLS-tree levels and the base cost by hand", test_nvls_latency_by_hand},
+    {"NCCL's default by size", test_default_by_size},
     {"NCCL's default and NVLS errors", test_nvls_default_and_errors},
     {"groups at a stride", test_stride},
     {"every byte sent is received", test_bytes_balance},

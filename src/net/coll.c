@@ -286,9 +286,15 @@ int coll_plan_build(const topo *t, const coll_spec *c, coll_plan *out, ms_err *e
         begin_step(&b, 1);
         for (int64_t i = 0; i < n; i++)
             add_switch(&b, i, up, down);
-        if (c->algo == COLL_NVLS_TREE)
+        if (c->algo == COLL_NVLS_TREE) {
             for (int64_t r = 0; r < d; r++)
                 tree_over_nodes(&b, nodes, d, r, S / (double)d / 2);
+            /* The first chunk climbs the tree and comes back down before
+             * the pipeline runs full: 2 ceil(log2 nodes) levels in turn,
+             * as NCCL's tuner counts 2 log2i(nNodes) x interLat. */
+            for (int64_t k = 1; k < nodes; k *= 2)
+                out->levels += 2;
+        }
         goto built;
     }
     switch (c->op) {
@@ -430,6 +436,22 @@ static int eff_index(const topo_link *l, const coll_xfer *x)
     return (x->src == COLL_SWITCH || x->dst == COLL_SWITCH) ? COLL_EFF_NVLS : (int)l->kind;
 }
 
+/* Whether c runs as an NCCL collective kernel (ring, tree, NVLS): what NCCL's
+ * channels and per-operation base cost apply to; all-to-all and DeepEP's
+ * dispatch and combine do not. */
+static int nccl_kernel(const coll_spec *c)
+{
+    return c && (c->op == COLL_ALLREDUCE || c->op == COLL_ALLGATHER ||
+                 c->op == COLL_REDUCESCATTER || c->op == COLL_BROADCAST);
+}
+
+/* The fixed cost c pays once before its first step: NCCL's base cost and
+ * the levels of NVLS-tree's tree. */
+static double lead_time(const coll_spec *c, const coll_plan *p, const coll_params *cp)
+{
+    return (nccl_kernel(c) ? cp->base_s : 0) + (double)p->levels * cp->level_s;
+}
+
 /* What link l carries per second for the transfers of c: its rate times
  * its efficiency, and for a NIC link under NCCL's ring, tree and NVLS
  * algorithms at most c's channels through it times what one channel moves
@@ -437,9 +459,7 @@ static int eff_index(const topo_link *l, const coll_xfer *x)
 static double link_cap(const topo_link *l, const coll_params *cp, const coll_spec *c)
 {
     double cap = l->bw_Bps * cp->eff[l->kind];
-    int nccl = c && (c->op == COLL_ALLREDUCE || c->op == COLL_ALLGATHER ||
-                     c->op == COLL_REDUCESCATTER || c->op == COLL_BROADCAST);
-    if (l->kind == TOPO_LINK_NIC && cp->chan_Bps > 0 && nccl) {
+    if (l->kind == TOPO_LINK_NIC && cp->chan_Bps > 0 && nccl_kernel(c)) {
         double ch = c && c->nic_channels > 0 ? c->nic_channels : COLL_NIC_CHANNELS;
         cap = fmin(cap, ch * cp->chan_Bps);
     }
@@ -496,6 +516,7 @@ int coll_time_analytical(const topo *t, const coll_spec *c, const coll_plan *p,
         total += (double)p->repeat[k] * (alpha + step);
         out->steps += p->repeat[k];
     }
+    total += lead_time(c, p, cp);
     out->transfers = p->nx;
     free(load);
     free(touched);
@@ -514,6 +535,7 @@ typedef struct runner {
     int64_t rep;    /* repetitions of it done */
     int full;       /* run every repetition (else: once, then scaled) */
     size_t pending; /* transfers of the current step still flowing */
+    double lead_s;  /* paid once before the first step: lead_time() */
     double step_start_s;
     double scaled_s; /* time added for repetitions not simulated */
     double end_s;
@@ -579,7 +601,10 @@ static void start_transfers(sim *s, void *ctx, sim_payload pl)
 static void start_step(sim *s, runner *r)
 {
     const coll_plan *p = r->p;
-    r->step_start_s = sim_time_to_s(sim_now(s));
+    /* The plan's lead (base cost, NVLS-tree's levels) goes before its first step and
+     * outside the step's time, so repeats of that step do not repeat it. */
+    double lead = r->step == 0 && r->rep == 0 ? r->lead_s : 0;
+    r->step_start_s = sim_time_to_s(sim_now(s)) + lead;
     /* The step's fixed cost first: the largest alpha of the kinds it crosses. */
     double alpha = 0;
     int32_t path[MAX_PATH];
@@ -595,7 +620,7 @@ static void start_step(sim *s, runner *r)
         return;
     }
     if (sim_event_is_none(
-            sim_after(s, sim_time_from_s(alpha), start_transfers, r, (sim_payload){0})))
+            sim_after(s, sim_time_from_s(lead + alpha), start_transfers, r, (sim_payload){0})))
         r->oom = 1;
 }
 
@@ -617,7 +642,12 @@ static int run_flows(const topo *t, const coll_spec *const *c, const coll_plan *
     if ((rc = sim_new(&s, err)) || (rc = flow_net_new(s, cap, nl, &net, err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
-        rs[i] = (runner){.t = t, .p = p[i], .cp = cp, .net = net, .full = full};
+        rs[i] = (runner){.t = t,
+                         .p = p[i],
+                         .cp = cp,
+                         .net = net,
+                         .full = full,
+                         .lead_s = lead_time(c[i], p[i], cp)};
         if (p[i]->nsteps == 0) {
             rs[i].done = 1;
             continue;
@@ -666,7 +696,8 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
         return rc;
     int ck = csvtab_find_col(t, "link_kind"), ce = csvtab_find_col(t, "bw_eff"),
         ca = csvtab_find_col(t, "alpha_us"), cs = csvtab_find_col(t, "source"),
-        cc = csvtab_find_col(t, "chan_GBps");
+        cc = csvtab_find_col(t, "chan_GBps"), cl = csvtab_find_col(t, "level_us"),
+        cb = csvtab_find_col(t, "base_us");
     if (ck < 0 || ce < 0 || ca < 0 || cs < 0) {
         rc = ms_errf(err, MS_EPARSE,
                      "%s:1: expected the columns link_kind, bw_eff, alpha_us, measured_on, source",
@@ -700,6 +731,32 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
                 goto out;
             }
             out->chan_Bps = v * 1e9;
+        }
+        const char *bs = cb >= 0 ? csvtab_field(t, r, (size_t)cb) : NULL;
+        if (bs && bs[0]) {
+            char *bend;
+            double v = strtod(bs, &bend);
+            if (*bend || !(v >= 0) || v > 1e6 || kind != TOPO_LINK_SCALEUP) {
+                rc = ms_errf(err, MS_EINVAL,
+                             "%s:%d: column 'base_us': expected microseconds >= 0 on the scaleup "
+                             "row, got \"%s\"",
+                             path, line, bs);
+                goto out;
+            }
+            out->base_s = v * 1e-6;
+        }
+        const char *lv = cl >= 0 ? csvtab_field(t, r, (size_t)cl) : NULL;
+        if (lv && lv[0]) {
+            char *lend;
+            double v = strtod(lv, &lend);
+            if (*lend || !(v >= 0) || v > 1e6 || kind != TOPO_LINK_NIC) {
+                rc = ms_errf(err, MS_EINVAL,
+                             "%s:%d: column 'level_us': expected microseconds >= 0 on the nic "
+                             "row, got \"%s\"",
+                             path, line, lv);
+                goto out;
+            }
+            out->level_s = v * 1e-6;
         }
         char *end;
         double eff = e && e[0] ? strtod(e, &end) : NAN;
@@ -750,12 +807,18 @@ int coll_time_default(const topo *t, coll_spec *c, int nvls_capable, const coll_
     coll_spec s = *c;
     s.algo = COLL_RING;
     int rc = time_as(t, &s, cp, out, err);
-    if (rc || !nvls_capable)
+    if (rc)
         goto out;
-    static const coll_algo nvls[] = {COLL_NVLS, COLL_NVLS_TREE};
-    for (size_t i = 0; i < 2; i++) {
+    /* NCCL's tree (all-reduce only) pays fewer steps than the ring: at small
+     * sizes across nodes it is what NCCL runs, whether or not NVLS is on. */
+    static const coll_algo others[] = {COLL_TREE, COLL_NVLS, COLL_NVLS_TREE};
+    for (size_t i = 0; i < 3; i++) {
+        if (i > 0 && !nvls_capable)
+            break;
+        if (others[i] == COLL_TREE && c->op != COLL_ALLREDUCE)
+            continue;
         coll_spec v = *c;
-        v.algo = nvls[i];
+        v.algo = others[i];
         coll_result r;
         ms_err e = {0};
         if (time_as(t, &v, cp, &r, &e))

@@ -82,6 +82,10 @@ typedef struct coll_plan {
     size_t *step_off; /* step k is x[step_off[k] .. step_off[k+1]) */
     int64_t *repeat;  /* how many times step k runs, back to back */
     size_t nsteps;
+    int64_t levels; /* NVLS-tree: levels of NCCL's tree between domains that a
+                       chunk crosses in turn, up then down: 2 ceil(log2 nodes);
+                       each costs coll_params.level_s once, before the first
+                       step (the pipeline filling); 0 for other plans */
 } coll_plan;
 
 /* Index of eff and alpha_s past the link kinds: in-switch reduction
@@ -92,19 +96,32 @@ typedef struct coll_plan {
 /* Fitted per link kind: bandwidth efficiency (0, 1] and the fixed cost of
  * one step whose transfers cross that kind (the largest applies); and the
  * most one NCCL channel moves through a NIC, per direction: a NIC link
- * carries at most nic_channels x chan_Bps (0 = no such cap). */
+ * carries at most nic_channels x chan_Bps (0 = no such cap).
+ * NVLS and NVLS-tree run as one pipelined step, so alpha_s[COLL_EFF_NVLS]
+ * is the fixed cost of a whole NVLS operation: NCCL's tuner likewise gives
+ * NVLS one latency per operation (hwLat NVLink/NVLS/Simple, 23 us in
+ * NVIDIA/nccl src/graph/tuning.cc at b6475625, 25 us later) where a ring
+ * pays a cost per step (3.4 us on NVLink, Simple). level_s is what each
+ * level of NVLS-tree's tree between domains adds (NCCL: intraLat +
+ * 2 log2(nNodes) interLat, hwLat NET/NVLSTree 14 us + the network's).
+ * base_s is paid once by every NCCL all-reduce, all-gather, reduce-scatter
+ * and broadcast, whatever the algorithm, before its steps: the launch and
+ * NCCL's baseLat (6.6-8.4 us a ring). */
 typedef struct coll_params {
     double eff[6]; /* by topo_link_kind, then COLL_EFF_NVLS */
     double alpha_s[6];
     double chan_Bps;
+    double level_s; /* NVLS-tree, per level of its tree between domains */
+    double base_s;  /* per NCCL operation */
 } coll_params;
 
 #define COLL_PARAMS_IDEAL ((coll_params){.eff = {1, 1, 1, 1, 1, 1}})
 
 /* Reads network calibration (columns link_kind, bw_eff, alpha_us,
  * measured_on, source; link_kind one of scaleup, nic, fabric, ici, site,
- * nvls; an optional column chan_GBps, read on the nic row) over *out, which starts as the caller's
- * defaults: a kind the file does not name keeps its value. Errors name file, line and column. */
+ * nvls; optional columns chan_GBps and level_us, read on the nic row, and base_us, read on the
+ * scaleup row) over *out, which starts as the caller's defaults: a kind the file does not name
+ * keeps its value. Errors name file, line and column. */
 int coll_params_load(const char *path, coll_params *out, ms_err *err);
 
 typedef struct coll_result {

@@ -1,11 +1,14 @@
 /* netfit: see netfit.h. Fitted: ring rows at every size, DeepEP's normal
- * kernels, and NCCL's default (and explicit NVLS) all-reduce rows from
- * 1 GiB up, where NCCL runs its bandwidth algorithms (ring, NVLS,
- * NVLSTree) and megasim picks among the same. Rows without a size (the
- * figures reported in prose) are never fitted: they are the checks. */
+ * kernels, NCCL's default (and explicit NVLS) all-reduce rows from 1 GiB
+ * up, where NCCL runs its bandwidth algorithms (ring, NVLS, NVLSTree) and
+ * megasim picks among the same, and the default tables of runs with
+ * NCCL_NVLS_ENABLE=1 at every size, which place NVLS's latency against the
+ * ring's. Rows without a size (the figures reported in prose) are never
+ * fitted: they are the checks. */
 #include "net/netfit.h"
 
 #include <errno.h>
+#include <gsl/gsl_blas.h>
 #include <gsl/gsl_multifit_nlinear.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
@@ -246,11 +249,18 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
             nf->prep[i].spec.nic_channels = ctas / (double)r->gpus_per_node;
         /* Fitted: nccl-tests ring curves, DeepEP's normal kernels (whose
          * bottleneck bandwidth is the NIC's, or NVLink's within a node),
-         * and default or NVLS all-reduce tables from 1 GiB up. */
+         * default or NVLS all-reduce tables from 1 GiB up, and the default
+         * tables of runs that name NCCL_NVLS_ENABLE=1 at every size: NCCL
+         * chose per size between its ring (or tree) and NVLS, as megasim
+         * chooses, so these rows fix NVLS's per-operation cost against the
+         * ring's (where NVLS stops paying, the curve follows the ring). */
         int big_ar = !isnan(r->bytes) && r->bytes >= 1024.0 * 1024 * 1024 &&
                      strcmp(r->op, "allreduce") == 0 &&
                      (strcmp(r->algo, "default") == 0 || strstr(r->algo, "nvls"));
-        r->fit = (!r->why_not && !isnan(r->bytes) && (strcmp(r->algo, "ring") == 0 || big_ar)) ||
+        int nvls_run = strcmp(r->algo, "default") == 0 && r->nvls &&
+                       note_setting(note, "NCCL_NVLS_ENABLE") == 1;
+        r->fit = (!r->why_not && !isnan(r->bytes) &&
+                  (strcmp(r->algo, "ring") == 0 || big_ar || nvls_run)) ||
                  strcmp(r->algo, "deepep-normal") == 0;
         nf->n = i + 1;
     }
@@ -335,15 +345,20 @@ const char *netfit_algo(const netfit *nf, size_t i, const coll_params *cp)
     return coll_algo_name(spec.algo);
 }
 
-#define NPAR 6
+#define NPAR 9
 /* Where the fit starts, and what a weak pull keeps it near: logit of each
- * efficiency (0.8), sqrt of each alpha in us (9 us), log of a channel's
- * GB/s (20). */
-static const double start[NPAR] = {1.386, 3.0, 1.386, 3.0, 1.386, 3.0};
+ * efficiency (0.8), sqrt of each per-step alpha in us (9 us), log of a
+ * channel's GB/s (20), sqrt of NVLS's per-operation cost (25 us) and of
+ * NVLS-tree's cost per level (14 us), NCCL's own figures for the two
+ * (hwLat NVLink/NVLS/Simple and NET/NVLSTree/Simple, NVIDIA/nccl
+ * src/graph/tuning.cc, 2.2x). */
+static const double start[NPAR] = {1.386, 3.0, 1.386, 3.0, 1.386, 3.0, 5.0, 3.742, 2.9};
 
 /* x: logit of the scale-up, NIC and NVLS efficiencies (0, 2, 4), sqrt of
- * the scale-up and NIC alphas in us (1, 3), log of a channel's GB/s (5). */
-static coll_params params_of(const gsl_vector *x)
+ * the scale-up and NIC alphas in us (1, 3), log of a channel's GB/s (5),
+ * sqrt of NVLS's per-operation cost and of NVLS-tree's per level in us
+ * (6, 7), sqrt of every NCCL operation's base cost in us (8). */
+static coll_params params_of(const gsl_vector *x, double nvls_s)
 {
     coll_params cp = COLL_PARAMS_IDEAL;
     double es = 1 / (1 + exp(-gsl_vector_get(x, 0))), en = 1 / (1 + exp(-gsl_vector_get(x, 2)));
@@ -353,8 +368,12 @@ static coll_params params_of(const gsl_vector *x)
     cp.alpha_s[TOPO_LINK_SCALEUP] = as * as * 1e-6;
     cp.alpha_s[TOPO_LINK_NIC] = cp.alpha_s[TOPO_LINK_FABRIC] = an * an * 1e-6;
     cp.eff[COLL_EFF_NVLS] = 1 / (1 + exp(-gsl_vector_get(x, 4)));
-    cp.alpha_s[COLL_EFF_NVLS] = cp.alpha_s[TOPO_LINK_SCALEUP];
     cp.chan_Bps = exp(gsl_vector_get(x, 5)) * 1e9;
+    double an6 = gsl_vector_get(x, 6), al = gsl_vector_get(x, 7);
+    cp.alpha_s[COLL_EFF_NVLS] = nvls_s >= 0 ? nvls_s : an6 * an6 * 1e-6;
+    cp.level_s = al * al * 1e-6;
+    double ab = gsl_vector_get(x, 8);
+    cp.base_s = ab * ab * 1e-6;
     return cp;
 }
 
@@ -362,12 +381,13 @@ typedef struct fit_ctx {
     const netfit *nf;
     size_t *idx;
     size_t n;
+    double nvls_s; /* NVLS's per-operation cost held at this; < 0: fitted */
 } fit_ctx;
 
 static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
 {
     const fit_ctx *ctx = data;
-    coll_params cp = params_of(x);
+    coll_params cp = params_of(x, ctx->nvls_s);
     for (size_t i = 0; i < ctx->n; i++) {
         double p = netfit_predict(ctx->nf, ctx->idx[i], &cp);
         double m = ctx->nf->rows[ctx->idx[i]].busbw_Bps;
@@ -401,17 +421,34 @@ int netfit_run(netfit *nf, coll_params *cp, ms_err *err)
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t k = 0; k < NPAR; k++)
-        gsl_vector_set(x, k, start[k]);
+    /* Where NCCL's default picks the algorithm, the prediction is the least
+     * of ring and NVLS: the cost has a kink where the choice flips, and a
+     * descent started where NVLS wins at every size stays there, NVLS's
+     * latency low and its efficiency pulled down to fit sizes that NCCL
+     * runs as a ring. So NVLS's per-operation cost is profiled: held at
+     * each of a grid (4 us to 256 us, steps of 2^(1/4)), everything else
+     * fitted, the lowest cost kept. */
     gsl_multifit_nlinear_fdf fdf = {.f = residuals, .n = ctx.n + NPAR, .p = NPAR, .params = &ctx};
-    int info;
-    gsl_multifit_nlinear_init(x, &fdf, w);
-    int status = gsl_multifit_nlinear_driver(300, 1e-10, 1e-10, 1e-10, NULL, NULL, &info, w);
-    if (status != GSL_SUCCESS && status != GSL_EMAXITER) {
-        rc = ms_errf(err, MS_EINVAL, "network fit failed: %s", gsl_strerror(status));
-        goto out;
+    double best = INFINITY;
+    for (int g = 0; g <= 24; g++) {
+        ctx.nvls_s = 4e-6 * pow(2, g / 4.0);
+        for (size_t k = 0; k < NPAR; k++)
+            gsl_vector_set(x, k, start[k]);
+        gsl_vector_set(x, 6, sqrt(ctx.nvls_s * 1e6));
+        int info;
+        gsl_multifit_nlinear_init(x, &fdf, w);
+        int status = gsl_multifit_nlinear_driver(300, 1e-10, 1e-10, 1e-10, NULL, NULL, &info, w);
+        if (status != GSL_SUCCESS && status != GSL_EMAXITER) {
+            rc = ms_errf(err, MS_EINVAL, "network fit failed: %s", gsl_strerror(status));
+            goto out;
+        }
+        double cost;
+        gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &cost);
+        if (cost < best) {
+            best = cost;
+            *cp = params_of(gsl_multifit_nlinear_position(w), ctx.nvls_s);
+        }
     }
-    *cp = params_of(gsl_multifit_nlinear_position(w));
 out:
     if (w)
         gsl_multifit_nlinear_free(w);
@@ -450,25 +487,38 @@ int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_e
                 {"nic", TOPO_LINK_NIC},
                 {"fabric", TOPO_LINK_FABRIC},
                 {"nvls", COLL_EFF_NVLS}};
-    fprintf(f, "link_kind,bw_eff,alpha_us,chan_GBps,measured_on,source\n");
+    fprintf(f, "link_kind,bw_eff,alpha_us,chan_GBps,level_us,base_us,measured_on,source\n");
     for (size_t k = 0; k < 4; k++) {
-        char chan[32] = "";
+        char chan[32] = "", level[32] = "", base[32] = "";
+        if (rows[k].kind == TOPO_LINK_SCALEUP)
+            snprintf(base, sizeof base, "%.3f", cp->base_s * 1e6);
         if (rows[k].kind == TOPO_LINK_NIC && cp->chan_Bps > 0)
             snprintf(chan, sizeof chan, "%.2f", cp->chan_Bps / 1e9);
-        fprintf(f,
-                "%s,%.4f,%.3f,%s,H100;H800,\"fitted by 'megasim calibrate --network' (GSL least "
-                "squares on log bus bandwidth) to %zu rows of validation/published_net.csv "
-                "(nccl-tests ring curves, default and NVLS all-reduce from 1 GiB, DeepEP normal "
-                "kernels), %zu more held out%s; from: %s\"\n",
-                rows[k].name, cp->eff[rows[k].kind], cp->alpha_s[rows[k].kind] * 1e6, chan, nfit,
-                nheld,
-                rows[k].kind == TOPO_LINK_FABRIC ? "; tied to the NIC figures"
-                : rows[k].kind == COLL_EFF_NVLS  ? "; NVLS traffic on scale-up links, its per-step "
-                                                   "cost tied to scale-up's"
-                : rows[k].kind == TOPO_LINK_NIC  ? "; chan_GBps: most one NCCL channel moves "
-                                                   "through a NIC"
-                                                 : "",
-                sources);
+        if (rows[k].kind == TOPO_LINK_NIC)
+            snprintf(level, sizeof level, "%.3f", cp->level_s * 1e6);
+        fprintf(
+            f,
+            "%s,%.4f,%.3f,%s,%s,%s,H100;H800,\"fitted by 'megasim calibrate --network' (GSL least "
+            "squares on log bus bandwidth) to %zu rows of validation/published_net.csv "
+            "(nccl-tests ring curves, default and NVLS all-reduce from 1 GiB, default tables of "
+            "NCCL_NVLS_ENABLE=1 runs at every size, DeepEP normal kernels), %zu more held "
+            "out%s; from: %s\"\n",
+            rows[k].name, cp->eff[rows[k].kind], cp->alpha_s[rows[k].kind] * 1e6, chan, level, base,
+            nfit, nheld,
+            rows[k].kind == TOPO_LINK_FABRIC ? "; tied to the NIC figures"
+            : rows[k].kind == COLL_EFF_NVLS
+                ? "; NVLS traffic on scale-up links; alpha_us: the whole NVLS operation's fixed "
+                  "cost (one pipelined step), profiled on a grid of 4-256 us; NCCL's tuner has "
+                  "23-25 us (NVIDIA/nccl src/graph/tuning.cc hwLat NVLink/NVLS)"
+            : rows[k].kind == TOPO_LINK_NIC
+                ? "; chan_GBps: most one NCCL channel moves through a NIC; level_us: each level "
+                  "of NVLS-tree's tree between domains, 2 ceil(log2 nodes) of them (NCCL's "
+                  "tuner: 14 us + the network's, hwLat NET/NVLSTree)"
+            : rows[k].kind == TOPO_LINK_SCALEUP
+                ? "; base_us: paid once by every NCCL all-reduce, all-gather, reduce-scatter "
+                  "and broadcast (launch and NCCL's baseLat)"
+                : "",
+            sources);
     }
     if (fclose(f) != 0)
         return ms_errf(err, MS_EIO, "%s: write failed", path);

@@ -45,9 +45,9 @@ double netfit_predict(const netfit *nf, size_t i, const coll_params *cp);
 const char *netfit_algo(const netfit *nf, size_t i, const coll_params *cp);
 
 /* Fits scale-up and NIC (fabric tied to NIC) efficiency and per-step
- * cost, NVLS's efficiency (its per-step cost tied to scale-up's) and what
- * one NCCL channel moves through a NIC, to the fit rows not held out; *cp
- * receives them. */
+ * cost, NVLS's efficiency and per-operation cost, NVLS-tree's cost per
+ * level, every NCCL operation's base cost and what one NCCL channel moves
+ * through a NIC, to the fit rows not held out; *cp receives them. */
 int netfit_run(netfit *nf, coll_params *cp, ms_err *err);
 
 /* Writes the network calibration CSV (link_kind, bw_eff, alpha_us,
