@@ -374,6 +374,11 @@ static void test_stack_overlaps(void)
     CU_ASSERT(plain.part_s[STEP_COMM_TP] > 0 && plain.part_s[STEP_COMM_DP] > 0);
     CU_ASSERT(core.part_s[STEP_COMM_TP] < plain.part_s[STEP_COMM_TP]);
     CU_ASSERT(core.part_s[STEP_COMM_TP] > 0); /* the first chunk stays exposed */
+    /* Its collectives hold 16 of the test chip's 100 SMs: every GEMM a
+     * tensor-parallel task runs takes 100/84 as long. */
+    CU_ASSERT_DOUBLE_EQUAL(core.part_s[STEP_COMPUTE_GEMM],
+                           plain.part_s[STEP_COMPUTE_GEMM] * 100.0 / 84.0,
+                           1e-9 * plain.part_s[STEP_COMPUTE_GEMM]);
     /* The tiny model's gradients fit in one 40M-parameter bucket: the
      * data-parallel reduction cannot start before the backward ends. */
     CU_ASSERT_DOUBLE_EQUAL(core.part_s[STEP_COMM_DP], plain.part_s[STEP_COMM_DP], 1e-15);

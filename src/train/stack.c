@@ -40,19 +40,23 @@ static const stack stacks[] = {
         .dropout = 0,
         .sequence_parallel = 1,
         .tp_overlap = 1,
+        .tp_overlap_sms = 16,
         .dp_overlap = 1,
         .dp_bucket_params = 40e6,
         .loss_fp32_B_fwd = 38,
         .loss_fp32_B_bwd = 14,
         .summary = "Megatron-Core with Transformer Engine: fused attention, sequence "
                    "parallelism, TP communication overlap, DP overlap in buckets",
-        .source = "NVIDIA/Megatron-LM README, Performance Benchmarking (2024): "
-                  "--overlap-grad-reduce, --overlap-param-gather, TP communication overlap; "
-                  "megatron/core/distributed/distributed_data_parallel_config.py: bucket_size "
-                  "default max(40000000, 1000000 x dp_size) parameters; Transformer Engine "
-                  "userbuffers overlap the sequence-parallel all-gather and reduce-scatter with "
-                  "the GEMMs in tp chunks. Dropout 0 is assumed (modern pre-training "
-                  "settings). " LOSS_SOURCE,
+        .source =
+            "NVIDIA/Megatron-LM README, Performance Benchmarking (2024): "
+            "--overlap-grad-reduce, --overlap-param-gather, TP communication overlap; "
+            "megatron/core/distributed/distributed_data_parallel_config.py: bucket_size "
+            "default max(40000000, 1000000 x dp_size) parameters; Transformer Engine "
+            "userbuffers overlap the sequence-parallel all-gather and reduce-scatter with "
+            "the GEMMs in tp chunks, each overlap's kernels holding 16 SMs by default "
+            "(transformer_engine/pytorch/module/base.py initialize_ub, add_ub num_sm=16, "
+            "NVIDIA/TransformerEngine commit 0004dbd). Dropout 0 is assumed (modern pre-training "
+            "settings). " LOSS_SOURCE,
     },
     {
         .name = "deepseek-v3",

@@ -24,6 +24,7 @@ typedef struct stack {
     int dropout;             /* attention-probability and hidden dropout kernels run */
     int sequence_parallel;   /* norms and dropouts on tokens / tp (else every TP rank runs all) */
     int tp_overlap;          /* tensor-parallel collectives pipelined with their GEMMs */
+    double tp_overlap_sms;   /* SMs those collectives' kernels hold meanwhile (0: none known) */
     int dp_overlap;          /* gradient reduce under the backward, weight gather under the forward;
                                 ZeRO-3 prefetches each layer's weights under the previous one */
     double dp_bucket_params; /* parameters per overlapped bucket (dp_overlap) */

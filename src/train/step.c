@@ -118,6 +118,7 @@ typedef struct runner {
     double slow;              /* compute stretch in overlapped pairs */
     double tp_chunks;         /* TP traffic pipelined with GEMMs in this many chunks; 0: not */
     int z3_prefetch;          /* ZeRO-3 gathers the next layer's weights under this one's compute */
+    double tp_gemm_stretch;   /* GEMMs under TP overlap: SMs / (SMs - the ones comm holds) */
     sim_time p2p;
     size_t *next;
     int *busy;
@@ -221,8 +222,15 @@ static double task_time(const runner *R, int cls, const sched_task *k, double *p
     /* TP overlap: the all-gathers and reduce-scatters run in chunks under
      * the GEMMs they feed or follow; the first chunk, and whatever the
      * GEMMs cannot cover, stays exposed. */
-    if (R->tp_chunks > 0 && tp > 0)
-        tp = fmax(tp / R->tp_chunks, tp - gemm_s);
+    if (R->tp_chunks > 0 && tp > 0) {
+        /* ... and the communication kernels hold SMs meanwhile, so the
+         * GEMMs they overlap run on the rest. */
+        double slower = gemm_s * (R->tp_gemm_stretch - 1);
+        comp += slower;
+        *matrix_s += slower;
+        parts[STEP_COMPUTE_GEMM] += slower;
+        tp = fmax(tp / R->tp_chunks, tp - gemm_s - slower);
+    }
     /* Prefetching ZeRO-3 (FSDP's forward and backward prefetch): each
      * layer's weights are gathered while the layer before computes, so
      * only the first layer's gather, and what compute cannot cover, waits. */
@@ -601,6 +609,9 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                              : 1,
                  .tp_chunks = sk->tp_overlap && p->tp > 1 ? (double)p->tp : 0,
                  .z3_prefetch = sk->dp_overlap,
+                 .tp_gemm_stretch = sk->tp_overlap_sms > 0 && c->compute_units > sk->tp_overlap_sms
+                                        ? c->compute_units / (c->compute_units - sk->tp_overlap_sms)
+                                        : 1,
                  .p2p = sim_time_from_s(p2p_s),
                  .trace_mask = cfg->trace_mask};
     R.next = calloc(ids, sizeof *R.next);
