@@ -436,7 +436,9 @@ static void log_ticks(FILE *g, const char *axis, double a, double b)
 }
 
 /* Plot: one panel per family and unit, predicted against published on
- * log-log axes, y = x and a +-10% band, each point labelled. */
+ * log-log axes, y = x and a +-10% band. Each point carries a number, and
+ * a list beside the panel names the numbers with their errors, so that a
+ * cluster of cases stays readable. */
 static int write_plot(const vs_case *cs, size_t n, const char *out, int *drawn, ms_err *err)
 {
     char dat[4200], gp[4200];
@@ -460,43 +462,15 @@ static int write_plot(const vs_case *cs, size_t n, const char *out, int *drawn, 
     FILE *f = fopen(dat, "w");
     if (!f)
         return ms_errf(err, MS_EIO, "%s: cannot write: %s", dat, strerror(errno));
-    fprintf(f, "# published predicted label, one block per panel (family: unit)\n");
-    double lo[MAXP], hi[MAXP];
-    int count[MAXP] = {0};
-    for (size_t u = 0; u < np; u++) {
-        fprintf(f, "# %s\n", panels[u]);
-        lo[u] = INFINITY;
-        hi[u] = 0;
-        for (size_t i = 0; i < n; i++) {
-            char key[sizeof panels[0]];
-            if (cs[i].error[0])
-                continue;
-            panel_key(&cs[i], key, sizeof key);
-            if (strcmp(key, panels[u]) != 0)
-                continue;
-            /* The label: the name without its family, up to a comma. */
-            char label[VS_NAME];
-            const char *start = cs[i].name + strcspn(cs[i].name, " ");
-            snprintf(label, sizeof label, "%s", *start ? start + 1 : cs[i].name);
-            label[strcspn(label, ",")] = 0;
-            for (char *q = label; *q; q++)
-                if (*q == '"')
-                    *q = '\'';
-            fprintf(f, "%.6g %.6g \"%s\"\n", cs[i].published, cs[i].predicted, label);
-            count[u]++;
-            lo[u] = fmin(lo[u], fmin(cs[i].published, cs[i].predicted));
-            hi[u] = fmax(hi[u], fmax(cs[i].published, cs[i].predicted));
-        }
-        fprintf(f, "\n\n");
-    }
-    fclose(f);
     FILE *g = fopen(gp, "w");
-    if (!g)
+    if (!g) {
+        fclose(f);
         return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp, strerror(errno));
+    }
     int cols = np > 1 ? 2 : 1, rows = (int)((np + 1) / 2);
     if (rows < 1)
         rows = 1;
-    int wpx = 620 * cols, hpx = 500 * rows + 40;
+    int wpx = 820 * cols, hpx = 520 * rows + 40;
     fprintf(g, "# written by megasim validate --system; draw with: gnuplot %s\n", gp);
     if (svg)
         fprintf(g, "set terminal svg size %d,%d dynamic font \"sans,11\"\n", wpx, hpx);
@@ -512,9 +486,37 @@ static int write_plot(const vs_case *cs, size_t n, const char *out, int *drawn, 
             "against published (grey band: within 10%%)\"\n",
             rows, cols);
     fprintf(g, "set logscale xy\nset grid\nset key top left\nset xlabel \"published\"\n"
-               "set ylabel \"predicted\"\nset mxtics default\n");
+               "set ylabel \"predicted\"\nset mxtics default\nset rmargin 30\n");
+    fprintf(f, "# published predicted number, one block per panel (family: unit)\n");
     for (size_t u = 0; u < np; u++) {
-        double a = lo[u] / 1.5, b = hi[u] * 1.5;
+        fprintf(f, "# %s\n", panels[u]);
+        double lo = INFINITY, hi = 0;
+        int k = 0;
+        fprintf(g, "unset label\n");
+        for (size_t i = 0; i < n; i++) {
+            char key[sizeof panels[0]];
+            if (cs[i].error[0])
+                continue;
+            panel_key(&cs[i], key, sizeof key);
+            if (strcmp(key, panels[u]) != 0)
+                continue;
+            /* The list: the name without its family, up to a comma. */
+            char label[VS_NAME];
+            const char *start = cs[i].name + strcspn(cs[i].name, " ");
+            snprintf(label, sizeof label, "%s", *start ? start + 1 : cs[i].name);
+            label[strcspn(label, ",")] = 0;
+            k++;
+            fprintf(f, "%.6g %.6g %d\n", cs[i].published, cs[i].predicted, k);
+            char item[VS_NAME + 48];
+            snprintf(item, sizeof item, "%d  %s  %+.1f%%", k, label, 100 * cs[i].rel_error);
+            fprintf(g, "set label %d ", k);
+            gp_write_string(g, item);
+            fprintf(g, " at graph 1.04, graph %.3f left font \",9\"\n", 0.97 - 0.075 * (k - 1));
+            lo = fmin(lo, fmin(cs[i].published, cs[i].predicted));
+            hi = fmax(hi, fmax(cs[i].published, cs[i].predicted));
+        }
+        fprintf(f, "\n\n");
+        double a = lo / 1.3, b = hi * 1.3;
         fprintf(g, "set title ");
         gp_write_string(g, panels[u]);
         fprintf(g, "\nset xrange [%.6g:%.6g]\nset yrange [%.6g:%.6g]\n", a, b, a, b);
@@ -523,18 +525,13 @@ static int write_plot(const vs_case *cs, size_t n, const char *out, int *drawn, 
         fprintf(g,
                 "plot '+' using 1:(0.9*$1):(1.1*$1) with filledcurves lc rgb \"#dddddd\" "
                 "title \"+-10%%\", x with lines lc rgb \"#555555\" title \"y = x\", "
-                "\"%s\" index %zu using 1:2 with points pt 7 ps 1.2 lc rgb \"#1f77b4\" "
-                "title \"cases\", \"%s\" index %zu every 2 using 1:2:3 with labels font "
-                "\",9\" offset char 0.8,0.5 left notitle",
+                "\"%s\" index %zu using 1:2 with points pt 7 ps 1.1 lc rgb \"#1f77b4\" "
+                "title \"cases\", \"%s\" index %zu using 1:2:3 with labels font \",8\" "
+                "offset char 0.9,0.4 left notitle\n",
                 dat, u, dat, u);
-        if (count[u] > 1) /* every other label on the left, so neighbours do not collide */
-            fprintf(g,
-                    ", \"%s\" index %zu every 2::1 using 1:2:3 with labels font \",9\" "
-                    "offset char -0.8,-0.5 right notitle",
-                    dat, u);
-        fprintf(g, "\n");
     }
     fprintf(g, "unset multiplot\n");
+    fclose(f);
     fclose(g);
     return cli_plot_draw(gp, dat, out, drawn, err);
 }
