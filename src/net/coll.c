@@ -687,6 +687,26 @@ int coll_time_flow_many(const topo *t, const coll_spec *const *c, const coll_pla
     return run_flows(t, c, p, n, cp, 1, out, err);
 }
 
+/* An optional numeric column of a network.csv row, read only on the row
+ * kind it belongs to (row_ok, named row): blank leaves *out as it is;
+ * otherwise the value times scale, which must be > 0 (>= 0 when zero_ok)
+ * and at most 1e6 in the file's unit. */
+static int optional_column(const csvtab *t, size_t r, int col, const char *name,
+                           const char *expected, int zero_ok, int row_ok, const char *row,
+                           double scale, const char *path, double *out, ms_err *err)
+{
+    const char *text = col >= 0 ? csvtab_field(t, r, (size_t)col) : NULL;
+    if (!text || !text[0])
+        return MS_OK;
+    char *end;
+    double v = strtod(text, &end);
+    if (*end || !(zero_ok ? v >= 0 : v > 0) || v > 1e6 || !row_ok)
+        return ms_errf(err, MS_EINVAL, "%s:%d: column '%s': expected %s on the %s row, got \"%s\"",
+                       path, csvtab_row_line(t, r), name, expected, row, text);
+    *out = v * scale;
+    return MS_OK;
+}
+
 int coll_params_load(const char *path, coll_params *out, ms_err *err)
 {
     static const char *const kinds[] = {"scaleup", "nic", "fabric", "ici", "site", "nvls"};
@@ -719,45 +739,14 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
                          path, line, k ? k : "");
             goto out;
         }
-        const char *ch = cc >= 0 ? csvtab_field(t, r, (size_t)cc) : NULL;
-        if (ch && ch[0]) {
-            char *cend;
-            double v = strtod(ch, &cend);
-            if (*cend || !(v > 0) || v > 1e6 || kind != TOPO_LINK_NIC) {
-                rc = ms_errf(err, MS_EINVAL,
-                             "%s:%d: column 'chan_GBps': expected GB/s > 0 on the nic row, got "
-                             "\"%s\"",
-                             path, line, ch);
-                goto out;
-            }
-            out->chan_Bps = v * 1e9;
-        }
-        const char *bs = cb >= 0 ? csvtab_field(t, r, (size_t)cb) : NULL;
-        if (bs && bs[0]) {
-            char *bend;
-            double v = strtod(bs, &bend);
-            if (*bend || !(v >= 0) || v > 1e6 || kind != TOPO_LINK_SCALEUP) {
-                rc = ms_errf(err, MS_EINVAL,
-                             "%s:%d: column 'base_us': expected microseconds >= 0 on the scaleup "
-                             "row, got \"%s\"",
-                             path, line, bs);
-                goto out;
-            }
-            out->base_s = v * 1e-6;
-        }
-        const char *lv = cl >= 0 ? csvtab_field(t, r, (size_t)cl) : NULL;
-        if (lv && lv[0]) {
-            char *lend;
-            double v = strtod(lv, &lend);
-            if (*lend || !(v >= 0) || v > 1e6 || kind != TOPO_LINK_NIC) {
-                rc = ms_errf(err, MS_EINVAL,
-                             "%s:%d: column 'level_us': expected microseconds >= 0 on the nic "
-                             "row, got \"%s\"",
-                             path, line, lv);
-                goto out;
-            }
-            out->level_s = v * 1e-6;
-        }
+        if ((rc = optional_column(t, r, cc, "chan_GBps", "GB/s > 0", 0, kind == TOPO_LINK_NIC,
+                                  "nic", 1e9, path, &out->chan_Bps, err)) ||
+            (rc = optional_column(t, r, cb, "base_us", "microseconds >= 0", 1,
+                                  kind == TOPO_LINK_SCALEUP, "scaleup", 1e-6, path, &out->base_s,
+                                  err)) ||
+            (rc = optional_column(t, r, cl, "level_us", "microseconds >= 0", 1,
+                                  kind == TOPO_LINK_NIC, "nic", 1e-6, path, &out->level_s, err)))
+            goto out;
         char *end;
         double eff = e && e[0] ? strtod(e, &end) : NAN;
         if (e && e[0] && (*end || !(eff > 0 && eff <= 1))) {
