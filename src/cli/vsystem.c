@@ -289,6 +289,16 @@ static void run_case(const char *path, const char *shown, int nextra, char **ext
     const cJSON *sc = NULL;
     if ((rc = case_scenario(root, shown, &sc, &owned, &err)))
         goto out;
+    const cJSON *cmdv = cJSON_GetObjectItemCaseSensitive(sc, "command");
+    if (!cJSON_IsString(cmdv) || strcmp(cmdv->valuestring, "train") != 0) {
+        rc = ms_errf(&err, MS_EINVAL,
+                     "%s: scenario field 'command': expected \"train\" (a system case runs a "
+                     "training step), got %s%s%s",
+                     shown, cJSON_IsString(cmdv) ? "\"" : "",
+                     cJSON_IsString(cmdv) ? cmdv->valuestring : "none",
+                     cJSON_IsString(cmdv) ? "\"" : "");
+        goto out;
+    }
     char label[640];
     snprintf(label, sizeof label, "%s: scenario", shown);
     if ((rc = cli_run_scenario_obj(sc, label, nextra, extra, "train", &run, &err))) {
