@@ -30,9 +30,24 @@
  * the second, accumulation over K, including split-K partial sums that
  * cuBLASLt may add up in the BF16 output type (its default reduction
  * schemes allow that). A wrong layout is off by about 1.4 sqrt(sum (x w)^2),
- * some 35x the allowance; a NaN or an unwritten element always fails. */
+ * some 35x the allowance; a NaN or an unwritten element always fails.
+ *
+ * Sustained rows (gemm_cublaslt_sustained, kind gemm_train): after every
+ * row above, two training-like shapes (one with --quick) are checked the
+ * same way, warmed up, then run back to back (rotating copies as above)
+ * for a soak of --sustain-s seconds (20; 3 with --quick; 0 leaves these
+ * rows out), so that the clock settles where the power limit holds it, as
+ * in a training step, and not at the boost of a short burst. Then a window
+ * of 20 segments of about 0.25 s each (10 of 0.1 s with --quick) is timed
+ * with CUDA events; time_s is the median over the window's segments of the
+ * time of one op, runs the number of segments. At most two segments are
+ * queued at a time, so the GPU never waits for the host and the soak ends
+ * within a segment or two of its time. No clock or power is read here
+ * (the project does not link NVML); watch nvidia-smi to see them. */
 #include <cublasLt.h>
 #include <cublas_v2.h>
+
+#include <chrono>
 
 #include "common.cuh"
 
@@ -117,8 +132,9 @@ static std::vector<sample> pick_samples(const gemm_shape *g)
 }
 
 template <class T>
-static void check_samples(const gemm_prec *p, const gemm_shape *g, const char *shape, const void *x,
-                          const void *w, const __nv_bfloat16 *y, int copy)
+static void check_samples(const char *kname, const gemm_prec *p, const gemm_shape *g,
+                          const char *shape, const void *x, const void *w, const __nv_bfloat16 *y,
+                          int copy)
 {
     std::vector<sample> hs = pick_samples(g);
     sample *ds;
@@ -131,18 +147,111 @@ static void check_samples(const gemm_prec *p, const gemm_shape *g, const char *s
     for (const sample &s : hs) {
         double tol = std::ldexp(std::fabs(s.ref), -7) + std::ldexp(s.rms, -5);
         if (!std::isfinite(s.got) || std::fabs((double)s.got - s.ref) > tol)
-            vk_die("gemm_cublaslt %s %s: wrong result in copy %d at Y[%d][%d]: got %.6g, FP64 "
+            vk_die("%s %s %s: wrong result in copy %d at Y[%d][%d]: got %.6g, FP64 "
                    "reference %.6g, tolerance %.3g (2^-7 |ref| + 2^-5 sqrt(sum (x w)^2))",
-                   p->name, shape, copy, s.i, s.j, (double)s.got, s.ref, tol);
+                   kname, p->name, shape, copy, s.i, s.j, (double)s.got, s.ref, tol);
     }
 }
 
+/* ---- sustained: back to back for seconds ------------------------------- */
+
+typedef struct sustain_timing {
+    double median_s;     /* median over the window's segments of the time of one op */
+    double min_s, max_s; /* the window's fastest and slowest segment, per op */
+    double first_s;      /* the soak's first segment, per op: before the clock settles */
+    double soak_s;       /* host time from the soak's start to its end */
+    int soak_segments;   /* segments in the soak */
+    int segments;        /* segments in the timed window: the row's runs */
+    int iters;           /* back-to-back ops in each segment */
+} sustain_timing;
+
+static double host_now_s(void)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+/* Times enqueue(i) (as vk_time does) at the power-limited steady state:
+ * o->warmup untimed calls, one timed call to size the segments, then
+ * segments of `iters` back-to-back calls, each ended by a CUDA event: first
+ * a soak of at least soak_s seconds (host clock, checked after each segment
+ * ends), then a window of a fixed number of segments whose median time of
+ * one op is the result. Segment j runs between events E_j and E_(j+1)
+ * (a ring of three events); segment j+1 is queued before the host waits for
+ * E_(j+1), so the GPU always has the next segment queued and never idles. */
+template <class F> static sustain_timing time_sustained(const vk_opts *o, double soak_s, F enqueue)
+{
+    const double seg_s = o->quick ? 0.1 : 0.25;
+    const int window = o->quick ? 10 : 20;
+    cudaEvent_t ev[3];
+    for (int i = 0; i < 3; i++)
+        CUDA_CHECK(cudaEventCreate(&ev[i]));
+    long calls = 0;
+    for (int i = 0; i < o->warmup; i++)
+        enqueue(calls++);
+    CUDA_CHECK(cudaDeviceSynchronize());
+
+    float ms = 0;
+    CUDA_CHECK(cudaEventRecord(ev[0], 0));
+    enqueue(calls++);
+    CUDA_CHECK(cudaEventRecord(ev[1], 0));
+    CUDA_CHECK(cudaEventSynchronize(ev[1]));
+    CUDA_CHECK(cudaEventElapsedTime(&ms, ev[0], ev[1]));
+    double one_s = std::max(1e-7, ms * 1e-3);
+    int iters = (int)std::min<double>(100000, std::max(1.0, std::ceil(seg_s / one_s)));
+
+    std::vector<double> t; /* t[j]: time of one op in segment j */
+    int soak_segments = -1, j = 0;
+    double t0 = host_now_s(), soak_host_s = 0;
+    CUDA_CHECK(cudaEventRecord(ev[0], 0));
+    for (;; j++) {
+        for (int i = 0; i < iters; i++)
+            enqueue(calls++);
+        CUDA_CHECK(cudaEventRecord(ev[(j + 1) % 3], 0));
+        if (j >= 1) { /* segment j-1 is done once E_j is */
+            CUDA_CHECK(cudaEventSynchronize(ev[j % 3]));
+            CUDA_CHECK(cudaEventElapsedTime(&ms, ev[(j - 1) % 3], ev[j % 3]));
+            t.push_back(ms * 1e-3 / iters);
+        }
+        if (soak_segments < 0 && host_now_s() - t0 >= soak_s) {
+            soak_segments = j + 1; /* segments 0..j soak (j is queued) */
+            soak_host_s = host_now_s() - t0;
+        }
+        if (soak_segments >= 0 && j + 1 == soak_segments + window)
+            break;
+    }
+    CUDA_CHECK(cudaEventSynchronize(ev[(j + 1) % 3]));
+    CUDA_CHECK(cudaEventElapsedTime(&ms, ev[j % 3], ev[(j + 1) % 3]));
+    t.push_back(ms * 1e-3 / iters);
+    LAUNCH_CHECK();
+    for (int i = 0; i < 3; i++)
+        CUDA_CHECK(cudaEventDestroy(ev[i]));
+    if ((int)t.size() != soak_segments + window)
+        vk_die("internal: sustained timing has %zu segments, expected %d", t.size(),
+               soak_segments + window);
+
+    std::vector<double> w(t.begin() + soak_segments, t.end());
+    sustain_timing res;
+    res.median_s = vk_median(w);
+    res.min_s = *std::min_element(w.begin(), w.end());
+    res.max_s = *std::max_element(w.begin(), w.end());
+    res.first_s = t[0];
+    res.soak_s = soak_host_s;
+    res.soak_segments = soak_segments;
+    res.segments = window;
+    res.iters = iters;
+    return res;
+}
+
 /* Measures one shape and prints its row; returns 1 if it did, 0 if the
- * shape was skipped (no memory, or no cuBLASLt algorithm for it). */
+ * shape was skipped (no memory, or no cuBLASLt algorithm for it). With
+ * sustain_s > 0 the row is the sustained one (gemm_cublaslt_sustained,
+ * kind gemm_train, soaked for sustain_s seconds), else the usual burst. */
 static int run_shape(const vk_device *d, const vk_opts *o, cublasLtHandle_t lt, void *workspace,
-                     const float *one_d, const gemm_prec *p, const gemm_shape *g)
+                     const float *one_d, const gemm_prec *p, const gemm_shape *g, double sustain_s)
 {
     int measured = 0;
+    const char *kname = sustain_s > 0 ? "gemm_cublaslt_sustained" : "gemm_cublaslt";
     char shape[64];
     snprintf(shape, sizeof shape, "M=%d N=%d K=%d", g->m, g->n, g->k);
     const size_t M = g->m, N = g->n, K = g->k;
@@ -153,7 +262,7 @@ static int run_shape(const vk_device *d, const vk_opts *o, cublasLtHandle_t lt, 
     size_t set_bytes = xb + wb + yb;
     int sets = vk_rotation_sets(d, set_bytes, 0);
     if (sets == 0) {
-        vk_note("gemm_cublaslt %s %s: skipped, %zu bytes do not fit in free memory", p->name, shape,
+        vk_note("%s %s %s: skipped, %zu bytes do not fit in free memory", kname, p->name, shape,
                 set_bytes);
         return 0;
     }
@@ -188,7 +297,7 @@ static int run_shape(const vk_device *d, const vk_opts *o, cublasLtHandle_t lt, 
         heuristic_status != CUBLAS_STATUS_NOT_SUPPORTED)
         CUBLAS_CHECK(heuristic_status);
     if (heuristic_status == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) {
-        vk_note("gemm_cublaslt %s %s: skipped, cuBLASLt has no algorithm for it", p->name, shape);
+        vk_note("%s %s %s: skipped, cuBLASLt has no algorithm for it", kname, p->name, shape);
         goto out_desc;
     }
 
@@ -225,22 +334,21 @@ static int run_shape(const vk_device *d, const vk_opts *o, cublasLtHandle_t lt, 
         for (int i = 0; i < sets; i++) {
             unsigned long long bad = vk_count_nonfinite_bf16(d, y[i], M * N);
             if (bad)
-                vk_die("gemm_cublaslt %s %s: wrong result: %llu of %zu outputs of copy %d are "
+                vk_die("%s %s %s: wrong result: %llu of %zu outputs of copy %d are "
                        "not finite (unwritten or overflowed)",
-                       p->name, shape, bad, M * N, i);
+                       kname, p->name, shape, bad, M * N, i);
         }
         for (int i = 0; i < sets; i += std::max(1, sets - 1)) {
             if (p->in_bytes == 1)
-                check_samples<__nv_fp8_e4m3>(p, g, shape, x[i], w[i], y[i], i);
+                check_samples<__nv_fp8_e4m3>(kname, p, g, shape, x[i], w[i], y[i], i);
             else
-                check_samples<__nv_bfloat16>(p, g, shape, x[i], w[i], y[i], i);
+                check_samples<__nv_bfloat16>(kname, p, g, shape, x[i], w[i], y[i], i);
         }
 
-        vk_timing t = vk_time(o, 1000, enqueue);
         vk_row r;
         memset(&r, 0, sizeof r);
-        r.kernel = "gemm_cublaslt";
-        r.kind = "gemm";
+        r.kernel = kname;
+        r.kind = sustain_s > 0 ? "gemm_train" : "gemm";
         snprintf(r.shape, sizeof r.shape, "%s", shape);
         r.precision = p->name;
         r.m = g->m;
@@ -248,12 +356,28 @@ static int run_shape(const vk_device *d, const vk_opts *o, cublasLtHandle_t lt, 
         r.k = g->k;
         r.flops = 2.0 * M * N * K;
         r.bytes = (double)(M * K + K * N) * p->in_bytes + (double)(M * N) * 2;
-        r.time_s = t.median_s;
-        r.runs = t.runs;
-        vk_print_row(&r);
-        vk_note("gemm_cublaslt %s %s: ok, %d copies, %d ops a run, %.1f TFLOP/s, %.1f GB/s",
-                p->name, shape, sets, t.iters, r.flops / t.median_s * 1e-12,
-                r.bytes / t.median_s * 1e-9);
+        if (sustain_s > 0) {
+            vk_note("%s %s %s: checked, %d copies; soaking for %g s", kname, p->name, shape,
+                    sets, sustain_s);
+            sustain_timing st = time_sustained(o, sustain_s, enqueue);
+            r.time_s = st.median_s;
+            r.runs = st.segments;
+            vk_print_row(&r);
+            vk_note("%s %s %s: ok, soak %.1f s (%d segments of %d ops), first segment %.1f "
+                    "TFLOP/s; window of %d segments: median %.1f TFLOP/s (slowest %.1f, fastest "
+                    "%.1f)",
+                    kname, p->name, shape, st.soak_s, st.soak_segments, st.iters,
+                    r.flops / st.first_s * 1e-12, st.segments, r.flops / st.median_s * 1e-12,
+                    r.flops / st.max_s * 1e-12, r.flops / st.min_s * 1e-12);
+        } else {
+            vk_timing t = vk_time(o, 1000, enqueue);
+            r.time_s = t.median_s;
+            r.runs = t.runs;
+            vk_print_row(&r);
+            vk_note("gemm_cublaslt %s %s: ok, %d copies, %d ops a run, %.1f TFLOP/s, %.1f GB/s",
+                    p->name, shape, sets, t.iters, r.flops / t.median_s * 1e-12,
+                    r.bytes / t.median_s * 1e-9);
+        }
         CUDA_CHECK(cudaFree(pool));
         measured = 1;
     }
@@ -270,9 +394,31 @@ out_desc:
 int main(int argc, char **argv)
 {
     vk_prog = "vk_gemm";
-    vk_opts o = vk_parse_args(argc, argv,
+    /* --sustain-s S is this program's own; the rest go to vk_parse_args. */
+    double sustain_s = -1;
+    std::vector<char *> args(argv, argv + argc);
+    for (size_t i = 1; i < args.size(); i++) {
+        if (strcmp(args[i], "--sustain-s") != 0)
+            continue;
+        char *end = NULL;
+        double v = i + 1 < args.size() ? strtod(args[i + 1], &end) : -1;
+        if (!end || end == args[i + 1] || *end != '\0' || !(v >= 0 && v <= 600)) {
+            fprintf(stderr, "%s: --sustain-s takes seconds from 0 to 600 (try --help)\n", vk_prog);
+            exit(2);
+        }
+        sustain_s = v;
+        args.erase(args.begin() + i, args.begin() + i + 2);
+        i--;
+    }
+    vk_opts o = vk_parse_args((int)args.size(), args.data(),
                               "GEMM: cuBLASLt BF16 and (compute capability >= 8.9) FP8 E4M3, "
-                              "Y = X W^T, output BF16.");
+                              "Y = X W^T, output BF16.\n"
+                              "  --sustain-s S  soak before timing the sustained rows "
+                              "(gemm_cublaslt_sustained,\n"
+                              "                 kind gemm_train), seconds: 20, 3 with --quick; "
+                              "0 leaves them out");
+    if (sustain_s < 0)
+        sustain_s = o.quick ? 3 : 20;
     vk_device d = vk_device_open();
     vk_print_device(&d);
 
@@ -301,6 +447,12 @@ int main(int argc, char **argv)
         }
     }
 
+    /* Sustained, training-like shapes: a square the size of a large model's
+     * projections and one with twice the tokens. */
+    std::vector<gemm_shape> sustained_shapes = {{8192, 8192, 8192}};
+    if (!o.quick)
+        sustained_shapes.push_back({16384, 8192, 8192});
+
     std::vector<gemm_prec> precs = {{"bf16", CUDA_R_16BF, 2}};
     if (d.cc_major * 10 + d.cc_minor >= 89)
         precs.push_back({"fp8", CUDA_R_8F_E4M3, 1});
@@ -317,10 +469,21 @@ int main(int argc, char **argv)
     for (const gemm_prec &p : precs) {
         int measured = 0;
         for (const gemm_shape &g : shapes)
-            measured += run_shape(&d, &o, lt, workspace, one_d, &p, &g);
+            measured += run_shape(&d, &o, lt, workspace, one_d, &p, &g, 0);
         /* Every shape skipped means the set-up is wrong, not the shapes. */
         if (measured == 0)
             vk_die("gemm_cublaslt %s: cuBLASLt ran none of the %zu shapes", p.name, shapes.size());
+    }
+    /* After every burst row, so the soak's heat does not change those. */
+    for (const gemm_prec &p : precs) {
+        if (!(sustain_s > 0))
+            break;
+        int measured = 0;
+        for (const gemm_shape &g : sustained_shapes)
+            measured += run_shape(&d, &o, lt, workspace, one_d, &p, &g, sustain_s);
+        if (measured == 0)
+            vk_die("gemm_cublaslt_sustained %s: cuBLASLt ran none of the %zu shapes", p.name,
+                   sustained_shapes.size());
     }
     CUDA_CHECK(cudaFree(one_d));
     CUDA_CHECK(cudaFree(workspace));
