@@ -345,6 +345,47 @@ static void test_megatron_loss_bytes(void)
                            2 * (14 - 16) * L / 2e12, 1e-15);
 }
 
+/* FP8 recipes as distinct things, on GPT-2 small (12 layers, d 768) over
+ * T = 512 tokens at the test chip's 2 TB/s. Transformer Engine's per-tensor
+ * recipe casts in the kernels before its GEMMs, writing each input in two
+ * layouts, a byte each: the forward's inputs are 7 T d a layer (q/k/v,
+ * projection and up-projection read d wide, the down-projection 4d), 12 x
+ * 7 x 512 x 768 x 2 B = 33.03 us; the backward's output gradients 9 T d a
+ * layer, 42.47 us. No quantization kernel of its own; DeepSeek's recipe has
+ * them, and MXFP8 adds a scale byte per 32 values. */
+static void test_fp8_recipes(void)
+{
+    model gpt2;
+    char warn[MODELFILE_WARN_MAX];
+    ms_err err = {0};
+    CU_ASSERT_FATAL(modelfile_load("workloads/gpt2/config.json", &gpt2, warn, &err) == MS_OK);
+    chip c = test_chip();
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1, p.seq_len = 512;
+    tcost_stage te, ds, bf;
+    p.recipe = "fp8-tensor";
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &te, &err) == MS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(te.f.by_kind_s[TCOST_QUANT], 12 * 7 * 512 * 768 * 2 / 2e12, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(te.b.by_kind_s[TCOST_QUANT], 12 * 9 * 512 * 768 * 2 / 2e12, 1e-15);
+    CU_ASSERT(te.w.by_kind_s[TCOST_QUANT] == 0);
+    p.recipe = "fp8";
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &ds, &err) == MS_OK);
+    CU_ASSERT(ds.f.by_kind_s[TCOST_QUANT] > te.f.by_kind_s[TCOST_QUANT]);
+    CU_ASSERT(ds.w.by_kind_s[TCOST_QUANT] > 0); /* re-tiling for the weight gradient */
+    p.recipe = "bf16";
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &bf, &err) == MS_OK);
+    CU_ASSERT(bf.f.by_kind_s[TCOST_QUANT] == 0);
+    CU_ASSERT(te.f.by_kind_s[TCOST_GEMM] < bf.f.by_kind_s[TCOST_GEMM]); /* 2x the FLOP/s */
+    /* MXFP8 runs only where tensor cores read block scales. */
+    p.recipe = "mxfp8";
+    CU_ASSERT(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &te, &err) == MS_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "mxfp8 needs"));
+    c.family = "blackwell";
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &te, &err) == MS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(te.f.by_kind_s[TCOST_QUANT],
+                           12 * 7 * 512 * 768 * 2 * (1 + 1.0 / 32) / 2e12, 1e-15);
+}
+
 /* What the stacks change: full recompute repeats the TP all-reduces,
  * Megatron-Core overlaps TP with GEMMs and DP with the backward. */
 static void test_stack_overlaps(void)
@@ -437,6 +478,7 @@ static CU_TestInfo tests[] = {
     {"materialized attention by hand", test_materialized_attention_by_hand},
     {"software stacks: recompute, TP and DP overlap", test_stack_overlaps},
     {"Megatron's FP32 loss bytes by hand", test_megatron_loss_bytes},
+    {"FP8 recipes: fused casts, quantization kernels, MXFP8", test_fp8_recipes},
     {"expected nodes a token reaches", test_expected_nodes},
     {"FP8 quantization bytes by hand", test_fp8_quantization_bytes},
     {"element-wise bytes by hand", test_elementwise_bytes},

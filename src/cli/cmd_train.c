@@ -27,7 +27,9 @@ static const cli_opt opts[] = {
     {"--seq", "N", "tokens per sequence"},
     {"--global-batch", "N", "sequences per step"},
     {"--micro-batch", "N", "sequences per micro-batch (default 1)"},
-    {"--precision", "RECIPE", "bf16 (default) or fp8 (DeepSeek-V3's recipe)"},
+    {"--precision", "RECIPE",
+     "bf16 (default), fp8 (DeepSeek-V3's fine-grained recipe), fp8-tensor (Transformer "
+     "Engine's per-tensor scaling) or mxfp8 (Blackwell)"},
     {"--schedule", "NAME", "gpipe, 1f1b (default), interleaved, zb1p, dualpipe or dualpipev"},
     {"--recompute", "POLICY", "none (default), selective or full"},
     {"--stack", "NAME",
@@ -538,7 +540,7 @@ const cli_cmd cmd_train = {
     .summary = "one training step of a parallel plan: time, tokens/s, MFU, memory, GPU-hours",
     .usage = "  megasim train --model FILE --chip NAME --gpus N --seq N --global-batch N\n"
              "                [--tp N] [--pp N] [--vpp N] [--dp N] [--ep N] [--cp N] [--zero N]\n"
-             "                [--micro-batch N] [--precision bf16|fp8] [--schedule NAME]\n"
+             "                [--micro-batch N] [--precision RECIPE] [--schedule NAME]\n"
              "                [--recompute none|selective|full] [--trace FILE] [--json]\n",
     .details = "Runs one step on the engine: each pipeline rank runs its schedule's task list;\n"
                "compute is timed by the roofline with hwdb/efficiency.csv, communication (TP\n"

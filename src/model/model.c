@@ -355,13 +355,23 @@ double model_megatron_flops_per_token(const model *m, int64_t seq_len, int recom
 }
 
 static const model_recipe recipes[] = {
-    {"bf16", 2, 2, 4, 4, 4, 2,
+    {"bf16", MODEL_SCALING_NONE, 2, 2, 4, 4, 4, 2,
      "mixed-precision Adam: bf16 weights and gradients, fp32 master weights and moments, "
      "16 bytes per parameter (Rajbhandari et al., ZeRO, SC'20, §3.1)"},
-    {"fp8", 1, 4, 4, 2, 2, 1,
+    {"fp8", MODEL_SCALING_FINE, 1, 4, 4, 2, 2, 1,
      "DeepSeek-V3 FP8 recipe (arXiv:2412.19437 §3.3): FP32 master weights and weight "
      "gradients, BF16 AdamW moments, FP8 cached activations; the FP8 working copy of the "
      "weights (1 byte) is an estimate"},
+    {"fp8-tensor", MODEL_SCALING_PER_TENSOR, 4, 2, 4, 4, 4, 2,
+     "Transformer Engine's FP8 with delayed per-tensor scaling: BF16 weights and gradients, "
+     "FP32 master weights and moments as the bf16 recipe, plus the FP8 copy of each weight "
+     "and of its transpose that TE caches between micro-batches "
+     "(transformer_engine/pytorch/module/base.py set_fp8_weights: weight_fp8 and weight_t_fp8); "
+     "activations kept in BF16 (an upper bound: TE can keep FP8 inputs for the backward)"},
+    {"mxfp8", MODEL_SCALING_MX, 4.0625, 2, 4, 4, 4, 2,
+     "MXFP8 (OCP Microscaling Formats v1.0: E4M3 elements with one E8M0 scale per 32) as "
+     "Transformer Engine runs it on Blackwell: as fp8-tensor, the cached FP8 weight copies "
+     "carrying a one-byte scale per 32 values"},
 };
 
 const model_recipe *model_recipe_find(const char *name)
@@ -374,7 +384,7 @@ const model_recipe *model_recipe_find(const char *name)
 
 const char *model_recipe_list(void)
 {
-    return "bf16, fp8";
+    return "bf16, fp8, fp8-tensor, mxfp8";
 }
 
 /* Elements per token one layer keeps for its backward pass (an estimate):

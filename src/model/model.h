@@ -162,9 +162,22 @@ model_train_flops model_training_flops(const model *m, int64_t seq_len);
  *    knows no MLA). */
 double model_megatron_flops_per_token(const model *m, int64_t seq_len, int recompute_counted);
 
+/* How a recipe scales its FP8 tensors, which decides the kernels around
+ * its GEMMs. */
+typedef enum model_scaling {
+    MODEL_SCALING_NONE,       /* BF16 GEMMs */
+    MODEL_SCALING_FINE,       /* DeepSeek-V3: 1x128 activation tiles, 128x128 weight blocks,
+                                 quantization kernels of their own, FP32 promotion in the GEMM */
+    MODEL_SCALING_PER_TENSOR, /* Transformer Engine's delayed scaling: one scale per tensor,
+                                 casts fused into the kernels before the GEMMs */
+    MODEL_SCALING_MX,         /* MXFP8 (OCP microscaling): an E8M0 scale per 32 values, cast
+                                 fused as above; Blackwell's tensor cores read the scales */
+} model_scaling;
+
 /* Bytes per parameter of training state, per precision recipe. */
 typedef struct model_recipe {
     const char *name;
+    model_scaling scaling;
     double weight_B; /* working weights used by the GEMMs */
     double grad_B;
     double master_B; /* higher-precision master copy; 0 if none */

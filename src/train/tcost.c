@@ -32,6 +32,9 @@ typedef struct acc {
     int recompute;         /* 1: add each forward op to b again */
     int selective;         /* MLA: recompute norms and up-projections in b */
     int quant;             /* 1: FP8 GEMMs add their quantization kernels */
+    double fused_cast_B;   /* > 0: FP8 casts fused into the kernels before each GEMM, writing
+                              this many bytes per element per copy (rowwise and columnwise) */
+    const char *fp8_kind;  /* calibration kind of FP8 GEMMs */
     tcost_work scratch;    /* where a recompute's own backward would go: dropped */
     char *uncal;           /* tcost_stage.uncalibrated */
     size_t uncal_cap;
@@ -107,11 +110,25 @@ static void gemmq(acc *a, ms_prec prec, double m, double n, double k, double cou
     double fwd_B = count * (n * k * wb + m * k * wb + m * n * ob);
     double dgrad_B = count * (m * n * wb + n * k * wb + m * k * ob);
     double wgrad_B = count * (m * n * wb + m * k * wb + n * k * ob);
-    add_time(a, a->f, TCOST_GEMM, "gemm_train", prec, flops, fwd_B);
+    const char *kind = prec == MS_FP8 ? a->fp8_kind : "gemm_train";
+    add_time(a, a->f, TCOST_GEMM, kind, prec, flops, fwd_B);
     if (a->recompute)
-        add_time(a, a->b, TCOST_GEMM, "gemm_train", prec, flops, fwd_B);
-    add_time(a, a->b, TCOST_GEMM, "gemm_train", prec, flops, dgrad_B);
-    add_time(a, a->w, TCOST_GEMM, "gemm_train", prec, flops, wgrad_B);
+        add_time(a, a->b, TCOST_GEMM, kind, prec, flops, fwd_B);
+    add_time(a, a->b, TCOST_GEMM, kind, prec, flops, dgrad_B);
+    add_time(a, a->w, TCOST_GEMM, kind, prec, flops, wgrad_B);
+    if (prec == MS_FP8 && a->fused_cast_B > 0) {
+        /* The kernel before each GEMM (a norm, an activation, the previous
+         * backward) also writes the FP8 input in both layouts, rowwise
+         * for this product and columnwise for the weight gradient (Hopper's
+         * FP8 tensor cores take K-major operands only); the same for the
+         * output gradient in the backward. */
+        double x_B = m * k * count * 2 * a->fused_cast_B,
+               dy_B = m * n * count * 2 * a->fused_cast_B;
+        add_time(a, a->f, TCOST_QUANT, "stream", MS_BF16, 0, x_B);
+        if (a->recompute)
+            add_time(a, a->b, TCOST_QUANT, "stream", MS_BF16, 0, x_B);
+        add_time(a, a->b, TCOST_QUANT, "stream", MS_BF16, 0, dy_B);
+    }
     if (prec != MS_FP8 || !a->quant)
         return;
     double bf16_B = ms_prec_bytes(MS_BF16);
@@ -318,12 +335,17 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
                        "field 'moe_imbalance': expected the rank's routed tokens over the mean, "
                        "> 0, got %g",
                        moe_load);
-    ms_prec gp = strcmp(r->name, "fp8") == 0 ? MS_FP8 : MS_BF16;
+    ms_prec gp = r->scaling == MODEL_SCALING_NONE ? MS_BF16 : MS_FP8;
     if (isnan(chip_peak(c, gp)))
         return ms_errf(err, MS_EINVAL,
                        "field 'precision': %s has no %s peak in the database; use --precision "
                        "bf16",
                        c->name, ms_prec_name(gp));
+    if (r->scaling == MODEL_SCALING_MX && strncmp(c->family, "blackwell", 9) != 0)
+        return ms_errf(err, MS_EINVAL,
+                       "field 'precision': mxfp8 needs tensor cores that read block scales "
+                       "(Blackwell); %s is %s: use fp8-tensor or fp8",
+                       c->name, c->family);
     int64_t L = m->num_layers, per = (L + stages - 1) / stages;
     out->first_layer = stage * per < L ? stage * per : L;
     out->layers = out->first_layer + per > L ? L - out->first_layer : per;
@@ -351,7 +373,16 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
              .w = &out->w,
              .recompute = p->recompute == PLAN_RECOMPUTE_FULL,
              .selective = p->recompute == PLAN_RECOMPUTE_SELECTIVE,
-             .quant = 1,
+             .quant = r->scaling == MODEL_SCALING_FINE,
+             /* One FP8 byte an element, plus an E8M0 scale per 32 for MXFP8. */
+             .fused_cast_B = r->scaling == MODEL_SCALING_PER_TENSOR ? 1
+                             : r->scaling == MODEL_SCALING_MX       ? 1 + 1.0 / 32
+                                                                    : 0,
+             /* DeepSeek's fine-grained GEMMs (FP32 promotion every 128 values on
+              * CUDA cores, small grouped expert GEMMs) have their own training
+              * measurement; per-tensor and MX FP8 GEMMs are what the benchmarks
+              * of the chip's FP8 GEMMs measure. */
+             .fp8_kind = r->scaling == MODEL_SCALING_FINE ? "gemm_train" : "gemm",
              .uncal = out->uncalibrated,
              .uncal_cap = sizeof out->uncalibrated,
              .err = err};
