@@ -474,7 +474,37 @@ static void test_stack_overlaps(void)
     step_result_free(&core);
 }
 
+/* A cluster built with smaller scale-up domains than the chip's (a partly
+ * used rack, --domain) spreads an expert-parallel group over more nodes:
+ * the tokens' fanout follows the cluster, not the chip's row. */
+static void test_domain_override(void)
+{
+    chip c = test_chip();  /* domains of 4 */
+    plan p = small_plan(); /* ep 4 */
+    coll_params net = COLL_PARAMS_IDEAL;
+    step_config cfg = {.schedule = SCHED_1F1B, .moe_load = 1};
+    ms_err err = {0};
+    double fanout[2];
+    for (int i = 0; i < 2; i++) {
+        topo_spec ts = step_default_topo(&c, p.gpus);
+        ts.domain_size = i == 0 ? 4 : 2;
+        topo *t = NULL;
+        step_result r;
+        CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
+        CU_ASSERT_FATAL(step_run(&tiny, &c, NULL, &p, t, &net, &cfg, &r, &err) == MS_OK);
+        fanout[i] = r.stage0.ep_fanout;
+        step_result_free(&r);
+        topo_free(t);
+    }
+    /* One domain holds the group: GPUs reached; two domains: nodes reached. */
+    CU_ASSERT_DOUBLE_EQUAL(fanout[0], tcost_expected_nodes(4, (double)tiny.experts_per_token, 0),
+                           1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(fanout[1], tcost_expected_nodes(2, (double)tiny.experts_per_token, 0),
+                           1e-12);
+}
+
 static CU_TestInfo tests[] = {
+    {"a cluster's smaller domains decide the expert fanout", test_domain_override},
     {"materialized attention by hand", test_materialized_attention_by_hand},
     {"software stacks: recompute, TP and DP overlap", test_stack_overlaps},
     {"Megatron's FP32 loss bytes by hand", test_megatron_loss_bytes},

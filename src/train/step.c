@@ -552,6 +552,11 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     double *dense = NULL, *experts = NULL, *fwd_s = NULL, *bwd_s = NULL;
     const stack *sk = stack_or_plain(p->stack);
     net_ctx nc = {.t = t, .cp = net, .domain = ts->domain_size, .nvls = netfit_chip_has_nvls(c)};
+    /* The work of a stage sees the domain the cluster was built with (a
+     * partly used NVL72 rack under --domain), not the chip's full one:
+     * it decides how many nodes an expert-parallel group spans. */
+    chip c_dom = *c;
+    c_dom.scale_up_domain_chips = (double)ts->domain_size;
 
     /* Per-stage costs, for the busiest load and (every_replica) the rest. */
     int64_t group_reps = p->ep > p->tp ? p->ep / p->tp : 1;
@@ -579,7 +584,8 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     for (int cls = 0; cls < classes; cls++)
         for (int s = 0; s < S; s++) {
             double load = cls == 0 ? cfg->moe_load : other_load;
-            if ((rc = stage_times_compute(m, c, cal, p, &nc, s, S, load, &st[cls * S + s], err)))
+            if ((rc = stage_times_compute(m, &c_dom, cal, p, &nc, s, S, load, &st[cls * S + s],
+                                          err)))
                 goto out;
         }
     if (classes == 1)
