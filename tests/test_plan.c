@@ -108,8 +108,51 @@ static void test_v3_plan(void)
      * 45,875,456 and its 256 routed experts 11,274,289,152 over EP 64;
      * embedding 926,679,040: 2,910,126,336 + 176,160,768. */
     CU_ASSERT(m.params_per_rank == 2910126336.0 + 176160768.0);
-    CU_ASSERT(fabs(m.total_B - (m.weights_B + m.grads_B + m.optimizer_B + m.activations_B)) <
-              1e-6 * m.total_B);
+    CU_ASSERT(m.framework_B == PLAN_FRAMEWORK_B);
+    CU_ASSERT(fabs(m.total_B - (m.weights_B + m.grads_B + m.optimizer_B + m.activations_B +
+                                m.framework_B)) < 1e-6 * m.total_B);
+}
+
+/* The stack's activations, by hand, on GPT-3 175B (h 12288, 96 heads, 96
+ * layers) over one sequence of 2,048 on 8 tensor-parallel ranks. Full
+ * recompute keeps each layer's input, 2 h = 24,576 bytes a token: split
+ * over the ranks with sequence parallelism, 3,072 x 96 x 2,048 =
+ * 603,979,776 bytes; whole on each rank without it (2021): eight times.
+ * Without recompute, 2021's stack adds Korthikanti's 10 h (1 - 1/8) =
+ * 107,520 bytes of norms and dropouts and 5 a s / t = 122,880 bytes of
+ * scores, a token a layer: 45,298,483,200 bytes. The interleaved
+ * schedule's first stage (pp 4, vpp 2) holds 1 + 3/8 times 1F1B's. */
+static void test_stack_memory(void)
+{
+    model g;
+    char warn[MODELFILE_WARN_MAX];
+    ms_err err = {0};
+    CU_ASSERT_FATAL(modelfile_load("workloads/gpt-3-175b.json", &g, warn, &err) == MS_OK);
+    plan p = {.gpus = 8,
+              .tp = 8,
+              .pp = 1,
+              .vpp = 1,
+              .dp = 1,
+              .ep = 1,
+              .cp = 1,
+              .zero = 0,
+              .seq_len = 2048,
+              .global_batch = 1,
+              .micro_batch = 1,
+              .recipe = "bf16",
+              .recompute = PLAN_RECOMPUTE_FULL,
+              .stack = "plain"};
+    CU_ASSERT_DOUBLE_EQUAL(plan_memory_per_rank(&p, &g).activations_B, 603979776.0, 1);
+    p.stack = "megatron-2021";
+    CU_ASSERT_DOUBLE_EQUAL(plan_memory_per_rank(&p, &g).activations_B, 8 * 603979776.0, 1);
+    p.recompute = PLAN_RECOMPUTE_NONE;
+    double old = plan_memory_per_rank(&p, &g).activations_B;
+    p.stack = "plain";
+    CU_ASSERT_DOUBLE_EQUAL(old - plan_memory_per_rank(&p, &g).activations_B, 45298483200.0, 1);
+    p.gpus = 32, p.pp = 4, p.recompute = PLAN_RECOMPUTE_FULL;
+    double one = plan_memory_per_rank(&p, &g).activations_B;
+    p.vpp = 2;
+    CU_ASSERT_DOUBLE_EQUAL(plan_memory_per_rank(&p, &g).activations_B, one * 1.375, 1e-6 * one);
 }
 
 static void test_coords(void)
@@ -182,9 +225,13 @@ static void test_fits(void)
 }
 
 static CU_TestInfo tests[] = {
-    {"checks name the field", test_checks}, {"DeepSeek-V3 layout", test_v3_plan},
-    {"rank coordinates", test_coords},      {"memory by hand", test_memory_by_hand},
-    {"fits and shortfall", test_fits},      CU_TEST_INFO_NULL,
+    {"activations by the plan's stack", test_stack_memory},
+    {"checks name the field", test_checks},
+    {"DeepSeek-V3 layout", test_v3_plan},
+    {"rank coordinates", test_coords},
+    {"memory by hand", test_memory_by_hand},
+    {"fits and shortfall", test_fits},
+    CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {

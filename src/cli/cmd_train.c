@@ -112,7 +112,7 @@ static void print_text(const model *m, const chip *c, const plan *p, const step_
                        const step_result *r, double tokens, double price, int calibrated,
                        int net_calibrated)
 {
-    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], b7[32];
     printf("%s on %lld x %s: tp %lld, pp %lld%s, dp %lld, ep %lld, cp %lld, ZeRO %d, %s, %s, "
            "recompute %s\n",
            m->name, (long long)p->gpus, c->name, (long long)p->tp, (long long)p->pp,
@@ -147,11 +147,11 @@ static void print_text(const model *m, const chip *c, const plan *p, const step_
                cli_si(b1, 32, r->gpu_hours_per_trillion_tokens * price, ""), price);
     }
     printf("  memory per GPU         %s of %s (fits): weights %s, gradients %s, optimizer %s, "
-           "activations %s\n",
+           "activations %s, framework %s (an allowance)\n",
            cli_si(b1, 32, r->memory.total_B, "B"), cli_si(b2, 32, c->hbm_bytes, "B"),
            cli_si(b3, 32, r->memory.weights_B, "B"), cli_si(b4, 32, r->memory.grads_B, "B"),
-           cli_si(b5, 32, r->memory.optimizer_B, "B"),
-           cli_si(b6, 32, r->memory.activations_B, "B"));
+           cli_si(b5, 32, r->memory.optimizer_B, "B"), cli_si(b6, 32, r->memory.activations_B, "B"),
+           cli_si(b7, 32, r->memory.framework_B, "B"));
     printf("\nWhere the step goes (mean pipeline rank):\n");
     for (int i = 0; i < STEP_PARTS; i++)
         if (r->part_s[i] > 0)
@@ -488,6 +488,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         cli_json_num(mj, "gradients", res.memory.grads_B);
         cli_json_num(mj, "optimizer", res.memory.optimizer_B);
         cli_json_num(mj, "activations", res.memory.activations_B);
+        cli_json_num(mj, "framework_allowance", res.memory.framework_B);
         cli_json_num(mj, "hbm", c->hbm_bytes);
         cJSON_AddBoolToObject(o, "fits", res.fits);
         cli_json_num(o, "bubble_fraction", res.bubble_fraction);

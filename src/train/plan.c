@@ -124,6 +124,20 @@ plan_memory plan_memory_per_rank(const plan *p, const model *m)
         (double)L;
     int64_t inflight = p->inflight_microbatches > 0 ? p->inflight_microbatches : p->pp;
     double tokens = (double)(p->micro_batch * p->seq_len) / (double)p->cp;
+    const stack *sk = stack_or_plain(p->stack);
+    double t = (double)p->tp, h = (double)m->hidden_size;
+    /* Bytes a token a layer kept whole on every TP rank, and the share of
+     * per_layer_token that splits over them. */
+    double whole_B = 0, split = t;
+    if (!sk->sequence_parallel) {
+        if (p->recompute == PLAN_RECOMPUTE_FULL)
+            split = 1; /* the layer input, on every rank */
+        else
+            whole_B += 10 * h * (1 - 1 / t); /* norms and dropouts: Korthikanti's 10 s b h */
+    }
+    if (sk->attention == STACK_ATTN_MATERIALIZED && p->recompute == PLAN_RECOMPUTE_NONE)
+        whole_B += 5 * (double)m->num_heads * (double)p->seq_len / t / (double)p->cp;
+    double interleave = p->vpp > 1 ? 1 + (double)(p->pp - 1) / (double)(p->pp * p->vpp) : 1;
 
     for (int64_t s = 0; s < p->pp; s++) {
         int64_t first = s * per, n = first + per > L ? L - first : per;
@@ -151,8 +165,12 @@ plan_memory plan_memory_per_rank(const plan *p, const model *m)
         mem.optimizer_B = dense_rank * state_B / (p->zero >= 1 ? dense_group : 1) +
                           experts_rank * state_B / (p->zero >= 1 ? expert_group : 1);
         double held = (double)(s == 0 ? inflight : (inflight > s ? inflight - s : 1));
-        mem.activations_B = per_layer_token * (double)n * tokens * held / (double)p->tp;
-        mem.total_B = mem.weights_B + mem.grads_B + mem.optimizer_B + mem.activations_B;
+        if (s == 0)
+            held *= interleave;
+        mem.activations_B = (per_layer_token / split + whole_B) * (double)n * tokens * held;
+        mem.framework_B = PLAN_FRAMEWORK_B;
+        mem.total_B =
+            mem.weights_B + mem.grads_B + mem.optimizer_B + mem.activations_B + mem.framework_B;
         if (mem.total_B > best.total_B)
             best = mem;
     }

@@ -55,9 +55,16 @@ plan_coords plan_rank_coords(const plan *p, int64_t rank);
 /* Bytes one rank of the busiest pipeline stage needs. */
 typedef struct plan_memory {
     double weights_B, grads_B, optimizer_B, activations_B;
+    double framework_B; /* a stated allowance (PLAN_FRAMEWORK_B), not a measurement */
     double total_B;
     double params_per_rank; /* of the busiest stage */
 } plan_memory;
+
+/* What a rank holds beyond the model's state and activations: the CUDA
+ * context, cuBLAS and cuDNN workspaces, NCCL's buffers, the caching
+ * allocator's fragmentation. An allowance, an estimate: no measurement
+ * of it is in the reference. */
+#define PLAN_FRAMEWORK_B 2e9
 
 /* Memory per rank of p for m: parameters of the stage with the most layers
  * (the first, with the embedding, or the last, with the head and the MTP
@@ -69,7 +76,15 @@ typedef struct plan_memory {
  * recompute is DeepSeek-V3's for MLA models (norm outputs and MLA up-
  * projections recomputed, not stored) and Korthikanti et al.'s elsewhere
  * (the attention scores, which FlashAttention never stores: it saves
- * nothing); full keeps layer inputs only. p must have passed plan_check. */
+ * nothing); full keeps layer inputs only. The plan's stack decides the
+ * rest (Korthikanti et al., arXiv:2205.05198, §4): without sequence
+ * parallelism the norms' and dropouts' 10 bytes a token a layer stay on
+ * every tensor-parallel rank, as do full recompute's layer inputs; a
+ * materialized attention that is not recomputed keeps its scores,
+ * softmax output and dropout mask, 5 bytes a score; the interleaved
+ * schedule's first stage holds 1 + (pp - 1) / (pp vpp) times the
+ * activations of 1F1B. The framework allowance is added. p must have
+ * passed plan_check. */
 plan_memory plan_memory_per_rank(const plan *p, const model *m);
 
 /* 1 if the rank fits in the chip's HBM; *short_B is what is missing

@@ -513,18 +513,19 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
         out->memory.optimizer_B *= 2;
         out->memory.params_per_rank *= 2;
         out->memory.total_B = out->memory.weights_B + out->memory.grads_B +
-                              out->memory.optimizer_B + out->memory.activations_B;
+                              out->memory.optimizer_B + out->memory.activations_B +
+                              out->memory.framework_B;
     }
     out->fits = plan_fits(&out->memory, c, &out->short_B);
     if (!out->fits)
         return ms_errf(err, MS_EINVAL,
                        "the plan does not fit: each rank of the busiest stage needs %.1f GB "
-                       "(weights %.1f, gradients %.1f, optimizer %.1f, activations %.1f) of the "
-                       "%s's %.1f GB, %.1f GB short",
+                       "(weights %.1f, gradients %.1f, optimizer %.1f, activations %.1f, "
+                       "framework allowance %.1f) of the %s's %.1f GB, %.1f GB short",
                        out->memory.total_B / 1e9, out->memory.weights_B / 1e9,
                        out->memory.grads_B / 1e9, out->memory.optimizer_B / 1e9,
-                       out->memory.activations_B / 1e9, c->name, c->hbm_bytes / 1e9,
-                       out->short_B / 1e9);
+                       out->memory.activations_B / 1e9, out->memory.framework_B / 1e9, c->name,
+                       c->hbm_bytes / 1e9, out->short_B / 1e9);
 
     int64_t M = plan_microbatches(p);
     if (M > INT32_MAX || p->pp > 65536)
