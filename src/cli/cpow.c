@@ -45,6 +45,7 @@ int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, d
                            .node_gpus = pc->node_gpus,
                            .node_other_w = pc->node_other_W,
                            .node_other_idle_w = pc->node_other_idle_W};
+    out->estimated = pc->estimated ? pc->estimated : "";
     out->site.switches = switches;
     if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
         (rc = pdb_value(out->db, "switch_W", &out->site.switch_w, NULL, err)) ||
@@ -147,6 +148,7 @@ void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, con
                       .smoothed = smooth != NULL,
                       .swing_unsmoothed_w = raw.swing_max_w,
                       .it_unsmoothed_mean_w = raw.mean_w};
+    snprintf(out->estimated, sizeof out->estimated, "%s", p->estimated ? p->estimated : "");
     finish(p, out);
 }
 
@@ -192,6 +194,11 @@ static void finish(const cpow *p, cpow_run *out)
 
 void cpow_json(cJSON *o, const cpow_run *r)
 {
+    cJSON *est = cJSON_AddArrayToObject(o, "power_levels_estimated");
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", r->estimated);
+    for (char *save = NULL, *it = strtok_r(buf, ";", &save); it; it = strtok_r(NULL, ";", &save))
+        cJSON_AddItemToArray(est, cJSON_CreateString(it));
     cli_json_num(o, "it_power_mean_w", r->it_mean_w);
     cli_json_num(o, "it_power_peak_w", r->it_peak_w);
     cli_json_num(o, "it_power_min_w", r->it_min_w);
@@ -217,6 +224,12 @@ void cpow_json(cJSON *o, const cpow_run *r)
 void cpow_print(const cpow_run *r)
 {
     char b1[32], b2[32], b3[32], b4[32];
+    if (r->estimated[0]) {
+        printf("  (power levels that are estimates, not measurements, in hwdb/power.csv: ");
+        for (const char *q = r->estimated; *q; q++)
+            fputs(*q == ';' ? ", " : (char[2]){*q, 0}, stdout);
+        printf(")\n");
+    }
     printf("  IT power               mean %s, peak %s, min %s; facility %s\n",
            cli_si(b1, 32, r->it_mean_w, "W"), cli_si(b2, 32, r->it_peak_w, "W"),
            cli_si(b3, 32, r->it_min_w, "W"), cli_si(b4, 32, r->facility_mean_w, "W"));

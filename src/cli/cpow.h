@@ -30,7 +30,8 @@ typedef struct cpow {
     tco_inputs tco;
     double price_per_gpu_hour; /* a flat price instead of ownership; NAN: none */
     const char *chip;
-    char unpriced[300]; /* why capital is unknown (tco.server_usd_per_gpu NAN); "" if known */
+    const char *estimated; /* power.csv's estimated columns for the chip ("" when measured) */
+    char unpriced[300];    /* why capital is unknown (tco.server_usd_per_gpu NAN); "" if known */
 } cpow;
 
 /* What a run drew and cost. */
@@ -38,12 +39,13 @@ typedef struct cpow_run {
     double gpus;
     double duration_s; /* of the whole run the costs are for */
     double it_mean_w, it_peak_w, it_min_w;
-    double facility_mean_w;               /* it_mean_w x pue */
-    double node_mean_w;                   /* one server at the wall, mean */
-    double node_peak_w; /* a server's share of the IT peak (switches excluded): the mean
-                           server at the cluster's busiest moment */
-    double gpu_mean_w;                    /* one GPU, mean */
-    double energy_j;                      /* at the meter, the whole run */
+    double facility_mean_w; /* it_mean_w x pue */
+    char estimated[160];    /* the power levels that are estimates, ';'-separated */
+    double node_mean_w;     /* one server at the wall, mean */
+    double node_peak_w;     /* a server's share of the IT peak (switches excluded): the mean
+                               server at the cluster's busiest moment */
+    double gpu_mean_w;      /* one GPU, mean */
+    double energy_j;        /* at the meter, the whole run */
     double swing_max_w, ramp_max_w_per_s; /* IT, at the series' resolution */
     double gpu_hours;
     double usd_capital, usd_energy, usd_total;
