@@ -424,6 +424,11 @@ static void test_stack_overlaps(void)
      * data-parallel reduction cannot start before the backward ends. */
     CU_ASSERT_DOUBLE_EQUAL(core.part_s[STEP_COMM_DP], plain.part_s[STEP_COMM_DP], 1e-15);
     CU_ASSERT(core.step_time_s < plain.step_time_s);
+    /* Megatron's pipeline sends hold their rank: exposed pipeline traffic
+     * where the plain stack only delays the next stage. Each TP rank sends
+     * its 1/tp shard of the activation: T d 2 / tp = 256 x 256 x 2 / 2. */
+    CU_ASSERT(core.part_s[STEP_COMM_PP] > 0 && plain.part_s[STEP_COMM_PP] == 0);
+    CU_ASSERT(core.stage0.pp_B == 256.0 * 256 * 2 / 2);
     step_result_free(&plain);
     step_result_free(&core);
 

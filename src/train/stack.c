@@ -9,6 +9,15 @@
  * max (4), subtracting it in place (8), exp in place (8), the sum (4),
  * the softmax kept for the backward (8): 38 bytes a logit; backward, the
  * gradient scaled in place (8) and cast back to BF16 (4 + 2): 14. */
+/* Megatron's pipeline transfers (megatron/core/pipeline_parallel/
+ * p2p_communication.py, and 2021's megatron/p2p_communication.py) wait on
+ * their requests before the schedule issues the next compute: a send holds
+ * its rank. */
+#define P2P_SOURCE                                                                                 \
+    "Pipeline: p2p_communication._communicate waits on its requests (wait_on_reqs) before the "    \
+    "next compute, so a send holds its rank; each rank sends its sequence-parallel shard "         \
+    "(2021: the scatter/gather of Narayanan et al. §4.1), 1/tp of the activation"
+
 #define LOSS_SOURCE                                                                                \
     "Loss: megatron/core/tensor_parallel/cross_entropy.py (vocab-parallel cross entropy in FP32, " \
     "unfused): 38 bytes of HBM traffic a logit forward, 14 backward, counted pass by pass"
@@ -21,6 +30,7 @@ static const stack stacks[] = {
         .sequence_parallel = 0,
         .tp_overlap = 0,
         .dp_overlap = 0,
+        .p2p_blocking = 1,
         .loss_fp32_B_fwd = 38,
         .loss_fp32_B_bwd = 14,
         .summary = "Megatron-LM as of SC21: materialized attention with a fused "
@@ -32,7 +42,7 @@ static const stack stacks[] = {
                   "gradient all-reduce after the backward); Megatron-LM v2 "
                   "megatron/model/transformer.py (baddbmm scores, FusedScaleMaskSoftmax, "
                   "attention and hidden dropout 0.1 for GPT); sequence parallelism came in "
-                  "2022 (Korthikanti et al., arXiv:2205.05198). " LOSS_SOURCE,
+                  "2022 (Korthikanti et al., arXiv:2205.05198). " LOSS_SOURCE ". " P2P_SOURCE,
     },
     {
         .name = "megatron-core-2024",
@@ -43,6 +53,7 @@ static const stack stacks[] = {
         .tp_overlap_sms = 16,
         .dp_overlap = 1,
         .dp_bucket_params = 40e6,
+        .p2p_blocking = 1,
         .loss_fp32_B_fwd = 38,
         .loss_fp32_B_bwd = 14,
         .summary = "Megatron-Core with Transformer Engine: fused attention, sequence "
@@ -56,7 +67,7 @@ static const stack stacks[] = {
             "the GEMMs in tp chunks, each overlap's kernels holding 16 SMs by default "
             "(transformer_engine/pytorch/module/base.py initialize_ub, add_ub num_sm=16, "
             "NVIDIA/TransformerEngine commit 0004dbd). Dropout 0 is assumed (modern pre-training "
-            "settings). " LOSS_SOURCE,
+            "settings). " LOSS_SOURCE ". " P2P_SOURCE,
     },
     {
         .name = "deepseek-v3",

@@ -28,6 +28,7 @@ typedef struct stack {
     int dp_overlap;          /* gradient reduce under the backward, weight gather under the forward;
                                 ZeRO-3 prefetches each layer's weights under the previous one */
     double dp_bucket_params; /* parameters per overlapped bucket (dp_overlap) */
+    int p2p_blocking;        /* pipeline sends hold the sender until they complete */
     /* The loss's HBM traffic per logit, forward and backward, where the
      * stack's code says it (0: megasim's default of one FP32 write and
      * read forward, twice that backward). */

@@ -119,6 +119,7 @@ typedef struct runner {
     double tp_chunks;         /* TP traffic pipelined with GEMMs in this many chunks; 0: not */
     int z3_prefetch;          /* ZeRO-3 gathers the next layer's weights under this one's compute */
     double tp_gemm_stretch;   /* GEMMs under TP overlap: SMs / (SMs - the ones comm holds) */
+    int p2p_blocking;         /* a task waits for its own pipeline send (Megatron's p2p) */
     sim_time p2p;
     size_t *next;
     int *busy;
@@ -155,7 +156,7 @@ static sim_time ready_f(const runner *R, int rep, int rank, int mb, int stage)
     sim_time t = R->f_done[chunk(R, rep, mb, stage - 1)];
     if (t < 0)
         return -1;
-    return sched_rank_of(R->sc, mb, stage - 1) == rank ? t : t + R->p2p;
+    return sched_rank_of(R->sc, mb, stage - 1) == rank || R->p2p_blocking ? t : t + R->p2p;
 }
 
 static sim_time ready_b(const runner *R, int rep, int rank, int mb, int stage)
@@ -168,13 +169,13 @@ static sim_time ready_b(const runner *R, int rep, int rank, int mb, int stage)
     sim_time t = R->b_done[chunk(R, rep, mb, stage + 1)];
     if (t < 0)
         return -1;
-    if (sched_rank_of(R->sc, mb, stage + 1) != rank)
+    if (sched_rank_of(R->sc, mb, stage + 1) != rank && !R->p2p_blocking)
         t += R->p2p;
     return t > own ? t : own;
 }
 
 /* Duration of task k for class cls, and its parts. */
-static double task_time(const runner *R, int cls, const sched_task *k, double *parts,
+static double task_time(const runner *R, int cls, int rank, const sched_task *k, double *parts,
                         double *ep_exposed, double *ep_s, int *has_ep, double *matrix_s,
                         double *memory_s)
 {
@@ -238,13 +239,26 @@ static double task_time(const runner *R, int cls, const sched_task *k, double *p
         double layers = (double)(a->tc.layers + a->tc.mtp_modules);
         z3 = fmax(z3 / fmax(1, layers), z3 - comp);
     }
+    /* Blocking pipeline sends: the task ends when its output (a forward's
+     * activation, a backward's gradient) has reached the next rank. */
+    double pp = 0;
+    if (R->p2p_blocking && R->p2p > 0) {
+        int sends_f = (k->op == SCHED_F || k->op == SCHED_FB) && k->stage < R->S - 1 &&
+                      sched_rank_of(R->sc, k->mb, k->stage + 1) != rank;
+        int mb_b = k->op == SCHED_FB ? k->mb2 : k->mb,
+            st_b = k->op == SCHED_FB ? k->stage2 : k->stage;
+        int sends_b = (k->op == SCHED_B || k->op == SCHED_BW || k->op == SCHED_FB) && st_b > 0 &&
+                      sched_rank_of(R->sc, mb_b, st_b - 1) != rank;
+        pp = (double)(sends_f + sends_b) * sim_time_to_s(R->p2p);
+    }
     parts[STEP_COMM_EP] += exposed;
     parts[STEP_COMM_TP] += tp;
     parts[STEP_COMM_ZERO3] += z3;
+    parts[STEP_COMM_PP] += pp;
     *ep_exposed = exposed;
     *ep_s = comm;
     *has_ep = comm > 0;
-    return comp + exposed + tp + z3;
+    return comp + exposed + tp + z3 + pp;
 }
 
 static void add_act(runner *R, int rank, double start_s, double dur_s, double matrix_s,
@@ -330,7 +344,7 @@ static void try_start(runner *R, int id)
     sim_time start = ready > now ? ready : now;
     double parts[STEP_PARTS] = {0};
     int has_ep;
-    double dur_s = task_time(R, load_class(R, rep), k, parts, &R->cur_ep_exposed[id],
+    double dur_s = task_time(R, load_class(R, rep), rank, k, parts, &R->cur_ep_exposed[id],
                              &R->cur_ep[id], &has_ep, &R->cur_matrix[id], &R->cur_memory[id]);
     sim_time dur = sim_time_from_s(dur_s);
     R->busy[id] = 1;
@@ -616,6 +630,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                              : 1,
                  .tp_chunks = sk->tp_overlap && p->tp > 1 ? (double)p->tp : 0,
                  .z3_prefetch = sk->dp_overlap,
+                 .p2p_blocking = sk->p2p_blocking,
                  .tp_gemm_stretch = sk->tp_overlap_sms > 0 && c->compute_units > sk->tp_overlap_sms
                                         ? c->compute_units / (c->compute_units - sk->tp_overlap_sms)
                                         : 1,

@@ -69,6 +69,7 @@ topo_spec step_default_topo(const chip *c, int64_t gpus);
     X(STEP_COMM_TP, "exposed comm: tp all-reduce")                                                 \
     X(STEP_COMM_EP, "exposed comm: ep dispatch/combine")                                           \
     X(STEP_COMM_ZERO3, "exposed comm: zero-3 weight all-gather")                                   \
+    X(STEP_COMM_PP, "exposed comm: pp send/recv")                                                  \
     X(STEP_COMM_DP, "exposed comm: dp gradient reduce and weight all-gather")                      \
     X(STEP_OPTIMIZER, "optimizer step")                                                            \
     X(STEP_BUBBLE, "pipeline bubble and waits")

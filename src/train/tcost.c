@@ -449,6 +449,8 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
         out->ep_dispatch_B = s.Tsp * d * disp_elem_B * out->ep_fanout;
         out->ep_combine_B = s.Tsp * d * 2 * out->ep_fanout;
     }
-    out->pp_B = s.T * d * s.act_B;
+    /* Each tensor-parallel rank sends its sequence shard of the activation
+     * (sequence parallelism; 2021's scatter/gather, Narayanan et al. §4.1). */
+    out->pp_B = s.T * d * s.act_B / s.tp;
     return MS_OK;
 }
