@@ -42,21 +42,41 @@ topo_spec step_default_topo(const chip *c, int64_t gpus)
 
 /* ---- collectives ---- */
 
+/* A collective already timed in this step: the same group and size recur
+ * across stages and ranks, and each costs a plan over the whole group per
+ * algorithm NCCL could pick. */
+typedef struct coll_memo {
+    coll_op op;
+    int64_t n, stride;
+    double bytes, time_s;
+} coll_memo;
+
+#define NET_MEMO 32
+
 typedef struct net_ctx {
     const topo *t;
     const coll_params *cp;
     int64_t domain;
     int nvls; /* the domains reduce in the switch (NCCL's NVLS) */
+    coll_memo memo[NET_MEMO];
+    int nmemo;
 } net_ctx;
 
 /* Time of one collective over n participants at stride; 0 when there is
  * nothing to do. */
-static int coll_s(const net_ctx *nc, coll_op op, int64_t n, int64_t stride, double bytes,
-                  double *out_s, const char *what, ms_err *err)
+static int coll_s(net_ctx *nc, coll_op op, int64_t n, int64_t stride, double bytes, double *out_s,
+                  const char *what, ms_err *err)
 {
     *out_s = 0;
     if (n < 2 || !(bytes > 0))
         return MS_OK;
+    for (int i = 0; i < nc->nmemo; i++) {
+        const coll_memo *mm = &nc->memo[i];
+        if (mm->op == op && mm->n == n && mm->stride == stride && mm->bytes == bytes) {
+            *out_s = mm->time_s;
+            return MS_OK;
+        }
+    }
     int ring = op == COLL_ALLREDUCE || op == COLL_ALLGATHER || op == COLL_REDUCESCATTER;
     coll_spec cs = {.op = op,
                     .algo = ring ? COLL_RING : COLL_DIRECT,
@@ -82,6 +102,9 @@ static int coll_s(const net_ctx *nc, coll_op op, int64_t n, int64_t stride, doub
                        (long long)n, (long long)stride, inner);
     }
     *out_s = r.time_s;
+    if (nc->nmemo < NET_MEMO)
+        nc->memo[nc->nmemo++] =
+            (coll_memo){.op = op, .n = n, .stride = stride, .bytes = bytes, .time_s = r.time_s};
     return MS_OK;
 }
 
@@ -415,7 +438,7 @@ static void on_end(sim *s, void *ctx, sim_payload pl)
 /* ---- the step ---- */
 
 static int stage_times_compute(const model *m, const chip *c, const calib *cal, const plan *p,
-                               const net_ctx *nc, int64_t stage, int64_t stages, double load,
+                               net_ctx *nc, int64_t stage, int64_t stages, double load,
                                stage_times *out, ms_err *err)
 {
     *out = (stage_times){0};
