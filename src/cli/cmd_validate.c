@@ -544,7 +544,7 @@ const cli_cmd cmd_validate = {
     .usage = "  megasim validate [--results FILE]... [--json] [--plot FILE.png]\n"
              "  megasim validate --network [--json] [--plot FILE.png]\n"
              "  megasim validate --system [--cases DIR] [--max-median X] [--max-worst Y]\n"
-             "                   [--json] [--plot FILE.png]\n",
+             "                   [--json | --markdown] [--plot FILE.png]\n",
     .details =
         "Every row (a GEMM, a bandwidth sweep point, an attention kernel, a launch) is predicted\n"
         "with the chip's database entry twice: at datasheet peak and with hwdb/efficiency.csv,\n"
@@ -561,9 +561,8 @@ const cli_cmd cmd_validate = {
         "A case that cannot run is reported with its file and field and the others still\n"
         "run; the exit status is 1 when a case failed or a kind's median or worst error\n"
         "exceeds --max-median or --max-worst (one figure for every kind, or train=X,power=Y).\n"
-        "--json prints\n"
-        "an array of cases (case, kind, metric, predicted, published, rel_error, ...) ending\n"
-        "with an object holding the summary.\n",
+        "--json prints an array of cases (case, kind, metric, predicted, published,\n"
+        "rel_error, ...) ending with an object holding the summary; --markdown the table.\n",
     .opts = validate_opts,
     .nopts = sizeof validate_opts / sizeof validate_opts[0],
 };
