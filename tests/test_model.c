@@ -288,8 +288,8 @@ static void test_megatron_flops(void)
 {
     model m;
     CU_ASSERT_FATAL(load("workloads/gpt-3-175b.json", &m) == MS_OK);
-    CU_ASSERT(within("eq. 3", model_megatron_flops_per_token(&m, 2048, 1), 1.4339294576640e12,
-                     1e-12));
+    CU_ASSERT(
+        within("eq. 3", model_megatron_flops_per_token(&m, 2048, 1), 1.4339294576640e12, 1e-12));
     CU_ASSERT(within("megatron-core", model_megatron_flops_per_token(&m, 2048, 0),
                      1.0763734302720e12, 1e-12));
     CU_ASSERT_FATAL(load("workloads/llama-2-13b.json", &m) == MS_OK);

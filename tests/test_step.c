@@ -11,13 +11,14 @@
 #include "train/stack.h"
 #include "train/step.h"
 
-static model tiny;
+static model tiny, gpt2; /* GPT-2 small: 12 layers, d 768, 12 heads of 64 */
 
 static int setup(void)
 {
     char warn[MODELFILE_WARN_MAX];
     ms_err err = {0};
-    return modelfile_load("tests/data/models/tiny_mla.json", &tiny, warn, &err);
+    return modelfile_load("tests/data/models/tiny_mla.json", &tiny, warn, &err) ||
+           modelfile_load("workloads/gpt2/config.json", &gpt2, warn, &err);
 }
 
 /* A made-up chip with round figures. */
@@ -299,10 +300,7 @@ static void test_does_not_fit(void)
  * 6E (9.437184 us): 31.45728 us. Twelve layers. */
 static void test_materialized_attention_by_hand(void)
 {
-    model gpt2;
-    char warn[MODELFILE_WARN_MAX];
     ms_err err = {0};
-    CU_ASSERT_FATAL(modelfile_load("workloads/gpt2/config.json", &gpt2, warn, &err) == MS_OK);
     chip c = test_chip();
     plan p = small_plan();
     p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1, p.seq_len = 512;
@@ -355,10 +353,7 @@ static void test_megatron_loss_bytes(void)
  * them, and MXFP8 adds a scale byte per 32 values. */
 static void test_fp8_recipes(void)
 {
-    model gpt2;
-    char warn[MODELFILE_WARN_MAX];
     ms_err err = {0};
-    CU_ASSERT_FATAL(modelfile_load("workloads/gpt2/config.json", &gpt2, warn, &err) == MS_OK);
     chip c = test_chip();
     plan p = small_plan();
     p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1, p.seq_len = 512;
@@ -447,9 +442,6 @@ static void test_stack_overlaps(void)
 
     /* GPT-2 small (124M parameters, 62M a TP rank: two buckets' worth):
      * the reduction overlaps the backward and only one bucket stays. */
-    model gpt2;
-    char warn[MODELFILE_WARN_MAX];
-    CU_ASSERT_FATAL(modelfile_load("workloads/gpt2/config.json", &gpt2, warn, &err) == MS_OK);
     plan q = {.gpus = 16,
               .tp = 2,
               .pp = 1,

@@ -93,48 +93,40 @@ static void begin_step(builder *b, int64_t repeat)
     p->step_off[p->nsteps] = p->nx;
 }
 
-static void add(builder *b, int64_t src, int64_t dst, double bytes)
+/* Appends one transfer to the current step; on a failed allocation marks
+ * the builder out of memory and drops it. */
+static void push(builder *b, coll_xfer x)
 {
-    if (b->oom || src == dst)
+    if (b->oom)
         return;
     coll_plan *p = b->p;
     if (p->nx == b->xcap) {
         size_t cap = b->xcap ? 2 * b->xcap : 256;
-        coll_xfer *x = realloc(p->x, cap * sizeof *x);
-        if (!x) {
+        coll_xfer *nx = realloc(p->x, cap * sizeof *nx);
+        if (!nx) {
             b->oom = 1;
             return;
         }
-        p->x = x;
+        p->x = nx;
         b->xcap = cap;
     }
-    p->x[p->nx++] = (coll_xfer){(int32_t)(src * b->stride), (int32_t)(dst * b->stride), bytes};
+    p->x[p->nx++] = x;
     p->step_off[p->nsteps] = p->nx;
+}
+
+static void add(builder *b, int64_t src, int64_t dst, double bytes)
+{
+    if (src != dst)
+        push(b, (coll_xfer){(int32_t)(src * b->stride), (int32_t)(dst * b->stride), bytes});
 }
 
 /* Participant i's traffic with its domain's switch: up bytes on its own
  * scale-up link into the switch, down bytes from the switch. */
 static void add_switch(builder *b, int64_t i, double up, double down)
 {
-    for (int dir = 0; dir < 2; dir++) {
-        if (b->oom)
-            return;
-        coll_plan *p = b->p;
-        if (p->nx == b->xcap) {
-            size_t cap = b->xcap ? 2 * b->xcap : 256;
-            coll_xfer *x = realloc(p->x, cap * sizeof *x);
-            if (!x) {
-                b->oom = 1;
-                return;
-            }
-            p->x = x;
-            b->xcap = cap;
-        }
-        int32_t g = (int32_t)(i * b->stride);
-        p->x[p->nx++] =
-            dir == 0 ? (coll_xfer){g, COLL_SWITCH, up} : (coll_xfer){COLL_SWITCH, g, down};
-        p->step_off[p->nsteps] = p->nx;
-    }
+    int32_t g = (int32_t)(i * b->stride);
+    push(b, (coll_xfer){g, COLL_SWITCH, up});
+    push(b, (coll_xfer){COLL_SWITCH, g, down});
 }
 
 /* NCCL's double binary tree over the nodes, for the slice of local index
