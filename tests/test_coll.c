@@ -261,6 +261,22 @@ static void test_stride(void)
  * NVLS efficiency; NVLS-tree adds S/d each way and NCCL's double binary
  * tree over the NICs (S/d each way per NIC on 2 nodes, 2S/d from 4 on),
  * a NIC carrying at most its channels x chan_Bps. */
+
+/* gpus GPUs in NVSwitch domains of domain GPUs at scale-up bw_Bps, with a
+ * non-blocking two-tier fat-tree of nic_Bps NICs when they span domains. */
+static topo_spec nodes_of(int64_t gpus, int64_t domain, double bw_Bps, double nic_Bps)
+{
+    return (topo_spec){.gpus = gpus,
+                       .domain_size = domain,
+                       .scaleup_bw_Bps = bw_Bps,
+                       .fabric = gpus > domain ? TOPO_FABRIC_FATTREE : TOPO_FABRIC_NONE,
+                       .tiers = 2,
+                       .oversubscription = 1,
+                       .switch_radix = 64,
+                       .nic_bw_Bps = nic_Bps,
+                       .sites = 1};
+}
+
 static void test_nvls_by_hand(void)
 {
     const double S = 1 << 30, B = 450e9, N = 50e9;
@@ -282,15 +298,7 @@ static void test_nvls_by_hand(void)
     const double expect[] = {S * 1.125 / B, 2 * S * 1.125 / B, S * 1.2 / B,  S / B,
                              S / B,         S * 1.25 / B,      S / 8 / 10e9, S / 4 / N};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        topo_spec ts = {.gpus = cases[i].gpus,
-                        .domain_size = cases[i].gpus == 5 ? 5 : 8,
-                        .scaleup_bw_Bps = B,
-                        .fabric = cases[i].gpus > 8 ? TOPO_FABRIC_FATTREE : TOPO_FABRIC_NONE,
-                        .tiers = 2,
-                        .oversubscription = 1,
-                        .switch_radix = 64,
-                        .nic_bw_Bps = N,
-                        .sites = 1};
+        topo_spec ts = nodes_of(cases[i].gpus, cases[i].gpus == 5 ? 5 : 8, B, N);
         topo *t = NULL;
         ms_err err = {0};
         CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
@@ -375,15 +383,7 @@ static void test_nvls_latency_by_hand(void)
         su + S * 7 / 8 / B,                   /* one step, no base */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        topo_spec ts = {.gpus = cases[i].gpus,
-                        .domain_size = 8,
-                        .scaleup_bw_Bps = B,
-                        .fabric = cases[i].gpus > 8 ? TOPO_FABRIC_FATTREE : TOPO_FABRIC_NONE,
-                        .tiers = 2,
-                        .oversubscription = 1,
-                        .switch_radix = 64,
-                        .nic_bw_Bps = N,
-                        .sites = 1};
+        topo_spec ts = nodes_of(cases[i].gpus, 8, B, N);
         topo *t = NULL;
         ms_err err = {0};
         CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
