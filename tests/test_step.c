@@ -416,8 +416,11 @@ static void test_stack_overlaps(void)
                            plain.part_s[STEP_COMPUTE_GEMM] * 100.0 / 84.0,
                            1e-9 * plain.part_s[STEP_COMPUTE_GEMM]);
     /* The tiny model's gradients fit in one 40M-parameter bucket: the
-     * data-parallel reduction cannot start before the backward ends. */
-    CU_ASSERT_DOUBLE_EQUAL(core.part_s[STEP_COMM_DP], plain.part_s[STEP_COMM_DP], 1e-15);
+     * data-parallel reduction cannot start before the backward ends. The
+     * second pipeline stage's weight gather runs under the next step's
+     * first forward on stage 0, so less is exposed there, never nothing. */
+    CU_ASSERT(core.part_s[STEP_COMM_DP] < plain.part_s[STEP_COMM_DP]);
+    CU_ASSERT(core.part_s[STEP_COMM_DP] > 0.5 * plain.part_s[STEP_COMM_DP]);
     CU_ASSERT(core.step_time_s < plain.step_time_s);
     /* Megatron's pipeline sends hold their rank: exposed pipeline traffic
      * where the plain stack only delays the next stage. Each TP rank sends

@@ -750,12 +750,28 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
              * backward produces them, and the updated weights gathered as
              * the next step's first forward needs them: only what one
              * micro-batch's backward (forward) cannot cover stays exposed,
-             * and never less than one bucket. */
+             * and never less than one bucket. Megatron-Core buckets only
+             * the first pipeline stage (distributed_data_parallel.py: "Turn
+             * off bucketing if we are on a pipeline stage that is not the
+             * first (since data-parallel communication on these stages is
+             * not on the critical path)"): a later stage reduces all its
+             * gradients after its last backward, and gathers its weights
+             * while the next step's first forwards run on the stages
+             * before it. */
             double params = dense[r] + experts[r];
             double bucket = fmax(sk->dp_bucket_params, 1e6 * (double)dp_n);
             double frac = params > 0 ? fmin(1, bucket / params) : 1;
-            double rs = rs_d + rs_e, ag = ag_d + ag_e;
-            double rs_x = fmax(rs * frac, rs - bwd_s[r]), ag_x = fmax(ag * frac, ag - fwd_s[r]);
+            double rs = rs_d + rs_e, ag = ag_d + ag_e, rs_x, ag_x;
+            if (r == 0) {
+                rs_x = fmax(rs * frac, rs - bwd_s[r]);
+                ag_x = fmax(ag * frac, ag - fwd_s[r]);
+            } else {
+                double warmup = 0;
+                for (int q = 0; q < r; q++)
+                    warmup += fwd_s[q];
+                rs_x = rs;
+                ag_x = fmax(0, ag - warmup);
+            }
             if (rs > 0)
                 rs_d *= rs_x / rs, rs_e *= rs_x / rs;
             if (ag > 0)
