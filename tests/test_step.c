@@ -415,12 +415,17 @@ static void test_stack_overlaps(void)
     CU_ASSERT_DOUBLE_EQUAL(core.part_s[STEP_COMPUTE_GEMM],
                            plain.part_s[STEP_COMPUTE_GEMM] * 100.0 / 84.0,
                            1e-9 * plain.part_s[STEP_COMPUTE_GEMM]);
-    /* The tiny model's gradients fit in one 40M-parameter bucket: the
-     * data-parallel reduction cannot start before the backward ends. The
-     * second pipeline stage's weight gather runs under the next step's
-     * first forward on stage 0, so less is exposed there, never nothing. */
-    CU_ASSERT(core.part_s[STEP_COMM_DP] < plain.part_s[STEP_COMM_DP]);
-    CU_ASSERT(core.part_s[STEP_COMM_DP] > 0.5 * plain.part_s[STEP_COMM_DP]);
+    /* Megatron reduces BF16 training's gradients in FP32: twice the bytes.
+     * The tiny model's gradients fit in one 40M-parameter bucket, so the
+     * reduction cannot start before the backward ends; the second pipeline
+     * stage's weight gather runs under the next step's first forward on
+     * stage 0: less than twice the plain stack's exposed traffic, and more
+     * than it. */
+    CU_ASSERT(stack_grad_B(stack_find("megatron-core-2024"), 2) == 4);
+    CU_ASSERT(stack_grad_B(stack_find("plain"), 2) == 2);
+    CU_ASSERT(stack_grad_B(stack_find("megatron-core-2024"), 4) == 4); /* never less */
+    CU_ASSERT(core.part_s[STEP_COMM_DP] < 2 * plain.part_s[STEP_COMM_DP]);
+    CU_ASSERT(core.part_s[STEP_COMM_DP] > plain.part_s[STEP_COMM_DP]);
     CU_ASSERT(core.step_time_s < plain.step_time_s);
     /* Megatron's pipeline sends hold their rank: exposed pipeline traffic
      * where the plain stack only delays the next stage. Each TP rank sends
@@ -467,8 +472,10 @@ static void test_stack_overlaps(void)
     q.stack = "megatron-core-2024";
     CU_ASSERT_FATAL(step_run(&gpt2, &c, NULL, &q, t, &net, &cfg, &core, &err) == MS_OK);
     topo_free(t);
+    /* Twice the bytes (FP32 gradients), yet well under twice the plain
+     * stack's exposed traffic: most of it hides under the backward. */
     CU_ASSERT(plain.part_s[STEP_COMM_DP] > 0);
-    CU_ASSERT(core.part_s[STEP_COMM_DP] < plain.part_s[STEP_COMM_DP]);
+    CU_ASSERT(core.part_s[STEP_COMM_DP] < 1.4 * plain.part_s[STEP_COMM_DP]);
     CU_ASSERT(core.part_s[STEP_COMM_DP] > 0);
     step_result_free(&plain);
     step_result_free(&core);

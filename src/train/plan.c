@@ -160,8 +160,9 @@ plan_memory plan_memory_per_rank(const plan *p, const model *m)
         plan_memory mem = {.params_per_rank = dense_rank + experts_rank};
         mem.weights_B = dense_rank * r->weight_B / (p->zero >= 3 ? dense_group : 1) +
                         experts_rank * r->weight_B / (p->zero >= 3 ? expert_group : 1);
-        mem.grads_B = dense_rank * r->grad_B / (p->zero >= 2 ? dense_group : 1) +
-                      experts_rank * r->grad_B / (p->zero >= 2 ? expert_group : 1);
+        double grad_B = stack_grad_B(sk, r->grad_B);
+        mem.grads_B = dense_rank * grad_B / (p->zero >= 2 ? dense_group : 1) +
+                      experts_rank * grad_B / (p->zero >= 2 ? expert_group : 1);
         mem.optimizer_B = dense_rank * state_B / (p->zero >= 1 ? dense_group : 1) +
                           experts_rank * state_B / (p->zero >= 1 ? expert_group : 1);
         double held = (double)(s == 0 ? inflight : (inflight > s ? inflight - s : 1));

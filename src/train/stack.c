@@ -54,6 +54,7 @@ static const stack stacks[] = {
         .dp_overlap = 1,
         .dp_bucket_params = 40e6,
         .p2p_blocking = 1,
+        .grad_B = 4,
         .loss_fp32_B_fwd = 38,
         .loss_fp32_B_bwd = 14,
         .summary = "Megatron-Core with Transformer Engine: fused attention, sequence "
@@ -67,7 +68,9 @@ static const stack stacks[] = {
             "the GEMMs in tp chunks, each overlap's kernels holding 16 SMs by default "
             "(transformer_engine/pytorch/module/base.py initialize_ub, add_ub num_sm=16, "
             "NVIDIA/TransformerEngine commit 0004dbd). Dropout 0 is assumed (modern pre-training "
-            "settings). " LOSS_SOURCE ". " P2P_SOURCE,
+            "settings). " LOSS_SOURCE ". " P2P_SOURCE ". Gradients: BF16 training accumulates and "
+            "reduces them in FP32 unless --grad-reduce-in-bf16 (megatron/training/arguments.py: "
+            "'bfloat16 requires gradient accumulation and all-reduce to be done in fp32')",
     },
     {
         .name = "deepseek-v3",
@@ -117,6 +120,11 @@ const stack *stack_default(const chip *c)
     if (strcmp(c->family, "hopper") == 0 || strncmp(c->family, "blackwell", 9) == 0)
         return stack_find("megatron-core-2024");
     return stack_find("plain");
+}
+
+double stack_grad_B(const stack *s, double recipe_grad_B)
+{
+    return s->grad_B > recipe_grad_B ? s->grad_B : recipe_grad_B;
 }
 
 const char *stack_list(void)

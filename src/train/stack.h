@@ -29,6 +29,7 @@ typedef struct stack {
                                 ZeRO-3 prefetches each layer's weights under the previous one */
     double dp_bucket_params; /* parameters per overlapped bucket (dp_overlap) */
     int p2p_blocking;        /* pipeline sends hold the sender until they complete */
+    double grad_B;           /* bytes of a gradient as accumulated and reduced (0: the recipe's) */
     /* The loss's HBM traffic per logit, forward and backward, where the
      * stack's code says it (0: megasim's default of one FP32 write and
      * read forward, twice that backward). */
@@ -47,6 +48,9 @@ const stack *stack_default(const chip *c);
 /* The stack of plan field name, NULL meaning plain (fused attention, no
  * overlap): what code that builds plans by hand gets. */
 const stack *stack_or_plain(const char *name);
+/* Bytes per parameter of the gradients the stack accumulates and reduces
+ * under a recipe whose own figure is recipe_grad_B. */
+double stack_grad_B(const stack *s, double recipe_grad_B);
 /* "megatron-2021, megatron-core-2024, ...": for messages. */
 const char *stack_list(void);
 /* Rows in order, for listings: NULL past the end. */

@@ -733,9 +733,10 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                 last = R.last_end[rep * p->pp + r];
         coll_op grad_op = p->zero >= 1 ? COLL_REDUCESCATTER : COLL_ALLREDUCE;
         double rs_d, rs_e, ag_d = 0, ag_e = 0;
-        if ((rc = coll_s(&nc, grad_op, dp_n, p->tp, dense[r] * recipe->grad_B, &rs_d,
+        double grad_B = stack_grad_B(sk, recipe->grad_B);
+        if ((rc = coll_s(&nc, grad_op, dp_n, p->tp, dense[r] * grad_B, &rs_d,
                          "data-parallel gradient reduction", err)) ||
-            (rc = coll_s(&nc, grad_op, edp_n, p->ep, experts[r] * recipe->grad_B, &rs_e,
+            (rc = coll_s(&nc, grad_op, edp_n, p->ep, experts[r] * grad_B, &rs_e,
                          "expert data-parallel gradient reduction", err)))
             break;
         if (p->zero == 1 || p->zero == 2) {
@@ -781,8 +782,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
          * and both moments, writes the working weights. */
         double held = dense[r] / (p->zero >= 1 ? (double)dp_n : 1) +
                       experts[r] / (p->zero >= 1 && edp_n > 1 ? (double)edp_n : 1);
-        double per_param_B = recipe->grad_B +
-                             2 * (recipe->master_B + recipe->adam_m_B + recipe->adam_v_B) +
+        double per_param_B = grad_B + 2 * (recipe->master_B + recipe->adam_m_B + recipe->adam_v_B) +
                              recipe->weight_B;
         roof_op op = {.kind = "stream", .prec = MS_FP32, .flops = 0, .bytes = held * per_param_B};
         roof_eff eff = calib_eff(cal, c, "stream", MS_FP32);
