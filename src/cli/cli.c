@@ -541,6 +541,37 @@ int cli_positive_double(const cli_args *a, const char *opt, double *out, ms_err 
     return rc;
 }
 
+char *cli_read_file(const char *path, ms_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
+        char *b = realloc(buf, cap * 2);
+        if (!b) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = b;
+        cap *= 2;
+    }
+    fclose(f);
+    if (!buf) {
+        ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
 const char *cli_data_path(const char *path, char *buf, size_t cap)
 {
     ms_err ignored;

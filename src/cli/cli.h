@@ -119,6 +119,10 @@ int cli_need(const cli_args *a, const char *opt, ms_err *err);
  * when it is not given. */
 int cli_positive_double(const cli_args *a, const char *opt, double *out, ms_err *err);
 
+/* The whole of a text file, NUL-terminated, for the caller to free;
+ * NULL with err set (naming path) when it cannot be read. */
+char *cli_read_file(const char *path, ms_err *err);
+
 /* path as given when it exists or is absolute, else home/path when that
  * exists (written into buf), else path: for data files a scenario names. */
 const char *cli_data_path(const char *path, char *buf, size_t cap);

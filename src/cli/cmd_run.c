@@ -20,37 +20,6 @@ static const cli_opt opts[] = {
 
 static const cli_cmd *const runnable[] = {&cmd_train, &cmd_serve, &cmd_size, &cmd_export_frontier};
 
-static char *read_file(const char *path, ms_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *b = realloc(buf, cap * 2);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        cap *= 2;
-    }
-    fclose(f);
-    if (!buf) {
-        ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    return buf;
-}
-
 static const cli_opt *find_opt(const cli_cmd *cmd, const char *name)
 {
     for (size_t i = 0; i < cmd->nopts; i++)
@@ -199,7 +168,7 @@ out:
 static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, ms_err *err)
 {
     *sa = (scen_args){0};
-    char *text = read_file(path, err);
+    char *text = cli_read_file(path, err);
     if (!text)
         return err->code;
     cJSON *root = cJSON_Parse(text);

@@ -109,28 +109,10 @@ static int case_scenario(const cJSON *root, const char *file, const cJSON **sc, 
                            : "missing");
     char path[4096];
     const char *p = cli_data_path(v->valuestring, path, sizeof path);
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: field 'scenario': cannot open %s: %s", file,
-                       v->valuestring, strerror(errno));
-    char *text = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 > cap) {
-            char *t = realloc(text, cap = cap ? 2 * cap : 8192);
-            if (!t)
-                break;
-            text = t;
-        }
-        size_t got = fread(text + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
+    ms_err read_err = {0};
+    char *text = cli_read_file(p, &read_err);
     if (!text)
-        return ms_errf(err, MS_ENOMEM, "out of memory");
-    text[n] = 0;
+        return ms_errf(err, read_err.code, "%s: field 'scenario': %s", file, read_err.msg);
     *owned = cJSON_Parse(text);
     free(text);
     if (!cJSON_IsObject(*owned)) {
@@ -190,21 +172,15 @@ static void run_case(const char *path, const char *shown, int nextra, char **ext
     snprintf(c->file, sizeof c->file, "%s", shown);
     snprintf(c->name, sizeof c->name, "%.127s", shown);
     int rc = MS_OK;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        rc = ms_errf(&err, MS_EIO, "%s: cannot open: %s", shown, strerror(errno));
+    ms_err read_err = {0};
+    char *text = cli_read_file(path, &read_err);
+    if (!text) {
+        /* named as listed, not by the full path read */
+        rc = ms_errf(&err, read_err.code, "%s: %s", shown, ms_code_text(read_err.code));
         goto out;
     }
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    int too_long = !feof(f);
-    fclose(f);
-    buf[n] = 0;
-    if (too_long) {
-        rc = ms_errf(&err, MS_EINVAL, "%s: larger than %zu bytes", shown, sizeof buf - 1);
-        goto out;
-    }
-    root = cJSON_Parse(buf);
+    root = cJSON_Parse(text);
+    free(text);
     if (!cJSON_IsObject(root)) {
         rc = ms_errf(&err, MS_EPARSE, "%s: not a JSON object%s", shown,
                      root ? "" : " (malformed JSON)");
@@ -813,8 +789,13 @@ int vs_run(const cli_cmd *cmd, const cli_args *a)
         for (size_t k = 0; k < VS_KINDS; k++) {
             if (!st[k].n && !st[k].failed)
                 continue;
-            printf("%-8s %6zu %8zu %15.1f%% %15.1f%%", kinds[k], st[k].n, st[k].failed,
-                   100 * st[k].median, 100 * st[k].worst);
+            /* no case ran: no error to state */
+            char med[32] = "-", worst[32] = "-";
+            if (st[k].n) {
+                snprintf(med, sizeof med, "%.1f%%", 100 * st[k].median);
+                snprintf(worst, sizeof worst, "%.1f%%", 100 * st[k].worst);
+            }
+            printf("%-8s %6zu %8zu %16s %16s", kinds[k], st[k].n, st[k].failed, med, worst);
             if (isfinite(max_median[k]) || isfinite(max_worst[k])) {
                 char m[32] = "none", w[32] = "none";
                 if (isfinite(max_median[k]))
