@@ -131,8 +131,3 @@ const char *stack_list(void)
 {
     return "megatron-2021, megatron-core-2024, deepseek-v3, plain";
 }
-
-const stack *stack_at(int i)
-{
-    return i >= 0 && (size_t)i < NSTACKS ? &stacks[i] : NULL;
-}

@@ -53,7 +53,5 @@ const stack *stack_or_plain(const char *name);
 double stack_grad_B(const stack *s, double recipe_grad_B);
 /* "megatron-2021, megatron-core-2024, ...": for messages. */
 const char *stack_list(void);
-/* Rows in order, for listings: NULL past the end. */
-const stack *stack_at(int i);
 
 #endif

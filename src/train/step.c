@@ -726,6 +726,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
         goto out;
     }
     double rs_dense0 = 0, rs_exp0 = 0, ag0 = 0, opt0 = 0;
+    double fwd_before_s = 0; /* one micro-batch's forward on the ranks before r */
     for (int r = 0; r < p->pp && rc == MS_OK; r++) {
         sim_time last = 0;
         for (int rep = 0; rep < reps; rep++)
@@ -767,17 +768,15 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
                 rs_x = fmax(rs * frac, rs - bwd_s[r]);
                 ag_x = fmax(ag * frac, ag - fwd_s[r]);
             } else {
-                double warmup = 0;
-                for (int q = 0; q < r; q++)
-                    warmup += fwd_s[q];
                 rs_x = rs;
-                ag_x = fmax(0, ag - warmup);
+                ag_x = fmax(0, ag - fwd_before_s);
             }
             if (rs > 0)
                 rs_d *= rs_x / rs, rs_e *= rs_x / rs;
             if (ag > 0)
                 ag_d *= ag_x / ag, ag_e *= ag_x / ag;
         }
+        fwd_before_s += fwd_s[r];
         /* The optimizer reads the gradient, reads and writes master weights
          * and both moments, writes the working weights. */
         double held = dense[r] / (p->zero >= 1 ? (double)dp_n : 1) +

@@ -28,6 +28,7 @@ double tcost_expected_nodes(double nodes, double k, double limit)
 typedef struct acc {
     const chip *c;
     const calib *cal;
+    roof_eff stream; /* the family's streaming efficiency, for kinds with no memory figure */
     tcost_work *f, *b, *w; /* forward, input gradient, weight gradient */
     int recompute;         /* 1: add each forward op to b again */
     int selective;         /* MLA: recompute norms and up-projections in b */
@@ -52,12 +53,9 @@ static void add_time(acc *a, tcost_work *t, tcost_kind k, const char *calib_kind
     /* A kernel bound by HBM traffic reaches at most what the family's
      * streaming kernels reach: where a kind has no memory figure of its
      * own (a GEMM writing attention scores), the stream one is used. */
-    if (!eff.memory_source && a->cal) {
-        roof_eff st = calib_eff(a->cal, a->c, "stream", MS_BF16);
-        if (st.memory_source) {
-            eff.memory = st.memory;
-            eff.memory_source = st.memory_source;
-        }
+    if (!eff.memory_source && a->stream.memory_source) {
+        eff.memory = a->stream.memory;
+        eff.memory_source = a->stream.memory_source;
     }
     roof_result r;
     if (roof_time(a->c, &op, &eff, &r, a->err) != MS_OK) {
@@ -368,6 +366,7 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
     s.Tn = s.sk->sequence_parallel ? s.Tsp : s.T;
     acc a = {.c = c,
              .cal = cal,
+             .stream = calib_eff(cal, c, "stream", MS_BF16),
              .f = &out->f,
              .b = &out->b,
              .w = &out->w,
