@@ -403,9 +403,7 @@ static void finish(const coll_spec *c, double time_s, coll_result *out)
 {
     out->time_s = time_s;
     out->algbw_Bps = c->bytes / time_s;
-    double n = (double)c->gpus; /* as nccl-tests multiplies: algbw x 2 x (n-1) / n */
-    out->busbw_Bps = c->op == COLL_ALLREDUCE ? out->algbw_Bps * 2 * (n - 1) / n
-                                             : out->algbw_Bps * coll_bus_factor(c->op, c->gpus);
+    out->busbw_Bps = out->algbw_Bps * coll_bus_factor(c->op, c->gpus);
 }
 
 /* ---- timing ---- */
@@ -721,7 +719,7 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
         const char *k = csvtab_field(t, r, (size_t)ck), *e = csvtab_field(t, r, (size_t)ce),
                    *a = csvtab_field(t, r, (size_t)ca), *src = csvtab_field(t, r, (size_t)cs);
         int kind = -1;
-        for (int i = 0; i < 6 && k; i++)
+        for (int i = 0; i < (int)(sizeof kinds / sizeof kinds[0]) && k; i++)
             if (strcmp(k, kinds[i]) == 0)
                 kind = i;
         if (kind < 0) {
@@ -793,8 +791,8 @@ int coll_time_default(const topo *t, coll_spec *c, int nvls_capable, const coll_
     /* NCCL's tree (all-reduce only) pays fewer steps than the ring: at small
      * sizes across nodes it is what NCCL runs, whether or not NVLS is on. */
     static const coll_algo others[] = {COLL_TREE, COLL_NVLS, COLL_NVLS_TREE};
-    for (size_t i = 0; i < 3; i++) {
-        if (i > 0 && !nvls_capable)
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        if (others[i] != COLL_TREE && !nvls_capable)
             break;
         if (others[i] == COLL_TREE && c->op != COLL_ALLREDUCE)
             continue;

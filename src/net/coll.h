@@ -158,9 +158,10 @@ int coll_time_flow_many(const topo *t, const coll_spec *const *c, const coll_pla
                         size_t n, const coll_params *cp, coll_result *out, ms_err *err);
 
 /* NCCL's default choice for an all-reduce, reduce-scatter or all-gather
- * of c on t: the fastest (analytically, with cp) of ring and, where the
- * domains reduce in the switch (nvls_capable), nvls (one domain) or
- * nvls_tree (several; all-reduce only), as NCCL's tuner picks the
+ * of c on t: the fastest (analytically, with cp) of ring, tree (all-reduce
+ * across domains) and, where the domains reduce in the switch
+ * (nvls_capable), nvls (one domain) or nvls_tree (several; all-reduce
+ * only), as NCCL's tuner picks the
  * algorithm of least modelled time. Sets c->algo and *out to the chosen
  * one's result. Other ops: c->algo unchanged, timed as given. */
 int coll_time_default(const topo *t, coll_spec *c, int nvls_capable, const coll_params *cp,
