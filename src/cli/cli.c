@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -340,6 +341,16 @@ int cli_listed(const char *list, const char *name)
         p += *p == ';';
     }
     return 0;
+}
+
+double cli_json_printed(double v)
+{
+    /* cJSON 1.7 writes %1.15g when it reads back within DBL_EPSILON of
+     * v (relative), else %1.17g, which reads back exactly. */
+    char buf[40];
+    snprintf(buf, sizeof buf, "%1.15g", v);
+    double back = strtod(buf, NULL);
+    return fabs(back - v) <= fmax(fabs(back), fabs(v)) * DBL_EPSILON ? back : v;
 }
 
 void cli_json_num(cJSON *obj, const char *key, double v)

@@ -146,6 +146,8 @@ int cli_listed(const char *list, const char *name);
 
 /* Adds v under key, or null when v is NAN or infinite. */
 void cli_json_num(cJSON *obj, const char *key, double v);
+/* v as a reader parses it back from what cli_json_num writes. */
+double cli_json_printed(double v);
 /* Adds s under key, or null when s is NULL or empty. */
 void cli_json_str(cJSON *obj, const char *key, const char *s);
 /* Prints json to stdout with a newline and frees it; MS_ENOMEM if cJSON

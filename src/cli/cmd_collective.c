@@ -188,16 +188,13 @@ static int run_collective(const cli_cmd *cmd, int argc, char **argv)
                 cJSON_AddBoolToObject(o, "calibrated", st.calibrated);
                 cli_json_num(o, "bytes", cs.bytes);
                 cli_json_num(o, "time_s", res.time_s);
-                /* busbw from algbw as printed (cJSON writes 15 digits when
-                 * they read back within an epsilon), so that the two printed
-                 * figures keep nccl-tests' relation exactly. */
-                char a15[40];
-                snprintf(a15, sizeof a15, "%1.15g", res.algbw_Bps);
-                double algbw = strtod(a15, NULL), n = (double)cs.gpus;
+                /* busbw from algbw as a reader gets it back from the JSON,
+                 * so that the two printed figures keep nccl-tests' relation
+                 * (algbw times the factor; cJSON may still round busbw
+                 * itself in its last digit). */
                 cli_json_num(o, "algbw_Bps", res.algbw_Bps);
                 cli_json_num(o, "busbw_Bps",
-                             cs.op == COLL_ALLREDUCE ? algbw * 2 * (n - 1) / n
-                                                     : res.busbw_Bps / res.algbw_Bps * algbw);
+                             cli_json_printed(res.algbw_Bps) * coll_bus_factor(cs.op, cs.gpus));
                 cli_json_num(o, "steps", (double)res.steps);
                 cli_json_num(o, "transfers", (double)res.transfers);
                 cJSON_AddItemToArray(json, o);
