@@ -28,7 +28,7 @@ double tcost_expected_nodes(double nodes, double k, double limit)
 typedef struct acc {
     const chip *c;
     const calib *cal;
-    roof_eff stream; /* the family's streaming efficiency, for kinds with no memory figure */
+    roof_eff stream;       /* the family's streaming efficiency, for kinds with no memory figure */
     tcost_work *f, *b, *w; /* forward, input gradient, weight gradient */
     int recompute;         /* 1: add each forward op to b again */
     int selective;         /* MLA: recompute norms and up-projections in b */
