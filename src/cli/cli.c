@@ -361,6 +361,22 @@ void cli_json_num(cJSON *obj, const char *key, double v)
         cJSON_AddNullToObject(obj, key);
 }
 
+void cli_json_list(cJSON *obj, const char *key, const char *list)
+{
+    cJSON *arr = cJSON_AddArrayToObject(obj, key);
+    for (const char *q = list; arr && q && *q;) {
+        while (*q == ' ')
+            q++;
+        size_t n = strcspn(q, ";");
+        if (n > 0) {
+            char item[256];
+            snprintf(item, sizeof item, "%.*s", (int)n, q);
+            cJSON_AddItemToArray(arr, cJSON_CreateString(item));
+        }
+        q += n + (q[n] == ';');
+    }
+}
+
 void cli_json_str(cJSON *obj, const char *key, const char *s)
 {
     if (s && s[0])

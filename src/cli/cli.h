@@ -148,6 +148,9 @@ int cli_listed(const char *list, const char *name);
 void cli_json_num(cJSON *obj, const char *key, double v);
 /* v as a reader parses it back from what cli_json_num writes. */
 double cli_json_printed(double v);
+/* Adds the items of a ';'-separated list (leading spaces dropped) under
+ * key as an array of strings; an empty or NULL list gives []. */
+void cli_json_list(cJSON *obj, const char *key, const char *list);
 /* Adds s under key, or null when s is NULL or empty. */
 void cli_json_str(cJSON *obj, const char *key, const char *s);
 /* Prints json to stdout with a newline and frees it; MS_ENOMEM if cJSON

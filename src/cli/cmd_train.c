@@ -498,11 +498,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         cli_json_num(o, "events", (double)res.events);
         /* Operation classes timed at the datasheet peak for want of a
          * kernel measurement of this chip's family. */
-        cJSON *unc = cJSON_AddArrayToObject(o, "uncalibrated");
-        char ub[sizeof res.stage0.uncalibrated];
-        snprintf(ub, sizeof ub, "%s", res.stage0.uncalibrated);
-        for (char *save = NULL, *it = strtok_r(ub, ";", &save); it; it = strtok_r(NULL, ";", &save))
-            cJSON_AddItemToArray(unc, cJSON_CreateString(it + (*it == ' ')));
+        cli_json_list(o, "uncalibrated", res.stage0.uncalibrated);
         json_parts(o, &res);
         if (have_power)
             cpow_json(o, &pr);

@@ -194,11 +194,7 @@ static void finish(const cpow *p, cpow_run *out)
 
 void cpow_json(cJSON *o, const cpow_run *r)
 {
-    cJSON *est = cJSON_AddArrayToObject(o, "power_levels_estimated");
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", r->estimated);
-    for (char *save = NULL, *it = strtok_r(buf, ";", &save); it; it = strtok_r(NULL, ";", &save))
-        cJSON_AddItemToArray(est, cJSON_CreateString(it));
+    cli_json_list(o, "power_levels_estimated", r->estimated);
     cli_json_num(o, "it_power_mean_w", r->it_mean_w);
     cli_json_num(o, "it_power_peak_w", r->it_peak_w);
     cli_json_num(o, "it_power_min_w", r->it_min_w);
