@@ -369,9 +369,11 @@ typedef struct vs_stats {
 
 static vs_stats stats_of(const vs_case *cs, size_t n, const char *kind)
 {
-    vs_stats st = {0};
-    double *e = malloc((n ? n : 1) * sizeof *e);
-    for (size_t i = 0; i < n && e; i++) {
+    vs_stats st = {.median = NAN, .worst = NAN};
+    double *e = malloc((n + 1) * sizeof *e);
+    if (!e)
+        return st;
+    for (size_t i = 0; i < n; i++) {
         if (strcmp(cs[i].kind, kind) != 0)
             continue;
         if (cs[i].error[0])
@@ -379,7 +381,7 @@ static vs_stats stats_of(const vs_case *cs, size_t n, const char *kind)
         else
             e[st.n++] = cs[i].rel_error;
     }
-    vs_summary(e ? e : (double[1]){0}, e ? st.n : 0, &st.median, &st.worst);
+    vs_summary(e, st.n, &st.median, &st.worst);
     free(e);
     return st;
 }
@@ -433,7 +435,7 @@ static int write_plot(const vs_case *cs, size_t n, const char *out, int *drawn, 
         return rc;
     enum { MAXP = 16 };
     char panels[MAXP][VS_TEXT + 24];
-    size_t np = 0;
+    size_t np = 0, unplotted = 0;
     for (size_t i = 0; i < n; i++) {
         if (cs[i].error[0])
             continue;
@@ -444,7 +446,14 @@ static int write_plot(const vs_case *cs, size_t n, const char *out, int *drawn, 
             u++;
         if (u == np && np < MAXP)
             snprintf(panels[np++], sizeof panels[0], "%s", key);
+        else if (u == np)
+            unplotted++;
     }
+    if (unplotted)
+        fprintf(stderr,
+                "megasim validate: the plot draws at most %d panels (family: unit); %zu case(s) of "
+                "further panels are in the table only\n",
+                MAXP, unplotted);
     FILE *f = fopen(dat, "w");
     if (!f)
         return ms_errf(err, MS_EIO, "%s: cannot write: %s", dat, strerror(errno));
