@@ -235,7 +235,6 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
                 r->at_bytes = 8.0 * 1024 * 1024 * 1024;
         }
         r->nvls = netfit_chip_has_nvls(r->chip) && note_setting(note, "NCCL_NVLS_ENABLE") != 0;
-        nf->prep[i].spec.nic_channels = 0;
         if (note && mentions_degraded(note))
             r->why_not = "its source reports the cluster as degraded";
         else if (r->busbw_Bps <= 0 && r->bytes > 0)
