@@ -29,7 +29,7 @@ run_case() {
   err=$scratch/.stderr
   args=$(sed -n 's/^args: //p' "$file")
   eval "local -a argv=($args)"
-  (cd "$scratch" && "$megasim" "${argv[@]}" >"$out" 2>"$err")
+  (cd "$scratch" && MEGASIM_USER_DIR="$scratch/user" "$megasim" "${argv[@]}" >"$out" 2>"$err")
   got=$?
   while IFS= read -r line; do
     local key=${line%%: *} val=${line#*: }

@@ -13,6 +13,8 @@ int cexport_load_rules(const cli_args *a, xrule_set **rules, ms_err *err)
         if (rc)
             return rc;
         file = path;
+    } else {
+        file = cli_data_path(file, path, sizeof path);
     }
     return xrule_load(file, rules, err);
 }

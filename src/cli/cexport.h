@@ -15,7 +15,7 @@
     }
 #define CEXPORT_CHIPS_OPT                                                                          \
     {                                                                                              \
-        "--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"   \
+        "--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"  \
     }
 
 /* Loads --rules, or home/hwdb/export_rules.csv. */

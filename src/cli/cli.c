@@ -1,4 +1,5 @@
 /* cli: see cli.h. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "cli/cli.h"
 
 #include "io/gnuplot.h"
@@ -10,12 +11,19 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model/modelfile.h"
 
-#ifndef MEGASIM_SOURCE_DIR
-#define MEGASIM_SOURCE_DIR "."
+#ifndef MEGASIM_VERSION
+#define MEGASIM_VERSION "unknown"
+#endif
+#ifndef MEGASIM_DATA_REL
+#define MEGASIM_DATA_REL "../share/megasim"
+#endif
+#ifndef MEGASIM_SOURCE_REL
+#define MEGASIM_SOURCE_REL ".."
 #endif
 
 static int opt_index(const cli_cmd *cmd, const char *name)
@@ -175,17 +183,139 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+const char *cli_version(void)
+{
+    return MEGASIM_VERSION;
+}
+
+static int has_data(const char *dir)
+{
+    char p[4200];
+    int w = snprintf(p, sizeof p, "%s/hwdb/chips.csv", dir);
+    return w > 0 && (size_t)w < sizeof p && access(p, R_OK) == 0;
+}
+
+/* The directory of the running binary, or "" when it cannot be read. */
+static void exe_dir(char *buf, size_t cap)
+{
+    char exe[2048];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    buf[0] = '\0';
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    snprintf(buf, cap, "%s", slash == exe ? "/" : exe);
+}
+
+/* dir as the shortest path a user reads: "." for the working directory,
+ * a path below it relative, anything else absolute and resolved. */
+static void shorten(const char *dir, char *out, size_t cap)
+{
+    char real[4096], cwd[4096];
+    if (!realpath(dir, real) || !getcwd(cwd, sizeof cwd)) {
+        snprintf(out, cap, "%s", dir);
+        return;
+    }
+    size_t n = strlen(cwd);
+    if (strcmp(real, cwd) == 0)
+        snprintf(out, cap, ".");
+    else if (n > 1 && strncmp(real, cwd, n) == 0 && real[n] == '/')
+        snprintf(out, cap, "%s", real + n + 1);
+    else
+        snprintf(out, cap, "%s", real);
+}
+
+static char home_dir[4096];
+static const char *home_origin;
+
+static void find_home(void)
+{
+    char exe[2048], cand[4096];
+    exe_dir(exe, sizeof exe);
+    const char *env = getenv("MEGASIM_HOME");
+    if (exe[0] && snprintf(cand, sizeof cand, "%s/%s", exe, MEGASIM_DATA_REL) > 0 && has_data(cand))
+        home_origin = "beside the binary";
+    else if (env && env[0] && snprintf(cand, sizeof cand, "%s", env) > 0)
+        home_origin = "$MEGASIM_HOME";
+    else if (exe[0] && snprintf(cand, sizeof cand, "%s/%s", exe, MEGASIM_SOURCE_REL) > 0 &&
+             has_data(cand))
+        home_origin = "the source tree megasim was built in";
+    else {
+        snprintf(cand, sizeof cand, ".");
+        home_origin = "not found: neither beside the binary, nor $MEGASIM_HOME, nor a source tree";
+    }
+    shorten(cand, home_dir, sizeof home_dir);
+}
+
 const char *cli_home(void)
 {
-    const char *home = getenv("MEGASIM_HOME");
-    return home && home[0] ? home : MEGASIM_SOURCE_DIR;
+    if (!home_origin)
+        find_home();
+    return home_dir;
+}
+
+const char *cli_home_origin(void)
+{
+    if (!home_origin)
+        find_home();
+    return home_origin;
 }
 
 int cli_home_path(char *buf, size_t cap, const char *rel, ms_err *err)
 {
-    int w = snprintf(buf, cap, "%s/%s", cli_home(), rel);
+    const char *home = cli_home();
+    int w = strcmp(home, ".") == 0 ? snprintf(buf, cap, "%s", rel)
+                                   : snprintf(buf, cap, "%s/%s", home, rel);
     if (w < 0 || (size_t)w >= cap)
-        return ms_errf(err, MS_EINVAL, "path too long: %s/%s", cli_home(), rel);
+        return ms_errf(err, MS_EINVAL, "path too long: %s/%s", home, rel);
+    return MS_OK;
+}
+
+int cli_user_path(char *buf, size_t cap, const char *rel, ms_err *err)
+{
+    const char *dir = getenv("MEGASIM_USER_DIR"), *xdg = getenv("XDG_DATA_HOME"),
+               *home = getenv("HOME");
+    int w;
+    if (dir && dir[0])
+        w = snprintf(buf, cap, "%s/%s", dir, rel);
+    else if (xdg && xdg[0] == '/')
+        w = snprintf(buf, cap, "%s/megasim/%s", xdg, rel);
+    else if (home && home[0])
+        w = snprintf(buf, cap, "%s/.local/share/megasim/%s", home, rel);
+    else
+        return ms_errf(err, MS_EINVAL,
+                       "no user data directory: set MEGASIM_USER_DIR (or XDG_DATA_HOME or HOME)");
+    if (w < 0 || (size_t)w >= cap)
+        return ms_errf(err, MS_EINVAL, "user data path too long for %s", rel);
+    return MS_OK;
+}
+
+int cli_mkdirs_for(const char *path, ms_err *err)
+{
+    char dir[4096];
+    int w = snprintf(dir, sizeof dir, "%s", path);
+    if (w < 0 || (size_t)w >= sizeof dir)
+        return ms_errf(err, MS_EINVAL, "path too long: %s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return MS_OK;
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            return ms_errf(err, MS_EIO, "%s: cannot create the directory: %s", dir,
+                           strerror(errno));
+        *p = c;
+        if (!c)
+            break;
+    }
     return MS_OK;
 }
 
@@ -196,16 +326,16 @@ int cli_load_chips(const cli_args *a, chip_db **db, ms_err *err)
     int n = cli_values(a, "--chips", &files), rc;
     *db = NULL;
     if (n > 0) {
-        rc = chip_db_load(files[0], db, err);
+        rc = chip_db_load(cli_data_path(files[0], base, sizeof base), db, err);
         for (int i = 1; i < n && !rc; i++)
-            rc = chip_db_add_file(*db, files[i], err);
+            rc = chip_db_add_file(*db, cli_data_path(files[i], base, sizeof base), err);
     } else {
         rc = cli_home_path(base, sizeof base, "hwdb/chips.csv", err);
-        if (!rc)
-            rc = cli_home_path(derived, sizeof derived, CLI_DERIVED_CHIPS, err);
+        if (!rc && cli_user_path(derived, sizeof derived, CLI_DERIVED_CHIPS, NULL) != MS_OK)
+            derived[0] = '\0'; /* no user directory: no derived chips */
         if (!rc)
             rc = chip_db_load(base, db, err);
-        if (!rc && access(derived, F_OK) == 0)
+        if (!rc && derived[0] && access(derived, F_OK) == 0)
             rc = chip_db_add_file(*db, derived, err);
     }
     if (rc) {
@@ -227,6 +357,8 @@ int cli_load_calib(const cli_args *a, calib **cal, ms_err *err)
         if (rc)
             return rc;
         file = path;
+    } else {
+        file = cli_data_path(file, path, sizeof path);
     }
     return calib_load(file, cal, err);
 }

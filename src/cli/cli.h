@@ -75,18 +75,35 @@ int cli_capturing(void);
 /* Prints a usage error with a pointer to --help; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The directory holding hwdb/ and plots/: $MEGASIM_HOME, else the source
- * tree megasim was built from. */
+/* megasim's version: "0.1.0". */
+const char *cli_version(void);
+
+/* The directory holding the data (hwdb/, plots/, workloads/, scenarios/,
+ * validation/): BINDIR/../share/megasim beside an installed binary, else
+ * $MEGASIM_HOME, else the source tree of a binary in its build tree, else
+ * "." (the files are then reported missing). Given as the user reads it:
+ * "." for the working directory, a path below it relative. */
 const char *cli_home(void);
-/* Writes home/rel into buf; MS_EINVAL if it does not fit. */
+/* Where cli_home() was found, in words ("beside the binary", ...). */
+const char *cli_home_origin(void);
+/* Writes home/rel into buf (rel alone when home is "."); MS_EINVAL if it
+ * does not fit. */
 int cli_home_path(char *buf, size_t cap, const char *rel, ms_err *err);
 
-/* Where megasim derive writes derived chips by default, under home. */
-#define CLI_DERIVED_CHIPS "hwdb/derived.csv"
+/* What users create (derived chips) is kept in their own directory:
+ * $MEGASIM_USER_DIR, else $XDG_DATA_HOME/megasim, else
+ * $HOME/.local/share/megasim. Writes that directory/rel into buf. */
+int cli_user_path(char *buf, size_t cap, const char *rel, ms_err *err);
+/* Creates the directories above path that do not exist yet. */
+int cli_mkdirs_for(const char *path, ms_err *err);
+
+/* Where megasim derive writes derived chips by default, under the user
+ * directory. */
+#define CLI_DERIVED_CHIPS "derived.csv"
 
 /* Loads the chip database: every --chips file in order (the later ones
  * added to the first), else home/hwdb/chips.csv and, when it exists,
- * home/hwdb/derived.csv (the chips megasim derive wrote). */
+ * derived.csv in the user directory (the chips megasim derive wrote). */
 int cli_load_chips(const cli_args *a, chip_db **db, ms_err *err);
 /* Loads the calibration named by --efficiency, or home/hwdb/efficiency.csv;
  * with --peak, sets *cal to NULL (datasheet peaks). */
@@ -181,7 +198,7 @@ int cli_parse_double(const char *opt, const char *text, double *out, ms_err *err
         {"--peak", NULL, "ignore hwdb/efficiency.csv: operations at datasheet peak"},              \
         {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},            \
         {"--chips", "FILE",                                                                        \
-         "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+         "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
 
 /* The cluster of gpus chips c that the CLI_TOPO_OPTS options describe:
  * the chip's scale-up domain and NIC on a rail-optimized non-blocking

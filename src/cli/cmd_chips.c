@@ -8,12 +8,12 @@
 
 static const cli_opt chips_opts[] = {
     {"--json", NULL, "print JSON (SI units, unit in every key) instead of a table"},
-    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
 };
 
 static const cli_opt chip_opts[] = {
     {"--json", NULL, "print JSON instead of text"},
-    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
     {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
     {"--peak", NULL, "ignore calibration: ridge points at datasheet peaks only"},
 };

@@ -25,7 +25,7 @@ static const cli_opt opts[] = {
                   "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
     {"--plot", "FILE", "with --sweep-bytes: bus bandwidth against size, .png or .svg"},
     {"--json", NULL, "print JSON"},
-    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
 };
 
 typedef struct setup {

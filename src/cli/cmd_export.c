@@ -136,7 +136,8 @@ static const cli_opt derive_opts[] = {
     {"--name", "NAME", "the new chip's name (no spaces or commas)"},
     {"--set", "FIELD=VALUE", "set a figure, with its unit: scale_up_bw=400GB/s (repeatable)"},
     {"--scale", "FIELD=FACTOR", "scale a figure: flops=0.33 (repeatable; after the --set ones)"},
-    {"--out", "FILE", "chip file to add it to (default: hwdb/derived.csv)"},
+    {"--out", "FILE", "chip file to add it to (default: derived.csv in the user directory)"},
+    {"--force", NULL, "replace a derived chip of the same name"},
     {"--dry-run", NULL, "print the chip's row, write nothing"},
     CEXPORT_RULES_OPT,
     CEXPORT_CHIPS_OPT,
@@ -145,8 +146,9 @@ static const cli_opt derive_opts[] = {
 
 #define MAX_CHANGES 16
 
-/* Writes every chip of db that came from path, then d, to path (through
- * a temporary file beside it, so a failure leaves path as it was). */
+/* Writes every chip of db that came from path but d's name, then d, to
+ * path (through a temporary file beside it, so a failure leaves path as it
+ * was). */
 static int write_derived(const chip_db *db, const char *path, const chip *d, ms_err *err)
 {
     char tmp[4200];
@@ -157,7 +159,7 @@ static int write_derived(const chip_db *db, const char *path, const chip *d, ms_
     chip_csv_header(f);
     for (size_t i = 0; i < chip_db_count(db); i++) {
         const chip *c = chip_db_at(db, i);
-        if (c->file && strcmp(c->file, path) == 0)
+        if (c->file && strcmp(c->file, path) == 0 && strcmp(c->name, d->name) != 0)
             chip_csv_row(f, c);
     }
     chip_csv_row(f, d);
@@ -207,7 +209,7 @@ static int run_derive(const cli_cmd *cmd, int argc, char **argv)
         if (o)
             snprintf(out_path, sizeof out_path, "%s", o);
         else
-            rc = cli_home_path(out_path, sizeof out_path, CLI_DERIVED_CHIPS, &err);
+            rc = cli_user_path(out_path, sizeof out_path, CLI_DERIVED_CHIPS, &err);
     }
     if (!rc)
         rc = cli_load_chips(&a, &db, &err);
@@ -221,14 +223,19 @@ static int run_derive(const cli_cmd *cmd, int argc, char **argv)
     }
     if (!rc)
         rc = chip_db_lookup(db, cli_get(&a, "--from"), &parent, &err);
-    if (!rc) {
-        const chip *taken = chip_db_find(db, cli_get(&a, "--name"));
-        if (taken)
-            rc = ms_errf(&err, MS_EINVAL, "--name '%s': already a chip (%s:%d); choose another",
-                         cli_get(&a, "--name"), taken->file, taken->line);
-    }
     if (!rc)
         rc = derive_apply(parent, cli_get(&a, "--name"), ch, nch, d, &err);
+    /* A name already taken: the same derivation again is done already; a
+     * derived chip of the output file may be replaced with --force; a
+     * datasheet chip never. */
+    const chip *taken = rc ? NULL : chip_db_find(db, cli_get(&a, "--name"));
+    int same = taken && strcmp(taken->derived_from, d->c.derived_from) == 0 &&
+               strcmp(taken->derivation, d->c.derivation) == 0;
+    int replace = taken && cli_has(&a, "--force") && strcmp(taken->file, out_path) == 0;
+    if (taken && !same && !replace)
+        rc = ms_errf(&err, MS_EINVAL, "--name '%s': already a chip (%s:%d); choose another%s",
+                     cli_get(&a, "--name"), taken->file, taken->line,
+                     strcmp(taken->file, out_path) == 0 ? ", or --force to replace it" : "");
     if (!rc)
         rc = cexport_load_rules(&a, &rules, &err);
     if (rc)
@@ -238,7 +245,13 @@ static int run_derive(const cli_cmd *cmd, int argc, char **argv)
         chip_csv_row(stdout, &d->c);
         goto out;
     }
-    if ((rc = write_derived(db, out_path, &d->c, &err)))
+    if (same && !replace)
+        fprintf(stderr,
+                "megasim derive: %s exists already with the same derivation (%s:%d); "
+                "nothing written\n",
+                d->c.name, taken->file, taken->line);
+    else if ((rc = cli_mkdirs_for(out_path, &err)) ||
+             (rc = write_derived(db, out_path, &d->c, &err)))
         goto out;
     if (cli_has(&a, "--json")) {
         cJSON *o = cJSON_CreateObject();
@@ -256,10 +269,10 @@ static int run_derive(const cli_cmd *cmd, int argc, char **argv)
         rc = cli_json_emit(o, &err);
         goto out;
     }
-    printf("%s: %s\nwritten to %s; use --chip %s with any command (the file is read with "
+    printf("%s: %s\n%s %s; use --chip %s with any command (the file is read with "
            "hwdb/chips.csv%s)\n",
-           d->c.name, d->c.derivation, out_path, d->c.name,
-           cli_get(&a, "--out") ? " when given as a second --chips" : "");
+           d->c.name, d->c.derivation, same && !replace ? "already in" : "written to", out_path,
+           d->c.name, cli_get(&a, "--out") ? " when given as a second --chips" : "");
     for (size_t k = 0; k < xrule_count(rules); k++) {
         xrule_verdict v = xrule_check(xrule_at(rules, k), &d->c);
         printf("  %-14s %-15s %s\n", xrule_at(rules, k)->name, cexport_verdict_word(v.controlled),
@@ -283,11 +296,14 @@ const cli_cmd cmd_derive = {
                "scale_up_bw and host_io_bw (both directions, as datasheets quote them: the\n"
                "H100's 900 GB/s), hbm_bw (GB/s, TB/s), hbm_capacity (GB), scale_out_bw (NIC,\n"
                "Gb/s), die_area (mm2), tdp (W). Everything else, the calibration family\n"
-               "included, is the parent's. The chip is added to hwdb/derived.csv, which every\n"
-               "command reads after hwdb/chips.csv, with its parent (derived_from) and what\n"
-               "was changed (derivation, the parent's own first); its export verdicts are\n"
-               "printed. A derived chip has no power levels in hwdb/power.csv, so power and\n"
-               "ownership cost are not reported for it.\n"
+               "included, is the parent's. The chip is added to derived.csv in the user\n"
+               "directory ($MEGASIM_USER_DIR, else $XDG_DATA_HOME/megasim, else\n"
+               "~/.local/share/megasim), which every command reads after hwdb/chips.csv,\n"
+               "with its parent (derived_from) and what was changed (derivation, the\n"
+               "parent's own first); its export verdicts are printed. The same derivation\n"
+               "run again writes nothing; --force replaces a derived chip of the same name\n"
+               "with a new derivation. A derived chip has no power levels in hwdb/power.csv,\n"
+               "so power and ownership cost are not reported for it.\n"
                "Example: megasim derive --from H100 --name H800x --set scale_up_bw=400GB/s\n",
     .opts = derive_opts,
     .nopts = sizeof derive_opts / sizeof derive_opts[0],

@@ -185,8 +185,8 @@ static int run_model(const cli_cmd *cmd, int argc, char **argv)
         return cli_usage_error(cmd, "--phase and --batch go with --ops");
 
     model m;
-    char warn[MODELFILE_WARN_MAX];
-    if (modelfile_load(a.pos[0], &m, warn, &err))
+    char warn[MODELFILE_WARN_MAX], path[4096];
+    if (modelfile_load(cli_data_path(a.pos[0], path, sizeof path), &m, warn, &err))
         return cli_fail(cmd, &err);
     if (warn[0])
         fprintf(stderr, "%s", warn);

@@ -137,7 +137,8 @@ static int parse_int_list(const char *opt, const char *text, int64_t *out, size_
 /* --model FILE --phase P --batch LIST: one layer's ops at each batch size. */
 static int add_model_ops(study *s, const cli_args *a, ms_err *err)
 {
-    const char *file = cli_get(a, "--model");
+    char path[4096];
+    const char *file = cli_data_path(cli_get(a, "--model"), path, sizeof path);
     const char *phase_text = cli_get(a, "--phase") ? cli_get(a, "--phase") : "decode";
     mops_phase phase;
     if (strcmp(phase_text, "prefill") == 0)
@@ -565,7 +566,7 @@ static const cli_opt roofline_opts[] = {
     {"--layer", "KIND", "with --model: moe or dense (default moe when the model has one)"},
     {"--plot", "FILE", "draw a log-log roofline to FILE (.png or .svg) with gnuplot"},
     {"--json", NULL, "print JSON, one object per chip and operation"},
-    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
     {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
     {"--peak", NULL, "ignore calibration: time everything at datasheet peaks"},
 };
@@ -623,7 +624,7 @@ static const cli_opt default_opts[] = {
     {"--plot", "FILE", "where to draw the roofline (default: megasim-default.png)"},
     {"--no-plot", NULL, "print the table only"},
     {"--json", NULL, "print JSON, one object per chip and operation"},
-    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
     {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
     {"--peak", NULL, "ignore calibration: time everything at datasheet peaks"},
 };

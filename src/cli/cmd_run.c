@@ -168,6 +168,8 @@ out:
 static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, ms_err *err)
 {
     *sa = (scen_args){0};
+    char buf[4096];
+    path = cli_data_path(path, buf, sizeof buf);
     char *text = cli_read_file(path, err);
     if (!text)
         return err->code;

@@ -22,7 +22,7 @@ static const cli_opt opts[] = {
     {"--precision", "P", "the peak --mfu is a fraction of: bf16 (default) or fp8"},
     {"--price-per-gpu-hour", "USD", "a flat price instead of owning the fleet"},
     CLI_POWER_OPTS{"--chips", "FILE",
-                   "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+                   "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
     {"--json", NULL, "print JSON"},
 };
 

@@ -20,7 +20,7 @@ static const cli_opt validate_opts[] = {
      "and validation/results/*.csv)"},
     {"--plot", "FILE", "draw predicted against measured to FILE (.png or .svg)"},
     {"--json", NULL, "print JSON"},
-    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
     {"--efficiency", "FILE", "calibration to read (default: hwdb/efficiency.csv)"},
     {"--network", NULL,
      "collectives instead: validation/published_net.csv against hwdb/network.csv"},
@@ -40,7 +40,7 @@ static const cli_opt calibrate_opts[] = {
     {"--efficiency", "FILE", "calibration to update (default: hwdb/efficiency.csv)"},
     {"--dry-run", NULL, "print the fitted figures, write nothing"},
     {"--network", NULL, "fit hwdb/network.csv to validation/published_net.csv instead"},
-    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + hwdb/derived.csv)"},
+    {"--chips", "FILE", "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
 };
 
 /* Loads the chip database and every measurement file named, or the

@@ -17,19 +17,32 @@ static void overview(FILE *f)
     fprintf(f,
             "megasim: a discrete-event simulator of AI accelerators and the megaclusters built\n"
             "from them: chips, training and serving workloads, networks, power, export rules.\n\n"
-            "Usage: megasim COMMAND [OPTIONS]     (megasim COMMAND --help for each)\n\n"
+            "Usage: megasim COMMAND [OPTIONS]     (megasim COMMAND --help for each)\n"
+            "       megasim --version\n\n"
             "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-15s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f,
             "\nThe default scenario: 'megasim default' (a roofline comparison of the H100, H800,\n"
             "H20, H200 and B200).\n"
-            "Data: hwdb/ under $MEGASIM_HOME, else the source tree megasim was built from (%s).\n",
-            cli_home());
+            "Data (hwdb/, workloads/, scenarios/): %s\n"
+            "  (%s; looked for beside the binary, then in $MEGASIM_HOME,\n"
+            "  then in the source tree). Files named on the command line are looked for in the\n"
+            "  working directory first, then there. Derived chips: $MEGASIM_USER_DIR, else\n"
+            "  $XDG_DATA_HOME/megasim, else ~/.local/share/megasim.\n"
+            "megasim %s\n",
+            cli_home(), cli_home_origin(), cli_version());
 }
 
 int main(int argc, char **argv)
 {
+    /* Where the data is, found once before any command runs (workers
+     * read it later). */
+    (void)cli_home();
+    if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
+        printf("megasim %s\n", cli_version());
+        return CLI_EXIT_OK;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         if (argc >= 3 && strcmp(argv[1], "help") == 0) {
