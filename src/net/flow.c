@@ -1,10 +1,10 @@
 /* flow: see flow.h. Rates are recomputed from scratch (progressive filling
  * over the links that carry flows) whenever the set of draining flows
  * changes: once per batch of starts (flow_hold/flow_release) and once per
- * batch of ends (ends within 0.01% of each other together). Simple; at large scale (an all-to-all among
- * thousands of GPUs, millions of flows ending at many distinct times) an
- * incremental update touching only the links of the flows that changed,
- * or simulating one group of a symmetric plan, would be much faster. */
+ * batch of ends (ends within 0.01% of each other together). Simple; at large scale (an all-to-all
+ * among thousands of GPUs, millions of flows ending at many distinct times) an incremental update
+ * touching only the links of the flows that changed, or simulating one group of a symmetric plan,
+ * would be much faster. */
 #include "net/flow.h"
 
 #include <assert.h>

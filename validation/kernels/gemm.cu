@@ -357,8 +357,8 @@ static int run_shape(const vk_device *d, const vk_opts *o, cublasLtHandle_t lt, 
         r.flops = 2.0 * M * N * K;
         r.bytes = (double)(M * K + K * N) * p->in_bytes + (double)(M * N) * 2;
         if (sustain_s > 0) {
-            vk_note("%s %s %s: checked, %d copies; soaking for %g s", kname, p->name, shape,
-                    sets, sustain_s);
+            vk_note("%s %s %s: checked, %d copies; soaking for %g s", kname, p->name, shape, sets,
+                    sustain_s);
             sustain_timing st = time_sustained(o, sustain_s, enqueue);
             r.time_s = st.median_s;
             r.runs = st.segments;
