@@ -5,12 +5,12 @@
 #   over the bin. Each column is drawn as steps (a bin's mean holds until
 #   the next bin starts), in MW.
 if (format eq "svg") {
-    set terminal svg size 1000,600 dynamic enhanced font "sans,12"
+    set terminal svg size 1000,600 dynamic noenhanced font "sans,12"
 } else {
     if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
-        set terminal pngcairo size 1000,600 enhanced font "sans,11"
+        set terminal pngcairo size 1000,600 noenhanced font "sans,11"
     } else {
-        set terminal png size 1000,600
+        set terminal png size 1000,600 noenhanced
     }
 }
 set output outfile

@@ -3,12 +3,12 @@
 #   datafile: rate_per_s, output tokens/s per GPU, TPOT p50 and p99 (ms),
 #   TTFT p50 and p99 (s), one row per arrival rate.
 if (format eq "svg") {
-    set terminal svg size 1000,650 dynamic enhanced font "sans,12"
+    set terminal svg size 1000,650 dynamic noenhanced font "sans,12"
 } else {
     if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
-        set terminal pngcairo size 1000,650 enhanced font "sans,11"
+        set terminal pngcairo size 1000,650 noenhanced font "sans,11"
     } else {
-        set terminal png size 1000,650
+        set terminal png size 1000,650 noenhanced
     }
 }
 set output outfile

@@ -34,10 +34,26 @@ static int opt_index(const cli_cmd *cmd, const char *name)
     return -1;
 }
 
+/* Commands that draw plots also take --keep-plot-data. */
+static const char keep_plot_opt[] = "--keep-plot-data";
+static int keep_plot_data;
+
+static int draws_plots(const cli_cmd *cmd)
+{
+    if (strcmp(cmd->name, "default") == 0)
+        return 1;
+    for (size_t i = 0; i < cmd->nopts; i++)
+        if (strstr(cmd->opts[i].name, "plot"))
+            return 1;
+    return 0;
+}
+
 static void list_opts(const cli_cmd *cmd, FILE *f)
 {
     for (size_t i = 0; i < cmd->nopts; i++)
         fprintf(f, "%s%s", i ? ", " : "", cmd->opts[i].name);
+    if (draws_plots(cmd))
+        fprintf(f, ", %s", keep_plot_opt);
     fprintf(f, "%s--help", cmd->nopts ? ", " : "");
 }
 
@@ -66,6 +82,10 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
         memcpy(name, arg, len);
         name[len] = '\0';
         int k = opt_index(cmd, name);
+        if (k < 0 && strcmp(name, keep_plot_opt) == 0 && !eq && draws_plots(cmd)) {
+            keep_plot_data = 1;
+            continue;
+        }
         if (k < 0) {
             fprintf(stderr, "megasim %s: unknown option '%s'; the options are: ", cmd->name, name);
             list_opts(cmd, stderr);
@@ -127,6 +147,10 @@ void cli_help(const cli_cmd *cmd, FILE *f)
                  cmd->opts[i].arg ? cmd->opts[i].arg : "");
         fprintf(f, "  %-24s %s\n", left, cmd->opts[i].help);
     }
+    if (draws_plots(cmd))
+        fprintf(f, "  %-24s %s\n", keep_plot_opt,
+                "keep a plot's .dat and .gp files beside it (default: drawn from a temporary "
+                "directory)");
     fprintf(f, "  %-24s %s\n", "--help", "show this help");
     if (cmd->details)
         fprintf(f, "\n%s", cmd->details);
@@ -392,6 +416,20 @@ int cli_select_chips(const chip_db *db, const char *const *lists, int nlists, co
     return MS_OK;
 }
 
+/* The temporary directory of the plot being drawn and its two files, removed
+ * once it is drawn (or at exit, if the command failed before drawing). */
+static char plot_tmp[4096], plot_tmp_dat[4300], plot_tmp_gp[4300];
+
+static void plot_tmp_clean(void)
+{
+    if (!plot_tmp[0])
+        return;
+    remove(plot_tmp_dat);
+    remove(plot_tmp_gp);
+    rmdir(plot_tmp);
+    plot_tmp[0] = '\0';
+}
+
 int cli_plot_paths(const char *out, char *dat, size_t dat_cap, char *gp, size_t gp_cap, int *svg,
                    ms_err *err)
 {
@@ -400,8 +438,29 @@ int cli_plot_paths(const char *out, char *dat, size_t dat_cap, char *gp, size_t 
     if (len <= 4 || (!*svg && strcmp(out + len - 4, ".png") != 0))
         return ms_errf(err, MS_EUSAGE, "--plot '%s': expected a file name ending in .png or .svg",
                        out);
-    int a = snprintf(dat, dat_cap, "%.*s.dat", (int)len - 4, out);
-    int b = snprintf(gp, gp_cap, "%.*s.gp", (int)len - 4, out);
+    plot_tmp_clean();
+    /* Beside the image when they are to be kept or gnuplot is missing
+     * (then the user draws them); else in a directory of their own. */
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    const char *tmpdir = getenv("TMPDIR");
+    int a, b;
+    if (!keep_plot_data && gp_available() &&
+        snprintf(plot_tmp, sizeof plot_tmp, "%s/megasim-plot-XXXXXX",
+                 tmpdir && tmpdir[0] ? tmpdir : "/tmp") < (int)sizeof plot_tmp &&
+        mkdtemp(plot_tmp)) {
+        static int registered;
+        if (!registered)
+            registered = !atexit(plot_tmp_clean);
+        int blen = (int)strlen(base) - 4;
+        a = snprintf(dat, dat_cap, "%s/%.*s.dat", plot_tmp, blen, base);
+        b = snprintf(gp, gp_cap, "%s/%.*s.gp", plot_tmp, blen, base);
+        snprintf(plot_tmp_dat, sizeof plot_tmp_dat, "%s", dat);
+        snprintf(plot_tmp_gp, sizeof plot_tmp_gp, "%s", gp);
+    } else {
+        plot_tmp[0] = '\0';
+        a = snprintf(dat, dat_cap, "%.*s.dat", (int)len - 4, out);
+        b = snprintf(gp, gp_cap, "%.*s.gp", (int)len - 4, out);
+    }
     if (a < 0 || (size_t)a >= dat_cap || b < 0 || (size_t)b >= gp_cap)
         return ms_errf(err, MS_EUSAGE, "--plot '%s': name too long", out);
     return MS_OK;
@@ -421,6 +480,7 @@ int cli_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, 
         remove(out); /* gnuplot may leave an empty image behind */
     else
         *drawn = 1;
+    plot_tmp_clean();
     return rc;
 }
 

@@ -115,14 +115,17 @@ int cli_select_chips(const chip_db *db, const char *const *lists, int nlists, co
                      size_t cap, size_t *n, ms_err *err);
 
 /* For a plot to be drawn to out (.png or .svg): the paths of its data and
- * script files beside it (BASE.dat, BASE.gp) and whether it is SVG.
- * MS_EUSAGE if out has neither extension. */
+ * script files (BASE.dat, BASE.gp) and whether it is SVG. They go in a
+ * temporary directory that cli_plot_draw removes, or beside out when the
+ * command was given --keep-plot-data (every command that plots takes it)
+ * or gnuplot is not installed. MS_EUSAGE if out has neither extension. */
 int cli_plot_paths(const char *out, char *dat, size_t dat_cap, char *gp, size_t gp_cap, int *svg,
                    ms_err *err);
 
 /* Draws script gp (which writes out) with gnuplot; without gnuplot, says
  * on stderr which files were written and how to draw them, and sets
- * *drawn to 0. A failed drawing removes the partial image. */
+ * *drawn to 0. A failed drawing removes the partial image. The temporary
+ * files of cli_plot_paths are removed either way. */
 int cli_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, ms_err *err);
 
 /* The value of an integer option >= min, or def when it is not given. */

@@ -234,10 +234,12 @@ static int run_collective(const cli_cmd *cmd, int argc, char **argv)
             goto out;
         }
         if (svg)
-            fprintf(g, "set terminal svg size 900,600 dynamic\n");
+            fprintf(g, "set terminal svg size 900,600 dynamic noenhanced\n");
         else
             fprintf(g, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) { set terminal pngcairo "
-                       "size 900,600 } else { set terminal png size 900,600 }\n");
+                       "size 900,600 noenhanced } else { set terminal png size 900,600 "
+                       "noenhanced }\n");
+        gp_write_style(g);
         fprintf(g, "set output ");
         gp_write_string(g, cli_get(&a, "--plot"));
         fprintf(g,

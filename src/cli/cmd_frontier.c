@@ -325,6 +325,7 @@ static int write_plot(const char *out, const design *ds, size_t n, const design 
     if (!dat)
         return ms_errf(err, MS_EIO, "%s: cannot write: %s", dat_path, strerror(errno));
     ms_prec at;
+    int shown[3] = {0};
     /* Three blocks: allowed designs, controlled ones, the best. */
     fprintf(dat, "# megasim export-frontier: tpp %s (allowed designs)\n", key);
     for (int block = 0; block < 3; block++) {
@@ -336,18 +337,28 @@ static int write_plot(const char *out, const design *ds, size_t n, const design 
             int show = block == 0   ? d->v.controlled == XRULE_FALSE
                        : block == 1 ? d->v.controlled != XRULE_FALSE
                                     : d == best;
-            if (show && !isnan(d->metric))
+            if (show && !isnan(d->metric)) {
                 fprintf(dat, "%.6g %.10g\n", xrule_tpp(&d->d.c, &at), d->metric);
+                shown[block]++;
+            }
         }
     }
     if (fclose(dat) != 0)
         return ms_errf(err, MS_EIO, "%s: write failed", dat_path);
     char title[300];
-    snprintf(title, sizeof title, "designs derived from %s under %s (%s: %.4g)", base, rule, base,
-             base_metric);
-    const char *vars[][2] = {{"ylabel_text", key}};
+    snprintf(title, sizeof title, "designs derived from %s under %s (%s itself: %.4g %s)", base,
+             rule, base, base_metric, key);
+    /* Blocks with no point are not drawn: gnuplot would warn. */
+    char ylabel[200], counts[3][16];
+    snprintf(ylabel, sizeof ylabel, "%s (the workload's result)", key);
+    for (int b = 0; b < 3; b++)
+        snprintf(counts[b], sizeof counts[b], "%d", shown[b]);
+    const char *vars[][2] = {{"ylabel_text", ylabel},
+                             {"nallowed_text", counts[0]},
+                             {"ncontrolled_text", counts[1]},
+                             {"nbest_text", counts[2]}};
     if ((rc = gp_write_script(gp_path, tmpl_path, "megasim export-frontier", dat_path, out, svg,
-                              title, vars, 1, err)))
+                              title, vars, 4, err)))
         return rc;
     return cli_plot_draw(gp_path, dat_path, out, &drawn, err);
 }

@@ -358,9 +358,12 @@ static int print_json(const study *s, ms_err *err)
 }
 
 /* One roof (and one colour) per chip and precision that some op computes at. */
+/* One roof of the plot: a precision and the chips whose datasheets give
+ * it the same peak and bandwidth (drawn once, under all their names). */
 typedef struct roof_key {
-    size_t chip;
     ms_prec prec;
+    size_t chips[MAX_CHIPS];
+    size_t nchips;
 } roof_key;
 
 static size_t roof_keys(const study *s, roof_key *keys, size_t cap)
@@ -371,25 +374,131 @@ static size_t roof_keys(const study *s, roof_key *keys, size_t cap)
             int used = 0;
             for (size_t j = 0; j < s->nops; j++)
                 used |= s->ops[j].op.prec == (ms_prec)p && s->ops[j].op.flops > 0;
-            if (used && n < cap)
-                keys[n++] = (roof_key){i, (ms_prec)p};
+            if (!used)
+                continue;
+            const chip *c = s->chips[i];
+            size_t k = 0;
+            while (k < n && !(keys[k].prec == (ms_prec)p &&
+                              chip_peak(s->chips[keys[k].chips[0]], keys[k].prec) ==
+                                  chip_peak(c, keys[k].prec) &&
+                              s->chips[keys[k].chips[0]]->hbm_bw_Bps == c->hbm_bw_Bps))
+                k++;
+            if (k == n && n == cap)
+                continue;
+            if (k == n)
+                keys[n++] = (roof_key){.prec = (ms_prec)p};
+            keys[k].chips[keys[k].nchips++] = i;
         }
     return n;
 }
 
-/* Writes BASE.dat and BASE.gp beside out (a .png or .svg), then draws with
- * gnuplot if it is installed. *drawn says whether the image was made. */
+static const char *op_plot_label(const op_spec *o)
+{
+    return o->plot_label[0] ? o->plot_label : o->label;
+}
+
+/* The key entry (1-based) of op j: ops of the same label share one. */
+static size_t op_entry(const study *s, size_t j)
+{
+    size_t e = 0;
+    for (size_t i = 0; i <= j; i++) {
+        int first = 1;
+        for (size_t q = 0; q < i && first; q++)
+            first = strcmp(op_plot_label(&s->ops[q]), op_plot_label(&s->ops[i])) != 0;
+        e += first;
+    }
+    return e;
+}
+
+/* Filled, then open, point types of gnuplot: one per op in the key. */
+static const int op_pts[] = {7, 5, 9, 11, 13, 15, 6, 4, 8, 10, 12, 14};
+#define NPTS (sizeof op_pts / sizeof op_pts[0])
+
+static int plotted(const op_spec *o)
+{
+    return o->op.flops > 0 && !o->no_plot;
+}
+
+/* Block 2k: roof k at datasheet peaks; block 2k+1: the ops on it at their
+ * attained rates, with the point type of their key entry. */
+static int write_roof_data(const study *s, const roof_key *keys, size_t nkeys, double xmin,
+                           double xmax, const char *path, ms_err *err)
+{
+    FILE *dat = fopen(path, "w");
+    if (!dat)
+        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    fprintf(dat, "# megasim roofline data: intensity_flop_per_byte  tflop_per_s  point_type\n");
+    for (size_t k = 0; k < nkeys; k++) {
+        const chip *c = s->chips[keys[k].chips[0]];
+        double peak = chip_peak(c, keys[k].prec);
+        fprintf(dat, "# roof %s %s (datasheet)\n", c->name, ms_prec_name(keys[k].prec));
+        for (int q = 0; q <= 200; q++) {
+            double x = xmin * pow(xmax / xmin, q / 200.0);
+            fprintf(dat, "%.6g %.6g 0\n", x, fmin(peak, x * c->hbm_bw_Bps) / 1e12);
+        }
+        fprintf(dat, "\n\n# ops on that roof (attained)\n");
+        int npts = 0;
+        for (size_t m = 0; m < keys[k].nchips; m++)
+            for (size_t j = 0; j < s->nops; j++) {
+                const cell *cl = &s->cells[keys[k].chips[m]][j];
+                if (s->ops[j].op.prec != keys[k].prec || !plotted(&s->ops[j]))
+                    continue;
+                fprintf(dat, "%.6g %.6g %d\n", cl->res.intensity_flop_per_byte,
+                        cl->res.attained_flop_per_s / 1e12, op_pts[(op_entry(s, j) - 1) % NPTS]);
+                npts++;
+            }
+        if (!npts) /* keep block numbering intact */
+            fprintf(dat, "NaN NaN 0\n");
+        fprintf(dat, "\n\n");
+    }
+    int bad = ferror(dat);
+    if (fclose(dat) != 0 || bad)
+        return ms_errf(err, MS_EIO, "%s: write failed: %s", path, strerror(errno));
+    return MS_OK;
+}
+
+/* The variables roofline.gp draws from: roofs, their titles, the ops' key. */
+static void write_roof_vars(FILE *gp, const study *s, const roof_key *keys, size_t nkeys)
+{
+    fprintf(gp, "nroofs = %zu\narray roof_title[%zu]\n", nkeys, nkeys ? nkeys : 1);
+    for (size_t k = 0; k < nkeys; k++) {
+        char t[400] = "";
+        size_t used = 0;
+        for (size_t m = 0; m < keys[k].nchips && used < sizeof t; m++)
+            used += (size_t)snprintf(t + used, sizeof t - used, "%s%s", m ? ", " : "",
+                                     s->chips[keys[k].chips[m]]->name);
+        if (used < sizeof t)
+            snprintf(t + used, sizeof t - used, " %s", ms_prec_name(keys[k].prec));
+        fprintf(gp, "roof_title[%zu] = ", k + 1);
+        gp_write_string(gp, t);
+        fprintf(gp, "\n");
+    }
+    size_t nentries = 0;
+    for (size_t j = 0; j < s->nops; j++)
+        if (plotted(&s->ops[j]) && op_entry(s, j) > nentries)
+            nentries = op_entry(s, j);
+    fprintf(gp, "nops = %zu\narray op_title[%zu]\narray op_pt[%zu]\n", nentries,
+            nentries ? nentries : 1, nentries ? nentries : 1);
+    for (size_t j = 0, e = 0; j < s->nops; j++)
+        if (plotted(&s->ops[j]) && op_entry(s, j) > e) {
+            e = op_entry(s, j);
+            fprintf(gp, "op_pt[%zu] = %d\nop_title[%zu] = ", e, op_pts[(e - 1) % NPTS], e);
+            gp_write_string(gp, op_plot_label(&s->ops[j]));
+            fprintf(gp, "\n");
+        }
+}
+
+/* Writes the plot's data and script (cli_plot_paths says where), then
+ * draws with gnuplot if it is installed. *drawn says whether the image
+ * was made. */
 static int write_plot(const study *s, const char *out, int *drawn, ms_err *err)
 {
-    int rc = MS_OK;
-    FILE *dat = NULL, *gp = NULL, *tmpl = NULL;
     char dat_path[4200], gp_path[4200], tmpl_path[4096];
-    int svg;
+    int svg, rc;
     *drawn = 0;
     if ((rc = cli_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err)) ||
         (rc = cli_home_path(tmpl_path, sizeof tmpl_path, "plots/roofline.gp", err)))
         return rc;
-
     roof_key keys[MAX_CHIPS * MS_PREC_COUNT];
     size_t nkeys = roof_keys(s, keys, sizeof keys / sizeof keys[0]);
     double xmin = 0.1, xmax = 1e4;
@@ -400,97 +509,27 @@ static int write_plot(const study *s, const char *out, int *drawn, ms_err *err)
             xmax = fmax(xmax, x * 3);
         }
     }
+    if ((rc = write_roof_data(s, keys, nkeys, xmin, xmax, dat_path, err)))
+        return rc;
 
-    if (!(dat = fopen(dat_path, "w"))) {
-        rc = ms_errf(err, MS_EIO, "%s: cannot write: %s", dat_path, strerror(errno));
-        goto out;
-    }
-    /* Block 2k: roof k (datasheet peaks); block 2k+1: the ops on it (attained). */
-    fprintf(dat, "# megasim roofline data: intensity_flop_per_byte  tflop_per_s  label\n");
-    for (size_t k = 0; k < nkeys; k++) {
-        const chip *c = s->chips[keys[k].chip];
-        double peak = chip_peak(c, keys[k].prec);
-        fprintf(dat, "# roof %s %s (datasheet)\n", c->name, ms_prec_name(keys[k].prec));
-        for (int q = 0; q <= 200; q++) {
-            double x = xmin * pow(xmax / xmin, q / 200.0);
-            fprintf(dat, "%.6g %.6g \"\"\n", x, fmin(peak, x * c->hbm_bw_Bps) / 1e12);
-        }
-        fprintf(dat, "\n\n# ops on %s %s (attained)\n", c->name, ms_prec_name(keys[k].prec));
-        int npts = 0;
-        for (size_t j = 0; j < s->nops; j++) {
-            const cell *cl = &s->cells[keys[k].chip][j];
-            if (s->ops[j].op.prec != keys[k].prec || s->ops[j].op.flops <= 0 || s->ops[j].no_plot)
-                continue;
-            fprintf(dat, "%.6g %.6g \"%s\"\n", cl->res.intensity_flop_per_byte,
-                    cl->res.attained_flop_per_s / 1e12,
-                    s->ops[j].plot_label[0] ? s->ops[j].plot_label : s->ops[j].label);
-            npts++;
-        }
-        if (!npts) /* keep block numbering intact */
-            fprintf(dat, "NaN NaN \"\"\n");
-        fprintf(dat, "\n\n");
-    }
-    if (fclose(dat) != 0) {
-        dat = NULL;
-        rc = ms_errf(err, MS_EIO, "%s: write failed: %s", dat_path, strerror(errno));
-        goto out;
-    }
-    dat = NULL;
-
-    if (!(tmpl = fopen(tmpl_path, "r"))) {
-        rc = ms_errf(err, MS_EIO, "%s: cannot read the plot template: %s", tmpl_path,
-                     strerror(errno));
-        goto out;
-    }
-    if (!(gp = fopen(gp_path, "w"))) {
-        rc = ms_errf(err, MS_EIO, "%s: cannot write: %s", gp_path, strerror(errno));
-        goto out;
-    }
-    fprintf(gp, "# written by megasim roofline; draw with: gnuplot %s\n", gp_path);
-    fprintf(gp, "datafile = ");
-    gp_write_string(gp, dat_path);
-    fprintf(gp, "\noutfile = ");
-    gp_write_string(gp, out);
-    fprintf(gp, "\nformat = \"%s\"\nnroofs = %zu\nxmin = %g\nxmax = %g\n", svg ? "svg" : "png",
-            nkeys, xmin, xmax);
-    char title[400];
+    char title[700], names[400] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < s->nchips && used < sizeof names; i++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                 s->chips[i]->name);
     snprintf(title, sizeof title,
-             "%s%slines are datasheet peaks, points attained (calibrated) rates", s->title,
-             s->title[0] ? "\n" : "");
-    fprintf(gp, "title_text = ");
-    gp_write_string(gp, title);
-    fprintf(gp, "\n");
-    fprintf(gp, "array roof_title[%zu]\n", nkeys ? nkeys : 1);
-    for (size_t k = 0; k < nkeys; k++) {
-        char t[96];
-        snprintf(t, sizeof t, "%s %s", s->chips[keys[k].chip]->name, ms_prec_name(keys[k].prec));
-        fprintf(gp, "roof_title[%zu] = ", k + 1);
-        gp_write_string(gp, t);
-        fprintf(gp, "\n");
-    }
-    char line[512];
-    while (fgets(line, sizeof line, tmpl))
-        fputs(line, gp);
-    if (ferror(tmpl)) {
-        rc = ms_errf(err, MS_EIO, "%s: read failed", tmpl_path);
-        goto out;
-    }
-    if (fclose(gp) != 0) {
-        gp = NULL;
+             "roofline of %s%s%s\nlines: datasheet peaks; points: attained (calibrated) rates",
+             names, s->title[0] ? ": " : "", s->title);
+    FILE *gp = fopen(gp_path, "w");
+    if (!gp)
+        return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp_path, strerror(errno));
+    gp_write_header(gp, "megasim roofline", gp_path, dat_path, out, svg, title);
+    fprintf(gp, "xmin = %g\nxmax = %g\n", xmin, xmax);
+    write_roof_vars(gp, s, keys, nkeys);
+    rc = gp_append_template(gp, tmpl_path, err);
+    if (fclose(gp) != 0 && !rc)
         rc = ms_errf(err, MS_EIO, "%s: write failed: %s", gp_path, strerror(errno));
-        goto out;
-    }
-    gp = NULL;
-
-    rc = cli_plot_draw(gp_path, dat_path, out, drawn, err);
-out:
-    if (dat)
-        fclose(dat);
-    if (gp)
-        fclose(gp);
-    if (tmpl)
-        fclose(tmpl);
-    return rc;
+    return rc ? rc : cli_plot_draw(gp_path, dat_path, out, drawn, err);
 }
 
 /* Everything after option parsing, shared by roofline and default. */

@@ -189,10 +189,11 @@ static int write_plot(const kmeas_set *set, const verdict *v, const char *out, i
         return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp, strerror(errno));
     fprintf(g, "# written by megasim validate; draw with: gnuplot %s\n", gp);
     if (svg)
-        fprintf(g, "set terminal svg size 900,800 dynamic\n");
+        fprintf(g, "set terminal svg size 900,800 dynamic noenhanced\n");
     else
         fprintf(g, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) { set terminal pngcairo size "
-                   "900,800 } else { set terminal png size 900,800 }\n");
+                   "900,800 noenhanced } else { set terminal png size 900,800 noenhanced }\n");
+    gp_write_style(g);
     fprintf(g, "set output ");
     gp_write_string(g, out);
     fprintf(g, "\nset title \"megasim validate: predicted against measured (each in its own "

@@ -468,12 +468,14 @@ static int write_plot(const vs_case *cs, size_t n, const char *out, int *drawn, 
     int wpx = 820 * cols, hpx = 520 * rows + 40;
     fprintf(g, "# written by megasim validate --system; draw with: gnuplot %s\n", gp);
     if (svg)
-        fprintf(g, "set terminal svg size %d,%d dynamic font \"sans,11\"\n", wpx, hpx);
+        fprintf(g, "set terminal svg size %d,%d dynamic noenhanced font \"sans,11\"\n", wpx, hpx);
     else
         fprintf(g,
                 "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) { set terminal pngcairo size "
-                "%d,%d font \"sans,11\" } else { set terminal png size %d,%d }\n",
+                "%d,%d noenhanced font \"sans,11\" } else { set terminal png size %d,%d "
+                "noenhanced }\n",
                 wpx, hpx, wpx, hpx);
+    gp_write_style(g);
     fprintf(g, "set output ");
     gp_write_string(g, out);
     fprintf(g,

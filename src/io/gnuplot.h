@@ -10,18 +10,36 @@
 /* 1 if an executable named gnuplot is on PATH. */
 int gp_available(void);
 
-/* Runs `gnuplot script_path` and waits. Fails with MS_EIO if gnuplot
- * cannot be started or exits non-zero (its own messages go to stderr). */
+/* Runs `gnuplot script_path` and waits. gnuplot's messages are held back:
+ * a drawing that succeeds prints nothing (its warnings never reach the
+ * user); one that fails (MS_EIO, as when gnuplot cannot be started) puts
+ * them in the error. */
 int gp_run(const char *script_path, ms_err *err);
 
 /* Writes s to f as a gnuplot double-quoted string literal (a newline
  * becomes gnuplot's backslash-n escape). */
 void gp_write_string(FILE *f, const char *s);
 
+/* Writes megasim's plot style to f: GP_COLOURS line colours, distinct from
+ * each other, before any repeats. Scripts set their terminals noenhanced,
+ * so text is drawn as written (an underscore is not a subscript). */
+#define GP_COLOURS 16
+void gp_write_style(FILE *f);
+
 /* Writes script_path: a comment naming who wrote it, the variables
  * datafile, outfile, format ("svg" or "png"), title_text and each of
- * vars[i][0] = vars[i][1] (strings), then the template's text. Fails with
+ * vars[i][0] = vars[i][1] (strings), the style, then the template's text. Fails with
  * MS_EIO naming the file that could not be read or written. */
+/* The start of every script: a comment naming who wrote it, the variables
+ * datafile, outfile, format ("svg" or "png") and title_text, and the
+ * style. */
+void gp_write_header(FILE *gp, const char *who, const char *script_path, const char *datafile,
+                     const char *outfile, int svg, const char *title);
+
+/* Appends the text of template_path to gp; MS_EIO naming it if it cannot
+ * be read. */
+int gp_append_template(FILE *gp, const char *template_path, ms_err *err);
+
 int gp_write_script(const char *script_path, const char *template_path, const char *who,
                     const char *datafile, const char *outfile, int svg, const char *title,
                     const char *const (*vars)[2], size_t nvars, ms_err *err);

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Draws every kind of plot megasim makes, keeping each plot's .dat and .gp
+# (--keep-plot-data), then draws each script again with gnuplot: every
+# image must be a PNG and gnuplot must print nothing (no warning, no
+# error) for any of them.
+# Usage: plots.sh MEGASIM ROOT
+set -uo pipefail
+megasim=$(realpath "$1")
+root=$(realpath "$2")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+export MEGASIM_HOME=$root MEGASIM_USER_DIR=$tmp/user
+command -v gnuplot >/dev/null || { echo "plots: gnuplot is not installed"; exit 1; }
+fail=0
+draw() { # draw NAME ARGS...: megasim must succeed and leave NAME.png, .dat, .gp
+  local name=$1
+  shift
+  if ! "$megasim" "$@" --keep-plot-data >"$name.out" 2>"$name.err"; then
+    echo "FAIL megasim $*"
+    sed 's/^/  | /' "$name.err" | head -5
+    fail=1
+    return
+  fi
+  for f in "$name.png" "$name.gp"; do
+    [ -s "$f" ] || { echo "FAIL $name: $f missing after megasim $*"; fail=1; return; }
+  done
+  rm -f "$name.png"
+  if ! gnuplot "$name.gp" 2>"$name.gperr" || [ -s "$name.gperr" ]; then
+    echo "FAIL $name: gnuplot printed:"
+    sed 's/^/  | /' "$name.gperr" | head -5
+    fail=1
+  fi
+  [ "$(head -c 8 "$name.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
+    { echo "FAIL $name: no PNG drawn"; fail=1; }
+}
+draw roofline roofline --chip H100,H20 --gemm 8192,8192,8192,bf16 --op 0,1e9,bf16 --plot roofline.png
+draw megasim-default default
+draw busbw collective --chip H100,H800 --gpus 8 --op allreduce --sweep-bytes 1KiB..1GiB --plot busbw.png
+draw kernels validate --plot kernels.png
+draw system validate --system --plot system.png
+draw curve serve --model workloads/llama-3-70b/config.json --chip H100 --gpus 64 --tp 8 \
+  --input-len lognormal:1000:1 --output-len fixed:200 --sweep-rate 20,80 --requests 300 --plot curve.png
+draw power run scenarios/gpt4-class-a100-20k-smoothed.json --power-plot power.png
+draw frontier run scenarios/frontier-oct2023-reasoning.json --plot frontier.png
+# Without --keep-plot-data, nothing but the image is left behind.
+"$megasim" validate --plot alone.png >/dev/null 2>&1
+[ -s alone.png ] && [ ! -e alone.dat ] && [ ! -e alone.gp ] ||
+  { echo "FAIL a plot's .dat or .gp was left beside it without --keep-plot-data"; fail=1; }
+[ $fail -eq 0 ] && echo "plots: every kind drawn, gnuplot silent"
+exit $fail
