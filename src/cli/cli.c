@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "model/modelfile.h"
@@ -808,4 +809,49 @@ int cli_load_model(const char *path, struct model *m, ms_err *err)
     if (rc == MS_OK && warn[0])
         fprintf(stderr, "%s", warn);
     return rc;
+}
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress_start(cli_progress *p, const char *who)
+{
+    *p = (cli_progress){.who = who, .t0_s = wall_s(), .tty = isatty(STDERR_FILENO)};
+    p->last_s = p->t0_s;
+}
+
+void cli_progress_update(cli_progress *p, double done, double total, const char *units,
+                         const char *note)
+{
+    double now = wall_s();
+    double gap = !p->shown ? 0 : p->tty ? 0.1 : 5;
+    if (cli_capturing() || now - p->t0_s < 2 || now - p->last_s < gap)
+        return;
+    p->last_s = now;
+    p->shown = 1;
+    char bar[32] = "";
+    if (p->tty && total > 0) {
+        int fill = (int)(20 * fmin(1, done / total));
+        snprintf(bar, sizeof bar, "[%.*s%*s] ", fill, "####################", 20 - fill, "");
+    }
+    char pct[16] = "";
+    if (total > 0)
+        snprintf(pct, sizeof pct, " (%.0f%%)", 100 * fmin(1, done / total));
+    char of[48] = "";
+    if (total > 0)
+        snprintf(of, sizeof of, " of %.0f", total);
+    fprintf(stderr, "%s%s: %s%.0f%s %s%s%s%s, %.0f s%s", p->tty ? "\r" : "", p->who, bar, done, of,
+            units, pct, note ? ", " : "", note ? note : "", now - p->t0_s, p->tty ? "   " : "\n");
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p)
+{
+    if (p->tty && p->shown)
+        fprintf(stderr, "\n");
+    p->shown = 0;
 }

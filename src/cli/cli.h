@@ -132,6 +132,24 @@ int cli_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, 
 int cli_int_opt(const cli_args *a, const char *opt, int64_t min, int64_t def, int64_t *out,
                 ms_err *err);
 
+/* Progress of a job on stderr, for jobs that can run longer than two
+ * seconds: nothing in the first two seconds; then on a terminal a bar
+ * redrawn in place, otherwise a line every five seconds; never while
+ * commands are captured (a job inside another). stdout is not touched, so
+ * --json output stays clean. */
+typedef struct cli_progress {
+    const char *who; /* "serve" */
+    double t0_s, last_s;
+    int tty, shown;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *who);
+/* done of total (total <= 0: unknown) units ("requests"); note follows
+ * ("812 s simulated"; may be NULL). */
+void cli_progress_update(cli_progress *p, double done, double total, const char *units,
+                         const char *note);
+/* Ends the line a terminal bar was drawing on. */
+void cli_progress_end(cli_progress *p);
+
 /* MS_EUSAGE "OPT is required (see megasim CMD --help)" unless opt is given. */
 int cli_need(const cli_args *a, const char *opt, ms_err *err);
 

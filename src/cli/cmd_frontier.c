@@ -376,12 +376,12 @@ typedef struct result_rec {
     char error[200];
 } result_rec;
 
+static cli_progress prog;
+
 static void progress(size_t done, size_t total, double t0)
 {
-    int tty = isatty(STDERR_FILENO);
-    if (tty || done == total || done % 25 == 0)
-        fprintf(stderr, "%sexport-frontier: %zu of %zu designs run (%.1f s)%s", tty ? "\r" : "",
-                done, total, now_s() - t0, tty && done < total ? "" : "\n");
+    (void)t0;
+    cli_progress_update(&prog, (double)done, (double)total, "designs run", NULL);
 }
 
 /* Runs the workload on every design to run, in jobs processes (fork:
@@ -630,7 +630,10 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
         goto out;
     double t0 = now_s();
     size_t done = 0, failed = 0;
-    if ((rc = run_designs(ds, total, all, (int)jobs, workload, &x, key, &done, t0, &err)))
+    cli_progress_start(&prog, "export-frontier");
+    rc = run_designs(ds, total, all, (int)jobs, workload, &x, key, &done, t0, &err);
+    cli_progress_end(&prog);
+    if (rc)
         goto out;
     design *best = NULL;
     for (size_t j = 0; j < total; j++) {

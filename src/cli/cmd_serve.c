@@ -98,14 +98,9 @@ static void write_record(void *ctx, const serve_record *r)
 
 static void progress(void *ctx, double sim_s, int64_t done, int64_t total)
 {
-    (void)ctx;
-    if (total > 0)
-        fprintf(stderr, "\rserve: %.0f s simulated, %lld of %lld requests done   ", sim_s,
-                (long long)done, (long long)total);
-    else
-        fprintf(stderr, "\rserve: %.0f s simulated, %lld requests done   ", sim_s, (long long)done);
-    if (total > 0 && done >= total)
-        fprintf(stderr, "\n");
+    char note[48];
+    snprintf(note, sizeof note, "%.0f s simulated", sim_s);
+    cli_progress_update(ctx, (double)done, (double)total, "requests done", note);
 }
 
 /* ---- power: each iteration's work above the baseline, in bins ---- */
@@ -602,6 +597,7 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
     model m;
     run_in in = {0};
     csv_out csv = {0};
+    cli_progress prog = {0};
     double *rates = NULL;
     serve_result *sweep = NULL;
     size_t nrates = 0;
@@ -679,8 +675,9 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
                 goto out;
         }
     }
-    if (isatty(STDERR_FILENO) && !cli_capturing())
-        in.cfg.progress = progress;
+    cli_progress_start(&prog, "serve");
+    in.cfg.progress = progress;
+    in.cfg.progress_ctx = &prog;
     if (cli_get(&a, "--csv")) {
         if (!(csv.f = fopen(cli_get(&a, "--csv"), "w"))) {
             rc = ms_errf(&err, MS_EIO, "%s: cannot write: %s", cli_get(&a, "--csv"),
@@ -703,7 +700,9 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
             in.cfg.on_iteration = on_iteration;
             in.cfg.iter_ctx = &pa;
         }
-        if ((rc = serve_run(&in.cfg, &r, &err)))
+        rc = serve_run(&in.cfg, &r, &err);
+        cli_progress_end(&prog);
+        if (rc)
             goto out;
         if (power_ok && (rc = serve_power(&a, &in, &r, &pa, &err)))
             goto out;
@@ -721,7 +720,9 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
         for (size_t k = 0; k < nrates; k++) {
             set_rate(&in, rates[k]);
             csv.rate = rates[k];
-            if ((rc = serve_run(&in.cfg, &sweep[k], &err)))
+            rc = serve_run(&in.cfg, &sweep[k], &err);
+            cli_progress_end(&prog);
+            if (rc)
                 goto out;
         }
         if (cli_has(&a, "--json")) {
