@@ -1,0 +1,94 @@
+/* jopt: a job's options as a table of typed rows, stated once. Each row
+ * names an option (--NAME on the command line, NAME with '_' for '-' in a
+ * scenario file), its type, unit, default, range, help, and the field of
+ * the job struct it fills. Parsing, defaults, range checks, the messages
+ * for bad values, "did you mean" for a misspelt name, the help text and
+ * the "inputs" a result echoes all come from the table, so no default or
+ * limit is written anywhere else.
+ *
+ * Fields by type (the job struct's member at .off):
+ *   JOPT_FLAG   int, 0 or 1
+ *   JOPT_INT    int64_t; JOPT_NO_INT when not given and without default
+ *   JOPT_NUM    double; NAN when not given and without default
+ *   JOPT_BYTES  double, parsed from "1GiB", "64MB", "1e9"; NAN likewise
+ *   JOPT_STR    const char * (borrowed from argv); NULL likewise
+ *   JOPT_CHOICE int, the index in choices ("ring|tree|hier"); -1 likewise
+ *   JOPT_LIST   jopt_list: every value given, in order (repeatable) */
+#ifndef MS_JOPT_H
+#define MS_JOPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "report/report.h"
+
+typedef enum {
+    JOPT_FLAG,
+    JOPT_INT,
+    JOPT_NUM,
+    JOPT_BYTES,
+    JOPT_STR,
+    JOPT_CHOICE,
+    JOPT_LIST
+} jopt_type;
+
+#define JOPT_NO_INT   INT64_MIN
+#define JOPT_MAX_LIST 64
+
+typedef struct jopt_list {
+    const char *v[JOPT_MAX_LIST];
+    int n;
+} jopt_list;
+
+typedef struct jopt {
+    const char *name; /* "gpus": --gpus, scenario key "gpus" */
+    jopt_type type;
+    const char *arg;     /* what the help shows after the name: "N", "SIZE" */
+    const char *unit;    /* the value's unit ("B", "Gb/s"); NULL: none */
+    const char *def;     /* the default as a user would type it; NULL: none */
+    double min, max;     /* INT, NUM, BYTES: the range allowed, inclusive */
+    const char *choices; /* CHOICE: the names, '|'-separated */
+    size_t off;          /* offsetof(job, field) */
+    const char *help;    /* one line; the default and range are added to it */
+} jopt;
+
+typedef struct jopt_table {
+    const jopt *rows;
+    size_t n;
+} jopt_table;
+
+/* Sets every field of job to its default, or to "not given". */
+int jopt_defaults(const jopt_table *t, void *job, ms_err *err);
+
+/* Sets option name (without dashes; '_' and '-' alike) to value (NULL for
+ * a flag). Fails with MS_EUSAGE naming the option and what was expected;
+ * an unknown name is said with the closest known one ("did you mean"). */
+int jopt_set(const jopt_table *t, void *job, const char *name, const char *value, ms_err *err);
+
+/* Parses argv[0..argc) ("--name value", "--name=value", flags alone) into
+ * job after jopt_defaults; other words are positional, at most max_pos of
+ * them, stored in pos. *help is 1 when --help or -h was given (nothing
+ * else is then parsed). */
+int jopt_parse(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,
+               int *npos, int *help, ms_err *err);
+
+/* The row of name, or NULL. */
+const jopt *jopt_find(const jopt_table *t, const char *name);
+
+/* Whether option name was given a value or has a default (not "not
+ * given"). */
+int jopt_is_set(const jopt_table *t, const void *job, const char *name);
+
+/* The closest option name to name (edit distance at most 2), or NULL. */
+const char *jopt_suggest(const jopt_table *t, const char *name);
+
+/* One row's help line, without the name: "GPUs taking part (default 8;
+ * 2 to 1e6)". Returns buf. */
+const char *jopt_help_text(const jopt *o, char *buf, size_t cap);
+
+/* Adds the resolved job, every option with its value (null when not
+ * given), as the hidden group "inputs" of r. */
+void jopt_report_inputs(const jopt_table *t, const void *job, report *r);
+
+#endif

@@ -1,0 +1,625 @@
+/* report: see report.h. */
+#include "report/report.h"
+
+#include <csv.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { RI_VALUE, RI_BEGIN, RI_END, RI_TABLE, RI_ROW, RI_TABLE_END } ri_kind;
+typedef enum { RV_NUM, RV_INT, RV_STR, RV_BOOL, RV_STRS } rv_kind;
+
+typedef struct ritem {
+    ri_kind kind;
+    rv_kind vkind;
+    char *key, *label, *unit, *str; /* owned; NULL where not given */
+    double num;
+    int64_t i;
+    int hidden; /* RI_BEGIN: left out of the text */
+} ritem;
+
+struct report {
+    ritem *items;
+    size_t n, cap;
+    char *version;
+    int failed;
+};
+
+report *report_new(void)
+{
+    return calloc(1, sizeof(report));
+}
+
+void report_free(report *r)
+{
+    if (!r)
+        return;
+    for (size_t k = 0; k < r->n; k++) {
+        free(r->items[k].key);
+        free(r->items[k].label);
+        free(r->items[k].unit);
+        free(r->items[k].str);
+    }
+    free(r->items);
+    free(r->version);
+    free(r);
+}
+
+int report_failed(const report *r)
+{
+    return r->failed;
+}
+
+static char *dup(report *r, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *d = malloc(strlen(s) + 1);
+    if (!d)
+        r->failed = 1;
+    else
+        strcpy(d, s);
+    return d;
+}
+
+/* Appends an item with copies of its strings; NULL when memory ran out. */
+static ritem *add(report *r, ri_kind kind, const char *key, const char *label, const char *unit)
+{
+    if (r->failed)
+        return NULL;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 32;
+        ritem *grown = realloc(r->items, cap * sizeof *grown);
+        if (!grown) {
+            r->failed = 1;
+            return NULL;
+        }
+        r->items = grown;
+        r->cap = cap;
+    }
+    ritem *it = &r->items[r->n++];
+    *it = (ritem){
+        .kind = kind, .key = dup(r, key), .label = dup(r, label), .unit = dup(r, unit ? unit : "")};
+    return r->failed ? NULL : it;
+}
+
+void report_version(report *r, const char *version)
+{
+    free(r->version);
+    r->version = dup(r, version);
+}
+
+void report_begin(report *r, const char *key, const char *title)
+{
+    add(r, RI_BEGIN, key, title, NULL);
+}
+
+void report_begin_hidden(report *r, const char *key)
+{
+    ritem *it = add(r, RI_BEGIN, key, NULL, NULL);
+    if (it)
+        it->hidden = 1;
+}
+
+void report_end(report *r)
+{
+    add(r, RI_END, NULL, NULL, NULL);
+}
+
+void report_num(report *r, const char *key, const char *label, double v, const char *unit)
+{
+    ritem *it = add(r, RI_VALUE, key, label, unit);
+    if (it) {
+        it->vkind = RV_NUM;
+        it->num = v;
+    }
+}
+
+void report_int(report *r, const char *key, const char *label, int64_t v, const char *unit)
+{
+    ritem *it = add(r, RI_VALUE, key, label, unit);
+    if (it) {
+        it->vkind = RV_INT;
+        it->i = v;
+    }
+}
+
+void report_str(report *r, const char *key, const char *label, const char *s)
+{
+    ritem *it = add(r, RI_VALUE, key, label, NULL);
+    if (it) {
+        it->vkind = RV_STR;
+        it->str = dup(r, s);
+    }
+}
+
+void report_bool(report *r, const char *key, const char *label, int v)
+{
+    ritem *it = add(r, RI_VALUE, key, label, NULL);
+    if (it) {
+        it->vkind = RV_BOOL;
+        it->i = v != 0;
+    }
+}
+
+void report_strs(report *r, const char *key, const char *label, const char *const *s, size_t n)
+{
+    ritem *it = add(r, RI_VALUE, key, label, NULL);
+    if (!it)
+        return;
+    it->vkind = RV_STRS;
+    it->i = (int64_t)n;
+    size_t len = 1;
+    for (size_t k = 0; k < n; k++)
+        len += strlen(s[k]) + 1;
+    if (!(it->str = malloc(len))) {
+        r->failed = 1;
+        return;
+    }
+    it->str[0] = '\0';
+    for (size_t k = 0; k < n; k++) /* held '\n'-separated */
+        strcat(strcat(it->str, k ? "\n" : ""), s[k]);
+}
+
+/* s's k-th item of a list held '\n'-separated, copied into buf. */
+static const char *strs_item(const char *s, int64_t k, char *buf, size_t cap)
+{
+    for (int64_t i = 0; i < k && s; i++) {
+        s = strchr(s, '\n');
+        s = s ? s + 1 : NULL;
+    }
+    snprintf(buf, cap, "%.*s", s ? (int)strcspn(s, "\n") : 0, s ? s : "");
+    return buf;
+}
+
+/* The list joined by sep into buf. */
+static void strs_join(const ritem *it, const char *sep, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int64_t k = 0; k < it->i && used < cap; k++) {
+        char item[256];
+        int w = snprintf(buf + used, cap - used, "%s%s", k ? sep : "",
+                         strs_item(it->str, k, item, sizeof item));
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+void report_table(report *r, const char *key, const char *title)
+{
+    add(r, RI_TABLE, key, title, NULL);
+}
+
+void report_row(report *r)
+{
+    add(r, RI_ROW, NULL, NULL, NULL);
+}
+
+void report_table_end(report *r)
+{
+    add(r, RI_TABLE_END, NULL, NULL, NULL);
+}
+
+/* ---- formatting a value with its unit ---- */
+
+/* v with a decimal SI prefix and 4 significant digits: "989.4 T" + unit. */
+static void si(double v, const char *unit, char *buf, size_t cap)
+{
+    static const char *const up[] = {"", "k", "M", "G", "T", "P", "E"};
+    static const char *const down[] = {"", "m", "u", "n", "p"};
+    double a = fabs(v);
+    int e = 0;
+    for (; a >= 999.95 && e < 6; e++)
+        a /= 1000;
+    for (; a > 0 && a < 0.99995 && e > -4; e--)
+        a *= 1000;
+    snprintf(buf, cap, "%.4g %s%s", v < 0 ? -a : a, e >= 0 ? up[e] : down[-e], unit);
+}
+
+/* 1234567 -> "1,234,567" (|v| < 1e15, whole). */
+static void grouped(double v, char *buf, size_t cap)
+{
+    char digits[32];
+    snprintf(digits, sizeof digits, "%.0f", fabs(v));
+    size_t n = strlen(digits), o = 0;
+    if (v < 0 && o + 1 < cap)
+        buf[o++] = '-';
+    for (size_t k = 0; k < n && o + 2 < cap; k++) {
+        if (k && (n - k) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[k];
+    }
+    buf[o] = '\0';
+}
+
+static void duration(double s, char *buf, size_t cap)
+{
+    double a = fabs(s);
+    if (a < 1 && a > 0)
+        si(s, "s", buf, cap);
+    else if (a < 120)
+        snprintf(buf, cap, "%.4g s", s);
+    else if (a < 2 * 3600)
+        snprintf(buf, cap, "%.4g min", s / 60);
+    else if (a < 2 * 86400)
+        snprintf(buf, cap, "%.4g h", s / 3600);
+    else
+        snprintf(buf, cap, "%.4g days", s / 86400);
+}
+
+static void binary_bytes(double v, char *buf, size_t cap)
+{
+    static const char *const pre[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double a = fabs(v);
+    int e = 0;
+    for (; a >= 1023.95 && e < 6; e++)
+        a /= 1024;
+    snprintf(buf, cap, "%.4g %s", v < 0 ? -a : a, pre[e]);
+}
+
+static void money(double v, char *buf, size_t cap)
+{
+    double a = fabs(v);
+    const char *sign = v < 0 ? "-" : "";
+    if (a >= 1e12)
+        snprintf(buf, cap, "%s$%.3g trillion", sign, a / 1e12);
+    else if (a >= 1e9)
+        snprintf(buf, cap, "%s$%.3g billion", sign, a / 1e9);
+    else if (a >= 1e6)
+        snprintf(buf, cap, "%s$%.3g million", sign, a / 1e6);
+    else if (a >= 1000) {
+        char g[32];
+        grouped(a, g, sizeof g);
+        snprintf(buf, cap, "%s$%s", sign, g);
+    } else {
+        snprintf(buf, cap, "%s$%.2f", sign, a);
+    }
+}
+
+const char *report_format(double v, const char *unit, char *buf, size_t cap)
+{
+    unit = unit ? unit : "";
+    if (isnan(v))
+        snprintf(buf, cap, "-");
+    else if (isinf(v))
+        snprintf(buf, cap, "%sinf", v < 0 ? "-" : "");
+    else if (strcmp(unit, "s") == 0)
+        duration(v, buf, cap);
+    else if (strcmp(unit, "B") == 0)
+        binary_bytes(v, buf, cap);
+    else if (strcmp(unit, "USD") == 0)
+        money(v, buf, cap);
+    else if (strcmp(unit, "%") == 0)
+        snprintf(buf, cap, "%.3g%%", 100 * v);
+    else if (unit[0] == '\0' && v == floor(v) && fabs(v) < 1e15)
+        grouped(v, buf, cap);
+    else if (unit[0] == '\0')
+        snprintf(buf, cap, "%.4g", v);
+    else
+        si(v, unit, buf, cap);
+    return buf;
+}
+
+/* ---- text ---- */
+
+static void cell(const ritem *it, char *buf, size_t cap)
+{
+    switch (it->vkind) {
+    case RV_NUM:
+        report_format(it->num, it->unit, buf, cap);
+        break;
+    case RV_INT:
+        report_format((double)it->i, it->unit, buf, cap);
+        break;
+    case RV_STR:
+        snprintf(buf, cap, "%s", it->str ? it->str : "-");
+        break;
+    case RV_BOOL:
+        snprintf(buf, cap, "%s", it->i ? "yes" : "no");
+        break;
+    case RV_STRS:
+        strs_join(it, ", ", buf, cap);
+        if (!buf[0])
+            snprintf(buf, cap, "-");
+        break;
+    }
+}
+
+static const char *label_of(const ritem *it)
+{
+    return it->label ? it->label : it->key ? it->key : "";
+}
+
+/* The index after the END (or TABLE_END) that closes the group or table
+ * opened at k. */
+static size_t skip(const report *r, size_t k)
+{
+    int depth = 0;
+    for (; k < r->n; k++) {
+        ri_kind kd = r->items[k].kind;
+        depth += kd == RI_BEGIN || kd == RI_TABLE;
+        depth -= kd == RI_END || kd == RI_TABLE_END;
+        if (depth == 0)
+            return k + 1;
+    }
+    return r->n;
+}
+
+#define MAX_COLS 48
+
+/* A table from k (its RI_TABLE) as aligned columns; returns the index after
+ * it. Columns are the keys in the order rows first give them. */
+static size_t text_table(const report *r, size_t k, int indent, FILE *f)
+{
+    size_t end = skip(r, k);
+    const ritem *cols[MAX_COLS];
+    size_t ncols = 0, width[MAX_COLS];
+    for (size_t q = k + 1; q < end; q++) {
+        const ritem *it = &r->items[q];
+        if (it->kind != RI_VALUE)
+            continue;
+        size_t c = 0;
+        while (c < ncols && strcmp(cols[c]->key, it->key) != 0)
+            c++;
+        if (c == ncols && ncols < MAX_COLS) {
+            cols[ncols] = it;
+            width[ncols++] = strlen(label_of(it));
+        }
+        if (c < ncols) {
+            char b[96];
+            cell(it, b, sizeof b);
+            if (strlen(b) > width[c])
+                width[c] = strlen(b);
+        }
+    }
+    if (r->items[k].label)
+        fprintf(f, "%*s%s\n", indent, "", r->items[k].label);
+    /* Numbers right-aligned under a right-aligned heading, text left. */
+    fprintf(f, "%*s", indent, "");
+    for (size_t c = 0; c < ncols; c++) {
+        int num = cols[c]->vkind == RV_NUM || cols[c]->vkind == RV_INT, last = c + 1 == ncols;
+        fprintf(f, num ? "%*s%s" : "%-*s%s", num || !last ? (int)width[c] : 0, label_of(cols[c]),
+                last ? "" : "  ");
+    }
+    fprintf(f, "\n");
+    for (size_t q = k + 1; q < end; q++) {
+        if (r->items[q].kind != RI_ROW)
+            continue;
+        char cells[MAX_COLS][96] = {{0}};
+        int num[MAX_COLS] = {0};
+        for (size_t v = q + 1; v < end && r->items[v].kind == RI_VALUE; v++)
+            for (size_t c = 0; c < ncols; c++)
+                if (strcmp(cols[c]->key, r->items[v].key) == 0) {
+                    cell(&r->items[v], cells[c], sizeof cells[c]);
+                    num[c] = r->items[v].vkind == RV_NUM || r->items[v].vkind == RV_INT;
+                }
+        fprintf(f, "%*s", indent, "");
+        for (size_t c = 0; c < ncols; c++) {
+            int last = c + 1 == ncols;
+            fprintf(f, num[c] ? "%*s%s" : "%-*s%s", num[c] || !last ? (int)width[c] : 0,
+                    cells[c][0] ? cells[c] : "-", last ? "" : "  ");
+        }
+        fprintf(f, "\n");
+    }
+    return end;
+}
+
+/* The values, groups and tables from k to end at indent. */
+static void text_items(const report *r, size_t k, size_t end, int indent, FILE *f)
+{
+    size_t width = 0;
+    for (size_t q = k; q < end; q = r->items[q].kind == RI_VALUE ? q + 1 : skip(r, q))
+        if (r->items[q].kind == RI_VALUE && strlen(label_of(&r->items[q])) > width)
+            width = strlen(label_of(&r->items[q]));
+    while (k < end) {
+        const ritem *it = &r->items[k];
+        if (it->kind == RI_VALUE) {
+            char b[160];
+            cell(it, b, sizeof b);
+            fprintf(f, "%*s%-*s  %s\n", indent, "", (int)width, label_of(it), b);
+            k++;
+        } else if (it->kind == RI_TABLE) {
+            k = text_table(r, k, indent, f);
+        } else if (it->kind == RI_BEGIN) {
+            size_t close = skip(r, k);
+            if (!it->hidden) {
+                if (it->label)
+                    fprintf(f, "%*s%s\n", indent, "", it->label);
+                text_items(r, k + 1, close - 1, indent + (it->label ? 2 : 0), f);
+            }
+            k = close;
+        } else {
+            k++;
+        }
+    }
+}
+
+int report_write_text(const report *r, FILE *f, ms_err *err)
+{
+    if (r->failed)
+        return ms_errf(err, MS_ENOMEM, "out of memory while building the report");
+    text_items(r, 0, r->n, 0, f);
+    if (ferror(f))
+        return ms_errf(err, MS_EIO, "write error on the report");
+    return MS_OK;
+}
+
+/* ---- JSON ---- */
+
+static cJSON *json_value(const ritem *it)
+{
+    switch (it->vkind) {
+    case RV_NUM:
+        return isfinite(it->num) ? cJSON_CreateNumber(it->num) : cJSON_CreateNull();
+    case RV_INT:
+        return cJSON_CreateNumber((double)it->i);
+    case RV_STR:
+        return it->str ? cJSON_CreateString(it->str) : cJSON_CreateNull();
+    case RV_BOOL:
+        return cJSON_CreateBool((int)it->i);
+    case RV_STRS: {
+        cJSON *a = cJSON_CreateArray();
+        for (int64_t k = 0; a && k < it->i; k++) {
+            char item[256];
+            cJSON *s = cJSON_CreateString(strs_item(it->str, k, item, sizeof item));
+            if (!s || !cJSON_AddItemToArray(a, s)) {
+                cJSON_Delete(s);
+                cJSON_Delete(a);
+                return NULL;
+            }
+        }
+        return a;
+    }
+    }
+    return NULL;
+}
+
+cJSON *report_json(const report *r)
+{
+    if (r->failed)
+        return NULL;
+    cJSON *root = cJSON_CreateObject(), *stack[64];
+    int top = 0, ok = root != NULL;
+    stack[0] = root;
+    if (ok && r->version)
+        ok = cJSON_AddStringToObject(root, "megasim_version", r->version) != NULL;
+    for (size_t k = 0; k < r->n && ok; k++) {
+        const ritem *it = &r->items[k];
+        cJSON *cur = stack[top], *made = NULL;
+        switch (it->kind) {
+        case RI_VALUE:
+            made = json_value(it);
+            ok = made && (cJSON_IsArray(cur) ? cJSON_AddItemToArray(cur, made)
+                                             : cJSON_AddItemToObject(cur, it->key, made));
+            break;
+        case RI_BEGIN:
+        case RI_TABLE:
+            if (it->kind == RI_BEGIN && !it->key) {
+                made = cur; /* its values go in the enclosing object */
+            } else {
+                made = it->kind == RI_TABLE ? cJSON_CreateArray() : cJSON_CreateObject();
+                ok = made && cJSON_AddItemToObject(cur, it->key, made);
+            }
+            ok = ok && top + 1 < 64;
+            if (ok)
+                stack[++top] = made;
+            break;
+        case RI_ROW:
+            if (cJSON_IsObject(cur) && top > 0 && cJSON_IsArray(stack[top - 1]))
+                cur = stack[--top]; /* the previous row ends */
+            made = cJSON_CreateObject();
+            ok = made && cJSON_AddItemToArray(cur, made) && top + 1 < 64;
+            if (ok)
+                stack[++top] = made;
+            break;
+        case RI_TABLE_END:
+            if (cJSON_IsObject(cur) && top > 0 && cJSON_IsArray(stack[top - 1]))
+                top--;
+            top -= top > 0;
+            break;
+        case RI_END:
+            top -= top > 0;
+            break;
+        }
+    }
+    if (!ok) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+int report_write_json(const report *r, FILE *f, ms_err *err)
+{
+    cJSON *j = report_json(r);
+    char *text = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (!text)
+        return ms_errf(err, MS_ENOMEM, "out of memory while writing JSON");
+    fprintf(f, "%s\n", text);
+    cJSON_free(text);
+    if (ferror(f))
+        return ms_errf(err, MS_EIO, "write error on the JSON report");
+    return MS_OK;
+}
+
+/* ---- CSV ---- */
+
+static void csv_cell(FILE *f, const ritem *it)
+{
+    char b[64];
+    switch (it->vkind) {
+    case RV_NUM:
+        if (isfinite(it->num))
+            fprintf(f, "%.15g", it->num);
+        break;
+    case RV_INT:
+        fprintf(f, "%lld", (long long)it->i);
+        break;
+    case RV_STR:
+        if (it->str)
+            csv_fwrite(f, it->str, strlen(it->str));
+        break;
+    case RV_BOOL:
+        snprintf(b, sizeof b, "%s", it->i ? "true" : "false");
+        fputs(b, f);
+        break;
+    case RV_STRS: {
+        char joined[1024];
+        strs_join(it, ";", joined, sizeof joined);
+        csv_fwrite(f, joined, strlen(joined));
+        break;
+    }
+    }
+}
+
+int report_write_csv(const report *r, const char *table_key, FILE *f, ms_err *err)
+{
+    if (r->failed)
+        return ms_errf(err, MS_ENOMEM, "out of memory while building the report");
+    size_t k = 0;
+    while (k < r->n && !(r->items[k].kind == RI_TABLE &&
+                         (!table_key || (r->items[k].key && !strcmp(r->items[k].key, table_key)))))
+        k++;
+    if (k == r->n)
+        return ms_errf(err, MS_EINVAL, "the result has no table '%s' to write as CSV",
+                       table_key ? table_key : "(any)");
+    size_t end = skip(r, k);
+    const char *cols[MAX_COLS];
+    size_t ncols = 0;
+    for (size_t q = k + 1; q < end; q++) {
+        const ritem *it = &r->items[q];
+        if (it->kind != RI_VALUE)
+            continue;
+        size_t c = 0;
+        while (c < ncols && strcmp(cols[c], it->key) != 0)
+            c++;
+        if (c == ncols && ncols < MAX_COLS)
+            cols[ncols++] = it->key;
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        if (c)
+            fputc(',', f);
+        csv_fwrite(f, cols[c], strlen(cols[c]));
+    }
+    fputc('\n', f);
+    for (size_t q = k + 1; q < end; q++) {
+        if (r->items[q].kind != RI_ROW)
+            continue;
+        for (size_t c = 0; c < ncols; c++) {
+            if (c)
+                fputc(',', f);
+            for (size_t v = q + 1; v < end && r->items[v].kind == RI_VALUE; v++)
+                if (strcmp(cols[c], r->items[v].key) == 0) {
+                    csv_cell(f, &r->items[v]);
+                    break;
+                }
+        }
+        fputc('\n', f);
+    }
+    if (ferror(f))
+        return ms_errf(err, MS_EIO, "write error on the CSV");
+    return MS_OK;
+}

@@ -1,0 +1,76 @@
+/* report: a command's result as an ordered list of named values with
+ * units, in groups and tables, and the three renderings of it: aligned
+ * text for a person, JSON and CSV for machines. A command builds one
+ * report and hands it to one renderer, so its text and its JSON cannot
+ * disagree; a new result field is one report_* call.
+ *
+ * Values are kept in SI base units (seconds, bytes, watts, dollars, FLOP/s,
+ * fractions); the text renderer chooses the prefix per unit, JSON and CSV
+ * write them as they are, NAN as null (JSON) or an empty field (CSV). */
+#ifndef MS_REPORT_H
+#define MS_REPORT_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+typedef struct report report;
+
+/* An empty report; NULL when out of memory. Free with report_free. */
+report *report_new(void);
+void report_free(report *r);
+/* 1 if memory ran out while it was built (the renderers then fail). */
+int report_failed(const report *r);
+
+/* The version JSON carries as "megasim_version" (text leaves it out). */
+void report_version(report *r, const char *version);
+
+/* A group: in text a heading (title; none when NULL) with its values
+ * indented under it; in JSON an object under key, or, when key is NULL, its
+ * values in the enclosing object. Groups nest; each begin has an end.
+ * A group opened with report_begin_hidden is left out of the text (the
+ * "inputs" a JSON result echoes). */
+void report_begin(report *r, const char *key, const char *title);
+void report_begin_hidden(report *r, const char *key);
+void report_end(report *r);
+
+/* One value. key is its JSON key and CSV column; label what the text
+ * shows (NULL: the key); unit one of those report_format knows ("s", "B",
+ * "B/s", "FLOP/s", "W", "USD", "%" for a fraction, "" for a count or a
+ * plain number, or any other unit, drawn with an SI prefix). */
+void report_num(report *r, const char *key, const char *label, double v, const char *unit);
+void report_int(report *r, const char *key, const char *label, int64_t v, const char *unit);
+void report_str(report *r, const char *key, const char *label, const char *s);
+void report_bool(report *r, const char *key, const char *label, int v);
+/* A list of n strings: a JSON array, "a, b" in text, "a;b" in CSV. */
+void report_strs(report *r, const char *key, const char *label, const char *const *s, size_t n);
+
+/* A table: rows of values with the same keys. In text a header and one
+ * line per row; in JSON an array of objects under key; in CSV a header of
+ * the keys and one line per row. Values added after report_row go into
+ * that row until the next report_row or report_table_end. */
+void report_table(report *r, const char *key, const char *title);
+void report_row(report *r);
+void report_table_end(report *r);
+
+/* v with its unit as the text shows it: "989.4 TFLOP/s", "3.35 TB/s",
+ * "12.5 GiB" (bytes in binary prefixes), "45.2 min" and "3.4 days"
+ * (seconds are never "ks"), "$4.75 million", "12.3%" (of a fraction),
+ * "1,536" (a whole count); "-" for NAN. Returns buf. */
+const char *report_format(double v, const char *unit, char *buf, size_t cap);
+
+/* The renderings. Each fails (MS_ENOMEM, MS_EIO) without a partial
+ * promise: what was written may be incomplete and the caller says so. */
+int report_write_text(const report *r, FILE *f, ms_err *err);
+/* The JSON object (the caller deletes it): "megasim_version" first, then
+ * every value, group and table in order. NULL when out of memory. */
+cJSON *report_json(const report *r);
+int report_write_json(const report *r, FILE *f, ms_err *err);
+/* The table under key (NULL: the first table) as CSV, through libcsv; a
+ * report without that table fails with MS_EINVAL naming it. */
+int report_write_csv(const report *r, const char *table_key, FILE *f, ms_err *err);
+
+#endif

@@ -1,0 +1,169 @@
+/* Tests of report (src/report): the unit formats a person reads, and one
+ * report rendered as text, JSON and CSV, each held to what it must say. */
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+
+static void test_format(void)
+{
+    static const struct {
+        double v;
+        const char *unit, *want;
+    } cases[] = {
+        {989.4e12, "FLOP/s", "989.4 TFLOP/s"},
+        {3.35e12, "B/s", "3.35 TB/s"},
+        {700, "W", "700 W"},
+        {8360, "W", "8.36 kW"},
+        {2.2e9, "W", "2.2 GW"},
+        {812e-6, "s", "812 us"},
+        {17.75, "s", "17.75 s"},
+        {119.9, "s", "119.9 s"},
+        {2712, "s", "45.2 min"},   /* 2712 / 60 */
+        {45000, "s", "12.5 h"},    /* 45000 / 3600 */
+        {293760, "s", "3.4 days"}, /* 3.4 x 86400 */
+        {1024, "B", "1 KiB"},
+        {80e9, "B", "74.51 GiB"}, /* 80e9 / 2^30 = 74.506 */
+        {1023, "B", "1023 B"},
+        {4.749e6, "USD", "$4.75 million"},
+        {5.6e6, "USD", "$5.6 million"},
+        {12345.6, "USD", "$12,346"},
+        {0.00397, "USD", "$0.00"},
+        {12.5, "USD", "$12.50"},
+        {2.1e9, "USD", "$2.1 billion"},
+        {0.123, "%", "12.3%"},
+        {0.567, "%", "56.7%"},
+        {1536, "", "1,536"},
+        {1234567, "", "1,234,567"},
+        {0.25, "", "0.25"},
+        {NAN, "W", "-"},
+        {0, "B/s", "0 B/s"},
+    };
+    char buf[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        report_format(cases[i].v, cases[i].unit, buf, sizeof buf);
+        if (strcmp(buf, cases[i].want) != 0)
+            fprintf(stderr, "\n  %g %s: got '%s', want '%s'", cases[i].v, cases[i].unit, buf,
+                    cases[i].want);
+        CU_ASSERT_STRING_EQUAL(buf, cases[i].want);
+    }
+}
+
+/* A report with a value, a group, a hidden group and a two-row table. */
+static report *example(void)
+{
+    report *r = report_new();
+    report_version(r, "9.9.9");
+    report_begin_hidden(r, "inputs");
+    report_str(r, "chip", NULL, "H100");
+    report_end(r);
+    report_num(r, "step_time_s", "step time", 17.75, "s");
+    report_begin(r, "power", "power and cost");
+    report_num(r, "it_power_mean_w", "IT power", 8.36e6, "W");
+    report_num(r, "unknown_w", "unknown", NAN, "W");
+    report_end(r);
+    report_table(r, "results", "collectives");
+    report_row(r);
+    report_str(r, "chip", NULL, "H100");
+    report_num(r, "busbw_Bps", "busbw", 352e9, "B/s");
+    report_row(r);
+    report_str(r, "chip", NULL, "H800, \"cut\"");
+    report_num(r, "busbw_Bps", "busbw", 156e9, "B/s");
+    report_table_end(r);
+    report_bool(r, "fits", NULL, 1);
+    return r;
+}
+
+/* What f holds, NUL-terminated, for the caller to free. */
+static char *slurp(FILE *f)
+{
+    long n = ftell(f);
+    char *s = calloc((size_t)n + 1, 1);
+    rewind(f);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n)
+        s[0] = '\0';
+    return s;
+}
+
+static void test_text(void)
+{
+    report *r = example();
+    FILE *f = tmpfile();
+    ms_err err = {0};
+    CU_ASSERT_EQUAL(report_write_text(r, f, &err), MS_OK);
+    char *s = slurp(f);
+    /* Labels aligned, units chosen per value, the hidden group absent. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "step time  17.75 s\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "power and cost\n  IT power  8.36 MW\n  unknown   -\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "collectives\nchip            busbw\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "H100         352 GB/s\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "fits       yes\n"));
+    CU_ASSERT_PTR_NULL(strstr(s, "inputs"));
+    CU_ASSERT_PTR_NULL(strstr(s, "9.9.9"));
+    free(s);
+    fclose(f);
+    report_free(r);
+}
+
+static void test_json(void)
+{
+    report *r = example();
+    cJSON *j = report_json(r);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_STRING_EQUAL(j->child->string, "megasim_version"); /* first */
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "megasim_version")->valuestring, "9.9.9");
+    CU_ASSERT_STRING_EQUAL(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "inputs"), "chip")->valuestring, "H100");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(j, "step_time_s")->valuedouble, 17.75, 0);
+    cJSON *power = cJSON_GetObjectItem(j, "power");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(power, "it_power_mean_w")->valuedouble, 8.36e6, 0);
+    CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(power, "unknown_w")));
+    cJSON *rows = cJSON_GetObjectItem(j, "results");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(rows), 2);
+    CU_ASSERT_DOUBLE_EQUAL(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 1), "busbw_Bps")->valuedouble, 156e9, 0);
+    CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(j, "fits")));
+    cJSON_Delete(j);
+    report_free(r);
+}
+
+static void test_csv(void)
+{
+    report *r = example();
+    FILE *f = tmpfile();
+    ms_err err = {0};
+    CU_ASSERT_EQUAL(report_write_csv(r, "results", f, &err), MS_OK);
+    char *s = slurp(f);
+    /* libcsv quotes every field it writes; numbers stay in SI base units. */
+    CU_ASSERT_STRING_EQUAL(s, "\"chip\",\"busbw_Bps\"\n\"H100\",352000000000\n"
+                              "\"H800, \"\"cut\"\"\",156000000000\n");
+    free(s);
+    fclose(f);
+    f = tmpfile();
+    CU_ASSERT_EQUAL(report_write_csv(r, "nothing", f, &err), MS_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'nothing'"));
+    fclose(f);
+    report_free(r);
+}
+
+static CU_TestInfo tests[] = {
+    {"unit formats", test_format},
+    {"text rendering", test_text},
+    {"JSON rendering", test_json},
+    {"CSV rendering", test_csv},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {.pName = "report", .pTests = tests},
+    CU_SUITE_INFO_NULL,
+};
+
+#include "test_main.h"
+
+int main(void)
+{
+    return ms_test_run(suites, "test_report");
+}
