@@ -512,7 +512,7 @@ static int write_plot(const study *s, const char *out, int *drawn, ms_err *err)
     if ((rc = write_roof_data(s, keys, nkeys, xmin, xmax, dat_path, err)))
         return rc;
 
-    char title[700], names[400] = "";
+    char title[800], names[400] = "";
     size_t used = 0;
     for (size_t i = 0; i < s->nchips && used < sizeof names; i++)
         used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",

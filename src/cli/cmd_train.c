@@ -10,6 +10,7 @@
 #include "cli/cpow.h"
 #include "io/trace.h"
 #include "model/modelfile.h"
+#include "power/prun.h"
 #include "train/stack.h"
 #include "train/step.h"
 
@@ -135,12 +136,13 @@ static void print_text(const model *m, const chip *c, const plan *p, const step_
            cli_si(b1, 32, r->model_flops_per_token, "FLOP"));
     printf("  GPU-hours per 1e12 tok %s\n", cli_si(b1, 32, r->gpu_hours_per_trillion_tokens, ""));
     if (isfinite(tokens)) {
-        double hours = r->gpu_hours_per_trillion_tokens * tokens / 1e12;
+        prun_budget bu =
+            prun_budget_of(r->gpu_hours_per_trillion_tokens, tokens, (double)p->gpus, price);
         printf("  %s tokens            %.1f days on %lld GPUs, %s GPU-hours",
-               cli_si(b1, 32, tokens, ""), hours / (double)p->gpus / 24, (long long)p->gpus,
-               cli_si(b2, 32, hours, ""));
+               cli_si(b1, 32, tokens, ""), bu.days, (long long)p->gpus,
+               cli_si(b2, 32, bu.gpu_hours, ""));
         if (isfinite(price))
-            printf(", $%s at $%.2f per GPU-hour", cli_si(b3, 32, hours * price, ""), price);
+            printf(", $%s at $%.2f per GPU-hour", cli_si(b3, 32, bu.cost_usd, ""), price);
         printf("\n");
     } else if (isfinite(price)) {
         printf("  cost per 1e12 tokens   $%s at $%.2f per GPU-hour\n",
@@ -240,13 +242,14 @@ static int train_power(const cli_args *a, const chip *c, const plan *p, const to
             }
     }
     /* The run: the token budget, else one step. */
-    double duration = isfinite(tokens) ? tokens / r->tokens_per_s * run_factor : r->step_time_s;
+    double duration = isfinite(tokens) ? prun_train_duration_s(tokens, r->tokens_per_s, run_factor)
+                                       : r->step_time_s;
     cpow_summarize(&pw, it, smooth, gpu, (double)p->gpus, duration, run);
     if (ck) {
         cpow_run pause, shown;
         cpow_summarize(&pw, it_pause, smooth_pause, gpu_pause, (double)p->gpus, duration, &pause);
         cpow_summarize(&pw, show, show_smooth, show_gpu, (double)p->gpus, duration, &shown);
-        cpow_mix(&pw, run, &pause, 1 - 1 / run_factor, &shown);
+        cpow_mix(&pw, run, &pause, prun_pause_frac(run_factor), &shown);
     }
     char title[200];
     snprintf(title, sizeof title, "%lld x %s, %lld training steps%s", (long long)p->gpus, c->name,
@@ -426,8 +429,8 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
     }
     double ckpt_B = res.memory.weights_B + res.memory.optimizer_B;
     if (ckpt_every > 0) {
-        ckpt_s = ckpt_B / (ckpt_GBps * 1e9);
-        run_factor = 1 + ckpt_s / ((double)ckpt_every * res.step_time_s);
+        ckpt_s = prun_ckpt_s(ckpt_B, ckpt_GBps * 1e9);
+        run_factor = prun_ckpt_run_factor(ckpt_s, ckpt_every, res.step_time_s);
         res.gpu_hours_per_trillion_tokens *= run_factor;
     }
     cpow_run pr;
@@ -472,12 +475,13 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
             cli_json_num(o, "checkpoint_overhead_fraction", run_factor - 1);
         }
         if (isfinite(tokens)) {
-            double hours = res.gpu_hours_per_trillion_tokens * tokens / 1e12;
+            prun_budget bu =
+                prun_budget_of(res.gpu_hours_per_trillion_tokens, tokens, (double)p.gpus, price);
             cli_json_num(o, "tokens", tokens);
-            cli_json_num(o, "days", hours / (double)p.gpus / 24);
-            cli_json_num(o, "gpu_hours", hours);
+            cli_json_num(o, "days", bu.days);
+            cli_json_num(o, "gpu_hours", bu.gpu_hours);
             if (isfinite(price))
-                cli_json_num(o, "cost_usd", hours * price);
+                cli_json_num(o, "cost_usd", bu.cost_usd);
         } else if (isfinite(price)) {
             cli_json_num(o, "cost_usd_per_trillion_tokens",
                          res.gpu_hours_per_trillion_tokens * price);

@@ -89,9 +89,7 @@ int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, d
         (rc = opt_double(a, "--life-years", &t->life_years, err)) ||
         (rc = opt_double(a, "--energy-usd-per-kwh", &t->energy_usd_per_kwh, err)))
         return rc;
-    /* Facility capacity is provisioned for every GPU at full load. */
-    t->it_w_per_gpu = pwr_it_per_gpu_w(&out->lv, out->lv.matrix_w) +
-                      (gpus > 0 ? (double)switches * out->site.switch_w / gpus : 0);
+    t->it_w_per_gpu = prun_provisioned_w_per_gpu(&out->lv, &out->site, gpus);
     if (isnan(t->server_usd_per_gpu))
         snprintf(out->unpriced, sizeof out->unpriced,
                  "hwdb/costs.csv has no server_usd.%s or rack_usd.%s: give --server-usd (one "
@@ -125,71 +123,28 @@ void cpow_free(cpow *p)
         pdb_free(p->db);
 }
 
-static void finish(const cpow *p, cpow_run *out);
+/* What prun computes a run's figures from; estimated is borrowed. */
+static prun_basis basis(const cpow *p)
+{
+    return (prun_basis){.lv = p->lv,
+                        .site = p->site,
+                        .tco = p->tco,
+                        .price_per_gpu_hour = p->price_per_gpu_hour,
+                        .estimated = p->estimated};
+}
 
 void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, const pseries *gpu_s,
                     double gpus, double duration_s, cpow_run *out)
 {
-    const pseries *run = smooth ? smooth : it;
-    pseries_stats st = pseries_stats_of(run), raw = pseries_stats_of(it);
-    pseries_stats g = pseries_stats_of(gpu_s);
-    double switches_w = (double)p->site.switches * p->site.switch_w;
-    *out = (cpow_run){.gpus = gpus,
-                      .duration_s = duration_s,
-                      .it_mean_w = st.mean_w,
-                      .it_peak_w = st.peak_w,
-                      .it_min_w = st.min_w,
-                      .facility_mean_w = st.mean_w * p->site.pue,
-                      .node_mean_w = (st.mean_w - switches_w) / gpus * p->lv.node_gpus,
-                      .node_peak_w = (st.peak_w - switches_w) / gpus * p->lv.node_gpus,
-                      .gpu_mean_w = g.mean_w / gpus,
-                      .swing_max_w = st.swing_max_w,
-                      .ramp_max_w_per_s = st.ramp_max_w_per_s,
-                      .smoothed = smooth != NULL,
-                      .swing_unsmoothed_w = raw.swing_max_w,
-                      .it_unsmoothed_mean_w = raw.mean_w};
-    snprintf(out->estimated, sizeof out->estimated, "%s", p->estimated ? p->estimated : "");
-    finish(p, out);
+    prun_basis b = basis(p);
+    prun_summarize(&b, it, smooth, gpu_s, gpus, duration_s, out);
 }
 
 void cpow_mix(const cpow *p, cpow_run *run, const cpow_run *pause, double pause_frac,
               const cpow_run *shown)
 {
-    double w = pause_frac;
-    run->it_mean_w = (1 - w) * run->it_mean_w + w * pause->it_mean_w;
-    run->it_unsmoothed_mean_w =
-        (1 - w) * run->it_unsmoothed_mean_w + w * pause->it_unsmoothed_mean_w;
-    run->facility_mean_w = (1 - w) * run->facility_mean_w + w * pause->facility_mean_w;
-    run->node_mean_w = (1 - w) * run->node_mean_w + w * pause->node_mean_w;
-    run->gpu_mean_w = (1 - w) * run->gpu_mean_w + w * pause->gpu_mean_w;
-    run->it_peak_w = shown->it_peak_w;
-    run->node_peak_w = shown->node_peak_w;
-    run->it_min_w = shown->it_min_w;
-    run->swing_max_w = shown->swing_max_w;
-    run->ramp_max_w_per_s = shown->ramp_max_w_per_s;
-    run->swing_unsmoothed_w = shown->swing_unsmoothed_w;
-    finish(p, run);
-}
-
-/* Energy and costs from the means and the duration. */
-static void finish(const cpow *p, cpow_run *out)
-{
-    double duration_s = out->duration_s;
-    if (out->smoothed)
-        out->floor_energy_frac = out->it_mean_w / out->it_unsmoothed_mean_w - 1;
-    out->energy_j = out->facility_mean_w * duration_s;
-    out->gpu_hours = out->gpus * duration_s / 3600;
-    out->usd_energy = tco_energy_usd(&p->tco, out->energy_j);
-    if (isfinite(p->price_per_gpu_hour)) {
-        /* A flat price: energy is what the run drew; capital what is left. */
-        out->usd_total = p->price_per_gpu_hour * out->gpu_hours;
-        out->usd_capital = out->usd_total - out->usd_energy;
-    } else {
-        /* NAN when the server price is unknown. */
-        out->usd_capital = tco_capital_rate(&p->tco).capital_usd_per_gpu_hour * out->gpu_hours;
-        out->usd_total = out->usd_capital + out->usd_energy;
-    }
-    out->usd_per_gpu_hour = out->gpu_hours > 0 ? out->usd_total / out->gpu_hours : NAN;
+    prun_basis b = basis(p);
+    prun_mix(&b, run, pause, pause_frac, shown);
 }
 
 void cpow_json(cJSON *o, const cpow_run *r)

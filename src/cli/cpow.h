@@ -1,7 +1,8 @@
 /* cpow: power and cost for the commands that simulate runs (train,
  * serve) and size clusters: the options they share, reading
- * hwdb/power.csv and hwdb/costs.csv with the options' overrides, the
- * series a run's activity gives, and the JSON and text that report it. */
+ * hwdb/power.csv and hwdb/costs.csv with the options' overrides, and the
+ * JSON, text and files that report a run's power. The arithmetic of a
+ * run's figures lives in power/prun; cpow hands it what it read. */
 #ifndef MS_CPOW_H
 #define MS_CPOW_H
 
@@ -9,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "power/pdb.h"
+#include "power/prun.h"
 #include "power/pseries.h"
 #include "power/pwr.h"
 #include "power/tco.h"
@@ -34,27 +36,8 @@ typedef struct cpow {
     char unpriced[300];    /* why capital is unknown (tco.server_usd_per_gpu NAN); "" if known */
 } cpow;
 
-/* What a run drew and cost. */
-typedef struct cpow_run {
-    double gpus;
-    double duration_s; /* of the whole run the costs are for */
-    double it_mean_w, it_peak_w, it_min_w;
-    double facility_mean_w; /* it_mean_w x pue */
-    char estimated[160];    /* the power levels that are estimates, ';'-separated */
-    double node_mean_w;     /* one server at the wall, mean */
-    double node_peak_w;     /* a server's share of the IT peak (switches excluded): the mean
-                               server at the cluster's busiest moment */
-    double gpu_mean_w;      /* one GPU, mean */
-    double energy_j;        /* at the meter, the whole run */
-    double swing_max_w, ramp_max_w_per_s; /* IT, at the series' resolution */
-    double gpu_hours;
-    double usd_capital, usd_energy, usd_total;
-    double usd_per_gpu_hour;
-    int smoothed;             /* a floor was applied */
-    double floor_energy_frac; /* smoothing's extra energy over the unsmoothed run */
-    double swing_unsmoothed_w;
-    double it_unsmoothed_mean_w;
-} cpow_run;
+/* What a run drew and cost: see power/prun.h. */
+typedef prun cpow_run;
 
 /* Reads the databases and the options for chip c in a cluster of gpus
  * GPUs with switches network switches. price is --price-per-gpu-hour (NAN
@@ -71,11 +54,14 @@ void cpow_free(cpow *p);
 int cpow_load_optional(const cli_args *a, const chip *c, double gpus, int64_t switches,
                        double price, cpow *out, int *loaded, ms_err *err);
 
-/* Stats of a series and the run's costs: it is the IT series (unsmoothed
- * as run), smooth the same with the floor (NULL when none); gpu_s the GPU
- * draw alone; the costs cover duration_s of gpus GPUs. */
+/* prun_summarize with p's basis. */
 void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, const pseries *gpu_s,
                     double gpus, double duration_s, cpow_run *out);
+
+/* prun_mix with p's basis: a run that spends pause_frac of its time in
+ * pauses (checkpoints). */
+void cpow_mix(const cpow *p, cpow_run *run, const cpow_run *pause, double pause_frac,
+              const cpow_run *shown);
 
 /* Adds the power and cost keys to a JSON result. */
 void cpow_json(cJSON *o, const cpow_run *r);
@@ -85,13 +71,6 @@ void cpow_print(const cpow_run *r);
 
 /* Writes --power-trace and --power-plot if asked: the IT and facility
  * series (and the smoothed ones). */
-/* A run that spends pause_frac of its time in pauses (checkpoints): the
- * means, energy and costs of *run (its steps) mixed with those of
- * *pause, and peak, minimum, swings and ramps taken from *shown (the
- * series that was written and drawn, pauses in it). */
-void cpow_mix(const cpow *p, cpow_run *run, const cpow_run *pause, double pause_frac,
-              const cpow_run *shown);
-
 int cpow_write(const cli_args *a, const cpow *p, const pseries *it, const pseries *smooth,
                const char *title, ms_err *err);
 
