@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "job/jenv.h"
+#include "job/jtopo.h"
 #include "model/modelfile.h"
 
 #ifndef MEGASIM_VERSION
@@ -290,14 +292,23 @@ const char *cli_home_origin(void)
     return home_origin;
 }
 
+const jenv *cli_env(void)
+{
+    static jenv env;
+    static char derived[4096];
+    if (!env.home) {
+        env.home = cli_home();
+        env.derived_path = cli_user_path(derived, sizeof derived, CLI_DERIVED_CHIPS, NULL) == MS_OK
+                               ? derived
+                               : NULL;
+        env.version = cli_version();
+    }
+    return &env;
+}
+
 int cli_home_path(char *buf, size_t cap, const char *rel, ms_err *err)
 {
-    const char *home = cli_home();
-    int w = strcmp(home, ".") == 0 ? snprintf(buf, cap, "%s", rel)
-                                   : snprintf(buf, cap, "%s/%s", home, rel);
-    if (w < 0 || (size_t)w >= cap)
-        return ms_errf(err, MS_EINVAL, "path too long: %s/%s", home, rel);
-    return MS_OK;
+    return jenv_path(cli_env(), rel, buf, cap, err);
 }
 
 int cli_user_path(char *buf, size_t cap, const char *rel, ms_err *err)
@@ -346,28 +357,11 @@ int cli_mkdirs_for(const char *path, ms_err *err)
 
 int cli_load_chips(const cli_args *a, chip_db **db, ms_err *err)
 {
-    char base[4096], derived[4096];
     const char *const *files = NULL;
-    int n = cli_values(a, "--chips", &files), rc;
-    *db = NULL;
-    if (n > 0) {
-        rc = chip_db_load(cli_data_path(files[0], base, sizeof base), db, err);
-        for (int i = 1; i < n && !rc; i++)
-            rc = chip_db_add_file(*db, cli_data_path(files[i], base, sizeof base), err);
-    } else {
-        rc = cli_home_path(base, sizeof base, "hwdb/chips.csv", err);
-        if (!rc && cli_user_path(derived, sizeof derived, CLI_DERIVED_CHIPS, NULL) != MS_OK)
-            derived[0] = '\0'; /* no user directory: no derived chips */
-        if (!rc)
-            rc = chip_db_load(base, db, err);
-        if (!rc && derived[0] && access(derived, F_OK) == 0)
-            rc = chip_db_add_file(*db, derived, err);
-    }
-    if (rc) {
-        chip_db_free(*db);
-        *db = NULL;
-    }
-    return rc;
+    jopt_list l = {.n = cli_values(a, "--chips", &files)};
+    for (int i = 0; i < l.n && i < JOPT_MAX_LIST; i++)
+        l.v[i] = files[i];
+    return jenv_load_chips(cli_env(), &l, db, err);
 }
 
 int cli_load_calib(const cli_args *a, calib **cal, ms_err *err)
@@ -391,30 +385,10 @@ int cli_load_calib(const cli_args *a, calib **cal, ms_err *err)
 int cli_select_chips(const chip_db *db, const char *const *lists, int nlists, const chip **out,
                      size_t cap, size_t *n, ms_err *err)
 {
-    *n = 0;
-    for (int l = 0; l < nlists; l++) {
-        const char *p = lists[l];
-        for (;;) {
-            size_t len = strcspn(p, ",");
-            char name[64];
-            if (len == 0 || len >= sizeof name)
-                return ms_errf(err, MS_EUSAGE,
-                               "--chip '%s': expected chip names separated by commas", lists[l]);
-            memcpy(name, p, len);
-            name[len] = '\0';
-            const chip *c;
-            int rc = chip_db_lookup(db, name, &c, err);
-            if (rc)
-                return rc;
-            if (*n >= cap)
-                return ms_errf(err, MS_EUSAGE, "--chip: at most %zu chips at once", cap);
-            out[(*n)++] = c;
-            if (p[len] == '\0')
-                break;
-            p += len + 1;
-        }
-    }
-    return MS_OK;
+    jopt_list l = {.n = nlists < JOPT_MAX_LIST ? nlists : JOPT_MAX_LIST};
+    for (int i = 0; i < l.n; i++)
+        l.v[i] = lists[i];
+    return jenv_select_chips(db, &l, out, cap, n, err);
 }
 
 /* The temporary directory of the plot being drawn and its two files, removed
@@ -626,112 +600,31 @@ int cli_parse_double(const char *opt, const char *text, double *out, ms_err *err
     return MS_OK;
 }
 
+/* The topology options given on a's command line, as jtopo reads them. */
+static int topo_opts(const cli_args *a, jtopo_opts *o, ms_err *err)
+{
+    int rc = jopt_defaults(&jtopo_options, o, err);
+    for (size_t i = 0; i < jtopo_options.n && !rc; i++) {
+        char opt[64];
+        snprintf(opt, sizeof opt, "--%s", jtopo_options.rows[i].name);
+        if (cli_get(a, opt))
+            rc = jopt_set(&jtopo_options, o, jtopo_options.rows[i].name, cli_get(a, opt), err);
+    }
+    return rc;
+}
+
 int cli_topo_spec(const cli_args *a, const chip *c, int64_t gpus, topo_spec *ts, ms_err *err)
 {
-    int rc;
-    int64_t v = 0;
-    *ts = (topo_spec){.gpus = gpus,
-                      .sites = 1,
-                      .tiers = 2,
-                      .oversubscription = 1,
-                      .switch_radix = 64,
-                      .fabric = TOPO_FABRIC_FATTREE};
-    ts->domain_size = isnan(c->scale_up_domain_chips) ? 1 : (int64_t)c->scale_up_domain_chips;
-    if (cli_get(a, "--domain")) {
-        if ((rc = cli_parse_int("--domain", cli_get(a, "--domain"), 1, &v, err)))
-            return rc;
-        ts->domain_size = v;
-    }
-    if (ts->domain_size > gpus)
-        ts->domain_size = gpus;
-    ts->scaleup_bw_Bps = c->scale_up_bw_Bps;
-    /* Latency lives in the calibrated per-step cost (hwdb/network.csv), not
-     * on the links: the published latencies are end to end, software
-     * included. */
-    ts->scaleup_latency_s = 0;
-    ts->nic_bw_Bps = c->scale_out_bw_Bps;
-    ts->nic_latency_s = 0;
-    if (cli_get(a, "--nic-Gbps")) {
-        double g = 0;
-        if ((rc = cli_parse_double("--nic-Gbps", cli_get(a, "--nic-Gbps"), &g, err)))
-            return rc;
-        ts->nic_bw_Bps = g * 1e9 / 8;
-    }
-    const char *fabric = cli_get(a, "--fabric");
-    if (fabric) {
-        if (strcmp(fabric, "fattree") == 0)
-            ts->fabric = TOPO_FABRIC_FATTREE;
-        else if (strcmp(fabric, "multiplane") == 0)
-            ts->fabric = TOPO_FABRIC_MULTIPLANE;
-        else if (strcmp(fabric, "torus") == 0)
-            ts->fabric = TOPO_FABRIC_TORUS;
-        else
-            return ms_errf(err, MS_EUSAGE, "--fabric '%s': expected fattree, multiplane or torus",
-                           fabric);
-    }
-    if (cli_get(a, "--torus")) {
-        int d[3] = {0, 0, 0};
-        const char *p = cli_get(a, "--torus");
-        for (int i = 0; i < 3 && *p; i++) {
-            char *end;
-            long x = strtol(p, &end, 10);
-            if (end == p || x < 1 || (*end && *end != 'x'))
-                return ms_errf(err, MS_EUSAGE, "--torus '%s': expected AxB or AxBxC",
-                               cli_get(a, "--torus"));
-            d[i] = (int)x;
-            p = *end ? end + 1 : end;
-        }
-        memcpy(ts->torus_dims, d, sizeof d);
-        ts->fabric = TOPO_FABRIC_TORUS;
-    }
-    if (ts->fabric == TOPO_FABRIC_TORUS) {
-        /* A TPU's ICI bandwidth per chip is spread over its torus links. */
-        int dims = (ts->torus_dims[0] > 1) + (ts->torus_dims[1] > 1) + (ts->torus_dims[2] > 1);
-        ts->ici_bw_Bps = c->scale_up_bw_Bps / (2.0 * (dims ? dims : 1));
-        ts->ici_latency_s = 0;
-        if (!cli_get(a, "--domain"))
-            ts->domain_size = 1;
-    }
-    if (cli_get(a, "--tiers") && (rc = cli_parse_int("--tiers", cli_get(a, "--tiers"), 2, &v, err)))
-        return rc;
-    if (cli_get(a, "--tiers"))
-        ts->tiers = (int)v;
-    if (cli_get(a, "--radix") && (rc = cli_parse_int("--radix", cli_get(a, "--radix"), 2, &v, err)))
-        return rc;
-    if (cli_get(a, "--radix"))
-        ts->switch_radix = (int)v;
-    if (cli_get(a, "--oversubscription") &&
-        (rc = cli_parse_double("--oversubscription", cli_get(a, "--oversubscription"),
-                               &ts->oversubscription, err)))
-        return rc;
-    if (ts->domain_size >= gpus && ts->fabric != TOPO_FABRIC_TORUS)
-        ts->fabric = TOPO_FABRIC_NONE;
-    if (ts->fabric != TOPO_FABRIC_NONE && ts->fabric != TOPO_FABRIC_TORUS && isnan(ts->nic_bw_Bps))
-        return ms_errf(err, MS_EINVAL,
-                       "chip %s has no scale-out NIC figure in the database; give --nic-Gbps",
-                       c->name);
-    if (ts->domain_size > 1 && isnan(ts->scaleup_bw_Bps))
-        return ms_errf(err, MS_EINVAL,
-                       "chip %s has no scale-up bandwidth in the database; give --domain 1",
-                       c->name);
-    return MS_OK;
+    jtopo_opts o;
+    int rc = topo_opts(a, &o, err);
+    return rc ? rc : jtopo_spec(&o, c, gpus, ts, err);
 }
 
 int cli_topo_build(const cli_args *a, topo_spec *ts, topo **t, ms_err *err)
 {
-    int rc = topo_build(ts, t, err);
-    if (rc && !cli_get(a, "--tiers") && ts->fabric != TOPO_FABRIC_TORUS && ts->tiers == 2) {
-        ts->tiers = 3; /* too many for two tiers of this radix: add a third */
-        rc = topo_build(ts, t, err);
-    }
-    /* Still too many: bigger switches, unless the radix was given. */
-    for (int radix = ts->switch_radix * 2;
-         rc && !cli_get(a, "--radix") && !cli_get(a, "--tiers") && ts->tiers == 3 && radix <= 512;
-         radix *= 2) {
-        ts->switch_radix = radix;
-        rc = topo_build(ts, t, err);
-    }
-    return rc;
+    jtopo_opts o;
+    int rc = topo_opts(a, &o, err);
+    return rc ? rc : jtopo_build(&o, ts, t, err);
 }
 
 int cli_int_opt(const cli_args *a, const char *opt, int64_t min, int64_t def, int64_t *out,
@@ -794,11 +687,7 @@ char *cli_read_file(const char *path, ms_err *err)
 
 const char *cli_data_path(const char *path, char *buf, size_t cap)
 {
-    ms_err ignored;
-    if (access(path, F_OK) != 0 && path[0] != '/' &&
-        cli_home_path(buf, cap, path, &ignored) == MS_OK && access(buf, F_OK) == 0)
-        return buf;
-    return path;
+    return jenv_find(cli_env(), path, buf, cap);
 }
 
 int cli_load_model(const char *path, struct model *m, ms_err *err)

@@ -86,6 +86,9 @@ const char *cli_version(void);
 const char *cli_home(void);
 /* Where cli_home() was found, in words ("beside the binary", ...). */
 const char *cli_home_origin(void);
+/* The data and user directories as jobs read them (src/job/jenv). */
+struct jenv;
+const struct jenv *cli_env(void);
 /* Writes home/rel into buf (rel alone when home is "."); MS_EINVAL if it
  * does not fit. */
 int cli_home_path(char *buf, size_t cap, const char *rel, ms_err *err);
