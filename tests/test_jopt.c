@@ -14,6 +14,7 @@ typedef struct tjob {
     int algo, json;
     const char *plot;
     jopt_list chip;
+    uint64_t given;
 } tjob;
 
 static const jopt rows[] = {
@@ -29,7 +30,7 @@ static const jopt rows[] = {
     {"chip", JOPT_LIST, "LIST", NULL, NULL, NAN, NAN, NULL, offsetof(tjob, chip), "chips"},
     {"json", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, offsetof(tjob, json), "print JSON"},
 };
-static const jopt_table table = {rows, sizeof rows / sizeof rows[0]};
+static const jopt_table table = {rows, sizeof rows / sizeof rows[0], 1, offsetof(tjob, given)};
 
 static void test_defaults_and_values(void)
 {
@@ -44,6 +45,7 @@ static void test_defaults_and_values(void)
     CU_ASSERT_EQUAL(j.chip.n, 0);
     CU_ASSERT_EQUAL(j.json, 0);
     CU_ASSERT(jopt_is_set(&table, &j, "gpus"));
+    CU_ASSERT(!jopt_given(&table, &j, "gpus")); /* only defaulted */
     CU_ASSERT(!jopt_is_set(&table, &j, "pue"));
 
     char *argv[] = {"--gpus", "16",   "--bytes=64MB", "--algo", "tree",       "--chip", "H100",
@@ -57,6 +59,9 @@ static void test_defaults_and_values(void)
     CU_ASSERT_EQUAL(j.chip.n, 2);
     CU_ASSERT_STRING_EQUAL(j.chip.v[1], "H800");
     CU_ASSERT_EQUAL(j.json, 1);
+    /* Given, against defaulted or absent. */
+    CU_ASSERT(jopt_given(&table, &j, "gpus") && jopt_given(&table, &j, "chip"));
+    CU_ASSERT(!jopt_given(&table, &j, "pue") && !jopt_given(&table, &j, "plot"));
     CU_ASSERT_EQUAL(npos, 1);
     CU_ASSERT_STRING_EQUAL(pos[0], "extra");
     CU_ASSERT_DOUBLE_EQUAL(j.nic_Gbps, 400, 0);

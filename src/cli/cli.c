@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "job/jenv.h"
+#include "job/jopt.h"
 #include "job/jtopo.h"
 #include "model/modelfile.h"
+#include "report/report.h"
 
 #ifndef MEGASIM_VERSION
 #define MEGASIM_VERSION "unknown"
@@ -116,6 +118,19 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
     return -1;
 }
 
+int cli_parse_job(const cli_cmd *cmd, void *job, int argc, char **argv, const char **pos, int *npos)
+{
+    ms_err err = {0};
+    int help;
+    if (jopt_parse(cmd->table, job, argc - 1, argv + 1, pos, cmd->max_pos, npos, &help, &err))
+        return cli_usage_error(cmd, "%s", err.msg);
+    if (help) {
+        cli_help(cmd, stdout);
+        return CLI_EXIT_OK;
+    }
+    return -1;
+}
+
 int cli_has(const cli_args *a, const char *opt)
 {
     int k = opt_index(a->cmd, opt);
@@ -139,9 +154,37 @@ int cli_values(const cli_args *a, const char *opt, const char *const **vals)
     return a->count[k];
 }
 
+static void help_table(const jopt_table *t, FILE *f)
+{
+    fprintf(f, "\nOptions:\n");
+    for (size_t i = 0; i < t->n; i++) {
+        const jopt *o = &t->rows[i];
+        char left[64], text[600];
+        snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        /* Wrapped at word breaks to 100 columns, continued under itself. */
+        const char *p = jopt_help_text(o, text, sizeof text);
+        fprintf(f, "  %-24s ", left);
+        while (strlen(p) > 73) {
+            int cut = 73;
+            while (cut > 20 && p[cut] != ' ')
+                cut--;
+            fprintf(f, "%.*s\n%27s", cut, p, "");
+            p += cut + (p[cut] == ' ');
+        }
+        fprintf(f, "%s\n", p);
+    }
+    fprintf(f, "  %-24s %s\n", "--help", "show this help");
+}
+
 void cli_help(const cli_cmd *cmd, FILE *f)
 {
     fprintf(f, "megasim %s: %s\n\nUsage:\n%s\n", cmd->name, cmd->summary, cmd->usage);
+    if (cmd->table) {
+        help_table(cmd->table, f);
+        if (cmd->details)
+            fprintf(f, "\n%s", cmd->details);
+        return;
+    }
     if (cmd->nopts)
         fprintf(f, "\nOptions:\n");
     for (size_t i = 0; i < cmd->nopts; i++) {
@@ -552,6 +595,22 @@ void cli_json_str(cJSON *obj, const char *key, const char *s)
         cJSON_AddNullToObject(obj, key);
 }
 
+int cli_emit_report(const report *r, int json, ms_err *err)
+{
+    if (json || capture.on) {
+        cJSON *j = report_json(r);
+        if (!j)
+            return ms_errf(err, MS_ENOMEM, "out of memory while writing JSON");
+        return cli_json_emit(j, err);
+    }
+    return report_write_text(r, stdout, err);
+}
+
+void cli_keep_plot_data(int keep)
+{
+    keep_plot_data = keep;
+}
+
 int cli_json_emit(cJSON *json, ms_err *err)
 {
     if (capture.on) {
@@ -559,7 +618,7 @@ int cli_json_emit(cJSON *json, ms_err *err)
         *capture.json = json;
         return MS_OK;
     }
-    char *text = cJSON_Print(json);
+    char *text = report_json_exact(json) ? NULL : cJSON_Print(json);
     cJSON_Delete(json);
     if (!text)
         return ms_errf(err, MS_ENOMEM, "out of memory while writing JSON");

@@ -38,6 +38,9 @@ typedef struct cli_args {
     int npos;
 } cli_args;
 
+struct jopt_table;
+struct report;
+
 struct cli_cmd {
     const char *name;
     int (*run)(const cli_cmd *cmd, int argc, char **argv);
@@ -47,7 +50,24 @@ struct cli_cmd {
     const cli_opt *opts;
     size_t nopts;
     int max_pos; /* positional arguments allowed */
+    /* A command moved to a typed job: its option table (opts unused). */
+    const struct jopt_table *table;
 };
+
+/* Parses argv (argv[0] is the command name) into job with cmd's option
+ * table (the help comes from it too). Returns -1 when parsing succeeded;
+ * otherwise the exit code to return (help printed: CLI_EXIT_OK; an error
+ * printed: CLI_EXIT_USAGE). */
+int cli_parse_job(const cli_cmd *cmd, void *job, int argc, char **argv, const char **pos,
+                  int *npos);
+
+/* Prints r as text, or as JSON with json; inside another command (see
+ * cli_capture_begin) hands its JSON over instead. */
+int cli_emit_report(const struct report *r, int json, ms_err *err);
+
+/* Whether plots keep their .dat and .gp beside them (a job's
+ * --keep-plot-data). */
+void cli_keep_plot_data(int keep);
 
 /* Parses argv (argv[0] is the command name) against cmd's options.
  * Returns -1 when parsing succeeded; otherwise the exit code to return

@@ -75,6 +75,16 @@ typedef struct design {
     char error[200];
 } design;
 
+/* Step s of a knob's grid, to 12 significant digits: the factors a user
+ * typed (0.1:0.2:3 gives 0.15, not 0.15000000000000002). */
+static double grid_point(const knob *k, int s)
+{
+    double x = k->n == 1 ? k->lo : k->lo + (k->hi - k->lo) * s / (k->n - 1);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.12g", x);
+    return strtod(buf, NULL);
+}
+
 static int parse_knobs(const char *list, int steps, knob *k, int *n, ms_err *err)
 {
     *n = 0;
@@ -573,7 +583,7 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
         for (int i = nk - 1; i >= 0; i--) {
             int s = (int)(idx % (size_t)k[i].n);
             idx /= (size_t)k[i].n;
-            d->factor[i] = k[i].n == 1 ? k[i].lo : k[i].lo + (k[i].hi - k[i].lo) * s / (k[i].n - 1);
+            d->factor[i] = grid_point(&k[i], s);
             ch[i] = (derive_change){.field = k[i].field, .scale = 1, .value = d->factor[i]};
         }
         for (int i = 0; i < nk && w > 0 && (size_t)w < sizeof name; i++)

@@ -187,8 +187,15 @@ static int store(const jopt *o, void *job, const char *value, ms_err *err)
     return ms_errf(err, MS_EINVAL, "--%s: unknown option type", o->name);
 }
 
+static uint64_t *given_mask(const jopt_table *t, const void *job)
+{
+    return t->track_given ? (uint64_t *)((char *)job + t->given_off) : NULL;
+}
+
 int jopt_defaults(const jopt_table *t, void *job, ms_err *err)
 {
+    if (given_mask(t, job))
+        *given_mask(t, job) = 0;
     for (size_t i = 0; i < t->n; i++) {
         const jopt *o = &t->rows[i];
         switch (o->type) {
@@ -232,7 +239,17 @@ int jopt_set(const jopt_table *t, void *job, const char *name, const char *value
     if (o->type != JOPT_FLAG && !value)
         return ms_errf(err, MS_EUSAGE, "--%s needs a value (--%s %s)", o->name, o->name,
                        o->arg ? o->arg : "VALUE");
+    size_t row = (size_t)(o - t->rows);
+    if (given_mask(t, job) && row < 64)
+        *given_mask(t, job) |= UINT64_C(1) << row;
     return store(o, job, value, err);
+}
+
+int jopt_given(const jopt_table *t, const void *job, const char *name)
+{
+    const jopt *o = jopt_find(t, name);
+    size_t row = o ? (size_t)(o - t->rows) : 64;
+    return o && given_mask(t, job) && row < 64 && (*given_mask(t, job) >> row & 1);
 }
 
 int jopt_parse(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,
@@ -291,8 +308,14 @@ int jopt_is_set(const jopt_table *t, const void *job, const char *name)
 
 const char *jopt_help_text(const jopt *o, char *buf, size_t cap)
 {
-    char range[64], extra[160] = "";
+    char range[256], extra[320] = "";
     range_text(o, range, sizeof range);
+    if (o->type == JOPT_CHOICE) {
+        snprintf(range, sizeof range, "one of %s", o->choices);
+        for (char *p = range; *p; p++)
+            if (*p == '|')
+                *p = ',';
+    }
     if (o->def && range[0])
         snprintf(extra, sizeof extra, " (default %s; %s)", o->def, range);
     else if (o->def)

@@ -55,7 +55,9 @@ typedef struct jopt {
 
 typedef struct jopt_table {
     const jopt *rows;
-    size_t n;
+    size_t n;         /* at most 64 when given options are tracked */
+    int track_given;  /* 1: the job's uint64_t at given_off has bit i set when row i was given */
+    size_t given_off; /* offsetof(job, given) */
 } jopt_table;
 
 /* Sets every field of job to its default, or to "not given". */
@@ -79,6 +81,10 @@ const jopt *jopt_find(const jopt_table *t, const char *name);
 /* Whether option name was given a value or has a default (not "not
  * given"). */
 int jopt_is_set(const jopt_table *t, const void *job, const char *name);
+
+/* Whether option name was given on the command line or in the scenario
+ * (not merely defaulted); 0 when the table does not track it. */
+int jopt_given(const jopt_table *t, const void *job, const char *name);
 
 /* The closest option name to name (edit distance at most 2), or NULL. */
 const char *jopt_suggest(const jopt_table *t, const char *name);

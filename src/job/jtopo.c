@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const jopt rows[] = {JTOPO_ROWS(0)};
-const jopt_table jtopo_options = {rows, sizeof rows / sizeof rows[0]};
+const jopt_table jtopo_options = {.rows = rows, .n = sizeof rows / sizeof rows[0]};
 
 int jtopo_spec(const jtopo_opts *o, const chip *c, int64_t gpus, topo_spec *ts, ms_err *err)
 {

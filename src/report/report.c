@@ -351,7 +351,7 @@ static size_t skip(const report *r, size_t k)
 
 /* A table from k (its RI_TABLE) as aligned columns; returns the index after
  * it. Columns are the keys in the order rows first give them. */
-static size_t text_table(const report *r, size_t k, int indent, FILE *f)
+static size_t text_table(const report *r, size_t k, int indent, FILE *f, int *printed)
 {
     size_t end = skip(r, k);
     const ritem *cols[MAX_COLS];
@@ -374,8 +374,9 @@ static size_t text_table(const report *r, size_t k, int indent, FILE *f)
                 width[c] = strlen(b);
         }
     }
-    if (r->items[k].label)
-        fprintf(f, "%*s%s\n", indent, "", r->items[k].label);
+    if (r->items[k].label) /* a blank line before a heading, but not at the top */
+        fprintf(f, "%s%*s%s\n", *printed ? "\n" : "", indent, "", r->items[k].label);
+    *printed = 1;
     /* Numbers right-aligned under a right-aligned heading, text left. */
     fprintf(f, "%*s", indent, "");
     for (size_t c = 0; c < ncols; c++) {
@@ -407,7 +408,7 @@ static size_t text_table(const report *r, size_t k, int indent, FILE *f)
 }
 
 /* The values, groups and tables from k to end at indent. */
-static void text_items(const report *r, size_t k, size_t end, int indent, FILE *f)
+static void text_items(const report *r, size_t k, size_t end, int indent, FILE *f, int *printed)
 {
     size_t width = 0;
     for (size_t q = k; q < end; q = r->items[q].kind == RI_VALUE ? q + 1 : skip(r, q))
@@ -419,15 +420,18 @@ static void text_items(const report *r, size_t k, size_t end, int indent, FILE *
             char b[160];
             cell(it, b, sizeof b);
             fprintf(f, "%*s%-*s  %s\n", indent, "", (int)width, label_of(it), b);
+            *printed = 1;
             k++;
         } else if (it->kind == RI_TABLE) {
-            k = text_table(r, k, indent, f);
+            k = text_table(r, k, indent, f, printed);
         } else if (it->kind == RI_BEGIN) {
             size_t close = skip(r, k);
             if (!it->hidden) {
-                if (it->label)
-                    fprintf(f, "%*s%s\n", indent, "", it->label);
-                text_items(r, k + 1, close - 1, indent + (it->label ? 2 : 0), f);
+                if (it->label) { /* a blank line before a heading, but not at the top */
+                    fprintf(f, "%s%*s%s\n", *printed ? "\n" : "", indent, "", it->label);
+                    *printed = 1;
+                }
+                text_items(r, k + 1, close - 1, indent + (it->label ? 2 : 0), f, printed);
             }
             k = close;
         } else {
@@ -440,13 +444,28 @@ int report_write_text(const report *r, FILE *f, ms_err *err)
 {
     if (r->failed)
         return ms_errf(err, MS_ENOMEM, "out of memory while building the report");
-    text_items(r, 0, r->n, 0, f);
+    int printed = 0;
+    text_items(r, 0, r->n, 0, f, &printed);
     if (ferror(f))
         return ms_errf(err, MS_EIO, "write error on the report");
     return MS_OK;
 }
 
 /* ---- JSON ---- */
+
+/* v in the fewest digits that read back as exactly v (cJSON's own
+ * printing accepts a last-bit error, which breaks relations between
+ * figures such as busbw = algbw x factor). */
+static cJSON *exact_number(double v)
+{
+    char buf[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return cJSON_CreateRaw(buf);
+}
 
 static cJSON *json_value(const ritem *it)
 {
@@ -531,10 +550,32 @@ cJSON *report_json(const report *r)
     return root;
 }
 
+int report_json_exact(cJSON *j)
+{
+    for (cJSON *it = j ? j->child : NULL, *next; it; it = next) {
+        next = it->next;
+        if (cJSON_IsNumber(it)) {
+            cJSON *raw = exact_number(it->valuedouble);
+            if (raw) { /* its key moves to the replacement */
+                raw->string = it->string;
+                raw->type |= it->type & cJSON_StringIsConst;
+                it->string = NULL;
+            }
+            if (!raw || !cJSON_ReplaceItemViaPointer(j, it, raw)) {
+                cJSON_Delete(raw);
+                return MS_ENOMEM;
+            }
+        } else if (report_json_exact(it)) {
+            return MS_ENOMEM;
+        }
+    }
+    return MS_OK;
+}
+
 int report_write_json(const report *r, FILE *f, ms_err *err)
 {
     cJSON *j = report_json(r);
-    char *text = j ? cJSON_Print(j) : NULL;
+    char *text = j && !report_json_exact(j) ? cJSON_Print(j) : NULL;
     cJSON_Delete(j);
     if (!text)
         return ms_errf(err, MS_ENOMEM, "out of memory while writing JSON");

@@ -69,6 +69,10 @@ int report_write_text(const report *r, FILE *f, ms_err *err);
  * every value, group and table in order. NULL when out of memory. */
 cJSON *report_json(const report *r);
 int report_write_json(const report *r, FILE *f, ms_err *err);
+/* Turns every number in j into the fewest digits that read back as exactly
+ * it, for printing (cJSON's own printing accepts an error in the last
+ * bit); j is then for printing only. MS_ENOMEM when out of memory. */
+int report_json_exact(cJSON *j);
 /* The table under key (NULL: the first table) as CSV, through libcsv; a
  * report without that table fails with MS_EINVAL naming it. */
 int report_write_csv(const report *r, const char *table_key, FILE *f, ms_err *err);
