@@ -8,129 +8,54 @@
 
 #include "io/gnuplot.h"
 
-static int opt_double(const cli_args *a, const char *opt, double *inout, ms_err *err)
+/* The power options given on a's command line, as jpower reads them. */
+static int power_opts(const cli_args *a, jpower_opts *o, ms_err *err)
 {
-    const char *v = cli_get(a, opt);
-    return v ? cli_parse_double(opt, v, inout, err) : MS_OK;
-}
-
-/* A key of hwdb/costs.csv for this chip ("server_usd.H100"). */
-static int chip_value(const pdb *db, const char *key, const char *chip, double *out, ms_err *err)
-{
-    char k[128];
-    snprintf(k, sizeof k, "%s.%s", key, chip);
-    return pdb_value(db, k, out, NULL, err);
+    int rc = jopt_defaults(&jpower_options, o, err);
+    for (size_t i = 0; i < jpower_options.n && !rc; i++) {
+        char opt[64];
+        snprintf(opt, sizeof opt, "--%s", jpower_options.rows[i].name);
+        if (cli_get(a, opt))
+            rc = jopt_set(&jpower_options, o, jpower_options.rows[i].name, cli_get(a, opt), err);
+    }
+    return rc;
 }
 
 int cpow_load(const cli_args *a, const chip *c, double gpus, int64_t switches, double price,
               cpow *out, ms_err *err)
 {
-    *out = (cpow){.price_per_gpu_hour = price, .chip = c->name};
-    char pw[4096], co[4096];
-    int rc;
-    if ((rc = cli_home_path(pw, sizeof pw, "hwdb/power.csv", err)) ||
-        (rc = cli_home_path(co, sizeof co, "hwdb/costs.csv", err)) ||
-        (rc = pdb_load(pw, co, &out->db, err)))
-        return rc;
-    const pdb_chip *pc = pdb_chip_find(out->db, c->name);
-    if (!pc)
-        return ms_errf(err, MS_EINVAL,
-                       "%s has no row for %s: its power levels are unknown (add one, with its "
-                       "source)",
-                       pw, c->name);
-    out->lv = (pwr_levels){.matrix_w = pc->matrix_W,
-                           .memory_w = pc->memory_W,
-                           .comm_w = pc->comm_W,
-                           .idle_w = pc->idle_W,
-                           .node_gpus = pc->node_gpus,
-                           .node_other_w = pc->node_other_W,
-                           .node_other_idle_w = pc->node_other_idle_W};
-    out->estimated = pc->estimated ? pc->estimated : "";
-    out->site.switches = switches;
-    if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
-        (rc = pdb_value(out->db, "switch_W", &out->site.switch_w, NULL, err)) ||
-        (rc = opt_double(a, "--pue", &out->site.pue, err)) ||
-        (rc = opt_double(a, "--power-floor", &out->site.floor_frac, err)))
-        return rc;
-    if (cli_get(a, "--pue") && !(out->site.pue >= 1))
-        return ms_errf(err, MS_EUSAGE, "--pue %g: expected facility power over IT power, >= 1",
-                       out->site.pue);
-    if (cli_get(a, "--power-floor") && !(out->site.floor_frac >= 0 && out->site.floor_frac <= 1))
-        return ms_errf(err, MS_EUSAGE,
-                       "--power-floor %g: expected a fraction of matrix power from 0 to 1",
-                       out->site.floor_frac);
-    if ((rc = pwr_check(&out->lv, &out->site, c->name, err)))
-        return rc;
-    /* Ownership: a server's price over its GPUs (or a rack's over its). */
-    tco_inputs *t = &out->tco;
-    double server;
-    if (chip_value(out->db, "server_usd", c->name, &server, err) == MS_OK) {
-        t->server_usd_per_gpu = server / out->lv.node_gpus;
-    } else {
-        double rack, rack_gpus;
-        if (chip_value(out->db, "rack_usd", c->name, &rack, err) == MS_OK &&
-            chip_value(out->db, "rack_gpus", c->name, &rack_gpus, err) == MS_OK)
-            t->server_usd_per_gpu = rack / rack_gpus;
-        else /* unknown: capital is not reported unless an option gives it */
-            t->server_usd_per_gpu = NAN;
-        *err = (ms_err){0};
-    }
-    if (cli_get(a, "--server-usd")) {
-        double s;
-        if ((rc = cli_parse_double("--server-usd", cli_get(a, "--server-usd"), &s, err)))
-            return rc;
-        t->server_usd_per_gpu = s / out->lv.node_gpus;
-    }
-    if ((rc = pdb_value(out->db, "network_usd_per_gpu", &t->network_usd_per_gpu, NULL, err)) ||
-        (rc = pdb_value(out->db, "facility_usd_per_W", &t->facility_usd_per_w, NULL, err)) ||
-        (rc = pdb_value(out->db, "life_years", &t->life_years, NULL, err)) ||
-        (rc = pdb_value(out->db, "facility_life_years", &t->facility_life_years, NULL, err)) ||
-        (rc = pdb_value(out->db, "energy_usd_per_kWh", &t->energy_usd_per_kwh, NULL, err)) ||
-        (rc = opt_double(a, "--life-years", &t->life_years, err)) ||
-        (rc = opt_double(a, "--energy-usd-per-kwh", &t->energy_usd_per_kwh, err)))
-        return rc;
-    t->it_w_per_gpu = prun_provisioned_w_per_gpu(&out->lv, &out->site, gpus);
-    if (isnan(t->server_usd_per_gpu))
-        snprintf(out->unpriced, sizeof out->unpriced,
-                 "hwdb/costs.csv has no server_usd.%s or rack_usd.%s: give --server-usd (one "
-                 "%g-GPU server) or --price-per-gpu-hour",
-                 c->name, c->name, out->lv.node_gpus);
-    return tco_check(t, err);
+    jpower_opts o;
+    *out = (cpow){0};
+    int rc = power_opts(a, &o, err);
+    return rc ? rc : jpower_load(&o, cli_env(), c, gpus, switches, price, out, err);
 }
 
 int cpow_load_optional(const cli_args *a, const chip *c, double gpus, int64_t switches,
                        double price, cpow *out, int *loaded, ms_err *err)
 {
+    jpower_opts o;
+    char why[MS_ERR_MSG_MAX];
+    *out = (cpow){0};
     *loaded = 0;
-    int rc = cpow_load(a, c, gpus, switches, price, out, err);
-    if (rc == MS_OK) {
-        *loaded = 1;
-        return MS_OK;
-    }
-    if (cli_get(a, "--power-trace") || cli_get(a, "--power-plot") || cli_get(a, "--power-floor") ||
-        cli_get(a, "--pue"))
-        return rc;
-    if (!cli_capturing())
+    int rc = power_opts(a, &o, err);
+    if (!rc)
+        rc = jpower_load_optional(&o, cli_env(), c, gpus, switches, price, out, loaded, why,
+                                  sizeof why, err);
+    if (!rc && !*loaded && !cli_capturing())
         fprintf(stderr, "megasim %s: power and ownership cost not reported: %s\n", a->cmd->name,
-                err->msg);
-    *err = (ms_err){0};
-    return MS_OK;
+                why);
+    return rc;
 }
 
 void cpow_free(cpow *p)
 {
-    if (p)
-        pdb_free(p->db);
+    jpower_free(p);
 }
 
 /* What prun computes a run's figures from; estimated is borrowed. */
 static prun_basis basis(const cpow *p)
 {
-    return (prun_basis){.lv = p->lv,
-                        .site = p->site,
-                        .tco = p->tco,
-                        .price_per_gpu_hour = p->price_per_gpu_hour,
-                        .estimated = p->estimated};
+    return jpower_basis(p);
 }
 
 void cpow_summarize(const cpow *p, const pseries *it, const pseries *smooth, const pseries *gpu_s,

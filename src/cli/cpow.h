@@ -14,6 +14,7 @@
 #include "power/pseries.h"
 #include "power/pwr.h"
 #include "power/tco.h"
+#include "job/jpower.h"
 
 #define CLI_POWER_OPTS                                                                             \
     {"--pue", "X", "facility power over IT power (default: hwdb/costs.csv)"},                      \
@@ -25,16 +26,7 @@
         {"--power-trace", "FILE", "write the cluster's power over time (CSV)"},                    \
         {"--power-plot", "FILE", "draw the power over time (.png or .svg) with gnuplot"},
 
-typedef struct cpow {
-    pdb *db;
-    pwr_levels lv;
-    pwr_site site;
-    tco_inputs tco;
-    double price_per_gpu_hour; /* a flat price instead of ownership; NAN: none */
-    const char *chip;
-    const char *estimated; /* power.csv's estimated columns for the chip ("" when measured) */
-    char unpriced[300];    /* why capital is unknown (tco.server_usd_per_gpu NAN); "" if known */
-} cpow;
+typedef jpower cpow;
 
 /* What a run drew and cost: see power/prun.h. */
 typedef prun cpow_run;

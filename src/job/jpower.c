@@ -1,0 +1,169 @@
+/* jpower: see jpower.h. */
+#include "job/jpower.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const jopt rows[] = {JPOWER_ROWS(0)};
+const jopt_table jpower_options = {.rows = rows, .n = sizeof rows / sizeof rows[0]};
+
+/* A key of hwdb/costs.csv for this chip ("server_usd.H100"). */
+static int chip_value(const pdb *db, const char *key, const char *chip, double *out, ms_err *err)
+{
+    char k[128];
+    snprintf(k, sizeof k, "%s.%s", key, chip);
+    return pdb_value(db, k, out, NULL, err);
+}
+
+/* v when given (not NAN), else the database's value. */
+static void override(double *field, double v)
+{
+    if (!isnan(v))
+        *field = v;
+}
+
+/* Ownership: a server's price over its GPUs (or a rack's over its). */
+static int load_tco(const jpower_opts *o, const chip *c, double gpus, jpower *out, ms_err *err)
+{
+    tco_inputs *t = &out->tco;
+    double server, rack, rack_gpus;
+    if (chip_value(out->db, "server_usd", c->name, &server, err) == MS_OK)
+        t->server_usd_per_gpu = server / out->lv.node_gpus;
+    else if (chip_value(out->db, "rack_usd", c->name, &rack, err) == MS_OK &&
+             chip_value(out->db, "rack_gpus", c->name, &rack_gpus, err) == MS_OK)
+        t->server_usd_per_gpu = rack / rack_gpus;
+    else /* unknown: capital is not reported unless an option gives it */
+        t->server_usd_per_gpu = NAN;
+    *err = (ms_err){0};
+    if (!isnan(o->server_usd))
+        t->server_usd_per_gpu = o->server_usd / out->lv.node_gpus;
+    int rc;
+    if ((rc = pdb_value(out->db, "network_usd_per_gpu", &t->network_usd_per_gpu, NULL, err)) ||
+        (rc = pdb_value(out->db, "facility_usd_per_W", &t->facility_usd_per_w, NULL, err)) ||
+        (rc = pdb_value(out->db, "life_years", &t->life_years, NULL, err)) ||
+        (rc = pdb_value(out->db, "facility_life_years", &t->facility_life_years, NULL, err)) ||
+        (rc = pdb_value(out->db, "energy_usd_per_kWh", &t->energy_usd_per_kwh, NULL, err)))
+        return rc;
+    override(&t->life_years, o->life_years);
+    override(&t->energy_usd_per_kwh, o->energy_usd_per_kwh);
+    t->it_w_per_gpu = prun_provisioned_w_per_gpu(&out->lv, &out->site, gpus);
+    if (isnan(t->server_usd_per_gpu))
+        snprintf(out->unpriced, sizeof out->unpriced,
+                 "hwdb/costs.csv has no server_usd.%s or rack_usd.%s: give --server-usd (one "
+                 "%g-GPU server) or --price-per-gpu-hour",
+                 c->name, c->name, out->lv.node_gpus);
+    return tco_check(t, err);
+}
+
+int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpus, int64_t switches,
+                double price, jpower *out, ms_err *err)
+{
+    *out = (jpower){.price_per_gpu_hour = price, .chip = c->name};
+    char pw[4096], co[4096];
+    int rc;
+    if ((rc = jenv_path(env, "hwdb/power.csv", pw, sizeof pw, err)) ||
+        (rc = jenv_path(env, "hwdb/costs.csv", co, sizeof co, err)) ||
+        (rc = pdb_load(pw, co, &out->db, err)))
+        return rc;
+    const pdb_chip *pc = pdb_chip_find(out->db, c->name);
+    if (!pc)
+        return ms_errf(err, MS_EINVAL,
+                       "%s has no row for %s: its power levels are unknown (add one, with its "
+                       "source)",
+                       pw, c->name);
+    out->lv = (pwr_levels){.matrix_w = pc->matrix_W,
+                           .memory_w = pc->memory_W,
+                           .comm_w = pc->comm_W,
+                           .idle_w = pc->idle_W,
+                           .node_gpus = pc->node_gpus,
+                           .node_other_w = pc->node_other_W,
+                           .node_other_idle_w = pc->node_other_idle_W};
+    out->estimated = pc->estimated ? pc->estimated : "";
+    out->site.switches = switches;
+    if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
+        (rc = pdb_value(out->db, "switch_W", &out->site.switch_w, NULL, err)))
+        return rc;
+    override(&out->site.pue, o->pue);
+    override(&out->site.floor_frac, o->power_floor);
+    if ((rc = pwr_check(&out->lv, &out->site, c->name, err)))
+        return rc;
+    return load_tco(o, c, gpus, out, err);
+}
+
+int jpower_load_optional(const jpower_opts *o, const jenv *env, const chip *c, double gpus,
+                         int64_t switches, double price, jpower *out, int *loaded, char *why,
+                         size_t why_cap, ms_err *err)
+{
+    *loaded = 0;
+    why[0] = '\0';
+    int rc = jpower_load(o, env, c, gpus, switches, price, out, err);
+    if (rc == MS_OK) {
+        *loaded = 1;
+        return MS_OK;
+    }
+    if (o->power_trace || o->power_plot || !isnan(o->power_floor) || !isnan(o->pue))
+        return rc;
+    snprintf(why, why_cap, "%s", err->msg);
+    *err = (ms_err){0};
+    return MS_OK;
+}
+
+void jpower_free(jpower *p)
+{
+    if (p)
+        pdb_free(p->db);
+}
+
+prun_basis jpower_basis(const jpower *p)
+{
+    return (prun_basis){.lv = p->lv,
+                        .site = p->site,
+                        .tco = p->tco,
+                        .price_per_gpu_hour = p->price_per_gpu_hour,
+                        .estimated = p->estimated};
+}
+
+void jpower_report(report *r, const prun *run, const char *title)
+{
+    /* The levels that are estimates, one item each. */
+    const char *items[16];
+    char copy[sizeof run->estimated];
+    size_t n = 0;
+    snprintf(copy, sizeof copy, "%s", run->estimated);
+    for (char *p = copy, *end; *p && n < 16; p = end) {
+        end = p + strcspn(p, ";");
+        int last = *end == '\0';
+        *end = '\0';
+        end += !last;
+        while (*p == ' ')
+            p++;
+        if (*p)
+            items[n++] = p;
+    }
+    report_begin(r, NULL, title);
+    report_strs(r, "power_levels_estimated", "levels that are estimates (hwdb/power.csv)", items,
+                n);
+    report_num(r, "it_power_mean_w", "IT power, mean", run->it_mean_w, "W");
+    report_num(r, "it_power_peak_w", "IT power, peak", run->it_peak_w, "W");
+    report_num(r, "it_power_min_w", "IT power, minimum", run->it_min_w, "W");
+    report_num(r, "facility_power_mean_w", "facility power, mean", run->facility_mean_w, "W");
+    report_num(r, "node_power_mean_w", "a server at the wall, mean", run->node_mean_w, "W");
+    report_num(r, "node_power_peak_w", "a server at the wall, peak", run->node_peak_w, "W");
+    report_num(r, "gpu_power_mean_w", "a GPU, mean", run->gpu_mean_w, "W");
+    report_num(r, "energy_j", "energy at the meter", run->energy_j, "J");
+    report_num(r, "power_swing_max_w", "largest drop", run->swing_max_w, "W");
+    report_num(r, "ramp_max_w_per_s", "steepest ramp", run->ramp_max_w_per_s, "W/s");
+    if (run->smoothed) {
+        report_num(r, "power_swing_unsmoothed_w", "largest drop, unsmoothed",
+                   run->swing_unsmoothed_w, "W");
+        report_num(r, "smoothing_extra_energy_fraction", "energy smoothing adds",
+                   run->floor_energy_frac, "%");
+    }
+    report_num(r, "run_duration_s", "run", run->duration_s, "s");
+    report_num(r, "gpu_hours_total", "GPU-hours", run->gpu_hours, "");
+    report_num(r, "usd_total", "cost", run->usd_total, "USD");
+    report_num(r, "usd_capital", "capital", run->usd_capital, "USD");
+    report_num(r, "usd_energy", "energy", run->usd_energy, "USD");
+    report_num(r, "usd_per_gpu_hour_all_in", "per GPU-hour, all in", run->usd_per_gpu_hour, "USD");
+    report_end(r);
+}

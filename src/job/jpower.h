@@ -1,0 +1,135 @@
+/* jpower: the options of power and cost of ownership (--pue, --power-floor,
+ * prices and lives, where to write the power series) as rows of an option
+ * table (JPOWER_ROWS); reading hwdb/power.csv and hwdb/costs.csv for a chip
+ * with their overrides; and a run's power and cost as report values. */
+#ifndef MS_JPOWER_H
+#define MS_JPOWER_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/chip.h"
+#include "job/jenv.h"
+#include "job/jopt.h"
+#include "power/pdb.h"
+#include "power/prun.h"
+#include "report/report.h"
+
+typedef struct jpower_opts {
+    double pue;                /* NAN: hwdb/costs.csv's */
+    double power_floor;        /* smoothing floor, a fraction of matrix power; NAN: none */
+    double energy_usd_per_kwh; /* NAN: hwdb/costs.csv's */
+    double server_usd;         /* one server; NAN: hwdb/costs.csv's for the chip */
+    double life_years;         /* NAN: hwdb/costs.csv's */
+    const char *power_trace;   /* CSV of the cluster's power over time, or NULL */
+    const char *power_plot;    /* .png or .svg of it, or NULL */
+} jpower_opts;
+
+/* The rows of a job whose jpower_opts sits at byte offset base. */
+#define JPOWER_ROWS(base)                                                                          \
+    {"pue",                                                                                        \
+     JOPT_NUM,                                                                                     \
+     "X",                                                                                          \
+     NULL,                                                                                         \
+     NULL,                                                                                         \
+     1,                                                                                            \
+     NAN,                                                                                          \
+     NULL,                                                                                         \
+     (base) + offsetof(jpower_opts, pue),                                                          \
+     "facility power over IT power (default: hwdb/costs.csv)"},                                    \
+        {"power-floor",                                                                            \
+         JOPT_NUM,                                                                                 \
+         "F",                                                                                      \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         1,                                                                                        \
+         NULL,                                                                                     \
+         (base) + offsetof(jpower_opts, power_floor),                                              \
+         "smoothing: idle GPUs run dummy work at F x their matrix power"},                         \
+        {"energy-usd-per-kwh",                                                                     \
+         JOPT_NUM,                                                                                 \
+         "X",                                                                                      \
+         "USD/kWh",                                                                                \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         NAN,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jpower_opts, energy_usd_per_kwh),                                       \
+         "price of energy at the meter (default: hwdb/costs.csv)"},                                \
+        {"server-usd",                                                                             \
+         JOPT_NUM,                                                                                 \
+         "X",                                                                                      \
+         "USD",                                                                                    \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         NAN,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jpower_opts, server_usd),                                               \
+         "price of one server (default: hwdb/costs.csv for the chip)"},                            \
+        {"life-years",                                                                             \
+         JOPT_NUM,                                                                                 \
+         "X",                                                                                      \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NAN,                                                                                      \
+         NAN,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jpower_opts, life_years),                                               \
+         "years servers and network are paid off over (default: hwdb/costs.csv)"},                 \
+        {"power-trace",                                                                            \
+         JOPT_STR,                                                                                 \
+         "FILE",                                                                                   \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NAN,                                                                                      \
+         NAN,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jpower_opts, power_trace),                                              \
+         "write the cluster's power over time (CSV)"},                                             \
+    {                                                                                              \
+        "power-plot", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL,                                \
+            (base) + offsetof(jpower_opts, power_plot),                                            \
+            "draw the power over time (.png or .svg) with gnuplot"                                 \
+    }
+
+/* The rows above over a jpower_opts of its own. */
+extern const jopt_table jpower_options;
+
+/* A chip's power levels, the site and the prices of ownership. */
+typedef struct jpower {
+    pdb *db;
+    pwr_levels lv;
+    pwr_site site;
+    tco_inputs tco;
+    double price_per_gpu_hour; /* a flat price instead of ownership; NAN: none */
+    const char *chip;
+    const char *estimated; /* power.csv's estimated columns for the chip ("" when measured) */
+    char unpriced[300];    /* why capital is unknown (tco.server_usd_per_gpu NAN); "" if known */
+} jpower;
+
+/* Reads the databases and o for chip c in a cluster of gpus GPUs with
+ * switches network switches; price is a flat price per GPU-hour (NAN:
+ * none). Errors name the file and key or the option. Free with
+ * jpower_free, also after a failure. */
+int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpus, int64_t switches,
+                double price, jpower *out, ms_err *err);
+
+/* jpower_load for a run whose power is a by-product: when the chip's power
+ * levels or prices cannot be read and o asks for nothing of power, *loaded
+ * is 0, why says what was missing, and MS_OK is returned; otherwise as
+ * jpower_load, *loaded 1 on success. */
+int jpower_load_optional(const jpower_opts *o, const jenv *env, const chip *c, double gpus,
+                         int64_t switches, double price, jpower *out, int *loaded, char *why,
+                         size_t why_cap, ms_err *err);
+void jpower_free(jpower *p);
+
+/* What prun computes a run's figures from (borrowing p's strings). */
+prun_basis jpower_basis(const jpower *p);
+
+/* A run's power and cost as report values (their JSON keys flat in the
+ * enclosing object), under the text heading title. */
+void jpower_report(report *r, const prun *run, const char *title);
+
+#endif
