@@ -11,6 +11,7 @@
 #   stderr-lines: N       stderr has exactly N lines
 #   jq: EXPR              `jq -e EXPR` is true on stdout (which must be JSON)
 #   png: FILE             FILE (in the case's scratch directory) is a PNG image
+#   file-has: FILE: TEXT  FILE (in the scratch directory) contains TEXT
 # Each case runs in its own scratch directory, so files it writes vanish.
 set -uo pipefail
 megasim=$(realpath "$1")
@@ -43,6 +44,9 @@ run_case() {
         n=$(wc -l <"$err")
         [ "$n" -eq "$val" ] || { echo "  stderr has $n lines, expected $val"; ok=0; } ;;
       jq) jq -e "$val" "$out" >/dev/null 2>&1 || { echo "  jq false: $val"; ok=0; } ;;
+      file-has)
+        local fname=${val%%: *} ftext=${val#*: }
+        grep -qF -- "$ftext" "$scratch/$fname" 2>/dev/null || { echo "  $fname lacks: $ftext"; ok=0; } ;;
       png)
         [ "$(head -c 8 "$scratch/$val" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
           { echo "  not a PNG: $val"; ok=0; } ;;

@@ -606,6 +606,23 @@ int cli_emit_report(const report *r, int json, ms_err *err)
     return report_write_text(r, stdout, err);
 }
 
+int cli_write_report_csv(const report *r, const char *table_key, const char *path, ms_err *err)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    int rc = report_write_csv(r, table_key, f, err);
+    if (fclose(f) != 0 && !rc)
+        rc = ms_errf(err, MS_EIO, "%s: write failed: %s", path, strerror(errno));
+    if (!rc && rename(tmp, path) != 0)
+        rc = ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    if (rc)
+        remove(tmp);
+    return rc;
+}
+
 void cli_keep_plot_data(int keep)
 {
     keep_plot_data = keep;

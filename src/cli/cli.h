@@ -65,6 +65,11 @@ int cli_parse_job(const cli_cmd *cmd, void *job, int argc, char **argv, const ch
  * cli_capture_begin) hands its JSON over instead. */
 int cli_emit_report(const struct report *r, int json, ms_err *err);
 
+/* Writes r's table table_key to path as CSV, whole or not at all (a
+ * temporary file beside it, renamed when complete). */
+int cli_write_report_csv(const struct report *r, const char *table_key, const char *path,
+                         ms_err *err);
+
 /* Whether plots keep their .dat and .gp beside them (a job's
  * --keep-plot-data). */
 void cli_keep_plot_data(int keep);

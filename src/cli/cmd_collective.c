@@ -78,6 +78,8 @@ static int run_collective(const cli_cmd *cmd, int argc, char **argv)
         r ? jcoll_run(&j, cli_env(), r, &out, &err) : ms_errf(&err, MS_ENOMEM, "out of memory");
     if (!rc)
         rc = cli_emit_report(r, j.json, &err);
+    if (!rc && j.csv)
+        rc = cli_write_report_csv(r, "results", j.csv, &err);
     if (!rc && j.plot)
         rc = write_plot(&out, j.plot, &err);
     report_free(r);

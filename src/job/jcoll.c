@@ -36,6 +36,8 @@ static const jopt rows[] = {
     {"keep-plot-data", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL,
      offsetof(jcoll_job, keep_plot_data), "keep the plot's .dat and .gp files beside it"},
     {"json", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, offsetof(jcoll_job, json), "print JSON"},
+    {"csv", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, offsetof(jcoll_job, csv),
+     "write the results (one row per chip and size) as CSV, in SI units"},
     {"chips", JOPT_LIST, "FILE", NULL, NULL, NAN, NAN, NULL, offsetof(jcoll_job, chips),
      "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
 };

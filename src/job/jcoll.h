@@ -28,6 +28,7 @@ typedef struct jcoll_job {
     const char *plot;
     int keep_plot_data;
     int json;
+    const char *csv; /* the results table as CSV */
     jopt_list chips;
     uint64_t given;
 } jcoll_job;
