@@ -166,7 +166,7 @@ static void help_table(const jopt_table *t, FILE *f)
         fprintf(f, "  %-24s ", left);
         while (strlen(p) > 73) {
             int cut = 73;
-            while (cut > 20 && p[cut] != ' ')
+            while (cut > 20 && (p[cut] != ' ' || p[cut - 1] == '=')) /* keep ">= 1" whole */
                 cut--;
             fprintf(f, "%.*s\n%27s", cut, p, "");
             p += cut + (p[cut] == ' ');
@@ -625,7 +625,7 @@ int cli_write_report_csv(const report *r, const char *table_key, const char *pat
 
 void cli_keep_plot_data(int keep)
 {
-    keep_plot_data = keep;
+    keep_plot_data |= keep; /* a job run inside another leaves the outer one's choice */
 }
 
 int cli_json_emit(cJSON *json, ms_err *err)

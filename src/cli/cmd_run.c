@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "job/jopt.h"
 
 static const cli_opt opts[] = {
     {"--json", NULL, "print JSON (passed to the scenario's command)"},
@@ -20,12 +21,29 @@ static const cli_opt opts[] = {
 
 static const cli_cmd *const runnable[] = {&cmd_train, &cmd_serve, &cmd_size, &cmd_export_frontier};
 
-static const cli_opt *find_opt(const cli_cmd *cmd, const char *name)
+/* An option of cmd as a scenario field sees it. */
+typedef struct scen_opt {
+    int found;
+    const char *arg; /* NULL for a flag */
+    int repeatable;
+} scen_opt;
+
+static scen_opt find_opt(const cli_cmd *cmd, const char *name)
 {
+    if (cmd->table) {
+        const jopt *o = jopt_find(cmd->table, name + 2);
+        if (!o)
+            return (scen_opt){0};
+        return (scen_opt){1,
+                          o->type == JOPT_FLAG ? NULL
+                          : o->arg             ? o->arg
+                                               : "VALUE",
+                          o->type == JOPT_LIST};
+    }
     for (size_t i = 0; i < cmd->nopts; i++)
         if (strcmp(cmd->opts[i].name, name) == 0)
-            return &cmd->opts[i];
-    return NULL;
+            return (scen_opt){1, cmd->opts[i].arg, strstr(cmd->opts[i].help, "repeatable") != NULL};
+    return (scen_opt){0};
 }
 
 /* A scenario turned into a command line: args[0..nargs) for cmd, with
@@ -87,8 +105,9 @@ static int scen_from_obj(const cJSON *root, const char *path, int nextra, char *
         name[0] = name[1] = '-';
         for (size_t k = 0; k <= len; k++)
             name[k + 2] = f->string[k] == '_' ? '-' : f->string[k];
-        const cli_opt *o = find_opt(cmd, name);
-        if (!o) {
+        scen_opt so = find_opt(cmd, name);
+        const scen_opt *o = &so;
+        if (!o->found) {
             rc = ms_errf(err, MS_EINVAL,
                          "%s: field '%s': not an option of megasim %s (see megasim %s --help)",
                          path, f->string, cmd->name, cmd->name);
@@ -97,7 +116,7 @@ static int scen_from_obj(const cJSON *root, const char *path, int nextra, char *
         /* A list repeats an option its help calls repeatable:
          * "set": ["a=1", "b=2"]. */
         const cJSON *items = cJSON_IsArray(f) ? f->child : f;
-        if (cJSON_IsArray(f) && (!items || !strstr(o->help, "repeatable"))) {
+        if (cJSON_IsArray(f) && (!items || !o->repeatable)) {
             rc = ms_errf(err, MS_EINVAL,
                          items ? "%s: field '%s': expected %s as a number or a string (a list "
                                  "only for a repeatable option)"

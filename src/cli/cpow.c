@@ -132,7 +132,13 @@ void cpow_print(const cpow_run *r)
 int cpow_write(const cli_args *a, const cpow *p, const pseries *it, const pseries *smooth,
                const char *title, ms_err *err)
 {
-    const char *trace = cli_get(a, "--power-trace"), *plot = cli_get(a, "--power-plot");
+    return cli_power_write(cli_get(a, "--power-trace"), cli_get(a, "--power-plot"),
+                           p->site.floor_frac, it, smooth, title, err);
+}
+
+int cli_power_write(const char *trace, const char *plot, double floor_frac, const pseries *it,
+                    const pseries *smooth, const char *title, ms_err *err)
+{
     if (!trace && !plot)
         return MS_OK;
     char dat[4200], gp[4200], tmpl[4096];
@@ -166,7 +172,7 @@ int cpow_write(const cli_args *a, const cpow *p, const pseries *it, const pserie
     fprintf(g, "\nncols = %zu\narray col_title[%zu]\ncol_title[1] = \"IT power\"\n", n, n);
     if (smooth)
         fprintf(g, "col_title[2] = \"IT power, smoothed (floor %.0f%% of matrix power)\"\n",
-                100 * p->site.floor_frac);
+                100 * floor_frac);
     char line[512];
     while (fgets(line, sizeof line, t))
         fputs(line, g);

@@ -63,6 +63,11 @@ void cpow_print(const cpow_run *r);
 
 /* Writes --power-trace and --power-plot if asked: the IT and facility
  * series (and the smoothed ones). */
+/* Writes the power series to trace (CSV) and draws them to plot (either
+ * may be NULL): the IT series and, with a floor, the smoothed one. */
+int cli_power_write(const char *trace, const char *plot, double floor_frac, const pseries *it,
+                    const pseries *smooth, const char *title, ms_err *err);
+
 int cpow_write(const cli_args *a, const cpow *p, const pseries *it, const pseries *smooth,
                const char *title, ms_err *err);
 

@@ -143,9 +143,12 @@ static int store(const jopt *o, void *job, const char *value, ms_err *err)
         *FIELD(job, o, int64_t) = v;
         return MS_OK;
     }
-    case JOPT_NUM: {
+    case JOPT_NUM:
+    case JOPT_POS: {
         errno = 0;
         double v = strtod(value, &end);
+        if (o->type == JOPT_POS && !(v > 0))
+            return bad_value(o, value, "a number > 0", err);
         if (end == value || *end || errno || !isfinite(v) || !in_range(o, v))
             return bad_value(o, value, "a number", err);
         *FIELD(job, o, double) = v;
@@ -206,6 +209,7 @@ int jopt_defaults(const jopt_table *t, void *job, ms_err *err)
             *FIELD(job, o, int64_t) = JOPT_NO_INT;
             break;
         case JOPT_NUM:
+        case JOPT_POS:
         case JOPT_BYTES:
             *FIELD(job, o, double) = NAN;
             break;
@@ -294,6 +298,7 @@ int jopt_is_set(const jopt_table *t, const void *job, const char *name)
     case JOPT_INT:
         return *FIELD(job, o, const int64_t) != JOPT_NO_INT;
     case JOPT_NUM:
+    case JOPT_POS:
     case JOPT_BYTES:
         return !isnan(*FIELD(job, o, const double));
     case JOPT_STR:
@@ -363,6 +368,7 @@ void jopt_report_inputs(const jopt_table *t, const void *job, report *r)
             break;
         }
         case JOPT_NUM:
+        case JOPT_POS:
         case JOPT_BYTES:
             report_num(r, key, NULL, *FIELD(job, o, const double), o->unit);
             break;

@@ -10,6 +10,7 @@
  *   JOPT_FLAG   int, 0 or 1
  *   JOPT_INT    int64_t; JOPT_NO_INT when not given and without default
  *   JOPT_NUM    double; NAN when not given and without default
+ *   JOPT_POS    double > 0 (and in the range); NAN likewise
  *   JOPT_BYTES  double, parsed from "1GiB", "64MB", "1e9"; NAN likewise
  *   JOPT_STR    const char * (borrowed from argv); NULL likewise
  *   JOPT_CHOICE int, the index in choices ("ring|tree|hier"); -1 likewise
@@ -27,6 +28,7 @@ typedef enum {
     JOPT_FLAG,
     JOPT_INT,
     JOPT_NUM,
+    JOPT_POS,
     JOPT_BYTES,
     JOPT_STR,
     JOPT_CHOICE,

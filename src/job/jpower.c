@@ -160,7 +160,7 @@ void jpower_report(report *r, const prun *run, const char *title)
                    run->floor_energy_frac, "%");
     }
     report_num(r, "run_duration_s", "run", run->duration_s, "s");
-    report_num(r, "gpu_hours_total", "GPU-hours", run->gpu_hours, "");
+    report_num(r, "gpu_hours_total", "GPU-hours", run->gpu_hours, "GPU-hours");
     report_num(r, "usd_total", "cost", run->usd_total, "USD");
     report_num(r, "usd_capital", "capital", run->usd_capital, "USD");
     report_num(r, "usd_energy", "energy", run->usd_energy, "USD");

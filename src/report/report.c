@@ -202,6 +202,14 @@ void report_table_end(report *r)
     add(r, RI_TABLE_END, NULL, NULL, NULL);
 }
 
+int report_has(const report *r, const char *key)
+{
+    for (size_t k = 0; k < r->n; k++)
+        if (r->items[k].kind == RI_VALUE && r->items[k].key && strcmp(r->items[k].key, key) == 0)
+            return 1;
+    return 0;
+}
+
 /* ---- formatting a value with its unit ---- */
 
 /* v with a decimal SI prefix and 4 significant digits: "989.4 T" + unit. */
@@ -215,7 +223,10 @@ static void si(double v, const char *unit, char *buf, size_t cap)
         a /= 1000;
     for (; a > 0 && a < 0.99995 && e > -4; e--)
         a *= 1000;
-    snprintf(buf, cap, "%.4g %s%s", v < 0 ? -a : a, e >= 0 ? up[e] : down[-e], unit);
+    /* A word for a unit takes a space after its prefix: "14.8 T tokens". */
+    int word = (strlen(unit) >= 3 && unit[0] >= 'a' && unit[0] <= 'z') || strchr(unit, '-');
+    const char *pre = e >= 0 ? up[e] : down[-e];
+    snprintf(buf, cap, "%.4g %s%s%s", v < 0 ? -a : a, pre, word && pre[0] ? " " : "", unit);
 }
 
 /* 1234567 -> "1,234,567" (|v| < 1e15, whole). */
@@ -291,6 +302,8 @@ const char *report_format(double v, const char *unit, char *buf, size_t cap)
         binary_bytes(v, buf, cap);
     else if (strcmp(unit, "USD") == 0)
         money(v, buf, cap);
+    else if (strcmp(unit, "J") == 0) /* energy reads best in watt-hours */
+        si(v / 3600, "Wh", buf, cap);
     else if (strcmp(unit, "%") == 0)
         snprintf(buf, cap, "%.3g%%", 100 * v);
     else if (unit[0] == '\0' && v == floor(v) && fabs(v) < 1e15)
@@ -407,13 +420,31 @@ static size_t text_table(const report *r, size_t k, int indent, FILE *f, int *pr
     return end;
 }
 
-/* The values, groups and tables from k to end at indent. */
-static void text_items(const report *r, size_t k, size_t end, int indent, FILE *f, int *printed)
+/* The widest label of the values from k to end, those of untitled groups
+ * among them included (they are drawn in the same column). */
+static size_t label_width(const report *r, size_t k, size_t end)
 {
     size_t width = 0;
-    for (size_t q = k; q < end; q = r->items[q].kind == RI_VALUE ? q + 1 : skip(r, q))
-        if (r->items[q].kind == RI_VALUE && strlen(label_of(&r->items[q])) > width)
-            width = strlen(label_of(&r->items[q]));
+    while (k < end) {
+        const ritem *it = &r->items[k];
+        if (it->kind == RI_VALUE && strlen(label_of(it)) > width)
+            width = strlen(label_of(it));
+        if (it->kind == RI_BEGIN && !it->label && !it->hidden) {
+            size_t w = label_width(r, k + 1, skip(r, k) - 1);
+            width = w > width ? w : width;
+        }
+        k = it->kind == RI_VALUE ? k + 1 : skip(r, k);
+    }
+    return width;
+}
+
+/* The values, groups and tables from k to end at indent, labels padded to
+ * width (0: their own widest). */
+static void text_items(const report *r, size_t k, size_t end, int indent, size_t width, FILE *f,
+                       int *printed)
+{
+    if (!width)
+        width = label_width(r, k, end);
     while (k < end) {
         const ritem *it = &r->items[k];
         if (it->kind == RI_VALUE) {
@@ -426,12 +457,12 @@ static void text_items(const report *r, size_t k, size_t end, int indent, FILE *
             k = text_table(r, k, indent, f, printed);
         } else if (it->kind == RI_BEGIN) {
             size_t close = skip(r, k);
-            if (!it->hidden) {
-                if (it->label) { /* a blank line before a heading, but not at the top */
-                    fprintf(f, "%s%*s%s\n", *printed ? "\n" : "", indent, "", it->label);
-                    *printed = 1;
-                }
-                text_items(r, k + 1, close - 1, indent + (it->label ? 2 : 0), f, printed);
+            if (!it->hidden && it->label) { /* a blank line before a heading, not at the top */
+                fprintf(f, "%s%*s%s\n", *printed ? "\n" : "", indent, "", it->label);
+                *printed = 1;
+                text_items(r, k + 1, close - 1, indent + 2, 0, f, printed);
+            } else if (!it->hidden) {
+                text_items(r, k + 1, close - 1, indent, width, f, printed);
             }
             k = close;
         } else {
@@ -445,7 +476,7 @@ int report_write_text(const report *r, FILE *f, ms_err *err)
     if (r->failed)
         return ms_errf(err, MS_ENOMEM, "out of memory while building the report");
     int printed = 0;
-    text_items(r, 0, r->n, 0, f, &printed);
+    text_items(r, 0, r->n, 0, 0, f, &printed);
     if (ferror(f))
         return ms_errf(err, MS_EIO, "write error on the report");
     return MS_OK;

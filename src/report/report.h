@@ -56,6 +56,9 @@ void report_table(report *r, const char *key, const char *title);
 void report_row(report *r);
 void report_table_end(report *r);
 
+/* 1 if a value under key was added (anywhere in r). */
+int report_has(const report *r, const char *key);
+
 /* v with its unit as the text shows it: "989.4 TFLOP/s", "3.35 TB/s",
  * "12.5 GiB" (bytes in binary prefixes), "45.2 min" and "3.4 days"
  * (seconds are never "ks"), "$4.75 million", "12.3%" (of a fraction),

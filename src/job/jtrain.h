@@ -1,0 +1,61 @@
+/* jtrain: the training job. One step of a parallel plan on the engine,
+ * and what it implies: throughput, MFU, memory, GPU-hours, days and cost
+ * of a token budget, checkpoints, and the cluster's power over a few
+ * steps. */
+#ifndef MS_JTRAIN_H
+#define MS_JTRAIN_H
+
+#include <stdint.h>
+
+#include "job/jenv.h"
+#include "job/jopt.h"
+#include "job/jpower.h"
+#include "job/jtopo.h"
+#include "model/modelfile.h"
+#include "power/pseries.h"
+#include "report/report.h"
+#include "train/step.h"
+
+typedef struct jtrain_job {
+    const char *model, *chip;
+    int64_t gpus, tp, pp, vpp, dp, ep, cp, zero, seq, global_batch, micro_batch;
+    const char *precision, *schedule, *recompute, *stack;
+    int64_t comm_sms;
+    double moe_imbalance;
+    int every_replica;
+    double tokens, price_per_gpu_hour; /* NAN: none */
+    int64_t power_steps, checkpoint_every;
+    double checkpoint_GBps, power_resolution_s;
+    jpower_opts power;
+    const char *trace, *trace_ranks;
+    jtopo_opts topo;
+    int ideal, peak;
+    const char *efficiency;
+    jopt_list chips;
+    int json;
+    int keep_plot_data;
+    uint64_t given;
+} jtrain_job;
+
+extern const jopt_table jtrain_options;
+
+/* What a run gives beyond its report: the step (its spans, for a trace),
+ * the power series to write and draw, and notes for the user. */
+typedef struct jtrain_out {
+    step_result step;
+    plan plan;
+    pseries *power_it, *power_smooth; /* NULL when power is not reported */
+    double floor_frac;
+    char power_title[200];
+    char warnings[MODELFILE_WARN_MAX]; /* the model file's, one per line */
+    char power_note[MS_ERR_MSG_MAX];   /* why power is not reported; "" when it is */
+} jtrain_out;
+
+/* Runs j, filling r and out (free with jtrain_out_free, also after a
+ * failure). A plan that does not fit fails, its report still saying by how
+ * much ("fits": false, the memory, "short_bytes", "error"). Errors name the
+ * option or file at fault. */
+int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out, ms_err *err);
+void jtrain_out_free(jtrain_out *out);
+
+#endif
