@@ -306,6 +306,8 @@ const char *report_format(double v, const char *unit, char *buf, size_t cap)
         si(v / 3600, "Wh", buf, cap);
     else if (strcmp(unit, "%") == 0)
         snprintf(buf, cap, "%.3g%%", 100 * v);
+    else if (strcmp(unit, "plain") == 0) /* a year, an id: digits as they are */
+        snprintf(buf, cap, "%.15g", v);
     else if (unit[0] == '\0' && v == floor(v) && fabs(v) < 1e15)
         grouped(v, buf, cap);
     else if (unit[0] == '\0')
@@ -360,16 +362,27 @@ static size_t skip(const report *r, size_t k)
     return r->n;
 }
 
-#define MAX_COLS 48
+#define MAX_COLS  48
+#define CELL_MAX  256  /* a table cell as text, at most */
+#define VALUE_MAX 4096 /* a value as text, at most (a source, a list) */
+
+/* The next item of a table's own level after q: a nested table or group
+ * is stepped over whole. */
+static size_t next_own(const report *r, size_t q)
+{
+    ri_kind kd = r->items[q].kind;
+    return kd == RI_TABLE || kd == RI_BEGIN ? skip(r, q) : q + 1;
+}
 
 /* A table from k (its RI_TABLE) as aligned columns; returns the index after
- * it. Columns are the keys in the order rows first give them. */
+ * it. Columns are the keys of the rows' own values in the order rows first
+ * give them; a table inside a row is drawn under that row, indented. */
 static size_t text_table(const report *r, size_t k, int indent, FILE *f, int *printed)
 {
-    size_t end = skip(r, k);
+    size_t end = skip(r, k) - 1; /* its RI_TABLE_END */
     const ritem *cols[MAX_COLS];
     size_t ncols = 0, width[MAX_COLS];
-    for (size_t q = k + 1; q < end; q++) {
+    for (size_t q = k + 1; q < end; q = next_own(r, q)) {
         const ritem *it = &r->items[q];
         if (it->kind != RI_VALUE)
             continue;
@@ -381,7 +394,7 @@ static size_t text_table(const report *r, size_t k, int indent, FILE *f, int *pr
             width[ncols++] = strlen(label_of(it));
         }
         if (c < ncols) {
-            char b[96];
+            char b[CELL_MAX];
             cell(it, b, sizeof b);
             if (strlen(b) > width[c])
                 width[c] = strlen(b);
@@ -398,13 +411,15 @@ static size_t text_table(const report *r, size_t k, int indent, FILE *f, int *pr
                 last ? "" : "  ");
     }
     fprintf(f, "\n");
-    for (size_t q = k + 1; q < end; q++) {
+    for (size_t q = k + 1; q < end; q = next_own(r, q)) {
         if (r->items[q].kind != RI_ROW)
             continue;
-        char cells[MAX_COLS][96] = {{0}};
+        static char cells[MAX_COLS][CELL_MAX]; /* per row; rendering is single-threaded */
+        memset(cells, 0, sizeof cells);
         int num[MAX_COLS] = {0};
-        for (size_t v = q + 1; v < end && r->items[v].kind == RI_VALUE; v++)
-            for (size_t c = 0; c < ncols; c++)
+        size_t v = q + 1;
+        for (; v < end && r->items[v].kind != RI_ROW; v = next_own(r, v))
+            for (size_t c = 0; c < ncols && r->items[v].kind == RI_VALUE; c++)
                 if (strcmp(cols[c]->key, r->items[v].key) == 0) {
                     cell(&r->items[v], cells[c], sizeof cells[c]);
                     num[c] = r->items[v].vkind == RV_NUM || r->items[v].vkind == RV_INT;
@@ -416,8 +431,11 @@ static size_t text_table(const report *r, size_t k, int indent, FILE *f, int *pr
                     cells[c][0] ? cells[c] : "-", last ? "" : "  ");
         }
         fprintf(f, "\n");
+        for (size_t t = q + 1; t < v; t = next_own(r, t))
+            if (r->items[t].kind == RI_TABLE)
+                text_table(r, t, indent + 2, f, printed);
     }
-    return end;
+    return end + 1;
 }
 
 /* The widest label of the values from k to end, those of untitled groups
@@ -448,7 +466,7 @@ static void text_items(const report *r, size_t k, size_t end, int indent, size_t
     while (k < end) {
         const ritem *it = &r->items[k];
         if (it->kind == RI_VALUE) {
-            char b[160];
+            char b[VALUE_MAX];
             cell(it, b, sizeof b);
             fprintf(f, "%*s%-*s  %s\n", indent, "", (int)width, label_of(it), b);
             *printed = 1;

@@ -62,7 +62,8 @@ int report_has(const report *r, const char *key);
 /* v with its unit as the text shows it: "989.4 TFLOP/s", "3.35 TB/s",
  * "12.5 GiB" (bytes in binary prefixes), "45.2 min" and "3.4 days"
  * (seconds are never "ks"), "$4.75 million", "12.3%" (of a fraction),
- * "1,536" (a whole count); "-" for NAN. Returns buf. */
+ * "1,536" (a whole count), "2022" (unit "plain": a year, an id); "-" for
+ * NAN. Returns buf. */
 const char *report_format(double v, const char *unit, char *buf, size_t cap);
 
 /* The renderings. Each fails (MS_ENOMEM, MS_EIO) without a partial
