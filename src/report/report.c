@@ -284,8 +284,10 @@ static void money(double v, char *buf, size_t cap)
         char g[32];
         grouped(a, g, sizeof g);
         snprintf(buf, cap, "%s$%s", sign, g);
-    } else {
+    } else if (a >= 1 || a == 0) {
         snprintf(buf, cap, "%s$%.2f", sign, a);
+    } else { /* cents and less: three significant digits, not "$0.00" */
+        snprintf(buf, cap, "%s$%.3g", sign, a);
     }
 }
 

@@ -1,0 +1,720 @@
+/* jserve: see jserve.h. */
+#include "job/jserve.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/calib.h"
+#include "net/coll.h"
+#include "net/topo.h"
+#include "power/prun.h"
+#include "serve/dist.h"
+#include "serve/reqs.h"
+
+#define S(f) offsetof(jserve_job, f)
+
+static const jopt rows[] = {
+    {"model", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(model),
+     "model JSON (workloads/*.json or a Hugging Face config.json)"},
+    {"chip", JOPT_STR, "NAME", NULL, NULL, NAN, NAN, NULL, S(chip), "chip from hwdb/chips.csv"},
+    {"gpus", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(gpus),
+     "GPUs in the fleet, a multiple of tp x dp"},
+    {"tp", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(tp), "tensor-parallel degree of attention"},
+    {"dp", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(dp),
+     "attention data-parallel ranks per instance"},
+    {"ep", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(ep),
+     "expert-parallel degree, dividing tp x dp"},
+    {"disaggregate", JOPT_STR, "P:D", NULL, NULL, NAN, NAN, NULL, S(disaggregate),
+     "split the instances P to D into prefill and decode pools"},
+    {"input-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, S(input_len),
+     "prompt lengths: fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA, table:FILE"},
+    {"output-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, S(output_len),
+     "output lengths, the same forms"},
+    {"rate", JOPT_STR, "R|inf", NULL, NULL, NAN, NAN, NULL, S(rate),
+     "requests per second (Poisson), or inf: all there at time zero"},
+    {"burstiness", JOPT_POS, "CV", NULL, NULL, NAN, NAN, NULL, S(burstiness),
+     "gaps' coefficient of variation, gamma distributed (default 1: Poisson)"},
+    {"concurrency", JOPT_INT, "C", NULL, NULL, 1, NAN, NULL, S(concurrency),
+     "closed loop: C clients, each sending a request when its last ends"},
+    {"replay", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(replay),
+     "requests from a CSV trace: arrival_s,input_tokens,output_tokens"},
+    {"requests", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(requests), "requests to simulate"},
+    {"duration", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(duration_s),
+     "simulate arrivals for S seconds (open loop)"},
+    {"best-of", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(best_of),
+     "chains per request sharing the prompt's KV cache"},
+    {"mtp-accept", JOPT_POS, "A", NULL, NULL, NAN, 1, NULL, S(mtp_accept),
+     "draft one token per step with the MTP module, accepted at rate A"},
+    {"precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, S(precision),
+     "weights and GEMMs: fp8, bf16 or fp4"},
+    {"kv-precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, S(kv_precision),
+     "KV cache: bf16 or fp8"},
+    {"block-tokens", JOPT_INT, "N", NULL, "64", 1, NAN, NULL, S(block_tokens),
+     "tokens per KV block (64 is FlashMLA's)"},
+    {"max-batch", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(max_batch),
+     "sequences per instance (default: as many as the KV cache holds)"},
+    {"max-tokens", JOPT_INT, "N", NULL, "8192", 1, NAN, NULL, S(max_tokens),
+     "tokens per iteration per dp rank, prefill and decode"},
+    {"mem-reserve", JOPT_NUM, "F", NULL, "0.1", NAN, NAN, NULL, S(mem_reserve),
+     "HBM fraction kept for activations and workspace"},
+    {"admission", JOPT_CHOICE, "MODE", NULL, "planned", NAN, NAN, "planned|greedy", S(admission),
+     "planned: admitted sequences must fit at their expected end; greedy: vLLM's"},
+    {"preempt", JOPT_CHOICE, "MODE", NULL, "recompute", NAN, NAN, "recompute|swap", S(preempt),
+     "what to do when the KV cache runs out"},
+    {"swap-GBps", JOPT_POS, "X", "GB/s", NULL, NAN, NAN, NULL, S(swap_GBps),
+     "host link per GPU for --preempt swap"},
+    {"shared-prefix", JOPT_INT, "N", NULL, "0", 0, NAN, NULL, S(shared_prefix),
+     "tokens every prompt starts with, cached once per instance"},
+    {"moe-imbalance", JOPT_NUM, "X", NULL, "1", NAN, NAN, NULL, S(moe_imbalance),
+     "busiest GPU's routed tokens over the mean"},
+    {"overlap", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(overlap),
+     "hide communication under compute (two micro-batches, as DeepSeek)"},
+    {"tpot-target", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(tpot_target_s),
+     "admit no sequence that would make the time per output token exceed S"},
+    {"seed", JOPT_INT, "N", NULL, "1", 0, NAN, NULL, S(seed), "random seed"},
+    {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, NAN, NAN, NULL, S(price_per_gpu_hour),
+     "a flat price of one GPU-hour instead of owning the fleet (hwdb/costs.csv)"},
+    {"power-resolution", JOPT_POS, "S", "s", "1", NAN, NAN, NULL, S(power_resolution_s),
+     "seconds per point of the power series"},
+    JPOWER_ROWS(S(power)),
+    {"csv", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(csv), "write one row per request"},
+    {"sweep-rate", JOPT_STR, "LIST", NULL, NULL, NAN, NAN, NULL, S(sweep_rate),
+     "run once per rate (1,2,4,...) for the latency-throughput curve"},
+    {"plot", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(plot),
+     "with --sweep-rate: draw the curve (.png or .svg) with gnuplot"},
+    JTOPO_ROWS(S(topo)),
+    {"ideal", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(ideal),
+     "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
+    {"peak", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(peak),
+     "ignore hwdb/efficiency.csv: operations at datasheet peak"},
+    {"efficiency", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(efficiency),
+     "calibration to read (default: hwdb/efficiency.csv)"},
+    {"chips", JOPT_LIST, "FILE", NULL, NULL, NAN, NAN, NULL, S(chips),
+     "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
+    {"json", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(json), "print JSON"},
+    {"keep-plot-data", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(keep_plot_data),
+     "keep a plot's .dat and .gp files beside it"},
+};
+
+const jopt_table jserve_options = {.rows = rows,
+                                   .n = sizeof rows / sizeof rows[0],
+                                   .track_given = 1,
+                                   .given_off = offsetof(jserve_job, given)};
+
+/* ---- options read into the simulator's configuration ---- */
+
+static int parse_prec(const char *opt, const char *v, ms_prec *out, ms_err *err)
+{
+    if (ms_prec_parse(v, out) != 0 || (*out != MS_FP8 && *out != MS_BF16 && *out != MS_FP4))
+        return ms_errf(err, MS_EUSAGE, "%s '%s': expected fp8, bf16 or fp4", opt, v);
+    return MS_OK;
+}
+
+static int parse_rate(const char *opt, const char *text, double *rate, ms_err *err)
+{
+    char *end;
+    if (strcmp(text, "inf") == 0) {
+        *rate = INFINITY;
+        return MS_OK;
+    }
+    *rate = strtod(text, &end);
+    if (end == text || *end || !(*rate > 0) || !isfinite(*rate))
+        return ms_errf(err, MS_EUSAGE,
+                       "%s '%s': expected requests per second > 0, or inf (a rate of zero "
+                       "sends nothing)",
+                       opt, text);
+    return MS_OK;
+}
+
+static int parse_rates(const char *text, double **out, size_t *n, ms_err *err)
+{
+    *n = 0;
+    size_t cap = 1;
+    for (const char *p = text; *p; p++)
+        cap += *p == ',';
+    if (!(*out = malloc(cap * sizeof **out)))
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    char buf[64];
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof buf)
+            return ms_errf(err, MS_EUSAGE, "--sweep-rate '%s': expected rates such as 1,2,4,8",
+                           text);
+        memcpy(buf, p, len);
+        buf[len] = 0;
+        double r;
+        int rc = parse_rate("--sweep-rate", buf, &r, err);
+        if (rc == MS_OK && !isfinite(r))
+            rc = ms_errf(err, MS_EUSAGE, "--sweep-rate: give finite rates (inf is --rate inf)");
+        if (rc)
+            return rc;
+        (*out)[(*n)++] = r;
+        p += len + (p[len] == ',');
+    }
+    return MS_OK;
+}
+
+static int parse_disagg(const char *text, int64_t instances, int64_t *prefill, ms_err *err)
+{
+    char *end;
+    long p = strtol(text, &end, 10);
+    if (end == text || *end != ':')
+        goto bad;
+    const char *q = end + 1;
+    long d = strtol(q, &end, 10);
+    if (end == q || *end || p < 1 || d < 1)
+        goto bad;
+    if (instances % (p + d))
+        return ms_errf(err, MS_EUSAGE,
+                       "--disaggregate %s: the fleet's %lld instances do not split %ld:%ld", text,
+                       (long long)instances, p, d);
+    *prefill = instances / (p + d) * p;
+    return MS_OK;
+bad:
+    return ms_errf(err, MS_EUSAGE,
+                   "--disaggregate '%s': expected P:D, instances for prefill to instances "
+                   "for decode, such as 1:3",
+                   text);
+}
+
+/* What a run is made of: the configuration and its inputs. */
+typedef struct run {
+    serve_config cfg;
+    reqs_spec spec;
+    dist in_len, out_len;
+    model m;
+    chip_db *db;
+    calib *cal;
+    coll_params net;
+    topo *t;
+    int64_t node;     /* GPUs a node holds, for per-node figures */
+    double price_eff; /* what a GPU-hour costs: the flat price or ownership; NAN: unknown */
+    int have_power;
+    prun power;
+    const jserve_job *job;
+    double rate; /* of the run under way, for the per-request records */
+} run;
+
+static void run_free(run *x)
+{
+    dist_free(&x->in_len);
+    dist_free(&x->out_len);
+    topo_free(x->t);
+    calib_free(x->cal);
+    chip_db_free(x->db);
+}
+
+/* The configuration the options give, but for the rate (set per run). */
+static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
+{
+    static const char *const need[] = {"model", "chip", "gpus"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!jopt_is_set(&jserve_options, j, need[i]))
+            return ms_errf(err, MS_EUSAGE, "--%s is required", need[i]);
+    serve_config *cfg = &x->cfg;
+    reqs_spec *sp = &x->spec;
+    cfg->gpus = j->gpus;
+    cfg->par.tp = j->tp;
+    cfg->par.dp = j->dp;
+    cfg->par.ep = j->ep;
+    cfg->best_of = j->best_of;
+    cfg->block_tokens = j->block_tokens;
+    cfg->max_batch = j->max_batch != JOPT_NO_INT ? j->max_batch : 0;
+    cfg->max_tokens = j->max_tokens;
+    cfg->shared_prefix = j->shared_prefix;
+    cfg->concurrency = j->concurrency != JOPT_NO_INT ? j->concurrency : 0;
+    sp->count = j->requests != JOPT_NO_INT ? j->requests : 0;
+    cfg->seed = sp->seed = (uint64_t)j->seed;
+    int rc;
+    if ((rc = parse_prec("--precision", j->precision, &cfg->par.weight_prec, err)) ||
+        (rc = parse_prec("--kv-precision", j->kv_precision, &cfg->par.kv_prec, err)))
+        return rc;
+    cfg->par.overlap = j->overlap;
+    cfg->par.moe_imbalance = j->moe_imbalance;
+    cfg->mem_reserve = j->mem_reserve;
+    cfg->mtp_accept = isnan(j->mtp_accept) ? 0 : j->mtp_accept;
+    cfg->step_target_s = isnan(j->tpot_target_s) ? 0 : j->tpot_target_s;
+    cfg->swap_Bps = isnan(j->swap_GBps) ? 0 : j->swap_GBps * 1e9;
+    cfg->admission = j->admission == 1 ? SERVE_ADMIT_GREEDY : cfg->admission;
+    cfg->preempt = j->preempt == 1 ? SERVE_SWAP : cfg->preempt;
+    sp->duration_s = isnan(j->duration_s) ? 0 : j->duration_s;
+    sp->burst_cv = j->burstiness;
+    /* The workload. */
+    int given = (j->rate != NULL) + (j->concurrency != JOPT_NO_INT) + (j->replay != NULL) +
+                (j->sweep_rate != NULL);
+    if (given != 1)
+        return ms_errf(err, MS_EUSAGE,
+                       "give one of --rate R|inf, --concurrency C, --replay FILE or --sweep-rate "
+                       "LIST (see megasim serve --help)");
+    if (j->replay) {
+        sp->kind = REQS_TRACE;
+        sp->trace_path = j->replay;
+        if (cfg->best_of > 1)
+            cfg->chain_len = NULL;
+    } else {
+        char dir[4096];
+        if (!j->input_len || !j->output_len)
+            return ms_errf(err, MS_EUSAGE, "--%s is required",
+                           j->input_len ? "output-len" : "input-len");
+        if ((rc = jenv_path(env, "workloads", dir, sizeof dir, err)) ||
+            (rc = dist_parse(j->input_len, "--input-len", dir, &x->in_len, err)) ||
+            (rc = dist_parse(j->output_len, "--output-len", dir, &x->out_len, err)))
+            return rc == MS_EINVAL ? (err->code = MS_EUSAGE) : rc; /* a bad spec is a bad option */
+        sp->input_len = &x->in_len;
+        sp->output_len = &x->out_len;
+        cfg->chain_len = &x->out_len;
+        if (sp->count == 0 && sp->duration_s == 0)
+            return ms_errf(err, MS_EUSAGE, "give --requests N or --duration S");
+    }
+    if (cfg->concurrency > 0) {
+        if (sp->count == 0)
+            return ms_errf(err, MS_EUSAGE, "--concurrency needs --requests N");
+        sp->kind = REQS_AT_ZERO;
+    }
+    if (j->plot && !j->sweep_rate)
+        return ms_errf(err, MS_EUSAGE, "--plot draws a --sweep-rate; give both");
+    return MS_OK;
+}
+
+/* The model, chip, calibration and instance cluster. */
+static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, ms_err *err)
+{
+    char path[4096];
+    int rc;
+    if ((rc = modelfile_load(jenv_find(env, j->model, path, sizeof path), &x->m, out->warnings,
+                             err)) ||
+        (rc = jenv_load_chips(env, &j->chips, &x->db, err)) ||
+        (rc = chip_db_lookup(x->db, j->chip, &x->cfg.c, err)))
+        return rc;
+    if (!j->peak) {
+        const char *file = j->efficiency ? jenv_find(env, j->efficiency, path, sizeof path) : NULL;
+        if (!file && (rc = jenv_path(env, "hwdb/efficiency.csv", path, sizeof path, err)))
+            return rc;
+        if ((rc = calib_load(file ? file : path, &x->cal, err)))
+            return rc;
+    }
+    x->cfg.m = &x->m;
+    x->cfg.cal = x->cal;
+    x->net = COLL_PARAMS_IDEAL;
+    if (!j->ideal && ((rc = jenv_path(env, "hwdb/network.csv", path, sizeof path, err)) ||
+                      (rc = coll_params_load(path, &x->net, err))))
+        return rc;
+    x->cfg.cp = &x->net;
+    int64_t ig = x->cfg.par.tp * x->cfg.par.dp;
+    topo_spec ts;
+    if ((rc = jtopo_spec(&j->topo, x->cfg.c, ig, &ts, err)) ||
+        (ig > 1 && (rc = jtopo_build(&j->topo, &ts, &x->t, err))))
+        return rc;
+    x->cfg.instance_topo = x->t;
+    x->node = ts.domain_size > 1 ? ts.domain_size : 1;
+    if (!isnan(x->cfg.c->scale_up_domain_chips) && j->topo.domain == JOPT_NO_INT)
+        x->node = (int64_t)x->cfg.c->scale_up_domain_chips;
+    if (j->disaggregate) {
+        if (x->cfg.gpus % ig)
+            return ms_errf(err, MS_EUSAGE, "--gpus %lld must be a multiple of tp x dp = %lld",
+                           (long long)x->cfg.gpus, (long long)ig);
+        if ((rc = parse_disagg(j->disaggregate, x->cfg.gpus / ig, &x->cfg.prefill_instances, err)))
+            return rc;
+        x->cfg.kv_link_Bps = ts.nic_bw_Bps * x->net.eff[TOPO_LINK_NIC];
+        x->cfg.kv_link_latency_s = x->net.alpha_s[TOPO_LINK_NIC];
+    }
+    x->cfg.stream = &x->spec;
+    snprintf(out->title, sizeof out->title, "%s on %lld x %s", x->m.name, (long long)x->cfg.gpus,
+             x->cfg.c->name);
+    out->gpus = (double)x->cfg.gpus;
+    return MS_OK;
+}
+
+static void set_rate(run *x, double rate)
+{
+    reqs_spec *sp = &x->spec;
+    if (sp->kind == REQS_TRACE || x->cfg.concurrency > 0)
+        return;
+    if (isinf(rate)) {
+        sp->kind = REQS_AT_ZERO;
+        return;
+    }
+    sp->rate_per_s = rate;
+    sp->kind = !isnan(sp->burst_cv) && sp->burst_cv != 1 ? REQS_BURSTY : REQS_POISSON;
+    if (isnan(sp->burst_cv))
+        sp->burst_cv = 1;
+    x->rate = rate;
+}
+
+static void on_record(void *ctx, const serve_record *r)
+{
+    run *x = ctx;
+    x->job->on_record(x->job->record_ctx, r, x->rate);
+}
+
+/* ---- power: each iteration's work above the baseline, in bins ---- */
+
+typedef struct pacc {
+    const jpower *pw;
+    pwr_site plain; /* the site without a floor */
+    double inst_gpus, dt;
+    double *e[3]; /* energy above the baseline per bin: IT, IT smoothed, GPUs alone */
+    size_t n, cap;
+    int failed;
+} pacc;
+
+static void pacc_put(pacc *p, int k, double t0, double t1, double w)
+{
+    for (size_t b = (size_t)(t0 / p->dt); (double)b * p->dt < t1 && !p->failed; b++) {
+        if (b >= p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 1024;
+            while (cap <= b)
+                cap *= 2;
+            for (int i = 0; i < 3; i++) {
+                double *a = realloc(p->e[i], cap * sizeof *a);
+                if (!a) {
+                    p->failed = 1;
+                    return;
+                }
+                memset(a + p->cap, 0, (cap - p->cap) * sizeof *a);
+                p->e[i] = a;
+            }
+            p->cap = cap;
+        }
+        double lo = fmax(t0, (double)b * p->dt), hi = fmin(t1, (double)(b + 1) * p->dt);
+        p->e[k][b] += w * (hi - lo);
+        if (b + 1 > p->n)
+            p->n = b + 1;
+    }
+}
+
+static void on_iteration(void *ctx, int64_t instance, double start_s, double dur_s, double matrix_s,
+                         double memory_s, double comm_s)
+{
+    (void)instance;
+    pacc *p = ctx;
+    double it, gpu, it_s, gpu_s;
+    pwr_work_w(&p->pw->lv, &p->plain, dur_s, matrix_s, memory_s, comm_s, &it, &gpu);
+    pacc_put(p, 0, start_s, start_s + dur_s, p->inst_gpus * it);
+    if (p->pw->site.floor_frac > 0) {
+        pwr_work_w(&p->pw->lv, &p->pw->site, dur_s, matrix_s, memory_s, comm_s, &it_s, &gpu_s);
+        pacc_put(p, 1, start_s, start_s + dur_s, p->inst_gpus * it_s);
+        pacc_put(p, 2, start_s, start_s + dur_s, p->inst_gpus * gpu_s);
+    } else {
+        pacc_put(p, 2, start_s, start_s + dur_s, p->inst_gpus * gpu);
+    }
+}
+
+/* The fleet's series over the run, and its energy and cost; the series
+ * written and drawn go to out. */
+static int serve_power(run *x, const serve_result *r, pacc *p, jserve_out *out, ms_err *err)
+{
+    double span = r->makespan_s > 0 ? r->makespan_s : p->dt, gpus = (double)x->cfg.gpus;
+    pseries *it = NULL, *smooth = NULL, *gpu = NULL;
+    int rc;
+    if (p->failed)
+        return ms_errf(err, MS_ENOMEM, "out of memory recording power");
+    if ((rc = pseries_new(0, span, p->dt, &it, err)) ||
+        (rc = pseries_new(0, span, p->dt, &gpu, err)) ||
+        (p->pw->site.floor_frac > 0 && (rc = pseries_new(0, span, p->dt, &smooth, err)))) {
+        pseries_free(it);
+        pseries_free(smooth);
+        pseries_free(gpu);
+        return rc;
+    }
+    pwr_add_baseline(it, smooth ? NULL : gpu, &p->pw->lv, &p->plain, gpus, 0, span);
+    if (smooth)
+        pwr_add_baseline(smooth, gpu, &p->pw->lv, &p->pw->site, gpus, 0, span);
+    for (size_t b = 0; b < p->n; b++) {
+        double t0 = (double)b * p->dt, t1 = t0 + p->dt;
+        pseries_add(it, t0, t1, p->e[0][b] / p->dt);
+        if (smooth)
+            pseries_add(smooth, t0, t1, p->e[1][b] / p->dt);
+        pseries_add(gpu, t0, t1, p->e[2][b] / p->dt);
+    }
+    prun_basis b = jpower_basis(p->pw);
+    prun_summarize(&b, it, smooth, gpu, gpus, r->makespan_s, &x->power);
+    x->have_power = 1;
+    out->power_it = it;
+    out->power_smooth = smooth;
+    out->floor_frac = p->pw->site.floor_frac;
+    pseries_free(gpu);
+    return MS_OK;
+}
+
+/* ---- the report ---- */
+
+static double per_million(double gpu_s, double tokens, double price)
+{
+    return tokens > 0 ? gpu_s / 3600 * price / (tokens / 1e6) : NAN;
+}
+
+/* The run in words: the fleet, the workload, the policies. */
+static void report_about(report *r, const run *x)
+{
+    const serve_config *cfg = &x->cfg;
+    const icost_config *p = &cfg->par;
+    int64_t inst = cfg->gpus / (p->tp * p->dp);
+    char fleet[300], work[300] = "", pol[200];
+    snprintf(fleet, sizeof fleet,
+             "%lld instance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld), %s weights, %s KV "
+             "cache%s",
+             (long long)inst, inst == 1 ? "" : "s", (long long)(p->tp * p->dp),
+             p->tp * p->dp == 1 ? "" : "s", (long long)p->tp, (long long)p->dp, (long long)p->ep,
+             ms_prec_name(p->weight_prec), ms_prec_name(p->kv_prec),
+             p->overlap ? ", communication overlapped" : "");
+    size_t u = 0;
+    if (x->spec.kind == REQS_TRACE)
+        u += (size_t)snprintf(work, sizeof work, "replay of %s", x->spec.trace_path);
+    else
+        u += (size_t)snprintf(work, sizeof work, "input %s, output %s", x->in_len.spec,
+                              x->out_len.spec);
+    if (cfg->concurrency > 0 && u < sizeof work)
+        u += (size_t)snprintf(work + u, sizeof work - u, ", %lld clients in a closed loop",
+                              (long long)cfg->concurrency);
+    if (cfg->best_of > 1 && u < sizeof work)
+        u += (size_t)snprintf(work + u, sizeof work - u, ", best-of-%lld", (long long)cfg->best_of);
+    if (cfg->mtp_accept > 0 && u < sizeof work)
+        snprintf(work + u, sizeof work - u, ", MTP drafts accepted at %.0f%%",
+                 100 * cfg->mtp_accept);
+    snprintf(pol, sizeof pol, "admission %s, preemption by %s",
+             cfg->admission == SERVE_ADMIT_GREEDY ? "greedy" : "planned (room for the mean output)",
+             cfg->preempt == SERVE_SWAP ? "swap" : "recompute");
+    report_str(r, "model", NULL, cfg->m->name);
+    report_str(r, "chip", NULL, cfg->c->name);
+    report_str(r, "fleet", NULL, fleet);
+    report_str(r, "workload", NULL, work);
+    report_str(r, "policies", NULL, pol);
+}
+
+/* Where a result's values go: a run's report, or a row of a sweep's
+ * table, whose shown columns were written first (and are skipped here)
+ * and whose other values are JSON only. */
+typedef struct rctx {
+    report *r;
+    int in_row;
+} rctx;
+
+static int shown_in_row(const char *key)
+{
+    static const char *const shown[] = {"rate_per_s", "output_tokens_per_s_per_gpu",
+                                        "tpot_p50_s", "tpot_p99_s",
+                                        "ttft_p50_s", "ttft_p99_s"};
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+        if (strcmp(shown[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+static void num(const rctx *c, const char *key, const char *label, double v, const char *unit)
+{
+    if (!(c->in_row && shown_in_row(key)))
+        report_num(c->r, key, label, v, unit);
+}
+
+static void begin(const rctx *c, const char *title)
+{
+    if (!c->in_row)
+        report_begin(c->r, NULL, title);
+}
+
+static void end(const rctx *c)
+{
+    if (!c->in_row)
+        report_end(c->r);
+}
+
+/* One run's figures (a sweep's rows hold the same). */
+static void report_result(report *r, const run *x, const serve_result *s, int in_row)
+{
+    rctx c = {r, in_row};
+    if (in_row) { /* the columns a sweep's table shows; the rest JSON only */
+        report_num(r, "rate_per_s", "rate", x->spec.rate_per_s, "requests/s");
+        report_num(r, "output_tokens_per_s_per_gpu", "output per GPU",
+                   s->output_tps / (double)x->cfg.gpus, "tokens/s");
+        report_num(r, "tpot_p50_s", "TPOT p50", s->tpot_s.p50, "s");
+        report_num(r, "tpot_p99_s", "TPOT p99", s->tpot_s.p99, "s");
+        report_num(r, "ttft_p50_s", "TTFT p50", s->ttft_s.p50, "s");
+        report_num(r, "ttft_p99_s", "TTFT p99", s->ttft_s.p99, "s");
+        report_begin_hidden(r, NULL);
+    }
+    const serve_config *cfg = &x->cfg;
+    double g = (double)cfg->gpus, price = x->price_eff, node = (double)x->node;
+    begin(&c, "fleet and requests");
+    num(&c, "gpus", "GPUs", g, "");
+    num(&c, "tp", "tensor parallel", (double)cfg->par.tp, "");
+    num(&c, "dp", "data parallel", (double)cfg->par.dp, "");
+    num(&c, "ep", "expert parallel", (double)cfg->par.ep, "");
+    num(&c, "rate_per_s", "arrival rate", x->spec.kind == REQS_AT_ZERO ? NAN : x->spec.rate_per_s,
+        "requests/s");
+    num(&c, "requests", "finished", (double)s->requests, "");
+    num(&c, "rejected", "rejected (too long for an instance)", (double)s->rejected, "");
+    num(&c, "preemptions", NULL, (double)s->preemptions, "");
+    num(&c, "makespan_s", "in", s->makespan_s, "s");
+    num(&c, "input_tokens", "input tokens", s->input_tokens, "");
+    num(&c, "output_tokens", "output tokens", s->output_tokens, "");
+    end(&c);
+    begin(&c, "throughput");
+    num(&c, "output_tokens_per_s", "output", s->output_tps, "tokens/s");
+    num(&c, "input_tokens_per_s", "input", s->input_tps, "tokens/s");
+    num(&c, "output_tokens_per_s_per_gpu", "output per GPU", s->output_tps / g, "tokens/s");
+    num(&c, "input_tokens_per_s_per_gpu", "input per GPU", s->input_tps / g, "tokens/s");
+    num(&c, "node_gpus", "GPUs a node", node, "");
+    num(&c, "output_tokens_per_s_per_node", "output per node", s->output_tps / g * node,
+        "tokens/s");
+    if (s->pools == 2) {
+        num(&c, "prefill_gpus", "prefill pool GPUs", (double)s->pool[0].gpus, "");
+        num(&c, "decode_gpus", "decode pool GPUs", (double)s->pool[1].gpus, "");
+        num(&c, "prefill_input_tokens_per_s_per_gpu", "prefill input per GPU",
+            s->pool[0].input_tps / (double)s->pool[0].gpus, "tokens/s");
+        num(&c, "decode_output_tokens_per_s_per_gpu", "decode output per GPU",
+            s->pool[1].output_tps / (double)s->pool[1].gpus, "tokens/s");
+    }
+    end(&c);
+    begin(&c, "latency");
+    static const char *const keys[][3] = {{"ttft_p50_s", "ttft_p90_s", "ttft_p99_s"},
+                                          {"tpot_p50_s", "tpot_p90_s", "tpot_p99_s"},
+                                          {"e2e_p50_s", "e2e_p90_s", "e2e_p99_s"}};
+    static const char *const labels[][3] = {
+        {"time to first token, p50", "time to first token, p90", "time to first token, p99"},
+        {"time per output token, p50", "time per output token, p90", "time per output token, p99"},
+        {"end to end, p50", "end to end, p90", "end to end, p99"}};
+    const serve_pcts *ps[] = {&s->ttft_s, &s->tpot_s, &s->e2e_s};
+    for (int k = 0; k < 3; k++) {
+        num(&c, keys[k][0], labels[k][0], ps[k]->p50, "s");
+        num(&c, keys[k][1], labels[k][1], ps[k]->p90, "s");
+        num(&c, keys[k][2], labels[k][2], ps[k]->p99, "s");
+    }
+    num(&c, "e2e_mean_s", "end to end, mean", s->e2e_s.mean, "s");
+    end(&c);
+    begin(&c, "batch and KV cache");
+    num(&c, "max_batch", "largest batch decoding on one instance", (double)s->max_batch_seen, "");
+    num(&c, "batch_fit", "sequences that fit at the mean final context", (double)s->batch_fit, "");
+    num(&c, "kv_capacity_tokens_per_instance", "KV cache, tokens an instance",
+        (double)s->kv_capacity_tokens, "");
+    num(&c, "kv_peak_fraction", "KV cache occupancy, peak", s->kv_peak_frac, "%");
+    num(&c, "kv_mean_fraction", "KV cache occupancy, mean", s->kv_mean_frac, "%");
+    num(&c, "weights_bytes_per_gpu", "weights per GPU", s->weights_B_per_gpu, "B");
+    num(&c, "kv_bytes_per_token_per_gpu", "KV cache per token per GPU", s->kv_B_per_token_per_gpu,
+        "B");
+    num(&c, "kv_free_bytes_per_gpu", "KV cache free per GPU", s->kv_free_B_per_gpu, "B");
+    end(&c);
+    begin(&c, "cost");
+    double gpu_h = g * s->makespan_s / 3600;
+    num(&c, "gpu_hours", "GPU-hours", gpu_h, "GPU-hours");
+    num(&c, "usd_total", "the run", gpu_h * price, "USD");
+    num(&c, "usd_per_request", "a request", gpu_h * price / (double)s->requests, "USD");
+    num(&c, "gpu_hours_per_million_input_tokens", "GPU-hours per million input tokens",
+        per_million(s->gpu_s_input, s->input_tokens, 1), "");
+    num(&c, "gpu_hours_per_million_output_tokens", "GPU-hours per million output tokens",
+        per_million(s->gpu_s_output, s->output_tokens, 1), "");
+    num(&c, "usd_per_million_input_tokens", "per million input tokens",
+        per_million(s->gpu_s_input, s->input_tokens, price), "USD");
+    num(&c, "usd_per_million_output_tokens", "per million output tokens",
+        per_million(s->gpu_s_output, s->output_tokens, price), "USD");
+    end(&c);
+    if (x->have_power && !in_row)
+        jpower_report(r, &x->power, "power and cost of the run (facility = IT x PUE)");
+    begin(&c, "engine");
+    num(&c, "iterations", NULL, (double)s->iterations, "");
+    num(&c, "events", NULL, (double)s->events, "");
+    end(&c);
+    if (in_row)
+        report_end(r);
+}
+
+/* One run at the rate the options give, with power when it can be known. */
+static int run_one(const jserve_job *j, const jenv *env, run *x, report *r, jserve_out *out,
+                   ms_err *err)
+{
+    double rate = NAN;
+    int rc;
+    if (j->rate && (rc = parse_rate("--rate", j->rate, &rate, err)))
+        return rc;
+    if (j->rate && isinf(rate) && x->spec.count == 0)
+        return ms_errf(err, MS_EUSAGE, "--rate inf needs --requests N");
+    /* Power: the fleet's GPUs and the fat-tree joining its servers. */
+    int64_t radix,
+        switches = x->cfg.gpus > x->node ? topo_fattree_switches((double)x->cfg.gpus, &radix) : 0;
+    jpower pw = {0};
+    pacc pa = {0};
+    int loaded;
+    int64_t ig = x->cfg.par.tp * x->cfg.par.dp;
+    if ((rc = jpower_load_optional(&j->power, env, x->cfg.c, (double)x->cfg.gpus, switches,
+                                   j->price_per_gpu_hour, &pw, &loaded, out->power_note,
+                                   sizeof out->power_note, err)))
+        goto out;
+    if (loaded) {
+        pa = (pacc){
+            .pw = &pw, .plain = pw.site, .inst_gpus = (double)ig, .dt = j->power_resolution_s};
+        pa.plain.floor_frac = 0;
+        x->cfg.on_iteration = on_iteration;
+        x->cfg.iter_ctx = &pa;
+    }
+    set_rate(x, j->rate ? rate : NAN);
+    x->rate =
+        x->spec.kind == REQS_POISSON || x->spec.kind == REQS_BURSTY ? x->spec.rate_per_s : NAN;
+    serve_result s;
+    if ((rc = serve_run(&x->cfg, &s, err)) || (loaded && (rc = serve_power(x, &s, &pa, out, err))))
+        goto out;
+    if (x->have_power && isnan(j->price_per_gpu_hour))
+        x->price_eff = x->power.usd_per_gpu_hour;
+    report_result(r, x, &s, 0);
+out:
+    for (int k = 0; k < 3; k++)
+        free(pa.e[k]);
+    jpower_free(&pw);
+    return rc;
+}
+
+/* A run per rate; the report holds a row per rate. */
+static int run_sweep(const jserve_job *j, run *x, report *r, jserve_out *out, ms_err *err)
+{
+    int rc = parse_rates(j->sweep_rate, &out->rates, &out->nrates, err);
+    if (rc)
+        return rc;
+    if (!(out->sweep = calloc(out->nrates, sizeof *out->sweep)))
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    for (size_t k = 0; k < out->nrates; k++) {
+        set_rate(x, out->rates[k]);
+        if ((rc = serve_run(&x->cfg, &out->sweep[k], err)))
+            return rc;
+    }
+    report_table(r, "results", "latency against throughput");
+    for (size_t k = 0; k < out->nrates; k++) {
+        x->spec.rate_per_s = out->rates[k];
+        report_row(r);
+        report_result(r, x, &out->sweep[k], 1);
+    }
+    report_table_end(r);
+    return MS_OK;
+}
+
+int jserve_run(const jserve_job *j, const jenv *env, report *r, jserve_out *out, ms_err *err)
+{
+    *out = (jserve_out){0};
+    run x = {.job = j, .price_eff = j->price_per_gpu_hour, .rate = NAN};
+    int rc = setup(j, env, &x, err);
+    if (!rc)
+        rc = load(j, env, &x, out, err);
+    if (!rc) {
+        if (j->on_record) {
+            x.cfg.on_record = on_record;
+            x.cfg.record_ctx = &x;
+        }
+        x.cfg.progress = j->progress;
+        x.cfg.progress_ctx = j->progress_ctx;
+        report_version(r, env->version);
+        jopt_report_inputs(&jserve_options, j, r);
+        report_about(r, &x);
+        rc = j->sweep_rate ? run_sweep(j, &x, r, out, err) : run_one(j, env, &x, r, out, err);
+    }
+    run_free(&x);
+    return rc;
+}
+
+void jserve_out_free(jserve_out *out)
+{
+    free(out->rates);
+    free(out->sweep);
+    pseries_free(out->power_it);
+    pseries_free(out->power_smooth);
+    *out = (jserve_out){0};
+}

@@ -1,0 +1,77 @@
+/* jserve: the serving job. A request stream on a fleet of instances
+ * (continuous batching, paged KV cache, chunked prefill, disaggregation,
+ * MTP, best-of-N), or a sweep of arrival rates: throughput, latency
+ * percentiles, KV cache, cost per million tokens, and the fleet's power. */
+#ifndef MS_JSERVE_H
+#define MS_JSERVE_H
+
+#include <stdint.h>
+
+#include "job/jenv.h"
+#include "job/jopt.h"
+#include "job/jpower.h"
+#include "job/jtopo.h"
+#include "model/modelfile.h"
+#include "power/pseries.h"
+#include "report/report.h"
+#include "serve/serve.h"
+
+typedef struct jserve_job {
+    const char *model, *chip;
+    int64_t gpus, tp, dp, ep;
+    const char *disaggregate, *input_len, *output_len, *rate;
+    double burstiness;
+    int64_t concurrency;
+    const char *replay;
+    int64_t requests;
+    double duration_s;
+    int64_t best_of;
+    double mtp_accept;
+    const char *precision, *kv_precision;
+    int64_t block_tokens, max_batch, max_tokens;
+    double mem_reserve;
+    int admission, preempt; /* planned|greedy, recompute|swap */
+    double swap_GBps;
+    int64_t shared_prefix;
+    double moe_imbalance;
+    int overlap;
+    double tpot_target_s;
+    int64_t seed;
+    double price_per_gpu_hour, power_resolution_s;
+    jpower_opts power;
+    const char *csv, *sweep_rate, *plot;
+    jtopo_opts topo;
+    int ideal, peak;
+    const char *efficiency;
+    jopt_list chips;
+    int json, keep_plot_data;
+    uint64_t given;
+    /* Not options: what the caller wants to hear during the run. */
+    void (*on_record)(void *ctx, const serve_record *r, double rate_per_s);
+    void *record_ctx;
+    serve_progress_fn progress;
+    void *progress_ctx;
+} jserve_job;
+
+extern const jopt_table jserve_options;
+
+/* What a run gives beyond its report: each rate's result of a sweep (for
+ * its plot), the power series to write and draw, and notes. */
+typedef struct jserve_out {
+    double *rates;       /* a sweep's rates; NULL for one run */
+    serve_result *sweep; /* their results */
+    size_t nrates;
+    char title[300]; /* "model on N x chip" */
+    double gpus;
+    pseries *power_it, *power_smooth; /* NULL when power is not reported */
+    double floor_frac;
+    char warnings[MODELFILE_WARN_MAX];
+    char power_note[MS_ERR_MSG_MAX];
+} jserve_out;
+
+/* Runs j, filling r and out (free with jserve_out_free, also after a
+ * failure). Errors name the option or file at fault. */
+int jserve_run(const jserve_job *j, const jenv *env, report *r, jserve_out *out, ms_err *err);
+void jserve_out_free(jserve_out *out);
+
+#endif
