@@ -202,43 +202,10 @@ void cli_help(const cli_cmd *cmd, FILE *f)
         fprintf(f, "\n%s", cmd->details);
 }
 
-/* While a command runs inside another (export-frontier running a
- * workload), its JSON and its error go here instead of to the terminal. */
-static struct {
-    int on;
-    cJSON **json;
-    char *err;
-    size_t err_cap;
-} capture;
-
-void cli_capture_begin(cJSON **json, char *err, size_t err_cap)
-{
-    capture.on = 1;
-    capture.json = json;
-    capture.err = err;
-    capture.err_cap = err_cap;
-    *json = NULL;
-    if (err_cap)
-        err[0] = '\0';
-}
-
-void cli_capture_end(void)
-{
-    capture.on = 0;
-}
-
-int cli_capturing(void)
-{
-    return capture.on;
-}
-
 int cli_fail(const cli_cmd *cmd, const ms_err *err)
 {
     const char *msg = err->msg[0] ? err->msg : ms_code_text(err->code);
-    if (capture.on)
-        snprintf(capture.err, capture.err_cap, "%s", msg);
-    else
-        fprintf(stderr, "megasim %s: %s\n", cmd->name, msg);
+    fprintf(stderr, "megasim %s: %s\n", cmd->name, msg);
     return err->code == MS_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 }
 
@@ -597,7 +564,7 @@ void cli_json_str(cJSON *obj, const char *key, const char *s)
 
 int cli_emit_report(const report *r, int json, ms_err *err)
 {
-    if (json || capture.on) {
+    if (json) {
         cJSON *j = report_json(r);
         if (!j)
             return ms_errf(err, MS_ENOMEM, "out of memory while writing JSON");
@@ -630,11 +597,6 @@ void cli_keep_plot_data(int keep)
 
 int cli_json_emit(cJSON *json, ms_err *err)
 {
-    if (capture.on) {
-        cJSON_Delete(*capture.json);
-        *capture.json = json;
-        return MS_OK;
-    }
     char *text = report_json_exact(json) ? NULL : cJSON_Print(json);
     cJSON_Delete(json);
     if (!text)
@@ -794,7 +756,7 @@ void cli_progress_update(cli_progress *p, double done, double total, const char 
 {
     double now = wall_s();
     double gap = !p->shown ? 0 : p->tty ? 0.1 : 5;
-    if (cli_capturing() || now - p->t0_s < 2 || now - p->last_s < gap)
+    if (now - p->t0_s < 2 || now - p->last_s < gap)
         return;
     p->last_s = now;
     p->shown = 1;

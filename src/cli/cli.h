@@ -61,8 +61,7 @@ struct cli_cmd {
 int cli_parse_job(const cli_cmd *cmd, void *job, int argc, char **argv, const char **pos,
                   int *npos);
 
-/* Prints r as text, or as JSON with json; inside another command (see
- * cli_capture_begin) hands its JSON over instead. */
+/* Prints r as text, or as JSON with json. */
 int cli_emit_report(const struct report *r, int json, ms_err *err);
 
 /* Writes r's table table_key to path as CSV, whole or not at all (a
@@ -90,13 +89,6 @@ void cli_help(const cli_cmd *cmd, FILE *f);
 /* Prints "megasim CMD: message" and returns the exit code for err. */
 int cli_fail(const cli_cmd *cmd, const ms_err *err);
 
-/* Runs of one command inside another: between begin and end, JSON that
- * cli_json_emit would print is handed to *json (the caller deletes it)
- * and cli_fail's message is written to err instead of stderr; commands
- * skip progress and notes while cli_capturing(). */
-void cli_capture_begin(cJSON **json, char *err, size_t err_cap);
-void cli_capture_end(void);
-int cli_capturing(void);
 /* Prints a usage error with a pointer to --help; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -162,9 +154,8 @@ int cli_int_opt(const cli_args *a, const char *opt, int64_t min, int64_t def, in
 
 /* Progress of a job on stderr, for jobs that can run longer than two
  * seconds: nothing in the first two seconds; then on a terminal a bar
- * redrawn in place, otherwise a line every five seconds; never while
- * commands are captured (a job inside another). stdout is not touched, so
- * --json output stays clean. */
+ * redrawn in place, otherwise a line every five seconds. stdout is not
+ * touched, so --json output stays clean. */
 typedef struct cli_progress {
     const char *who; /* "serve" */
     double t0_s, last_s;

@@ -124,7 +124,7 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
     cli_progress_end(&prog);
     if (out.warnings[0])
         fprintf(stderr, "%s", out.warnings);
-    if (out.power_note[0] && !cli_capturing())
+    if (out.power_note[0])
         fprintf(stderr, "megasim serve: power and ownership cost not reported: %s\n",
                 out.power_note);
     if (!rc)

@@ -64,7 +64,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
         r ? jtrain_run(&j, cli_env(), r, &out, &err) : ms_errf(&err, MS_ENOMEM, "out of memory");
     if (out.warnings[0])
         fprintf(stderr, "%s", out.warnings);
-    if (out.power_note[0] && !cli_capturing())
+    if (out.power_note[0])
         fprintf(stderr, "megasim train: power and ownership cost not reported: %s\n",
                 out.power_note);
     if (rc && j.json && r && report_has(r, "short_bytes")) /* how short a plan is */

@@ -41,7 +41,7 @@ int cpow_load_optional(const cli_args *a, const chip *c, double gpus, int64_t sw
     if (!rc)
         rc = jpower_load_optional(&o, cli_env(), c, gpus, switches, price, out, loaded, why,
                                   sizeof why, err);
-    if (!rc && !*loaded && !cli_capturing())
+    if (!rc && !*loaded)
         fprintf(stderr, "megasim %s: power and ownership cost not reported: %s\n", a->cmd->name,
                 why);
     return rc;
