@@ -12,9 +12,7 @@
 
 #include "cli/commands.h"
 #include "job/jopt.h"
-#include "job/jserve.h"
-#include "job/jtrain.h"
-#include "report/report.h"
+#include "job/jscen.h"
 
 static const cli_opt opts[] = {
     {"--json", NULL, "print JSON (passed to the scenario's command)"},
@@ -214,92 +212,16 @@ static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, 
     return rc;
 }
 
-/* A scenario of a command moved to a typed job (train, serve) run
- * through the job itself, its result handed back as JSON: no output is
- * printed and no file written. *handled is 0 for other commands. */
-static int run_job_json(scen_args *sa, cJSON **out, int *handled, ms_err *err)
-{
-    const char *pos[1];
-    int npos, help, rc;
-    report *r = report_new();
-    *handled = sa->cmd == &cmd_train || sa->cmd == &cmd_serve;
-    if (!*handled || !r) {
-        report_free(r);
-        return *handled ? ms_errf(err, MS_ENOMEM, "out of memory") : MS_OK;
-    }
-    if (sa->cmd == &cmd_train) {
-        jtrain_job j;
-        jtrain_out o = {0};
-        rc =
-            jopt_parse(&jtrain_options, &j, sa->nargs - 1, sa->args + 1, pos, 0, &npos, &help, err);
-        if (!rc)
-            rc = jtrain_run(&j, cli_env(), r, &o, err);
-        if (o.warnings[0])
-            fprintf(stderr, "%s", o.warnings);
-        jtrain_out_free(&o);
-    } else {
-        jserve_job j = {0};
-        jserve_out o = {0};
-        rc =
-            jopt_parse(&jserve_options, &j, sa->nargs - 1, sa->args + 1, pos, 0, &npos, &help, err);
-        if (!rc)
-            rc = jserve_run(&j, cli_env(), r, &o, err);
-        if (o.warnings[0])
-            fprintf(stderr, "%s", o.warnings);
-        jserve_out_free(&o);
-    }
-    if (!rc && !(*out = report_json(r)))
-        rc = ms_errf(err, MS_ENOMEM, "out of memory");
-    report_free(r);
-    return rc;
-}
-
-/* Runs the scenario in sa (freed here) as cli_run_scenario_json does. */
-static int scen_run_json(scen_args *sa_in, const char *path, const char *need_cmd, cJSON **out,
-                         ms_err *err)
-{
-    scen_args sa = *sa_in;
-    int rc = MS_OK;
-    if (need_cmd && strcmp(sa.cmd->name, need_cmd) != 0) {
-        rc = ms_errf(err, MS_EINVAL, "%s: field 'command': expected %s, got '%s'", path, need_cmd,
-                     sa.cmd->name);
-        scen_free(&sa);
-        return rc;
-    }
-    int handled;
-    rc = run_job_json(&sa, out, &handled, err);
-    if (handled) {
-        if (rc) /* as a failed run inside another command has always been reported */
-            err->code = MS_EINVAL;
-        scen_free(&sa);
-        return rc;
-    }
-    rc = ms_errf(err, MS_EINVAL,
-                 "%s: field 'command': '%s' cannot run inside another command; a train or "
-                 "serve scenario can",
-                 path, sa.cmd->name);
-    scen_free(&sa);
-    return rc;
-}
-
 int cli_run_scenario_json(const char *path, int nextra, char **extra, const char *need_cmd,
                           cJSON **out, ms_err *err)
 {
-    scen_args sa;
-    *out = NULL;
-    int rc = scen_read(path, nextra, extra, &sa, err);
-    return rc ? rc : scen_run_json(&sa, path, need_cmd, out, err);
+    return jscen_run_file(path, nextra, extra, need_cmd, cli_env(), out, err);
 }
 
 int cli_run_scenario_obj(const cJSON *obj, const char *label, int nextra, char **extra,
                          const char *need_cmd, cJSON **out, ms_err *err)
 {
-    scen_args sa;
-    *out = NULL;
-    if (!cJSON_IsObject(obj))
-        return ms_errf(err, MS_EINVAL, "%s: expected a JSON object", label);
-    int rc = scen_from_obj(obj, label, nextra, extra, &sa, err);
-    return rc ? rc : scen_run_json(&sa, label, need_cmd, out, err);
+    return jscen_run_obj(obj, label, nextra, extra, need_cmd, cli_env(), out, err);
 }
 
 int cli_scenario_command(const char *path, const char **name, ms_err *err)

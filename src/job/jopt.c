@@ -259,7 +259,15 @@ int jopt_given(const jopt_table *t, const void *job, const char *name)
 int jopt_parse(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,
                int *npos, int *help, ms_err *err)
 {
+    *npos = *help = 0;
     int rc = jopt_defaults(t, job, err);
+    return rc ? rc : jopt_apply(t, job, argc, argv, pos, max_pos, npos, help, err);
+}
+
+int jopt_apply(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,
+               int *npos, int *help, ms_err *err)
+{
+    int rc = MS_OK;
     *npos = 0;
     *help = 0;
     for (int i = 0; i < argc && !rc; i++) {

@@ -77,6 +77,11 @@ int jopt_set(const jopt_table *t, void *job, const char *name, const char *value
 int jopt_parse(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,
                int *npos, int *help, ms_err *err);
 
+/* jopt_parse without the defaults: argv's options over what job holds
+ * (a scenario's fields, then the command line's). */
+int jopt_apply(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,
+               int *npos, int *help, ms_err *err);
+
 /* The row of name, or NULL. */
 const jopt *jopt_find(const jopt_table *t, const char *name);
 

@@ -1,0 +1,206 @@
+/* jscen: see jscen.h. */
+#include "job/jscen.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job/jserve.h"
+#include "job/jtrain.h"
+#include "report/report.h"
+
+/* The whole of path, NUL-terminated, for the caller to free. */
+static char *read_all(const char *path, ms_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ms_errf(err, MS_EIO, "%s: cannot open", path);
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (size_t k; buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+        n += k;
+        if (n + 1 == cap) {
+            char *b = realloc(buf, cap *= 2);
+            if (!b)
+                free(buf);
+            buf = b;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
+    else
+        buf[n] = '\0';
+    return buf;
+}
+
+static cJSON *parse_file(const char *path, const jenv *env, char *shown, size_t cap, ms_err *err)
+{
+    char buf[4096];
+    snprintf(shown, cap, "%s", jenv_find(env, path, buf, sizeof buf));
+    char *text = read_all(shown, err);
+    if (!text)
+        return NULL;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root || !cJSON_IsObject(root)) {
+        ms_errf(err, MS_EPARSE, "%s: not a JSON object%s", shown, root ? "" : " (malformed JSON)");
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* One field's value as an option's text, for jopt_set; NULL for a flag
+ * given false. */
+static int field_text(const cJSON *v, const jopt *o, const char *label, const char *field,
+                      char *buf, size_t cap, const char **out, ms_err *err)
+{
+    *out = NULL;
+    if (o->type == JOPT_FLAG) {
+        if (!cJSON_IsBool(v))
+            return ms_errf(err, MS_EINVAL, "%s: field '%s': expected true or false", label, field);
+        if (cJSON_IsTrue(v))
+            *out = "";
+        return MS_OK;
+    }
+    if (cJSON_IsString(v)) {
+        *out = v->valuestring;
+    } else if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
+        double x = v->valuedouble;
+        snprintf(buf, cap, x == floor(x) && fabs(x) < 9e15 ? "%.0f" : "%.17g", x);
+        *out = buf;
+    } else {
+        return ms_errf(err, MS_EINVAL, "%s: field '%s': expected %s as a number or a string", label,
+                       field, o->arg ? o->arg : "a value");
+    }
+    return MS_OK;
+}
+
+/* Fills job from obj's fields, the keys being option names. */
+static int fill(const jopt_table *t, void *job, const cJSON *obj, const char *label,
+                const char *cmd, ms_err *err)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, obj)
+    {
+        if (!strcmp(f->string, "command") || !strcmp(f->string, "description") ||
+            !strcmp(f->string, "source"))
+            continue;
+        const jopt *o = jopt_find(t, f->string);
+        if (!o)
+            return ms_errf(err, MS_EINVAL,
+                           "%s: field '%s': not an option of megasim %s (see megasim %s --help)",
+                           label, f->string, cmd, cmd);
+        if (cJSON_IsArray(f) && (o->type != JOPT_LIST || !f->child))
+            return ms_errf(err, MS_EINVAL,
+                           f->child ? "%s: field '%s': expected %s as a number or a string (a "
+                                      "list only for a repeatable option)"
+                                    : "%s: field '%s': an empty list",
+                           label, f->string, o->arg ? o->arg : "true or false");
+        for (const cJSON *v = cJSON_IsArray(f) ? f->child : f; v;
+             v = cJSON_IsArray(f) ? v->next : NULL) {
+            char buf[64];
+            const char *text;
+            int rc = field_text(v, o, label, f->string, buf, sizeof buf, &text, err);
+            if (!rc && text)
+                rc = jopt_set(t, job, o->name, o->type == JOPT_FLAG ? NULL : text, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return MS_OK;
+}
+
+/* The job of cmd filled from obj then extra, run, its JSON handed back. */
+static int run_job(const char *cmd, const cJSON *obj, const char *label, int nextra, char **extra,
+                   const jenv *env, cJSON **json, ms_err *err)
+{
+    const char *pos[1];
+    int npos, help, rc;
+    report *r = report_new();
+    if (!r)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    if (strcmp(cmd, "train") == 0) {
+        jtrain_job j;
+        jtrain_out o = {0};
+        if (!(rc = jopt_defaults(&jtrain_options, &j, err)) &&
+            !(rc = fill(&jtrain_options, &j, obj, label, cmd, err)) &&
+            !(rc = jopt_apply(&jtrain_options, &j, nextra, extra, pos, 0, &npos, &help, err)))
+            rc = jtrain_run(&j, env, r, &o, err);
+        jtrain_out_free(&o);
+    } else {
+        jserve_job j = {0};
+        jserve_out o = {0};
+        if (!(rc = jopt_defaults(&jserve_options, &j, err)) &&
+            !(rc = fill(&jserve_options, &j, obj, label, cmd, err)) &&
+            !(rc = jopt_apply(&jserve_options, &j, nextra, extra, pos, 0, &npos, &help, err)))
+            rc = jserve_run(&j, env, r, &o, err);
+        jserve_out_free(&o);
+    }
+    if (!rc && !(*json = report_json(r)))
+        rc = ms_errf(err, MS_ENOMEM, "out of memory");
+    report_free(r);
+    return rc;
+}
+
+int jscen_run_obj(const cJSON *obj, const char *label, int nextra, char **extra,
+                  const char *need_cmd, const jenv *env, cJSON **json, ms_err *err)
+{
+    *json = NULL;
+    if (!cJSON_IsObject(obj))
+        return ms_errf(err, MS_EINVAL, "%s: expected a JSON object", label);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, "command");
+    if (!cJSON_IsString(c))
+        return ms_errf(err, MS_EINVAL,
+                       "%s: field 'command': expected a string naming the command (\"train\" "
+                       "or \"serve\")",
+                       label);
+    const char *cmd = c->valuestring;
+    if (need_cmd && strcmp(cmd, need_cmd) != 0)
+        return ms_errf(err, MS_EINVAL, "%s: field 'command': expected %s, got '%s'", label,
+                       need_cmd, cmd);
+    if (strcmp(cmd, "train") != 0 && strcmp(cmd, "serve") != 0)
+        return ms_errf(err, MS_EINVAL,
+                       "%s: field 'command': '%s' cannot run inside another command; a train or "
+                       "serve scenario can",
+                       label, cmd);
+    int rc = run_job(cmd, obj, label, nextra, extra, env, json, err);
+    if (rc) /* as a failed run inside another command has always been reported */
+        err->code = MS_EINVAL;
+    return rc;
+}
+
+int jscen_run_file(const char *path, int nextra, char **extra, const char *need_cmd,
+                   const jenv *env, cJSON **json, ms_err *err)
+{
+    char shown[4096];
+    *json = NULL;
+    cJSON *root = parse_file(path, env, shown, sizeof shown, err);
+    if (!root)
+        return err->code;
+    int rc = jscen_run_obj(root, shown, nextra, extra, need_cmd, env, json, err);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int jscen_command(const char *path, const jenv *env, char *name, size_t cap, ms_err *err)
+{
+    char shown[4096];
+    cJSON *root = parse_file(path, env, shown, sizeof shown, err);
+    if (!root)
+        return err->code;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "command");
+    int rc = cJSON_IsString(c) ? MS_OK
+                               : ms_errf(err, MS_EINVAL,
+                                         "%s: field 'command': expected a string naming the "
+                                         "command",
+                                         shown);
+    if (!rc)
+        snprintf(name, cap, "%s", c->valuestring);
+    cJSON_Delete(root);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* jscen: a scenario (a command and its options as JSON: "command": "train",
+ * "global_batch": 15360, ...) run through the job of its command, its
+ * result handed back as the report's JSON. Runs train and serve scenarios,
+ * the ones other jobs (a frontier, the system suite) run; nothing is
+ * printed and no file written. */
+#ifndef MS_JSCEN_H
+#define MS_JSCEN_H
+
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+#include "job/jenv.h"
+
+/* Runs the scenario object obj (label names it in messages), the options
+ * extra[0..nextra) applied after its fields ("--chip", "H800x"). need_cmd,
+ * when not NULL, is the command it must run. *json is the result (the
+ * caller deletes it). Errors name the label and field, or the option. */
+int jscen_run_obj(const cJSON *obj, const char *label, int nextra, char **extra,
+                  const char *need_cmd, const jenv *env, cJSON **json, ms_err *err);
+
+/* The same for the scenario file path (found as jenv_find finds it). */
+int jscen_run_file(const char *path, int nextra, char **extra, const char *need_cmd,
+                   const jenv *env, cJSON **json, ms_err *err);
+
+/* The command the scenario file path names ("train", "serve", ...),
+ * copied into name. */
+int jscen_command(const char *path, const jenv *env, char *name, size_t cap, ms_err *err);
+
+#endif
