@@ -215,11 +215,11 @@ int report_has(const report *r, const char *key)
 /* v with a decimal SI prefix and 4 significant digits: "989.4 T" + unit. */
 static void si(double v, const char *unit, char *buf, size_t cap)
 {
-    static const char *const up[] = {"", "k", "M", "G", "T", "P", "E"};
+    static const char *const up[] = {"", "k", "M", "G", "T", "P", "E", "Z", "Y"};
     static const char *const down[] = {"", "m", "u", "n", "p"};
     double a = fabs(v);
     int e = 0;
-    for (; a >= 999.95 && e < 6; e++)
+    for (; a >= 999.95 && e < 8; e++)
         a /= 1000;
     for (; a > 0 && a < 0.99995 && e > -4; e--)
         a *= 1000;
@@ -310,8 +310,8 @@ const char *report_format(double v, const char *unit, char *buf, size_t cap)
         snprintf(buf, cap, "%.3g%%", 100 * v);
     else if (strcmp(unit, "plain") == 0) /* a year, an id: digits as they are */
         snprintf(buf, cap, "%.15g", v);
-    else if (unit[0] == '\0' && v == floor(v) && fabs(v) < 1e15)
-        grouped(v, buf, cap);
+    else if (unit[0] == '\0' && fabs(v) < 1e15 && (v == floor(v) || fabs(v) >= 1e4))
+        grouped(round(v), buf, cap); /* counts; a large figure needs no decimals */
     else if (unit[0] == '\0')
         snprintf(buf, cap, "%.4g", v);
     else
