@@ -102,6 +102,10 @@ static const xrule_rule *rules_at(const rule_list *l, size_t k)
  * bound is known. */
 static void metric_value(report *r, const char *key, xrule_range m, const char *unit)
 {
+    /* The key names the unit (io_GBps): the figure is drawn as a number, so
+     * that no prefix lands on a prefixed unit ("1.028 kGB/s"). */
+    (void)unit;
+    unit = "";
     if (m.lo == m.hi) {
         report_num(r, key, NULL, m.lo, unit);
         return;
@@ -118,9 +122,15 @@ static void metric_value(report *r, const char *key, xrule_range m, const char *
  * JSON has carried, in its order. */
 static void verdict_row(report *r, const xrule_rule *rule, const chip *c, const xrule_verdict *v)
 {
+    report_row(r);
+    jexport_verdict_values(r, rule, c, v);
+}
+
+void jexport_verdict_values(report *r, const xrule_rule *rule, const chip *c,
+                            const xrule_verdict *v)
+{
     ms_prec at;
     double tpp = xrule_tpp(c, &at);
-    report_row(r);
     report_str(r, "chip", NULL, c->name);
     report_str(r, "rule", NULL, rule->name);
     if (v->controlled == XRULE_UNDECIDED)

@@ -19,6 +19,7 @@
 #include "job/jenv.h"
 #include "job/jopt.h"
 #include "policy/derive.h"
+#include "policy/xrule.h"
 #include "report/report.h"
 
 #define JEXPORT_MAX_CHIPS   256 /* chips one export-check looks at; --all stops there */
@@ -83,5 +84,11 @@ int jexport_derive_run(const jexport_derive_job *j, const jenv *env, report *r,
 /* Frees what out holds (its database: out->chip.c is then unusable), not
  * out itself. */
 void jexport_derive_out_clear(jexport_derive_out *out);
+
+/* A verdict's values (chip, rule, controlled, clause, TPP and the
+ * metrics, why, citation, lineage) added to r where it stands: JSON keys
+ * as export-check --json gives them. */
+void jexport_verdict_values(report *r, const xrule_rule *rule, const chip *c,
+                            const xrule_verdict *v);
 
 #endif
