@@ -152,6 +152,7 @@ static int run_chip(const jcoll_job *j, const chip *c, const coll_spec *base, in
         report_num(r, "time_s", "time", res.time_s, "s");
         report_num(r, "algbw_Bps", "algbw", res.algbw_Bps, "B/s");
         report_num(r, "busbw_Bps", "busbw", busbw, "B/s");
+        report_num(r, "bus_factor", "busbw/algbw", coll_bus_factor(cs.op, cs.gpus), "");
         report_int(r, "steps", NULL, res.steps, "");
         report_int(r, "transfers", NULL, res.transfers, "");
         s->bytes[s->n] = cs.bytes;
