@@ -645,13 +645,15 @@ int jfrontier_run(const jfrontier_job *j, const jenv *env, report *r, jfrontier_
     }
     if (s.designs_fd >= 0)
         unlink(s.designs_path);
-    xrule_free(s.rules);
-    chip_db_free(s.db);
+    out->rules = s.rules; /* the verdicts' clauses live there */
+    out->db = s.db;
     return rc;
 }
 
 void jfrontier_out_free(jfrontier_out *out)
 {
     free(out->ds);
+    xrule_free(out->rules);
+    chip_db_free(out->db);
     *out = (jfrontier_out){0};
 }

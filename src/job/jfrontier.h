@@ -62,6 +62,10 @@ typedef struct jfrontier_out {
     const jfrontier_design *best; /* NULL when no allowed design ran */
     double base_metric;
     char base[64], rule[64];
+    /* What the designs' chips and verdicts point into (their parent's
+     * strings, the rule's clauses): kept until jfrontier_out_free. */
+    chip_db *db;
+    xrule_set *rules;
 } jfrontier_out;
 
 /* Runs j, filling r and out (free with jfrontier_out_free, also after a
