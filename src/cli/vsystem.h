@@ -1,23 +1,23 @@
-/* vsystem: megasim validate --system, the suite of published
- * whole-system cases (validation/system/, a JSON file each) predicted and compared. */
+/* vsystem: what megasim validate --system draws and prints beside its
+ * report (src/job/jsystem): the plot of predicted against published and
+ * the table as Markdown, the documented form validation/system/README.md
+ * shows. */
 #ifndef MS_VSYSTEM_H
 #define MS_VSYSTEM_H
 
-#include <stddef.h>
+#include <stdio.h>
 
-#include "cli/cli.h"
+#include "core/err.h"
+#include "job/jsystem.h"
 
-/* Runs every case of --cases DIR (default validation/system) and prints
- * the comparison (text or --json), draws --plot; returns the exit code:
- * non-zero when a case failed or a kind's median or worst |relative
- * error| exceeds --max-median or --max-worst (X for every kind, or
- * KIND=X,...). */
-int vs_run(const cli_cmd *cmd, const cli_args *a);
+/* Draws o's cases to out (.png or .svg): one panel per family (the first
+ * word of a case's name) and unit, predicted against published on
+ * log-log axes with y = x and a +-10% band. *drawn is 0 when gnuplot is
+ * missing (the files are then left, and said on stderr). */
+int vs_plot(const jsystem_out *o, const char *out, int *drawn, ms_err *err);
 
-/* predicted / published - 1. */
-double vs_rel_error(double predicted, double published);
-
-/* Median and largest of |rel_errors[0..n)| (NAN for n = 0). */
-void vs_summary(const double *rel_errors, size_t n, double *median, double *worst);
+/* The table as Markdown: one row per case with its memory per GPU and
+ * the two largest parts of its step, then the summary per kind. */
+int vs_markdown(const jsystem_out *o, FILE *f, ms_err *err);
 
 #endif

@@ -1,0 +1,671 @@
+/* jsystem: see jsystem.h. */
+#include "job/jsystem.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job/jscen.h"
+#include "model/model.h"
+#include "model/modelfile.h"
+
+/* X(enum, key, needs a counting convention) */
+#define JS_METRIC_MAP(X)                                                                           \
+    X(JS_STEP_TIME, "step_time_s", 0)                                                              \
+    X(JS_GPUH_PER_T, "gpu_hours_per_trillion_tokens", 0)                                           \
+    X(JS_GPUH, "gpu_hours", 0)                                                                     \
+    X(JS_TOKENS_PER_GPU, "tokens_per_s_per_gpu", 0)                                                \
+    X(JS_TFLOPS, "tflops_per_gpu", 1)                                                              \
+    X(JS_NODE_PEAK, "node_power_peak_w", 0)                                                        \
+    X(JS_NODE_MEAN, "node_power_mean_w", 0)
+
+typedef enum js_metric {
+#define JS_ENUM(e, key, c) e,
+    JS_METRIC_MAP(JS_ENUM)
+#undef JS_ENUM
+        JS_METRICS
+} js_metric;
+
+static const char *const metric_keys[] = {
+#define JS_KEY(e, key, c) key,
+    JS_METRIC_MAP(JS_KEY)
+#undef JS_KEY
+};
+static const int metric_counted[] = {
+#define JS_COUNTED(e, key, c) c,
+    JS_METRIC_MAP(JS_COUNTED)
+#undef JS_COUNTED
+};
+
+/* How a source counts FLOPs: model_megatron_flops_per_token's flag. */
+static const struct {
+    const char *name;
+    int recompute_counted;
+} countings[] = {{"megatron-2021", 1}, {"megatron-core", 0}};
+
+static const char *const kinds[JSYSTEM_KINDS] = {"train", "power"};
+
+static const char *const known_fields[] = {"case",       "kind",        "metric",  "counting",
+                                           "published",  "unit",        "counts",  "source",
+                                           "confidence", "assumptions", "scenario"};
+
+const char *jsystem_kind(int k)
+{
+    return k >= 0 && k < JSYSTEM_KINDS ? kinds[k] : NULL;
+}
+
+double jsystem_rel_error(double predicted, double published)
+{
+    return predicted / published - 1;
+}
+
+/* ---- one case ---- */
+
+static int field_err(ms_err *err, const char *file, const char *field, const char *what)
+{
+    return ms_errf(err, MS_EINVAL, "%s: field '%s': %s", file, field, what);
+}
+
+static int need_string(const cJSON *root, const char *file, const char *key, const char **out,
+                       ms_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!cJSON_IsString(v) || !v->valuestring[0])
+        return field_err(err, file, key, v ? "expected a non-empty string" : "missing");
+    *out = v->valuestring;
+    return MS_OK;
+}
+
+/* The whole of file path, NUL-terminated, for the caller to free; NULL
+ * with err set (MS_EIO naming path, or MS_ENOMEM) when it cannot be read. */
+static char *read_text(const char *path, ms_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
+        char *b = realloc(buf, cap * 2);
+        if (!b) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = b;
+        cap *= 2;
+    }
+    fclose(f);
+    if (!buf) {
+        ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+/* The case's scenario as an object: inline, or the file it names (as
+ * given, else under the data directory); *owned is what to delete. */
+static int case_scenario(const cJSON *root, const char *file, const jenv *env, const cJSON **sc,
+                         cJSON **owned, ms_err *err)
+{
+    *owned = NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "scenario");
+    if (cJSON_IsObject(v)) {
+        *sc = v;
+        return MS_OK;
+    }
+    if (!cJSON_IsString(v))
+        return field_err(err, file, "scenario",
+                         v ? "expected a scenario object or the path of a scenario file"
+                           : "missing");
+    char path[4096];
+    ms_err read_err = {0};
+    char *text = read_text(jenv_find(env, v->valuestring, path, sizeof path), &read_err);
+    if (!text)
+        return ms_errf(err, read_err.code, "%s: field 'scenario': %s", file, read_err.msg);
+    *owned = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(*owned)) {
+        cJSON_Delete(*owned);
+        *owned = NULL;
+        return ms_errf(err, MS_EPARSE, "%s: field 'scenario': %s is not a JSON object", file,
+                       v->valuestring);
+    }
+    *sc = *owned;
+    return MS_OK;
+}
+
+/* Appends text to the warnings of out, as much as fits. */
+static void add_warnings(jsystem_out *out, const char *text)
+{
+    size_t used = strlen(out->warnings);
+    snprintf(out->warnings + used, sizeof out->warnings - used, "%s", text);
+}
+
+/* Runs the train scenario sc (through src/job/jscen) with the suite's
+ * chips and calibration; *run receives its report as JSON (the caller
+ * deletes it). */
+static int run_scenario(const cJSON *sc, const char *label, const jvalid_job *j, const jenv *env,
+                        cJSON **run, ms_err *err)
+{
+    char *extra[2 * JOPT_MAX_LIST + 3] = {"--json"};
+    int nextra = 1;
+    for (int i = 0; i < j->chips.n; i++) {
+        extra[nextra++] = "--chips";
+        extra[nextra++] = (char *)j->chips.v[i];
+    }
+    if (j->efficiency) {
+        extra[nextra++] = "--efficiency";
+        extra[nextra++] = (char *)j->efficiency;
+    }
+    return jscen_run_obj(sc, label, nextra, extra, "train", env, run, err);
+}
+
+/* The two largest parts of breakdown_s, as fractions of the step. */
+static void largest_parts(const cJSON *run, jsystem_case *c)
+{
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(run, "breakdown_s");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(run, "step_time_s");
+    double step = cJSON_IsNumber(st) ? st->valuedouble : NAN;
+    const cJSON *top[2] = {NULL, NULL}, *x;
+    cJSON_ArrayForEach(x, b)
+    {
+        if (!cJSON_IsNumber(x))
+            continue;
+        if (!top[0] || x->valuedouble > top[0]->valuedouble) {
+            top[1] = top[0];
+            top[0] = x;
+        } else if (!top[1] || x->valuedouble > top[1]->valuedouble) {
+            top[1] = x;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        c->parts_frac[i] = NAN;
+        if (top[i] && step > 0) {
+            snprintf(c->parts[i], sizeof c->parts[i], "%s", top[i]->string);
+            c->parts_frac[i] = top[i]->valuedouble / step;
+        }
+    }
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Every field of root is one a case has. */
+static int known(const cJSON *root, const char *shown, ms_err *err)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, root)
+    {
+        size_t k = 0;
+        while (k < sizeof known_fields / sizeof known_fields[0] &&
+               strcmp(known_fields[k], x->string) != 0)
+            k++;
+        if (k == sizeof known_fields / sizeof known_fields[0])
+            return field_err(err, shown, x->string,
+                             "not a field of a case (case, kind, metric, counting, published, "
+                             "unit, counts, source, confidence, assumptions, scenario)");
+    }
+    return MS_OK;
+}
+
+/* The metric (*metric) and, for a FLOP rate, the counting (*counting). */
+static int metric_of(const cJSON *root, const char *shown, jsystem_case *c, int *metric,
+                     int *counting, ms_err *err)
+{
+    const char *s = NULL;
+    int rc = need_string(root, shown, "metric", &s, err);
+    if (rc)
+        return rc;
+    *metric = *counting = -1;
+    for (int k = 0; k < JS_METRICS; k++)
+        if (strcmp(metric_keys[k], s) == 0)
+            *metric = k;
+    if (*metric < 0) {
+        char list[512] = "";
+        for (int k = 0; k < JS_METRICS; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+                     metric_keys[k]);
+        return ms_errf(err, MS_EINVAL, "%s: field 'metric': unknown metric '%s' (known: %s)", shown,
+                       s, list);
+    }
+    snprintf(c->metric, sizeof c->metric, "%s", s);
+    const cJSON *cv = cJSON_GetObjectItemCaseSensitive(root, "counting");
+    if (!metric_counted[*metric])
+        return cv ? field_err(err, shown, "counting", "only a FLOP-rate metric takes a counting")
+                  : MS_OK;
+    if (!cJSON_IsString(cv))
+        return field_err(err, shown, "counting",
+                         "expected how the source counts FLOPs: megatron-2021 or megatron-core");
+    for (size_t k = 0; k < sizeof countings / sizeof countings[0]; k++)
+        if (strcmp(countings[k].name, cv->valuestring) == 0)
+            *counting = (int)k;
+    if (*counting < 0)
+        return ms_errf(err, MS_EINVAL,
+                       "%s: field 'counting': unknown '%s' (megatron-2021 or megatron-core)", shown,
+                       cv->valuestring);
+    return MS_OK;
+}
+
+/* The case's fields before its scenario: name, kind, metric, published,
+ * unit, source. */
+static int case_fields(const cJSON *root, const char *shown, jsystem_case *c, int *metric,
+                       int *counting, ms_err *err)
+{
+    const char *s = NULL;
+    int rc;
+    if ((rc = known(root, shown, err)) || (rc = need_string(root, shown, "case", &s, err)))
+        return rc;
+    snprintf(c->name, sizeof c->name, "%s", s);
+    if ((rc = need_string(root, shown, "kind", &s, err)))
+        return rc;
+    if (strcmp(s, "train") != 0 && strcmp(s, "power") != 0)
+        return field_err(err, shown, "kind", "expected train or power");
+    snprintf(c->kind, sizeof c->kind, "%s", s);
+    if ((rc = metric_of(root, shown, c, metric, counting, err)))
+        return rc;
+    const cJSON *pv = cJSON_GetObjectItemCaseSensitive(root, "published");
+    if (!cJSON_IsNumber(pv) || !isfinite(pv->valuedouble) || pv->valuedouble <= 0)
+        return field_err(err, shown, "published",
+                         pv ? "expected a positive number (the published figure in the case's "
+                              "unit)"
+                            : "missing: the published figure is what the case checks");
+    c->published = pv->valuedouble;
+    if ((rc = need_string(root, shown, "unit", &s, err)))
+        return rc;
+    snprintf(c->unit, sizeof c->unit, "%s", s);
+    return need_string(root, shown, "source", &s, err);
+}
+
+/* teraFLOP/s per GPU as the source counts them, from the run's step. */
+static int tflops(const cJSON *sc, const cJSON *run, int counting, const char *shown,
+                  const jenv *env, jsystem_out *out, double *v, ms_err *err)
+{
+    const cJSON *mv = cJSON_GetObjectItemCaseSensitive(sc, "model");
+    const cJSON *plan = cJSON_GetObjectItemCaseSensitive(run, "plan");
+    char path[4096], warn[MODELFILE_WARN_MAX];
+    model m;
+    if (!cJSON_IsString(mv))
+        return ms_errf(err, MS_EINVAL, "%s: scenario field 'model': expected a model file", shown);
+    int rc = modelfile_load(jenv_find(env, mv->valuestring, path, sizeof path), &m, warn, err);
+    if (rc)
+        return rc;
+    add_warnings(out, warn);
+    double seq = num(plan, "seq"), batch = num(plan, "global_batch"), gpus = num(plan, "gpus");
+    double flops =
+        model_megatron_flops_per_token(&m, (int64_t)seq, countings[counting].recompute_counted);
+    *v = flops * seq * batch / num(run, "step_time_s") / gpus / 1e12;
+    return MS_OK;
+}
+
+/* Reads, runs and measures one case; rc as the case's error. */
+static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, const jenv *env,
+                     jsystem_out *out, jsystem_case *c, ms_err *err)
+{
+    cJSON *owned = NULL, *run = NULL;
+    const cJSON *sc = NULL;
+    int metric = -1, counting = -1;
+    int rc = case_fields(root, shown, c, &metric, &counting, err);
+    if (!rc)
+        rc = case_scenario(root, shown, env, &sc, &owned, err);
+    const cJSON *cmdv = rc ? NULL : cJSON_GetObjectItemCaseSensitive(sc, "command");
+    if (!rc && (!cJSON_IsString(cmdv) || strcmp(cmdv->valuestring, "train") != 0))
+        rc = ms_errf(err, MS_EINVAL,
+                     "%s: scenario field 'command': expected \"train\" (a system case runs a "
+                     "training step), got %s%s%s",
+                     shown, cJSON_IsString(cmdv) ? "\"" : "",
+                     cJSON_IsString(cmdv) ? cmdv->valuestring : "none",
+                     cJSON_IsString(cmdv) ? "\"" : "");
+    char label[640];
+    snprintf(label, sizeof label, "%s: scenario", shown);
+    if (!rc && (rc = run_scenario(sc, label, j, env, &run, err))) {
+        char msg[sizeof err->msg]; /* the command's own message, with the case it came from */
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        rc = ms_errf(err, MS_EINVAL, "%s: scenario failed: %s", shown, msg);
+    }
+    double v = NAN;
+    if (!rc) {
+        largest_parts(run, c);
+        c->memory_B = num(run, "memory_per_gpu_bytes");
+        const cJSON *fits = cJSON_GetObjectItemCaseSensitive(run, "fits");
+        c->fits = cJSON_IsBool(fits) ? cJSON_IsTrue(fits) : -1;
+        if (metric == JS_TFLOPS)
+            rc = tflops(sc, run, counting, shown, env, out, &v, err);
+        else
+            v = num(run, metric_keys[metric]);
+    }
+    if (!rc && (!isfinite(v) || v <= 0))
+        rc = ms_errf(err, MS_EINVAL,
+                     "%s: field 'metric': the run reports no %s (is its power database "
+                     "missing the chip?)",
+                     shown, metric_keys[metric]);
+    if (!rc) {
+        c->predicted = v;
+        c->rel_error = jsystem_rel_error(v, c->published);
+    }
+    cJSON_Delete(run);
+    cJSON_Delete(owned);
+    return rc;
+}
+
+/* Runs one case file; a failure is kept in c->error, not returned. */
+static void run_case(const char *path, const char *shown, const jvalid_job *j, const jenv *env,
+                     jsystem_out *out, jsystem_case *c)
+{
+    ms_err err = {0}, read_err = {0};
+    *c = (jsystem_case){.published = NAN,
+                        .predicted = NAN,
+                        .rel_error = NAN,
+                        .memory_B = NAN,
+                        .fits = -1,
+                        .parts_frac = {NAN, NAN}};
+    snprintf(c->file, sizeof c->file, "%s", shown);
+    snprintf(c->name, sizeof c->name, "%.127s", shown);
+    cJSON *root = NULL;
+    int rc = MS_OK;
+    char *text = read_text(path, &read_err);
+    if (!text) /* named as listed, not by the full path read */
+        rc = ms_errf(&err, read_err.code, "%s: %s", shown, ms_code_text(read_err.code));
+    if (!rc && !cJSON_IsObject(root = cJSON_Parse(text)))
+        rc = ms_errf(&err, MS_EPARSE, "%s: not a JSON object%s", shown,
+                     root ? "" : " (malformed JSON)");
+    free(text);
+    if (!rc)
+        rc = case_body(root, shown, j, env, out, c, &err);
+    if (rc)
+        snprintf(c->error, sizeof c->error, "%s", err.msg[0] ? err.msg : "failed");
+    cJSON_Delete(root);
+}
+
+/* ---- the suite ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+jsystem_stats jsystem_stats_of(const jsystem_case *cs, size_t n, const char *kind)
+{
+    jsystem_stats st = {.median = NAN, .worst = NAN};
+    double *e = malloc((n + 1) * sizeof *e);
+    if (!e)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(cs[i].kind, kind) != 0)
+            continue;
+        if (cs[i].error[0])
+            st.failed++;
+        else
+            e[st.n++] = cs[i].rel_error;
+    }
+    jvalid_median_worst(e, st.n, &st.median, &st.worst);
+    free(e);
+    return st;
+}
+
+int jsystem_limits(const char *opt, const char *text, double limit[JSYSTEM_KINDS], ms_err *err)
+{
+    for (size_t k = 0; k < JSYSTEM_KINDS; k++)
+        limit[k] = INFINITY;
+    if (!text)
+        return MS_OK;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '='), *end;
+        const char *value = eq ? eq + 1 : item;
+        errno = 0;
+        double x = strtod(value, &end);
+        if (end == value || *end || errno || !isfinite(x) || x < 0)
+            return ms_errf(err, MS_EUSAGE,
+                           "%s: expected a relative error >= 0 (0.08 for 8%%), or KIND=X,... "
+                           "with kinds train and power; got '%s'",
+                           opt, text);
+        if (!eq) {
+            for (size_t k = 0; k < JSYSTEM_KINDS; k++)
+                limit[k] = x;
+            continue;
+        }
+        *eq = 0;
+        size_t k = 0;
+        while (k < JSYSTEM_KINDS && strcmp(kinds[k], item) != 0)
+            k++;
+        if (k == JSYSTEM_KINDS)
+            return ms_errf(err, MS_EUSAGE, "%s: unknown kind '%s' (train or power)", opt, item);
+        limit[k] = x;
+    }
+    return MS_OK;
+}
+
+/* The case files of dir (shown as shown), sorted; *names for the caller
+ * to free, each and all. */
+static int list_cases(const char *dir, const char *shown, char ***names, size_t *n, ms_err *err)
+{
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return ms_errf(err, MS_EIO, "%s: cannot open the case directory: %s", shown,
+                       strerror(errno));
+    int rc = MS_OK;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[0] == '.')
+            continue;
+        char **t = realloc(*names, (*n + 1) * sizeof **names);
+        if (t)
+            *names = t;
+        if (!t || !((*names)[*n] = strdup(e->d_name)))
+            rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        else
+            (*n)++;
+    }
+    closedir(d);
+    if (!rc && *n == 0)
+        rc = ms_errf(err, MS_ENOTFOUND, "%s: no case files (*.json)", shown);
+    if (!rc)
+        qsort(*names, *n, sizeof **names, cmp_str);
+    return rc;
+}
+
+/* ---- the report ---- */
+
+/* What the text shows beside a case: its two largest parts, or that it
+ * failed (the message follows the table). */
+static void case_note(const jsystem_case *c, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (c->error[0]) {
+        snprintf(buf, cap, "FAILED (below)");
+        return;
+    }
+    for (int k = 0; k < 2; k++)
+        if (!isnan(c->parts_frac[k]))
+            snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s %.0f%%", k ? ", " : "",
+                     c->parts[k], 100 * c->parts_frac[k]);
+}
+
+static void case_row(report *r, const jsystem_case *c)
+{
+    char note[200];
+    case_note(c, note, sizeof note);
+    report_row(r);
+    report_str(r, "case", NULL, c->name);
+    report_str(r, "kind", NULL, c->kind[0] ? c->kind : NULL);
+    report_str(r, "metric", NULL, c->metric[0] ? c->metric : NULL);
+    report_num(r, "predicted", NULL, c->predicted, "");
+    report_num(r, "published", NULL, c->published, "");
+    report_num(r, "rel_error", "error", c->rel_error, "%");
+    report_begin_hidden(r, NULL);
+    report_str(r, "unit", NULL, c->unit[0] ? c->unit : NULL);
+    report_str(r, "file", NULL, c->file);
+    report_table(r, "largest_parts", NULL);
+    for (int i = 0; i < 2; i++)
+        if (!isnan(c->parts_frac[i])) {
+            report_row(r);
+            report_str(r, "part", NULL, c->parts[i]);
+            report_num(r, "fraction_of_step", NULL, c->parts_frac[i], "%");
+        }
+    report_table_end(r);
+    report_end(r);
+    report_num(r, "memory_per_gpu_bytes", "memory per GPU", c->memory_B, "B");
+    if (c->fits >= 0)
+        report_bool(r, "fits", NULL, c->fits);
+    report_begin_hidden(r, NULL);
+    report_str(r, "error", NULL, c->error[0] ? c->error : NULL);
+    report_end(r);
+    report_str(r, "note", "largest parts of the step", note[0] ? note : NULL);
+}
+
+/* "metric in unit; ..." once per metric. */
+static void units_text(const jsystem_out *o, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < o->n; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < i; k++)
+            seen |= strcmp(o->cases[k].metric, o->cases[i].metric) == 0;
+        if (!seen && o->cases[i].metric[0])
+            snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s in %s", buf[0] ? "; " : "",
+                     o->cases[i].metric, o->cases[i].unit);
+    }
+}
+
+static int over(double x, double limit)
+{
+    return isfinite(limit) && !(x <= limit);
+}
+
+/* A threshold as the report gives it: none is null. */
+static double limit_value(double x)
+{
+    return isfinite(x) ? x : NAN;
+}
+
+static void summary(report *r, const jsystem_out *o)
+{
+    report_begin(r, "summary", "summary");
+    report_int(r, "cases", NULL, (int64_t)o->n, "");
+    report_int(r, "failed", NULL, (int64_t)o->failed, "");
+    report_bool(r, "pass", NULL, !o->failed && !o->breach);
+    report_begin_hidden(r, NULL);
+    report_begin(r, "per_kind", NULL);
+    for (int k = 0; k < JSYSTEM_KINDS; k++) {
+        const jsystem_stats *st = &o->stats[k];
+        if (!st->n && !st->failed)
+            continue;
+        report_begin(r, kinds[k], NULL);
+        report_int(r, "cases", NULL, (int64_t)st->n, "");
+        report_int(r, "failed", NULL, (int64_t)st->failed, "");
+        report_num(r, "median_abs_rel_error", NULL, st->median, "%");
+        report_num(r, "worst_abs_rel_error", NULL, st->worst, "%");
+        report_num(r, "max_median", NULL, limit_value(o->max_median[k]), "%");
+        report_num(r, "max_worst", NULL, limit_value(o->max_worst[k]), "%");
+        report_end(r);
+    }
+    report_end(r);
+    report_end(r);
+    report_table(r, "kinds", "per kind");
+    for (int k = 0; k < JSYSTEM_KINDS; k++) {
+        const jsystem_stats *st = &o->stats[k];
+        if (!st->n && !st->failed)
+            continue;
+        int limited = isfinite(o->max_median[k]) || isfinite(o->max_worst[k]);
+        report_row(r);
+        report_str(r, "kind", NULL, kinds[k]);
+        report_int(r, "cases", NULL, (int64_t)st->n, "");
+        report_int(r, "failed", NULL, (int64_t)st->failed, "");
+        report_num(r, "median_abs_rel_error", "median |error|", st->median, "%");
+        report_num(r, "worst_abs_rel_error", "worst |error|", st->worst, "%");
+        report_num(r, "max_median", "threshold median", limit_value(o->max_median[k]), "%");
+        report_num(r, "max_worst", "threshold worst", limit_value(o->max_worst[k]), "%");
+        report_str(r, "thresholds", NULL,
+                   !limited ? NULL
+                   : over(st->median, o->max_median[k]) || over(st->worst, o->max_worst[k])
+                       ? "EXCEEDED"
+                       : "held");
+    }
+    report_table_end(r);
+    report_end(r);
+}
+
+static void fill_report(report *r, const jvalid_job *j, const jenv *env, const char *shown,
+                        const jsystem_out *o)
+{
+    char units[1024];
+    units_text(o, units, sizeof units);
+    report_version(r, env->version);
+    jopt_report_inputs(&jvalid_options, j, r);
+    report_str(r, "cases_from", "published whole-system cases from", shown);
+    report_str(r, "units", NULL, units);
+    report_table(r, "results", "predicted against published, each in its metric's unit");
+    for (size_t i = 0; i < o->n; i++)
+        case_row(r, &o->cases[i]);
+    report_table_end(r);
+    summary(r, o);
+}
+
+int jsystem_run(const jvalid_job *j, const jenv *env, report *r, jsystem_out *out, ms_err *err)
+{
+    memset(out, 0, sizeof *out);
+    char **names = NULL, dir[4096];
+    size_t nn = 0;
+    const char *shown = j->cases ? j->cases : "validation/system";
+    int rc = jvalid_check(j, err);
+    if (!rc && !j->system)
+        rc = ms_errf(err, MS_EINVAL, "jsystem_run: not --system");
+    if (!rc && !(rc = jsystem_limits("--max-median", j->max_median, out->max_median, err)))
+        rc = jsystem_limits("--max-worst", j->max_worst, out->max_worst, err);
+    if (!rc && j->cases)
+        snprintf(dir, sizeof dir, "%s", j->cases);
+    else if (!rc)
+        rc = jenv_path(env, "validation/system", dir, sizeof dir, err);
+    if (!rc)
+        rc = list_cases(dir, shown, &names, &nn, err);
+    if (!rc && !(out->cases = calloc(nn, sizeof *out->cases)))
+        rc = ms_errf(err, MS_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < nn; i++) {
+        char path[4700], shown_file[600];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        snprintf(shown_file, sizeof shown_file, "%s/%s", shown, names[i]);
+        if (j->progress)
+            j->progress(j->progress_ctx, i, nn, names[i]);
+        run_case(path, shown_file, j, env, out, &out->cases[i]);
+        out->n++;
+        out->failed += out->cases[i].error[0] != 0;
+    }
+    for (int k = 0; !rc && k < JSYSTEM_KINDS; k++) {
+        jsystem_stats *st = &out->stats[k];
+        *st = jsystem_stats_of(out->cases, out->n, kinds[k]);
+        out->breach |=
+            st->n && (over(st->median, out->max_median[k]) || over(st->worst, out->max_worst[k]));
+    }
+    if (!rc)
+        fill_report(r, j, env, shown, out);
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+void jsystem_out_free(jsystem_out *out)
+{
+    free(out->cases);
+    out->cases = NULL;
+    out->n = 0;
+}

@@ -1,0 +1,80 @@
+/* jsystem: megasim validate --system, the suite of published whole-system
+ * outcomes (a training run's GPU-hours, Megatron's teraFLOP/s per GPU, a
+ * node's power) held against what megasim predicts for the same plan. One
+ * JSON file per case under validation/system/: the scenario (a train
+ * scenario, run through src/job/jtrain), the published figure with its
+ * unit, source and confidence, and how the source counts it. These are
+ * predictions to check, never targets: nothing here feeds calibration.
+ *
+ * The report's JSON: "cases_from" (the directory), "results" (one object
+ * per case: case, kind, metric, predicted, published, rel_error, unit,
+ * file, largest_parts [{part, fraction_of_step}], memory_per_gpu_bytes,
+ * fits where the run says, error (null unless the case failed), note),
+ * "units" and "summary" {cases, failed, per_kind {KIND: {cases, failed,
+ * median_abs_rel_error, worst_abs_rel_error, max_median, max_worst}},
+ * kinds (the same as a table, for the text), pass}. */
+#ifndef MS_JSYSTEM_H
+#define MS_JSYSTEM_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+#include "job/jenv.h"
+#include "job/jvalid.h"
+#include "report/report.h"
+
+/* The kinds of case: "train", "power". */
+#define JSYSTEM_KINDS 2
+const char *jsystem_kind(int k);
+
+#define JSYSTEM_NAME 128
+#define JSYSTEM_TEXT 96
+
+typedef struct jsystem_case {
+    char file[600];          /* as shown: validation/system/x.json */
+    char name[JSYSTEM_NAME]; /* "case"; the file until it is read */
+    char kind[16], metric[48], unit[JSYSTEM_TEXT];
+    double published, predicted, rel_error; /* NAN where unknown */
+    char parts[2][64];                      /* the two largest parts of the step */
+    double parts_frac[2];                   /* of the step; NAN where none */
+    double memory_B;                        /* per GPU, where the run reports it; else NAN */
+    int fits;                               /* 1, 0, or -1 unknown */
+    char error[MS_ERR_MSG_MAX];             /* non-empty: the case failed */
+} jsystem_case;
+
+typedef struct jsystem_stats {
+    size_t n, failed;     /* cases of the kind predicted, and failed */
+    double median, worst; /* |relative error| of those predicted; NAN for none */
+} jsystem_stats;
+
+typedef struct jsystem_out {
+    jsystem_case *cases; /* in file-name order; owned (jsystem_out_free) */
+    size_t n, failed;
+    jsystem_stats stats[JSYSTEM_KINDS];
+    double max_median[JSYSTEM_KINDS], max_worst[JSYSTEM_KINDS]; /* INFINITY: no threshold */
+    int breach;                                                 /* a kind exceeds one */
+    char warnings[4096]; /* the model files', one per line; "" for none */
+} jsystem_out;
+
+/* Runs every case (*.json) of j->cases (default home/validation/system),
+ * telling j->progress before each. A case that cannot run is kept with
+ * its error, naming its file and field, and the others still run: the run
+ * then succeeds, and out->failed counts it. Fills r (see above) and out
+ * (the caller's; free with jsystem_out_free, also after a failure). Fails
+ * with MS_EUSAGE for bad thresholds or mode options, otherwise when the
+ * directory cannot be read or holds no case. */
+int jsystem_run(const jvalid_job *j, const jenv *env, report *r, jsystem_out *out, ms_err *err);
+void jsystem_out_free(jsystem_out *out);
+
+/* Parses a threshold option opt ("--max-median"): X for every kind, or
+ * KIND=X,KIND=X; kinds not named get INFINITY, as all do for NULL. */
+int jsystem_limits(const char *opt, const char *text, double limit[JSYSTEM_KINDS], ms_err *err);
+
+/* The median and worst |rel_error| of the cases of kind that ran, and the
+ * count of those that failed. */
+jsystem_stats jsystem_stats_of(const jsystem_case *cs, size_t n, const char *kind);
+
+/* predicted / published - 1. */
+double jsystem_rel_error(double predicted, double published);
+
+#endif
