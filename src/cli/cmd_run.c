@@ -212,29 +212,6 @@ static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, 
     return rc;
 }
 
-int cli_run_scenario_json(const char *path, int nextra, char **extra, const char *need_cmd,
-                          cJSON **out, ms_err *err)
-{
-    return jscen_run_file(path, nextra, extra, need_cmd, cli_env(), out, err);
-}
-
-int cli_run_scenario_obj(const cJSON *obj, const char *label, int nextra, char **extra,
-                         const char *need_cmd, cJSON **out, ms_err *err)
-{
-    return jscen_run_obj(obj, label, nextra, extra, need_cmd, cli_env(), out, err);
-}
-
-int cli_scenario_command(const char *path, const char **name, ms_err *err)
-{
-    scen_args sa;
-    int rc = scen_read(path, 0, NULL, &sa, err);
-    if (rc)
-        return rc;
-    *name = sa.cmd->name;
-    scen_free(&sa);
-    return MS_OK;
-}
-
 static int run_scenario(const cli_cmd *self, int argc, char **argv)
 {
     /* The file first; every other argument goes to the scenario's command. */

@@ -21,17 +21,4 @@ extern const cli_cmd cmd_export_check;
 extern const cli_cmd cmd_derive;
 extern const cli_cmd cmd_export_frontier;
 
-/* Runs scenario path (with extra arguments after its fields) and hands
- * back the JSON its command prints (the caller deletes it); need_cmd,
- * when not NULL, is the command the scenario must run. A failed run is
- * an error carrying the command's message. */
-int cli_run_scenario_json(const char *path, int nextra, char **extra, const char *need_cmd,
-                          cJSON **out, ms_err *err);
-/* The same for a scenario given as a JSON object (borrowed); label names
- * it in messages ("validation/system/t1.json: scenario"). */
-int cli_run_scenario_obj(const cJSON *obj, const char *label, int nextra, char **extra,
-                         const char *need_cmd, cJSON **out, ms_err *err);
-/* The command scenario path names. */
-int cli_scenario_command(const char *path, const char **name, ms_err *err);
-
 #endif
