@@ -63,122 +63,115 @@ static void scen_free(scen_args *sa)
     sa->nowned = 0;
 }
 
+/* Appends option name with value (NULL for a flag) to sa's arguments. */
+static int push_arg(scen_args *sa, const char *path, const char *name, const char *value,
+                    ms_err *err)
+{
+    if (sa->nargs + 2 >= MAX_ARGS || sa->nowned + 2 >= MAX_ARGS)
+        return ms_errf(err, MS_EINVAL, "%s: too many fields", path);
+    char *n = strdup(name), *val = value ? strdup(value) : NULL;
+    if (!n || (value && !val)) {
+        free(n);
+        free(val);
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    }
+    sa->owned[sa->nowned++] = sa->args[sa->nargs++] = n;
+    if (val)
+        sa->owned[sa->nowned++] = sa->args[sa->nargs++] = val;
+    return MS_OK;
+}
+
+/* One item of field f (a flag's true or false, a number or a string) as
+ * the option name; a flag given false adds nothing. */
+static int push_item(scen_args *sa, const char *path, const cJSON *f, const cJSON *item,
+                     const scen_opt *o, const char *name, ms_err *err)
+{
+    char value[64];
+    if (!o->arg) {
+        if (!cJSON_IsBool(item))
+            return ms_errf(err, MS_EINVAL, "%s: field '%s': expected true or false", path,
+                           f->string);
+        return cJSON_IsFalse(item) ? MS_OK : push_arg(sa, path, name, NULL, err);
+    }
+    if (cJSON_IsString(item))
+        return push_arg(sa, path, name, item->valuestring, err);
+    if (cJSON_IsNumber(item) && isfinite(item->valuedouble)) {
+        double x = item->valuedouble;
+        snprintf(value, sizeof value, x == floor(x) && fabs(x) < 9e15 ? "%.0f" : "%.17g", x);
+        return push_arg(sa, path, name, value, err);
+    }
+    return ms_errf(err, MS_EINVAL, "%s: field '%s': expected %s as a number or a string%s", path,
+                   f->string, o->arg, cJSON_IsArray(f) ? " in each list item" : "");
+}
+
+/* Field f of a scenario for command cmd as command-line arguments. */
+static int push_field(scen_args *sa, const char *path, const cli_cmd *cmd, const cJSON *f,
+                      ms_err *err)
+{
+    char name[64];
+    size_t len = strlen(f->string);
+    if (len == 0 || len + 3 > sizeof name)
+        return ms_errf(err, MS_EINVAL, "%s: field '%s': not an option of megasim %s", path,
+                       f->string, cmd->name);
+    name[0] = name[1] = '-';
+    for (size_t k = 0; k <= len; k++)
+        name[k + 2] = f->string[k] == '_' ? '-' : f->string[k];
+    scen_opt o = find_opt(cmd, name);
+    if (!o.found)
+        return ms_errf(err, MS_EINVAL,
+                       "%s: field '%s': not an option of megasim %s (see megasim %s --help)", path,
+                       f->string, cmd->name, cmd->name);
+    /* A list repeats an option its help calls repeatable: "set": ["a=1", "b=2"]. */
+    const cJSON *items = cJSON_IsArray(f) ? f->child : f;
+    if (cJSON_IsArray(f) && (!items || !o.repeatable))
+        return ms_errf(err, MS_EINVAL,
+                       items ? "%s: field '%s': expected %s as a number or a string (a list "
+                               "only for a repeatable option)"
+                             : "%s: field '%s': an empty list",
+                       path, f->string, o.arg ? o.arg : "true or false");
+    int rc = MS_OK;
+    for (const cJSON *it = items; it && !rc; it = cJSON_IsArray(f) ? it->next : NULL)
+        rc = push_item(sa, path, f, it, &o, name, err);
+    return rc;
+}
+
 /* The scenario object root (path names it in messages) with
  * extra[0..nextra) appended after its fields. */
 static int scen_from_obj(const cJSON *root, const char *path, int nextra, char **extra,
                          scen_args *sa, ms_err *err)
 {
     *sa = (scen_args){0};
-    int rc = MS_OK;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "command");
-    if (!cJSON_IsString(c)) {
-        rc = ms_errf(err, MS_EINVAL,
-                     "%s: field 'command': expected a string naming the command "
-                     "(\"train\", \"serve\", \"size\" or \"export-frontier\")",
-                     path);
-        goto out;
-    }
+    if (!cJSON_IsString(c))
+        return ms_errf(err, MS_EINVAL,
+                       "%s: field 'command': expected a string naming the command "
+                       "(\"train\", \"serve\", \"size\" or \"export-frontier\")",
+                       path);
     for (size_t i = 0; i < sizeof runnable / sizeof runnable[0]; i++)
         if (strcmp(runnable[i]->name, c->valuestring) == 0)
             sa->cmd = runnable[i];
-    if (!sa->cmd) {
-        rc = ms_errf(err, MS_EINVAL,
-                     "%s: field 'command': '%s' is not a command a scenario can "
-                     "run (train, serve, size, export-frontier)",
-                     path, c->valuestring);
-        goto out;
-    }
-    const cli_cmd *cmd = sa->cmd;
-    sa->args[sa->nargs++] = (char *)cmd->name;
+    if (!sa->cmd)
+        return ms_errf(err, MS_EINVAL,
+                       "%s: field 'command': '%s' is not a command a scenario can "
+                       "run (train, serve, size, export-frontier)",
+                       path, c->valuestring);
+    sa->args[sa->nargs++] = (char *)sa->cmd->name;
+    int rc = MS_OK;
     const cJSON *f;
     cJSON_ArrayForEach(f, root)
     {
-        if (strcmp(f->string, "command") == 0 || strcmp(f->string, "description") == 0 ||
+        if (rc || strcmp(f->string, "command") == 0 || strcmp(f->string, "description") == 0 ||
             strcmp(f->string, "source") == 0)
             continue;
-        char name[64];
-        size_t len = strlen(f->string);
-        if (len == 0 || len + 3 > sizeof name) {
-            rc = ms_errf(err, MS_EINVAL, "%s: field '%s': not an option of megasim %s", path,
-                         f->string, cmd->name);
-            goto out;
-        }
-        name[0] = name[1] = '-';
-        for (size_t k = 0; k <= len; k++)
-            name[k + 2] = f->string[k] == '_' ? '-' : f->string[k];
-        scen_opt so = find_opt(cmd, name);
-        const scen_opt *o = &so;
-        if (!o->found) {
-            rc = ms_errf(err, MS_EINVAL,
-                         "%s: field '%s': not an option of megasim %s (see megasim %s --help)",
-                         path, f->string, cmd->name, cmd->name);
-            goto out;
-        }
-        /* A list repeats an option its help calls repeatable:
-         * "set": ["a=1", "b=2"]. */
-        const cJSON *items = cJSON_IsArray(f) ? f->child : f;
-        if (cJSON_IsArray(f) && (!items || !o->repeatable)) {
-            rc = ms_errf(err, MS_EINVAL,
-                         items ? "%s: field '%s': expected %s as a number or a string (a list "
-                                 "only for a repeatable option)"
-                               : "%s: field '%s': an empty list",
-                         path, f->string, o->arg ? o->arg : "true or false");
-            goto out;
-        }
-        for (const cJSON *v_item = items; v_item; v_item = cJSON_IsArray(f) ? v_item->next : NULL) {
-            if (sa->nargs + 2 >= MAX_ARGS || sa->nowned + 2 >= MAX_ARGS) {
-                rc = ms_errf(err, MS_EINVAL, "%s: too many fields", path);
-                goto out;
-            }
-            char value[64];
-            const char *v = NULL;
-            if (!o->arg) {
-                if (!cJSON_IsBool(v_item)) {
-                    rc = ms_errf(err, MS_EINVAL, "%s: field '%s': expected true or false", path,
-                                 f->string);
-                    goto out;
-                }
-                if (cJSON_IsFalse(v_item))
-                    continue;
-            } else if (cJSON_IsString(v_item)) {
-                v = v_item->valuestring;
-            } else if (cJSON_IsNumber(v_item) && isfinite(v_item->valuedouble)) {
-                double x = v_item->valuedouble;
-                if (x == floor(x) && fabs(x) < 9e15)
-                    snprintf(value, sizeof value, "%.0f", x);
-                else
-                    snprintf(value, sizeof value, "%.17g", x);
-                v = value;
-            } else {
-                rc =
-                    ms_errf(err, MS_EINVAL, "%s: field '%s': expected %s as a number or a string%s",
-                            path, f->string, o->arg, cJSON_IsArray(f) ? " in each list item" : "");
-                goto out;
-            }
-            char *n = strdup(name), *val = v ? strdup(v) : NULL;
-            if (!n || (v && !val)) {
-                free(n);
-                free(val);
-                rc = ms_errf(err, MS_ENOMEM, "out of memory");
-                goto out;
-            }
-            sa->owned[sa->nowned++] = n;
-            sa->args[sa->nargs++] = n;
-            if (val) {
-                sa->owned[sa->nowned++] = val;
-                sa->args[sa->nargs++] = val;
-            }
-        }
+        rc = push_field(sa, path, sa->cmd, f, err);
     }
-    for (int i = 0; i < nextra; i++) {
-        if (sa->nargs + 1 >= MAX_ARGS) {
+    for (int i = 0; i < nextra && !rc; i++) {
+        if (sa->nargs + 1 >= MAX_ARGS)
             rc = ms_errf(err, MS_EUSAGE, "too many arguments");
-            goto out;
-        }
-        sa->args[sa->nargs++] = extra[i];
+        else
+            sa->args[sa->nargs++] = extra[i];
     }
     sa->args[sa->nargs] = NULL;
-out:
     if (rc)
         scen_free(sa);
     return rc;
