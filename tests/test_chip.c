@@ -9,14 +9,7 @@
 #include <unistd.h>
 
 #include "hw/chip.h"
-
-#define CHECK_NEAR(actual, expected, rel)                                                          \
-    do {                                                                                           \
-        double a_ = (actual), e_ = (expected);                                                     \
-        if (!(fabs(a_ - e_) <= (rel)*fabs(e_)))                                                    \
-            printf("\n    %s = %.10g, expected %.10g\n", #actual, a_, e_);                         \
-        CU_ASSERT(fabs(a_ - e_) <= (rel)*fabs(e_));                                                \
-    } while (0)
+#include "test_assert.h"
 
 static const char *const header =
     "name,full_name,vendor,family,year,process_node,die_area_mm2,compute_units,"
@@ -54,17 +47,17 @@ static void test_good_file(void)
     CU_ASSERT_STRING_EQUAL(x->full_name, "Test chip X100, round numbers"); /* quoted comma */
     CU_ASSERT_STRING_EQUAL(x->family, "hopper");
     CU_ASSERT_EQUAL(x->line, 2);
-    CHECK_NEAR(chip_peak(x, MS_BF16), 1000e12, 1e-12);
-    CHECK_NEAR(chip_peak(x, MS_FP8), 2000e12, 1e-12);
-    CHECK_NEAR(chip_peak(x, MS_FP64), 50e12, 1e-12);
+    MS_ASSERT_NEAR(chip_peak(x, MS_BF16), 1000e12, 1e-12);
+    MS_ASSERT_NEAR(chip_peak(x, MS_FP8), 2000e12, 1e-12);
+    MS_ASSERT_NEAR(chip_peak(x, MS_FP64), 50e12, 1e-12);
     CU_ASSERT(isnan(chip_peak(x, MS_FP4))); /* blank: the chip has none */
-    CHECK_NEAR(x->hbm_bytes, 80e9, 1e-12);
-    CHECK_NEAR(x->hbm_bw_Bps, 2000e9, 1e-12);
-    CHECK_NEAR(x->l2_bytes, 50e6, 1e-12);
-    CHECK_NEAR(x->scale_up_bw_Bps, 450e9, 1e-12);
-    CHECK_NEAR(x->scale_up_domain_chips, 8, 0);
-    CHECK_NEAR(x->scale_out_bw_Bps, 50e9, 1e-12); /* 400 Gb/s */
-    CHECK_NEAR(x->tdp_W, 700, 0);
+    MS_ASSERT_NEAR(x->hbm_bytes, 80e9, 1e-12);
+    MS_ASSERT_NEAR(x->hbm_bw_Bps, 2000e9, 1e-12);
+    MS_ASSERT_NEAR(x->l2_bytes, 50e6, 1e-12);
+    MS_ASSERT_NEAR(x->scale_up_bw_Bps, 450e9, 1e-12);
+    MS_ASSERT_NEAR(x->scale_up_domain_chips, 8, 0);
+    MS_ASSERT_NEAR(x->scale_out_bw_Bps, 50e9, 1e-12); /* 400 Gb/s */
+    MS_ASSERT_NEAR(x->tdp_W, 700, 0);
     CU_ASSERT(isnan(x->idle_W));
     CU_ASSERT_STRING_EQUAL(x->estimated, "");
 
@@ -77,7 +70,7 @@ static void test_good_file(void)
 
     const chip *t = chip_db_find(db, "TPU1");
     CU_ASSERT_FATAL(t != NULL);
-    CHECK_NEAR(t->idle_W, 90, 0);
+    MS_ASSERT_NEAR(t->idle_W, 90, 0);
     CU_ASSERT(isnan(t->tdp_W));
     CU_ASSERT(chip_db_find(db, "Z9") == NULL);
     chip_db_free(db);
@@ -226,13 +219,13 @@ static void test_shipped_database(void)
     const chip *h100 = chip_db_find(db, "H100"), *h800 = chip_db_find(db, "H800");
     const chip *h20 = chip_db_find(db, "H20");
     CU_ASSERT_FATAL(h100 && h800 && h20);
-    CHECK_NEAR(chip_peak(h100, MS_BF16), 989.4e12, 1e-9);
-    CHECK_NEAR(h100->hbm_bw_Bps, 3.35e12, 1e-9);
-    CHECK_NEAR(h100->scale_up_bw_Bps, 450e9, 1e-9); /* 900 GB/s both ways */
-    CHECK_NEAR(h800->scale_up_bw_Bps, 200e9, 1e-9); /* cut to 400 GB/s both ways */
-    CHECK_NEAR(chip_peak(h800, MS_BF16), chip_peak(h100, MS_BF16), 0);
-    CHECK_NEAR(chip_peak(h20, MS_BF16), 148e12, 1e-9);
-    CHECK_NEAR(h20->hbm_bw_Bps, 4.0e12, 1e-9);
+    MS_ASSERT_NEAR(chip_peak(h100, MS_BF16), 989.4e12, 1e-9);
+    MS_ASSERT_NEAR(h100->hbm_bw_Bps, 3.35e12, 1e-9);
+    MS_ASSERT_NEAR(h100->scale_up_bw_Bps, 450e9, 1e-9); /* 900 GB/s both ways */
+    MS_ASSERT_NEAR(h800->scale_up_bw_Bps, 200e9, 1e-9); /* cut to 400 GB/s both ways */
+    MS_ASSERT_NEAR(chip_peak(h800, MS_BF16), chip_peak(h100, MS_BF16), 0);
+    MS_ASSERT_NEAR(chip_peak(h20, MS_BF16), 148e12, 1e-9);
+    MS_ASSERT_NEAR(h20->hbm_bw_Bps, 4.0e12, 1e-9);
     chip_db_free(db);
 }
 

@@ -13,17 +13,10 @@
 
 #include "job/jsystem.h"
 #include "job/jvalid.h"
+#include "test_assert.h"
 
 /* The tests run in the source tree. */
 static const jenv env = {.home = ".", .derived_path = NULL, .version = "test"};
-
-#define CHECK_NEAR(actual, expected, rel)                                                          \
-    do {                                                                                           \
-        double a_ = (actual), e_ = (expected);                                                     \
-        if (!(fabs(a_ - e_) <= (rel)*fabs(e_)))                                                    \
-            fprintf(stderr, "\n  %s: got %.10g, expected %.10g\n", #actual, a_, e_);               \
-        CU_ASSERT(fabs(a_ - e_) <= (rel)*fabs(e_));                                                \
-    } while (0)
 
 static int parse(const jopt_table *t, void *job, int argc, char **argv, ms_err *err)
 {
@@ -46,8 +39,8 @@ static void test_median_worst(void)
         double x[5], median, worst;
         memcpy(x, cases[i].x, sizeof x);
         jvalid_median_worst(x, cases[i].n, &median, &worst);
-        CHECK_NEAR(median, cases[i].median, 1e-12);
-        CHECK_NEAR(worst, cases[i].worst, 1e-12);
+        MS_ASSERT_NEAR(median, cases[i].median, 1e-12);
+        MS_ASSERT_NEAR(worst, cases[i].worst, 1e-12);
     }
     double median, worst;
     jvalid_median_worst(NULL, 0, &median, &worst);
@@ -74,14 +67,14 @@ static void test_system_summary(void)
     /* train: |errors| 0.05 0.1 0.2 0.3, one failed */
     CU_ASSERT_EQUAL(t.n, 4);
     CU_ASSERT_EQUAL(t.failed, 1);
-    CHECK_NEAR(t.median, 0.15, 1e-12);
-    CHECK_NEAR(t.worst, 0.3, 1e-12);
+    MS_ASSERT_NEAR(t.median, 0.15, 1e-12);
+    MS_ASSERT_NEAR(t.worst, 0.3, 1e-12);
     /* power: 0.02 and 0.188 */
     CU_ASSERT_EQUAL(p.n, 2);
     CU_ASSERT_EQUAL(p.failed, 0);
-    CHECK_NEAR(p.median, 0.104, 1e-12);
-    CHECK_NEAR(p.worst, 0.188, 1e-12);
-    CHECK_NEAR(jsystem_rel_error(9979, 8400), 9979.0 / 8400 - 1, 1e-15);
+    MS_ASSERT_NEAR(p.median, 0.104, 1e-12);
+    MS_ASSERT_NEAR(p.worst, 0.188, 1e-12);
+    MS_ASSERT_NEAR(jsystem_rel_error(9979, 8400), 9979.0 / 8400 - 1, 1e-15);
 }
 
 static void test_limits(void)
@@ -155,9 +148,9 @@ static void test_kernel_row(void)
     double peak = cJSON_GetObjectItem(row, "predicted_at_peak")->valuedouble;
     double cal = cJSON_GetObjectItem(row, "predicted")->valuedouble;
     double measured = cJSON_GetObjectItem(row, "measured")->valuedouble;
-    CHECK_NEAR(peak, 989.4e12, 1e-9);
-    CHECK_NEAR(cal, 989.4e12 * hopper_gemm_bf16(), 1e-6);
-    CHECK_NEAR(cJSON_GetObjectItem(row, "rel_error")->valuedouble, cal / measured - 1, 1e-12);
+    MS_ASSERT_NEAR(peak, 989.4e12, 1e-9);
+    MS_ASSERT_NEAR(cal, 989.4e12 * hopper_gemm_bf16(), 1e-6);
+    MS_ASSERT_NEAR(cJSON_GetObjectItem(row, "rel_error")->valuedouble, cal / measured - 1, 1e-12);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(row, "unit")->valuestring, "FLOP/s");
     CU_ASSERT_EQUAL(out.n, (size_t)cJSON_GetObjectItem(json, "rows")->valueint);
     cJSON_Delete(json);

@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "model/modelfile.h"
 #include "model/mops.h"
+#include "test_assert.h"
 
 static int load(const char *path, model *m)
 {
@@ -19,22 +20,6 @@ static int load(const char *path, model *m)
     if (rc)
         printf("\n    %s\n", err.msg);
     return rc;
-}
-
-static int within(const char *what, double actual, double expected, double rel)
-{
-    int ok = fabs(actual - expected) <= rel * fabs(expected);
-    if (!ok)
-        printf("\n    %s = %.6g, expected %.6g within %g%%\n", what, actual, expected, 100 * rel);
-    return ok;
-}
-
-static int exactly(const char *what, double actual, double expected)
-{
-    int ok = actual == expected;
-    if (!ok)
-        printf("\n    %s = %.17g, expected exactly %.17g\n", what, actual, expected);
-    return ok;
 }
 
 /* Published totals: DeepSeek-V3 report §4.2 (671B total, 37B activated);
@@ -55,19 +40,19 @@ static void test_published_totals(void)
         model m;
         CU_ASSERT_FATAL(load(cases[i].file, &m) == MS_OK);
         model_params p = model_param_counts(&m);
-        CU_ASSERT(within(cases[i].file, p.total, cases[i].total, cases[i].total_tol));
+        MS_ASSERT_NEAR_AS(cases[i].file, p.total, cases[i].total, cases[i].total_tol);
         if (cases[i].active > 0)
-            CU_ASSERT(within(cases[i].file, p.active, cases[i].active, cases[i].active_tol));
+            MS_ASSERT_NEAR_AS(cases[i].file, p.active, cases[i].active, cases[i].active_tol);
     }
     /* V3 both conventions, worked in models.md §2.3: 37.55B with the input
      * embedding, 36.63B without; the MTP module 11.61B unique. */
     model v3;
     CU_ASSERT_FATAL(load("workloads/deepseek-v3/config.json", &v3) == MS_OK);
     model_params p = model_param_counts(&v3);
-    CU_ASSERT(within("V3 active incl. embedding", p.active, 37.55e9, 0.001));
-    CU_ASSERT(within("V3 active excl. embedding", p.active_excl_embedding, 36.63e9, 0.001));
-    CU_ASSERT(exactly("V3 embedding", p.embedding, 129280.0 * 7168));
-    CU_ASSERT(within("V3 MTP", p.mtp, 11.61e9, 0.002));
+    MS_ASSERT_NEAR_AS("V3 active incl. embedding", p.active, 37.55e9, 0.001);
+    MS_ASSERT_NEAR_AS("V3 active excl. embedding", p.active_excl_embedding, 36.63e9, 0.001);
+    MS_ASSERT_EXACT_AS("V3 embedding", p.embedding, 129280.0 * 7168);
+    MS_ASSERT_NEAR_AS("V3 MTP", p.mtp, 11.61e9, 0.002);
 }
 
 static void test_kv_cache_exact(void)
@@ -76,12 +61,12 @@ static void test_kv_cache_exact(void)
     CU_ASSERT_FATAL(load("workloads/deepseek-v3/config.json", &v3) == MS_OK);
     CU_ASSERT_FATAL(load("workloads/llama-3-70b/config.json", &l70) == MS_OK);
     /* (kv_lora_rank + qk_rope_head_dim) x layers x 2 bytes */
-    CU_ASSERT(exactly("V3 KV bf16", model_kv_bytes_per_token(&v3, MS_BF16), (512 + 64) * 61 * 2.0));
-    CU_ASSERT(exactly("V3 KV fp8", model_kv_bytes_per_token(&v3, MS_FP8), (512 + 64) * 61 * 1.0));
+    MS_ASSERT_EXACT_AS("V3 KV bf16", model_kv_bytes_per_token(&v3, MS_BF16), (512 + 64) * 61 * 2.0);
+    MS_ASSERT_EXACT_AS("V3 KV fp8", model_kv_bytes_per_token(&v3, MS_FP8), (512 + 64) * 61 * 1.0);
     /* 2 x kv_heads x head_dim x layers x 2 bytes */
-    CU_ASSERT(exactly("Llama-3-70B KV bf16", model_kv_bytes_per_token(&l70, MS_BF16),
-                      2.0 * 8 * 128 * 80 * 2));
-    CU_ASSERT(exactly("V3 KV = 70,272 B", model_kv_bytes_per_token(&v3, MS_BF16), 70272));
+    MS_ASSERT_EXACT_AS("Llama-3-70B KV bf16", model_kv_bytes_per_token(&l70, MS_BF16),
+                       2.0 * 8 * 128 * 80 * 2);
+    MS_ASSERT_EXACT_AS("V3 KV = 70,272 B", model_kv_bytes_per_token(&v3, MS_BF16), 70272);
 }
 
 /* V3's per-layer figures from models.md §2.1-2.2, recomputed by hand:
@@ -93,25 +78,25 @@ static void test_v3_per_layer(void)
 {
     model v3;
     CU_ASSERT_FATAL(load("workloads/deepseek-v3/config.json", &v3) == MS_OK);
-    CU_ASSERT(exactly("V3 attention", model_attn_params(&v3), 187105280.0 + 2048));
-    CU_ASSERT(exactly("V3 total", model_param_counts(&v3).total, 671026419200.0));
-    CU_ASSERT(exactly("V3 expert", model_expert_params(&v3), 44040192));
-    CU_ASSERT(exactly("V3 MoE layer", model_moe_params(&v3), 11320164608.0));
-    CU_ASSERT(exactly("V3 MoE active", model_moe_active_params(&v3), 398196992));
-    CU_ASSERT(exactly("V3 dense FFN", model_dense_ffn_params(&v3), 396361728));
+    MS_ASSERT_EXACT_AS("V3 attention", model_attn_params(&v3), 187105280.0 + 2048);
+    MS_ASSERT_EXACT_AS("V3 total", model_param_counts(&v3).total, 671026419200.0);
+    MS_ASSERT_EXACT_AS("V3 expert", model_expert_params(&v3), 44040192);
+    MS_ASSERT_EXACT_AS("V3 MoE layer", model_moe_params(&v3), 11320164608.0);
+    MS_ASSERT_EXACT_AS("V3 MoE active", model_moe_active_params(&v3), 398196992);
+    MS_ASSERT_EXACT_AS("V3 dense FFN", model_dense_ffn_params(&v3), 396361728);
     CU_ASSERT_EQUAL(model_moe_layers(&v3), 58);
     /* Attention per key: 2 n_h (d_h + d_r + d_v) = 81,920 in the training
      * form; 2 n_h (2 d_c + d_r) = 278,528 absorbed (FlashMLA's count). */
     model_flops f = model_forward_flops(&v3, 1, 0), fa = model_forward_flops(&v3, 1, 1);
-    CU_ASSERT(exactly("V3 attention per key", f.attention, 61 * 81920.0));
-    CU_ASSERT(exactly("V3 absorbed per key", fa.attention, 61 * 278528.0));
-    CU_ASSERT(exactly("same GEMMs in both forms", f.gemm, fa.gemm));
+    MS_ASSERT_EXACT_AS("V3 attention per key", f.attention, 61 * 81920.0);
+    MS_ASSERT_EXACT_AS("V3 absorbed per key", fa.attention, 61 * 278528.0);
+    MS_ASSERT_EXACT_AS("same GEMMs in both forms", f.gemm, fa.gemm);
     /* Training at 4096: 6 x 36.6B matmul + 3 x 61 x 81,920 x 2048.5 =
      * about 250 GFLOP per token, ISCA'25 Table 2's figure. */
     model_train_flops t = model_training_flops(&v3, 4096);
-    CU_ASSERT(exactly("V3 training attention", 3 * t.forward.attention, 3 * 61 * 81920.0 * 2048.5));
-    CU_ASSERT(within("V3 training FLOPs", t.training, 250e9, 0.01));
-    CU_ASSERT(exactly("recompute is one more forward", t.training_recompute, 4 * t.forward.total));
+    MS_ASSERT_EXACT_AS("V3 training attention", 3 * t.forward.attention, 3 * 61 * 81920.0 * 2048.5);
+    MS_ASSERT_NEAR_AS("V3 training FLOPs", t.training, 250e9, 0.01);
+    MS_ASSERT_EXACT_AS("recompute is one more forward", t.training_recompute, 4 * t.forward.total);
 }
 
 /* tests/data/models/tiny_mla.json, every figure worked by hand:
@@ -124,19 +109,19 @@ static void test_tiny_model(void)
     model m;
     CU_ASSERT_FATAL(load("tests/data/models/tiny_mla.json", &m) == MS_OK);
     model_params p = model_param_counts(&m);
-    CU_ASSERT(exactly("tiny attention", model_attn_params(&m), 53344));
-    CU_ASSERT(exactly("tiny MoE", model_moe_params(&m), 444424));
-    CU_ASSERT(exactly("tiny MoE active", model_moe_active_params(&m), 149512));
-    CU_ASSERT(exactly("tiny total", p.total, 2454168));
-    CU_ASSERT(exactly("tiny active", p.active, 1569432));
-    CU_ASSERT(exactly("tiny MTP", p.mtp, 498280 + 131840));
-    CU_ASSERT(exactly("tiny matmul", p.matmul_active, 1310720));
-    CU_ASSERT(exactly("tiny forward GEMM FLOPs", model_forward_flops(&m, 1, 0).gemm, 2621440));
-    CU_ASSERT(exactly("tiny KV", model_kv_bytes_per_token(&m, MS_BF16), (32 + 8) * 4 * 2.0));
+    MS_ASSERT_EXACT_AS("tiny attention", model_attn_params(&m), 53344);
+    MS_ASSERT_EXACT_AS("tiny MoE", model_moe_params(&m), 444424);
+    MS_ASSERT_EXACT_AS("tiny MoE active", model_moe_active_params(&m), 149512);
+    MS_ASSERT_EXACT_AS("tiny total", p.total, 2454168);
+    MS_ASSERT_EXACT_AS("tiny active", p.active, 1569432);
+    MS_ASSERT_EXACT_AS("tiny MTP", p.mtp, 498280 + 131840);
+    MS_ASSERT_EXACT_AS("tiny matmul", p.matmul_active, 1310720);
+    MS_ASSERT_EXACT_AS("tiny forward GEMM FLOPs", model_forward_flops(&m, 1, 0).gemm, 2621440);
+    MS_ASSERT_EXACT_AS("tiny KV", model_kv_bytes_per_token(&m, MS_BF16), (32 + 8) * 4 * 2.0);
     /* bf16 recipe: 16 bytes per parameter, MTP included. */
     model_memory mem = model_training_memory(&m, model_recipe_find("bf16"));
-    CU_ASSERT(exactly("tiny bf16 state", mem.weights_B + mem.grads_B + mem.optimizer_B,
-                      16.0 * (2454168 + 630120)));
+    MS_ASSERT_EXACT_AS("tiny bf16 state", mem.weights_B + mem.grads_B + mem.optimizer_B,
+                       16.0 * (2454168 + 630120));
     CU_ASSERT(model_recipe_find("fp16") == NULL);
 }
 
@@ -164,16 +149,16 @@ static void test_ops(void)
     const mop *o = find_op(ops, n, "qkv_proj");
     CU_ASSERT_FATAL(o != NULL);
     CU_ASSERT(o->m == 8 && o->n == 10240 && o->k == 8192);
-    CU_ASSERT(exactly("qkv FLOPs", o->flops, 2.0 * 8 * 10240 * 8192));
-    CU_ASSERT(exactly("qkv bytes", o->bytes, (10240.0 * 8192 + 8 * 8192 + 8 * 10240) * 2));
+    MS_ASSERT_EXACT_AS("qkv FLOPs", o->flops, 2.0 * 8 * 10240 * 8192);
+    MS_ASSERT_EXACT_AS("qkv bytes", o->bytes, (10240.0 * 8192 + 8 * 8192 + 8 * 10240) * 2);
     o = find_op(ops, n, "attn_core");
     CU_ASSERT_FATAL(o != NULL);
-    CU_ASSERT(exactly("attn FLOPs", o->flops, 8 * 4.0 * 64 * 128 * 1024));
-    CU_ASSERT(exactly("attn bytes (KV read)", o->bytes,
-                      (8 * 1024 * 2.0 * 8 * 128 + 8 * 2.0 * 64 * 128) * 2));
+    MS_ASSERT_EXACT_AS("attn FLOPs", o->flops, 8 * 4.0 * 64 * 128 * 1024);
+    MS_ASSERT_EXACT_AS("attn bytes (KV read)", o->bytes,
+                       (8 * 1024 * 2.0 * 8 * 128 + 8 * 2.0 * 64 * 128) * 2);
     o = find_op(ops, n, "ffn_gate_up");
     CU_ASSERT_FATAL(o != NULL);
-    CU_ASSERT(exactly("gate_up FLOPs", o->flops, 2.0 * 8 * 57344 * 8192));
+    MS_ASSERT_EXACT_AS("gate_up FLOPs", o->flops, 2.0 * 8 * 57344 * 8192);
     o = find_op(ops, n, "ffn_down");
     CU_ASSERT_FATAL(o != NULL);
     CU_ASSERT(o->m == 8 && o->n == 8192 && o->k == 28672);
@@ -182,33 +167,33 @@ static void test_ops(void)
     CU_ASSERT_FATAL(mops_layer(&l70, 0, MOPS_PREFILL, 2, 100, MS_BF16, ops, &n, &err) == MS_OK);
     o = find_op(ops, n, "attn_core");
     CU_ASSERT_FATAL(o != NULL);
-    CU_ASSERT(exactly("prefill attn FLOPs", o->flops, 200 * 4.0 * 64 * 128 * 50.5));
+    MS_ASSERT_EXACT_AS("prefill attn FLOPs", o->flops, 200 * 4.0 * 64 * 128 * 50.5);
     CU_ASSERT(find_op(ops, n, "qkv_proj")->m == 200);
 
     /* DeepSeek-V3 decode, absorbed MLA, 1 sequence, 1000 cached tokens. */
     CU_ASSERT_FATAL(mops_layer(&v3, 1, MOPS_DECODE, 1, 1000, MS_BF16, ops, &n, &err) == MS_OK);
     o = find_op(ops, n, "attn_core_absorbed");
     CU_ASSERT_FATAL(o != NULL);
-    CU_ASSERT(exactly("MLA absorbed FLOPs", o->flops, (2.0 * 128 * 576 + 2.0 * 128 * 512) * 1000));
-    CU_ASSERT(exactly("MLA absorbed bytes", o->bytes, (1000.0 * 576 + 128.0 * (576 + 512)) * 2));
+    MS_ASSERT_EXACT_AS("MLA absorbed FLOPs", o->flops, (2.0 * 128 * 576 + 2.0 * 128 * 512) * 1000);
+    MS_ASSERT_EXACT_AS("MLA absorbed bytes", o->bytes, (1000.0 * 576 + 128.0 * (576 + 512)) * 2);
     o = find_op(ops, n, "q_absorb_uk");
     CU_ASSERT_FATAL(o != NULL);
     CU_ASSERT(o->count == 128 && o->n == 512 && o->k == 128);
-    CU_ASSERT(exactly("W_UK absorb FLOPs", o->flops, 2.0 * 512 * 128 * 128));
+    MS_ASSERT_EXACT_AS("W_UK absorb FLOPs", o->flops, 2.0 * 512 * 128 * 128);
     o = find_op(ops, n, "experts_gate_up");
     CU_ASSERT_FATAL(o != NULL);
-    CU_ASSERT(
-        within("routed expert FLOPs: 8 tokens' worth", o->flops, 2.0 * 8 * 4096 * 7168, 1e-12));
-    CU_ASSERT(within("experts touched by 8 routed tokens", o->count,
-                     256 * (1 - pow(255.0 / 256, 8)), 1e-12));
+    MS_ASSERT_NEAR_AS("routed expert FLOPs: 8 tokens' worth", o->flops, 2.0 * 8 * 4096 * 7168,
+                      1e-12);
+    MS_ASSERT_NEAR_AS("experts touched by 8 routed tokens", o->count,
+                      256 * (1 - pow(255.0 / 256, 8)), 1e-12);
     /* One layer's decode GEMM FLOPs equal 2 x its active matmul weights. */
     double g = 0;
     for (size_t i = 0; i < n; i++)
         if (strcmp(ops[i].kind, "gemm") == 0)
             g += ops[i].flops;
-    CU_ASSERT(within("layer GEMMs = 2 x active weights", g,
-                     2 * (model_attn_params(&v3) - 2048 + model_moe_active_params(&v3) - 256),
-                     1e-12));
+    MS_ASSERT_NEAR_AS("layer GEMMs = 2 x active weights", g,
+                      2 * (model_attn_params(&v3) - 2048 + model_moe_active_params(&v3) - 256),
+                      1e-12);
 
     CU_ASSERT_EQUAL(mops_layer(&l70, 1, MOPS_DECODE, 1, 1, MS_BF16, ops, &n, &err), MS_EINVAL);
     CU_ASSERT_EQUAL(mops_layer(&l70, 0, MOPS_DECODE, 0, 1, MS_BF16, ops, &n, &err), MS_EINVAL);
@@ -288,12 +273,12 @@ static void test_megatron_flops(void)
 {
     model m;
     CU_ASSERT_FATAL(load("workloads/gpt-3-175b.json", &m) == MS_OK);
-    CU_ASSERT(
-        within("eq. 3", model_megatron_flops_per_token(&m, 2048, 1), 1.4339294576640e12, 1e-12));
-    CU_ASSERT(within("megatron-core", model_megatron_flops_per_token(&m, 2048, 0),
-                     1.0763734302720e12, 1e-12));
+    MS_ASSERT_NEAR_AS("eq. 3", model_megatron_flops_per_token(&m, 2048, 1), 1.4339294576640e12,
+                      1e-12);
+    MS_ASSERT_NEAR_AS("megatron-core", model_megatron_flops_per_token(&m, 2048, 0),
+                      1.0763734302720e12, 1e-12);
     CU_ASSERT_FATAL(load("workloads/llama-2-13b.json", &m) == MS_OK);
-    CU_ASSERT(within("gated", model_megatron_flops_per_token(&m, 4096, 0), 8.71759872e10, 1e-12));
+    MS_ASSERT_NEAR_AS("gated", model_megatron_flops_per_token(&m, 4096, 0), 8.71759872e10, 1e-12);
 }
 
 static CU_TestInfo model_tests[] = {

@@ -10,16 +10,9 @@
 #include <unistd.h>
 
 #include "power/pdb.h"
+#include "test_assert.h"
 
 #define DATA "tests/data/power/"
-
-#define CHECK_NEAR(actual, expected, rel)                                                          \
-    do {                                                                                           \
-        double a_ = (actual), e_ = (expected);                                                     \
-        if (!(fabs(a_ - e_) <= (rel)*fabs(e_)))                                                    \
-            printf("\n    %s = %.10g, expected %.10g\n", #actual, a_, e_);                         \
-        CU_ASSERT(fabs(a_ - e_) <= (rel)*fabs(e_));                                                \
-    } while (0)
 
 static const char *const power_header =
     "chip,matrix_W,memory_W,comm_W,idle_W,node_gpus,node_other_W,node_other_idle_W,estimated,"
@@ -77,13 +70,13 @@ static void test_good_fixture(void)
     CU_ASSERT_FATAL(x != NULL);
     CU_ASSERT_STRING_EQUAL(x->chip, "X100");
     CU_ASSERT_EQUAL(x->line, 2);
-    CHECK_NEAR(x->matrix_W, 700, 0);
-    CHECK_NEAR(x->memory_W, 400, 0);
-    CHECK_NEAR(x->comm_W, 200, 0);
-    CHECK_NEAR(x->idle_W, 80, 0);
-    CHECK_NEAR(x->node_gpus, 8, 0);
-    CHECK_NEAR(x->node_other_W, 4000, 0);
-    CHECK_NEAR(x->node_other_idle_W, 2000, 0);
+    MS_ASSERT_NEAR(x->matrix_W, 700, 0);
+    MS_ASSERT_NEAR(x->memory_W, 400, 0);
+    MS_ASSERT_NEAR(x->comm_W, 200, 0);
+    MS_ASSERT_NEAR(x->idle_W, 80, 0);
+    MS_ASSERT_NEAR(x->node_gpus, 8, 0);
+    MS_ASSERT_NEAR(x->node_other_W, 4000, 0);
+    MS_ASSERT_NEAR(x->node_other_idle_W, 2000, 0);
     CU_ASSERT_STRING_EQUAL(x->estimated, "");
     CU_ASSERT_STRING_EQUAL(x->source, "hand-made test row, full"); /* quoted comma */
 
@@ -98,7 +91,7 @@ static void test_good_fixture(void)
     CU_ASSERT_STRING_EQUAL(t->chip, "tpu1");
     CU_ASSERT_EQUAL(t->line, 5); /* after a blank line */
     CU_ASSERT(isnan(t->matrix_W));
-    CHECK_NEAR(t->idle_W, 90, 0);
+    MS_ASSERT_NEAR(t->idle_W, 90, 0);
     CU_ASSERT(pdb_chip_at(db, 3) == NULL);
     CU_ASSERT(pdb_chip_find(db, "Z9") == NULL);
 
@@ -106,14 +99,14 @@ static void test_good_fixture(void)
     const char *src = NULL;
     ms_err err = {0};
     CU_ASSERT_EQUAL(pdb_value(db, "pue", &v, &src, &err), MS_OK);
-    CHECK_NEAR(v, 1.2, 0);
+    MS_ASSERT_NEAR(v, 1.2, 0);
     CU_ASSERT(src && strcmp(src, "hand-made test row") == 0);
     CU_ASSERT(pdb_value_estimated(db, "pue"));
     CU_ASSERT(!pdb_value_estimated(db, "it_fraction"));
     CU_ASSERT_EQUAL(pdb_value(db, "SERVER_USD.x100", &v, NULL, &err), MS_OK); /* any case */
-    CHECK_NEAR(v, 250000, 0);
+    MS_ASSERT_NEAR(v, 250000, 0);
     CU_ASSERT_EQUAL(pdb_value(db, "rack_gpus.Y10", &v, NULL, &err), MS_OK);
-    CHECK_NEAR(v, 32, 0);
+    MS_ASSERT_NEAR(v, 32, 0);
     CU_ASSERT(pdb_has(db, "energy_usd_per_kWh.TX"));
     CU_ASSERT(!pdb_has(db, "energy_usd_per_kWh"));
     pdb_free(db);
@@ -361,11 +354,11 @@ static void test_shipped(void)
         CU_ASSERT(p->source[0] != '\0');
     }
     const pdb_chip *h100 = pdb_chip_find(db, "h100"), *gb200 = pdb_chip_find(db, "GB200");
-    CHECK_NEAR(h100->matrix_W, 700, 0);      /* Splitwise prompt phase = TDP */
-    CHECK_NEAR(h100->memory_W, 380, 0);      /* Splitwise token phase */
-    CHECK_NEAR(h100->idle_W, 75, 0);         /* Splitwise idle */
-    CHECK_NEAR(h100->node_other_W, 4600, 0); /* DGX H100 10.2 kW - 8 x 700 */
-    CHECK_NEAR(gb200->node_gpus, 72, 0);     /* the NVL72 rack is the node */
+    MS_ASSERT_NEAR(h100->matrix_W, 700, 0);      /* Splitwise prompt phase = TDP */
+    MS_ASSERT_NEAR(h100->memory_W, 380, 0);      /* Splitwise token phase */
+    MS_ASSERT_NEAR(h100->idle_W, 75, 0);         /* Splitwise idle */
+    MS_ASSERT_NEAR(h100->node_other_W, 4600, 0); /* DGX H100 10.2 kW - 8 x 700 */
+    MS_ASSERT_NEAR(gb200->node_gpus, 72, 0);     /* the NVL72 rack is the node */
     CU_ASSERT_STRING_EQUAL(h100->estimated, "comm_W;node_other_W;node_other_idle_W");
 
     static const char *const keys[] = {"pue",
@@ -390,11 +383,11 @@ static void test_shipped(void)
     }
     double v;
     CU_ASSERT_EQUAL(pdb_value(db, "gpu_hour_usd.H800", &v, NULL, &err), MS_OK);
-    CHECK_NEAR(v, 2, 0); /* DeepSeek-V3 Table 1 */
+    MS_ASSERT_NEAR(v, 2, 0); /* DeepSeek-V3 Table 1 */
     CU_ASSERT_EQUAL(pdb_value(db, "network_usd_per_gpu", &v, NULL, &err), MS_OK);
-    CHECK_NEAR(v, 4390, 0); /* DeepSeek ISCA'25 Table 3 */
+    MS_ASSERT_NEAR(v, 4390, 0); /* DeepSeek ISCA'25 Table 3 */
     CU_ASSERT_EQUAL(pdb_value(db, "pue_industry_average", &v, NULL, &err), MS_OK);
-    CHECK_NEAR(v, 1.56, 0); /* Uptime 2024 */
+    MS_ASSERT_NEAR(v, 1.56, 0); /* Uptime 2024 */
     chip_db_free(chips);
     pdb_free(db);
 }

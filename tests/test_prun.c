@@ -9,18 +9,7 @@
 #include <string.h>
 
 #include "power/prun.h"
-
-/* Checks |got - want| <= tol, printing both when not. */
-#define CHECK_NEAR(what, got, want, tol)                                                           \
-    do {                                                                                           \
-        double g_ = (got), w_ = (want);                                                            \
-        if (!(fabs(g_ - w_) <= (tol)))                                                             \
-            printf("\n  %s: got %.17g, expected %.17g\n", (what), g_, w_);                         \
-        CU_ASSERT(fabs(g_ - w_) <= (tol));                                                         \
-    } while (0)
-
-/* Within a billionth of the expected value. */
-#define CHECK_REL(what, got, want) CHECK_NEAR(what, got, want, 1e-9 * fabs((double)(want)))
+#include "test_assert.h"
 
 /* Round figures that make capital $1.00 a GPU-hour: with a one-year life
  * (8,766 h), a server share of $4,383 is $0.50/h, $876.60 of network
@@ -66,32 +55,32 @@ static void test_summarize_by_hand(void)
     /* Mean (1,000 + 3,000 + 2,000) / 3 = 2,000 W; peak 3,000; min 1,000;
      * largest fall 3,000 -> 2,000 = 1,000 W; steepest ramp 1,000 -> 3,000
      * in 1 s = 2,000 W/s. */
-    CHECK_REL("it mean", r.it_mean_w, 2000);
-    CHECK_REL("it peak", r.it_peak_w, 3000);
-    CHECK_REL("it min", r.it_min_w, 1000);
-    CHECK_REL("swing", r.swing_max_w, 1000);
-    CHECK_REL("ramp", r.ramp_max_w_per_s, 2000);
+    MS_ASSERT_NEAR_AS("it mean", r.it_mean_w, 2000, 1e-9);
+    MS_ASSERT_NEAR_AS("it peak", r.it_peak_w, 3000, 1e-9);
+    MS_ASSERT_NEAR_AS("it min", r.it_min_w, 1000, 1e-9);
+    MS_ASSERT_NEAR_AS("swing", r.swing_max_w, 1000, 1e-9);
+    MS_ASSERT_NEAR_AS("ramp", r.ramp_max_w_per_s, 2000, 1e-9);
     CU_ASSERT_EQUAL(r.smoothed, 0);
-    CHECK_REL("unsmoothed swing", r.swing_unsmoothed_w, 1000);
-    CHECK_REL("unsmoothed mean", r.it_unsmoothed_mean_w, 2000);
-    CHECK_NEAR("floor energy", r.floor_energy_frac, 0, 0);
+    MS_ASSERT_NEAR_AS("unsmoothed swing", r.swing_unsmoothed_w, 1000, 1e-9);
+    MS_ASSERT_NEAR_AS("unsmoothed mean", r.it_unsmoothed_mean_w, 2000, 1e-9);
+    MS_ASSERT_WITHIN_AS("floor energy", r.floor_energy_frac, 0, 0);
     /* Facility 2,000 x 1.25 = 2,500 W. A server: (2,000 - 2 x 100) / 16 x
      * 8 = 900 W mean, (3,000 - 200) / 16 x 8 = 1,400 W at the peak. A GPU:
      * 1,200 / 16 = 75 W. */
-    CHECK_REL("facility mean", r.facility_mean_w, 2500);
-    CHECK_REL("node mean", r.node_mean_w, 900);
-    CHECK_REL("node peak", r.node_peak_w, 1400);
-    CHECK_REL("gpu mean", r.gpu_mean_w, 75);
+    MS_ASSERT_NEAR_AS("facility mean", r.facility_mean_w, 2500, 1e-9);
+    MS_ASSERT_NEAR_AS("node mean", r.node_mean_w, 900, 1e-9);
+    MS_ASSERT_NEAR_AS("node peak", r.node_peak_w, 1400, 1e-9);
+    MS_ASSERT_NEAR_AS("gpu mean", r.gpu_mean_w, 75, 1e-9);
     /* Energy 2,500 W x 36,000 s = 9e7 J = 25 kWh: $2.00. Capital $1.00 x
      * 160 GPU-hours = $160; total $162, $1.0125 a GPU-hour. */
-    CHECK_REL("energy", r.energy_j, 9e7);
-    CHECK_REL("gpu hours", r.gpu_hours, 160);
-    CHECK_REL("usd energy", r.usd_energy, 2);
-    CHECK_REL("usd capital", r.usd_capital, 160);
-    CHECK_REL("usd total", r.usd_total, 162);
-    CHECK_REL("usd per gpu hour", r.usd_per_gpu_hour, 1.0125);
-    CHECK_REL("gpus", r.gpus, 16);
-    CHECK_REL("duration", r.duration_s, 36000);
+    MS_ASSERT_NEAR_AS("energy", r.energy_j, 9e7, 1e-9);
+    MS_ASSERT_NEAR_AS("gpu hours", r.gpu_hours, 160, 1e-9);
+    MS_ASSERT_NEAR_AS("usd energy", r.usd_energy, 2, 1e-9);
+    MS_ASSERT_NEAR_AS("usd capital", r.usd_capital, 160, 1e-9);
+    MS_ASSERT_NEAR_AS("usd total", r.usd_total, 162, 1e-9);
+    MS_ASSERT_NEAR_AS("usd per gpu hour", r.usd_per_gpu_hour, 1.0125, 1e-9);
+    MS_ASSERT_NEAR_AS("gpus", r.gpus, 16, 1e-9);
+    MS_ASSERT_NEAR_AS("duration", r.duration_s, 36000, 1e-9);
     CU_ASSERT_STRING_EQUAL(r.estimated, "matrix_W;idle_W");
     b.estimated = NULL;
     prun_summarize(&b, it, NULL, gpu, 16, 36000, &r);
@@ -122,14 +111,14 @@ static void test_prices(void)
         b.tco.server_usd_per_gpu = cases[i].server;
         prun r = {.gpus = 16, .duration_s = cases[i].duration_s, .facility_mean_w = 2500};
         prun_costs(&b, &r);
-        CHECK_REL(cases[i].name, r.usd_energy, cases[i].duration_s > 0 ? 2 : 0);
+        MS_ASSERT_NEAR_AS(cases[i].name, r.usd_energy, cases[i].duration_s > 0 ? 2 : 0, 1e-9);
         double got[] = {r.usd_capital, r.usd_total, r.usd_per_gpu_hour};
         double want[] = {cases[i].capital, cases[i].total, cases[i].per_hour};
         for (size_t k = 0; k < 3; k++) {
             if (isnan(want[k])) {
                 CU_ASSERT(isnan(got[k]));
             } else {
-                CHECK_REL(cases[i].name, got[k], want[k]);
+                MS_ASSERT_NEAR_AS(cases[i].name, got[k], want[k], 1e-9);
             }
         }
     }
@@ -149,17 +138,17 @@ static void test_smoothed(void)
      * more energy. Facility 3,125 W x 36,000 s = 1.125e8 J = 31.25 kWh:
      * $2.50. */
     CU_ASSERT_EQUAL(r.smoothed, 1);
-    CHECK_REL("it mean", r.it_mean_w, 2500);
-    CHECK_REL("it peak", r.it_peak_w, 3000);
-    CHECK_REL("it min", r.it_min_w, 2000);
-    CHECK_REL("swing", r.swing_max_w, 500);
-    CHECK_REL("ramp", r.ramp_max_w_per_s, 1000);
-    CHECK_REL("unsmoothed swing", r.swing_unsmoothed_w, 1000);
-    CHECK_REL("unsmoothed mean", r.it_unsmoothed_mean_w, 2000);
-    CHECK_REL("floor energy", r.floor_energy_frac, 0.25);
-    CHECK_REL("energy", r.energy_j, 1.125e8);
-    CHECK_REL("usd energy", r.usd_energy, 2.5);
-    CHECK_REL("usd total", r.usd_total, 162.5);
+    MS_ASSERT_NEAR_AS("it mean", r.it_mean_w, 2500, 1e-9);
+    MS_ASSERT_NEAR_AS("it peak", r.it_peak_w, 3000, 1e-9);
+    MS_ASSERT_NEAR_AS("it min", r.it_min_w, 2000, 1e-9);
+    MS_ASSERT_NEAR_AS("swing", r.swing_max_w, 500, 1e-9);
+    MS_ASSERT_NEAR_AS("ramp", r.ramp_max_w_per_s, 1000, 1e-9);
+    MS_ASSERT_NEAR_AS("unsmoothed swing", r.swing_unsmoothed_w, 1000, 1e-9);
+    MS_ASSERT_NEAR_AS("unsmoothed mean", r.it_unsmoothed_mean_w, 2000, 1e-9);
+    MS_ASSERT_NEAR_AS("floor energy", r.floor_energy_frac, 0.25, 1e-9);
+    MS_ASSERT_NEAR_AS("energy", r.energy_j, 1.125e8, 1e-9);
+    MS_ASSERT_NEAR_AS("usd energy", r.usd_energy, 2.5, 1e-9);
+    MS_ASSERT_NEAR_AS("usd total", r.usd_total, 162.5, 1e-9);
     pseries_free(it);
     pseries_free(sm);
     pseries_free(gpu);
@@ -178,8 +167,8 @@ static void test_mix(void)
     prun_summarize(&b, pit, NULL, pgpu, 16, 36000, &pause);
     /* The pause: facility 1,250 W, a server (1,000 - 200) / 16 x 8 = 400
      * W, a GPU 400 / 16 = 25 W. */
-    CHECK_REL("pause node", pause.node_mean_w, 400);
-    CHECK_REL("pause gpu", pause.gpu_mean_w, 25);
+    MS_ASSERT_NEAR_AS("pause node", pause.node_mean_w, 400, 1e-9);
+    MS_ASSERT_NEAR_AS("pause gpu", pause.gpu_mean_w, 25, 1e-9);
     prun shown = {.it_peak_w = 3100,
                   .node_peak_w = 1450,
                   .it_min_w = 950,
@@ -189,24 +178,24 @@ static void test_mix(void)
     prun_mix(&b, &run, &pause, 0.2, &shown);
     /* Means 0.8 x steps + 0.2 x pause: IT 1,600 + 200 = 1,800 W; facility
      * 2,000 + 250 = 2,250; server 720 + 80 = 800; GPU 60 + 5 = 65. */
-    CHECK_REL("it mean", run.it_mean_w, 1800);
-    CHECK_REL("unsmoothed mean", run.it_unsmoothed_mean_w, 1800);
-    CHECK_REL("facility mean", run.facility_mean_w, 2250);
-    CHECK_REL("node mean", run.node_mean_w, 800);
-    CHECK_REL("gpu mean", run.gpu_mean_w, 65);
+    MS_ASSERT_NEAR_AS("it mean", run.it_mean_w, 1800, 1e-9);
+    MS_ASSERT_NEAR_AS("unsmoothed mean", run.it_unsmoothed_mean_w, 1800, 1e-9);
+    MS_ASSERT_NEAR_AS("facility mean", run.facility_mean_w, 2250, 1e-9);
+    MS_ASSERT_NEAR_AS("node mean", run.node_mean_w, 800, 1e-9);
+    MS_ASSERT_NEAR_AS("gpu mean", run.gpu_mean_w, 65, 1e-9);
     /* Peaks, swings and ramps are the shown series'. */
-    CHECK_REL("it peak", run.it_peak_w, 3100);
-    CHECK_REL("node peak", run.node_peak_w, 1450);
-    CHECK_REL("it min", run.it_min_w, 950);
-    CHECK_REL("swing", run.swing_max_w, 2150);
-    CHECK_REL("ramp", run.ramp_max_w_per_s, 4000);
-    CHECK_REL("unsmoothed swing", run.swing_unsmoothed_w, 2200);
+    MS_ASSERT_NEAR_AS("it peak", run.it_peak_w, 3100, 1e-9);
+    MS_ASSERT_NEAR_AS("node peak", run.node_peak_w, 1450, 1e-9);
+    MS_ASSERT_NEAR_AS("it min", run.it_min_w, 950, 1e-9);
+    MS_ASSERT_NEAR_AS("swing", run.swing_max_w, 2150, 1e-9);
+    MS_ASSERT_NEAR_AS("ramp", run.ramp_max_w_per_s, 4000, 1e-9);
+    MS_ASSERT_NEAR_AS("unsmoothed swing", run.swing_unsmoothed_w, 2200, 1e-9);
     /* 2,250 W x 36,000 s = 8.1e7 J = 22.5 kWh: $1.80; + $160 capital =
      * $161.80, $1.01125 a GPU-hour. */
-    CHECK_REL("energy", run.energy_j, 8.1e7);
-    CHECK_REL("usd energy", run.usd_energy, 1.8);
-    CHECK_REL("usd total", run.usd_total, 161.8);
-    CHECK_REL("usd per gpu hour", run.usd_per_gpu_hour, 1.01125);
+    MS_ASSERT_NEAR_AS("energy", run.energy_j, 8.1e7, 1e-9);
+    MS_ASSERT_NEAR_AS("usd energy", run.usd_energy, 1.8, 1e-9);
+    MS_ASSERT_NEAR_AS("usd total", run.usd_total, 161.8, 1e-9);
+    MS_ASSERT_NEAR_AS("usd per gpu hour", run.usd_per_gpu_hour, 1.01125, 1e-9);
     pseries_free(it);
     pseries_free(gpu);
     pseries_free(pit);
@@ -231,14 +220,15 @@ static void test_checkpoints(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double s = prun_ckpt_s(cases[i].bytes, cases[i].Bps);
         double f = prun_ckpt_run_factor(s, cases[i].every, cases[i].step_s);
-        CHECK_REL("checkpoint s", s, cases[i].ckpt_s);
-        CHECK_REL("run factor", f, cases[i].factor);
-        CHECK_REL("pause fraction", prun_pause_frac(f), cases[i].pause_frac);
+        MS_ASSERT_NEAR_AS("checkpoint s", s, cases[i].ckpt_s, 1e-9);
+        MS_ASSERT_NEAR_AS("run factor", f, cases[i].factor, 1e-9);
+        MS_ASSERT_NEAR_AS("pause fraction", prun_pause_frac(f), cases[i].pause_frac, 1e-9);
     }
-    CHECK_NEAR("no checkpoints", prun_pause_frac(1), 0, 0);
+    MS_ASSERT_WITHIN_AS("no checkpoints", prun_pause_frac(1), 0, 0);
     /* 1e12 tokens at 1e6 a second: 1e6 s, 1.05e6 s with the checkpoints. */
-    CHECK_REL("duration", prun_train_duration_s(1e12, 1e6, 1), 1e6);
-    CHECK_REL("duration, checkpoints", prun_train_duration_s(1e12, 1e6, 1.05), 1.05e6);
+    MS_ASSERT_NEAR_AS("duration", prun_train_duration_s(1e12, 1e6, 1), 1e6, 1e-9);
+    MS_ASSERT_NEAR_AS("duration, checkpoints", prun_train_duration_s(1e12, 1e6, 1.05), 1.05e6,
+                      1e-9);
 }
 
 static void test_budget(void)
@@ -246,12 +236,12 @@ static void test_budget(void)
     /* 14.8e12 tokens at 200,000 GPU-hours per 1e12: 2.96e6 GPU-hours; on
      * 2,048 GPUs 1,445.3125 h = 60.2213541666... days; $5.92e6 at $2. */
     prun_budget bu = prun_budget_of(2e5, 14.8e12, 2048, 2);
-    CHECK_REL("gpu hours", bu.gpu_hours, 2.96e6);
-    CHECK_REL("days", bu.days, 1445.3125 / 24);
-    CHECK_REL("days, decimal", bu.days, 60.22135416666667);
-    CHECK_REL("cost", bu.cost_usd, 5.92e6);
+    MS_ASSERT_NEAR_AS("gpu hours", bu.gpu_hours, 2.96e6, 1e-9);
+    MS_ASSERT_NEAR_AS("days", bu.days, 1445.3125 / 24, 1e-9);
+    MS_ASSERT_NEAR_AS("days, decimal", bu.days, 60.22135416666667, 1e-9);
+    MS_ASSERT_NEAR_AS("cost", bu.cost_usd, 5.92e6, 1e-9);
     bu = prun_budget_of(2e5, 14.8e12, 2048, NAN);
-    CHECK_REL("gpu hours, no price", bu.gpu_hours, 2.96e6);
+    MS_ASSERT_NEAR_AS("gpu hours, no price", bu.gpu_hours, 2.96e6, 1e-9);
     CU_ASSERT(isnan(bu.cost_usd));
 }
 
@@ -268,10 +258,10 @@ static void test_provisioned(void)
                     .node_other_w = 4800,
                     .node_other_idle_w = 2400};
     pwr_site s = {.pue = 1.2, .switch_w = 500, .switches = 64};
-    CHECK_REL("with switches", prun_provisioned_w_per_gpu(&l, &s, 1024), 1331.25);
-    CHECK_REL("no GPUs", prun_provisioned_w_per_gpu(&l, &s, 0), 1300);
+    MS_ASSERT_NEAR_AS("with switches", prun_provisioned_w_per_gpu(&l, &s, 1024), 1331.25, 1e-9);
+    MS_ASSERT_NEAR_AS("no GPUs", prun_provisioned_w_per_gpu(&l, &s, 0), 1300, 1e-9);
     s.switches = 0;
-    CHECK_REL("no switches", prun_provisioned_w_per_gpu(&l, &s, 1024), 1300);
+    MS_ASSERT_NEAR_AS("no switches", prun_provisioned_w_per_gpu(&l, &s, 1024), 1300, 1e-9);
 }
 
 static CU_TestInfo tests[] = {

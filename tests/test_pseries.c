@@ -13,15 +13,7 @@
 #include <unistd.h>
 
 #include "power/pseries.h"
-
-/* Checks |got - want| <= tol, printing both when not. */
-#define CHECK_NEAR(what, got, want, tol)                                                           \
-    do {                                                                                           \
-        double g_ = (got), w_ = (want);                                                            \
-        if (!(fabs(g_ - w_) <= (tol)))                                                             \
-            printf("\n  %s: got %.17g, expected %.17g\n", (what), g_, w_);                         \
-        CU_ASSERT(fabs(g_ - w_) <= (tol));                                                         \
-    } while (0)
+#include "test_assert.h"
 
 static pseries *make(double t0, double t1, double dt)
 {
@@ -99,10 +91,10 @@ static void test_energy_conserved(void)
         pseries_add(ps, iv[i].s, iv[i].e, iv[i].w);
         want += iv[i].w * overlap(iv[i].s, iv[i].e, 0, 10);
         if (i == n / 2) /* a read in the middle settles what is pending so far */
-            CHECK_NEAR("energy halfway", pseries_energy_j(ps), want, 1e-9 * want);
+            MS_ASSERT_WITHIN_AS("energy halfway", pseries_energy_j(ps), want, 1e-9 * want);
     }
-    CHECK_NEAR("energy", pseries_energy_j(ps), want, 1e-9 * want);
-    CHECK_NEAR("stats energy", pseries_stats_of(ps).energy_j, want, 1e-9 * want);
+    MS_ASSERT_WITHIN_AS("energy", pseries_energy_j(ps), want, 1e-9 * want);
+    MS_ASSERT_WITHIN_AS("stats energy", pseries_stats_of(ps).energy_j, want, 1e-9 * want);
     for (size_t b = 0; b < pseries_bins(ps); b++) {
         double b0 = pseries_bin_start_s(ps, b), b1 = b0 + pseries_bin_len_s(ps, b);
         double eb = 0;
@@ -110,9 +102,9 @@ static void test_energy_conserved(void)
             eb += iv[i].w * overlap(iv[i].s, iv[i].e, b0, b1);
         char what[64];
         snprintf(what, sizeof what, "energy of bin %zu", b);
-        CHECK_NEAR(what, pseries_bin_energy_j(ps, b), eb, 1e-9 * want);
+        MS_ASSERT_WITHIN_AS(what, pseries_bin_energy_j(ps, b), eb, 1e-9 * want);
         snprintf(what, sizeof what, "power of bin %zu", b);
-        CHECK_NEAR(what, pseries_power_w(ps, b), eb / (b1 - b0), 1e-9 * want);
+        MS_ASSERT_WITHIN_AS(what, pseries_power_w(ps, b), eb / (b1 - b0), 1e-9 * want);
     }
     pseries_free(ps);
 }
@@ -136,13 +128,13 @@ static void test_long_intervals(void)
             want += w * (e - s);
         }
         pseries_stats st = pseries_stats_of(ps);
-        CHECK_NEAR("energy", st.energy_j, want, 1e-9 * want);
+        MS_ASSERT_WITHIN_AS("energy", st.energy_j, want, 1e-9 * want);
         CU_ASSERT(st.swing_max_w > 0);
         CU_ASSERT(st.min_w >= 0);
         double stray = 0;
         for (size_t b = 600000; b < pseries_bins(ps); b++)
             stray = fmax(stray, pseries_power_w(ps, b));
-        CHECK_NEAR("stray power after every draw ended", stray, 0, 1e-16 * st.peak_w);
+        MS_ASSERT_WITHIN_AS("stray power after every draw ended", stray, 0, 1e-16 * st.peak_w);
         pseries_free(ps);
     }
 }
@@ -208,27 +200,28 @@ static void test_grid(void)
         CU_ASSERT_EQUAL(pseries_t0(ps), cases[i].t0);
         CU_ASSERT_EQUAL(pseries_t1(ps), cases[i].t1);
         CU_ASSERT_EQUAL(pseries_dt(ps), cases[i].dt);
-        CHECK_NEAR("last bin length", pseries_bin_len_s(ps, n - 1), cases[i].last_len,
-                   1e-6 * cases[i].dt);
-        CHECK_NEAR("last bin end", pseries_bin_start_s(ps, n - 1) + pseries_bin_len_s(ps, n - 1),
-                   cases[i].t1, 1e-12 * fabs(cases[i].t1) + 1e-12);
+        MS_ASSERT_WITHIN_AS("last bin length", pseries_bin_len_s(ps, n - 1), cases[i].last_len,
+                            1e-6 * cases[i].dt);
+        MS_ASSERT_WITHIN_AS("last bin end",
+                            pseries_bin_start_s(ps, n - 1) + pseries_bin_len_s(ps, n - 1),
+                            cases[i].t1, 1e-12 * fabs(cases[i].t1) + 1e-12);
         double sum = 0;
         for (size_t b = 0; b < n; b++) {
             if (b + 1 < n)
-                CHECK_NEAR("whole bin length", pseries_bin_len_s(ps, b), cases[i].dt,
-                           1e-6 * cases[i].dt);
-            CHECK_NEAR("bin start", pseries_bin_start_s(ps, b), cases[i].t0 + b * cases[i].dt,
-                       1e-12 * fabs(cases[i].t0) + 1e-12);
+                MS_ASSERT_WITHIN_AS("whole bin length", pseries_bin_len_s(ps, b), cases[i].dt,
+                                    1e-6 * cases[i].dt);
+            MS_ASSERT_WITHIN_AS("bin start", pseries_bin_start_s(ps, b),
+                                cases[i].t0 + b * cases[i].dt, 1e-12 * fabs(cases[i].t0) + 1e-12);
             sum += pseries_bin_len_s(ps, b);
         }
-        CHECK_NEAR("bins cover the span", sum, cases[i].t1 - cases[i].t0, 1e-9);
+        MS_ASSERT_WITHIN_AS("bins cover the span", sum, cases[i].t1 - cases[i].t0, 1e-9);
         /* A constant draw over everything is that power in every bin, the
          * short last one too. */
         pseries_add(ps, cases[i].t0, cases[i].t1, 250);
         for (size_t b = 0; b < n; b++)
-            CHECK_NEAR("constant power", pseries_power_w(ps, b), 250, 1e-6);
-        CHECK_NEAR("constant energy", pseries_energy_j(ps), 250 * (cases[i].t1 - cases[i].t0),
-                   1e-6);
+            MS_ASSERT_WITHIN_AS("constant power", pseries_power_w(ps, b), 250, 1e-6);
+        MS_ASSERT_WITHIN_AS("constant energy", pseries_energy_j(ps),
+                            250 * (cases[i].t1 - cases[i].t0), 1e-6);
         pseries_free(ps);
     }
 }
@@ -253,11 +246,11 @@ static void test_power_by_hand(void)
     for (size_t b = 0; b < 5; b++) {
         char what[64];
         snprintf(what, sizeof what, "energy of bin %zu", b);
-        CHECK_NEAR(what, pseries_bin_energy_j(ps, b), energy[b], 1e-9);
+        MS_ASSERT_WITHIN_AS(what, pseries_bin_energy_j(ps, b), energy[b], 1e-9);
         snprintf(what, sizeof what, "power of bin %zu", b);
-        CHECK_NEAR(what, pseries_power_w(ps, b), power[b], 1e-9);
+        MS_ASSERT_WITHIN_AS(what, pseries_power_w(ps, b), power[b], 1e-9);
     }
-    CHECK_NEAR("energy", pseries_energy_j(ps), 357, 1e-9);
+    MS_ASSERT_WITHIN_AS("energy", pseries_energy_j(ps), 357, 1e-9);
     pseries_free(ps);
 }
 
@@ -277,12 +270,12 @@ static void test_stats_steps(void)
     for (size_t b = 0; b < 8; b++)
         pseries_add(ps, 0.5 * b, 0.5 * (b + 1), P[b] - 50);
     pseries_stats st = pseries_stats_of(ps);
-    CHECK_NEAR("peak", st.peak_w, 400, 1e-9);
-    CHECK_NEAR("min", st.min_w, 50, 1e-9);
-    CHECK_NEAR("mean", st.mean_w, 1900.0 / 8, 1e-9);
-    CHECK_NEAR("energy", st.energy_j, 950, 1e-9);
-    CHECK_NEAR("swing", st.swing_max_w, 200, 1e-9);
-    CHECK_NEAR("ramp", st.ramp_max_w_per_s, 600, 1e-9);
+    MS_ASSERT_WITHIN_AS("peak", st.peak_w, 400, 1e-9);
+    MS_ASSERT_WITHIN_AS("min", st.min_w, 50, 1e-9);
+    MS_ASSERT_WITHIN_AS("mean", st.mean_w, 1900.0 / 8, 1e-9);
+    MS_ASSERT_WITHIN_AS("energy", st.energy_j, 950, 1e-9);
+    MS_ASSERT_WITHIN_AS("swing", st.swing_max_w, 200, 1e-9);
+    MS_ASSERT_WITHIN_AS("ramp", st.ramp_max_w_per_s, 600, 1e-9);
     pseries_free(ps);
 
     /* Rising only: no swing; the ramp is the biggest step up. */
@@ -291,18 +284,18 @@ static void test_stats_steps(void)
     for (size_t b = 0; b < 4; b++)
         pseries_add(ps, b, b + 1, up[b]);
     st = pseries_stats_of(ps);
-    CHECK_NEAR("rising swing", st.swing_max_w, 0, 0);
-    CHECK_NEAR("rising ramp", st.ramp_max_w_per_s, 50, 1e-9);
-    CHECK_NEAR("rising min", st.min_w, 10, 1e-9);
+    MS_ASSERT_WITHIN_AS("rising swing", st.swing_max_w, 0, 0);
+    MS_ASSERT_WITHIN_AS("rising ramp", st.ramp_max_w_per_s, 50, 1e-9);
+    MS_ASSERT_WITHIN_AS("rising min", st.min_w, 10, 1e-9);
     pseries_free(ps);
 
     /* One bin: mean = peak = min, no swing, no ramp. */
     ps = make(0, 2, 5);
     pseries_add(ps, 0.5, 1.5, 300); /* 300 J over 2 s */
     st = pseries_stats_of(ps);
-    CHECK_NEAR("one-bin mean", st.mean_w, 150, 1e-9);
-    CHECK_NEAR("one-bin peak", st.peak_w, 150, 1e-9);
-    CHECK_NEAR("one-bin min", st.min_w, 150, 1e-9);
+    MS_ASSERT_WITHIN_AS("one-bin mean", st.mean_w, 150, 1e-9);
+    MS_ASSERT_WITHIN_AS("one-bin peak", st.peak_w, 150, 1e-9);
+    MS_ASSERT_WITHIN_AS("one-bin min", st.min_w, 150, 1e-9);
     CU_ASSERT_EQUAL(st.swing_max_w, 0);
     CU_ASSERT_EQUAL(st.ramp_max_w_per_s, 0);
     pseries_free(ps);
@@ -322,13 +315,13 @@ static void test_add_series(void)
     pseries_add(cl, 0, 2, 1000);
     static const double want[] = {3800, 6600, 6600, 3800};
     for (size_t b = 0; b < 4; b++)
-        CHECK_NEAR("cluster power", pseries_power_w(cl, b), want[b], 1e-9);
-    CHECK_NEAR("cluster energy", pseries_energy_j(cl), 10400, 1e-9);
-    CHECK_NEAR("device unchanged", pseries_energy_j(dev), 1050, 1e-9);
+        MS_ASSERT_WITHIN_AS("cluster power", pseries_power_w(cl, b), want[b], 1e-9);
+    MS_ASSERT_WITHIN_AS("cluster energy", pseries_energy_j(cl), 10400, 1e-9);
+    MS_ASSERT_WITHIN_AS("device unchanged", pseries_energy_j(dev), 1050, 1e-9);
 
     /* Adding a series to itself doubles it. */
     CU_ASSERT_EQUAL(pseries_add_series(dev, dev, 1, &err), MS_OK);
-    CHECK_NEAR("doubled", pseries_power_w(dev, 1), 1400, 1e-9);
+    MS_ASSERT_WITHIN_AS("doubled", pseries_power_w(dev, 1), 1400, 1e-9);
 
     /* Different grids, or a bad scale: refused, nothing changes. */
     static const struct {
@@ -351,7 +344,7 @@ static void test_add_series(void)
         CU_ASSERT_EQUAL(pseries_add_series(cl, dev, bad_k[i], &err), MS_EINVAL);
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "scale"));
     }
-    CHECK_NEAR("cluster unchanged", pseries_energy_j(cl), 10400, 1e-9);
+    MS_ASSERT_WITHIN_AS("cluster unchanged", pseries_energy_j(cl), 10400, 1e-9);
     pseries_free(dev);
     pseries_free(cl);
 }

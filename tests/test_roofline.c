@@ -11,6 +11,7 @@
 #include "hw/calib.h"
 #include "hw/chip.h"
 #include "hw/roofline.h"
+#include "test_assert.h"
 
 static chip_db *db;
 static const chip *x100;
@@ -30,11 +31,6 @@ static int teardown(void)
 {
     chip_db_free(db);
     return 0;
-}
-
-static int near(double a, double e, double rel)
-{
-    return fabs(a - e) <= rel * fabs(e) || (a == 0 && e == 0);
 }
 
 /* Each case worked by hand:
@@ -91,17 +87,16 @@ static void test_hand_cases(void)
         roof_result r;
         ms_err err = {0};
         int rc = roof_time(x100, &cases[i].op, &cases[i].eff, &r, &err);
-        int ok = rc == MS_OK && near(r.time_s, cases[i].time_s, 1e-9) &&
-                 near(r.intensity_flop_per_byte, cases[i].intensity, 1e-7) &&
-                 r.bound == cases[i].bound &&
-                 near(r.attained_flop_per_s, cases[i].op.flops / cases[i].time_s, 1e-9);
+        if (!MS_ASSERT_INT_EQ(rc, MS_OK)) {
+            fprintf(stderr, "    case %s: %s\n", cases[i].what, err.msg);
+            continue;
+        }
+        int ok = MS_ASSERT_NEAR(r.time_s, cases[i].time_s, 1e-9);
+        ok &= MS_ASSERT_NEAR(r.intensity_flop_per_byte, cases[i].intensity, 1e-7);
+        ok &= MS_ASSERT_STR_EQ(roof_bound_name(r.bound), roof_bound_name(cases[i].bound));
+        ok &= MS_ASSERT_NEAR(r.attained_flop_per_s, cases[i].op.flops / cases[i].time_s, 1e-9);
         if (!ok)
-            printf("\n    %s: rc %d (%s) time %.12g s intensity %.10g bound %s; expected %.12g s, "
-                   "%.10g, %s\n",
-                   cases[i].what, rc, err.msg, r.time_s, r.intensity_flop_per_byte,
-                   roof_bound_name(r.bound), cases[i].time_s, cases[i].intensity,
-                   roof_bound_name(cases[i].bound));
-        CU_ASSERT(ok);
+            fprintf(stderr, "    case %s\n", cases[i].what);
     }
 }
 
@@ -121,22 +116,22 @@ static void test_gemm_shapes(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         roof_op op = roof_gemm(cases[i].m, cases[i].n, cases[i].k, cases[i].prec);
-        int ok = near(op.flops, cases[i].flops, 1e-15) && near(op.bytes, cases[i].bytes, 1e-15) &&
-                 op.prec == cases[i].prec && strcmp(op.kind, "gemm") == 0;
+        int ok = MS_ASSERT_NEAR(op.flops, cases[i].flops, 1e-15);
+        ok &= MS_ASSERT_NEAR(op.bytes, cases[i].bytes, 1e-15);
+        ok &= MS_ASSERT_INT_EQ(op.prec, cases[i].prec);
+        ok &= MS_ASSERT_STR_EQ(op.kind, "gemm");
         if (!ok)
-            printf("\n    gemm %lldx%lldx%lld %s: %.17g FLOP %.17g B; expected %.17g, %.17g\n",
-                   (long long)cases[i].m, (long long)cases[i].n, (long long)cases[i].k,
-                   ms_prec_name(cases[i].prec), op.flops, op.bytes, cases[i].flops, cases[i].bytes);
-        CU_ASSERT(ok);
+            fprintf(stderr, "    case gemm %lldx%lldx%lld %s\n", (long long)cases[i].m,
+                    (long long)cases[i].n, (long long)cases[i].k, ms_prec_name(cases[i].prec));
     }
 }
 
 static void test_ridge(void)
 {
     roof_eff peak = ROOF_EFF_PEAK, eff = {.compute = 0.5, .memory = 0.8};
-    CU_ASSERT(near(roof_ridge(x100, MS_BF16, &peak), 500, 1e-12));
-    CU_ASSERT(near(roof_ridge(x100, MS_FP8, &peak), 1000, 1e-12));
-    CU_ASSERT(near(roof_ridge(x100, MS_BF16, &eff), 312.5, 1e-12)); /* 500e12 / 1.6e12 */
+    MS_ASSERT_NEAR(roof_ridge(x100, MS_BF16, &peak), 500, 1e-12);
+    MS_ASSERT_NEAR(roof_ridge(x100, MS_FP8, &peak), 1000, 1e-12);
+    MS_ASSERT_NEAR(roof_ridge(x100, MS_BF16, &eff), 312.5, 1e-12); /* 500e12 / 1.6e12 */
     CU_ASSERT(isnan(roof_ridge(x100, MS_FP4, &peak)));
 }
 
@@ -197,15 +192,18 @@ static void test_calibration_lookup(void)
     const chip *y10 = chip_db_find(db, "Y10"), *tpu = chip_db_find(db, "tpu1");
     /* DeepGEMM FP8: 1358 / 1978.9 and 2668 / 3350. */
     roof_eff e = calib_eff(cal, x100, "gemm", MS_FP8);
-    CU_ASSERT(near(e.compute, 1358 / 1978.9, 1e-3) && near(e.memory, 2668.0 / 3350, 1e-3));
-    CU_ASSERT(e.compute_source && strstr(e.compute_source, "DeepGEMM"));
+    MS_ASSERT_NEAR(e.compute, 1358 / 1978.9, 1e-3);
+    MS_ASSERT_NEAR(e.memory, 2668.0 / 3350, 1e-3);
+    MS_ASSERT_STR_HAS(e.compute_source, "DeepGEMM");
     /* Stream on Hopper: a memory figure for every precision, no compute one. */
     e = calib_eff(cal, y10, "stream", MS_BF16);
     CU_ASSERT(e.compute == 1.0 && e.compute_source == NULL);
-    CU_ASSERT(near(e.memory, 3888.0 / 4800, 2e-3) && e.memory_source != NULL);
+    MS_ASSERT_NEAR(e.memory, 3888.0 / 4800, 2e-3);
+    CU_ASSERT(e.memory_source != NULL);
     /* Attention: compute and memory from two different rows. */
     e = calib_eff(cal, x100, "attention", MS_BF16);
-    CU_ASSERT(near(e.compute, 740 / 989.4, 1e-3) && near(e.memory, 3000.0 / 3350, 1e-3));
+    MS_ASSERT_NEAR(e.compute, 740 / 989.4, 1e-3);
+    MS_ASSERT_NEAR(e.memory, 3000.0 / 3350, 1e-3);
     CU_ASSERT(e.compute_source != e.memory_source);
     /* Nothing for bf16 GEMMs on Hopper, nor for this family: peak, said so. */
     e = calib_eff(cal, x100, "gemm", MS_BF16);
@@ -217,12 +215,15 @@ static void test_calibration_lookup(void)
     /* A refined kind: its own compute figure, memory from its base kind;
      * one with no row at all is its base kind's. */
     e = calib_eff(cal, x100, "gemm_train", MS_FP8);
-    CU_ASSERT(near(e.compute, 0.473, 1e-9) && strstr(e.compute_source, "profile-data"));
-    CU_ASSERT(near(e.memory, 2668.0 / 3350, 1e-3) && strstr(e.memory_source, "DeepGEMM"));
+    MS_ASSERT_NEAR(e.compute, 0.473, 1e-9);
+    MS_ASSERT_STR_HAS(e.compute_source, "profile-data");
+    MS_ASSERT_NEAR(e.memory, 2668.0 / 3350, 1e-3);
+    MS_ASSERT_STR_HAS(e.memory_source, "DeepGEMM");
     e = calib_eff(cal, y10, "quant", MS_FP8);
-    CU_ASSERT(near(e.memory, 3888.0 / 4800, 2e-3) && e.compute_source == NULL);
+    MS_ASSERT_NEAR(e.memory, 3888.0 / 4800, 2e-3);
+    CU_ASSERT(e.compute_source == NULL);
     e = calib_eff(cal, x100, "attention_bwd", MS_BF16);
-    CU_ASSERT(near(e.compute, 740 / 989.4, 1e-3));
+    MS_ASSERT_NEAR(e.compute, 740 / 989.4, 1e-3);
     CU_ASSERT(calib_kind_base("gemm_train") && strcmp(calib_kind_base("gemm_train"), "gemm") == 0);
     CU_ASSERT(strcmp(calib_kind_base("stream"), "stream") == 0 && !calib_kind_base("conv"));
     calib_free(cal);

@@ -13,12 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_assert.h"
 #include "train/sched.h"
-
-static int close_to(double a, double e)
-{
-    return fabs(a - e) <= 1e-9 * fmax(1, fabs(e));
-}
 
 /* Builds and simulates; fills res and idle (ranks entries, may be NULL). */
 static int run(sched_kind k, int p, int m, int v, const sched_times *t, sched_result *res,
@@ -152,9 +148,10 @@ static void test_by_hand(void)
     sched_result res;
     double idle[2];
     CU_ASSERT_FATAL(run(SCHED_1F1B, 2, 2, 1, &t, &res, idle) == MS_OK);
-    CU_ASSERT(close_to(res.makespan_s, 9));
-    CU_ASSERT(close_to(idle[0], 3) && close_to(idle[1], 3));
-    CU_ASSERT(close_to(res.bubble_s, 3));
+    MS_ASSERT_CLOSE(res.makespan_s, 9, 1e-9, 1e-9);
+    MS_ASSERT_CLOSE(idle[0], 3, 1e-9, 1e-9);
+    MS_ASSERT_CLOSE(idle[1], 3, 1e-9, 1e-9);
+    MS_ASSERT_CLOSE(res.bubble_s, 3, 1e-9, 1e-9);
 }
 
 /* Checks the bubble of kind for every (p, m) of the tables below that the
@@ -183,12 +180,9 @@ static void check_bubbles(sched_kind k, const int *ps, size_t nps, int v, const 
                     continue;
                 }
                 double e = expect(p, &times[i], v);
-                if (!close_to(res.bubble_s, e))
-                    printf("\n    %s p=%d m=%d v=%d f=%g b=%g w=%g fb=%g: bubble %.12g, "
-                           "expected %.12g\n",
-                           sched_name(k), p, m, v, times[i].f_s, times[i].b_s, times[i].w_s,
-                           times[i].fb_s, res.bubble_s, e);
-                CU_ASSERT(close_to(res.bubble_s, e));
+                if (!MS_ASSERT_CLOSE(res.bubble_s, e, 1e-9, 1e-9))
+                    fprintf(stderr, "    %s p=%d m=%d v=%d f=%g b=%g w=%g fb=%g\n", sched_name(k),
+                            p, m, v, times[i].f_s, times[i].b_s, times[i].w_s, times[i].fb_s);
                 checked++;
             }
         }
@@ -318,11 +312,10 @@ static void test_dualpipe_bubble_ranks(void)
     CU_ASSERT_FATAL(run(SCHED_DUALPIPE, 8, 20, 1, &t, &res, idle) == MS_OK);
     static const double expect[8] = {1, 2, 3, 3, 3, 3, 2, 1};
     for (int r = 0; r < 8; r++) {
-        if (!close_to(idle[r], expect[r]))
-            printf("\n    rank %d idle %g, expected %g\n", r, idle[r], expect[r]);
-        CU_ASSERT(close_to(idle[r], expect[r]));
+        if (!MS_ASSERT_CLOSE(idle[r], expect[r], 1e-9, 1e-9))
+            fprintf(stderr, "    rank %d idle\n", r);
     }
-    CU_ASSERT(close_to(res.bubble_s, f_dualpipe(8, &t)));
+    MS_ASSERT_CLOSE(res.bubble_s, f_dualpipe(8, &t), 1e-9, 1e-9);
 }
 
 /* Found here, not published: when the forward chunk is the longer
@@ -370,7 +363,7 @@ static void test_p2p(void)
             sched_result g, o;
             CU_ASSERT_FATAL(run(SCHED_GPIPE, p, m, 1, &t, &g, NULL) == MS_OK);
             CU_ASSERT_FATAL(run(SCHED_1F1B, p, m, 1, &t, &o, NULL) == MS_OK);
-            CU_ASSERT(close_to(g.bubble_s, (p - 1) * (3.0 + 0.2)));
+            MS_ASSERT_CLOSE(g.bubble_s, (p - 1) * (3.0 + 0.2), 1e-9, 1e-9);
             CU_ASSERT(o.bubble_s >= g.bubble_s - 1e-9);
         }
     }

@@ -13,26 +13,9 @@
 
 #include "core/rng.h"
 #include "core/sim.h"
+#include "test_assert.h"
 
 /* ---- helpers --------------------------------------------------------------- */
-
-#define CHECK_EQ_I64(actual, expected)                                                             \
-    do {                                                                                           \
-        int64_t a_ = (int64_t)(actual), e_ = (int64_t)(expected);                                  \
-        if (a_ != e_)                                                                              \
-            printf("\n    %s:%d: %s = %" PRId64 ", expected %" PRId64 "\n", __FILE__, __LINE__,    \
-                   #actual, a_, e_);                                                               \
-        CU_ASSERT(a_ == e_);                                                                       \
-    } while (0)
-
-#define CHECK_NEAR(actual, expected, tol)                                                          \
-    do {                                                                                           \
-        double a_ = (actual), e_ = (expected);                                                     \
-        if (!(fabs(a_ - e_) <= (tol)))                                                             \
-            printf("\n    %s:%d: %s = %.12g, expected %.12g +- %.3g\n", __FILE__, __LINE__,        \
-                   #actual, a_, e_, (double)(tol));                                                \
-        CU_ASSERT(fabs(a_ - e_) <= (tol));                                                         \
-    } while (0)
 
 /* What ran: one (time, tag) per event, in execution order. */
 typedef struct rec {
@@ -161,12 +144,12 @@ static void test_random_order(void)
             trace_push(&ref, t, i);
         }
         qsort(ref.v, ref.n, sizeof *ref.v, cmp_rec);
-        CHECK_EQ_I64(sim_pending(s), cases[c].n);
+        MS_ASSERT_INT_EQ(sim_pending(s), cases[c].n);
         run_ok(s);
         check_traces_equal(cases[c].name, &ran, &ref);
-        CHECK_EQ_I64(sim_pending(s), 0);
-        CHECK_EQ_I64(sim_events_run(s), cases[c].n);
-        CHECK_EQ_I64(sim_now(s), ref.v[ref.n - 1].t);
+        MS_ASSERT_INT_EQ(sim_pending(s), 0);
+        MS_ASSERT_INT_EQ(sim_events_run(s), cases[c].n);
+        MS_ASSERT_INT_EQ(sim_now(s), ref.v[ref.n - 1].t);
         free(ran.v);
         free(ref.v);
         rng_free(r);
@@ -255,21 +238,21 @@ static void test_cancel(void)
     sim_event_id b = sim_at(s, 20, record, &ran, tag(2));
     sim_event_id c = sim_at(s, 30, record, &ran, tag(3));
     CU_ASSERT(!sim_event_is_none(a) && !sim_event_is_none(b) && !sim_event_is_none(c));
-    CHECK_EQ_I64(sim_pending(s), 3);
+    MS_ASSERT_INT_EQ(sim_pending(s), 3);
 
     CU_ASSERT(sim_cancel(s, b) == true); /* pending */
-    CHECK_EQ_I64(sim_pending(s), 2);
+    MS_ASSERT_INT_EQ(sim_pending(s), 2);
     CU_ASSERT(sim_cancel(s, b) == false); /* already cancelled */
-    CHECK_EQ_I64(sim_pending(s), 2);
+    MS_ASSERT_INT_EQ(sim_pending(s), 2);
     CU_ASSERT(sim_cancel(s, SIM_EVENT_NONE) == false);
     CU_ASSERT(sim_cancel(s, (sim_event_id){.slot = 1000000, .gen = 1}) == false);
 
     run_ok(s);
-    CHECK_EQ_I64(ran.n, 2);
-    CHECK_EQ_I64(ran.v[0].tag, 1);
-    CHECK_EQ_I64(ran.v[1].tag, 3);
-    CHECK_EQ_I64(sim_events_run(s), 2);
-    CHECK_EQ_I64(sim_pending(s), 0);
+    MS_ASSERT_INT_EQ(ran.n, 2);
+    MS_ASSERT_INT_EQ(ran.v[0].tag, 1);
+    MS_ASSERT_INT_EQ(ran.v[1].tag, 3);
+    MS_ASSERT_INT_EQ(sim_events_run(s), 2);
+    MS_ASSERT_INT_EQ(sim_pending(s), 0);
     CU_ASSERT(sim_cancel(s, a) == false); /* already ran */
     CU_ASSERT(sim_cancel(s, c) == false);
 
@@ -279,10 +262,10 @@ static void test_cancel(void)
     CU_ASSERT(sim_cancel(s, a) == false);
     CU_ASSERT(sim_cancel(s, b) == false);
     CU_ASSERT(sim_cancel(s, c) == false);
-    CHECK_EQ_I64(sim_pending(s), 1);
+    MS_ASSERT_INT_EQ(sim_pending(s), 1);
     run_ok(s);
-    CHECK_EQ_I64(ran.n, 3);
-    CHECK_EQ_I64(ran.v[2].tag, 4);
+    MS_ASSERT_INT_EQ(ran.n, 3);
+    MS_ASSERT_INT_EQ(ran.v[2].tag, 4);
 
     /* A cancelled event last in the queue does not move the clock, and
      * events can still be scheduled between now and its time. */
@@ -290,14 +273,14 @@ static void test_cancel(void)
     sim_at(s, 50, record, &ran, tag(6));
     CU_ASSERT(sim_cancel(s, late));
     run_ok(s);
-    CHECK_EQ_I64(sim_now(s), 50);
+    MS_ASSERT_INT_EQ(sim_now(s), 50);
     sim_at(s, 60, record, &ran, tag(7));
     sim_at(s, 55, record, &ran, tag(8));
     run_ok(s);
-    CHECK_EQ_I64(ran.n, 6);
-    CHECK_EQ_I64(ran.v[4].tag, 8);
-    CHECK_EQ_I64(ran.v[5].tag, 7);
-    CHECK_EQ_I64(sim_now(s), 60);
+    MS_ASSERT_INT_EQ(ran.n, 6);
+    MS_ASSERT_INT_EQ(ran.v[4].tag, 8);
+    MS_ASSERT_INT_EQ(ran.v[5].tag, 7);
+    MS_ASSERT_INT_EQ(sim_now(s), 60);
     free(ran.v);
     sim_free(s);
 }
@@ -330,15 +313,15 @@ static void test_cancel_from_handler(void)
     cc.self = sim_at(s, 6, canceller, &cc, tag('s'));
     sim_at(s, 7, canceller, &cc, tag('x')); /* victim already cancelled */
     run_ok(s);
-    CHECK_EQ_I64(cc.tr.n, 3);
-    CHECK_EQ_I64(cc.tr.v[0].tag, 'x');
-    CHECK_EQ_I64(cc.tr.v[1].tag, 's');
-    CHECK_EQ_I64(cc.tr.v[2].tag, 'x');
-    CHECK_EQ_I64(cc.nresults, 3);
-    CHECK_EQ_I64(cc.results[0], 1); /* pending: cancelled */
-    CHECK_EQ_I64(cc.results[1], 0); /* an event cannot cancel itself */
-    CHECK_EQ_I64(cc.results[2], 0); /* double cancel */
-    CHECK_EQ_I64(sim_pending(s), 0);
+    MS_ASSERT_INT_EQ(cc.tr.n, 3);
+    MS_ASSERT_INT_EQ(cc.tr.v[0].tag, 'x');
+    MS_ASSERT_INT_EQ(cc.tr.v[1].tag, 's');
+    MS_ASSERT_INT_EQ(cc.tr.v[2].tag, 'x');
+    MS_ASSERT_INT_EQ(cc.nresults, 3);
+    MS_ASSERT_INT_EQ(cc.results[0], 1); /* pending: cancelled */
+    MS_ASSERT_INT_EQ(cc.results[1], 0); /* an event cannot cancel itself */
+    MS_ASSERT_INT_EQ(cc.results[2], 0); /* double cancel */
+    MS_ASSERT_INT_EQ(sim_pending(s), 0);
     free(cc.tr.v);
     sim_free(s);
 }
@@ -371,14 +354,14 @@ static void test_cancel_many(void)
             cancelled++;
         }
     }
-    CHECK_EQ_I64(sim_pending(s), N - cancelled);
+    MS_ASSERT_INT_EQ(sim_pending(s), N - cancelled);
     for (size_t i = 0; i < N; i++)
         if (!gone[i])
             trace_push(&ref, t[i], i);
     qsort(ref.v, ref.n, sizeof *ref.v, cmp_rec);
     run_ok(s);
     check_traces_equal(__func__, &ran, &ref);
-    CHECK_EQ_I64(sim_events_run(s), N - cancelled);
+    MS_ASSERT_INT_EQ(sim_events_run(s), N - cancelled);
     free(ids);
     free(t);
     free(gone);
@@ -415,7 +398,7 @@ static void midstep(sim *s, void *ctx, sim_payload p)
     int cancelled = 0;
     for (int i = 1000; i < 3000; i++)
         cancelled += sim_cancel(s, mc->ids[i]);
-    CHECK_EQ_I64(cancelled, 2000);
+    MS_ASSERT_INT_EQ(cancelled, 2000);
     for (int i = 0; i < 2100; i++)
         mc->fresh[i] = sim_at(s, 20, record, &mc->tr, tag(10000 + (uint64_t)i));
 }
@@ -428,7 +411,7 @@ static void test_compact_mid_step(void)
     for (uint64_t i = 0; i < 3000; i++)
         mc->ids[i] = sim_at(s, 10, midstep, mc, tag(i));
     run_ok(s);
-    CHECK_EQ_I64(mc->tr.n, 1000 + 2100);
+    MS_ASSERT_INT_EQ(mc->tr.n, 1000 + 2100);
     for (size_t i = 0; i < mc->tr.n; i++) {
         uint64_t want = i < 1000 ? i : 10000 + (i - 1000);
         if (mc->tr.v[i].tag != want) {
@@ -442,7 +425,7 @@ static void test_compact_mid_step(void)
     int dups = 0;
     for (int i = 1; i < 2100; i++)
         dups += cmp_id(&mc->fresh[i - 1], &mc->fresh[i]) == 0;
-    CHECK_EQ_I64(dups, 0);
+    MS_ASSERT_INT_EQ(dups, 0);
     free(mc->tr.v);
     free(mc);
     sim_free(s);
@@ -459,24 +442,24 @@ static void test_run_until(void)
     sim_at(s, 30, record, &ran, tag(3));
 
     run_until_ok(s, 20); /* an event exactly at t_end runs */
-    CHECK_EQ_I64(ran.n, 2);
-    CHECK_EQ_I64(sim_now(s), 20);
-    CHECK_EQ_I64(sim_pending(s), 1);
+    MS_ASSERT_INT_EQ(ran.n, 2);
+    MS_ASSERT_INT_EQ(sim_now(s), 20);
+    MS_ASSERT_INT_EQ(sim_pending(s), 1);
 
     run_until_ok(s, 25); /* nothing due: only the clock moves */
-    CHECK_EQ_I64(ran.n, 2);
-    CHECK_EQ_I64(sim_now(s), 25);
+    MS_ASSERT_INT_EQ(ran.n, 2);
+    MS_ASSERT_INT_EQ(sim_now(s), 25);
 
     sim_at(s, 25, record, &ran, tag(4)); /* at the new now is allowed */
     run_ok(s);
-    CHECK_EQ_I64(ran.n, 4);
-    CHECK_EQ_I64(ran.v[2].tag, 4);
-    CHECK_EQ_I64(ran.v[3].tag, 3);
-    CHECK_EQ_I64(sim_now(s), 30);
+    MS_ASSERT_INT_EQ(ran.n, 4);
+    MS_ASSERT_INT_EQ(ran.v[2].tag, 4);
+    MS_ASSERT_INT_EQ(ran.v[3].tag, 3);
+    MS_ASSERT_INT_EQ(sim_now(s), 30);
 
     run_until_ok(s, 1000); /* empty queue: the clock still moves */
-    CHECK_EQ_I64(sim_now(s), 1000);
-    CHECK_EQ_I64(sim_events_run(s), 4);
+    MS_ASSERT_INT_EQ(sim_now(s), 1000);
+    MS_ASSERT_INT_EQ(sim_events_run(s), 4);
     free(ran.v);
     sim_free(s);
 }
@@ -501,19 +484,19 @@ static void test_stop(void)
     sim_at(s, 40, stopper, &ran, tag('c'));
 
     run_ok(s);
-    CHECK_EQ_I64(ran.n, 2);
-    CHECK_EQ_I64(sim_now(s), 20);
-    CHECK_EQ_I64(sim_pending(s), 3);
+    MS_ASSERT_INT_EQ(ran.n, 2);
+    MS_ASSERT_INT_EQ(sim_now(s), 20);
+    MS_ASSERT_INT_EQ(sim_pending(s), 3);
 
     run_until_ok(s, 100); /* stopped again at 30: the clock stays there */
-    CHECK_EQ_I64(ran.n, 4);
-    CHECK_EQ_I64(ran.v[2].tag, 'b');
-    CHECK_EQ_I64(sim_now(s), 30);
+    MS_ASSERT_INT_EQ(ran.n, 4);
+    MS_ASSERT_INT_EQ(ran.v[2].tag, 'b');
+    MS_ASSERT_INT_EQ(sim_now(s), 30);
 
     run_ok(s); /* goes on from where it stopped */
-    CHECK_EQ_I64(ran.n, 5);
-    CHECK_EQ_I64(ran.v[4].tag, 'c');
-    CHECK_EQ_I64(sim_now(s), 40);
+    MS_ASSERT_INT_EQ(ran.n, 5);
+    MS_ASSERT_INT_EQ(ran.v[4].tag, 'c');
+    MS_ASSERT_INT_EQ(sim_now(s), 40);
     free(ran.v);
     sim_free(s);
 }
@@ -536,13 +519,13 @@ static void test_out_of_memory(void)
     sim *s = new_sim();
     sim_test_fail_alloc_after(s, 0);
     CU_ASSERT(sim_event_is_none(sim_at(s, 1, record, NULL, tag(0))));
-    CHECK_EQ_I64(sim_pending(s), 0);
-    CHECK_EQ_I64(sim_run(s, &err), MS_ENOMEM);
+    MS_ASSERT_INT_EQ(sim_pending(s), 0);
+    MS_ASSERT_INT_EQ(sim_run(s, &err), MS_ENOMEM);
     CU_ASSERT(strstr(err.msg, "out of memory") != NULL);
     printf("\n    message: %s", err.msg);
     ms_err_clear(&err);
-    CHECK_EQ_I64(sim_run_until(s, 10, &err), MS_ENOMEM); /* sticky */
-    CHECK_EQ_I64(err.code, MS_ENOMEM);
+    MS_ASSERT_INT_EQ(sim_run_until(s, 10, &err), MS_ENOMEM); /* sticky */
+    MS_ASSERT_INT_EQ(err.code, MS_ENOMEM);
     sim_free(s);
 
     /* Fail at each allocation in turn while scheduling 5000 events: what
@@ -556,14 +539,14 @@ static void test_out_of_memory(void)
         size_t ok = 0;
         for (int i = 0; i < 5000; i++)
             ok += !sim_event_is_none(sim_at(s, 5000 - i, record, &ran, tag(i)));
-        CHECK_EQ_I64(sim_pending(s), ok);
+        MS_ASSERT_INT_EQ(sim_pending(s), ok);
         all_fit = ok == 5000;
         if (all_fit) {
             run_ok(s);
-            CHECK_EQ_I64(ran.n, 5000);
+            MS_ASSERT_INT_EQ(ran.n, 5000);
         } else {
-            CHECK_EQ_I64(sim_run(s, &err), MS_ENOMEM);
-            CHECK_EQ_I64(ran.n, 0);
+            MS_ASSERT_INT_EQ(sim_run(s, &err), MS_ENOMEM);
+            MS_ASSERT_INT_EQ(ran.n, 0);
         }
         free(ran.v);
         sim_free(s);
@@ -587,9 +570,9 @@ static void test_out_of_memory(void)
     sim_test_fail_alloc_after(s, first - 1);
     for (size_t i = 0; i < full; i++)
         sim_at(s, 1, grow, &ran, tag(i));
-    CHECK_EQ_I64(sim_run(s, &err), MS_ENOMEM);
-    CHECK_EQ_I64(sim_events_run(s), 1); /* its second scheduling had no room */
-    CHECK_EQ_I64(ran.n, 1);
+    MS_ASSERT_INT_EQ(sim_run(s, &err), MS_ENOMEM);
+    MS_ASSERT_INT_EQ(sim_events_run(s), 1); /* its second scheduling had no room */
+    MS_ASSERT_INT_EQ(ran.n, 1);
     free(ran.v);
     sim_free(s);
 }
@@ -778,7 +761,7 @@ static void test_model_vs_reference(void)
         trace a = model_on_sim(&model_cases[c], 2024 + c);
         trace b = model_on_reference(&model_cases[c], 2024 + c);
         check_traces_equal(model_cases[c].name, &a, &b);
-        CHECK_EQ_I64(a.n, model_cases[c].events);
+        MS_ASSERT_INT_EQ(a.n, model_cases[c].events);
         free(a.v);
         free(b.v);
     }
@@ -815,18 +798,18 @@ static void test_time_conversion(void)
         {1e6, INT64_C(1000000000000000000)},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        CHECK_EQ_I64(sim_time_from_s(cases[i].s), cases[i].ps);
-        CHECK_NEAR(sim_time_to_s(cases[i].ps), cases[i].s, 0.5e-12 + 1e-15 * cases[i].s);
+        MS_ASSERT_INT_EQ(sim_time_from_s(cases[i].s), cases[i].ps);
+        MS_ASSERT_WITHIN(sim_time_to_s(cases[i].ps), cases[i].s, 0.5e-12 + 1e-15 * cases[i].s);
     }
     /* ps -> s -> ps is exact well past a day of simulated time. */
     static const sim_time round_trips[] = {0, 1, 999, 123456789, 123456789012345, INT64_C(1) << 50};
     for (size_t i = 0; i < sizeof round_trips / sizeof round_trips[0]; i++)
-        CHECK_EQ_I64(sim_time_from_s(sim_time_to_s(round_trips[i])), round_trips[i]);
+        MS_ASSERT_INT_EQ(sim_time_from_s(sim_time_to_s(round_trips[i])), round_trips[i]);
     /* s -> ps -> s is within half a picosecond. */
     static const double seconds[] = {1e-9, 3.7e-6, 0.125, 42.0, 1234.5678};
     for (size_t i = 0; i < sizeof seconds / sizeof seconds[0]; i++)
-        CHECK_NEAR(sim_time_to_s(sim_time_from_s(seconds[i])), seconds[i],
-                   0.5e-12 + 1e-15 * seconds[i]);
+        MS_ASSERT_WITHIN(sim_time_to_s(sim_time_from_s(seconds[i])), seconds[i],
+                         0.5e-12 + 1e-15 * seconds[i]);
 }
 
 /* ---- rng -------------------------------------------------------------------- */
@@ -922,7 +905,7 @@ static void test_rng_distributions(void)
         sum += u;
     }
     CU_ASSERT(in_range);
-    CHECK_NEAR(sum / N, 0.5, 5 * sqrt(1.0 / 12 / N)); /* 5 standard errors */
+    MS_ASSERT_WITHIN(sum / N, 0.5, 5 * sqrt(1.0 / 12 / N)); /* 5 standard errors */
 
     static const double means[] = {1e-6, 0.5, 1.0, 2.5, 1e3};
     for (size_t c = 0; c < sizeof means / sizeof means[0]; c++) {
@@ -934,7 +917,7 @@ static void test_rng_distributions(void)
             sum += x;
         }
         CU_ASSERT(positive);
-        CHECK_NEAR(sum / N, means[c], 5 * means[c] / sqrt(N)); /* sd = mean */
+        MS_ASSERT_WITHIN(sum / N, means[c], 5 * means[c] / sqrt(N)); /* sd = mean */
     }
 
     static const uint64_t bounds[] = {1, 2, 3, 7, 10, 1000, (UINT64_C(1) << 63) + 1, UINT64_MAX};
@@ -957,7 +940,7 @@ static void test_rng_distributions(void)
         if (n > 1000) /* the draws reach the top half of the range */
             CU_ASSERT(top > n / 2);
         for (uint64_t v = 0; n <= 10 && v < n; v++) /* each value near N/n */
-            CHECK_NEAR((double)counts[v], (double)N / n, 0.1 * N / n);
+            MS_ASSERT_WITHIN((double)counts[v], (double)N / n, 0.1 * N / n);
     }
     rng_free(r);
 }

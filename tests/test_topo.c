@@ -11,14 +11,7 @@
 
 #include "core/rng.h"
 #include "net/topo.h"
-
-#define CHECK_EQ(what, actual, expected)                                                           \
-    do {                                                                                           \
-        long long a_ = (long long)(actual), e_ = (long long)(expected);                            \
-        if (a_ != e_)                                                                              \
-            printf("\n    %s: %s = %lld, expected %lld\n", what, #actual, a_, e_);                 \
-        CU_ASSERT_EQUAL(a_, e_);                                                                   \
-    } while (0)
+#include "test_assert.h"
 
 #define MAXPATH 64
 
@@ -184,14 +177,14 @@ static void test_counts(void)
         const char *what = cases[i].what;
         topo *t = build_ok(&cases[i].spec, what);
         topo_size z = topo_get_size(t);
-        CHECK_EQ(what, z.gpus, cases[i].spec.gpus);
-        CHECK_EQ(what, z.nodes, cases[i].nodes);
-        CHECK_EQ(what, z.nics, cases[i].nics);
+        MS_ASSERT_INT_EQ_AS(what, z.gpus, cases[i].spec.gpus);
+        MS_ASSERT_INT_EQ_AS(what, z.nodes, cases[i].nodes);
+        MS_ASSERT_INT_EQ_AS(what, z.nics, cases[i].nics);
         for (int k = 0; k < 4; k++)
-            CHECK_EQ(what, z.switches[k], cases[i].switches[k]);
-        CHECK_EQ(what, z.links, cases[i].links);
-        CHECK_EQ(what, z.cables * 2, z.links);
-        CHECK_EQ(what, topo_nlinks(t), z.links);
+            MS_ASSERT_INT_EQ_AS(what, z.switches[k], cases[i].switches[k]);
+        MS_ASSERT_INT_EQ_AS(what, z.links, cases[i].links);
+        MS_ASSERT_INT_EQ_AS(what, z.cables * 2, z.links);
+        MS_ASSERT_INT_EQ_AS(what, topo_nlinks(t), z.links);
         topo_free(t);
     }
 }
@@ -212,7 +205,8 @@ static void test_deepseek_table3(void)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         topo *t = build_ok(&rows[i].spec, rows[i].what);
         topo_size z = topo_get_size(t);
-        CHECK_EQ(rows[i].what, z.switches[1] + z.switches[2] + z.switches[3], rows[i].switches);
+        MS_ASSERT_INT_EQ_AS(rows[i].what, z.switches[1] + z.switches[2] + z.switches[3],
+                            rows[i].switches);
         topo_free(t);
     }
     /* And each is the largest its shape holds: one more node is an error. */
@@ -221,7 +215,7 @@ static void test_deepseek_table3(void)
         s.gpus += 8;
         topo *t = (topo *)1;
         ms_err err = {0};
-        CHECK_EQ(rows[i].what, topo_build(&s, &t, &err), MS_EINVAL);
+        MS_ASSERT_INT_EQ_AS(rows[i].what, topo_build(&s, &t, &err), MS_EINVAL);
         CU_ASSERT(t == NULL);
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "field 'gpus'"));
     }
@@ -317,12 +311,12 @@ static void test_link_figures(void)
             CU_FAIL("unexpected link kind");
         }
     }
-    CHECK_EQ("scale-up", seen[TOPO_LINK_SCALEUP], 64);
-    CHECK_EQ("NIC", seen[TOPO_LINK_NIC], 64);
-    CHECK_EQ("fabric", seen[TOPO_LINK_FABRIC], 2 * 32 + 2 * 2);
-    CHECK_EQ("site", seen[TOPO_LINK_SITE], 2);
+    MS_ASSERT_INT_EQ_AS("scale-up", seen[TOPO_LINK_SCALEUP], 64);
+    MS_ASSERT_INT_EQ_AS("NIC", seen[TOPO_LINK_NIC], 64);
+    MS_ASSERT_INT_EQ_AS("fabric", seen[TOPO_LINK_FABRIC], 2 * 32 + 2 * 2);
+    MS_ASSERT_INT_EQ_AS("site", seen[TOPO_LINK_SITE], 2);
     CU_ASSERT_EQUAL(topo_get_spec(t)->switch_radix, 64);
-    CHECK_EQ("domain", topo_domain_of(t, 17), 2);
+    MS_ASSERT_INT_EQ_AS("domain", topo_domain_of(t, 17), 2);
     topo_free(t);
     topo_free(NULL);
 }
@@ -370,13 +364,13 @@ static void test_route_same_domain(void)
     topo_spec s = fattree(2048, 8, 2, 1, 64);
     topo *t = build_ok(&s, "FT2");
     int32_t path[MAXPATH];
-    CHECK_EQ("same domain", route_checked(t, 8, 13, path), 2);
+    MS_ASSERT_INT_EQ_AS("same domain", route_checked(t, 8, 13, path), 2);
     CU_ASSERT_EQUAL(kind_at(t, path, 0), TOPO_LINK_SCALEUP);
     CU_ASSERT_EQUAL(kind_at(t, path, 1), TOPO_LINK_SCALEUP);
     double lat =
         topo_link_at(t, (size_t)path[0])->latency_s + topo_link_at(t, (size_t)path[1])->latency_s;
     CU_ASSERT_DOUBLE_EQUAL(lat, s.scaleup_latency_s, 1e-18);
-    CHECK_EQ("to itself", topo_route(t, 5, 5, path, MAXPATH), 0);
+    MS_ASSERT_INT_EQ_AS("to itself", topo_route(t, 5, 5, path, MAXPATH), 0);
     topo_free(t);
 }
 
@@ -470,8 +464,8 @@ static void test_route_spreads(void)
         most = used[i] > most ? used[i] : most;
         least = used[i] < least ? used[i] : least;
     }
-    CHECK_EQ("spines no route took", idle, 0);
-    CHECK_EQ("routes on the busiest spine less the idlest", most - least, 0);
+    MS_ASSERT_INT_EQ_AS("spines no route took", idle, 0);
+    MS_ASSERT_INT_EQ_AS("routes on the busiest spine less the idlest", most - least, 0);
     topo_free(t);
 }
 
@@ -483,17 +477,17 @@ static void test_route_multiplane(void)
     /* GPU 0 (node 0, rail 0) to GPU 803 (node 100, rail 3): over NVLink to
      * GPU 3, then plane 3: leaf, spine, leaf of node 100. */
     size_t n = route_checked(t, 0, 803, path);
-    CHECK_EQ("cross-rail", n, 6);
+    MS_ASSERT_INT_EQ_AS("cross-rail", n, 6);
     CU_ASSERT_EQUAL(kind_at(t, path, 0), TOPO_LINK_SCALEUP);
     CU_ASSERT_EQUAL(kind_at(t, path, 1), TOPO_LINK_SCALEUP);
-    CHECK_EQ("proxy GPU", topo_link_at(t, (size_t)path[1])->to, 3);
+    MS_ASSERT_INT_EQ_AS("proxy GPU", topo_link_at(t, (size_t)path[1])->to, 3);
     CU_ASSERT_EQUAL(kind_at(t, path, 2), TOPO_LINK_NIC);
     /* Same rail: straight into the plane. */
     n = route_checked(t, 3, 803, path);
-    CHECK_EQ("same rail", n, 4);
+    MS_ASSERT_INT_EQ_AS("same rail", n, 4);
     CU_ASSERT_EQUAL(kind_at(t, path, 0), TOPO_LINK_NIC);
     /* Same rail, same leaf (nodes 0 and 31). */
-    CHECK_EQ("same leaf", route_checked(t, 3, 31 * 8 + 3, path), 2);
+    MS_ASSERT_INT_EQ_AS("same leaf", route_checked(t, 3, 31 * 8 + 3, path), 2);
     topo_free(t);
     /* Planes are disjoint: no fabric link joins leaves of two rails. */
     s = multiplane(2048, 8, 2, 1, 64);
@@ -520,7 +514,7 @@ static void test_route_multiplane(void)
             else if (rail[k->to] != rail[k->from])
                 crossing++;
         }
-    CHECK_EQ("links between planes", crossing, 0);
+    MS_ASSERT_INT_EQ_AS("links between planes", crossing, 0);
     free(rail);
     topo_free(t);
 }
@@ -547,28 +541,28 @@ static void test_route_torus(void)
         }
     CU_ASSERT_EQUAL(bad, 0);
     /* Dimension order, + on a tie: (0,0,0) -> (2,2,0) via (1,0,0), (2,0,0), (2,1,0). */
-    CHECK_EQ("tie", route_checked(t, 0, 2 + 2 * 4, path), 4);
+    MS_ASSERT_INT_EQ_AS("tie", route_checked(t, 0, 2 + 2 * 4, path), 4);
     static const int64_t via[] = {1, 2, 6, 10};
     for (int i = 0; i < 4; i++)
-        CHECK_EQ("tie", topo_link_at(t, (size_t)path[i])->to, via[i]);
+        MS_ASSERT_INT_EQ_AS("tie", topo_link_at(t, (size_t)path[i])->to, via[i]);
     /* The short way round: (0,0,0) -> (3,0,0) is one hop back. */
-    CHECK_EQ("wrap", route_checked(t, 0, 3, path), 1);
+    MS_ASSERT_INT_EQ_AS("wrap", route_checked(t, 0, 3, path), 1);
     topo_free(t);
 
     s = torus(2, 2, 0);
     t = build_ok(&s, "2x2");
-    CHECK_EQ("2x2 across", route_checked(t, 0, 3, path), 2);
-    CHECK_EQ("2x2 next", route_checked(t, 1, 0, path), 1);
+    MS_ASSERT_INT_EQ_AS("2x2 across", route_checked(t, 0, 3, path), 2);
+    MS_ASSERT_INT_EQ_AS("2x2 next", route_checked(t, 1, 0, path), 1);
     topo_free(t);
 
     /* Hosts of 4 along x: inside a host over its switch, else the torus. */
     s = torus_hosts(4, 4, 4);
     t = build_ok(&s, "4x4, hosts of 4");
-    CHECK_EQ("in a host", route_checked(t, 0, 3, path), 2);
+    MS_ASSERT_INT_EQ_AS("in a host", route_checked(t, 0, 3, path), 2);
     CU_ASSERT_EQUAL(kind_at(t, path, 0), TOPO_LINK_SCALEUP);
-    CHECK_EQ("next host", route_checked(t, 3, 7, path), 1);
+    MS_ASSERT_INT_EQ_AS("next host", route_checked(t, 3, 7, path), 1);
     CU_ASSERT_EQUAL(kind_at(t, path, 0), TOPO_LINK_ICI);
-    CHECK_EQ("across", route_checked(t, 1, 14, path), 1 + 1);
+    MS_ASSERT_INT_EQ_AS("across", route_checked(t, 1, 14, path), 1 + 1);
     topo_free(t);
 }
 
@@ -601,10 +595,10 @@ static void test_route_sites(void)
                 for (size_t k = 0; k < n; k++)
                     site_links += kind_at(t, path, k) == TOPO_LINK_SITE;
                 if (a / per_site != b / per_site) {
-                    CHECK_EQ(what, n, cases[i].across);
-                    CHECK_EQ(what, site_links, 1);
+                    MS_ASSERT_INT_EQ_AS(what, n, cases[i].across);
+                    MS_ASSERT_INT_EQ_AS(what, site_links, 1);
                 } else {
-                    CHECK_EQ(what, site_links, 0);
+                    MS_ASSERT_INT_EQ_AS(what, site_links, 0);
                 }
             }
         topo_free(t);
@@ -617,9 +611,9 @@ static void test_route_cap_and_determinism(void)
     topo *t = build_ok(&s, "FT3"), *u = build_ok(&s, "FT3 again");
     int32_t path[8] = {-1, -1, -1, -1, -1, -1, -1, -1}, full[MAXPATH], again[MAXPATH];
     /* node 0 and node 8000: different pods, 6 links; only 2 written */
-    CHECK_EQ("capped", topo_route(t, 0, 64000, path, 2), 6);
+    MS_ASSERT_INT_EQ_AS("capped", topo_route(t, 0, 64000, path, 2), 6);
     CU_ASSERT(path[0] >= 0 && path[1] >= 0 && path[2] == -1);
-    CHECK_EQ("no room", topo_route(t, 0, 64000, NULL, 0), 6);
+    MS_ASSERT_INT_EQ_AS("no room", topo_route(t, 0, 64000, NULL, 0), 6);
     route_checked(t, 0, 64000, full);
     CU_ASSERT(path[0] == full[0] && path[1] == full[1]);
 
@@ -635,7 +629,7 @@ static void test_route_cap_and_determinism(void)
         differ += n != m || n != k || memcmp(full, again, n * sizeof *full) != 0 ||
                   memcmp(full, path, n * sizeof *full) != 0;
     }
-    CHECK_EQ("routes that changed", differ, 0);
+    MS_ASSERT_INT_EQ_AS("routes that changed", differ, 0);
     rng_free(r);
     topo_free(t);
     topo_free(u);

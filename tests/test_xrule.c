@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "policy/xrule.h"
+#include "test_assert.h"
 
 static chip_db *db;
 static xrule_set *rules;
@@ -44,31 +45,30 @@ static const xrule_rule *rule_named(const char *name)
     return r;
 }
 
-static int near(double a, double b, double rel)
-{
-    return fabs(a - b) <= rel * fabs(b);
-}
-
 static void test_tpp_and_density(void)
 {
     ms_prec at;
     /* H100: 1,978.9 dense FP8 TFLOPS x 8 bits = 15,831.2 (= 989.4 x 16 +
      * a rounding); density over 814 mm2 = 19.449. */
     const chip *h100 = chip_named("H100"), *h20 = chip_named("H20"), *a100 = chip_named("A100");
-    CU_ASSERT(near(xrule_tpp(h100, &at), 15831.2, 1e-9) && at == MS_FP8);
+    MS_ASSERT_NEAR(xrule_tpp(h100, &at), 15831.2, 1e-9);
+    CU_ASSERT(at == MS_FP8);
     xrule_range pd = xrule_metric_of(h100, XRULE_PD);
-    CU_ASSERT(pd.lo == pd.hi && near(pd.lo, 15831.2 / 814, 1e-9));
+    CU_ASSERT(pd.lo == pd.hi);
+    MS_ASSERT_NEAR(pd.lo, 15831.2 / 814, 1e-9);
     /* H20: 296 x 8 = 2,368, density 2.909; A100: 624 INT8 TOPS x 8 = 4,992. */
-    CU_ASSERT(near(xrule_tpp(h20, &at), 2368, 1e-9));
-    CU_ASSERT(near(xrule_metric_of(h20, XRULE_PD).lo, 2368.0 / 814, 1e-9));
-    CU_ASSERT(near(xrule_tpp(a100, &at), 4992, 1e-9));
+    MS_ASSERT_NEAR(xrule_tpp(h20, &at), 2368, 1e-9);
+    MS_ASSERT_NEAR(xrule_metric_of(h20, XRULE_PD).lo, 2368.0 / 814, 1e-9);
+    MS_ASSERT_NEAR(xrule_tpp(a100, &at), 4992, 1e-9);
     /* I/O: NVLink both ways plus PCIe both ways: H800 400 + 128 = 528. */
     xrule_range io = xrule_metric_of(chip_named("H800"), XRULE_IO);
-    CU_ASSERT(io.lo == io.hi && near(io.lo, 528, 1e-9));
-    CU_ASSERT(near(xrule_metric_of(h100, XRULE_IO).lo, 1028, 1e-9));
+    CU_ASSERT(io.lo == io.hi);
+    MS_ASSERT_NEAR(io.lo, 528, 1e-9);
+    MS_ASSERT_NEAR(xrule_metric_of(h100, XRULE_IO).lo, 1028, 1e-9);
     /* H20: no host figure: at least its 900 GB/s of NVLink, no upper bound. */
     io = xrule_metric_of(h20, XRULE_IO);
-    CU_ASSERT(near(io.lo, 900, 1e-9) && isinf(io.hi));
+    MS_ASSERT_NEAR(io.lo, 900, 1e-9);
+    CU_ASSERT(isinf(io.hi));
     /* B200: no die area, so no density. */
     pd = xrule_metric_of(chip_named("B200"), XRULE_PD);
     CU_ASSERT(pd.lo == 0 && isinf(pd.hi));
@@ -110,15 +110,15 @@ static void test_story_verdicts(void)
     }
     /* The numbers are in the words. */
     xrule_verdict v = xrule_check(rule_named("oct2022"), chip_named("H800"));
-    CU_ASSERT(strstr(v.why, "io_GBps 528 < 600") != NULL);
+    MS_ASSERT_STR_HAS(v.why, "io_GBps 528 < 600");
     v = xrule_check(rule_named("oct2023"), chip_named("H20"));
-    CU_ASSERT(strstr(v.why, "3A090.b.1: tpp 2368 < 2400") != NULL);
-    CU_ASSERT(strstr(v.why, "3A090.b.2: performance_density 2.9") != NULL);
+    MS_ASSERT_STR_HAS(v.why, "3A090.b.1: tpp 2368 < 2400");
+    MS_ASSERT_STR_HAS(v.why, "3A090.b.2: performance_density 2.9");
     /* TPU v4 without a die area: density 1.6 at 4400 / 1.6 = 2750 mm2. */
     v = xrule_check(rule_named("oct2023"), chip_named("TPUv4"));
-    CU_ASSERT(strstr(v.why, "controlled for an applicable die area up to 2750 mm2") != NULL);
+    MS_ASSERT_STR_HAS(v.why, "controlled for an applicable die area up to 2750 mm2");
     v = xrule_check(rule_named("dec2024-hbm"), chip_named("H20"));
-    CU_ASSERT(strstr(v.why, "3A090.c: controls HBM on its own") != NULL);
+    MS_ASSERT_STR_HAS(v.why, "3A090.c: controls HBM on its own");
 }
 
 /* A condition on a range: true for every value, false for none, else open. */
@@ -187,7 +187,7 @@ static void test_bad_files(void)
     const xrule_rule *r;
     ms_err err = {0};
     CU_ASSERT(xrule_find(rules, "oct2099", &r, &err) == MS_ENOTFOUND);
-    CU_ASSERT(strstr(err.msg, "oct2022, oct2023, dec2024-hbm") != NULL);
+    MS_ASSERT_STR_HAS(err.msg, "oct2022, oct2023, dec2024-hbm");
 }
 
 static CU_TestInfo xrule_tests[] = {
