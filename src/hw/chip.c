@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/vec.h"
 #include "io/csvtab.h"
 
 #define MAX_FILES 8
@@ -17,7 +18,7 @@ struct chip_db {
     csvtab *csv[MAX_FILES]; /* own every string the chips point to */
     size_t nfiles;
     chip *chips;
-    size_t n;
+    size_t n, cap;
 };
 
 enum col_kind { COL_TEXT, COL_NUM, COL_INT };
@@ -246,7 +247,8 @@ int chip_db_add_file(chip_db *db, const char *path, ms_err *err)
     size_t n = csvtab_nrows(t);
     if (n == 0)
         return ms_errf(err, MS_EPARSE, "%s: no chips: the file has a header and no rows", path);
-    chip *grown = realloc(db->chips, (db->n + n) * sizeof *grown);
+    /* The first file's rows fit exactly; later files double the array. */
+    chip *grown = vec_grow(db->chips, &db->cap, db->n + n, n, sizeof *grown);
     if (!grown)
         return ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
     db->chips = grown;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/vec.h"
 #include "hw/calib.h"
 #include "io/csvtab.h"
 
@@ -270,16 +271,12 @@ int kmeas_add_file(kmeas_set *set, const char *path, ms_err *err)
                          c.line, csvtab_row_nfields(t, r), csvtab_ncols(t));
             goto out;
         }
-        if (set->n == set->cap) {
-            size_t cap = set->cap ? 2 * set->cap : 64;
-            kmeas_row *rows = realloc(set->rows, cap * sizeof *rows);
-            if (!rows) {
-                rc = ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
-                goto out;
-            }
-            set->rows = rows;
-            set->cap = cap;
+        kmeas_row *rows = vec_grow(set->rows, &set->cap, set->n + 1, 64, sizeof *rows);
+        if (!rows) {
+            rc = ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
+            goto out;
         }
+        set->rows = rows;
         if ((rc = read_row(set, &c, published, &set->rows[set->n])))
             goto out;
         set->n++;

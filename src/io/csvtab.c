@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
+
 typedef struct row {
     char **fields;
     size_t nfields, cap;
@@ -27,21 +29,6 @@ typedef struct reader {
     int oom;
 } reader;
 
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*buf, ncap * elem);
-    if (!p)
-        return -1;
-    *buf = p;
-    *cap = ncap;
-    return 0;
-}
-
 static void on_field(void *data, size_t len, void *ctx)
 {
     reader *r = ctx;
@@ -50,11 +37,14 @@ static void on_field(void *data, size_t len, void *ctx)
     if (r->cur.nfields == 0)
         r->cur.line = r->line;
     char *s = malloc(len + 1);
-    if (!s || grow((void **)&r->cur.fields, &r->cur.cap, r->cur.nfields + 1, sizeof(char *))) {
+    char **fields =
+        s ? vec_grow(r->cur.fields, &r->cur.cap, r->cur.nfields + 1, 16, sizeof *fields) : NULL;
+    if (!fields) {
         free(s);
         r->oom = 1;
         return;
     }
+    r->cur.fields = fields;
     if (len)
         memcpy(s, data, len);
     s[len] = '\0';
@@ -78,11 +68,13 @@ static void on_row(int term, void *ctx)
     if (r->cur.nfields == 0) /* libcsv reports nothing for blank lines, but be safe */
         return;
     csvtab *t = r->t;
-    if (grow((void **)&t->rows, &t->cap, t->nrows + 1, sizeof(row))) {
+    row *rows = vec_grow(t->rows, &t->cap, t->nrows + 1, 16, sizeof *rows);
+    if (!rows) {
         free_row(&r->cur);
         r->oom = 1;
         return;
     }
+    t->rows = rows;
     t->rows[t->nrows++] = r->cur;
     r->cur = (row){0};
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
 #include "hw/calib.h"
 #include "net/coll.h"
 #include "net/topo.h"
@@ -364,11 +365,12 @@ static void pacc_put(pacc *p, int k, double t0, double t1, double w)
 {
     for (size_t b = (size_t)(t0 / p->dt); (double)b * p->dt < t1 && !p->failed; b++) {
         if (b >= p->cap) {
-            size_t cap = p->cap ? 2 * p->cap : 1024;
-            while (cap <= b)
-                cap *= 2;
+            /* The three series share p->cap, so each grows from a copy of
+             * it (and all to the same cap); bins not yet reached hold zero. */
+            size_t cap = 0;
             for (int i = 0; i < 3; i++) {
-                double *a = realloc(p->e[i], cap * sizeof *a);
+                cap = p->cap;
+                double *a = vec_grow(p->e[i], &cap, b + 1, 1024, sizeof *a);
                 if (!a) {
                     p->failed = 1;
                     return;

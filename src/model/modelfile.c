@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
+
 #define MAX_SEEN 128
 
 /* One config being read: its file, its object and the fields consumed. */
@@ -524,19 +526,21 @@ static int slurp(const char *path, char **out, ms_err *err)
     FILE *f = fopen(path, "rb");
     if (!f)
         return ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *nb = realloc(buf, cap *= 2);
+    /* 64 KiB first, doubling while the file fills the buffer (one byte is
+     * kept for the '\0'). */
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    for (;;) {
+        char *nb = vec_grow(buf, &cap, n + 2, 1 << 16, 1);
         if (!nb) {
             free(buf);
             buf = NULL;
-        } else {
-            buf = nb;
+            break;
         }
+        buf = nb;
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
     }
     int bad = ferror(f);
     fclose(f);

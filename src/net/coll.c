@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/sim.h"
+#include "core/vec.h"
 #include "io/csvtab.h"
 #include "net/flow.h"
 
@@ -73,20 +74,19 @@ static void begin_step(builder *b, int64_t repeat)
     if (b->oom)
         return;
     coll_plan *p = b->p;
-    if (p->nsteps + 2 > b->scap) {
-        size_t cap = b->scap ? 2 * b->scap : 16;
-        size_t *off = realloc(p->step_off, cap * sizeof *off);
-        if (off)
-            p->step_off = off;
-        int64_t *rep = realloc(p->repeat, cap * sizeof *rep);
-        if (rep)
-            p->repeat = rep;
-        if (!off || !rep) {
-            b->oom = 1;
-            return;
-        }
-        b->scap = cap;
+    /* step_off and repeat share scap: each grows from its own copy of it. */
+    size_t ocap = b->scap, rcap = b->scap;
+    size_t *off = vec_grow(p->step_off, &ocap, p->nsteps + 2, 16, sizeof *off);
+    if (off)
+        p->step_off = off;
+    int64_t *rep = vec_grow(p->repeat, &rcap, p->nsteps + 2, 16, sizeof *rep);
+    if (rep)
+        p->repeat = rep;
+    if (!off || !rep) {
+        b->oom = 1;
+        return;
     }
+    b->scap = ocap;
     p->step_off[p->nsteps] = p->nx;
     p->repeat[p->nsteps] = repeat;
     p->nsteps++;
@@ -100,16 +100,12 @@ static void push(builder *b, coll_xfer x)
     if (b->oom)
         return;
     coll_plan *p = b->p;
-    if (p->nx == b->xcap) {
-        size_t cap = b->xcap ? 2 * b->xcap : 256;
-        coll_xfer *nx = realloc(p->x, cap * sizeof *nx);
-        if (!nx) {
-            b->oom = 1;
-            return;
-        }
-        p->x = nx;
-        b->xcap = cap;
+    coll_xfer *nx = vec_grow(p->x, &b->xcap, p->nx + 1, 256, sizeof *nx);
+    if (!nx) {
+        b->oom = 1;
+        return;
     }
+    p->x = nx;
     p->x[p->nx++] = x;
     p->step_off[p->nsteps] = p->nx;
 }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
+
 typedef struct flw {
     size_t path_off, len; /* into flow_net.paths */
     double bytes, remaining;
@@ -40,21 +42,6 @@ struct flow_net {
     int err_code;
     char err_msg[MS_ERR_MSG_MAX];
 };
-
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*buf, ncap * elem);
-    if (!p)
-        return -1;
-    *buf = p;
-    *cap = ncap;
-    return 0;
-}
 
 int flow_maxmin(const double *cap_Bps, size_t nlinks, const int32_t *path, const size_t *off,
                 size_t nflows, double *rates, ms_err *err)
@@ -302,10 +289,12 @@ static void activate(flow_net *n, int64_t id)
         return;
     }
     advance(n);
-    if (grow((void **)&n->active, &n->active_cap, n->nactive + 1, sizeof *n->active)) {
+    int64_t *active = vec_grow(n->active, &n->active_cap, n->nactive + 1, 64, sizeof *active);
+    if (!active) {
         fail(n, "out of memory in the flow network");
         return;
     }
+    n->active = active;
     n->flows[id].state = 1;
     n->flows[id].began_s = sim_time_to_s(sim_now(n->s));
     n->active[n->nactive++] = id;
@@ -339,11 +328,17 @@ int64_t flow_start(flow_net *n, const int32_t *path, size_t len, double bytes, d
                    flow_done_fn done, void *ctx)
 {
     assert(bytes > 0 && latency_s >= 0);
-    if (grow((void **)&n->flows, &n->flows_cap, n->nflows + 1, sizeof *n->flows) ||
-        grow((void **)&n->paths, &n->paths_cap, n->npaths + len + 1, sizeof *n->paths)) {
+    flw *flows = vec_grow(n->flows, &n->flows_cap, n->nflows + 1, 64, sizeof *flows);
+    int32_t *paths = NULL;
+    if (flows) {
+        n->flows = flows;
+        paths = vec_grow(n->paths, &n->paths_cap, n->npaths + len + 1, 64, sizeof *paths);
+    }
+    if (!paths) {
         fail(n, "out of memory in the flow network");
         return -1;
     }
+    n->paths = paths;
     int64_t id = (int64_t)n->nflows++;
     for (size_t i = 0; i < len; i++)
         assert(path[i] >= 0 && (size_t)path[i] < n->nlinks);

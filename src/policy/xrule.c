@@ -8,11 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/vec.h"
 #include "io/csvtab.h"
 
 struct xrule_set {
     xrule_rule *rules;
-    size_t n;
+    size_t n, cap;
 };
 
 static const char *const metric_names[XRULE_METRICS] = {
@@ -356,7 +357,7 @@ static int load_row(xrule_set *s, const csvtab *t, size_t r, const int map[C_COU
         if (strcmp(s->rules[i].name, rule) == 0)
             ru = &s->rules[i];
     if (!ru) {
-        xrule_rule *grown = realloc(s->rules, (s->n + 1) * sizeof *grown);
+        xrule_rule *grown = vec_grow(s->rules, &s->cap, s->n + 1, 4, sizeof *grown);
         if (!grown)
             return ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
         s->rules = grown;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
+
 typedef enum { RI_VALUE, RI_BEGIN, RI_END, RI_TABLE, RI_ROW, RI_TABLE_END } ri_kind;
 typedef enum { RV_NUM, RV_INT, RV_STR, RV_BOOL, RV_STRS } rv_kind;
 
@@ -67,16 +69,12 @@ static ritem *add(report *r, ri_kind kind, const char *key, const char *label, c
 {
     if (r->failed)
         return NULL;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 32;
-        ritem *grown = realloc(r->items, cap * sizeof *grown);
-        if (!grown) {
-            r->failed = 1;
-            return NULL;
-        }
-        r->items = grown;
-        r->cap = cap;
+    ritem *grown = vec_grow(r->items, &r->cap, r->n + 1, 32, sizeof *grown);
+    if (!grown) {
+        r->failed = 1;
+        return NULL;
     }
+    r->items = grown;
     ritem *it = &r->items[r->n++];
     *it = (ritem){
         .kind = kind, .key = dup(r, key), .label = dup(r, label), .unit = dup(r, unit ? unit : "")};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/sim.h"
+#include "core/vec.h"
 #include "hw/roofline.h"
 #include "net/netfit.h"
 #include "train/stack.h"
@@ -289,16 +290,12 @@ static void add_act(runner *R, int rank, double start_s, double dur_s, double ma
 {
     if (R->oom || !(dur_s > 0))
         return;
-    if (R->nacts == R->acts_cap) {
-        size_t cap = R->acts_cap ? 2 * R->acts_cap : 256;
-        step_activity *a = realloc(R->acts, cap * sizeof *a);
-        if (!a) {
-            R->oom = 1;
-            return;
-        }
-        R->acts = a;
-        R->acts_cap = cap;
+    step_activity *a = vec_grow(R->acts, &R->acts_cap, R->nacts + 1, 256, sizeof *a);
+    if (!a) {
+        R->oom = 1;
+        return;
     }
+    R->acts = a;
     R->acts[R->nacts++] = (step_activity){.rank = rank,
                                           .start_s = start_s,
                                           .dur_s = dur_s,
@@ -311,16 +308,12 @@ static void add_span(runner *R, int rank, int lane, double start_s, double dur_s
 {
     if (R->oom || rank >= 64 || !(R->trace_mask >> rank & 1) || !(dur_s > 0))
         return;
-    if (R->nspans == R->spans_cap) {
-        size_t cap = R->spans_cap ? 2 * R->spans_cap : 256;
-        step_span *sp = realloc(R->spans, cap * sizeof *sp);
-        if (!sp) {
-            R->oom = 1;
-            return;
-        }
-        R->spans = sp;
-        R->spans_cap = cap;
+    step_span *spans = vec_grow(R->spans, &R->spans_cap, R->nspans + 1, 256, sizeof *spans);
+    if (!spans) {
+        R->oom = 1;
+        return;
     }
+    R->spans = spans;
     step_span *sp = &R->spans[R->nspans++];
     *sp = (step_span){.rank = rank, .lane = lane, .start_s = start_s, .dur_s = dur_s};
     snprintf(sp->name, sizeof sp->name, "%s", name);
