@@ -34,8 +34,14 @@ static void on_field(void *data, size_t len, void *ctx)
     reader *r = ctx;
     if (r->oom)
         return;
-    if (r->cur.nfields == 0)
-        r->cur.line = r->line;
+    if (r->cur.nfields == 0) {
+        /* The field ended on this line; a quoted one may have begun lines
+         * before, and every line break it spans is in its text. */
+        int breaks = 0;
+        for (size_t i = 0; i < len; i++)
+            breaks += ((const char *)data)[i] == '\n';
+        r->cur.line = r->line - breaks;
+    }
     char *s = malloc(len + 1);
     char **fields =
         s ? vec_grow(r->cur.fields, &r->cur.cap, r->cur.nfields + 1, 16, sizeof *fields) : NULL;
@@ -199,9 +205,17 @@ const char *csvtab_field(const csvtab *t, size_t row, size_t col)
     return col < w->nfields ? w->fields[col] : NULL;
 }
 
+/* libcsv trims spaces and tabs from both ends of an unquoted field. */
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
 void csvtab_put_field(FILE *f, const char *text)
 {
-    if (!strpbrk(text, ",\"\r\n")) {
+    size_t len = strlen(text);
+    int blank_end = len > 0 && (is_blank(text[0]) || is_blank(text[len - 1]));
+    if (!blank_end && !strpbrk(text, ",\"\r\n")) {
         fputs(text, f);
         return;
     }

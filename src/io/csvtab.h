@@ -36,7 +36,8 @@ const char *csvtab_field(const csvtab *t, size_t row, size_t col);
 
 /* Writes text to f as one CSV field (RFC 4180): as it is, or in double
  * quotes with inner quotes doubled when it holds a comma, quote or line
- * break. */
+ * break, or starts or ends with a space or tab (which a reader would
+ * otherwise trim), so csvtab_read gives text back unchanged. */
 void csvtab_put_field(FILE *f, const char *text);
 
 #endif

@@ -26,10 +26,6 @@ void gp_write_string(FILE *f, const char *s);
 #define GP_COLOURS 16
 void gp_write_style(FILE *f);
 
-/* Writes script_path: a comment naming who wrote it, the variables
- * datafile, outfile, format ("svg" or "png"), title_text and each of
- * vars[i][0] = vars[i][1] (strings), the style, then the template's text. Fails with
- * MS_EIO naming the file that could not be read or written. */
 /* The start of every script: a comment naming who wrote it, the variables
  * datafile, outfile, format ("svg" or "png") and title_text, and the
  * style. */
@@ -40,6 +36,9 @@ void gp_write_header(FILE *gp, const char *who, const char *script_path, const c
  * be read. */
 int gp_append_template(FILE *gp, const char *template_path, ms_err *err);
 
+/* Writes script_path: the header above, each of vars[i][0] = vars[i][1]
+ * (strings), then the template's text. Fails with MS_EIO naming the file
+ * that could not be read or written. */
 int gp_write_script(const char *script_path, const char *template_path, const char *who,
                     const char *datafile, const char *outfile, int svg, const char *title,
                     const char *const (*vars)[2], size_t nvars, ms_err *err);
