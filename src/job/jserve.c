@@ -74,6 +74,13 @@ static const jopt rows[] = {
      "hide communication under compute (two micro-batches, as DeepSeek)"},
     {"tpot-target", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(tpot_target_s),
      "admit no sequence that would make the time per output token exceed S"},
+    {"scenario", JOPT_CHOICE, "S", NULL, NULL, NAN, NAN, "offline|server", S(scenario),
+     "MLPerf's: offline, every request at time zero; server, the highest Poisson rate meeting "
+     "--p99-ttft and --p99-tpot"},
+    {"p99-ttft", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(p99_ttft_s),
+     "--scenario server: the p99 time to first token allowed"},
+    {"p99-tpot", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(p99_tpot_s),
+     "--scenario server: the p99 time per output token allowed"},
     {"seed", JOPT_INT, "N", NULL, "1", 0, NAN, NULL, S(seed), "random seed"},
     {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, NAN, NAN, NULL, S(price_per_gpu_hour),
      "a flat price of one GPU-hour instead of owning the fleet (hwdb/costs.csv)"},
@@ -180,6 +187,31 @@ bad:
                    text);
 }
 
+/* MLPerf's scenarios take a request count; the server's search needs
+ * both limits, and the limits mean nothing without it. */
+static int check_scenario(const jserve_job *j, ms_err *err)
+{
+    int server = j->scenario == JSERVE_SERVER;
+    if (!server && (!isnan(j->p99_ttft_s) || !isnan(j->p99_tpot_s)))
+        return ms_errf(err, MS_EUSAGE, "--%s is a limit of --scenario server; give both",
+                       isnan(j->p99_ttft_s) ? "p99-tpot" : "p99-ttft");
+    if (server && (isnan(j->p99_ttft_s) || isnan(j->p99_tpot_s)))
+        return ms_errf(err, MS_EUSAGE,
+                       "--scenario server searches for the highest rate meeting both "
+                       "--p99-ttft S and --p99-tpot S; give %s",
+                       isnan(j->p99_ttft_s) && isnan(j->p99_tpot_s) ? "both"
+                       : isnan(j->p99_ttft_s)                       ? "--p99-ttft"
+                                                                    : "--p99-tpot");
+    if (j->scenario >= 0 && j->requests == JOPT_NO_INT)
+        return ms_errf(err, MS_EUSAGE, "--scenario %s needs --requests N",
+                       server ? "server" : "offline");
+    if (j->scenario >= 0 && !isnan(j->duration_s))
+        return ms_errf(err, MS_EUSAGE,
+                       "--scenario %s runs --requests N requests; --duration is for --rate",
+                       server ? "server" : "offline");
+    return MS_OK;
+}
+
 /* What a run is made of: the configuration and its inputs. */
 typedef struct run {
     serve_config cfg;
@@ -244,11 +276,13 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
     sp->burst_cv = j->burstiness;
     /* The workload. */
     int given = (j->rate != NULL) + (j->concurrency != JOPT_NO_INT) + (j->replay != NULL) +
-                (j->sweep_rate != NULL);
+                (j->sweep_rate != NULL) + (j->scenario >= 0);
     if (given != 1)
         return ms_errf(err, MS_EUSAGE,
-                       "give one of --rate R|inf, --concurrency C, --replay FILE or --sweep-rate "
-                       "LIST (see megasim serve --help)");
+                       "give one of --rate R|inf, --concurrency C, --replay FILE, --sweep-rate "
+                       "LIST or --scenario offline|server (see megasim serve --help)");
+    if ((rc = check_scenario(j, err)))
+        return rc;
     if (j->replay) {
         sp->kind = REQS_TRACE;
         sp->trace_path = j->replay;
@@ -622,15 +656,13 @@ static void report_result(report *r, const run *x, const serve_result *s, int in
         report_end(r);
 }
 
-/* One run at the rate the options give, with power when it can be known. */
-static int run_one(const jserve_job *j, const jenv *env, run *x, report *r, jserve_out *out,
-                   ms_err *err)
+/* One run, at rate (NAN for a closed loop or a replay), with power when
+ * it can be known. */
+static int run_one(const jserve_job *j, const jenv *env, run *x, double rate, report *r,
+                   jserve_out *out, ms_err *err)
 {
-    double rate = NAN;
     int rc;
-    if (j->rate && (rc = parse_rate("--rate", j->rate, &rate, err)))
-        return rc;
-    if (j->rate && isinf(rate) && x->spec.count == 0)
+    if (isinf(rate) && x->spec.count == 0)
         return ms_errf(err, MS_EUSAGE, "--rate inf needs --requests N");
     /* Power: the fleet's GPUs and the fat-tree joining its servers. */
     int64_t radix,
@@ -650,7 +682,7 @@ static int run_one(const jserve_job *j, const jenv *env, run *x, report *r, jser
         x->cfg.on_iteration = on_iteration;
         x->cfg.iter_ctx = &pa;
     }
-    set_rate(x, j->rate ? rate : NAN);
+    set_rate(x, rate);
     x->rate =
         x->spec.kind == REQS_POISSON || x->spec.kind == REQS_BURSTY ? x->spec.rate_per_s : NAN;
     serve_result s;
@@ -689,6 +721,134 @@ static int run_sweep(const jserve_job *j, run *x, report *r, jserve_out *out, ms
     return MS_OK;
 }
 
+/* ---- MLPerf's Server scenario: the highest rate within the limits ---- */
+
+/* The search starts at the offline capacity and doubles or halves the
+ * rate at most SEARCH_STEPS times (to 1024 times capacity or 1/1024 of
+ * it) until the limits flip, then bisects until the rate found is within
+ * SEARCH_REL of one that fails. */
+#define SEARCH_STEPS  10
+#define SEARCH_REL    0.01
+#define SEARCH_TRIALS 48
+
+typedef struct trial {
+    double rate_per_s, ttft_p99_s, tpot_p99_s;
+    int64_t rejected;
+    int meets;
+} trial;
+
+/* A request with one output token has no time per output token, so a
+ * missing p99 TPOT limits nothing; a rejected request fails the run. */
+static int meets_limits(const jserve_job *j, const serve_result *s)
+{
+    return s->rejected == 0 && s->ttft_s.p99 <= j->p99_ttft_s &&
+           (isnan(s->tpot_s.p99) || s->tpot_s.p99 <= j->p99_tpot_s);
+}
+
+static int try_rate(const jserve_job *j, run *x, double rate, trial *t, ms_err *err)
+{
+    serve_result s;
+    set_rate(x, rate);
+    int rc = serve_run(&x->cfg, &s, err);
+    if (rc)
+        return rc;
+    *t = (trial){.rate_per_s = rate,
+                 .ttft_p99_s = s.ttft_s.p99,
+                 .tpot_p99_s = s.tpot_s.p99,
+                 .rejected = s.rejected,
+                 .meets = meets_limits(j, &s)};
+    return MS_OK;
+}
+
+static int none_meets(const jserve_job *j, const trial *t, ms_err *err)
+{
+    if (t->rejected > 0)
+        return ms_errf(err, MS_EINVAL,
+                       "--scenario server: %lld requests can never fit an instance's KV cache, "
+                       "so no rate meets the limits",
+                       (long long)t->rejected);
+    return ms_errf(err, MS_EINVAL,
+                   "--scenario server: no arrival rate meets --p99-ttft %g s and --p99-tpot %g "
+                   "s: even at %.4g requests/s (1/%d of the offline rate) the p99 time to "
+                   "first token is %.4g s and the p99 time per output token %.4g s",
+                   j->p99_ttft_s, j->p99_tpot_s, t->rate_per_s, 1 << SEARCH_STEPS, t->ttft_p99_s,
+                   t->tpot_p99_s);
+}
+
+static void report_search(report *r, const jserve_job *j, double capacity, const trial *tr,
+                          size_t n, double found)
+{
+    report_begin(r, "server_search", "MLPerf Server: the highest rate within the p99 limits");
+    report_num(r, "p99_ttft_limit_s", "p99 time to first token allowed", j->p99_ttft_s, "s");
+    report_num(r, "p99_tpot_limit_s", "p99 time per output token allowed", j->p99_tpot_s, "s");
+    report_num(r, "offline_rate_per_s", "offline rate, every request at time zero", capacity,
+               "requests/s");
+    report_num(r, "rate_found_per_s", "rate found", found, "requests/s");
+    report_int(r, "trials", "runs searched", (int64_t)n, "");
+    report_end(r);
+    report_table(r, "server_trials", "the runs of the search");
+    for (size_t i = 0; i < n; i++) {
+        report_row(r);
+        report_num(r, "rate_per_s", "rate", tr[i].rate_per_s, "requests/s");
+        report_num(r, "ttft_p99_s", "TTFT p99", tr[i].ttft_p99_s, "s");
+        report_num(r, "tpot_p99_s", "TPOT p99", tr[i].tpot_p99_s, "s");
+        report_bool(r, "meets", "within the limits", tr[i].meets);
+    }
+    report_table_end(r);
+}
+
+/* The offline run's requests over its makespan give a first rate (not a
+ * bound: its last minutes run small batches, and a steady stream can keep
+ * batches fuller). From there the rate doubles while it meets the limits
+ * or halves while it does not, then is bisected (geometrically) between
+ * the highest that meets them and the lowest that does not. Arrivals at
+ * every rate are the same exponential draws scaled, so the p99s move
+ * with the rate and not with the luck of the draw. The rate found is
+ * then run again in full for the report. */
+static int run_server(const jserve_job *j, const jenv *env, run *x, report *r, jserve_out *out,
+                      ms_err *err)
+{
+    trial tr[SEARCH_TRIALS];
+    size_t n = 0;
+    serve_result s;
+    set_rate(x, INFINITY);
+    int rc = serve_run(&x->cfg, &s, err);
+    if (rc)
+        return rc;
+    double capacity = s.makespan_s > 0 ? (double)s.requests / s.makespan_s : NAN;
+    if (!(capacity > 0 && isfinite(capacity)))
+        return ms_errf(err, MS_EINVAL,
+                       "--scenario server: the offline run finished no request, so there is no "
+                       "rate to search from");
+    double hi = NAN, lo = NAN, rate = capacity;
+    for (int k = 0; k <= SEARCH_STEPS && (isnan(lo) || isnan(hi)); k++) {
+        if ((rc = try_rate(j, x, rate, &tr[n], err)))
+            return rc;
+        if (tr[n++].meets)
+            lo = rate;
+        else
+            hi = rate;
+        rate = isnan(hi) ? 2 * rate : rate / 2;
+        if (!isnan(lo) && !isnan(hi) && lo > hi) /* met higher up than it failed: stop there */
+            break;
+    }
+    if (isnan(lo))
+        return none_meets(j, &tr[n - 1], err);
+    if (isnan(hi) || lo > hi)
+        hi = lo;
+    while (lo < hi && hi / lo > 1 + SEARCH_REL && n < SEARCH_TRIALS) {
+        double mid = sqrt(lo * hi);
+        if ((rc = try_rate(j, x, mid, &tr[n], err)))
+            return rc;
+        if (tr[n++].meets)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    report_search(r, j, capacity, tr, n, lo);
+    return run_one(j, env, x, lo, r, out, err);
+}
+
 int jserve_run(const jserve_job *j, const jenv *env, report *r, jserve_out *out, ms_err *err)
 {
     *out = (jserve_out){0};
@@ -706,7 +866,13 @@ int jserve_run(const jserve_job *j, const jenv *env, report *r, jserve_out *out,
         report_version(r, env->version);
         jopt_report_inputs(&jserve_options, j, r);
         report_about(r, &x);
-        rc = j->sweep_rate ? run_sweep(j, &x, r, out, err) : run_one(j, env, &x, r, out, err);
+        double rate = j->scenario == JSERVE_OFFLINE ? INFINITY : NAN;
+        if (j->sweep_rate)
+            rc = run_sweep(j, &x, r, out, err);
+        else if (j->scenario == JSERVE_SERVER)
+            rc = run_server(j, env, &x, r, out, err);
+        else if (!(j->rate && (rc = parse_rate("--rate", j->rate, &rate, err))))
+            rc = run_one(j, env, &x, rate, r, out, err);
     }
     run_free(&x);
     return rc;

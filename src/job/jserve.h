@@ -1,6 +1,9 @@
 /* jserve: the serving job. A request stream on a fleet of instances
  * (continuous batching, paged KV cache, chunked prefill, disaggregation,
- * MTP, best-of-N), or a sweep of arrival rates: throughput, latency
+ * MTP, best-of-N), a sweep of arrival rates, or one of MLPerf Inference's
+ * scenarios (Offline: every request there at time zero; Server: the
+ * highest Poisson rate whose p99 time to first token and p99 time per
+ * output token meet their limits, found by search): throughput, latency
  * percentiles, KV cache, cost per million tokens, and the fleet's power. */
 #ifndef MS_JSERVE_H
 #define MS_JSERVE_H
@@ -15,6 +18,8 @@
 #include "power/pseries.h"
 #include "report/report.h"
 #include "serve/serve.h"
+
+enum { JSERVE_OFFLINE = 0, JSERVE_SERVER = 1 }; /* jserve_job.scenario */
 
 typedef struct jserve_job {
     const char *model, *chip;
@@ -36,6 +41,8 @@ typedef struct jserve_job {
     double moe_imbalance;
     int overlap;
     double tpot_target_s;
+    int scenario; /* -1 when not given, JSERVE_OFFLINE or JSERVE_SERVER */
+    double p99_ttft_s, p99_tpot_s;
     int64_t seed;
     double price_per_gpu_hour, power_resolution_s;
     jpower_opts power;
