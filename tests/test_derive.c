@@ -11,6 +11,7 @@
 
 #include "policy/derive.h"
 #include "policy/xrule.h"
+#include "test_assert.h"
 
 static chip_db *db;
 
@@ -56,8 +57,8 @@ static void test_h800_from_h100(void)
     derive_change more[2] = {parse("flops=0.3333", 1), parse("hbm_bw=4TB/s", 0)};
     derive_chip d2;
     CU_ASSERT_FATAL(derive_apply(&d.c, "H20x", more, 2, &d2, &err) == MS_OK);
-    CU_ASSERT(fabs(d2.c.peak_flop_per_s[MS_BF16] - 0.3333 * 989.4e12) < 1e6);
-    CU_ASSERT(fabs(d2.c.peak_flop_per_s[MS_INT8] - 0.3333 * 1978.9e12) < 1e6);
+    MS_ASSERT_WITHIN(d2.c.peak_flop_per_s[MS_BF16], 0.3333 * 989.4e12, 1e6);
+    MS_ASSERT_WITHIN(d2.c.peak_flop_per_s[MS_INT8], 0.3333 * 1978.9e12, 1e6);
     CU_ASSERT(isnan(d2.c.peak_flop_per_s[MS_FP4]));
     CU_ASSERT(d2.c.hbm_bw_Bps == 4e12);
     CU_ASSERT(strcmp(d2.c.derived_from, "H800x") == 0);
@@ -68,9 +69,9 @@ static void test_h800_from_h100(void)
      * BF16 gives 296 FP8, the H20's figures. */
     derive_change f = parse("flops=148TFLOPS", 0);
     CU_ASSERT_FATAL(derive_apply(h100, "H20y", &f, 1, &d2, &err) == MS_OK);
-    CU_ASSERT(fabs(d2.c.peak_flop_per_s[MS_FP8] - 148e12 * 1978.9 / 989.4) < 1e3);
+    MS_ASSERT_WITHIN(d2.c.peak_flop_per_s[MS_FP8], 148e12 * 1978.9 / 989.4, 1e3);
     ms_prec at;
-    CU_ASSERT(fabs(xrule_tpp(&d2.c, &at) - 8 * 148 * 1978.9 / 989.4) < 1e-9);
+    MS_ASSERT_WITHIN(xrule_tpp(&d2.c, &at), 8 * 148 * 1978.9 / 989.4, 1e-9);
 }
 
 static void test_round_trip(void)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "serve/dist.h"
+#include "test_assert.h"
 
 #define DRAWS 100000
 
@@ -203,9 +204,7 @@ static void test_lognormal_median(void)
     for (int i = 0; i < DRAWS; i++)
         below += dist_sample(&d, r) < 500;
     double frac = (double)below / DRAWS; /* P(X < 499.5) is just under 0.5 */
-    if (fabs(frac - 0.5) > 5 * 0.5 / sqrt(DRAWS))
-        printf("\n    fraction below the median %.4f, expected 0.5\n", frac);
-    CU_ASSERT(fabs(frac - 0.5) <= 5 * 0.5 / sqrt(DRAWS));
+    MS_ASSERT_WITHIN_AS("fraction below the median", frac, 0.5, 5 * 0.5 / sqrt(DRAWS));
     rng_free(r);
     dist_free(&d);
 }
@@ -231,9 +230,8 @@ static void test_uniform_bounds(void)
     double p = 0.1, se = sqrt(p * (1 - p) / DRAWS);
     for (int v = 0; v < 10; v++) {
         double f = (double)counts[v] / DRAWS;
-        if (fabs(f - p) > 5 * se)
-            printf("\n    value %d drawn %.4f of the time, expected %.4f\n", v + 3, f, p);
-        CU_ASSERT(fabs(f - p) <= 5 * se);
+        if (!MS_ASSERT_WITHIN(f, p, 5 * se))
+            fprintf(stderr, "    value %d: how often it is drawn\n", v + 3);
     }
     rng_free(r);
     dist_free(&d);
@@ -271,10 +269,8 @@ static void test_table_frequencies(void)
     CU_ASSERT_EQUAL(other, 0);
     for (size_t k = 0; k < 4; k++) {
         double f = (double)counts[k] / DRAWS, se = sqrt(0.25 / DRAWS);
-        if (fabs(f - rows[k].p) > 5 * se)
-            printf("\n    %lld tokens drawn %.4f of the time, expected %.4f\n",
-                   (long long)rows[k].tokens, f, rows[k].p);
-        CU_ASSERT(fabs(f - rows[k].p) <= 5 * se);
+        if (!MS_ASSERT_WITHIN(f, rows[k].p, 5 * se))
+            fprintf(stderr, "    %lld tokens: how often drawn\n", (long long)rows[k].tokens);
     }
     CU_ASSERT_EQUAL(counts[2], 0); /* weight 0 */
     rng_free(r);
@@ -391,17 +387,13 @@ static void test_shipped_table(void)
     CU_ASSERT_EQUAL(d.tokens[0], 6);
     CU_ASSERT_EQUAL(d.tokens[d.n - 1], 1899);
     double mean = 245896.0 / 8819;
-    if (fabs(dist_mean(&d) - mean) > 1e-9 * mean)
-        printf("\n    dist_mean %.9f, expected %.9f\n", dist_mean(&d), mean);
-    CU_ASSERT(fabs(dist_mean(&d) - mean) <= 1e-9 * mean);
+    MS_ASSERT_NEAR(dist_mean(&d), mean, 1e-9);
     CU_ASSERT_FATAL(rng_new(&r, 21, &err) == MS_OK);
     int le13 = 0;
     for (int i = 0; i < DRAWS; i++)
         le13 += dist_sample(&d, r) <= 13;
     double p = 4587.0 / 8819, f = (double)le13 / DRAWS, se = sqrt(p * (1 - p) / DRAWS);
-    if (fabs(f - p) > 5 * se)
-        printf("\n    %.4f of draws <= 13 tokens, expected %.4f\n", f, p);
-    CU_ASSERT(fabs(f - p) <= 5 * se);
+    MS_ASSERT_WITHIN_AS("fraction of draws <= 13 tokens", f, p, 5 * se);
     rng_free(r);
     dist_free(&d);
 }

@@ -75,8 +75,9 @@ static void test_engine_rates(void)
     CU_ASSERT(flow_rate(n, 2) == 0); /* still waiting out its latency */
     CU_ASSERT_FATAL(sim_run(s, &err) == MS_OK);
     CU_ASSERT_EQUAL(l.n, 3);
-    CU_ASSERT(fabs(l.t[0] - 2.0) < 1e-9 && fabs(l.t[1] - 3.0) < 1e-9);
-    CU_ASSERT(fabs(l.t[2] - 1.000001) < 1e-9);
+    MS_ASSERT_WITHIN(l.t[0], 2.0, 1e-9);
+    MS_ASSERT_WITHIN(l.t[1], 3.0, 1e-9);
+    MS_ASSERT_WITHIN(l.t[2], 1.000001, 1e-9);
     CU_ASSERT_EQUAL(flow_active(n), 0);
     CU_ASSERT_EQUAL(flow_net_error(n, &err), MS_OK);
     flow_net_free(n);

@@ -11,6 +11,7 @@
 #include "model/modelfile.h"
 #include "model/mops.h"
 #include "serve/icost.h"
+#include "test_assert.h"
 
 /* One scale-up domain of n GPUs at 100 GB/s. */
 static topo *domain(int64_t n)
@@ -108,19 +109,17 @@ static void test_decode_by_hand(void)
     }
     icost_batch b = {.decode_seqs = 2, .decode_ctx = 20};
     icost_time t = icost_eval(ic, &b);
-    if (fabs(t.compute_s - want) > 1e-15)
-        printf("\n  decode step: got %.9g s, expected %.9g s\n", t.compute_s, want);
-    CU_ASSERT_DOUBLE_EQUAL(t.compute_s, want, 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(t.hbm_bound_s, want_hbm, 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(t.flops, flops, 1e-6);
-    CU_ASSERT_DOUBLE_EQUAL(t.hbm_bytes, bytes, 1e-6);
+    MS_ASSERT_WITHIN(t.compute_s, want, 1e-15);
+    MS_ASSERT_WITHIN(t.hbm_bound_s, want_hbm, 1e-15);
+    MS_ASSERT_WITHIN(t.flops, flops, 1e-6);
+    MS_ASSERT_WITHIN(t.hbm_bytes, bytes, 1e-6);
     CU_ASSERT(t.hbm_bound_s > 0 && t.hbm_bound_s < t.compute_s); /* both bounds occur */
-    CU_ASSERT_DOUBLE_EQUAL(t.comm_s, 0, 0);
-    CU_ASSERT_DOUBLE_EQUAL(t.time_s, t.compute_s, 0);
+    MS_ASSERT_EXACT(t.comm_s, 0);
+    MS_ASSERT_EXACT(t.time_s, t.compute_s);
     /* Weights: qkv, o, gate-up, down, head (untied) and the embedding, BF16. */
     double w = 2.0 * (128 * 64 + 64 * 64 + 256 * 64 + 64 * 128 + 100 * 64 + 100 * 64);
-    CU_ASSERT_DOUBLE_EQUAL(icost_weights_B_per_gpu(ic), w, 1e-6);
-    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(ic), 2 * 2 * 16 * 2, 1e-12);
+    MS_ASSERT_WITHIN(icost_weights_B_per_gpu(ic), w, 1e-6);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(ic), 2 * 2 * 16 * 2, 1e-12);
     icost_free(ic);
 }
 
@@ -185,10 +184,9 @@ static void test_matches_mops(void)
                       head_time(m, c, cal, (double)B);
         icost_batch b = {.decode_seqs = (double)B, .decode_ctx = (double)(B * S)};
         double got = icost_eval(ic, &b).compute_s;
-        if (fabs(got - want) > 1e-12 * want)
-            printf("\n  decode B %lld S %lld: got %.12g, mops %.12g\n", (long long)B, (long long)S,
-                   got, want);
-        CU_ASSERT_DOUBLE_EQUAL(got, want, 1e-12 * want);
+        if (!MS_ASSERT_NEAR(got, want, 1e-12))
+            fprintf(stderr, "    decode B %lld S %lld (expected: mops)\n", (long long)B,
+                    (long long)S);
         want = (double)dense * mops_time(m, c, cal, 0, MOPS_PREFILL, B, S) +
                (double)moe * mops_time(m, c, cal, 1, MOPS_PREFILL, B, S) +
                head_time(m, c, cal, (double)B);
@@ -196,10 +194,9 @@ static void test_matches_mops(void)
                           .prefill_keys = (double)B * (double)S * (double)(S + 1) / 2,
                           .prefill_done = (double)B};
         got = icost_eval(ic, &b).compute_s;
-        if (fabs(got - want) > 1e-12 * want)
-            printf("\n  prefill B %lld S %lld: got %.12g, mops %.12g\n", (long long)B, (long long)S,
-                   got, want);
-        CU_ASSERT_DOUBLE_EQUAL(got, want, 1e-12 * want);
+        if (!MS_ASSERT_NEAR(got, want, 1e-12))
+            fprintf(stderr, "    prefill B %lld S %lld (expected: mops)\n", (long long)B,
+                    (long long)S);
     }
     icost_free(ic);
     calib_free(cal);
@@ -222,11 +219,9 @@ static void test_tp_split(void)
     CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c1, NULL, NULL, &g1, &err), MS_OK);
     CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c2, t4, &cp, &g2, &err), MS_OK);
     CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c4, t4, &cp, &g4, &err), MS_OK);
-    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(g2), icost_kv_B_per_token_per_gpu(g1) / 2,
-                           1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(g4), icost_kv_B_per_token_per_gpu(g2),
-                           1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token(g4), icost_kv_B_per_token(g1), 1e-12);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(g2), icost_kv_B_per_token_per_gpu(g1) / 2, 1e-12);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(g4), icost_kv_B_per_token_per_gpu(g2), 1e-12);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token(g4), icost_kv_B_per_token(g1), 1e-12);
     CU_ASSERT(icost_weights_B_per_gpu(g2) < 0.51 * icost_weights_B_per_gpu(g1));
     icost_batch b = {.decode_seqs = 8, .decode_ctx = 8000};
     CU_ASSERT(icost_eval(g2, &b).flops < 0.51 * icost_eval(g1, &b).flops);
@@ -235,10 +230,9 @@ static void test_tp_split(void)
     /* Two all-reduces a layer of 8 tokens x 64 x 2 B over 2 GPUs: time. */
     icost_time t2 = icost_eval(m2, &b);
     CU_ASSERT(t2.comm_s > 0);
-    CU_ASSERT_DOUBLE_EQUAL(t2.time_s, t2.compute_s + t2.comm_s, 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(m2), icost_kv_B_per_token_per_gpu(m1),
-                           1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(m1), 4 * (32 + 8) * 2.0, 1e-12);
+    MS_ASSERT_WITHIN(t2.time_s, t2.compute_s + t2.comm_s, 1e-15);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(m2), icost_kv_B_per_token_per_gpu(m1), 1e-12);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(m1), 4 * (32 + 8) * 2.0, 1e-12);
     CU_ASSERT_EQUAL(icost_gpus(m2), 2);
     icost_free(g1);
     icost_free(g2);
@@ -263,8 +257,8 @@ static void test_mtp(void)
     CU_ASSERT(tb.time_s > ta.time_s);
     CU_ASSERT(tb.flops > 2 * ta.flops * 0.9);
     CU_ASSERT(icost_weights_B_per_gpu(b) > icost_weights_B_per_gpu(a));
-    CU_ASSERT_DOUBLE_EQUAL(icost_kv_B_per_token_per_gpu(b),
-                           icost_kv_B_per_token_per_gpu(a) * 5.0 / 4, 1e-9);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(b), icost_kv_B_per_token_per_gpu(a) * 5.0 / 4,
+                     1e-9);
     icost_free(a);
     icost_free(b);
 }

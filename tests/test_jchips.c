@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "job/jchips.h"
+#include "test_assert.h"
 
 /* The tests run in the source tree. */
 static const jenv env = {.home = ".", .derived_path = NULL, .version = "test"};
@@ -78,9 +79,7 @@ static void test_h100(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(json);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double got = num_at(json, cases[i].path);
-        if (!(fabs(got - cases[i].want) <= 1e-12 * fabs(cases[i].want)))
-            fprintf(stderr, "\n  %s: got %.17g, want %.17g", cases[i].path, got, cases[i].want);
-        CU_ASSERT(fabs(got - cases[i].want) <= 1e-12 * fabs(cases[i].want));
+        MS_ASSERT_NEAR_AS(cases[i].path, got, cases[i].want, 1e-12);
     }
     /* Blank in the database: unknown, never zero. */
     CU_ASSERT(

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "job/jopt.h"
+#include "test_assert.h"
 
 typedef struct tjob {
     int64_t gpus;
@@ -38,7 +39,7 @@ static void test_defaults_and_values(void)
     ms_err err = {0};
     CU_ASSERT_EQUAL_FATAL(jopt_defaults(&table, &j, &err), MS_OK);
     CU_ASSERT_EQUAL(j.gpus, 8);
-    CU_ASSERT_DOUBLE_EQUAL(j.bytes, 1073741824.0, 0);
+    MS_ASSERT_EXACT(j.bytes, 1073741824.0);
     CU_ASSERT(isnan(j.pue) && isnan(j.nic_Gbps));
     CU_ASSERT_EQUAL(j.algo, -1);
     CU_ASSERT_PTR_NULL(j.plot);
@@ -54,7 +55,7 @@ static void test_defaults_and_values(void)
     int npos, help;
     CU_ASSERT_EQUAL_FATAL(jopt_parse(&table, &j, 13, argv, pos, 2, &npos, &help, &err), MS_OK);
     CU_ASSERT_EQUAL(j.gpus, 16);
-    CU_ASSERT_DOUBLE_EQUAL(j.bytes, 64e6, 0);
+    MS_ASSERT_EXACT(j.bytes, 64e6);
     CU_ASSERT_EQUAL(j.algo, 1);
     CU_ASSERT_EQUAL(j.chip.n, 2);
     CU_ASSERT_STRING_EQUAL(j.chip.v[1], "H800");
@@ -64,11 +65,11 @@ static void test_defaults_and_values(void)
     CU_ASSERT(!jopt_given(&table, &j, "pue") && !jopt_given(&table, &j, "plot"));
     CU_ASSERT_EQUAL(npos, 1);
     CU_ASSERT_STRING_EQUAL(pos[0], "extra");
-    CU_ASSERT_DOUBLE_EQUAL(j.nic_Gbps, 400, 0);
+    MS_ASSERT_EXACT(j.nic_Gbps, 400);
     CU_ASSERT_EQUAL(help, 0);
     /* A scenario key with '_' for '-'. */
     CU_ASSERT_EQUAL(jopt_set(&table, &j, "nic_Gbps", "200", &err), MS_OK);
-    CU_ASSERT_DOUBLE_EQUAL(j.nic_Gbps, 200, 0);
+    MS_ASSERT_EXACT(j.nic_Gbps, 200);
 
     char *h[] = {"--gpus", "4", "-h", "--nonsense"};
     CU_ASSERT_EQUAL(jopt_parse(&table, &j, 4, h, pos, 2, &npos, &help, &err), MS_OK);
@@ -130,7 +131,7 @@ static void test_help_and_inputs(void)
     report *r = report_new();
     jopt_report_inputs(&table, &j, r);
     cJSON *json = report_json(r), *in = cJSON_GetObjectItem(json, "inputs");
-    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(in, "gpus")->valuedouble, 8, 0);
+    MS_ASSERT_EXACT(cJSON_GetObjectItem(in, "gpus")->valuedouble, 8);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(in, "algo")->valuestring, "hier");
     CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(in, "pue")));
     CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(in, "plot")));

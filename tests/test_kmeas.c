@@ -12,6 +12,7 @@
 #include "hw/calib.h"
 #include "hw/kfit.h"
 #include "hw/kmeas.h"
+#include "test_assert.h"
 
 static chip_db *db;
 
@@ -81,8 +82,8 @@ static void test_rows_and_predictions(void)
     CU_ASSERT(g->flops == 2.0 * 4096 * 4096 * 4096 && g->bytes == 3.0 * 4096 * 4096 * 2);
     CU_ASSERT(g->metric == KMEAS_FLOP_RATE && g->measured == 800e12);
     roof_eff peak = ROOF_EFF_PEAK, half = {.compute = 0.5, .memory = 0.5};
-    CU_ASSERT(fabs(kmeas_predict(g, &peak) - 1000e12) < 1e3);
-    CU_ASSERT(fabs(kmeas_predict(g, &half) - 500e12) < 1e3);
+    MS_ASSERT_WITHIN(kmeas_predict(g, &peak), 1000e12, 1e3);
+    MS_ASSERT_WITHIN(kmeas_predict(g, &half), 500e12, 1e3);
     CU_ASSERT(b->metric == KMEAS_BYTE_RATE && isnan(b->bytes));
     CU_ASSERT(kmeas_predict(b, &peak) == 2e12 && kmeas_predict(b, &half) == 1e12);
     CU_ASSERT(a->metric == KMEAS_FLOP_RATE && kmeas_predict(a, &half) == 500e12);
@@ -96,9 +97,9 @@ static void test_rows_and_predictions(void)
     CU_ASSERT_EQUAL_FATAL(kmeas_count(set), 2);
     const kmeas_row *c = kmeas_at(set, 0), *l = kmeas_at(set, 1);
     CU_ASSERT(c->chip == chip_db_find(db, "X100") && c->measured == 2e12);
-    CU_ASSERT(fabs(kmeas_predict(c, &peak) - 2e12) < 1);
+    MS_ASSERT_WITHIN(kmeas_predict(c, &peak), 2e12, 1);
     roof_eff oh = {.compute = 1, .memory = 1, .overhead_s = 1e-3, .overhead_source = "x"};
-    CU_ASSERT(fabs(kmeas_predict(c, &oh) - 1e12) < 1); /* 1 ms + 1 ms */
+    MS_ASSERT_WITHIN(kmeas_predict(c, &oh), 1e12, 1); /* 1 ms + 1 ms */
     CU_ASSERT(l->metric == KMEAS_TIME && l->measured == 4e-6);
     CU_ASSERT(isnan(kmeas_predict(l, &peak))); /* no overhead calibrated */
     CU_ASSERT(kmeas_predict(l, &oh) == 1e-3);
@@ -115,11 +116,13 @@ static void test_refined_kinds_and_sms(void)
                                MS_OK, NULL);
     CU_ASSERT_EQUAL_FATAL(kmeas_count(set), 3);
     const kmeas_row *t = kmeas_at(set, 0), *q = kmeas_at(set, 1), *g = kmeas_at(set, 2);
-    CU_ASSERT(t->metric == KMEAS_FLOP_RATE && fabs(t->measured - 800e12) < 1);
+    CU_ASSERT(t->metric == KMEAS_FLOP_RATE);
+    MS_ASSERT_WITHIN(t->measured, 800e12, 1);
     CU_ASSERT(isnan(t->flops) && kmeas_prec_key(t) == MS_FP8);
     roof_eff half = {.compute = 0.5, .memory = 0.5};
     CU_ASSERT(kmeas_predict(t, &half) == 1000e12); /* 2000 TFLOP/s fp8 peak x 0.5 */
-    CU_ASSERT(q->metric == KMEAS_BYTE_RATE && fabs(q->measured - 0.8e12) < 1);
+    CU_ASSERT(q->metric == KMEAS_BYTE_RATE);
+    MS_ASSERT_WITHIN(q->measured, 0.8e12, 1);
     CU_ASSERT(kmeas_prec_key(q) == -1 && kmeas_predict(q, &half) == 1e12);
     CU_ASSERT(g->measured == 800e12); /* blank: all SMs */
     kmeas_free(set);
@@ -201,7 +204,8 @@ static void test_fit_recovers(void)
     calib *cal = NULL;
     CU_ASSERT_FATAL(calib_load(out, &cal, &err) == MS_OK);
     roof_eff e = calib_eff(cal, x, "gemm", MS_BF16);
-    CU_ASSERT(fabs(e.compute - 0.7) < 1e-3 && fabs(e.overhead_s - 3e-6) < 1e-8);
+    MS_ASSERT_WITHIN(e.compute, 0.7, 1e-3);
+    MS_ASSERT_WITHIN(e.overhead_s, 3e-6, 1e-8);
     CU_ASSERT(e.compute_source && strstr(e.compute_source, "fitted by 'megasim calibrate'"));
     e = calib_eff(cal, x, "gemm", MS_FP8); /* kept from the original file */
     CU_ASSERT(e.compute_source && strstr(e.compute_source, "DeepGEMM"));
@@ -224,7 +228,7 @@ static void test_fit_leaves_unknowns_blank(void)
     CU_ASSERT_EQUAL_FATAL(n, 1);
     CU_ASSERT(groups[0].has_memory && !groups[0].has_compute && !groups[0].has_overhead);
     /* The geometric mean of 0.8 and 0.75, what least squares on logs gives. */
-    CU_ASSERT(fabs(groups[0].eff.memory - sqrt(0.8 * 0.75)) < 1e-4);
+    MS_ASSERT_WITHIN(groups[0].eff.memory, sqrt(0.8 * 0.75), 1e-4);
     CU_ASSERT(groups[0].prec_key == -1);
     free(groups);
     kmeas_free(set);

@@ -7,6 +7,7 @@
 
 #include "model/modelfile.h"
 #include "train/plan.h"
+#include "test_assert.h"
 
 static model tiny, v3;
 
@@ -98,8 +99,8 @@ static void test_v3_plan(void)
      * 4 unsharded; master, m and v (4 + 2 + 2 bytes) sharded over dp 128 for
      * dense parameters and over dp x tp / ep = 2 for experts, so the state
      * lies between those two bounds. */
-    CU_ASSERT(fabs(m.weights_B - m.params_per_rank) < 1e-3 * m.weights_B);
-    CU_ASSERT(fabs(m.grads_B - 4 * m.params_per_rank) < 1e-3 * m.grads_B);
+    MS_ASSERT_NEAR(m.params_per_rank, m.weights_B, 1e-3);
+    MS_ASSERT_NEAR(4 * m.params_per_rank, m.grads_B, 1e-3);
     CU_ASSERT(m.optimizer_B < 8 * m.params_per_rank / 2 &&
               m.optimizer_B > 8 * m.params_per_rank / 128);
     /* The busiest stage is the first: ceil(61 / 16) = 4 layers (3 dense,
@@ -109,8 +110,8 @@ static void test_v3_plan(void)
      * embedding 926,679,040: 2,910,126,336 + 176,160,768. */
     CU_ASSERT(m.params_per_rank == 2910126336.0 + 176160768.0);
     CU_ASSERT(m.framework_B == PLAN_FRAMEWORK_B);
-    CU_ASSERT(fabs(m.total_B - (m.weights_B + m.grads_B + m.optimizer_B + m.activations_B +
-                                m.framework_B)) < 1e-6 * m.total_B);
+    MS_ASSERT_NEAR(m.weights_B + m.grads_B + m.optimizer_B + m.activations_B + m.framework_B,
+                   m.total_B, 1e-6);
 }
 
 /* The stack's activations, by hand, on GPT-3 175B (h 12288, 96 heads, 96
@@ -142,17 +143,17 @@ static void test_stack_memory(void)
               .recipe = "bf16",
               .recompute = PLAN_RECOMPUTE_FULL,
               .stack = "plain"};
-    CU_ASSERT_DOUBLE_EQUAL(plan_memory_per_rank(&p, &g).activations_B, 603979776.0, 1);
+    MS_ASSERT_WITHIN(plan_memory_per_rank(&p, &g).activations_B, 603979776.0, 1);
     p.stack = "megatron-2021";
-    CU_ASSERT_DOUBLE_EQUAL(plan_memory_per_rank(&p, &g).activations_B, 8 * 603979776.0, 1);
+    MS_ASSERT_WITHIN(plan_memory_per_rank(&p, &g).activations_B, 8 * 603979776.0, 1);
     p.recompute = PLAN_RECOMPUTE_NONE;
     double old = plan_memory_per_rank(&p, &g).activations_B;
     p.stack = "plain";
-    CU_ASSERT_DOUBLE_EQUAL(old - plan_memory_per_rank(&p, &g).activations_B, 45298483200.0, 1);
+    MS_ASSERT_WITHIN(old - plan_memory_per_rank(&p, &g).activations_B, 45298483200.0, 1);
     p.gpus = 32, p.pp = 4, p.recompute = PLAN_RECOMPUTE_FULL;
     double one = plan_memory_per_rank(&p, &g).activations_B;
     p.vpp = 2;
-    CU_ASSERT_DOUBLE_EQUAL(plan_memory_per_rank(&p, &g).activations_B, one * 1.375, 1e-6 * one);
+    MS_ASSERT_WITHIN(plan_memory_per_rank(&p, &g).activations_B, one * 1.375, 1e-6 * one);
 }
 
 static void test_coords(void)
@@ -211,7 +212,7 @@ static void test_memory_by_hand(void)
     p.recompute = PLAN_RECOMPUTE_SELECTIVE;
     plan_memory sel = plan_memory_per_rank(&p, &tiny);
     CU_ASSERT(full.activations_B < sel.activations_B);
-    CU_ASSERT_DOUBLE_EQUAL(none.activations_B - sel.activations_B, 622592.0, 1e-6);
+    MS_ASSERT_WITHIN(none.activations_B - sel.activations_B, 622592.0, 1e-6);
 }
 
 static void test_fits(void)

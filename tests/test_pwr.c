@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "power/pwr.h"
+#include "test_assert.h"
 
 /* The H100 row of hwdb/power.csv's shape with round figures. */
 static pwr_levels levels(void)
@@ -25,21 +26,20 @@ static void test_gpu_by_hand(void)
     pwr_levels l = levels();
     /* 1 s of matrix, 2 s of memory, 1 s of comm, 6 s idle: (700 + 800 +
      * 200 + 600) / 10 = 230 W. */
-    CU_ASSERT_DOUBLE_EQUAL(pwr_gpu_w(&l, 100, 1, 2, 1, 10), 230, 1e-12);
+    MS_ASSERT_WITHIN(pwr_gpu_w(&l, 100, 1, 2, 1, 10), 230, 1e-12);
     /* Busy beyond the interval is clipped to it, shares kept. */
-    CU_ASSERT_DOUBLE_EQUAL(pwr_gpu_w(&l, 100, 2, 2, 0, 2), 550, 1e-12);
+    MS_ASSERT_WITHIN(pwr_gpu_w(&l, 100, 2, 2, 0, 2), 550, 1e-12);
     /* A floor of 350 W: idle and comm rise to it, memory stays 400. */
-    CU_ASSERT_DOUBLE_EQUAL(pwr_gpu_w(&l, 350, 1, 2, 1, 10), (700 + 800 + 350 + 6 * 350) / 10.0,
-                           1e-12);
+    MS_ASSERT_WITHIN(pwr_gpu_w(&l, 350, 1, 2, 1, 10), (700 + 800 + 350 + 6 * 350) / 10.0, 1e-12);
     /* The server's 2,400-4,800 W over 8 GPUs follows the GPU: at idle 300
      * W a GPU, at matrix 600, halfway (400 W GPU) 450. */
-    CU_ASSERT_DOUBLE_EQUAL(pwr_it_per_gpu_w(&l, 100), 100 + 300, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(pwr_it_per_gpu_w(&l, 700), 700 + 600, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(pwr_it_per_gpu_w(&l, 400), 400 + 450, 1e-12);
+    MS_ASSERT_WITHIN(pwr_it_per_gpu_w(&l, 100), 100 + 300, 1e-12);
+    MS_ASSERT_WITHIN(pwr_it_per_gpu_w(&l, 700), 700 + 600, 1e-12);
+    MS_ASSERT_WITHIN(pwr_it_per_gpu_w(&l, 400), 400 + 450, 1e-12);
     pwr_site s = {.pue = 1.2, .floor_frac = 0.5};
-    CU_ASSERT_DOUBLE_EQUAL(pwr_floor_w(&l, &s), 350, 1e-12);
+    MS_ASSERT_WITHIN(pwr_floor_w(&l, &s), 350, 1e-12);
     s.floor_frac = 0.1;
-    CU_ASSERT_DOUBLE_EQUAL(pwr_floor_w(&l, &s), 100, 1e-12); /* never below idle */
+    MS_ASSERT_WITHIN(pwr_floor_w(&l, &s), 100, 1e-12); /* never below idle */
 }
 
 typedef struct work {
@@ -81,12 +81,12 @@ static void test_energy_integral(void)
         e_gpu += j->gpus * (w - 100) * inside;
         e_it += j->gpus * (pwr_it_per_gpu_w(&l, w) - pwr_it_per_gpu_w(&l, 100)) * inside;
     }
-    CU_ASSERT_DOUBLE_EQUAL(pseries_energy_j(it), e_it, 1e-6 * e_it);
-    CU_ASSERT_DOUBLE_EQUAL(pseries_energy_j(gpu), e_gpu, 1e-6 * e_gpu);
+    MS_ASSERT_NEAR(pseries_energy_j(it), e_it, 1e-6);
+    MS_ASSERT_NEAR(pseries_energy_j(gpu), e_gpu, 1e-6);
     double sum = 0;
     for (size_t i = 0; i < pseries_bins(it); i++)
         sum += pseries_power_w(it, i) * pseries_bin_len_s(it, i);
-    CU_ASSERT_DOUBLE_EQUAL(sum, pseries_energy_j(it), 1e-9 * sum);
+    MS_ASSERT_NEAR(pseries_energy_j(it), sum, 1e-9);
     /* Per GPU: never above 700 W in any bin, so energy <= TDP x time. */
     for (size_t i = 0; i < pseries_bins(gpu); i++)
         CU_ASSERT(pseries_power_w(gpu, i) <= gpus * 700 * (1 + 1e-12));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "report/report.h"
+#include "test_assert.h"
 
 static void test_format(void)
 {
@@ -120,14 +121,14 @@ static void test_json(void)
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "megasim_version")->valuestring, "9.9.9");
     CU_ASSERT_STRING_EQUAL(
         cJSON_GetObjectItem(cJSON_GetObjectItem(j, "inputs"), "chip")->valuestring, "H100");
-    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(j, "step_time_s")->valuedouble, 17.75, 0);
+    MS_ASSERT_EXACT(cJSON_GetObjectItem(j, "step_time_s")->valuedouble, 17.75);
     cJSON *power = cJSON_GetObjectItem(j, "power");
-    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(power, "it_power_mean_w")->valuedouble, 8.36e6, 0);
+    MS_ASSERT_EXACT(cJSON_GetObjectItem(power, "it_power_mean_w")->valuedouble, 8.36e6);
     CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(power, "unknown_w")));
     cJSON *rows = cJSON_GetObjectItem(j, "results");
     CU_ASSERT_EQUAL(cJSON_GetArraySize(rows), 2);
-    CU_ASSERT_DOUBLE_EQUAL(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 1), "busbw_Bps")->valuedouble, 156e9, 0);
+    MS_ASSERT_EXACT(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 1), "busbw_Bps")->valuedouble,
+                    156e9);
     CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(j, "fits")));
     cJSON_Delete(j);
     report_free(r);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "serve/reqs.h"
+#include "test_assert.h"
 
 #define N 100000
 
@@ -95,9 +96,7 @@ static int64_t gap_stats(reqs *r, double *mean, double *cv, double *last_s)
 
 static void check_close(const char *what, double actual, double expect, double tol)
 {
-    if (!(fabs(actual - expect) <= tol))
-        printf("\n    %s = %.5f, expected %.5f +- %.5f\n", what, actual, expect, tol);
-    CU_ASSERT(fabs(actual - expect) <= tol);
+    MS_ASSERT_WITHIN_AS(what, actual, expect, tol);
 }
 
 static void test_poisson(void)

@@ -10,6 +10,7 @@
 
 #include "model/modelfile.h"
 #include "serve/serve.h"
+#include "test_assert.h"
 
 static model tiny;
 
@@ -141,13 +142,13 @@ static void test_books_and_preemption(void)
         CU_ASSERT_EQUAL(t.n, 40);
         CU_ASSERT_EQUAL(t.rejected, 0);
         CU_ASSERT_EQUAL(t.out_tokens, 40 * 300);
-        CU_ASSERT_DOUBLE_EQUAL(r.output_tokens, 40 * 300, 0);
+        MS_ASSERT_EXACT(r.output_tokens, 40 * 300);
         CU_ASSERT(r.preemptions > 0);
         CU_ASSERT_EQUAL(r.kv_capacity_tokens, 64 * 16);
         CU_ASSERT(r.kv_peak_frac > 0.9);
         CU_ASSERT(r.max_batch_seen >= 2 && r.max_batch_seen <= 64 / 7);
         check_books(&r);
-        CU_ASSERT_DOUBLE_EQUAL(t.last_done, r.makespan_s, 1e-12);
+        MS_ASSERT_WITHIN(t.last_done, r.makespan_s, 1e-12);
         fixture_free(&f);
     }
 }
@@ -221,11 +222,11 @@ static void test_latency_by_hand(void)
         decode += icost_eval(ic, &b).time_s;
     }
     CU_ASSERT_EQUAL(t.n, 1);
-    CU_ASSERT_DOUBLE_EQUAL(t.first.first_token_s, ttft, 1e-11);
-    CU_ASSERT_DOUBLE_EQUAL(t.first.done_s - t.first.first_token_s, decode, 1e-10);
-    CU_ASSERT_DOUBLE_EQUAL(r.tpot_s.p50, decode / 19, 1e-11);
+    MS_ASSERT_WITHIN(t.first.first_token_s, ttft, 1e-11);
+    MS_ASSERT_WITHIN(t.first.done_s - t.first.first_token_s, decode, 1e-10);
+    MS_ASSERT_WITHIN(r.tpot_s.p50, decode / 19, 1e-11);
     CU_ASSERT_EQUAL(r.iterations, 20);
-    CU_ASSERT_DOUBLE_EQUAL(r.output_tps, 20 / (ttft + decode), 1e-6);
+    MS_ASSERT_WITHIN(r.output_tps, 20 / (ttft + decode), 1e-6);
     icost_free(ic);
     fixture_free(&f);
 }
@@ -278,7 +279,7 @@ static void test_best_of(void)
     CU_ASSERT_EQUAL(t.out_tokens, 3 * 4 * 30);
     CU_ASSERT_EQUAL(t.chains, 12);
     CU_ASSERT_EQUAL(r.max_batch_seen, 12);
-    CU_ASSERT_DOUBLE_EQUAL(r.pool[0].input_tokens, 3 * 64, 0); /* prefilled once each */
+    MS_ASSERT_EXACT(r.pool[0].input_tokens, 3 * 64); /* prefilled once each */
     check_books(&r);
     fixture_free(&f);
 }
@@ -299,16 +300,16 @@ static void test_disaggregation(void)
     CU_ASSERT_EQUAL(r.pools, 2);
     CU_ASSERT_EQUAL(r.pool[0].instances, 1);
     CU_ASSERT_EQUAL(r.pool[1].instances, 3);
-    CU_ASSERT_DOUBLE_EQUAL(r.pool[0].input_tokens, 40 * 200, 0);
-    CU_ASSERT_DOUBLE_EQUAL(r.pool[1].input_tokens, 0, 0);
-    CU_ASSERT_DOUBLE_EQUAL(r.pool[1].output_tokens, 40 * 50, 0);
+    MS_ASSERT_EXACT(r.pool[0].input_tokens, 40 * 200);
+    MS_ASSERT_EXACT(r.pool[1].input_tokens, 0);
+    MS_ASSERT_EXACT(r.pool[1].output_tokens, 40 * 50);
     check_books(&r);
     /* A slower link delays the decode, not the first token. */
     serve_result slow;
     f.cfg.kv_link_Bps = 1e6;
     CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &slow, &err), MS_OK);
     CU_ASSERT(slow.e2e_s.p50 > r.e2e_s.p50);
-    CU_ASSERT_DOUBLE_EQUAL(slow.ttft_s.p50, r.ttft_s.p50, 1e-12);
+    MS_ASSERT_WITHIN(slow.ttft_s.p50, r.ttft_s.p50, 1e-12);
     fixture_free(&f);
 }
 
@@ -338,7 +339,7 @@ static void test_chunked_prefill(void)
         ttft += icost_eval(ic, &b).time_s;
     }
     CU_ASSERT_EQUAL(r.iterations, 4 + 1);
-    CU_ASSERT_DOUBLE_EQUAL(t.first.first_token_s, ttft, 1e-11);
+    MS_ASSERT_WITHIN(t.first.first_token_s, ttft, 1e-11);
     icost_free(ic);
     fixture_free(&f);
 }
@@ -355,8 +356,8 @@ static void test_shared_prefix(void)
     ms_err err = {0};
     CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
     CU_ASSERT_EQUAL(r.requests, 20);
-    CU_ASSERT_DOUBLE_EQUAL(r.pool[0].input_tokens, 20 * (300 - 96), 0);
-    CU_ASSERT_DOUBLE_EQUAL(r.input_tokens, 20 * 300, 0);
+    MS_ASSERT_EXACT(r.pool[0].input_tokens, 20 * (300 - 96));
+    MS_ASSERT_EXACT(r.input_tokens, 20 * 300);
     CU_ASSERT_EQUAL(r.blocks_pinned, 2 * 6);
     check_books(&r);
     fixture_free(&f);
@@ -375,7 +376,7 @@ static void test_mtp(void)
     CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &b, &err), MS_OK);
     CU_ASSERT_EQUAL(a.iterations, 1 + 100);
     CU_ASSERT_EQUAL(b.iterations, 1 + 50);
-    CU_ASSERT_DOUBLE_EQUAL(b.output_tokens, a.output_tokens, 0);
+    MS_ASSERT_EXACT(b.output_tokens, a.output_tokens);
     CU_ASSERT(b.e2e_s.p50 < a.e2e_s.p50);
     fixture_free(&f);
 }

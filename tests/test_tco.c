@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "power/tco.h"
+#include "test_assert.h"
 
 static tco_inputs example(void)
 {
@@ -27,17 +28,17 @@ static void test_rate_by_hand(void)
     CU_ASSERT_EQUAL(tco_check(&in, &err), MS_OK);
     tco_rate r = tco_capital_rate(&in);
     double hours4 = 4 * 8766.0, hours15 = 15 * 8766.0;
-    CU_ASSERT_DOUBLE_EQUAL(r.servers_usd_per_gpu_hour, 30000 / hours4, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(r.servers_usd_per_gpu_hour, 0.855578, 1e-6);
-    CU_ASSERT_DOUBLE_EQUAL(r.network_usd_per_gpu_hour, 4390 / hours4, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(r.facility_usd_per_gpu_hour, 14000 / hours15, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(r.capital_usd_per_gpu_hour,
-                           r.servers_usd_per_gpu_hour + r.network_usd_per_gpu_hour +
-                               r.facility_usd_per_gpu_hour,
-                           1e-12);
+    MS_ASSERT_WITHIN(r.servers_usd_per_gpu_hour, 30000 / hours4, 1e-12);
+    MS_ASSERT_WITHIN(r.servers_usd_per_gpu_hour, 0.855578, 1e-6);
+    MS_ASSERT_WITHIN(r.network_usd_per_gpu_hour, 4390 / hours4, 1e-12);
+    MS_ASSERT_WITHIN(r.facility_usd_per_gpu_hour, 14000 / hours15, 1e-12);
+    MS_ASSERT_WITHIN(r.capital_usd_per_gpu_hour,
+                     r.servers_usd_per_gpu_hour + r.network_usd_per_gpu_hour +
+                         r.facility_usd_per_gpu_hour,
+                     1e-12);
     /* 3.6e9 J is 1,000 kWh. */
-    CU_ASSERT_DOUBLE_EQUAL(tco_energy_usd(&in, 3.6e9), 80, 1e-9);
-    CU_ASSERT_DOUBLE_EQUAL(tco_energy_usd(&in, 0), 0, 0);
+    MS_ASSERT_WITHIN(tco_energy_usd(&in, 3.6e9), 80, 1e-9);
+    MS_ASSERT_EXACT(tco_energy_usd(&in, 0), 0);
     /* An unknown server price passes the check and makes capital unknown. */
     in.server_usd_per_gpu = NAN;
     CU_ASSERT_EQUAL(tco_check(&in, &err), MS_OK);

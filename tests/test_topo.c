@@ -293,19 +293,19 @@ static void test_link_figures(void)
         seen[k->kind]++;
         switch (k->kind) {
         case TOPO_LINK_SCALEUP:
-            CU_ASSERT_DOUBLE_EQUAL(k->bw_Bps, 200e9, 0);
-            CU_ASSERT_DOUBLE_EQUAL(k->latency_s, 1.5e-6, 1e-18);
+            MS_ASSERT_EXACT(k->bw_Bps, 200e9);
+            MS_ASSERT_WITHIN(k->latency_s, 1.5e-6, 1e-18);
             break;
         case TOPO_LINK_NIC:
-            CU_ASSERT_DOUBLE_EQUAL(k->bw_Bps, 50e9, 0);
-            CU_ASSERT_DOUBLE_EQUAL(k->latency_s, 1e-6, 0);
+            MS_ASSERT_EXACT(k->bw_Bps, 50e9);
+            MS_ASSERT_EXACT(k->latency_s, 1e-6);
             break;
         case TOPO_LINK_FABRIC: /* leaf-spine at 50e9; spine-gateway never the bottleneck */
             CU_ASSERT(k->bw_Bps == 50e9 || k->bw_Bps == 100e9);
             break;
         case TOPO_LINK_SITE:
-            CU_ASSERT_DOUBLE_EQUAL(k->bw_Bps, 100e9, 0);
-            CU_ASSERT_DOUBLE_EQUAL(k->latency_s, 1e-3, 0);
+            MS_ASSERT_EXACT(k->bw_Bps, 100e9);
+            MS_ASSERT_EXACT(k->latency_s, 1e-3);
             break;
         default:
             CU_FAIL("unexpected link kind");
@@ -369,7 +369,7 @@ static void test_route_same_domain(void)
     CU_ASSERT_EQUAL(kind_at(t, path, 1), TOPO_LINK_SCALEUP);
     double lat =
         topo_link_at(t, (size_t)path[0])->latency_s + topo_link_at(t, (size_t)path[1])->latency_s;
-    CU_ASSERT_DOUBLE_EQUAL(lat, s.scaleup_latency_s, 1e-18);
+    MS_ASSERT_WITHIN(lat, s.scaleup_latency_s, 1e-18);
     MS_ASSERT_INT_EQ_AS("to itself", topo_route(t, 5, 5, path, MAXPATH), 0);
     topo_free(t);
 }
