@@ -400,6 +400,144 @@ static void test_from_lists_roundtrip(void)
     sched_free(s);
 }
 
+/* ---- the dependency rules, task by task ---- */
+
+/* A task of schedule (k, p, m, v) on rank, and its inputs and outputs as
+ * "F5* G10": F a chunk's forward, G its input gradient, the chunk
+ * numbered mb * stages + stage, * when the other end is on another rank. */
+typedef struct dep_case {
+    sched_kind k;
+    int p, m, v, rank;
+    sched_op op;
+    int mb, stage, mb2, stage2;
+    const char *in, *out, *what;
+} dep_case;
+
+/* Worked by hand from the layouts of sched.h. 1f1b, zb1p p=4 m=4: S=4,
+ * stage s on rank s, chunk = mb*4 + s. interleaved p=2 v=2: S=4, stage s
+ * on rank s%2. dualpipev p=2: S=4, stages 0 1 2 3 on ranks 0 1 1 0.
+ * dualpipe p=4 m=8: S=4, mb 0-3 stage s on rank s, mb 4-7 on rank 3-s. */
+static const dep_case dep_cases[] = {
+    {SCHED_1F1B, 4, 4, 1, 0, SCHED_F, 1, 0, -1, -1, "", "F4*", "F of stage 0 needs nothing"},
+    {SCHED_1F1B, 4, 4, 1, 2, SCHED_F, 1, 2, -1, -1, "F5*", "F6*", "F of stage s needs F of s-1"},
+    {SCHED_1F1B, 4, 4, 1, 3, SCHED_F, 1, 3, -1, -1, "F6*", "F7", "F of the last stage"},
+    {SCHED_1F1B, 4, 4, 1, 3, SCHED_BW, 1, 3, -1, -1, "F7", "G7*", "BW of the last stage"},
+    {SCHED_1F1B, 4, 4, 1, 1, SCHED_BW, 2, 1, -1, -1, "F9 G10*", "G9*", "BW: own F, B of s+1"},
+    {SCHED_1F1B, 4, 4, 1, 0, SCHED_BW, 2, 0, -1, -1, "F8 G9*", "G8", "BW of stage 0"},
+    {SCHED_ZB1P, 4, 4, 1, 2, SCHED_B, 0, 2, -1, -1, "F2 G3*", "G2*", "B: own F, B of s+1"},
+    {SCHED_ZB1P, 4, 4, 1, 2, SCHED_W, 0, 2, -1, -1, "G2", "", "W needs its own B"},
+    {SCHED_GPIPE, 1, 2, 1, 0, SCHED_BW, 1, 0, -1, -1, "F1", "G1", "one rank: nothing crosses"},
+    {SCHED_INTERLEAVED, 2, 2, 2, 0, SCHED_F, 1, 2, -1, -1, "F5*", "F6*", "interleaved F"},
+    {SCHED_INTERLEAVED, 2, 2, 2, 1, SCHED_BW, 0, 1, -1, -1, "F1 G2*", "G1*", "interleaved BW"},
+    {SCHED_DUALPIPEV, 2, 4, 1, 1, SCHED_F, 0, 2, -1, -1, "F1", "F2*", "V: F at the turn"},
+    {SCHED_DUALPIPEV, 2, 4, 1, 1, SCHED_BW, 2, 1, -1, -1, "F9 G10", "G9*", "V: BW at the turn"},
+    {SCHED_DUALPIPEV, 2, 4, 1, 1, SCHED_FB, 3, 1, 1, 2, "F12* F6 G7*", "F13 G6", "F&B: union"},
+    {SCHED_DUALPIPEV, 2, 4, 1, 0, SCHED_FB, 3, 0, 1, 3, "F7", "F12* G7*", "F&B at both ends"},
+    {SCHED_DUALPIPE, 4, 8, 1, 1, SCHED_FB, 6, 2, 0, 1, "F25* F1 G2*", "F26* G1*", "DualPipe F&B"},
+};
+
+/* Writes a list in the notation of dep_case. */
+static void deps_text(const sched_dep *d, int n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%c%d%s", i ? " " : "",
+                                d[i].grad ? 'G' : 'F', d[i].chunk, d[i].remote ? "*" : "");
+}
+
+static void test_deps_by_hand(void)
+{
+    for (size_t i = 0; i < sizeof dep_cases / sizeof dep_cases[0]; i++) {
+        const dep_case *c = &dep_cases[i];
+        sched *s;
+        ms_err err = {0};
+        CU_ASSERT_FATAL(sched_build(c->k, c->p, c->m, c->v, &s, &err) == MS_OK);
+        sched_task task = {c->op, c->mb, c->stage, c->mb2, c->stage2};
+        int found = 0; /* it is one of the rank's tasks */
+        for (size_t j = 0; j < sched_ntasks(s, c->rank) && !found; j++) {
+            const sched_task *t = sched_task_at(s, c->rank, j);
+            found = t->op == task.op && t->mb == task.mb && t->stage == task.stage &&
+                    t->mb2 == task.mb2 && t->stage2 == task.stage2;
+        }
+        CU_ASSERT(found);
+        sched_dep in[SCHED_MAX_INPUTS], out[SCHED_MAX_OUTPUTS];
+        char in_text[64], out_text[64];
+        deps_text(in, sched_task_inputs(s, c->rank, &task, in), in_text, sizeof in_text);
+        deps_text(out, sched_task_outputs(s, c->rank, &task, out), out_text, sizeof out_text);
+        int ok = MS_ASSERT_STR_EQ(in_text, c->in);
+        ok &= MS_ASSERT_STR_EQ(out_text, c->out);
+        if (!ok || !found)
+            fprintf(stderr, "    case %s (%s p=%d m=%d, rank %d)\n", c->what, sched_name(c->k),
+                    c->p, c->m, c->rank);
+        sched_free(s);
+    }
+}
+
+/* Over whole schedules: every completion is made by exactly one task;
+ * every input is one of them, remote exactly when its maker is on another
+ * rank; an output is remote exactly when a task on another rank waits for
+ * it. */
+static void test_deps_agree(void)
+{
+    static const struct {
+        sched_kind k;
+        int p, m, v;
+    } cases[] = {
+        {SCHED_GPIPE, 4, 6, 1},     {SCHED_1F1B, 8, 20, 1},     {SCHED_INTERLEAVED, 4, 8, 3},
+        {SCHED_ZB1P, 8, 20, 1},     {SCHED_DUALPIPE, 8, 20, 1}, {SCHED_DUALPIPEV, 3, 7, 1},
+        {SCHED_DUALPIPEV, 1, 2, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        sched *s;
+        ms_err err = {0};
+        CU_ASSERT_FATAL(sched_build(cases[c].k, cases[c].p, cases[c].m, cases[c].v, &s, &err) ==
+                        MS_OK);
+        size_t n = 2 * (size_t)sched_microbatches(s) * (size_t)sched_stages(s);
+        int *maker = malloc(n * sizeof *maker), *made = calloc(n, sizeof *made);
+        int *out_remote = calloc(n, sizeof *out_remote),
+            *waits_remote = calloc(n, sizeof *waits_remote);
+        CU_ASSERT_FATAL(maker && made && out_remote && waits_remote);
+        int bad = 0;
+        for (size_t at = 0; at < n; at++)
+            maker[at] = -1;
+        for (int r = 0; r < sched_ranks(s); r++)
+            for (size_t i = 0; i < sched_ntasks(s, r); i++) {
+                sched_dep out[SCHED_MAX_OUTPUTS];
+                int k = sched_task_outputs(s, r, sched_task_at(s, r, i), out);
+                for (int j = 0; j < k; j++) {
+                    size_t at = 2 * (size_t)out[j].chunk + out[j].grad;
+                    bad += made[at]++ != 0;
+                    maker[at] = r;
+                    out_remote[at] = out[j].remote;
+                }
+            }
+        for (size_t at = 0; at < n; at++)
+            bad += made[at] != 1;
+        for (int r = 0; r < sched_ranks(s); r++)
+            for (size_t i = 0; i < sched_ntasks(s, r); i++) {
+                sched_dep in[SCHED_MAX_INPUTS];
+                int k = sched_task_inputs(s, r, sched_task_at(s, r, i), in);
+                for (int j = 0; j < k; j++) {
+                    size_t at = 2 * (size_t)in[j].chunk + in[j].grad;
+                    bad += in[j].remote != (maker[at] != r);
+                    waits_remote[at] |= maker[at] != r;
+                }
+            }
+        for (size_t at = 0; at < n; at++)
+            bad += out_remote[at] != waits_remote[at];
+        if (bad)
+            printf("\n    %s p=%d m=%d: %d disagreements\n", sched_name(cases[c].k), cases[c].p,
+                   cases[c].m, bad);
+        CU_ASSERT(bad == 0);
+        free(maker);
+        free(made);
+        free(out_remote);
+        free(waits_remote);
+        sched_free(s);
+    }
+}
+
 static void test_bad_build(void)
 {
     static const struct {
@@ -558,6 +696,8 @@ static CU_TestInfo tests[] = {
     {"DualPipe with F > B-W: (PP/2-1)(F&B+F-2W)", test_bubble_dual_long_forward},
     {"p2p delays", test_p2p},
     {"a schedule rebuilt from its lists", test_from_lists_roundtrip},
+    {"each task's inputs and outputs, by hand", test_deps_by_hand},
+    {"inputs and outputs agree over whole schedules", test_deps_agree},
     {"bad sizes are refused", test_bad_build},
     {"bad task times are refused", test_bad_times},
     {"an order that deadlocks is refused", test_deadlock},

@@ -641,6 +641,101 @@ const sched_task *sched_task_at(const sched *s, int rank, size_t i)
     return &s->tasks[s->off[rank] + i];
 }
 
+/* ---- dependencies ------------------------------------------------------ */
+
+/* A completion of (mb, stage), remote when the rank at the other end,
+ * the one holding stage `other`, is not rank. */
+static sched_dep dep_at(const sched *s, int32_t rank, int32_t mb, int32_t stage, int grad,
+                        int32_t other)
+{
+    int32_t base = mb * s->stages;
+    return (sched_dep){
+        .chunk = base + stage, .grad = (uint8_t)grad, .remote = s->rank_of[base + other] != rank};
+}
+
+/* The F rule: appends what the forward of (mb, stage) waits for. */
+static int inputs_f(const sched *s, int32_t rank, int32_t mb, int32_t stage, sched_dep *in)
+{
+    if (stage == 0)
+        return 0;
+    in[0] = dep_at(s, rank, mb, stage - 1, 0, stage - 1);
+    return 1;
+}
+
+/* The B rule: appends what the input gradient of (mb, stage) waits for.
+ * Its own forward ran on this rank (check_cover proved it). */
+static int inputs_b(const sched *s, int32_t rank, int32_t mb, int32_t stage, sched_dep *in)
+{
+    int32_t at = mb * s->stages + stage;
+    assert(s->rank_of[at] == rank);
+    in[0] = (sched_dep){.chunk = at, .grad = 0, .remote = 0};
+    if (stage + 1 == s->stages)
+        return 1;
+    in[1] = dep_at(s, rank, mb, stage + 1, 1, stage + 1);
+    return 2;
+}
+
+int sched_task_inputs(const sched *s, int rank, const sched_task *k, sched_dep in[SCHED_MAX_INPUTS])
+{
+    switch (k->op) {
+    case SCHED_F:
+        return inputs_f(s, rank, k->mb, k->stage, in);
+    case SCHED_B:
+    case SCHED_BW:
+        return inputs_b(s, rank, k->mb, k->stage, in);
+    case SCHED_W:
+        in[0] = (sched_dep){.chunk = k->mb * s->stages + k->stage, .grad = 1, .remote = 0};
+        return 1;
+    case SCHED_FB: {
+        int n = inputs_f(s, rank, k->mb, k->stage, in);
+        return n + inputs_b(s, rank, k->mb2, k->stage2, in + n);
+    }
+    default:
+        assert(!"not an operation");
+        return 0;
+    }
+}
+
+/* The forward of (mb, stage), sent on when the next stage is elsewhere. */
+static sched_dep output_f(const sched *s, int32_t rank, int32_t mb, int32_t stage)
+{
+    if (stage + 1 == s->stages)
+        return (sched_dep){.chunk = mb * s->stages + stage, .grad = 0, .remote = 0};
+    return dep_at(s, rank, mb, stage, 0, stage + 1);
+}
+
+/* The input gradient of (mb, stage), sent back when the stage before is
+ * elsewhere. */
+static sched_dep output_b(const sched *s, int32_t rank, int32_t mb, int32_t stage)
+{
+    if (stage == 0)
+        return (sched_dep){.chunk = mb * s->stages, .grad = 1, .remote = 0};
+    return dep_at(s, rank, mb, stage, 1, stage - 1);
+}
+
+int sched_task_outputs(const sched *s, int rank, const sched_task *k,
+                       sched_dep out[SCHED_MAX_OUTPUTS])
+{
+    switch (k->op) {
+    case SCHED_F:
+        out[0] = output_f(s, rank, k->mb, k->stage);
+        return 1;
+    case SCHED_B:
+    case SCHED_BW:
+        out[0] = output_b(s, rank, k->mb, k->stage);
+        return 1;
+    case SCHED_W:
+        return 0;
+    case SCHED_FB:
+        out[0] = output_f(s, rank, k->mb, k->stage);
+        out[1] = output_b(s, rank, k->mb2, k->stage2);
+        return 2;
+    default:
+        assert(!"not an operation");
+        return 0;
+    }
+}
+
 /* ---- timing ------------------------------------------------------------ */
 
 /* Completion times of forwards and input gradients, -1 while not done. */
@@ -650,31 +745,22 @@ typedef struct clock_state {
     double *f_done, *b_done;
 } clock_state;
 
-/* When (mb, stage)'s forward input is on rank r, or -1 if not yet made. */
-static double ready_f(const clock_state *c, int32_t r, int32_t mb, int32_t stage)
+/* When task k of rank r can start: the latest arrival of its inputs (0
+ * with none), or -1 while one is not made yet. */
+static double ready_at(const clock_state *c, int32_t r, const sched_task *k)
 {
-    if (stage == 0)
-        return 0;
-    size_t prev = (size_t)mb * (size_t)c->s->stages + (size_t)stage - 1;
-    if (c->f_done[prev] < 0)
-        return -1;
-    return c->f_done[prev] + (c->s->rank_of[prev] != r ? c->p2p_s : 0);
-}
-
-/* When (mb, stage)'s backward can start on rank r, or -1. */
-static double ready_b(const clock_state *c, int32_t r, int32_t mb, int32_t stage)
-{
-    size_t at = (size_t)mb * (size_t)c->s->stages + (size_t)stage;
-    double t = c->f_done[at];
-    if (t < 0)
-        return -1;
-    if (stage + 1 < c->s->stages) {
-        if (c->b_done[at + 1] < 0)
+    sched_dep in[SCHED_MAX_INPUTS];
+    int n = sched_task_inputs(c->s, r, k, in);
+    double ready = 0;
+    for (int i = 0; i < n; i++) {
+        double t = (in[i].grad ? c->b_done : c->f_done)[in[i].chunk];
+        if (t < 0)
             return -1;
-        double g = c->b_done[at + 1] + (c->s->rank_of[at + 1] != r ? c->p2p_s : 0);
-        t = g > t ? g : t;
+        if (in[i].remote)
+            t += c->p2p_s;
+        ready = t > ready ? t : ready;
     }
-    return t;
+    return ready;
 }
 
 static int bad_time(double x, int positive)
@@ -716,37 +802,16 @@ int sched_simulate(const sched *s, const sched_times *t, double *idle_s, sched_r
         for (int32_t r = 0; r < s->ranks; r++) {
             for (; next[r] < sched_ntasks(s, r); next[r]++) {
                 const sched_task *k = sched_task_at(s, r, next[r]);
-                size_t at = (size_t)k->mb * (size_t)s->stages + (size_t)k->stage;
-                double ready;
-                switch (k->op) {
-                case SCHED_F:
-                    ready = ready_f(&c, r, k->mb, k->stage);
-                    break;
-                case SCHED_B:
-                case SCHED_BW:
-                    ready = ready_b(&c, r, k->mb, k->stage);
-                    break;
-                case SCHED_W:
-                    ready = c.b_done[at];
-                    break;
-                default: { /* SCHED_FB */
-                    double rf = ready_f(&c, r, k->mb, k->stage);
-                    double rb = ready_b(&c, r, k->mb2, k->stage2);
-                    ready = rf < 0 || rb < 0 ? -1 : rf > rb ? rf : rb;
-                    break;
-                }
-                }
+                double ready = ready_at(&c, r, k);
                 if (ready < 0)
                     break;
                 double start = ready > free_at[r] ? ready : free_at[r];
                 free_at[r] = start + dur[k->op];
                 busy[r] += dur[k->op];
-                if (k->op == SCHED_F || k->op == SCHED_FB)
-                    c.f_done[at] = free_at[r];
-                if (k->op == SCHED_B || k->op == SCHED_BW)
-                    c.b_done[at] = free_at[r];
-                if (k->op == SCHED_FB)
-                    c.b_done[(size_t)k->mb2 * (size_t)s->stages + (size_t)k->stage2] = free_at[r];
+                sched_dep made[SCHED_MAX_OUTPUTS];
+                int n = sched_task_outputs(s, r, k, made);
+                for (int i = 0; i < n; i++)
+                    (made[i].grad ? c.b_done : c.f_done)[made[i].chunk] = free_at[r];
                 progress = 1;
                 left--;
             }

@@ -1,9 +1,11 @@
 /* sched: pipeline-parallel schedules. For r ranks and m micro-batches
  * (and v virtual stages per rank where the schedule has them), the
  * ordered list of tasks each rank runs: GPipe, 1F1B, interleaved 1F1B,
- * ZB-H1 and DualPipe/DualPipeV. And a small timing simulator that runs
- * those lists with given task durations, to measure each rank's idle
- * time (the pipeline bubble).
+ * ZB-H1 and DualPipe/DualPipeV. The dependency rules between those tasks
+ * (what each waits for, what each makes), written once here for both
+ * timers: a small simulator that runs the lists with given task
+ * durations, to measure each rank's idle time (the pipeline bubble), and
+ * the training step's engine run (train/step).
  *
  * A micro-batch passes through S stages in order, forward 0..S-1, then
  * backward S-1..0; stage s of a micro-batch runs on one rank:
@@ -140,6 +142,53 @@ int sched_rank_of(const sched *s, int mb, int stage);
 size_t sched_ntasks(const sched *s, int rank);
 const sched_task *sched_task_at(const sched *s, int rank, size_t i);
 
+/* The pipeline's dependency rules, the one place they are written: what
+ * a task waits for and what its end makes. sched_simulate and the step's
+ * engine-driven runner (train/step) both time tasks from these lists,
+ * each with its own clock.
+ *
+ * A chunk is stage `stage` of micro-batch `mb`, numbered
+ * mb * sched_stages(s) + stage within one pipeline (a caller simulating
+ * several replicas adds its replica's offset). Each chunk completes twice:
+ * its forward (F, or the forward half of an F&B) and its input gradient
+ * (B, BW, or the backward half of an F&B); a W completes nothing anyone
+ * waits for except the order of its own rank. */
+typedef struct sched_dep {
+    int32_t chunk;  /* mb * stages + stage */
+    uint8_t grad;   /* 0: the chunk's forward; 1: its input gradient */
+    uint8_t remote; /* the other end is on another rank: p2p_s applies */
+} sched_dep;
+
+/* Bounds on the lists: an F&B waits for its forward's input and for its
+ * backward's own forward and the gradient from the stage after; it makes
+ * a forward and an input gradient. */
+#define SCHED_MAX_INPUTS  3
+#define SCHED_MAX_OUTPUTS 2
+
+/* Fills in[] with the completions task k of rank's list waits for and
+ * returns how many (0 to SCHED_MAX_INPUTS); remote says the input is made
+ * on another rank, so it arrives p2p_s after it is made. The rules:
+ *   F  of (mb, s)   the forward of (mb, s-1); nothing for s = 0
+ *   B, BW of (mb, s) its own forward, and the input gradient of
+ *                   (mb, s+1) unless s is the last stage
+ *   W  of (mb, s)   the input gradient of (mb, s) (its own B)
+ *   F&B             the union: the F rule for (mb, stage), then the
+ *                   B rule for (mb2, stage2)
+ * The task may start once every input has arrived (at 0 with none). k must
+ * be one of rank's tasks (sched_task_at); a few table reads, no allocation. */
+int sched_task_inputs(const sched *s, int rank, const sched_task *k,
+                      sched_dep in[SCHED_MAX_INPUTS]);
+
+/* Fills out[] with the completions task k of rank's list makes when it
+ * ends and returns how many (0 to SCHED_MAX_OUTPUTS): F the forward of
+ * (mb, stage); B and BW the input gradient of (mb, stage); W none; F&B the
+ * forward of (mb, stage), then the input gradient of (mb2, stage2). Here
+ * remote says a task on another rank waits for it, so it is sent there
+ * (the forward of (mb, s) to the F of (mb, s+1), the gradient of (mb, s)
+ * to the backward of (mb, s-1)). No allocation. */
+int sched_task_outputs(const sched *s, int rank, const sched_task *k,
+                       sched_dep out[SCHED_MAX_OUTPUTS]);
+
 /* Durations of one stage's chunk of one micro-batch, in seconds; for
  * interleaved a stage is one model chunk (a rank's layers / vpp), for
  * dualpipev half a rank's layers. b_s is the input gradient only: a BW
@@ -159,7 +208,8 @@ typedef struct sched_result {
 } sched_result;
 
 /* Runs the lists: each rank runs its tasks in order, each as soon as the
- * rank is free and its inputs are ready: F of (mb, s) after F of
+ * rank is free and its inputs are ready, by the rules of
+ * sched_task_inputs and sched_task_outputs: F of (mb, s) after F of
  * (mb, s-1); B or BW of (mb, s) after its F and after B or BW of
  * (mb, s+1); W after its B; an F&B after the inputs of both its halves,
  * both halves done at its end. An input from another rank arrives p2p_s

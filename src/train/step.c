@@ -172,30 +172,24 @@ static int load_class(const runner *R, int rep)
     return R->reps > 1 && rep % R->group_reps != 0 ? 1 : 0;
 }
 
-/* When (mb, stage)'s forward input is ready for rank, or -1. */
-static sim_time ready_f(const runner *R, int rep, int rank, int mb, int stage)
+/* When task k of (rep, rank) can start: the latest arrival of its inputs
+ * (sched_task_inputs; 0 with none), or -1 while one is not made yet.
+ * Blocking sends have already waited for the transfer: no p2p on top. */
+static sim_time ready_at(const runner *R, int rep, int rank, const sched_task *k)
 {
-    if (stage == 0)
-        return 0;
-    sim_time t = R->f_done[chunk(R, rep, mb, stage - 1)];
-    if (t < 0)
-        return -1;
-    return sched_rank_of(R->sc, mb, stage - 1) == rank || R->p2p_blocking ? t : t + R->p2p;
-}
-
-static sim_time ready_b(const runner *R, int rep, int rank, int mb, int stage)
-{
-    sim_time own = R->f_done[chunk(R, rep, mb, stage)];
-    if (own < 0)
-        return -1;
-    if (stage == R->S - 1)
-        return own;
-    sim_time t = R->b_done[chunk(R, rep, mb, stage + 1)];
-    if (t < 0)
-        return -1;
-    if (sched_rank_of(R->sc, mb, stage + 1) != rank && !R->p2p_blocking)
-        t += R->p2p;
-    return t > own ? t : own;
+    sched_dep in[SCHED_MAX_INPUTS];
+    int n = sched_task_inputs(R->sc, rank, k, in);
+    size_t base = chunk(R, rep, 0, 0);
+    sim_time p2p = R->p2p_blocking ? 0 : R->p2p, ready = 0;
+    for (int i = 0; i < n; i++) {
+        sim_time t = (in[i].grad ? R->b_done : R->f_done)[base + (size_t)in[i].chunk];
+        if (t < 0)
+            return -1;
+        if (in[i].remote)
+            t += p2p;
+        ready = t > ready ? t : ready;
+    }
+    return ready;
 }
 
 /* Duration of task k for class cls, and its parts. */
@@ -267,13 +261,11 @@ static double task_time(const runner *R, int cls, int rank, const sched_task *k,
      * activation, a backward's gradient) has reached the next rank. */
     double pp = 0;
     if (R->p2p_blocking && R->p2p > 0) {
-        int sends_f = (k->op == SCHED_F || k->op == SCHED_FB) && k->stage < R->S - 1 &&
-                      sched_rank_of(R->sc, k->mb, k->stage + 1) != rank;
-        int mb_b = k->op == SCHED_FB ? k->mb2 : k->mb,
-            st_b = k->op == SCHED_FB ? k->stage2 : k->stage;
-        int sends_b = (k->op == SCHED_B || k->op == SCHED_BW || k->op == SCHED_FB) && st_b > 0 &&
-                      sched_rank_of(R->sc, mb_b, st_b - 1) != rank;
-        pp = (double)(sends_f + sends_b) * sim_time_to_s(R->p2p);
+        sched_dep made[SCHED_MAX_OUTPUTS];
+        int n = sched_task_outputs(R->sc, rank, k, made), sends = 0;
+        for (int i = 0; i < n; i++)
+            sends += made[i].remote;
+        pp = (double)sends * sim_time_to_s(R->p2p);
     }
     parts[STEP_COMM_EP] += exposed;
     parts[STEP_COMM_TP] += tp;
@@ -335,25 +327,7 @@ static void try_start(runner *R, int id)
     if (R->busy[id] || R->next[id] == sched_ntasks(R->sc, rank))
         return;
     const sched_task *k = sched_task_at(R->sc, rank, R->next[id]);
-    sim_time ready;
-    switch (k->op) {
-    case SCHED_F:
-        ready = ready_f(R, rep, rank, k->mb, k->stage);
-        break;
-    case SCHED_B:
-    case SCHED_BW:
-        ready = ready_b(R, rep, rank, k->mb, k->stage);
-        break;
-    case SCHED_W:
-        ready = R->b_done[chunk(R, rep, k->mb, k->stage)];
-        break;
-    default: {
-        sim_time rf = ready_f(R, rep, rank, k->mb, k->stage);
-        sim_time rb = ready_b(R, rep, rank, k->mb2, k->stage2);
-        ready = rf < 0 || rb < 0 ? -1 : rf > rb ? rf : rb;
-        break;
-    }
-    }
+    sim_time ready = ready_at(R, rep, rank, k);
     if (ready < 0)
         return;
     sim_time now = sim_now(R->s);
@@ -392,13 +366,11 @@ static void on_end(sim *s, void *ctx, sim_payload pl)
     int id = (int)pl.i64[0], rep = id / R->pp, rank = id % R->pp;
     const sched_task *k = sched_task_at(R->sc, rank, R->next[id]);
     sim_time now = sim_now(s);
-    size_t at = chunk(R, rep, k->mb, k->stage);
-    if (k->op == SCHED_F || k->op == SCHED_FB)
-        R->f_done[at] = now;
-    if (k->op == SCHED_B || k->op == SCHED_BW)
-        R->b_done[at] = now;
-    if (k->op == SCHED_FB)
-        R->b_done[chunk(R, rep, k->mb2, k->stage2)] = now;
+    sched_dep made[SCHED_MAX_OUTPUTS];
+    int nmade = sched_task_outputs(R->sc, rank, k, made);
+    size_t base = chunk(R, rep, 0, 0);
+    for (int i = 0; i < nmade; i++)
+        (made[i].grad ? R->b_done : R->f_done)[base + (size_t)made[i].chunk] = now;
     if (rep == 0) {
         /* The task's compute, then its communication (hidden traffic runs
          * beside compute and is counted as compute time); a barrier's wait
