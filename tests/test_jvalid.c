@@ -88,8 +88,11 @@ static void test_limits(void)
     CU_ASSERT(l[0] == 0.12 && l[1] == 0.19);
     CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "0.5", l, &err), MS_OK);
     CU_ASSERT(l[0] == 0.5 && l[1] == 0.5);
-    CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "serve=0.1", l, &err), MS_EUSAGE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--max-worst: unknown kind 'serve' (train or power)"));
+    CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "serve=0.3", l, &err), MS_OK);
+    CU_ASSERT_STRING_EQUAL(jsystem_kind(2), "serve");
+    CU_ASSERT(isinf(l[0]) && isinf(l[1]) && l[2] == 0.3);
+    CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "decode=0.1", l, &err), MS_EUSAGE);
+    MS_ASSERT_STR_HAS(err.msg, "--max-worst: unknown kind 'decode' (train, power or serve)");
     CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "-1", l, &err), MS_EUSAGE);
     CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "train=", l, &err), MS_EUSAGE);
 }
@@ -193,6 +196,7 @@ static void test_modes(void)
     } bad[] = {
         {2, {"--network", "--system"}, "separate suites"},
         {2, {"--cases", "x"}, "go with --system"},
+        {2, {"--kind", "serve"}, "go with --system"},
         {1, {"--markdown"}, "go with --system"},
         {3, {"--system", "--json", "--markdown"}, "choose one"},
     };

@@ -146,7 +146,8 @@ const cli_cmd cmd_serve = {
              "                --input-len DIST --output-len DIST (--rate R|inf | --concurrency C\n"
              "                | --sweep-rate LIST) (--requests N | --duration S) [options]\n"
              "  megasim serve ... --scenario offline --requests N\n"
-             "  megasim serve ... --scenario server --p99-ttft S --p99-tpot S --requests N\n"
+             "  megasim serve ... --scenario server --p99-ttft S --p99-tpot S (--requests N |\n"
+             "                --duration S)\n"
              "  megasim serve --model FILE --chip NAME --gpus N --replay TRACE.csv [options]\n",
     .details =
         "An instance is tp x dp GPUs: attention tensor-parallel over tp and data-parallel\n"
@@ -162,8 +163,8 @@ const cli_cmd cmd_serve = {
         "the throughput; server finds, by search, the highest Poisson rate at which the p99\n"
         "time to first token and p99 time per output token stay within --p99-ttft and\n"
         "--p99-tpot, and reports that rate, each run of the search and the run at that rate.\n"
-        "Tail latencies grow with the run's length, so give as many --requests as the\n"
-        "benchmark's minimum duration holds (MLPerf: at least 10 minutes).\n"
+        "Each rate runs for --requests N or for --duration S of arrivals (MLPerf: at least\n"
+        "600 s); tail latencies and the drain at the end both depend on the run's length.\n"
         "Costs: decode is the base load of an iteration and prompt chunks riding on it are\n"
         "charged what they add, so GPU-hours (and dollars, with --price-per-gpu-hour) per\n"
         "million input and output tokens come from first principles.\n"

@@ -21,7 +21,10 @@
     X(JS_TOKENS_PER_GPU, "tokens_per_s_per_gpu", 0)                                                \
     X(JS_TFLOPS, "tflops_per_gpu", 1)                                                              \
     X(JS_NODE_PEAK, "node_power_peak_w", 0)                                                        \
-    X(JS_NODE_MEAN, "node_power_mean_w", 0)
+    X(JS_NODE_MEAN, "node_power_mean_w", 0)                                                        \
+    X(JS_OUT_TPS, "output_tokens_per_s", 0)                                                        \
+    X(JS_OUT_TPS_NODE, "output_tokens_per_s_per_node", 0)                                          \
+    X(JS_SERVER_TPS, "server_output_tokens_per_s", 0)
 
 typedef enum js_metric {
 #define JS_ENUM(e, key, c) e,
@@ -47,7 +50,19 @@ static const struct {
     int recompute_counted;
 } countings[] = {{"megatron-2021", 1}, {"megatron-core", 0}};
 
-static const char *const kinds[JSYSTEM_KINDS] = {"train", "power"};
+static const char *const kinds[JSYSTEM_KINDS] = {"train", "power", "serve"};
+
+/* The command a kind's scenario runs. */
+static const char *kind_command(const char *kind)
+{
+    return strcmp(kind, "serve") == 0 ? "serve" : "train";
+}
+
+/* "train, power or serve", for messages. */
+static const char *kind_list(void)
+{
+    return "train, power or serve";
+}
 
 static const char *const known_fields[] = {"case",       "kind",        "metric",  "counting",
                                            "published",  "unit",        "counts",  "source",
@@ -152,11 +167,11 @@ static void add_warnings(jsystem_out *out, const char *text)
     snprintf(out->warnings + used, sizeof out->warnings - used, "%s", text);
 }
 
-/* Runs the train scenario sc (through src/job/jscen) with the suite's
+/* Runs scenario sc of command cmd (through src/job/jscen) with the suite's
  * chips and calibration; *run receives its report as JSON (the caller
  * deletes it). */
-static int run_scenario(const cJSON *sc, const char *label, const jvalid_job *j, const jenv *env,
-                        cJSON **run, ms_err *err)
+static int run_scenario(const cJSON *sc, const char *cmd, const char *label, const jvalid_job *j,
+                        const jenv *env, cJSON **run, ms_err *err)
 {
     char *extra[2 * JOPT_MAX_LIST + 3] = {"--json"};
     int nextra = 1;
@@ -168,7 +183,7 @@ static int run_scenario(const cJSON *sc, const char *label, const jvalid_job *j,
         extra[nextra++] = "--efficiency";
         extra[nextra++] = (char *)j->efficiency;
     }
-    return jscen_run_obj(sc, label, nextra, extra, "train", env, run, err);
+    return jscen_run_obj(sc, label, nextra, extra, cmd, env, run, err);
 }
 
 /* The two largest parts of breakdown_s, as fractions of the step. */
@@ -272,8 +287,14 @@ static int case_fields(const cJSON *root, const char *shown, jsystem_case *c, in
     snprintf(c->name, sizeof c->name, "%s", s);
     if ((rc = need_string(root, shown, "kind", &s, err)))
         return rc;
-    if (strcmp(s, "train") != 0 && strcmp(s, "power") != 0)
-        return field_err(err, shown, "kind", "expected train or power");
+    size_t k = 0;
+    while (k < JSYSTEM_KINDS && strcmp(kinds[k], s) != 0)
+        k++;
+    if (k == JSYSTEM_KINDS) {
+        char what[64];
+        snprintf(what, sizeof what, "expected %s", kind_list());
+        return field_err(err, shown, "kind", what);
+    }
     snprintf(c->kind, sizeof c->kind, "%s", s);
     if ((rc = metric_of(root, shown, c, metric, counting, err)))
         return rc;
@@ -322,16 +343,18 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
     if (!rc)
         rc = case_scenario(root, shown, env, &sc, &owned, err);
     const cJSON *cmdv = rc ? NULL : cJSON_GetObjectItemCaseSensitive(sc, "command");
-    if (!rc && (!cJSON_IsString(cmdv) || strcmp(cmdv->valuestring, "train") != 0))
-        rc = ms_errf(err, MS_EINVAL,
-                     "%s: scenario field 'command': expected \"train\" (a system case runs a "
-                     "training step), got %s%s%s",
-                     shown, cJSON_IsString(cmdv) ? "\"" : "",
-                     cJSON_IsString(cmdv) ? cmdv->valuestring : "none",
-                     cJSON_IsString(cmdv) ? "\"" : "");
+    const char *cmd = kind_command(c->kind);
+    if (!rc && (!cJSON_IsString(cmdv) || strcmp(cmdv->valuestring, cmd) != 0))
+        rc = ms_errf(
+            err, MS_EINVAL,
+            "%s: scenario field 'command': expected \"%s\" (a %s case runs %s), got "
+            "%s%s%s",
+            shown, cmd, c->kind, strcmp(cmd, "serve") == 0 ? "a serving fleet" : "a training step",
+            cJSON_IsString(cmdv) ? "\"" : "", cJSON_IsString(cmdv) ? cmdv->valuestring : "none",
+            cJSON_IsString(cmdv) ? "\"" : "");
     char label[640];
     snprintf(label, sizeof label, "%s: scenario", shown);
-    if (!rc && (rc = run_scenario(sc, label, j, env, &run, err))) {
+    if (!rc && (rc = run_scenario(sc, cmd, label, j, env, &run, err))) {
         char msg[sizeof err->msg]; /* the command's own message, with the case it came from */
         snprintf(msg, sizeof msg, "%s", err->msg);
         rc = ms_errf(err, MS_EINVAL, "%s: scenario failed: %s", shown, msg);
@@ -344,13 +367,15 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
         c->fits = cJSON_IsBool(fits) ? cJSON_IsTrue(fits) : -1;
         if (metric == JS_TFLOPS)
             rc = tflops(sc, run, counting, shown, env, out, &v, err);
+        else if (metric == JS_SERVER_TPS) /* the search's own figure */
+            v = num(cJSON_GetObjectItemCaseSensitive(run, "server_search"), "output_tokens_per_s");
         else
             v = num(run, metric_keys[metric]);
     }
     if (!rc && (!isfinite(v) || v <= 0))
         rc = ms_errf(err, MS_EINVAL,
                      "%s: field 'metric': the run reports no %s (is its power database "
-                     "missing the chip?)",
+                     "missing the chip, or a server_ metric given without --scenario server?)",
                      shown, metric_keys[metric]);
     if (!rc) {
         c->predicted = v;
@@ -361,9 +386,21 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
     return rc;
 }
 
-/* Runs one case file; a failure is kept in c->error, not returned. */
-static void run_case(const char *path, const char *shown, const jvalid_job *j, const jenv *env,
-                     jsystem_out *out, jsystem_case *c)
+/* Whether root is of a kind not in want (a case without a readable kind
+ * runs, so that its error is shown). */
+static int unwanted(const cJSON *root, const int want[JSYSTEM_KINDS])
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "kind");
+    for (int k = 0; cJSON_IsString(v) && k < JSYSTEM_KINDS; k++)
+        if (strcmp(kinds[k], v->valuestring) == 0)
+            return !want[k];
+    return 0;
+}
+
+/* Runs one case file; a failure is kept in c->error, not returned.
+ * Returns 1, running nothing, when the case is of a kind not in want. */
+static int run_case(const char *path, const char *shown, const jvalid_job *j, const jenv *env,
+                    const int want[JSYSTEM_KINDS], jsystem_out *out, jsystem_case *c)
 {
     ms_err err = {0}, read_err = {0};
     *c = (jsystem_case){.published = NAN,
@@ -383,11 +420,33 @@ static void run_case(const char *path, const char *shown, const jvalid_job *j, c
         rc = ms_errf(&err, MS_EPARSE, "%s: not a JSON object%s", shown,
                      root ? "" : " (malformed JSON)");
     free(text);
-    if (!rc)
+    int skip = !rc && unwanted(root, want);
+    if (!rc && !skip)
         rc = case_body(root, shown, j, env, out, c, &err);
     if (rc)
         snprintf(c->error, sizeof c->error, "%s", err.msg[0] ? err.msg : "failed");
     cJSON_Delete(root);
+    return skip;
+}
+
+/* want[k]: kind k is in text ("train,serve"); every kind for NULL. */
+static int kinds_wanted(const char *text, int want[JSYSTEM_KINDS], ms_err *err)
+{
+    for (int k = 0; k < JSYSTEM_KINDS; k++)
+        want[k] = text == NULL;
+    for (const char *p = text; p && *p;) {
+        size_t len = strcspn(p, ",");
+        int k = 0;
+        while (k < JSYSTEM_KINDS && (strlen(kinds[k]) != len || strncmp(kinds[k], p, len) != 0))
+            k++;
+        if (k == JSYSTEM_KINDS)
+            return ms_errf(err, MS_EUSAGE,
+                           "--kind '%s': expected kinds from %s, such as train,power", text,
+                           kind_list());
+        want[k] = 1;
+        p += len + (p[len] == ',');
+    }
+    return MS_OK;
 }
 
 /* ---- the suite ---- */
@@ -433,8 +492,8 @@ int jsystem_limits(const char *opt, const char *text, double limit[JSYSTEM_KINDS
         if (end == value || *end || errno || !isfinite(x) || x < 0)
             return ms_errf(err, MS_EUSAGE,
                            "%s: expected a relative error >= 0 (0.08 for 8%%), or KIND=X,... "
-                           "with kinds train and power; got '%s'",
-                           opt, text);
+                           "with kinds %s; got '%s'",
+                           opt, kind_list(), text);
         if (!eq) {
             for (size_t k = 0; k < JSYSTEM_KINDS; k++)
                 limit[k] = x;
@@ -445,7 +504,7 @@ int jsystem_limits(const char *opt, const char *text, double limit[JSYSTEM_KINDS
         while (k < JSYSTEM_KINDS && strcmp(kinds[k], item) != 0)
             k++;
         if (k == JSYSTEM_KINDS)
-            return ms_errf(err, MS_EUSAGE, "%s: unknown kind '%s' (train or power)", opt, item);
+            return ms_errf(err, MS_EUSAGE, "%s: unknown kind '%s' (%s)", opt, item, kind_list());
         limit[k] = x;
     }
     return MS_OK;
@@ -629,8 +688,11 @@ int jsystem_run(const jvalid_job *j, const jenv *env, report *r, jsystem_out *ou
     int rc = jvalid_check(j, err);
     if (!rc && !j->system)
         rc = ms_errf(err, MS_EINVAL, "jsystem_run: not --system");
+    int want[JSYSTEM_KINDS];
     if (!rc && !(rc = jsystem_limits("--max-median", j->max_median, out->max_median, err)))
         rc = jsystem_limits("--max-worst", j->max_worst, out->max_worst, err);
+    if (!rc)
+        rc = kinds_wanted(j->kinds, want, err);
     if (!rc && j->cases)
         snprintf(dir, sizeof dir, "%s", j->cases);
     else if (!rc)
@@ -645,9 +707,9 @@ int jsystem_run(const jvalid_job *j, const jenv *env, report *r, jsystem_out *ou
         snprintf(shown_file, sizeof shown_file, "%s/%s", shown, names[i]);
         if (j->progress)
             j->progress(j->progress_ctx, i, nn, names[i]);
-        run_case(path, shown_file, j, env, out, &out->cases[i]);
-        out->n++;
-        out->failed += out->cases[i].error[0] != 0;
+        if (run_case(path, shown_file, j, env, want, out, &out->cases[out->n]))
+            continue;
+        out->failed += out->cases[out->n++].error[0] != 0;
     }
     for (int k = 0; !rc && k < JSYSTEM_KINDS; k++) {
         jsystem_stats *st = &out->stats[k];

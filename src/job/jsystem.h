@@ -1,10 +1,11 @@
 /* jsystem: megasim validate --system, the suite of published whole-system
  * outcomes (a training run's GPU-hours, Megatron's teraFLOP/s per GPU, a
- * node's power) held against what megasim predicts for the same plan. One
- * JSON file per case under validation/system/: the scenario (a train
- * scenario, run through src/job/jtrain), the published figure with its
- * unit, source and confidence, and how the source counts it. These are
- * predictions to check, never targets: nothing here feeds calibration.
+ * node's power, a serving system's tokens per second) held against what
+ * megasim predicts for the same plan. One JSON file per case under
+ * validation/system/: the scenario (a train or serve scenario, run through
+ * src/job/jtrain or jserve), the published figure with its unit, source
+ * and confidence, and how the source counts it. These are predictions to
+ * check, never targets: nothing here feeds calibration.
  *
  * The report's JSON: "cases_from" (the directory), "results" (one object
  * per case: case, kind, metric, predicted, published, rel_error, unit,
@@ -23,8 +24,9 @@
 #include "job/jvalid.h"
 #include "report/report.h"
 
-/* The kinds of case: "train", "power". */
-#define JSYSTEM_KINDS 2
+/* The kinds of case: "train" and "power" (a train scenario), "serve" (a
+ * serve scenario). */
+#define JSYSTEM_KINDS 3
 const char *jsystem_kind(int k);
 
 #define JSYSTEM_NAME 128

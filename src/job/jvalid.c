@@ -36,6 +36,8 @@ static const jopt validate_rows[] = {
      "whole systems instead: published training runs and node power (validation/system/)"},
     {"cases", JOPT_STR, "DIR", NULL, NULL, NAN, NAN, NULL, offsetof(jvalid_job, cases),
      "with --system: the case files to run (default: validation/system)"},
+    {"kind", JOPT_STR, "K[,K]", NULL, NULL, NAN, NAN, NULL, offsetof(jvalid_job, kinds),
+     "with --system: only the cases of these kinds (train, power, serve)"},
     {"max-median", JOPT_STR, "X", NULL, NULL, NAN, NAN, NULL, offsetof(jvalid_job, max_median),
      "with --system: fail when a kind's median |relative error| exceeds X (0.08 = 8%; or "
      "train=X,power=Y)"},
@@ -89,10 +91,11 @@ int jvalid_check(const jvalid_job *j, ms_err *err)
         return ms_errf(err, MS_EUSAGE,
                        "--network and --system are separate suites: give one (see 'megasim "
                        "validate --help')");
-    if (!j->system && (j->cases || j->max_median || j->max_worst || j->markdown))
-        return ms_errf(err, MS_EUSAGE,
-                       "--cases, --max-median, --max-worst and --markdown go with --system (see "
-                       "'megasim validate --help')");
+    if (!j->system && (j->cases || j->kinds || j->max_median || j->max_worst || j->markdown))
+        return ms_errf(
+            err, MS_EUSAGE,
+            "--cases, --kind, --max-median, --max-worst and --markdown go with --system (see "
+            "'megasim validate --help')");
     if (j->json && j->markdown)
         return ms_errf(err, MS_EUSAGE, "--json and --markdown: choose one");
     return MS_OK;

@@ -39,7 +39,8 @@ typedef struct jvalid_job {
     const char *cases;      /* --system: the case directory; NULL: home/validation/system */
     const char *max_median; /* --system: "X" or "KIND=X,..."; NULL: no threshold */
     const char *max_worst;
-    int markdown; /* --system: the table as Markdown (the CLI prints it) */
+    const char *kinds; /* --system: "train,serve", the kinds of case to run; NULL: all */
+    int markdown;      /* --system: the table as Markdown (the CLI prints it) */
     int keep_plot_data;
     uint64_t given;
     /* Not options: told before each case of --system runs (may be NULL). */
