@@ -52,10 +52,17 @@ static const struct {
 
 static const char *const kinds[JSYSTEM_KINDS] = {"train", "power", "serve"};
 
-/* The command a kind's scenario runs. */
-static const char *kind_command(const char *kind)
+/* The command a kind's scenario runs: train for train, serve for serve,
+ * either for power (a node's power in training or in serving); cmd is
+ * the scenario's own. NULL when cmd is not one the kind runs. */
+static const char *kind_command(const char *kind, const char *cmd)
 {
-    return strcmp(kind, "serve") == 0 ? "serve" : "train";
+    int power = strcmp(kind, "power") == 0, serve = strcmp(kind, "serve") == 0;
+    if (cmd && strcmp(cmd, "serve") == 0 && (serve || power))
+        return "serve";
+    if (cmd && strcmp(cmd, "train") == 0 && !serve)
+        return "train";
+    return NULL;
 }
 
 /* "train, power or serve", for messages. */
@@ -343,15 +350,22 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
     if (!rc)
         rc = case_scenario(root, shown, env, &sc, &owned, err);
     const cJSON *cmdv = rc ? NULL : cJSON_GetObjectItemCaseSensitive(sc, "command");
-    const char *cmd = kind_command(c->kind);
-    if (!rc && (!cJSON_IsString(cmdv) || strcmp(cmdv->valuestring, cmd) != 0))
+    const char *cmd = rc ? NULL : kind_command(c->kind, cJSON_GetStringValue(cmdv));
+    if (!rc && !cmd) {
+        int serve = strcmp(c->kind, "serve") == 0, power = strcmp(c->kind, "power") == 0;
         rc = ms_errf(
             err, MS_EINVAL,
-            "%s: scenario field 'command': expected \"%s\" (a %s case runs %s), got "
-            "%s%s%s",
-            shown, cmd, c->kind, strcmp(cmd, "serve") == 0 ? "a serving fleet" : "a training step",
+            "%s: scenario field 'command': expected %s (a %s case runs %s), got %s%s%s", shown,
+            serve   ? "\"serve\""
+            : power ? "\"train\" or \"serve\""
+                    : "\"train\"",
+            c->kind,
+            serve   ? "a serving fleet"
+            : power ? "a training step or a serving fleet"
+                    : "a training step",
             cJSON_IsString(cmdv) ? "\"" : "", cJSON_IsString(cmdv) ? cmdv->valuestring : "none",
             cJSON_IsString(cmdv) ? "\"" : "");
+    }
     char label[640];
     snprintf(label, sizeof label, "%s: scenario", shown);
     if (!rc && (rc = run_scenario(sc, cmd, label, j, env, &run, err))) {

@@ -24,8 +24,8 @@
 #include "job/jvalid.h"
 #include "report/report.h"
 
-/* The kinds of case: "train" and "power" (a train scenario), "serve" (a
- * serve scenario). */
+/* The kinds of case: "train" (a train scenario), "serve" (a serve
+ * scenario), "power" (a node's power, in either). */
 #define JSYSTEM_KINDS 3
 const char *jsystem_kind(int k);
 
