@@ -11,6 +11,8 @@
 #include "train/stack.h"
 #include "train/step.h"
 
+#include "test_assert.h"
+
 static model tiny, gpt2; /* GPT-2 small: 12 layers, d 768, 12 heads of 64 */
 
 static int setup(void)
@@ -57,8 +59,8 @@ static plan small_plan(void)
 static void test_expected_nodes(void)
 {
     /* 8 experts over 8 nodes: 8 (1 - (7/8)^8) = 5.25113...; V3 caps it at 4. */
-    CU_ASSERT_DOUBLE_EQUAL(tcost_expected_nodes(8, 8, 0), 8 * (1 - pow(7.0 / 8, 8)), 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(tcost_expected_nodes(8, 8, 0), 5.2511286736, 1e-9);
+    MS_ASSERT_WITHIN(tcost_expected_nodes(8, 8, 0), 8 * (1 - pow(7.0 / 8, 8)), 1e-12);
+    MS_ASSERT_WITHIN(tcost_expected_nodes(8, 8, 0), 5.2511286736, 1e-9);
     CU_ASSERT(tcost_expected_nodes(8, 8, 4) == 4);
     CU_ASSERT(tcost_expected_nodes(1, 8, 0) == 1);
 }
@@ -80,14 +82,14 @@ static void test_stage_flops(void)
      * 256x40 + 32x128 + 64x256 = 53,248, experts (2 routed + 1 shared) x
      * 3 x 256 x 64 + router 8 x 256 = 149,504; the head again. */
     double expect = 2 * T * (mp.matmul_active + 2 * d * d + 53248 + 149504 + mp.head);
-    CU_ASSERT_DOUBLE_EQUAL(st.w.flops, expect, expect * 1e-12);
+    MS_ASSERT_WITHIN(st.w.flops, expect, expect * 1e-12);
     /* Forward GEMMs equal the weight gradients'; the input gradient adds
      * 2.5 x attention and 2 x element-wise work. */
     CU_ASSERT(st.f.flops > st.w.flops && st.b.flops > st.f.flops);
     CU_ASSERT(st.layers == 4 && st.embedding && st.head && st.mtp_modules == 1);
     CU_ASSERT(st.moe_layers == 4); /* layers 1-3 and the MTP block */
     /* Every part of the time has a bound. */
-    CU_ASSERT_DOUBLE_EQUAL(st.f.flop_bound_s + st.f.hbm_bound_s, st.f.time_s, 1e-15);
+    MS_ASSERT_WITHIN(st.f.flop_bound_s + st.f.hbm_bound_s, st.f.time_s, 1e-15);
 
     /* fp8 on a chip without an fp8 peak names both. */
     c.peak_flop_per_s[MS_FP8] = NAN;
@@ -132,15 +134,15 @@ static void test_fp8_quantization_bytes(void)
     ms_err err = {0};
     CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
     double got = st.f.quant_B + st.b.quant_B + st.w.quant_B;
-    CU_ASSERT_DOUBLE_EQUAL(got, expect, expect * 1e-12);
+    MS_ASSERT_WITHIN(got, expect, expect * 1e-12);
     /* At peak they are bound by HBM: bytes over bandwidth, in their own kind. */
     double t =
         st.f.by_kind_s[TCOST_QUANT] + st.b.by_kind_s[TCOST_QUANT] + st.w.by_kind_s[TCOST_QUANT];
-    CU_ASSERT_DOUBLE_EQUAL(t, expect / c.hbm_bw_Bps, t * 1e-12);
+    MS_ASSERT_WITHIN(t, expect / c.hbm_bw_Bps, t * 1e-12);
     /* Selective recompute reuses the cached FP8 inputs: no more bytes. */
     p.recompute = PLAN_RECOMPUTE_SELECTIVE;
     CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
-    CU_ASSERT_DOUBLE_EQUAL(st.f.quant_B + st.b.quant_B + st.w.quant_B, expect, expect * 1e-12);
+    MS_ASSERT_WITHIN(st.f.quant_B + st.b.quant_B + st.w.quant_B, expect, expect * 1e-12);
     /* BF16 has none. */
     p.recipe = "bf16";
     CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
@@ -169,7 +171,7 @@ static void test_elementwise_bytes(void)
     ms_err err = {0};
     CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
     double t = st.f.by_kind_s[TCOST_OTHER];
-    CU_ASSERT_DOUBLE_EQUAL(t, expect / c.hbm_bw_Bps, t * 1e-12);
+    MS_ASSERT_WITHIN(t, expect / c.hbm_bw_Bps, t * 1e-12);
 }
 
 static int run(const plan *p, sched_kind k, double load, int every, step_result *r)
@@ -204,7 +206,7 @@ static void test_symmetry(void)
             CU_ASSERT_FATAL(run(&p, kinds[i], load, 1, &all) == MS_OK);
             CU_ASSERT(one.ranks_simulated == 2 && all.ranks_simulated == 16);
             CU_ASSERT(all.events > one.events);
-            CU_ASSERT_DOUBLE_EQUAL(one.step_time_s, all.step_time_s, 1e-12 * one.step_time_s);
+            MS_ASSERT_WITHIN(one.step_time_s, all.step_time_s, 1e-12 * one.step_time_s);
             if (fabs(one.step_time_s - all.step_time_s) > 1e-12 * one.step_time_s)
                 fprintf(stderr, "\n    %s load %g: one %.9g all %.9g\n", sched_name(kinds[i]), load,
                         one.step_time_s, all.step_time_s);
@@ -244,10 +246,9 @@ static void test_breakdown_adds_up(void)
             CU_ASSERT(r.part_s[k] >= 0);
             sum += r.part_s[k];
         }
-        CU_ASSERT_DOUBLE_EQUAL(sum, r.step_time_s, 1e-9 * r.step_time_s);
+        MS_ASSERT_WITHIN(sum, r.step_time_s, 1e-9 * r.step_time_s);
         CU_ASSERT(r.mfu_bf16 > 0 && r.mfu_bf16 < 1 && r.mfu_fp8 < r.mfu_bf16);
-        CU_ASSERT_DOUBLE_EQUAL(r.gpu_hours_per_trillion_tokens, 1e12 / r.tokens_per_s * 16 / 3600,
-                               1e-6);
+        MS_ASSERT_WITHIN(r.gpu_hours_per_trillion_tokens, 1e12 / r.tokens_per_s * 16 / 3600, 1e-6);
         step_result_free(&r);
     }
 }
@@ -263,7 +264,7 @@ static void test_one_gpu_by_hand(void)
     const tcost_stage *s = &r.stage0;
     double work = 3 * (s->f.time_s + s->b.time_s + s->w.time_s);
     CU_ASSERT(r.part_s[STEP_OPTIMIZER] > 0);
-    CU_ASSERT_DOUBLE_EQUAL(r.step_time_s, work + r.part_s[STEP_OPTIMIZER], 1e-11);
+    MS_ASSERT_WITHIN(r.step_time_s, work + r.part_s[STEP_OPTIMIZER], 1e-11);
     CU_ASSERT(r.part_s[STEP_BUBBLE] < 1e-11);
     step_result_free(&r);
 }
@@ -285,7 +286,7 @@ static void test_does_not_fit(void)
     CU_ASSERT(step_run(&tiny, &c, NULL, &p, t, &net, &cfg, &r, &err) == MS_EINVAL);
     topo_free(t);
     CU_ASSERT(!r.fits && r.short_B > 0);
-    CU_ASSERT_DOUBLE_EQUAL(r.short_B, r.memory.total_B - 1e8, 1);
+    MS_ASSERT_WITHIN(r.short_B, r.memory.total_B - 1e8, 1);
     CU_ASSERT(strstr(err.msg, "does not fit") && strstr(err.msg, "short"));
 }
 
@@ -307,13 +308,12 @@ static void test_materialized_attention_by_hand(void)
     p.stack = "megatron-2021";
     tcost_stage st, flash;
     CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
-    CU_ASSERT_DOUBLE_EQUAL(st.f.by_kind_s[TCOST_ATTENTION], 12 * 22.020096e-6, 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(st.b.by_kind_s[TCOST_ATTENTION], 12 * 31.45728e-6, 1e-15);
+    MS_ASSERT_WITHIN(st.f.by_kind_s[TCOST_ATTENTION], 12 * 22.020096e-6, 1e-15);
+    MS_ASSERT_WITHIN(st.b.by_kind_s[TCOST_ATTENTION], 12 * 31.45728e-6, 1e-15);
     /* Full recompute runs the forward again in the backward. */
     p.recompute = PLAN_RECOMPUTE_FULL;
     CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
-    CU_ASSERT_DOUBLE_EQUAL(st.b.by_kind_s[TCOST_ATTENTION], 12 * (22.020096e-6 + 31.45728e-6),
-                           1e-15);
+    MS_ASSERT_WITHIN(st.b.by_kind_s[TCOST_ATTENTION], 12 * (22.020096e-6 + 31.45728e-6), 1e-15);
     /* A fused kernel keeps the scores out of HBM: far less time. */
     p.stack = "plain";
     p.recompute = PLAN_RECOMPUTE_NONE;
@@ -337,10 +337,10 @@ static void test_megatron_loss_bytes(void)
     p.stack = "megatron-core-2024";
     CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &core, &err) == MS_OK);
     double L = 256 * 1000;
-    CU_ASSERT_DOUBLE_EQUAL(core.f.by_kind_s[TCOST_OTHER] - plain.f.by_kind_s[TCOST_OTHER],
-                           2 * (38 - 8) * L / 2e12, 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(core.b.by_kind_s[TCOST_OTHER] - plain.b.by_kind_s[TCOST_OTHER],
-                           2 * (14 - 16) * L / 2e12, 1e-15);
+    MS_ASSERT_WITHIN(core.f.by_kind_s[TCOST_OTHER] - plain.f.by_kind_s[TCOST_OTHER],
+                     2 * (38 - 8) * L / 2e12, 1e-15);
+    MS_ASSERT_WITHIN(core.b.by_kind_s[TCOST_OTHER] - plain.b.by_kind_s[TCOST_OTHER],
+                     2 * (14 - 16) * L / 2e12, 1e-15);
 }
 
 /* FP8 recipes as distinct things, on GPT-2 small (12 layers, d 768) over
@@ -360,8 +360,8 @@ static void test_fp8_recipes(void)
     tcost_stage te, ds, bf;
     p.recipe = "fp8-tensor";
     CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &te, &err) == MS_OK);
-    CU_ASSERT_DOUBLE_EQUAL(te.f.by_kind_s[TCOST_QUANT], 12 * 7 * 512 * 768 * 2 / 2e12, 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(te.b.by_kind_s[TCOST_QUANT], 12 * 9 * 512 * 768 * 2 / 2e12, 1e-15);
+    MS_ASSERT_WITHIN(te.f.by_kind_s[TCOST_QUANT], 12 * 7 * 512 * 768 * 2 / 2e12, 1e-15);
+    MS_ASSERT_WITHIN(te.b.by_kind_s[TCOST_QUANT], 12 * 9 * 512 * 768 * 2 / 2e12, 1e-15);
     CU_ASSERT(te.w.by_kind_s[TCOST_QUANT] == 0);
     p.recipe = "fp8";
     CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &ds, &err) == MS_OK);
@@ -377,8 +377,8 @@ static void test_fp8_recipes(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "mxfp8 needs"));
     c.family = "blackwell";
     CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &p, 0, 1, 1, &te, &err) == MS_OK);
-    CU_ASSERT_DOUBLE_EQUAL(te.f.by_kind_s[TCOST_QUANT],
-                           12 * 7 * 512 * 768 * 2 * (1 + 1.0 / 32) / 2e12, 1e-15);
+    MS_ASSERT_WITHIN(te.f.by_kind_s[TCOST_QUANT], 12 * 7 * 512 * 768 * 2 * (1 + 1.0 / 32) / 2e12,
+                     1e-15);
 }
 
 /* What the stacks change: full recompute repeats the TP all-reduces,
@@ -412,9 +412,8 @@ static void test_stack_overlaps(void)
     CU_ASSERT(core.part_s[STEP_COMM_TP] > 0); /* the first chunk stays exposed */
     /* Its collectives hold 16 of the test chip's 100 SMs: every GEMM a
      * tensor-parallel task runs takes 100/84 as long. */
-    CU_ASSERT_DOUBLE_EQUAL(core.part_s[STEP_COMPUTE_GEMM],
-                           plain.part_s[STEP_COMPUTE_GEMM] * 100.0 / 84.0,
-                           1e-9 * plain.part_s[STEP_COMPUTE_GEMM]);
+    MS_ASSERT_WITHIN(core.part_s[STEP_COMPUTE_GEMM], plain.part_s[STEP_COMPUTE_GEMM] * 100.0 / 84.0,
+                     1e-9 * plain.part_s[STEP_COMPUTE_GEMM]);
     /* Megatron reduces BF16 training's gradients in FP32: twice the bytes.
      * The tiny model's gradients fit in one 40M-parameter bucket, so the
      * reduction cannot start before the backward ends; the second pipeline
@@ -504,10 +503,8 @@ static void test_domain_override(void)
         topo_free(t);
     }
     /* One domain holds the group: GPUs reached; two domains: nodes reached. */
-    CU_ASSERT_DOUBLE_EQUAL(fanout[0], tcost_expected_nodes(4, (double)tiny.experts_per_token, 0),
-                           1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(fanout[1], tcost_expected_nodes(2, (double)tiny.experts_per_token, 0),
-                           1e-12);
+    MS_ASSERT_WITHIN(fanout[0], tcost_expected_nodes(4, (double)tiny.experts_per_token, 0), 1e-12);
+    MS_ASSERT_WITHIN(fanout[1], tcost_expected_nodes(2, (double)tiny.experts_per_token, 0), 1e-12);
 }
 
 static CU_TestInfo tests[] = {
