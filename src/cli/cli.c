@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/vec.h"
 #include "job/jenv.h"
 #include "job/jopt.h"
 #include "report/report.h"
@@ -346,20 +347,20 @@ char *cli_read_file(const char *path, ms_err *err)
         ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *b = realloc(buf, cap * 2);
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    for (;;) {
+        /* Room to read at least one byte and to end with a NUL. */
+        char *b = vec_grow(buf, &cap, n + 2, 4096, 1);
         if (!b) {
             free(buf);
             buf = NULL;
             break;
         }
         buf = b;
-        cap *= 2;
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
     }
     fclose(f);
     if (!buf) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
 #include "hw/calib.h"
 #include "hw/chip.h"
 #include "hw/roofline.h"
@@ -326,7 +327,7 @@ static int build(study *s, const request *q, const jenv *env, char *warn, chip_d
  * group without a key or values), after a blank line unless at the top. */
 typedef struct lines {
     char *text;
-    size_t len;
+    size_t len, cap; /* bytes used (no NUL counted) and allocated */
     int failed;
 } lines;
 
@@ -337,7 +338,8 @@ static void line_add(lines *l, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *grown = n >= 0 ? realloc(l->text, l->len + (size_t)n + 2) : NULL;
+    /* Room for a newline, the line and its NUL. */
+    char *grown = n >= 0 ? vec_grow(l->text, &l->cap, l->len + (size_t)n + 2, 256, 1) : NULL;
     if (!grown) {
         l->failed = 1;
         return;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
 #include "job/jserve.h"
 #include "job/jtrain.h"
 #include "report/report.h"
@@ -18,16 +19,19 @@ static char *read_all(const char *path, ms_err *err)
         ms_errf(err, MS_EIO, "%s: cannot open", path);
         return NULL;
     }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    for (size_t k; buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
-        n += k;
-        if (n + 1 == cap) {
-            char *b = realloc(buf, cap *= 2);
-            if (!b)
-                free(buf);
-            buf = b;
+    size_t cap = 0, n = 0, k = 1;
+    char *buf = NULL;
+    while (k > 0) {
+        /* Room to read at least one byte and to end with a NUL. */
+        char *b = vec_grow(buf, &cap, n + 2, 4096, 1);
+        if (!b) {
+            free(buf);
+            buf = NULL;
+            break;
         }
+        buf = b;
+        k = fread(buf + n, 1, cap - n - 1, f);
+        n += k;
     }
     fclose(f);
     if (!buf)

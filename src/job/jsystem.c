@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
 #include "job/jscen.h"
 #include "model/model.h"
 #include "model/modelfile.h"
@@ -111,20 +112,20 @@ static char *read_text(const char *path, ms_err *err)
         ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *b = realloc(buf, cap * 2);
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    for (;;) {
+        /* Room to read at least one byte and to end with a NUL. */
+        char *b = vec_grow(buf, &cap, n + 2, 4096, 1);
         if (!b) {
             free(buf);
             buf = NULL;
             break;
         }
         buf = b;
-        cap *= 2;
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
     }
     fclose(f);
     if (!buf) {
@@ -535,12 +536,13 @@ static int list_cases(const char *dir, const char *shown, char ***names, size_t 
         return ms_errf(err, MS_EIO, "%s: cannot open the case directory: %s", shown,
                        strerror(errno));
     int rc = MS_OK;
+    size_t cap = 0;
     struct dirent *e;
     while (!rc && (e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[0] == '.')
             continue;
-        char **t = realloc(*names, (*n + 1) * sizeof **names);
+        char **t = vec_grow(*names, &cap, *n + 1, 16, sizeof **names);
         if (t)
             *names = t;
         if (!t || !((*names)[*n] = strdup(e->d_name)))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
 #include "hw/roofline.h"
 
 /* The aggregates an operation's FLOPs and bytes are linear in, for the
@@ -131,17 +132,13 @@ static void push(builder *b, const char *kind, ms_prec prec, lin flops, lin byte
         return;
     }
     oplist *l = b->l;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 32;
-        op *p = realloc(l->ops, cap * sizeof *p);
-        if (!p) {
-            b->failed = 1;
-            ms_errf(b->err, MS_ENOMEM, "out of memory building the serving operations");
-            return;
-        }
-        l->ops = p;
-        l->cap = cap;
+    op *p = vec_grow(l->ops, &l->cap, l->n + 1, 32, sizeof *p);
+    if (!p) {
+        b->failed = 1;
+        ms_errf(b->err, MS_ENOMEM, "out of memory building the serving operations");
+        return;
     }
+    l->ops = p;
     l->ops[l->n++] = (op){.flops = compress(flops),
                           .bytes = compress(bytes),
                           .gate = compress(gate),

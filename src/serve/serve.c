@@ -32,25 +32,15 @@ void servei_oom(fleet *f)
 uint32_t servei_chain_new(fleet *f)
 {
     uint32_t id;
-    if (f->free_ch != NONE) {
-        id = f->free_ch;
-        f->free_ch = f->ch[id].next;
-    } else {
-        if (f->nch == f->capch) {
-            size_t cap = f->capch ? 2 * f->capch : 1024;
-            chain *a = realloc(f->ch, cap * sizeof *a);
-            if (!a) {
-                servei_oom(f);
-                return NONE;
-            }
-            f->ch = a;
-            f->capch = cap;
-        }
-        id = (uint32_t)f->nch++;
-        f->ch[id].gen = 0;
+    chain *a = pool_get(&f->ch_pool, f->ch, 1024, sizeof *a, &id);
+    if (!a) {
+        servei_oom(f);
+        return NONE;
     }
-    uint32_t gen = f->ch[id].gen + 1;
-    f->ch[id] = (chain){.gen = gen, .prev = NONE, .next = NONE, .src = -1, .exp_inst = -1};
+    f->ch = a;
+    /* A fresh slot is zero, a reused one keeps the gen its release left. */
+    uint32_t gen = a[id].gen + 1;
+    a[id] = (chain){.gen = gen, .prev = NONE, .next = NONE, .src = -1, .exp_inst = -1};
     return id;
 }
 
@@ -58,39 +48,27 @@ void servei_chain_release(fleet *f, uint32_t id)
 {
     servei_chain_to(&f->ch[id], CH_FREE);
     f->ch[id].gen++;
-    f->ch[id].next = f->free_ch;
-    f->free_ch = id;
+    pool_put(&f->ch_pool, id);
 }
 
 static uint32_t rq_new(fleet *f)
 {
     uint32_t id;
-    if (f->free_rq != NONE) {
-        id = f->free_rq;
-        f->free_rq = (uint32_t)f->rq[id].id;
-    } else {
-        if (f->nrq == f->caprq) {
-            size_t cap = f->caprq ? 2 * f->caprq : 1024;
-            rqst *a = realloc(f->rq, cap * sizeof *a);
-            if (!a) {
-                servei_oom(f);
-                return NONE;
-            }
-            f->rq = a;
-            f->caprq = cap;
-        }
-        id = (uint32_t)f->nrq++;
+    rqst *a = pool_get(&f->rq_pool, f->rq, 1024, sizeof *a, &id);
+    if (!a) {
+        servei_oom(f);
+        return NONE;
     }
-    f->rq[id] = (rqst){.shared_inst = -1, .inst = -1};
+    f->rq = a;
+    a[id] = (rqst){.shared_inst = -1, .inst = -1};
     return id;
 }
 
 void servei_rq_release(fleet *f, uint32_t id)
 {
     free(f->rq[id].chain_out);
-    f->rq[id].chain_out = NULL;
-    f->rq[id].id = f->free_rq;
-    f->free_rq = id;
+    f->rq[id].chain_out = NULL; /* fleet_free frees every slot's */
+    pool_put(&f->rq_pool, id);
 }
 
 /* ---- waking instances ---- */
@@ -483,9 +461,11 @@ static void fleet_free(fleet *f)
     }
     free(f->in);
     free(f->ch);
-    for (size_t k = 0; f->rq && k < f->nrq; k++)
+    pool_free(&f->ch_pool);
+    for (size_t k = 0; f->rq && k < f->rq_pool.n; k++)
         free(f->rq[k].chain_out);
     free(f->rq);
+    pool_free(&f->rq_pool);
     free(f->queue.a);
     free(f->parked.a);
     free(f->idle_mixed);
@@ -505,7 +485,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     int rc = check_config(cfg, err);
     if (rc)
         return rc;
-    fleet f = {.cfg = cfg, .err = err, .res = out, .free_ch = NONE, .free_rq = NONE};
+    fleet f = {.cfg = cfg, .err = err, .res = out};
     icost_config par = cfg->par;
     par.mtp_draft = cfg->mtp_accept > 0;
     f.r = 1 + cfg->mtp_accept;

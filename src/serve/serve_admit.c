@@ -149,16 +149,12 @@ void servei_join_ready(fleet *f, int64_t i, double now)
 
 static int pf_push(fleet *f, inst *I, uint32_t cid)
 {
-    if (I->npf == I->cappf) {
-        size_t cap = I->cappf ? 2 * I->cappf : 16;
-        uint32_t *a = realloc(I->pf, cap * sizeof *a);
-        if (!a) {
-            servei_oom(f);
-            return -1;
-        }
-        I->pf = a;
-        I->cappf = cap;
+    uint32_t *a = vec_grow(I->pf, &I->cappf, I->npf + 1, 16, sizeof *a);
+    if (!a) {
+        servei_oom(f);
+        return -1;
     }
+    I->pf = a;
     I->pf[I->npf++] = cid;
     I->pf_target_sum += f->ch[cid].pf_target;
     return 0;

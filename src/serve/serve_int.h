@@ -12,8 +12,11 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/pool.h"
 #include "core/sim.h"
+#include "core/vec.h"
 #include "serve/kvc.h"
 #include "serve/serve.h"
 
@@ -36,15 +39,14 @@ static inline int servei_hless(const hent *x, const hent *y)
     return x->key < y->key || (x->key == y->key && x->seq < y->seq);
 }
 
+/* Called per event: the test for room is one compare, as in the deque. */
 static inline int servei_heap_push(heap *h, hent e)
 {
     if (h->n == h->cap) {
-        size_t cap = h->cap ? 2 * h->cap : 64;
-        hent *a = realloc(h->a, cap * sizeof *a);
+        hent *a = vec_grow(h->a, &h->cap, h->n + 1, 64, sizeof *a);
         if (!a)
             return -1;
         h->a = a;
-        h->cap = cap;
     }
     size_t i = h->n++;
     while (i > 0) {
@@ -83,18 +85,19 @@ typedef struct deque {
     size_t head, n, cap;
 } deque;
 
+/* Room for one more (the callers test d->n == d->cap first). The ring
+ * doubles in place; the part that had wrapped round to the front moves to
+ * just past the old end, so the order from head on is kept. */
 static inline int servei_dq_grow(deque *d)
 {
-    size_t cap = d->cap ? 2 * d->cap : 64;
-    uint32_t *a = malloc(cap * sizeof *a);
+    assert(d->n == d->cap);
+    size_t old = d->cap;
+    uint32_t *a = vec_grow(d->a, &d->cap, d->n + 1, 64, sizeof *a);
     if (!a)
         return -1;
-    for (size_t i = 0; i < d->n; i++)
-        a[i] = d->a[(d->head + i) % d->cap];
-    free(d->a);
+    if (d->head + d->n > old)
+        memcpy(a + old, a, (d->head + d->n - old) * sizeof *a);
     d->a = a;
-    d->head = 0;
-    d->cap = cap;
     return 0;
 }
 
@@ -239,12 +242,10 @@ typedef struct fleet {
     double r;              /* tokens a decode step makes */
     double qpk;            /* tokens a decode step computes per sequence: 1 + draft */
     inst *in;
-    chain *ch;
-    size_t nch, capch;
-    uint32_t free_ch;
-    rqst *rq;
-    size_t nrq, caprq;
-    uint32_t free_rq;
+    chain *ch; /* indexed by chain id; moves when ch_pool grows it */
+    pool ch_pool;
+    rqst *rq; /* indexed by request id; moves when rq_pool grows it */
+    pool rq_pool;
     deque queue;  /* requests waiting for an instance */
     deque parked; /* disaggregation: prefilled chains waiting for a decode instance */
     uint32_t *idle_mixed, *idle_decode;

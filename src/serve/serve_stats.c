@@ -10,14 +10,10 @@
 
 static int dv_push(dvec *v, double x)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 1024;
-        double *a = realloc(v->a, cap * sizeof *a);
-        if (!a)
-            return -1;
-        v->a = a;
-        v->cap = cap;
-    }
+    double *a = vec_grow(v->a, &v->cap, v->n + 1, 1024, sizeof *a);
+    if (!a)
+        return -1;
+    v->a = a;
     v->a[v->n++] = x;
     return 0;
 }
