@@ -1,7 +1,8 @@
 /* Tests of the serving fleet (src/serve/serve): the KV books balance and
  * never go over capacity, admission and preemption (recompute and swap),
  * a request's latency against decode steps summed by hand from icost,
- * best-of-N, disaggregation, a closed loop, MTP, rejection of requests
+ * best-of-N, disaggregation (with pools of their own layouts), prefix-
+ * cache hits loaded instead of computed, a closed loop, MTP, rejection of requests
  * that can never fit, determinism under a seed, and the errors. */
 #include <CUnit/Basic.h>
 #include <math.h>
@@ -313,6 +314,76 @@ static void test_disaggregation(void)
     fixture_free(&f);
 }
 
+/* Pools of their own layouts: two one-GPU prefill instances feed one
+ * decode instance of two data-parallel ranks, whose cache holds more than
+ * twice a prefill instance's (each rank its own sequences, and the
+ * experts split over both GPUs leave each more room). */
+static void test_pool_layouts(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:200", "fixed:50", 40);
+    f.cfg.gpus = 4;
+    f.cfg.par.dp = 2;
+    f.cfg.prefill_instances = 2;
+    f.cfg.prefill_dp = 1;
+    f.cfg.kv_link_Bps = 1e9;
+    f.cfg.kv_link_latency_s = 1e-5;
+    serve_result r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    CU_ASSERT_EQUAL(r.requests, 40);
+    CU_ASSERT_EQUAL(r.pool[0].instances, 2);
+    CU_ASSERT_EQUAL(r.pool[0].gpus, 2);
+    CU_ASSERT_EQUAL(r.pool[0].dp, 1);
+    CU_ASSERT_EQUAL(r.pool[1].instances, 1);
+    CU_ASSERT_EQUAL(r.pool[1].gpus, 2);
+    CU_ASSERT_EQUAL(r.pool[1].dp, 2);
+    CU_ASSERT(r.pool[1].kv_capacity_tokens > 2 * r.pool[0].kv_capacity_tokens);
+    CU_ASSERT(r.pool[1].weights_B_per_gpu < r.pool[0].weights_B_per_gpu);
+    CU_ASSERT_EQUAL(r.kv_capacity_tokens, r.pool[1].kv_capacity_tokens);
+    MS_ASSERT_EXACT(r.pool[0].input_tokens, 40 * 200);
+    MS_ASSERT_EXACT(r.pool[0].prompt_tokens, 40 * 200);
+    MS_ASSERT_EXACT(r.pool[1].output_tokens, 40 * 50);
+    CU_ASSERT(r.pool[0].busy_gpu_s > 0 && r.pool[0].busy_gpu_s <= 2 * r.makespan_s);
+    check_books(&r);
+    fixture_free(&f);
+}
+
+/* Half of a 1,000-token prompt is in a prefix cache: 500 tokens are
+ * computed, attending all 1,000 keys, and 500 loaded beside the
+ * iteration, which lasts as long as the slower of the two. */
+static void test_cache_hits(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:1000", "fixed:2", 1);
+    f.cfg.gpus = 1;
+    f.cfg.cache_hit = 0.5;
+    f.cfg.cache_load_Bps = 1e15; /* the load hides under the compute */
+    serve_result r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    MS_ASSERT_EXACT(r.pool[0].input_tokens, 500);
+    MS_ASSERT_EXACT(r.pool[0].prompt_tokens, 1000);
+    MS_ASSERT_EXACT(r.cache_hit_tokens, 500);
+    icost *ic;
+    icost_config par = one_gpu();
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny, &f.c, NULL, &par, NULL, NULL, &ic, &err), MS_OK);
+    icost_batch b = {.prefill_tokens = 500,
+                     .prefill_seqs = 1,
+                     .prefill_keys = 500.0 * 500 + 500.0 * 501 / 2,
+                     .prefill_done = 1};
+    MS_ASSERT_NEAR(r.ttft_s.p50, icost_eval(ic, &b).time_s, 1e-9);
+    /* A slow tier: the first token waits for the load. */
+    f.cfg.cache_load_Bps = 1e6;
+    double load_s = 500 * icost_kv_B_per_token_per_gpu(ic) / 1e6;
+    CU_ASSERT_FATAL(load_s > 10 * icost_eval(ic, &b).time_s);
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
+    MS_ASSERT_NEAR(r.ttft_s.p50, load_s, 1e-9);
+    check_books(&r);
+    icost_free(ic);
+    fixture_free(&f);
+}
+
 /* A 1,000-token prompt at 256 tokens an iteration takes four chunks
  * before its first token; the keys of each chunk count the chunks before. */
 static void test_chunked_prefill(void)
@@ -404,8 +475,16 @@ static void test_errors(void)
     static const struct {
         const char *what, *has;
     } cases[] = {
-        {"hbm", "does not fit"}, {"gpus", "multiple of an instance"}, {"disagg", "leave no decode"},
-        {"swap", "--swap-GBps"}, {"reserve", "--mem-reserve"},        {"mtp", "--mtp-accept"},
+        {"hbm", "does not fit"},
+        {"gpus", "multiple of an instance"},
+        {"disagg", "leave none of the fleet's"},
+        {"pools", "less the prefill pool"},
+        {"layout", "--prefill-gpus"},
+        {"hit", "--cache-hit: expected"},
+        {"load", "--cache-load-GBps"},
+        {"swap", "--swap-GBps"},
+        {"reserve", "--mem-reserve"},
+        {"mtp", "--mtp-accept"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fixture f;
@@ -419,6 +498,18 @@ static void test_errors(void)
         }
         if (!strcmp(w, "disagg"))
             f.cfg.prefill_instances = 2;
+        if (!strcmp(w, "pools")) { /* 4 GPUs less one leave 3, not whole 2-GPU instances */
+            f.cfg.gpus = 4;
+            f.cfg.par.dp = 2;
+            f.cfg.prefill_instances = 1;
+            f.cfg.prefill_dp = 1;
+        }
+        if (!strcmp(w, "layout"))
+            f.cfg.prefill_tp = 2;
+        if (!strcmp(w, "hit"))
+            f.cfg.cache_hit = 1;
+        if (!strcmp(w, "load"))
+            f.cfg.cache_hit = 0.5;
         if (!strcmp(w, "swap"))
             f.cfg.preempt = SERVE_SWAP;
         if (!strcmp(w, "reserve"))
@@ -444,6 +535,8 @@ static CU_TestInfo tests[] = {
     {"determinism under a seed", test_determinism},
     {"best-of-N shares the prompt", test_best_of},
     {"disaggregated pools and KV moves", test_disaggregation},
+    {"pools of their own layouts", test_pool_layouts},
+    {"prefix-cache hits loaded, not computed", test_cache_hits},
     {"MTP drafting halves the steps", test_mtp},
     {"chunked prefill", test_chunked_prefill},
     {"a shared prefix is cached once", test_shared_prefix},

@@ -1,6 +1,7 @@
 /* jopt: see jopt.h. */
 #include "job/jopt.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -197,6 +198,9 @@ static uint64_t *given_mask(const jopt_table *t, const void *job)
 
 int jopt_defaults(const jopt_table *t, void *job, ms_err *err)
 {
+    /* The given mask has a bit a row: a table past 64 rows would lose
+     * track of some silently. */
+    assert(!t->track_given || t->n <= 64);
     if (given_mask(t, job))
         *given_mask(t, job) = 0;
     for (size_t i = 0; i < t->n; i++) {

@@ -28,7 +28,15 @@ static const jopt rows[] = {
     {"ep", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(ep),
      "expert-parallel degree, dividing tp x dp"},
     {"disaggregate", JOPT_STR, "P:D", NULL, NULL, NAN, NAN, NULL, S(disaggregate),
-     "split the instances P to D into prefill and decode pools"},
+     "split the instances P to D into prefill and decode pools of one layout"},
+    {"prefill-gpus", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(prefill_gpus),
+     "a prefill pool of N of the GPUs, laid out by --prefill-tp/dp/ep; the rest decode"},
+    {"prefill-tp", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(prefill_tp),
+     "the prefill pool's tensor-parallel degree (default: --tp)"},
+    {"prefill-dp", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(prefill_dp),
+     "the prefill pool's data-parallel ranks per instance (default: --dp)"},
+    {"prefill-ep", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(prefill_ep),
+     "the prefill pool's expert-parallel degree (default: --ep)"},
     {"input-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, S(input_len),
      "prompt lengths: fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA, table:FILE"},
     {"output-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, S(output_len),
@@ -68,6 +76,10 @@ static const jopt rows[] = {
      "host link per GPU for --preempt swap"},
     {"shared-prefix", JOPT_INT, "N", NULL, "0", 0, NAN, NULL, S(shared_prefix),
      "tokens every prompt starts with, cached once per instance"},
+    {"cache-hit", JOPT_NUM, "F", NULL, NULL, 0, NAN, NULL, S(cache_hit),
+     "share of prompt tokens a prefix cache holds, loaded instead of computed"},
+    {"cache-load-GBps", JOPT_POS, "X", "GB/s", NULL, NAN, NAN, NULL, S(cache_load_GBps),
+     "per GPU: what the prefix cache's KV loads at (host link or storage share)"},
     {"moe-imbalance", JOPT_NUM, "X", NULL, "1", NAN, NAN, NULL, S(moe_imbalance),
      "busiest GPU's routed tokens over the mean"},
     {"overlap", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(overlap),
@@ -224,7 +236,7 @@ typedef struct run {
     chip_db *db;
     calib *cal;
     coll_params net;
-    topo *t;
+    topo *t, *prefill_t;
     int64_t node;     /* GPUs a node holds, for per-node figures */
     double price_eff; /* what a GPU-hour costs: the flat price or ownership; NAN: unknown */
     int have_power;
@@ -238,6 +250,7 @@ static void run_free(run *x)
     dist_free(&x->in_len);
     dist_free(&x->out_len);
     topo_free(x->t);
+    topo_free(x->prefill_t);
     calib_free(x->cal);
     chip_db_free(x->db);
 }
@@ -260,6 +273,11 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
     cfg->max_batch = j->max_batch != JOPT_NO_INT ? j->max_batch : 0;
     cfg->max_tokens = j->max_tokens;
     cfg->shared_prefix = j->shared_prefix;
+    cfg->cache_hit = isnan(j->cache_hit) ? 0 : j->cache_hit;
+    cfg->cache_load_Bps = isnan(j->cache_load_GBps) ? 0 : j->cache_load_GBps * 1e9;
+    cfg->prefill_tp = j->prefill_tp != JOPT_NO_INT ? j->prefill_tp : 0;
+    cfg->prefill_dp = j->prefill_dp != JOPT_NO_INT ? j->prefill_dp : 0;
+    cfg->prefill_ep = j->prefill_ep != JOPT_NO_INT ? j->prefill_ep : 0;
     cfg->concurrency = j->concurrency != JOPT_NO_INT ? j->concurrency : 0;
     sp->count = j->requests != JOPT_NO_INT ? j->requests : 0;
     cfg->seed = sp->seed = (uint64_t)j->seed;
@@ -311,8 +329,46 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
             return ms_errf(err, MS_EUSAGE, "--concurrency needs --requests N");
         sp->kind = REQS_AT_ZERO;
     }
+    if (j->prefill_gpus == JOPT_NO_INT &&
+        (j->prefill_tp != JOPT_NO_INT || j->prefill_dp != JOPT_NO_INT ||
+         j->prefill_ep != JOPT_NO_INT))
+        return ms_errf(err, MS_EUSAGE,
+                       "--prefill-tp, --prefill-dp and --prefill-ep lay out a prefill pool; give "
+                       "its GPUs with --prefill-gpus N");
     if (j->plot && !j->sweep_rate)
         return ms_errf(err, MS_EUSAGE, "--plot draws a --sweep-rate; give both");
+    return MS_OK;
+}
+
+/* A prefill pool of its own layout: --prefill-gpus in instances of
+ * --prefill-tp x --prefill-dp GPUs, each on a cluster of its own size. */
+static int prefill_pool(const jserve_job *j, run *x, ms_err *err)
+{
+    serve_config *cfg = &x->cfg;
+    if (j->disaggregate)
+        return ms_errf(err, MS_EUSAGE,
+                       "--disaggregate P:D splits one layout's instances; --prefill-gpus gives the "
+                       "prefill pool its own: give one of them");
+    int64_t tp = cfg->prefill_tp > 0 ? cfg->prefill_tp : cfg->par.tp;
+    int64_t dp = cfg->prefill_dp > 0 ? cfg->prefill_dp : cfg->par.dp;
+    int64_t pg = tp * dp, dg = cfg->par.tp * cfg->par.dp;
+    if (j->prefill_gpus % pg)
+        return ms_errf(err, MS_EUSAGE,
+                       "--prefill-gpus %lld must be a multiple of a prefill instance's GPUs, "
+                       "--prefill-tp x --prefill-dp = %lld",
+                       (long long)j->prefill_gpus, (long long)pg);
+    if (j->prefill_gpus >= cfg->gpus || (cfg->gpus - j->prefill_gpus) % dg)
+        return ms_errf(err, MS_EUSAGE,
+                       "--prefill-gpus %lld of --gpus %lld must leave the decode pool a whole "
+                       "number of its instances, a multiple of --tp x --dp = %lld",
+                       (long long)j->prefill_gpus, (long long)cfg->gpus, (long long)dg);
+    cfg->prefill_instances = j->prefill_gpus / pg;
+    topo_spec ts;
+    int rc;
+    if ((rc = jtopo_spec(&j->topo, cfg->c, pg, &ts, err)) ||
+        (pg > 1 && (rc = jtopo_build(&j->topo, &ts, &x->prefill_t, err))))
+        return rc;
+    cfg->prefill_topo = x->prefill_t;
     return MS_OK;
 }
 
@@ -355,6 +411,10 @@ static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, m
                            (long long)x->cfg.gpus, (long long)ig);
         if ((rc = parse_disagg(j->disaggregate, x->cfg.gpus / ig, &x->cfg.prefill_instances, err)))
             return rc;
+    }
+    if (j->prefill_gpus != JOPT_NO_INT && (rc = prefill_pool(j, x, err)))
+        return rc;
+    if (x->cfg.prefill_instances > 0) {
         x->cfg.kv_link_Bps = ts.nic_bw_Bps * x->net.eff[TOPO_LINK_NIC];
         x->cfg.kv_link_latency_s = x->net.alpha_s[TOPO_LINK_NIC];
     }
@@ -392,7 +452,7 @@ static void on_record(void *ctx, const serve_record *r)
 typedef struct pacc {
     const jpower *pw;
     pwr_site plain; /* the site without a floor */
-    double inst_gpus, dt;
+    double dt;
     double *e[3]; /* energy above the baseline per bin: IT, IT smoothed, GPUs alone */
     size_t n, cap;
     int failed;
@@ -424,20 +484,21 @@ static void pacc_put(pacc *p, int k, double t0, double t1, double w)
     }
 }
 
-static void on_iteration(void *ctx, int64_t instance, double start_s, double dur_s, double matrix_s,
-                         double memory_s, double comm_s)
+static void on_iteration(void *ctx, int64_t instance, int64_t gpus, double start_s, double dur_s,
+                         double matrix_s, double memory_s, double comm_s)
 {
     (void)instance;
     pacc *p = ctx;
+    double g = (double)gpus;
     double it, gpu, it_s, gpu_s;
     pwr_work_w(&p->pw->lv, &p->plain, dur_s, matrix_s, memory_s, comm_s, &it, &gpu);
-    pacc_put(p, 0, start_s, start_s + dur_s, p->inst_gpus * it);
+    pacc_put(p, 0, start_s, start_s + dur_s, g * it);
     if (p->pw->site.floor_frac > 0) {
         pwr_work_w(&p->pw->lv, &p->pw->site, dur_s, matrix_s, memory_s, comm_s, &it_s, &gpu_s);
-        pacc_put(p, 1, start_s, start_s + dur_s, p->inst_gpus * it_s);
-        pacc_put(p, 2, start_s, start_s + dur_s, p->inst_gpus * gpu_s);
+        pacc_put(p, 1, start_s, start_s + dur_s, g * it_s);
+        pacc_put(p, 2, start_s, start_s + dur_s, g * gpu_s);
     } else {
-        pacc_put(p, 2, start_s, start_s + dur_s, p->inst_gpus * gpu);
+        pacc_put(p, 2, start_s, start_s + dur_s, g * gpu);
     }
 }
 
@@ -490,15 +551,24 @@ static void report_about(report *r, const run *x)
 {
     const serve_config *cfg = &x->cfg;
     const icost_config *p = &cfg->par;
-    int64_t inst = cfg->gpus / (p->tp * p->dp);
-    char fleet[300], work[300] = "", pol[200];
+    char fleet[400], pools[200] = "", work[300] = "", pol[200];
+    int64_t ptp = cfg->prefill_tp > 0 ? cfg->prefill_tp : p->tp;
+    int64_t pdp = cfg->prefill_dp > 0 ? cfg->prefill_dp : p->dp;
+    int64_t pep = cfg->prefill_ep > 0 ? cfg->prefill_ep : p->ep;
+    int64_t pinst = cfg->prefill_instances,
+            inst = (cfg->gpus - pinst * ptp * pdp) / (p->tp * p->dp);
+    if (pinst > 0)
+        snprintf(pools, sizeof pools,
+                 "%lld prefill instance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld) and ",
+                 (long long)pinst, pinst == 1 ? "" : "s", (long long)(ptp * pdp),
+                 ptp * pdp == 1 ? "" : "s", (long long)ptp, (long long)pdp, (long long)pep);
     snprintf(fleet, sizeof fleet,
-             "%lld instance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld), %s weights, %s KV "
+             "%s%lld %sinstance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld), %s weights, %s KV "
              "cache%s",
-             (long long)inst, inst == 1 ? "" : "s", (long long)(p->tp * p->dp),
-             p->tp * p->dp == 1 ? "" : "s", (long long)p->tp, (long long)p->dp, (long long)p->ep,
-             ms_prec_name(p->weight_prec), ms_prec_name(p->kv_prec),
-             p->overlap ? ", communication overlapped" : "");
+             pools, (long long)inst, pinst > 0 ? "decode " : "", inst == 1 ? "" : "s",
+             (long long)(p->tp * p->dp), p->tp * p->dp == 1 ? "" : "s", (long long)p->tp,
+             (long long)p->dp, (long long)p->ep, ms_prec_name(p->weight_prec),
+             ms_prec_name(p->kv_prec), p->overlap ? ", communication overlapped" : "");
     size_t u = 0;
     if (x->spec.kind == REQS_TRACE)
         u += (size_t)snprintf(work, sizeof work, "replay of %s", x->spec.trace_path);
@@ -511,8 +581,12 @@ static void report_about(report *r, const run *x)
     if (cfg->best_of > 1 && u < sizeof work)
         u += (size_t)snprintf(work + u, sizeof work - u, ", best-of-%lld", (long long)cfg->best_of);
     if (cfg->mtp_accept > 0 && u < sizeof work)
-        snprintf(work + u, sizeof work - u, ", MTP drafts accepted at %.0f%%",
-                 100 * cfg->mtp_accept);
+        u += (size_t)snprintf(work + u, sizeof work - u, ", MTP drafts accepted at %.0f%%",
+                              100 * cfg->mtp_accept);
+    if (cfg->cache_hit > 0 && u < sizeof work)
+        snprintf(work + u, sizeof work - u,
+                 ", %.1f%% of prompt tokens from a prefix cache loaded at %.3g GB/s a GPU",
+                 100 * cfg->cache_hit, cfg->cache_load_Bps / 1e9);
     snprintf(pol, sizeof pol, "admission %s, preemption by %s",
              cfg->admission == SERVE_ADMIT_GREEDY ? "greedy" : "planned (room for the mean output)",
              cfg->preempt == SERVE_SWAP ? "swap" : "recompute");
@@ -560,6 +634,56 @@ static void end(const rctx *c)
         report_end(c->r);
 }
 
+/* Each pool of a disaggregated fleet: its layout and its throughput, over
+ * the run and while it works (DeepSeek's per-node figures count a pool's
+ * tokens over the nodes it occupies; prompts are counted whole, cache
+ * hits included, as DeepSeek counts them). */
+static void report_pools(const rctx *c, const serve_result *s, double node)
+{
+    static const char *const name[2] = {"prefill", "decode"};
+    begin(c, "prefill and decode pools");
+    for (int k = 0; k < 2; k++) {
+        const serve_pool *p = &s->pool[k];
+        char key[80], label[120];
+#define POOL_NUM(suffix, what, v, unit)                                                            \
+    do {                                                                                           \
+        snprintf(key, sizeof key, "%s_%s", name[k], suffix);                                       \
+        snprintf(label, sizeof label, "%s pool, %s", name[k], what);                               \
+        num(c, key, label, v, unit);                                                               \
+    } while (0)
+        POOL_NUM("gpus", "GPUs", (double)p->gpus, "");
+        POOL_NUM("instances", "instances", (double)p->instances, "");
+        POOL_NUM("tp", "tensor parallel", (double)p->tp, "");
+        POOL_NUM("dp", "data parallel", (double)p->dp, "");
+        POOL_NUM("ep", "expert parallel", (double)p->ep, "");
+        POOL_NUM("kv_capacity_tokens_per_instance", "KV cache, tokens an instance",
+                 (double)p->kv_capacity_tokens, "");
+        POOL_NUM("busy_fraction", "share of its GPU time iterating",
+                 p->busy_gpu_s / ((double)p->gpus * s->makespan_s), "%");
+        if (k == 0) {
+            POOL_NUM("input_tokens_per_s_per_gpu", "computed input per GPU",
+                     p->input_tps / (double)p->gpus, "tokens/s");
+            POOL_NUM("input_tokens_per_s_per_busy_node", "input per node while busy, hits included",
+                     p->prompt_tokens / p->busy_gpu_s * node, "tokens/s");
+            POOL_NUM("computed_tokens_per_s_per_busy_node", "input computed per node while busy",
+                     p->input_tokens / p->busy_gpu_s * node, "tokens/s");
+        } else {
+            POOL_NUM("output_tokens_per_s_per_gpu", "output per GPU",
+                     p->output_tps / (double)p->gpus, "tokens/s");
+            POOL_NUM("output_tokens_per_s_per_busy_node", "output per node while busy",
+                     p->output_tokens / p->busy_gpu_s * node, "tokens/s");
+            if (p->full_batch_s > 0)
+                POOL_NUM("output_tokens_per_s_per_node_full_batch",
+                         "output per node at a full batch (95% of --max-batch or more)",
+                         p->full_batch_tokens /
+                             (p->full_batch_s * (double)(p->gpus / p->instances)) * node,
+                         "tokens/s");
+        }
+#undef POOL_NUM
+    }
+    end(c);
+}
+
 /* One run's figures (a sweep's rows hold the same). */
 static void report_result(report *r, const run *x, const serve_result *s, int in_row)
 {
@@ -598,15 +722,12 @@ static void report_result(report *r, const run *x, const serve_result *s, int in
     num(&c, "node_gpus", "GPUs a node", node, "");
     num(&c, "output_tokens_per_s_per_node", "output per node", s->output_tps / g * node,
         "tokens/s");
-    if (s->pools == 2) {
-        num(&c, "prefill_gpus", "prefill pool GPUs", (double)s->pool[0].gpus, "");
-        num(&c, "decode_gpus", "decode pool GPUs", (double)s->pool[1].gpus, "");
-        num(&c, "prefill_input_tokens_per_s_per_gpu", "prefill input per GPU",
-            s->pool[0].input_tps / (double)s->pool[0].gpus, "tokens/s");
-        num(&c, "decode_output_tokens_per_s_per_gpu", "decode output per GPU",
-            s->pool[1].output_tps / (double)s->pool[1].gpus, "tokens/s");
-    }
+    if (s->cache_hit_tokens > 0)
+        num(&c, "cache_hit_fraction", "prompt tokens loaded from the prefix cache",
+            s->cache_hit_tokens / s->input_tokens, "%");
     end(&c);
+    if (s->pools == 2)
+        report_pools(&c, s, node);
     begin(&c, "latency");
     static const char *const keys[][3] = {{"ttft_p50_s", "ttft_p90_s", "ttft_p99_s"},
                                           {"tpot_p50_s", "tpot_p90_s", "tpot_p99_s"},
@@ -673,14 +794,12 @@ static int run_one(const jserve_job *j, const jenv *env, run *x, double rate, re
     jpower pw = {0};
     pacc pa = {0};
     int loaded;
-    int64_t ig = x->cfg.par.tp * x->cfg.par.dp;
     if ((rc = jpower_load_optional(&j->power, env, x->cfg.c, (double)x->cfg.gpus, switches,
                                    j->price_per_gpu_hour, &pw, &loaded, out->power_note,
                                    sizeof out->power_note, err)))
         goto out;
     if (loaded) {
-        pa = (pacc){
-            .pw = &pw, .plain = pw.site, .inst_gpus = (double)ig, .dt = j->power_resolution_s};
+        pa = (pacc){.pw = &pw, .plain = pw.site, .dt = j->power_resolution_s};
         pa.plain.floor_frac = 0;
         x->cfg.on_iteration = on_iteration;
         x->cfg.iter_ctx = &pa;

@@ -24,7 +24,9 @@ enum { JSERVE_OFFLINE = 0, JSERVE_SERVER = 1 }; /* jserve_job.scenario */
 typedef struct jserve_job {
     const char *model, *chip;
     int64_t gpus, tp, dp, ep;
-    const char *disaggregate, *input_len, *output_len, *rate;
+    const char *disaggregate;
+    int64_t prefill_gpus, prefill_tp, prefill_dp, prefill_ep;
+    const char *input_len, *output_len, *rate;
     double burstiness;
     int64_t concurrency;
     const char *replay;
@@ -38,6 +40,7 @@ typedef struct jserve_job {
     int admission, preempt; /* planned|greedy, recompute|swap */
     double swap_GBps;
     int64_t shared_prefix;
+    double cache_hit, cache_load_GBps;
     double moe_imbalance;
     int overlap;
     double tpot_target_s;

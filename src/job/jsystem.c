@@ -25,7 +25,11 @@
     X(JS_NODE_MEAN, "node_power_mean_w", 0)                                                        \
     X(JS_OUT_TPS, "output_tokens_per_s", 0)                                                        \
     X(JS_OUT_TPS_NODE, "output_tokens_per_s_per_node", 0)                                          \
-    X(JS_SERVER_TPS, "server_output_tokens_per_s", 0)
+    X(JS_SERVER_TPS, "server_output_tokens_per_s", 0)                                              \
+    X(JS_PREFILL_NODE, "prefill_input_tokens_per_s_per_busy_node", 0)                              \
+    X(JS_PREFILL_NODE_COMPUTED, "prefill_computed_tokens_per_s_per_busy_node", 0)                  \
+    X(JS_DECODE_NODE, "decode_output_tokens_per_s_per_busy_node", 0)                               \
+    X(JS_DECODE_NODE_FULL, "decode_output_tokens_per_s_per_node_full_batch", 0)
 
 typedef enum js_metric {
 #define JS_ENUM(e, key, c) e,

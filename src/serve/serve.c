@@ -75,7 +75,7 @@ void servei_rq_release(fleet *f, uint32_t id)
 
 static int can_take(const fleet *f, const inst *I)
 {
-    return servei_room(f, I) && kvc_free_blocks(&I->kv) > f->watermark;
+    return servei_room(f, I) && kvc_free_blocks(&I->kv) > servei_lay(f, I)->watermark;
 }
 
 static void go_idle(fleet *f, int64_t i)
@@ -176,6 +176,8 @@ static void prefilled(fleet *f, int64_t i, uint32_t cid, double now)
     if (first) {
         q->first_done = 1;
         q->first_s = now;
+        I->prompt_tok += (double)q->input;
+        I->hit_tok += (double)q->loaded;
     }
     if (c->steps == 0 && q->chains == 1) { /* one token: the prefill made it */
         servei_chain_done(f, i, cid, now);
@@ -209,13 +211,14 @@ static void start(fleet *f, int64_t i)
     inst *I = &f->in[i];
     if (I->busy || f->failed)
         return;
+    const layout *L = servei_lay(f, I);
     double now = sim_time_to_s(sim_now(f->s));
     I->idle = 0;
     servei_grow(f, i, now);
     servei_join_ready(f, i, now);
     if (I->kind == INST_DECODE)
         servei_pull_parked(f, i, now);
-    int64_t cap = servei_rank_budget(f, I), budget = cap * f->dp;
+    int64_t cap = servei_rank_budget(f, I), budget = cap * L->dp;
     if (I->kind != INST_DECODE || I->wait.n > 0 || I->npf > 0)
         servei_schedule_prefill(f, i, &budget, cap, now);
     if (f->failed)
@@ -234,8 +237,9 @@ static void start(fleet *f, int64_t i)
         go_idle(f, i);
         return;
     }
-    icost_time it = icost_eval(f->ic, &b);
-    double t = it.time_s;
+    icost_time it = icost_eval(L->ic, &b);
+    double t = fmax(it.time_s, I->load_s);
+    I->load_s = 0;
     I->cur_memory_s = it.hbm_bound_s;
     I->cur_matrix_s = it.compute_s - it.hbm_bound_s;
     I->cur_comm_s = t - it.compute_s + I->stall_s;
@@ -244,7 +248,7 @@ static void start(fleet *f, int64_t i)
     I->frac_prefill = b.decode_seqs == 0 ? 1 : 0;
     if (b.decode_seqs > 0 && b.prefill_tokens > 0) {
         icost_batch bd = {.decode_seqs = b.decode_seqs, .decode_ctx = b.decode_ctx};
-        I->frac_prefill = fmax(0, t - icost_eval(f->ic, &bd).time_s) / t;
+        I->frac_prefill = fmax(0, t - icost_eval(L->ic, &bd).time_s) / t;
     }
     if (I->n_dec > I->max_dec)
         I->max_dec = I->n_dec;
@@ -261,14 +265,20 @@ static void iteration_end(sim *s, void *ctx, sim_payload p)
     int64_t i = p.i64[0];
     inst *I = &f->in[i];
     double now = sim_time_to_s(sim_now(s));
-    double dt = now - I->t_start_s, g = (double)f->inst_gpus;
+    int64_t gpus = servei_lay(f, I)->gpus;
+    double dt = now - I->t_start_s, g = (double)gpus;
     I->busy = 0;
     I->busy_s += dt;
     I->gpu_s_in += dt * g * I->frac_prefill;
     I->gpu_s_out += dt * g * (1 - I->frac_prefill);
+    if (I->kind == INST_DECODE && f->cfg->max_batch > 0 &&
+        (double)I->n_dec >= SERVE_FULL_BATCH * (double)f->cfg->max_batch) {
+        I->full_tok += (double)I->n_dec * f->r;
+        I->full_s += dt;
+    }
     f->res->iterations++;
     if (f->cfg->on_iteration)
-        f->cfg->on_iteration(f->cfg->iter_ctx, i, I->t_start_s, dt, I->cur_matrix_s,
+        f->cfg->on_iteration(f->cfg->iter_ctx, i, gpus, I->t_start_s, dt, I->cur_matrix_s,
                              I->cur_memory_s, I->cur_comm_s);
     /* Prefill chunks: the chains that finished their prompt go on. */
     size_t keep = 0, npf = I->npf;
@@ -316,6 +326,11 @@ static uint32_t admit_req(fleet *f, const req *r, double arrival_s)
     int64_t prefix_blocks = cfg->shared_prefix / f->bs;
     int64_t hit = (q->input - 1) / f->bs;
     q->hit = hit < prefix_blocks ? hit : prefix_blocks;
+    if (cfg->cache_hit > 0) { /* the last token is always computed, for its logits */
+        int64_t cached = (int64_t)floor(cfg->cache_hit * (double)q->input);
+        cached = cached < q->input - 1 ? cached : q->input - 1;
+        q->loaded = cached > q->hit * f->bs ? cached - q->hit * f->bs : 0;
+    }
     if (q->chains > 1) {
         q->shared = q->input / f->bs - q->hit;
         q->chain_out = malloc((size_t)q->chains * sizeof *q->chain_out);
@@ -398,20 +413,70 @@ static void kickoff(sim *s, void *ctx, sim_payload p)
 
 /* ---- setup ---- */
 
-static int check_config(const serve_config *c, ms_err *err)
+/* The prefill pool's layout: its own where given, else the decode pool's. */
+static icost_config prefill_par(const serve_config *c)
+{
+    icost_config p = c->par;
+    if (c->prefill_tp > 0)
+        p.tp = c->prefill_tp;
+    if (c->prefill_dp > 0)
+        p.dp = c->prefill_dp;
+    if (c->prefill_ep > 0)
+        p.ep = c->prefill_ep;
+    return p;
+}
+
+/* The fleet's GPUs against its pools: every instance whole, no pool empty. */
+static int check_pools(const serve_config *c, ms_err *err)
 {
     if (c->gpus < 1)
         return ms_errf(err, MS_EINVAL, "--gpus must be at least 1, got %lld", (long long)c->gpus);
+    if (c->prefill_tp < 0 || c->prefill_dp < 0 || c->prefill_ep < 0)
+        return ms_errf(err, MS_EINVAL,
+                       "--prefill-tp, --prefill-dp and --prefill-ep: expected >= 1");
+    int own = c->prefill_tp > 0 || c->prefill_dp > 0 || c->prefill_ep > 0;
+    if (own && c->prefill_instances == 0)
+        return ms_errf(err, MS_EINVAL,
+                       "--prefill-tp, --prefill-dp and --prefill-ep lay out a prefill pool; give "
+                       "its GPUs with --prefill-gpus");
     int64_t g = c->par.tp * c->par.dp;
-    if (g < 1 || c->gpus % g)
+    icost_config pp = prefill_par(c);
+    int64_t pg = pp.tp * pp.dp, pgpus = c->prefill_instances * pg;
+    if (g < 1 || pg < 1)
+        return ms_errf(err, MS_EINVAL, "--tp and --dp: expected >= 1");
+    if (c->prefill_instances < 0 || pgpus >= c->gpus)
+        return ms_errf(err, MS_EINVAL,
+                       "the prefill pool's %lld GPUs (%lld instances of %lld) leave none of the "
+                       "fleet's %lld for decode",
+                       (long long)pgpus, (long long)c->prefill_instances, (long long)pg,
+                       (long long)c->gpus);
+    if ((c->gpus - pgpus) % g && c->prefill_instances > 0)
+        return ms_errf(err, MS_EINVAL,
+                       "--gpus %lld less the prefill pool's %lld must be a multiple of a decode "
+                       "instance's GPUs, --tp x --dp = %lld",
+                       (long long)c->gpus, (long long)pgpus, (long long)g);
+    if (c->gpus % g && c->prefill_instances == 0)
         return ms_errf(err, MS_EINVAL,
                        "--gpus %lld must be a multiple of an instance's GPUs, --tp x --dp = %lld",
                        (long long)c->gpus, (long long)g);
-    int64_t n = c->gpus / g;
-    if (c->prefill_instances < 0 || (c->prefill_instances > 0 && c->prefill_instances >= n))
+    return MS_OK;
+}
+
+static int check_config(const serve_config *c, ms_err *err)
+{
+    int rc = check_pools(c, err);
+    if (rc)
+        return rc;
+    if (!(c->cache_hit >= 0 && c->cache_hit < 1))
         return ms_errf(err, MS_EINVAL,
-                       "--disaggregate: %lld prefill instances of %lld leave no decode instance",
-                       (long long)c->prefill_instances, (long long)n);
+                       "--cache-hit: expected the share of prompt tokens a prefix cache holds, in "
+                       "[0, 1), got %g",
+                       c->cache_hit);
+    if (c->cache_hit > 0 && !(c->cache_load_Bps > 0 && isfinite(c->cache_load_Bps)))
+        return ms_errf(err, MS_EINVAL,
+                       "--cache-hit needs --cache-load-GBps, what a GPU reads the cache's KV at "
+                       "(its host link for host memory, its share of the storage's read "
+                       "bandwidth for disk)");
     if (c->prefill_instances > 0 && !(c->kv_link_Bps > 0))
         return ms_errf(err, MS_EINVAL,
                        "--disaggregate needs a network to move KV caches over: the chip has no "
@@ -475,8 +540,44 @@ static void fleet_free(fleet *f)
     free(f->e2e.a);
     rng_free(f->chain_rng);
     reqs_free(f->stream);
-    icost_free(f->ic);
+    icost_free(f->lay[0].ic);
+    icost_free(f->lay[1].ic);
     sim_free(f->s);
+}
+
+/* A pool's layout: its operations and what its GPUs hold. The KV cache
+ * is what HBM holds beyond the reserve and the weights; prefill names the
+ * pool's own options in the message when the model does not fit. */
+static int layout_new(const serve_config *cfg, const icost_config *par, const topo *t, int64_t bs,
+                      int prefill, layout *L, ms_err *err)
+{
+    int rc = icost_new(cfg->m, cfg->c, cfg->cal, par, t, cfg->cp, &L->ic, err);
+    if (rc)
+        return rc;
+    L->tp = par->tp;
+    L->dp = par->dp;
+    L->ep = par->ep;
+    L->gpus = par->tp * par->dp;
+    double w = icost_weights_B_per_gpu(L->ic), hbm = cfg->c->hbm_bytes;
+    double free_B = hbm * (1 - cfg->mem_reserve) - w;
+    double per_tok = icost_kv_B_per_token_per_gpu(L->ic);
+    L->weights_B = w;
+    L->kv_B_per_token_per_gpu = per_tok;
+    L->kv_free_B_per_gpu = free_B;
+    L->blocks = free_B > 0 ? (int64_t)floor(free_B / (per_tok * (double)bs)) * par->dp : 0;
+    if (L->blocks <= cfg->shared_prefix / bs) {
+        const char *o = prefill ? "--prefill-" : "--";
+        return ms_errf(err, MS_EINVAL,
+                       "the model does not fit: %s needs %.1f GB of weights per GPU at %stp %lld "
+                       "%sdp %lld %sep %lld, and each %s holds %.1f GB, of which %.0f%% is kept "
+                       "back (--mem-reserve), leaving %.1f GB for KV cache (%.0f KB a token); use "
+                       "more GPUs per instance, a lower --precision or a bigger chip",
+                       cfg->m->name, w / 1e9, o, (long long)par->tp, o, (long long)par->dp, o,
+                       (long long)par->ep, cfg->c->name, hbm / 1e9, cfg->mem_reserve * 100,
+                       free_B / 1e9, per_tok / 1e3);
+    }
+    L->watermark = (int64_t)floor(0.01 * (double)L->blocks);
+    return MS_OK;
 }
 
 int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
@@ -486,40 +587,27 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     if (rc)
         return rc;
     fleet f = {.cfg = cfg, .err = err, .res = out};
-    icost_config par = cfg->par;
-    par.mtp_draft = cfg->mtp_accept > 0;
+    icost_config par = cfg->par, ppar = prefill_par(cfg);
+    par.mtp_draft = ppar.mtp_draft = cfg->mtp_accept > 0;
     f.r = 1 + cfg->mtp_accept;
     f.qpk = 1 + par.mtp_draft;
-    f.dp = par.dp;
     f.bs = cfg->block_tokens;
-    f.inst_gpus = par.tp * par.dp;
-    f.ninst = cfg->gpus / f.inst_gpus;
     f.max_tokens = cfg->max_tokens;
-    if ((rc = icost_new(cfg->m, cfg->c, cfg->cal, &par, cfg->instance_topo, cfg->cp, &f.ic, err)))
+    int disagg = cfg->prefill_instances > 0;
+    int64_t decode_gpus = cfg->gpus - cfg->prefill_instances * ppar.tp * ppar.dp;
+    f.ninst = cfg->prefill_instances + decode_gpus / (par.tp * par.dp);
+    const topo *ptopo =
+        cfg->prefill_tp > 0 || cfg->prefill_dp > 0 ? cfg->prefill_topo : cfg->instance_topo;
+    if ((rc = layout_new(cfg, disagg ? &ppar : &par, disagg ? ptopo : cfg->instance_topo, f.bs,
+                         disagg, &f.lay[0], err)) ||
+        (disagg && (rc = layout_new(cfg, &par, cfg->instance_topo, f.bs, 0, &f.lay[1], err))))
         goto out;
-    /* KV cache: what HBM holds beyond the reserve and the weights. */
-    double w = icost_weights_B_per_gpu(f.ic), hbm = cfg->c->hbm_bytes;
-    double free_B = hbm * (1 - cfg->mem_reserve) - w;
-    double per_tok = icost_kv_B_per_token_per_gpu(f.ic);
-    out->weights_B_per_gpu = w;
-    out->kv_B_per_token_per_gpu = per_tok;
-    out->kv_free_B_per_gpu = free_B;
-    int64_t blocks = free_B > 0 ? (int64_t)floor(free_B / (per_tok * (double)f.bs)) : 0;
-    blocks *= par.dp;
-    int64_t prefix_blocks = cfg->shared_prefix / f.bs;
-    if (blocks <= prefix_blocks) {
-        rc = ms_errf(err, MS_EINVAL,
-                     "the model does not fit: %s needs %.1f GB of weights per GPU at --tp %lld "
-                     "--dp %lld --ep %lld, and each %s holds %.1f GB, of which %.0f%% is kept back "
-                     "(--mem-reserve), leaving %.1f GB for KV cache (%.0f KB a token); use more "
-                     "GPUs per instance, a lower --precision or a bigger chip",
-                     cfg->m->name, w / 1e9, (long long)par.tp, (long long)par.dp, (long long)par.ep,
-                     cfg->c->name, hbm / 1e9, cfg->mem_reserve * 100, free_B / 1e9, per_tok / 1e3);
-        goto out;
-    }
-    out->kv_capacity_tokens = blocks * f.bs;
-    f.pinned = prefix_blocks;
-    f.watermark = (int64_t)floor(0.01 * (double)blocks);
+    const layout *D = &f.lay[disagg];
+    out->weights_B_per_gpu = D->weights_B;
+    out->kv_B_per_token_per_gpu = D->kv_B_per_token_per_gpu;
+    out->kv_free_B_per_gpu = D->kv_free_B_per_gpu;
+    out->kv_capacity_tokens = D->blocks * f.bs;
+    f.pinned = cfg->shared_prefix / f.bs;
     if ((rc = sim_new(&f.s, err)) || (rc = reqs_new(cfg->stream, &f.stream, err)) ||
         (rc = rng_new_stream(&f.chain_rng, cfg->seed, 7, err)))
         goto out;
@@ -536,7 +624,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
                   : i < cfg->prefill_instances ? INST_PREFILL
                                                : INST_DECODE;
         I->head = I->tail = NONE;
-        kvc_init(&I->kv, blocks);
+        kvc_init(&I->kv, servei_lay(&f, I)->blocks);
         kvc_alloc(&I->kv, f.pinned, 0);
         I->idle = 1;
     }

@@ -16,12 +16,19 @@
  *    are prefilled again) or swapped to host memory and back (a stall of
  *    its bytes over the host link);
  *  - with disaggregation, prefill instances only prefill and decode
- *    instances only decode; a decode instance pulls a prefilled sequence
- *    when it has room and its KV cache moves over the network (each
- *    instance's link a FIFO), the prefill instance freeing its blocks
- *    when the move ends;
+ *    instances only decode, each pool with its own layout (tp, dp, ep:
+ *    DeepSeek prefills on EP32 instances and decodes on EP144 ones); a
+ *    decode instance pulls a prefilled sequence when it has room and its
+ *    KV cache moves over the network (each instance's link a FIFO, the
+ *    move as long as the slower end takes), the prefill instance freeing
+ *    its blocks when the move ends;
  *  - a shared prefix (a system prompt) is cached once per instance and
- *    skipped by every prefill; best-of-N prefills a prompt once and
+ *    skipped by every prefill; a prefix cache (in host memory or on disk)
+ *    holds a given share of every prompt, whose KV cache is loaded
+ *    instead of computed: the load runs beside the iteration that starts
+ *    the prompt (engines prefetch it layer by layer), which lasts at least
+ *    as long as the instance's loads over its GPUs' links (an estimate:
+ *    no engine's overlap has been measured); best-of-N prefills a prompt once and
  *    decodes N chains that share its full KV blocks, the request ending
  *    with its last chain;
  *  - multi-token prediction drafts one token per step, accepted at a
@@ -38,6 +45,10 @@
 #include "serve/reqs.h"
 
 typedef enum serve_preempt { SERVE_RECOMPUTE, SERVE_SWAP } serve_preempt;
+
+/* A decode batch this share of max_batch or more counts as full (a few
+ * slots are always on their way in from prefill). */
+#define SERVE_FULL_BATCH 0.95
 
 /* PLANNED: admit a sequence only if every admitted one still fits the KV
  * cache at its expected end (its prompt and the workload's mean output),
@@ -58,11 +69,12 @@ typedef struct serve_record {
 } serve_record;
 
 typedef void (*serve_record_fn)(void *ctx, const serve_record *r);
-/* Called as each iteration of an instance ends: when it ran, and how long
- * of it each GPU of the instance spent bound by FLOPs, by HBM traffic and
- * communicating (host-link swaps count as communication); for power. */
-typedef void (*serve_iter_fn)(void *ctx, int64_t instance, double start_s, double dur_s,
-                              double matrix_s, double memory_s, double comm_s);
+/* Called as each iteration of an instance ends: the instance's GPUs, when
+ * it ran, and how long of it each GPU spent bound by FLOPs, by HBM
+ * traffic and communicating (host-link swaps and cache loads count as
+ * communication); for power. */
+typedef void (*serve_iter_fn)(void *ctx, int64_t instance, int64_t gpus, double start_s,
+                              double dur_s, double matrix_s, double memory_s, double comm_s);
 /* Called every few thousand events and at the end: simulated time,
  * requests finished, and requests in all (-1 when the stream runs until a
  * duration). */
@@ -77,7 +89,11 @@ typedef struct serve_config {
     const coll_params *cp;
     int64_t gpus;              /* the fleet, a multiple of tp x dp */
     int64_t prefill_instances; /* > 0: disaggregated, the rest decode */
-    double kv_link_Bps;        /* disaggregation: per GPU, what the KV moves at */
+    /* Disaggregated: the prefill pool's layout; 0: the decode pool's
+     * (par's). Precision, overlap and imbalance are par's. */
+    int64_t prefill_tp, prefill_dp, prefill_ep;
+    const topo *prefill_topo; /* one prefill instance's GPUs; NULL for one GPU */
+    double kv_link_Bps;       /* disaggregation: per GPU, what the KV moves at */
     double kv_link_latency_s;
     int64_t block_tokens; /* tokens per KV block, >= 1 */
     int64_t max_batch;    /* sequences per instance; 0 = as many as the KV cache holds */
@@ -87,6 +103,8 @@ typedef struct serve_config {
     serve_preempt preempt;
     double swap_Bps;         /* SWAP: host link per GPU, per direction */
     int64_t shared_prefix;   /* tokens every prompt starts with, cached once per instance */
+    double cache_hit;        /* share of every prompt's tokens a prefix cache holds, [0, 1) */
+    double cache_load_Bps;   /* per GPU: what a cache hit's KV loads at; > 0 with hits */
     int64_t best_of;         /* chains per request, >= 1 */
     const dist *chain_len;   /* output lengths of chains 2..N (borrowed); NULL: the request's */
     double mtp_accept;       /* 0 = no drafting; else in (0, 1] */
@@ -107,12 +125,21 @@ typedef struct serve_pcts {
     double p50, p90, p99, mean;
 } serve_pcts;
 
-/* A pool's throughput and where its GPU time went. */
+/* A pool's layout, throughput and where its GPU time went. */
 typedef struct serve_pool {
     int64_t instances, gpus;
+    int64_t tp, dp, ep;         /* an instance's layout */
+    int64_t kv_capacity_tokens; /* one instance */
+    double weights_B_per_gpu;
     double input_tokens, output_tokens; /* computed by the pool */
-    double busy_s;                      /* instance-seconds iterating */
-    double input_tps, output_tps;       /* over the run */
+    double prompt_tokens; /* prompts it prefilled, whole: cache hits and shared prefix too */
+    double busy_s;        /* instance-seconds iterating */
+    double busy_gpu_s;    /* GPU-seconds iterating */
+    /* Decode iterations at a full batch (at least FULL_BATCH of max_batch
+     * sequences; none without max_batch): tokens made and instance-seconds,
+     * what a profile of a decode step at a given batch measures. */
+    double full_batch_tokens, full_batch_s;
+    double input_tps, output_tps; /* over the run */
 } serve_pool;
 
 typedef struct serve_result {
@@ -123,12 +150,13 @@ typedef struct serve_result {
     double input_tps, output_tps; /* the fleet */
     serve_pcts ttft_s, tpot_s, e2e_s;
     int64_t max_batch_seen;            /* most sequences decoding at once on one instance */
-    int64_t kv_capacity_tokens;        /* one instance */
+    int64_t kv_capacity_tokens;        /* one instance (of the decode pool) */
     int64_t batch_fit;                 /* sequences one instance holds at the mean final context */
     double kv_peak_frac, kv_mean_frac; /* of the blocks, busiest peak; fleet mean */
-    double weights_B_per_gpu, kv_B_per_token_per_gpu, kv_free_B_per_gpu;
+    double weights_B_per_gpu, kv_B_per_token_per_gpu, kv_free_B_per_gpu; /* the decode pool's */
     double gpu_s_input, gpu_s_output; /* GPU-seconds attributed to prefill and decode */
     int pools;                        /* 1, or 2 with disaggregation: [0] prefill, [1] decode */
+    double cache_hit_tokens;          /* prompt tokens loaded from the prefix cache */
     serve_pool pool[2];
     /* The books of the KV caches over all instances, for tests. */
     int64_t blocks_allocated, blocks_freed, blocks_pinned;
@@ -138,8 +166,8 @@ typedef struct serve_result {
 /* Runs the fleet until the stream is exhausted and every request has
  * finished. Fails with MS_EINVAL naming the option when the model's
  * weights leave no room for KV cache on a GPU (with the numbers), a count
- * or fraction is out of range, gpus is not a multiple of the instance,
- * or disaggregation leaves a pool empty; MS_ENOMEM if memory runs out. */
+ * or fraction is out of range, the pools' instances do not fill gpus, or
+ * disaggregation leaves a pool empty; MS_ENOMEM if memory runs out. */
 int serve_run(const serve_config *cfg, serve_result *out, ms_err *err);
 
 #endif

@@ -61,7 +61,7 @@ int servei_admit_ok(const fleet *f, const inst *I, const chain *c)
 {
     if (f->cfg->admission == SERVE_ADMIT_GREEDY || I->n_dec + (int64_t)I->npf + I->incoming == 0)
         return 1;
-    int64_t room = I->kv.capacity - f->pinned - f->watermark;
+    int64_t room = I->kv.capacity - f->pinned - servei_lay(f, I)->watermark;
     return I->exp_blocks + expected_blocks(f, c, I->kind == INST_PREFILL) <= room;
 }
 
@@ -83,7 +83,7 @@ static int over_target_n(const fleet *f, const inst *I, const chain *c, double n
                                         I->incoming_ctx +
                                         n * (double)servei_kv_after(f, c, c->jdone)};
     }
-    return icost_eval(f->ic, &b).time_s / f->r > target;
+    return icost_eval(servei_lay(f, I)->ic, &b).time_s / f->r > target;
 }
 
 int servei_over_target(const fleet *f, const inst *I, const chain *c)
@@ -100,16 +100,17 @@ int servei_over_target(const fleet *f, const inst *I, const chain *c)
  * prompt. The instance may take dp times as many. */
 int64_t servei_rank_budget(const fleet *f, const inst *I)
 {
-    int64_t budget = f->max_tokens - (int64_t)ceil((double)I->n_dec * f->qpk / (double)f->dp);
+    const layout *L = servei_lay(f, I);
+    int64_t budget = f->max_tokens - (int64_t)ceil((double)I->n_dec * f->qpk / (double)L->dp);
     double target = f->cfg->step_target_s;
     if (!(target > 0) || I->n_dec == 0 || budget <= 0)
         return budget;
     icost_batch b = {.decode_seqs = (double)I->n_dec, .decode_ctx = servei_ctx_now(f, I)};
-    double t_dec = icost_eval(f->ic, &b).time_s;
+    double t_dec = icost_eval(L->ic, &b).time_s;
     b.prefill_tokens = 1024;
     b.prefill_seqs = 1;
     b.prefill_keys = 1024.0 * 1025 / 2;
-    double per_token = (icost_eval(f->ic, &b).time_s - t_dec) / 1024;
+    double per_token = (icost_eval(L->ic, &b).time_s - t_dec) / 1024;
     double room_s = target * f->r - t_dec;
     int64_t fit = per_token > 0 && room_s > 0 ? (int64_t)floor(room_s / per_token) : 0;
     if (fit < f->bs)
@@ -137,7 +138,7 @@ void servei_join_ready(fleet *f, int64_t i, double now)
         if (need > 0)
             c->own += need;
         if (c->swapped) {
-            double B = (double)(c->swap_own * f->bs) * icost_kv_B_per_token_per_gpu(f->ic);
+            double B = (double)(c->swap_own * f->bs) * servei_lay(f, I)->kv_B_per_token_per_gpu;
             I->stall_s += B / f->cfg->swap_Bps;
             c->swapped = 0;
         }
@@ -201,7 +202,7 @@ static void make_chain0(fleet *f, uint32_t rid, int64_t i, uint32_t *out)
     c->out = q->out0;
     c->steps = (int64_t)ceil((double)(c->out - 1) / f->r - 1e-9);
     c->base = q->hit;
-    c->pf_done = q->hit * f->bs;
+    c->pf_done = q->hit * f->bs + q->loaded;
     c->pf_target = q->input;
     servei_chain_to(c, CH_PREFILL);
     q->inst = (int32_t)i;
@@ -225,18 +226,20 @@ static int64_t request_blocks(const fleet *f, const rqst *q)
  * rank's work. */
 static int gang_wait(const fleet *f, const inst *I, const rqst *head, const chain *like)
 {
-    if (f->cfg->admission == SERVE_ADMIT_GREEDY || f->dp == 1 || I->n_dec == 0 || I->npf > 0)
+    const layout *L = servei_lay(f, I);
+    if (f->cfg->admission == SERVE_ADMIT_GREEDY || L->dp == 1 || I->n_dec == 0 || I->npf > 0)
         return 0;
     int64_t per = kvc_blocks_for(head->input + (int64_t)ceil(f->mean_out), f->bs) - head->hit;
-    int64_t room = I->kv.capacity - f->pinned - f->watermark - I->exp_blocks;
-    int64_t waiting = (int64_t)f->queue.n + (f->at_zero && !f->stream_done ? f->dp : 0);
-    int64_t gang = waiting < f->dp ? waiting : f->dp;
+    int64_t room = I->kv.capacity - f->pinned - L->watermark - I->exp_blocks;
+    int64_t waiting = (int64_t)f->queue.n + (f->at_zero && !f->stream_done ? L->dp : 0);
+    int64_t gang = waiting < L->dp ? waiting : L->dp;
     return (per > 0 && room / per < gang) || over_target_n(f, I, like, (double)gang);
 }
 
 void servei_schedule_prefill(fleet *f, int64_t i, int64_t *budget, int64_t cap, double now)
 {
     inst *I = &f->in[i];
+    const layout *L = servei_lay(f, I);
     for (size_t k = 0; *budget > 0 && k < I->npf; k++) {
         chain *c = &f->ch[I->pf[k]];
         c->chunk = take_chunk(f, I, c, *budget < cap ? *budget : cap, now);
@@ -244,7 +247,7 @@ void servei_schedule_prefill(fleet *f, int64_t i, int64_t *budget, int64_t cap, 
     }
     /* Chains preempted for recompute, then new requests. */
     while (*budget > 0 && !f->failed && servei_room(f, I) &&
-           kvc_free_blocks(&I->kv) > f->watermark) {
+           kvc_free_blocks(&I->kv) > L->watermark) {
         uint32_t cid = NONE;
         if (I->wait.n > 0) {
             chain *c = &f->ch[servei_dq_front(&I->wait)];
@@ -275,6 +278,9 @@ void servei_schedule_prefill(fleet *f, int64_t i, int64_t *budget, int64_t cap, 
                     servei_oom(f);
                 break;
             }
+            /* Its cache hits load over the instance's GPUs' links. */
+            I->load_s += (double)f->rq[rid].loaded * L->kv_B_per_token_per_gpu /
+                         (f->cfg->cache_load_Bps * (double)L->dp);
         } else {
             break;
         }

@@ -81,10 +81,15 @@ void servei_pull_parked(fleet *f, int64_t i, double now)
             q->shared_inst = (int32_t)i;
         I->incoming++;
         I->incoming_ctx += (double)c->p;
+        /* Each end moves its GPUs' share over their links, the instance's
+         * links one FIFO: the move takes what the slower end needs. */
         inst *S = &f->in[c->src];
-        double B = (double)(c->p - q->hit * f->bs) * icost_kv_B_per_token_per_gpu(f->ic);
+        const layout *LS = servei_lay(f, S), *LD = servei_lay(f, I);
+        double tokens = (double)(c->p - q->hit * f->bs);
+        double send_s = tokens * LS->kv_B_per_token_per_gpu / (double)LS->dp;
+        double recv_s = tokens * LD->kv_B_per_token_per_gpu / (double)LD->dp;
         double t0 = fmax(now, fmax(S->link_free_s, I->link_free_s));
-        double t1 = t0 + f->cfg->kv_link_latency_s + B / (f->cfg->kv_link_Bps * (double)f->dp);
+        double t1 = t0 + f->cfg->kv_link_latency_s + fmax(send_s, recv_s) / f->cfg->kv_link_Bps;
         S->link_free_s = I->link_free_s = t1;
         sim_payload pl = {.u64 = {cid, c->gen}};
         sim_at(f->s, sim_time_from_s(t1), moved, f, pl);

@@ -197,6 +197,7 @@ typedef struct rqst {
     double arrival_s, first_s;
     int64_t input, out0;
     int64_t hit;    /* blocks of the cached prefix it starts with */
+    int64_t loaded; /* tokens beyond those the prefix cache gives its first prefill */
     int64_t shared; /* full prompt blocks its chains share (best-of-N) */
     int32_t shared_inst, inst;
     int64_t chains, chains_left, out_total, max_out, preemptions;
@@ -222,21 +223,33 @@ typedef struct inst {
     int64_t exp_n;       /* chains counted */
     double exp_ctx;      /* their mean contexts over their decode, summed */
     double stall_s, link_free_s;
+    double load_s; /* the running iteration's prefix-cache loads, over the instance's links */
     double t_start_s, frac_prefill;
     double cur_matrix_s, cur_memory_s, cur_comm_s; /* the running iteration's work */
     int64_t max_dec;
     double busy_s, gpu_s_in, gpu_s_out, in_tok, out_tok;
+    double prompt_tok, hit_tok; /* prompts prefilled whole; of them, loaded from the cache */
+    double full_tok, full_s;    /* decode at a full batch (see serve_pool) */
 } inst;
+
+/* A pool's layout: what its instances are made of and hold. */
+typedef struct layout {
+    icost *ic;
+    int64_t tp, dp, ep, gpus; /* an instance's */
+    int64_t blocks;           /* an instance's KV blocks */
+    int64_t watermark;        /* blocks kept free: 1% of them, vLLM's default */
+    double weights_B, kv_B_per_token_per_gpu, kv_free_B_per_gpu;
+} layout;
 
 typedef struct fleet {
     const serve_config *cfg;
     sim *s;
-    icost *ic;
     reqs *stream;
     rng *chain_rng;
     ms_err *err;
     int failed;
-    int64_t ninst, inst_gpus, dp, bs, pinned, watermark, max_tokens;
+    layout lay[2]; /* [0] mixed or prefill instances', [1] decode instances' */
+    int64_t ninst, bs, pinned, max_tokens;
     double mean_out;       /* the workload's mean output length */
     double biased_mid_out; /* E[L^2] / (2 E[L]) of output lengths */
     double r;              /* tokens a decode step makes */
@@ -279,6 +292,12 @@ static inline int64_t servei_own_needed(const fleet *f, const chain *c, int64_t 
 {
     int64_t b = kvc_blocks_for(servei_kv_after(f, c, j), f->bs) - c->base;
     return b > 0 ? b : 0;
+}
+
+/* The layout of instance I's pool. */
+static inline const layout *servei_lay(const fleet *f, const inst *I)
+{
+    return &f->lay[I->kind == INST_DECODE];
 }
 
 static inline double servei_ctx_now(const fleet *f, const inst *I)

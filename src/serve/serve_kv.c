@@ -74,7 +74,7 @@ static void preempt(fleet *f, int64_t i, uint32_t cid, double now)
     f->rq[c->rq].preemptions++;
     f->res->preemptions++;
     if (f->cfg->preempt == SERVE_SWAP) {
-        double B = (double)(c->own * f->bs) * icost_kv_B_per_token_per_gpu(f->ic);
+        double B = (double)(c->own * f->bs) * servei_lay(f, I)->kv_B_per_token_per_gpu;
         I->stall_s += B / f->cfg->swap_Bps;
         c->swapped = 1;
         c->swap_own = c->own;

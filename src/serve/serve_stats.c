@@ -114,12 +114,23 @@ void servei_collect(fleet *f)
             r->max_batch_seen = I->max_dec;
         busy_in += I->gpu_s_in;
         busy_out += I->gpu_s_out;
+        const layout *L = servei_lay(f, I);
         serve_pool *pl = &r->pool[r->pools == 2 && I->kind == INST_DECODE ? 1 : 0];
         pl->instances++;
-        pl->gpus += f->inst_gpus;
+        pl->gpus += L->gpus;
+        pl->tp = L->tp;
+        pl->dp = L->dp;
+        pl->ep = L->ep;
+        pl->kv_capacity_tokens = L->blocks * f->bs;
+        pl->weights_B_per_gpu = L->weights_B;
         pl->input_tokens += I->in_tok;
         pl->output_tokens += I->out_tok;
+        pl->prompt_tokens += I->prompt_tok;
         pl->busy_s += I->busy_s;
+        pl->busy_gpu_s += I->busy_s * (double)L->gpus;
+        pl->full_batch_tokens += I->full_tok;
+        pl->full_batch_s += I->full_s;
+        r->cache_hit_tokens += I->hit_tok;
     }
     for (int k = 0; k < r->pools && span > 0; k++) {
         r->pool[k].input_tps = r->pool[k].input_tokens / span;
