@@ -285,15 +285,22 @@ static void test_best_of(void)
     fixture_free(&f);
 }
 
+/* Four GPUs, 40 requests of 200 tokens in and 50 out, prefill_instances
+ * of them prefilling and KV caches moving at 1 GB/s. */
+static void disagg_init(fixture *f, int64_t prefill_instances)
+{
+    fixture_init(f, "fixed:200", "fixed:50", 40);
+    f->cfg.gpus = 4;
+    f->cfg.prefill_instances = prefill_instances;
+    f->cfg.kv_link_Bps = 1e9;
+    f->cfg.kv_link_latency_s = 1e-5;
+}
+
 /* One prefill and three decode instances; the KV moves between them. */
 static void test_disaggregation(void)
 {
     fixture f;
-    fixture_init(&f, "fixed:200", "fixed:50", 40);
-    f.cfg.gpus = 4;
-    f.cfg.prefill_instances = 1;
-    f.cfg.kv_link_Bps = 1e9;
-    f.cfg.kv_link_latency_s = 1e-5;
+    disagg_init(&f, 1);
     serve_result r;
     ms_err err = {0};
     CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
@@ -321,13 +328,9 @@ static void test_disaggregation(void)
 static void test_pool_layouts(void)
 {
     fixture f;
-    fixture_init(&f, "fixed:200", "fixed:50", 40);
-    f.cfg.gpus = 4;
+    disagg_init(&f, 2);
     f.cfg.par.dp = 2;
-    f.cfg.prefill_instances = 2;
     f.cfg.prefill_dp = 1;
-    f.cfg.kv_link_Bps = 1e9;
-    f.cfg.kv_link_latency_s = 1e-5;
     serve_result r;
     ms_err err = {0};
     CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
