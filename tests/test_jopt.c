@@ -4,6 +4,7 @@
 #include <CUnit/Basic.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "job/jopt.h"
@@ -15,7 +16,7 @@ typedef struct tjob {
     int algo, json;
     const char *plot;
     jopt_list chip;
-    uint64_t given;
+    jopt_given_set given;
 } tjob;
 
 static const jopt rows[] = {
@@ -144,7 +145,39 @@ static void test_help_and_inputs(void)
     report_free(r);
 }
 
+/* A table of 100 rows keeps track of which were given, the last too
+ * (a 64-bit set once lost rows past 64 silently). */
+typedef struct wide_job {
+    int flag[100];
+    jopt_given_set given;
+} wide_job;
+
+static void test_wide_table(void)
+{
+    static char names[100][8];
+    static jopt wide[100];
+    for (int i = 0; i < 100; i++) {
+        snprintf(names[i], sizeof names[i], "o%d", i);
+        wide[i] = (jopt){names[i], JOPT_FLAG, NULL,
+                         NULL,     NULL,      NAN,
+                         NAN,      NULL,      offsetof(wide_job, flag) + (size_t)i * sizeof(int),
+                         "a flag"};
+    }
+    jopt_table t = {wide, 100, 1, offsetof(wide_job, given)};
+    wide_job j;
+    ms_err err = {0};
+    char *argv[] = {"--o3", "--o70", "--o99"};
+    const char *pos[1];
+    int npos, help;
+    CU_ASSERT_EQUAL_FATAL(jopt_parse(&t, &j, 3, argv, pos, 1, &npos, &help, &err), MS_OK);
+    CU_ASSERT(jopt_given(&t, &j, "o3") && jopt_given(&t, &j, "o70") && jopt_given(&t, &j, "o99"));
+    CU_ASSERT(!jopt_given(&t, &j, "o6") && !jopt_given(&t, &j, "o64") &&
+              !jopt_given(&t, &j, "o98"));
+    CU_ASSERT(j.flag[70] == 1 && j.flag[69] == 0);
+}
+
 static CU_TestInfo tests[] = {
+    {"more than 64 rows", test_wide_table},
     {"defaults and values", test_defaults_and_values},
     {"bad values", test_errors},
     {"help and inputs", test_help_and_inputs},

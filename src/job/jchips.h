@@ -22,7 +22,7 @@
 typedef struct jchips_job {
     int json;
     jopt_list chips; /* chip files; none: hwdb/chips.csv and the derived chips */
-    uint64_t given;
+    jopt_given_set given;
 } jchips_job;
 
 extern const jopt_table jchips_options;
@@ -39,7 +39,7 @@ typedef struct jchip_job {
     jopt_list chips;        /* chip files, as jchips_job's */
     const char *efficiency; /* calibration file; NULL: hwdb/efficiency.csv */
     int peak;               /* 1: no calibration, ridge points at datasheet peaks only */
-    uint64_t given;
+    jopt_given_set given;
 } jchip_job;
 
 extern const jopt_table jchip_options;

@@ -30,7 +30,7 @@ typedef struct jcoll_job {
     int json;
     const char *csv; /* the results table as CSV */
     jopt_list chips;
-    uint64_t given;
+    jopt_given_set given;
 } jcoll_job;
 
 extern const jopt_table jcoll_options;

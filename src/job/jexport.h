@@ -32,7 +32,7 @@ typedef struct jexport_check_job {
     const char *rules; /* the rules file; NULL: home/hwdb/export_rules.csv */
     jopt_list chips;   /* chip files; none: hwdb/chips.csv + the derived chips */
     int json;
-    uint64_t given;
+    jopt_given_set given;
 } jexport_check_job;
 
 extern const jopt_table jexport_check_options;
@@ -54,7 +54,7 @@ typedef struct jexport_derive_job {
     const char *rules; /* as in jexport_check_job */
     jopt_list chips;
     int json;
-    uint64_t given;
+    jopt_given_set given;
 } jexport_derive_job;
 
 extern const jopt_table jexport_derive_options;

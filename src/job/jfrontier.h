@@ -30,7 +30,7 @@ typedef struct jfrontier_job {
     jopt_list chips;
     const char *csv, *plot;
     int json, keep_plot_data;
-    uint64_t given;
+    jopt_given_set given;
     /* Not an option: told of each design run (may be NULL). */
     void (*progress)(void *ctx, size_t done, size_t total);
     void *progress_ctx;

@@ -27,7 +27,7 @@ typedef struct jmodel_job {
     int phase; /* "prefill|decode" index, as mops_phase counts them */
     int64_t batch;
     int json;
-    uint64_t given;
+    jopt_given_set given;
     /* Not an option. Out: the model file's warnings (fields the importer
      * did not understand), one per line, "" when none or when loading
      * failed; caller-owned, JMODEL_WARN_MAX bytes. NULL: not kept. */

@@ -191,18 +191,18 @@ static int store(const jopt *o, void *job, const char *value, ms_err *err)
     return ms_errf(err, MS_EINVAL, "--%s: unknown option type", o->name);
 }
 
-static uint64_t *given_mask(const jopt_table *t, const void *job)
+static jopt_given_set *given_mask(const jopt_table *t, const void *job)
 {
-    return t->track_given ? (uint64_t *)((char *)job + t->given_off) : NULL;
+    return t->track_given ? (jopt_given_set *)((char *)job + t->given_off) : NULL;
 }
 
 int jopt_defaults(const jopt_table *t, void *job, ms_err *err)
 {
-    /* The given mask has a bit a row: a table past 64 rows would lose
-     * track of some silently. */
-    assert(!t->track_given || t->n <= 64);
+    /* The given set has a bit a row: a longer table would lose track of
+     * some rows silently. */
+    assert(!t->track_given || t->n <= JOPT_MAX_ROWS);
     if (given_mask(t, job))
-        *given_mask(t, job) = 0;
+        *given_mask(t, job) = (jopt_given_set){{0}};
     for (size_t i = 0; i < t->n; i++) {
         const jopt *o = &t->rows[i];
         switch (o->type) {
@@ -248,8 +248,8 @@ int jopt_set(const jopt_table *t, void *job, const char *name, const char *value
         return ms_errf(err, MS_EUSAGE, "--%s needs a value (--%s %s)", o->name, o->name,
                        o->arg ? o->arg : "VALUE");
     size_t row = (size_t)(o - t->rows);
-    if (given_mask(t, job) && row < 64)
-        *given_mask(t, job) |= UINT64_C(1) << row;
+    if (given_mask(t, job) && row < JOPT_MAX_ROWS)
+        given_mask(t, job)->bits[row / 64] |= UINT64_C(1) << row % 64;
     return store(o, job, value, err);
 }
 
@@ -257,7 +257,8 @@ int jopt_given(const jopt_table *t, const void *job, const char *name)
 {
     const jopt *o = jopt_find(t, name);
     size_t row = o ? (size_t)(o - t->rows) : 64;
-    return o && given_mask(t, job) && row < 64 && (*given_mask(t, job) >> row & 1);
+    return o && given_mask(t, job) && row < JOPT_MAX_ROWS &&
+           (given_mask(t, job)->bits[row / 64] >> row % 64 & 1);
 }
 
 int jopt_parse(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,

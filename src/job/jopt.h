@@ -55,10 +55,16 @@ typedef struct jopt {
     const char *help;    /* one line; the default and range are added to it */
 } jopt;
 
+/* Which rows of a table were given, a bit a row. */
+#define JOPT_MAX_ROWS 128
+typedef struct jopt_given_set {
+    uint64_t bits[JOPT_MAX_ROWS / 64];
+} jopt_given_set;
+
 typedef struct jopt_table {
     const jopt *rows;
-    size_t n;         /* at most 64 when given options are tracked */
-    int track_given;  /* 1: the job's uint64_t at given_off has bit i set when row i was given */
+    size_t n;         /* at most JOPT_MAX_ROWS when given options are tracked */
+    int track_given;  /* 1: the job's jopt_given_set at given_off has row i's bit set when given */
     size_t given_off; /* offsetof(job, given) */
 } jopt_table;
 

@@ -37,7 +37,7 @@ typedef struct jroof_job {
     jopt_list chips;        /* chip files; none: hwdb/chips.csv and the derived chips */
     const char *efficiency; /* calibration file; NULL: hwdb/efficiency.csv */
     int peak;               /* no calibration: datasheet peaks */
-    uint64_t given;
+    jopt_given_set given;
 } jroof_job;
 
 extern const jopt_table jroof_options;
@@ -52,7 +52,7 @@ typedef struct jroof_default_job {
     jopt_list chips;
     const char *efficiency;
     int peak;
-    uint64_t given;
+    jopt_given_set given;
 } jroof_default_job;
 
 extern const jopt_table jroof_default_options;

@@ -55,7 +55,7 @@ typedef struct jserve_job {
     const char *efficiency;
     jopt_list chips;
     int json, keep_plot_data;
-    uint64_t given;
+    jopt_given_set given;
     /* Not options: what the caller wants to hear during the run. */
     void (*on_record)(void *ctx, const serve_record *r, double rate_per_s);
     void *record_ctx;

@@ -30,7 +30,7 @@ typedef struct jsize_job {
     jpower_opts pw;
     jopt_list chips;
     int json;
-    uint64_t given;
+    jopt_given_set given;
 } jsize_job;
 
 extern const jopt_table jsize_options;

@@ -34,7 +34,7 @@ typedef struct jtrain_job {
     jopt_list chips;
     int json;
     int keep_plot_data;
-    uint64_t given;
+    jopt_given_set given;
 } jtrain_job;
 
 extern const jopt_table jtrain_options;

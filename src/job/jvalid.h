@@ -42,7 +42,7 @@ typedef struct jvalid_job {
     const char *kinds; /* --system: "train,serve", the kinds of case to run; NULL: all */
     int markdown;      /* --system: the table as Markdown (the CLI prints it) */
     int keep_plot_data;
-    uint64_t given;
+    jopt_given_set given;
     /* Not options: told before each case of --system runs (may be NULL). */
     void (*progress)(void *ctx, size_t done, size_t total, const char *name);
     void *progress_ctx;
@@ -87,7 +87,7 @@ typedef struct jvalid_calibrate_job {
     int network;            /* fit hwdb/network.csv instead */
     jopt_list chips;
     int json;
-    uint64_t given;
+    jopt_given_set given;
 } jvalid_calibrate_job;
 
 extern const jopt_table jvalid_calibrate_options;
