@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/vec.h"
 #include "job/jenv.h"
 #include "job/jopt.h"
 #include "report/report.h"
@@ -338,37 +337,6 @@ int cli_write_report_csv(const report *r, const char *table_key, const char *pat
 void cli_keep_plot_data(int keep)
 {
     keep_plot_data |= keep; /* a job run inside another leaves the outer one's choice */
-}
-
-char *cli_read_file(const char *path, ms_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 0, n = 0;
-    char *buf = NULL;
-    for (;;) {
-        /* Room to read at least one byte and to end with a NUL. */
-        char *b = vec_grow(buf, &cap, n + 2, 4096, 1);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-    }
-    fclose(f);
-    if (!buf) {
-        ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    return buf;
 }
 
 const char *cli_data_path(const char *path, char *buf, size_t cap)

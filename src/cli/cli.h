@@ -104,10 +104,6 @@ int cli_plot_paths(const char *out, char *dat, size_t dat_cap, char *gp, size_t 
  * files of cli_plot_paths are removed either way. */
 int cli_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, ms_err *err);
 
-/* The whole of a text file, NUL-terminated, for the caller to free;
- * NULL with err set (naming path) when it cannot be read. */
-char *cli_read_file(const char *path, ms_err *err);
-
 /* path as given when it exists or is absolute, else home/path when that
  * exists (written into buf), else path. */
 const char *cli_data_path(const char *path, char *buf, size_t cap);

@@ -4,13 +4,13 @@
  * file can set exactly what the command line can; options given after
  * the file override its fields. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "io/jsonfile.h"
 #include "job/jopt.h"
 #include "job/jscen.h"
 
@@ -183,24 +183,10 @@ static int scen_read(const char *path, int nextra, char **extra, scen_args *sa, 
     *sa = (scen_args){0};
     char buf[4096];
     path = cli_data_path(path, buf, sizeof buf);
-    char *text = cli_read_file(path, err);
-    if (!text)
+    cJSON *root = jsonfile_read_object(path, NULL, err);
+    if (!root)
         return err->code;
-    cJSON *root = cJSON_Parse(text);
-    int rc = MS_OK;
-    if (!root || !cJSON_IsObject(root)) {
-        rc = ms_errf(err, MS_EPARSE, "%s: not a JSON object%s", path,
-                     root ? "" : " (malformed JSON)");
-        if (!root && cJSON_GetErrorPtr()) {
-            int line = 1;
-            for (const char *q = text; q < cJSON_GetErrorPtr() && *q; q++)
-                line += *q == '\n';
-            rc = ms_errf(err, MS_EPARSE, "%s:%d: not valid JSON", path, line);
-        }
-    } else {
-        rc = scen_from_obj(root, path, nextra, extra, sa, err);
-    }
-    free(text);
+    int rc = scen_from_obj(root, path, nextra, extra, sa, err);
     cJSON_Delete(root);
     return rc;
 }

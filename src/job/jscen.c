@@ -6,56 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/vec.h"
+#include "io/jsonfile.h"
 #include "job/jserve.h"
 #include "job/jtrain.h"
 #include "report/report.h"
 
-/* The whole of path, NUL-terminated, for the caller to free. */
-static char *read_all(const char *path, ms_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ms_errf(err, MS_EIO, "%s: cannot open", path);
-        return NULL;
-    }
-    size_t cap = 0, n = 0, k = 1;
-    char *buf = NULL;
-    while (k > 0) {
-        /* Room to read at least one byte and to end with a NUL. */
-        char *b = vec_grow(buf, &cap, n + 2, 4096, 1);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        k = fread(buf + n, 1, cap - n - 1, f);
-        n += k;
-    }
-    fclose(f);
-    if (!buf)
-        ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
-    else
-        buf[n] = '\0';
-    return buf;
-}
-
+/* The JSON object in path (as given, else under the data directory);
+ * shown gets the path read, for messages. */
 static cJSON *parse_file(const char *path, const jenv *env, char *shown, size_t cap, ms_err *err)
 {
     char buf[4096];
     snprintf(shown, cap, "%s", jenv_find(env, path, buf, sizeof buf));
-    char *text = read_all(shown, err);
-    if (!text)
-        return NULL;
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    if (!root || !cJSON_IsObject(root)) {
-        ms_errf(err, MS_EPARSE, "%s: not a JSON object%s", shown, root ? "" : " (malformed JSON)");
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return root;
+    return jsonfile_read_object(shown, NULL, err);
 }
 
 /* One field's value as an option's text, for jopt_set; NULL for a flag

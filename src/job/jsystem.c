@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/vec.h"
+#include "io/jsonfile.h"
 #include "job/jscen.h"
 #include "model/model.h"
 #include "model/modelfile.h"
@@ -107,39 +108,6 @@ static int need_string(const cJSON *root, const char *file, const char *key, con
     return MS_OK;
 }
 
-/* The whole of file path, NUL-terminated, for the caller to free; NULL
- * with err set (MS_EIO naming path, or MS_ENOMEM) when it cannot be read. */
-static char *read_text(const char *path, ms_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 0, n = 0;
-    char *buf = NULL;
-    for (;;) {
-        /* Room to read at least one byte and to end with a NUL. */
-        char *b = vec_grow(buf, &cap, n + 2, 4096, 1);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-    }
-    fclose(f);
-    if (!buf) {
-        ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    return buf;
-}
-
 /* The case's scenario as an object: inline, or the file it names (as
  * given, else under the data directory); *owned is what to delete. */
 static int case_scenario(const cJSON *root, const char *file, const jenv *env, const cJSON **sc,
@@ -157,17 +125,10 @@ static int case_scenario(const cJSON *root, const char *file, const jenv *env, c
                            : "missing");
     char path[4096];
     ms_err read_err = {0};
-    char *text = read_text(jenv_find(env, v->valuestring, path, sizeof path), &read_err);
-    if (!text)
+    *owned =
+        jsonfile_read_object(jenv_find(env, v->valuestring, path, sizeof path), NULL, &read_err);
+    if (!*owned)
         return ms_errf(err, read_err.code, "%s: field 'scenario': %s", file, read_err.msg);
-    *owned = cJSON_Parse(text);
-    free(text);
-    if (!cJSON_IsObject(*owned)) {
-        cJSON_Delete(*owned);
-        *owned = NULL;
-        return ms_errf(err, MS_EPARSE, "%s: field 'scenario': %s is not a JSON object", file,
-                       v->valuestring);
-    }
     *sc = *owned;
     return MS_OK;
 }
@@ -421,7 +382,7 @@ static int unwanted(const cJSON *root, const int want[JSYSTEM_KINDS])
 static int run_case(const char *path, const char *shown, const jvalid_job *j, const jenv *env,
                     const int want[JSYSTEM_KINDS], jsystem_out *out, jsystem_case *c)
 {
-    ms_err err = {0}, read_err = {0};
+    ms_err err = {0};
     *c = (jsystem_case){.published = NAN,
                         .predicted = NAN,
                         .rel_error = NAN,
@@ -432,13 +393,8 @@ static int run_case(const char *path, const char *shown, const jvalid_job *j, co
     snprintf(c->name, sizeof c->name, "%.127s", shown);
     cJSON *root = NULL;
     int rc = MS_OK;
-    char *text = read_text(path, &read_err);
-    if (!text) /* named as listed, not by the full path read */
-        rc = ms_errf(&err, read_err.code, "%s: %s", shown, ms_code_text(read_err.code));
-    if (!rc && !cJSON_IsObject(root = cJSON_Parse(text)))
-        rc = ms_errf(&err, MS_EPARSE, "%s: not a JSON object%s", shown,
-                     root ? "" : " (malformed JSON)");
-    free(text);
+    if (!(root = jsonfile_read_object(path, shown, &err))) /* named as listed */
+        rc = err.code;
     int skip = !rc && unwanted(root, want);
     if (!rc && !skip)
         rc = case_body(root, shown, j, env, out, c, &err);

@@ -4,14 +4,13 @@
 #include "model/modelfile.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/vec.h"
+#include "io/jsonfile.h"
 
 #define MAX_SEEN 128
 
@@ -512,49 +511,6 @@ static int read_native(reader *r, model *m)
     return MS_OK;
 }
 
-/* 1-based line of position pos in text. */
-static int line_of(const char *text, const char *pos)
-{
-    int line = 1;
-    for (const char *p = text; p < pos && *p; p++)
-        line += *p == '\n';
-    return line;
-}
-
-static int slurp(const char *path, char **out, ms_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
-    /* 64 KiB first, doubling while the file fills the buffer (one byte is
-     * kept for the '\0'). */
-    size_t cap = 0, n = 0;
-    char *buf = NULL;
-    for (;;) {
-        char *nb = vec_grow(buf, &cap, n + 2, 1 << 16, 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf)
-        return ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
-    if (bad) {
-        free(buf);
-        return ms_errf(err, MS_EIO, "%s: read error", path);
-    }
-    buf[n] = '\0';
-    *out = buf;
-    return MS_OK;
-}
-
 static void base_name(const char *path, char *name, size_t cap)
 {
     /* workloads/deepseek-v3/config.json -> deepseek-v3 */
@@ -574,29 +530,16 @@ static void base_name(const char *path, char *name, size_t cap)
 
 int modelfile_load(const char *path, model *out, char *warn, ms_err *err)
 {
-    char *text = NULL;
     int rc;
     warn[0] = '\0';
     *out = (model){0};
-    if ((rc = slurp(path, &text, err)))
-        return rc;
-    const char *end = NULL;
-    cJSON *json = cJSON_ParseWithOpts(text, &end, 1);
-    if (!json) {
-        rc =
-            ms_errf(err, MS_EPARSE, "%s:%d: not valid JSON", path, line_of(text, end ? end : text));
-        free(text);
-        return rc;
-    }
-    free(text);
+    cJSON *json = jsonfile_read_object(path, NULL, err);
+    if (!json)
+        return err->code;
     reader r = {.path = path, .obj = json, .prefix = "", .warn = warn, .err = err};
-    if (!cJSON_IsObject(json)) {
-        rc = ms_errf(err, MS_EINVAL, "%s: expected a JSON object at the top", path);
-    } else {
-        base_name(path, out->name, sizeof out->name);
-        rc = cJSON_GetObjectItemCaseSensitive(json, "megasim_model") ? read_native(&r, out)
-                                                                     : read_hf(&r, out);
-    }
+    base_name(path, out->name, sizeof out->name);
+    rc = cJSON_GetObjectItemCaseSensitive(json, "megasim_model") ? read_native(&r, out)
+                                                                 : read_hf(&r, out);
     cJSON_Delete(json);
     if (!rc) {
         ms_err verr = {0};

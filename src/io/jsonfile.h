@@ -1,0 +1,24 @@
+/* jsonfile: a file read whole, and a JSON object read from one, with
+ * errors that name the file (and the line where the JSON goes wrong). */
+#ifndef MS_JSONFILE_H
+#define MS_JSONFILE_H
+
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+
+/* The whole of path, NUL-terminated, for the caller to free; NULL with
+ * err set when it cannot be read: MS_EIO (cannot open, with the system's
+ * reason, or a read error) or MS_ENOMEM. Messages name the file as shown
+ * (NULL: as path). */
+char *jsonfile_slurp(const char *path, const char *shown, ms_err *err);
+
+/* 1-based line of position pos in text (pos inside text or at its end). */
+int jsonfile_line_of(const char *text, const char *pos);
+
+/* The JSON object in path, for the caller to cJSON_Delete; NULL with err
+ * set: jsonfile_slurp's errors, MS_EPARSE "FILE:LINE: not valid JSON", or
+ * MS_EPARSE "FILE: not a JSON object" for valid JSON of another kind. */
+cJSON *jsonfile_read_object(const char *path, const char *shown, ms_err *err);
+
+#endif

@@ -1,0 +1,112 @@
+/* Tests of jsonfile (src/io): a file read whole at the sizes around its
+ * buffer's growth, the line of a position, and the errors of reading a
+ * JSON object (a missing file, malformed JSON with its line, JSON that is
+ * not an object), each naming the file as shown. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/jsonfile.h"
+#include "test_assert.h"
+
+/* A temporary file holding len bytes of text; its path in path. */
+static void write_temp(char *path, size_t cap, const char *text, size_t len)
+{
+    snprintf(path, cap, "/tmp/test_jsonfile_XXXXXX");
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL_FATAL(fwrite(text, 1, len, f), len);
+    fclose(f);
+}
+
+static void test_slurp_sizes(void)
+{
+    static const size_t sizes[] = {0, 1, 4094, 4095, 4096, 4097, 10000};
+    char *text = malloc(10001);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    for (size_t i = 0; i < 10000; i++)
+        text[i] = (char)('a' + i % 26);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        char path[64];
+        write_temp(path, sizeof path, text, sizes[k]);
+        ms_err err = {0};
+        char *got = jsonfile_slurp(path, NULL, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+        CU_ASSERT_EQUAL(strlen(got), sizes[k]);
+        CU_ASSERT(memcmp(got, text, sizes[k]) == 0);
+        free(got);
+        unlink(path);
+    }
+    free(text);
+}
+
+static void test_line_of(void)
+{
+    const char *t = "a\nbc\n\nd";
+    CU_ASSERT_EQUAL(jsonfile_line_of(t, t), 1);
+    CU_ASSERT_EQUAL(jsonfile_line_of(t, t + 1), 1); /* the newline itself */
+    CU_ASSERT_EQUAL(jsonfile_line_of(t, t + 2), 2);
+    CU_ASSERT_EQUAL(jsonfile_line_of(t, t + 6), 4);
+    CU_ASSERT_EQUAL(jsonfile_line_of(t, t + 7), 4); /* the end */
+}
+
+static void test_object_errors(void)
+{
+    static const struct {
+        const char *text, *expect;
+        int code;
+    } cases[] = {
+        {"{\"a\": 1,\n \"b\": [1, 2],\n \"c\": }\n", "shown.json:3: not valid JSON", MS_EPARSE},
+        {"[1, 2, 3]", "shown.json: not a JSON object", MS_EPARSE},
+        {"{\"a\": 1} trailing", "shown.json:1: not valid JSON", MS_EPARSE},
+        {"", "shown.json:1: not valid JSON", MS_EPARSE},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char path[64];
+        write_temp(path, sizeof path, cases[k].text, strlen(cases[k].text));
+        ms_err err = {0};
+        cJSON *o = jsonfile_read_object(path, "shown.json", &err);
+        CU_ASSERT_PTR_NULL(o);
+        CU_ASSERT_EQUAL(err.code, cases[k].code);
+        if (strcmp(err.msg, cases[k].expect) != 0)
+            printf("\n  case %zu: '%s', expected '%s'\n", k, err.msg, cases[k].expect);
+        CU_ASSERT_STRING_EQUAL(err.msg, cases[k].expect);
+        cJSON_Delete(o);
+        unlink(path);
+    }
+    ms_err err = {0};
+    CU_ASSERT_PTR_NULL(jsonfile_read_object("/nonexistent/x.json", "listed.json", &err));
+    CU_ASSERT_EQUAL(err.code, MS_EIO);
+    CU_ASSERT(strncmp(err.msg, "listed.json: cannot open: ", 26) == 0);
+    /* A good object comes back whole. */
+    char path[64];
+    write_temp(path, sizeof path, "{\"x\": 2.5}", 10);
+    cJSON *o = jsonfile_read_object(path, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    MS_ASSERT_EXACT(cJSON_GetObjectItem(o, "x")->valuedouble, 2.5);
+    cJSON_Delete(o);
+    unlink(path);
+}
+
+static CU_TestInfo tests[] = {
+    {"a file read whole, around the buffer's growth", test_slurp_sizes},
+    {"the line of a position", test_line_of},
+    {"a JSON object's errors name the file and line", test_object_errors},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {.pName = "jsonfile", .pTests = tests},
+    CU_SUITE_INFO_NULL,
+};
+
+#include "test_main.h"
+
+int main(void)
+{
+    return ms_test_run(suites, "test_jsonfile");
+}
