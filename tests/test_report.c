@@ -78,6 +78,7 @@ static report *example(void)
     report_num(r, "busbw_Bps", "busbw", 156e9, "B/s");
     report_table_end(r);
     report_bool(r, "fits", NULL, 1);
+    report_strs_split(r, "levels", NULL, " matrix_W;  idle_W;; ;comm_W");
     return r;
 }
 
@@ -130,6 +131,12 @@ static void test_json(void)
     MS_ASSERT_EXACT(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 1), "busbw_Bps")->valuedouble,
                     156e9);
     CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(j, "fits")));
+    /* A ';'-separated list: blanks before an item and empty items gone. */
+    cJSON *levels = cJSON_GetObjectItem(j, "levels");
+    CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(levels), 3);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(levels, 0)->valuestring, "matrix_W");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(levels, 1)->valuestring, "idle_W");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(levels, 2)->valuestring, "comm_W");
     cJSON_Delete(j);
     report_free(r);
 }

@@ -125,24 +125,9 @@ prun_basis jpower_basis(const jpower *p)
 
 void jpower_report(report *r, const prun *run, const char *title)
 {
-    /* The levels that are estimates, one item each. */
-    const char *items[16];
-    char copy[sizeof run->estimated];
-    size_t n = 0;
-    snprintf(copy, sizeof copy, "%s", run->estimated);
-    for (char *p = copy, *end; *p && n < 16; p = end) {
-        end = p + strcspn(p, ";");
-        int last = *end == '\0';
-        *end = '\0';
-        end += !last;
-        while (*p == ' ')
-            p++;
-        if (*p)
-            items[n++] = p;
-    }
     report_begin(r, NULL, title);
-    report_strs(r, "power_levels_estimated", "levels that are estimates (hwdb/power.csv)", items,
-                n);
+    report_strs_split(r, "power_levels_estimated", "levels that are estimates (hwdb/power.csv)",
+                      run->estimated);
     report_num(r, "it_power_mean_w", "IT power, mean", run->it_mean_w, "W");
     report_num(r, "it_power_peak_w", "IT power, peak", run->it_peak_w, "W");
     report_num(r, "it_power_min_w", "IT power, minimum", run->it_min_w, "W");

@@ -458,27 +458,13 @@ static void report_parts(report *r, const step_result *s)
 /* The calibration behind the figures, and what ran at a datasheet peak. */
 static void report_calibration(report *r, const step_result *s, int calibrated, int net)
 {
-    const char *items[16];
-    char copy[sizeof s->stage0.uncalibrated];
-    size_t n = 0;
-    snprintf(copy, sizeof copy, "%s", s->stage0.uncalibrated);
-    for (char *p = copy, *end; *p && n < 16; p = end) {
-        end = p + strcspn(p, ";");
-        int last = *end == '\0';
-        *end = '\0';
-        end += !last;
-        while (*p == ' ')
-            p++;
-        if (*p)
-            items[n++] = p;
-    }
     report_begin(r, NULL, "calibration");
     report_str(r, "compute_calibration", "compute",
                calibrated ? "hwdb/efficiency.csv" : "datasheet peak (--peak)");
     report_str(r, "network_calibration", "network",
                net ? "hwdb/network.csv" : "ideal links (--ideal)");
-    report_strs(r, "uncalibrated", "at the datasheet peak for want of a kernel measurement", items,
-                n);
+    report_strs_split(r, "uncalibrated", "at the datasheet peak for want of a kernel measurement",
+                      s->stage0.uncalibrated);
     report_end(r);
 }
 

@@ -159,6 +159,33 @@ void report_strs(report *r, const char *key, const char *label, const char *cons
         strcat(strcat(it->str, k ? "\n" : ""), s[k]);
 }
 
+void report_strs_split(report *r, const char *key, const char *label, const char *list)
+{
+    ritem *it = add(r, RI_VALUE, key, label, NULL);
+    if (!it)
+        return;
+    it->vkind = RV_STRS;
+    it->i = 0;
+    if (!(it->str = malloc(strlen(list) + 1))) {
+        r->failed = 1;
+        return;
+    }
+    char *o = it->str;
+    *o = '\0';
+    for (const char *p = list; *p;) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, ";");
+        if (len > 0) { /* held '\n'-separated, as report_strs holds them */
+            if (it->i++ > 0)
+                *o++ = '\n';
+            memcpy(o, p, len);
+            o += len;
+            *o = '\0';
+        }
+        p += len + (p[len] == ';');
+    }
+}
+
 /* s's k-th item of a list held '\n'-separated, copied into buf. */
 static const char *strs_item(const char *s, int64_t k, char *buf, size_t cap)
 {

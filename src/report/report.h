@@ -47,6 +47,9 @@ void report_str(report *r, const char *key, const char *label, const char *s);
 void report_bool(report *r, const char *key, const char *label, int v);
 /* A list of n strings: a JSON array, "a, b" in text, "a;b" in CSV. */
 void report_strs(report *r, const char *key, const char *label, const char *const *s, size_t n);
+/* The same for a list held as text, items separated by ';' ("matrix_W;
+ * idle_W"): each item without its leading blanks, empty ones dropped. */
+void report_strs_split(report *r, const char *key, const char *label, const char *list);
 
 /* A table: rows of values with the same keys. In text a header and one
  * line per row; in JSON an array of objects under key; in CSV a header of
