@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "job/jchips.h"
+#include "test_json.h"
 #include "test_assert.h"
 
 /* The tests run in the source tree. */
@@ -30,20 +31,6 @@ static cJSON *chip_json(const char *name, int argc, char **argv, int *rc, ms_err
         json = report_json(r);
     report_free(r);
     return json;
-}
-
-/* The number at path "a.b" in json, or NAN when absent or null. */
-static double num_at(const cJSON *json, const char *path)
-{
-    char key[64];
-    const cJSON *at = json;
-    while (at && *path) {
-        size_t len = strcspn(path, ".");
-        snprintf(key, sizeof key, "%.*s", (int)len, path);
-        at = cJSON_GetObjectItemCaseSensitive(at, key);
-        path += len + (path[len] == '.');
-    }
-    return cJSON_IsNumber(at) ? at->valuedouble : NAN;
 }
 
 /* H100's row of hwdb/chips.csv (bf16 989.4 TFLOPS, hbm 80 GB at 3350
@@ -78,7 +65,7 @@ static void test_h100(void)
         fprintf(stderr, "\n  chip H100: %s", err.msg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(json);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        double got = num_at(json, cases[i].path);
+        double got = ms_json_num(json, cases[i].path);
         MS_ASSERT_NEAR_AS(cases[i].path, got, cases[i].want, 1e-12);
     }
     /* Blank in the database: unknown, never zero. */
@@ -93,7 +80,8 @@ static void test_h100(void)
     CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(rows), MS_PREC_COUNT);
     cJSON *bf16 = cJSON_GetArrayItem(rows, MS_BF16);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(bf16, "precision")->valuestring, "bf16");
-    CU_ASSERT_EQUAL(num_at(bf16, "ridge_flop_per_byte"), num_at(json, "ridge_flop_per_byte.bf16"));
+    CU_ASSERT_EQUAL(ms_json_num(bf16, "ridge_flop_per_byte"),
+                    ms_json_num(json, "ridge_flop_per_byte.bf16"));
     CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(bf16, "gemm_calibrated")));
     CU_ASSERT(
         cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, MS_FP64), "gemm_calibrated")));
@@ -108,8 +96,8 @@ static void test_peak(void)
     char *argv[] = {"--peak"};
     cJSON *json = chip_json("h100", 1, argv, &rc, &err); /* names are case-insensitive */
     CU_ASSERT_PTR_NOT_NULL_FATAL(json);
-    CU_ASSERT_EQUAL(num_at(json, "ridge_flop_per_byte_gemm_calibrated.bf16"),
-                    num_at(json, "ridge_flop_per_byte.bf16"));
+    CU_ASSERT_EQUAL(ms_json_num(json, "ridge_flop_per_byte_gemm_calibrated.bf16"),
+                    ms_json_num(json, "ridge_flop_per_byte.bf16"));
     CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "inputs"), "peak")));
     cJSON_Delete(json);
 }
@@ -148,8 +136,8 @@ static void test_list(void)
     CU_ASSERT_EQUAL(cJSON_GetArraySize(results), cJSON_GetArraySize(summary));
     cJSON *h100 = cJSON_GetArrayItem(results, 1), *row = cJSON_GetArrayItem(summary, 1);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(h100, "name")->valuestring, "H100");
-    CU_ASSERT_EQUAL(num_at(h100, "peak_flop_per_s.bf16"), 989.4e12);
-    CU_ASSERT_EQUAL(num_at(row, "bf16_flop_per_s"), 989.4e12);
+    CU_ASSERT_EQUAL(ms_json_num(h100, "peak_flop_per_s.bf16"), 989.4e12);
+    CU_ASSERT_EQUAL(ms_json_num(row, "bf16_flop_per_s"), 989.4e12);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(row, "year")->valuestring, "2022");
     cJSON_Delete(json);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "job/jexport.h"
+#include "test_json.h"
 #include "test_assert.h"
 
 /* The tests run in the source tree. */
@@ -45,12 +46,6 @@ static const cJSON *result_of(const cJSON *json, const char *key, const char *ch
             return o;
     }
     return NULL;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
 static const char *str(const cJSON *o, const char *key)
@@ -106,14 +101,14 @@ static void test_check_oct2023(void)
         } else {
             CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(o, "clause")));
         }
-        MS_ASSERT_WITHIN(num(o, "tpp"), oct2023[i].tpp, 1e-9);
+        MS_ASSERT_WITHIN(ms_json_num(o, "tpp"), oct2023[i].tpp, 1e-9);
         CU_ASSERT_STRING_EQUAL(str(o, "tpp_precision"), oct2023[i].precision);
-        MS_ASSERT_WITHIN(num(o, "performance_density"), oct2023[i].density, 1e-12);
+        MS_ASSERT_WITHIN(ms_json_num(o, "performance_density"), oct2023[i].density, 1e-12);
         if (isnan(oct2023[i].io_GBps)) {
             CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(o, "io_GBps")));
-            MS_ASSERT_WITHIN(num(o, "io_GBps_at_least"), oct2023[i].io_at_least, 1e-9);
+            MS_ASSERT_WITHIN(ms_json_num(o, "io_GBps_at_least"), oct2023[i].io_at_least, 1e-9);
         } else {
-            MS_ASSERT_WITHIN(num(o, "io_GBps"), oct2023[i].io_GBps, 1e-9);
+            MS_ASSERT_WITHIN(ms_json_num(o, "io_GBps"), oct2023[i].io_GBps, 1e-9);
             CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(o, "io_GBps_at_least"));
         }
         /* A citation with the deciding clause only. */
@@ -139,7 +134,7 @@ static void test_check_oct2023(void)
     cJSON_ArrayForEach(row, cJSON_GetObjectItem(summary, "metrics"))
     {
         CU_ASSERT_STRING_EQUAL(str(row, "chip"), oct2023[rows].chip);
-        MS_ASSERT_WITHIN(num(row, "tpp"), oct2023[rows].tpp, 1e-9);
+        MS_ASSERT_WITHIN(ms_json_num(row, "tpp"), oct2023[rows].tpp, 1e-9);
         rows++;
     }
     CU_ASSERT_EQUAL(rows, 3);
@@ -227,7 +222,7 @@ static void test_derive_file(void)
     CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(json, "written")));
     const cJSON *o22 = result_of(json, "export", "H800x", "oct2022");
     CU_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(o22, "controlled")));
-    MS_ASSERT_WITHIN(num(o22, "io_GBps"), 528, 1e-9);
+    MS_ASSERT_WITHIN(ms_json_num(o22, "io_GBps"), 528, 1e-9);
     CU_ASSERT_STRING_EQUAL(str(o22, "derived_from"), "H100");
     cJSON_Delete(json);
     jexport_derive_out_clear(out);

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "job/jmodel.h"
+#include "test_assert.h"
+#include "test_json.h"
 
 #define V3 "workloads/deepseek-v3/config.json"
 
@@ -34,27 +36,6 @@ static int run(int argc, char **argv, char *warn, cJSON **json, ms_err *err)
         *json = report_json(r);
     report_free(r);
     return rc;
-}
-
-/* The number at a dotted path ("per_layer.attention_params"), or NAN. */
-static double num(const cJSON *j, const char *path)
-{
-    char key[64];
-    while (j && *path) {
-        size_t len = strcspn(path, ".");
-        snprintf(key, sizeof key, "%.*s", (int)len, path);
-        j = cJSON_GetObjectItemCaseSensitive(j, key);
-        path += len + (path[len] == '.');
-    }
-    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
-}
-
-static void check(const char *what, double got, double want, double rel)
-{
-    int ok = fabs(got - want) <= rel * fabs(want);
-    if (!ok)
-        fprintf(stderr, "\n  %s: got %.17g, want %.17g within %g", what, got, want, rel);
-    CU_ASSERT(ok);
 }
 
 /* DeepSeek-V3 with the defaults (context 4096, bf16). */
@@ -89,22 +70,23 @@ static void test_deepseek_v3(void)
     CU_ASSERT_EQUAL_FATAL(run(1, argv, warn, &j, &err), MS_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        check(cases[i].path, num(j, cases[i].path), cases[i].want, cases[i].rel);
-    check("61 layers", num(j, "kv_cache_bytes_per_token"),
-          61 * num(j, "per_layer.kv_cache_bytes_per_token"), 0);
-    check("GEMM FLOPs", num(j, "flops_per_token_forward_gemm"), 2 * num(j, "params_matmul_active"),
-          1e-12);
-    check("training", num(j, "flops_per_token_training"), 3 * num(j, "flops_per_token_forward"),
-          1e-12);
-    check("recompute", num(j, "flops_per_token_training_recompute"),
-          4 * num(j, "flops_per_token_forward"), 1e-12);
+        MS_ASSERT_NEAR_AS(cases[i].path, ms_json_num(j, cases[i].path), cases[i].want,
+                          cases[i].rel);
+    MS_ASSERT_NEAR_AS("61 layers", ms_json_num(j, "kv_cache_bytes_per_token"),
+                      61 * ms_json_num(j, "per_layer.kv_cache_bytes_per_token"), 0);
+    MS_ASSERT_NEAR_AS("GEMM FLOPs", ms_json_num(j, "flops_per_token_forward_gemm"),
+                      2 * ms_json_num(j, "params_matmul_active"), 1e-12);
+    MS_ASSERT_NEAR_AS("training", ms_json_num(j, "flops_per_token_training"),
+                      3 * ms_json_num(j, "flops_per_token_forward"), 1e-12);
+    MS_ASSERT_NEAR_AS("recompute", ms_json_num(j, "flops_per_token_training_recompute"),
+                      4 * ms_json_num(j, "flops_per_token_forward"), 1e-12);
     /* bf16 recipe: 2-byte weights and gradients, 12 bytes of fp32 master
      * weights and Adam moments per parameter (ZeRO, section 3.1), for the
      * main model and the MTP module it trains beside it. */
-    check("optimizer", num(j, "training_memory.optimizer_bytes"),
-          12 * (num(j, "params_total") + num(j, "params_mtp")), 1e-12);
-    check("weights", num(j, "training_memory.weights_bytes"),
-          2 * (num(j, "params_total") + num(j, "params_mtp")), 1e-12);
+    MS_ASSERT_NEAR_AS("optimizer", ms_json_num(j, "training_memory.optimizer_bytes"),
+                      12 * (ms_json_num(j, "params_total") + ms_json_num(j, "params_mtp")), 1e-12);
+    MS_ASSERT_NEAR_AS("weights", ms_json_num(j, "training_memory.weights_bytes"),
+                      2 * (ms_json_num(j, "params_total") + ms_json_num(j, "params_mtp")), 1e-12);
     CU_ASSERT_STRING_EQUAL(j->child->string, "megasim_version");
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "megasim_version")->valuestring, "9.9.9");
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "attention")->valuestring, "mla");
@@ -124,11 +106,14 @@ static void test_compare_attention(void)
     CU_ASSERT_EQUAL_FATAL(run(4, argv, NULL, &j, &err), MS_OK);
     cJSON *rows = cJSON_GetObjectItem(j, "attention_comparison");
     CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(rows), 4);
-    check("MHA bytes", num(cJSON_GetArrayItem(rows, 0), "kv_cache_bytes_per_token"),
-          2.0 * 128 * 128 * 61, 0); /* fp8: one byte */
-    check("MLA vs MHA", num(cJSON_GetArrayItem(rows, 2), "ratio_to_mha"), 576.0 / 32768, 0);
-    check("MLA vs GQA", num(cJSON_GetArrayItem(rows, 2), "ratio_to_gqa"), 576.0 / 2048, 0);
-    check("saving", num(j, "mla_saving_vs_mha"), 1 - 576.0 / 32768, 1e-15);
+    MS_ASSERT_NEAR_AS("MHA bytes",
+                      ms_json_num(cJSON_GetArrayItem(rows, 0), "kv_cache_bytes_per_token"),
+                      2.0 * 128 * 128 * 61, 0); /* fp8: one byte */
+    MS_ASSERT_NEAR_AS("MLA vs MHA", ms_json_num(cJSON_GetArrayItem(rows, 2), "ratio_to_mha"),
+                      576.0 / 32768, 0);
+    MS_ASSERT_NEAR_AS("MLA vs GQA", ms_json_num(cJSON_GetArrayItem(rows, 2), "ratio_to_gqa"),
+                      576.0 / 2048, 0);
+    MS_ASSERT_NEAR_AS("saving", ms_json_num(j, "mla_saving_vs_mha"), 1 - 576.0 / 32768, 1e-15);
     cJSON_Delete(j);
 }
 
@@ -151,10 +136,10 @@ static void test_ops(void)
             q = op;
     }
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
-    check("M", num(q, "m"), 1024, 0);
-    check("N", num(q, "n"), 1536, 0); /* q_lora_rank */
-    check("K", num(q, "k"), 7168, 0); /* hidden */
-    check("FLOPs", num(q, "flops"), 2.0 * 1024 * 1536 * 7168, 0);
+    MS_ASSERT_NEAR_AS("M", ms_json_num(q, "m"), 1024, 0);
+    MS_ASSERT_NEAR_AS("N", ms_json_num(q, "n"), 1536, 0); /* q_lora_rank */
+    MS_ASSERT_NEAR_AS("K", ms_json_num(q, "k"), 7168, 0); /* hidden */
+    MS_ASSERT_NEAR_AS("FLOPs", ms_json_num(q, "flops"), 2.0 * 1024 * 1536 * 7168, 0);
     cJSON_Delete(j);
 }
 

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "job/jroof.h"
+#include "test_assert.h"
+#include "test_json.h"
 
 static const jenv env = {.home = ".", .derived_path = NULL, .version = "9.9.9"};
 
@@ -37,20 +39,6 @@ static int run(int argc, char **argv, cJSON **json, jroof_out *out, ms_err *err)
     return rc;
 }
 
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-static void check(const char *what, double got, double want, double rel)
-{
-    int ok = fabs(got - want) <= rel * fabs(want);
-    if (!ok)
-        fprintf(stderr, "\n  %s: got %.17g, want %.17g within %g", what, got, want, rel);
-    CU_ASSERT(ok);
-}
-
 /* One GEMM at datasheet peaks: compute-bound, time = FLOPs / peak. */
 static void test_peak(void)
 {
@@ -71,26 +59,28 @@ static void test_peak(void)
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(row, "kind")->valuestring, "gemm");
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(row, "bound")->valuestring, "compute");
     CU_ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(row, "compute_efficiency_source")));
-    check("flops", num(row, "flops"), FLOPS, 0);
-    check("bytes", num(row, "bytes"), BYTES, 0);
-    check("time", num(row, "time_s"), FLOPS / 989.4e12, 1e-12);
-    check("compute time", num(row, "compute_time_s"), FLOPS / 989.4e12, 1e-12);
-    check("memory time", num(row, "memory_time_s"), BYTES / 3.35e12, 1e-12);
-    check("intensity", num(row, "intensity_flop_per_byte"), FLOPS / BYTES, 1e-15);
-    check("intensity = 8192/3", num(row, "intensity_flop_per_byte"), N8K / 3, 1e-15);
-    check("ridge", num(row, "ridge_flop_per_byte"), 989.4e12 / 3.35e12, 1e-12);
-    check("attained", num(row, "attained_flop_per_s"), 989.4e12, 1e-12);
-    check("efficiency", num(row, "compute_efficiency"), 1, 0);
+    MS_ASSERT_NEAR_AS("flops", ms_json_num(row, "flops"), FLOPS, 0);
+    MS_ASSERT_NEAR_AS("bytes", ms_json_num(row, "bytes"), BYTES, 0);
+    MS_ASSERT_NEAR_AS("time", ms_json_num(row, "time_s"), FLOPS / 989.4e12, 1e-12);
+    MS_ASSERT_NEAR_AS("compute time", ms_json_num(row, "compute_time_s"), FLOPS / 989.4e12, 1e-12);
+    MS_ASSERT_NEAR_AS("memory time", ms_json_num(row, "memory_time_s"), BYTES / 3.35e12, 1e-12);
+    MS_ASSERT_NEAR_AS("intensity", ms_json_num(row, "intensity_flop_per_byte"), FLOPS / BYTES,
+                      1e-15);
+    MS_ASSERT_NEAR_AS("intensity = 8192/3", ms_json_num(row, "intensity_flop_per_byte"), N8K / 3,
+                      1e-15);
+    MS_ASSERT_NEAR_AS("ridge", ms_json_num(row, "ridge_flop_per_byte"), 989.4e12 / 3.35e12, 1e-12);
+    MS_ASSERT_NEAR_AS("attained", ms_json_num(row, "attained_flop_per_s"), 989.4e12, 1e-12);
+    MS_ASSERT_NEAR_AS("efficiency", ms_json_num(row, "compute_efficiency"), 1, 0);
     CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(row, "time_vs_first_chip")); /* one chip */
     CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(j, "layer_times"));
     /* What the plot is handed: the roof and the point. */
     CU_ASSERT_EQUAL(out->nchips, 1);
     CU_ASSERT_EQUAL(out->nops, 1);
     CU_ASSERT_STRING_EQUAL(out->chips[0].name, "H100");
-    check("plot roof", out->chips[0].peak_flop_per_s[MS_BF16], 989.4e12, 1e-12);
-    check("plot bandwidth", out->chips[0].hbm_bw_Bps, 3.35e12, 1e-12);
-    check("plot x", out->at[0][0].intensity_flop_per_byte, N8K / 3, 1e-15);
-    check("plot y", out->at[0][0].attained_flop_per_s, 989.4e12, 1e-12);
+    MS_ASSERT_NEAR_AS("plot roof", out->chips[0].peak_flop_per_s[MS_BF16], 989.4e12, 1e-12);
+    MS_ASSERT_NEAR_AS("plot bandwidth", out->chips[0].hbm_bw_Bps, 3.35e12, 1e-12);
+    MS_ASSERT_NEAR_AS("plot x", out->at[0][0].intensity_flop_per_byte, N8K / 3, 1e-15);
+    MS_ASSERT_NEAR_AS("plot y", out->at[0][0].attained_flop_per_s, 989.4e12, 1e-12);
     CU_ASSERT_STRING_EQUAL(out->title, "");
     cJSON_Delete(j);
     free(out);
@@ -136,19 +126,19 @@ static void test_calibrated(void)
     CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(rows), 2);
     cJSON *row = cJSON_GetArrayItem(rows, 0);
     double want = fmax(FLOPS / (989.4e12 * ce), BYTES / (3.35e12 * me)) + over_s;
-    check("calibrated time", num(row, "time_s"), want, 1e-12);
-    check("compute efficiency", num(row, "compute_efficiency"), ce, 0);
-    check("memory efficiency", num(row, "memory_efficiency"), me, 0);
-    check("attained", num(row, "attained_flop_per_s"), FLOPS / want, 1e-12);
+    MS_ASSERT_NEAR_AS("calibrated time", ms_json_num(row, "time_s"), want, 1e-12);
+    MS_ASSERT_NEAR_AS("compute efficiency", ms_json_num(row, "compute_efficiency"), ce, 0);
+    MS_ASSERT_NEAR_AS("memory efficiency", ms_json_num(row, "memory_efficiency"), me, 0);
+    MS_ASSERT_NEAR_AS("attained", ms_json_num(row, "attained_flop_per_s"), FLOPS / want, 1e-12);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(row, "bound")->valuestring, "compute");
     CU_ASSERT_TRUE(cJSON_IsString(cJSON_GetObjectItem(row, "compute_efficiency_source")));
     /* H20, the same family, takes the same row at its own peaks (148
      * TFLOP/s bf16, 4.0 TB/s), and its time is said over H100's. */
     cJSON *h20 = cJSON_GetArrayItem(rows, 1);
     double want20 = fmax(FLOPS / (148e12 * ce), BYTES / (4.0e12 * me)) + over_s;
-    check("H20 time", num(h20, "time_s"), want20, 1e-12);
-    check("H20 vs H100", num(h20, "time_vs_first_chip"), num(h20, "time_s") / num(row, "time_s"),
-          0);
+    MS_ASSERT_NEAR_AS("H20 time", ms_json_num(h20, "time_s"), want20, 1e-12);
+    MS_ASSERT_NEAR_AS("H20 vs H100", ms_json_num(h20, "time_vs_first_chip"),
+                      ms_json_num(h20, "time_s") / ms_json_num(row, "time_s"), 0);
     cJSON_Delete(j);
 }
 
@@ -169,12 +159,12 @@ static void test_model(void)
     cJSON_ArrayForEach(row, cJSON_GetObjectItem(j, "results"))
     {
         if (strncmp(cJSON_GetObjectItem(row, "op")->valuestring, "b64 ", 4) == 0)
-            sum += num(row, "time_s");
+            sum += ms_json_num(row, "time_s");
     }
     cJSON *b64 = cJSON_GetArrayItem(layers, 1);
-    check("batch", num(b64, "batch"), 64, 0);
-    check("layer time", num(b64, "layer_time_s"), sum, 1e-12);
-    check("per sequence", num(b64, "time_per_sequence_s"), sum / 64, 1e-12);
+    MS_ASSERT_NEAR_AS("batch", ms_json_num(b64, "batch"), 64, 0);
+    MS_ASSERT_NEAR_AS("layer time", ms_json_num(b64, "layer_time_s"), sum, 1e-12);
+    MS_ASSERT_NEAR_AS("per sequence", ms_json_num(b64, "time_per_sequence_s"), sum / 64, 1e-12);
     CU_ASSERT_EQUAL(out->nbatches, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(out->title, "deepseek-v3, one MoE layer, decode"));
     CU_ASSERT_STRING_EQUAL(out->warn, "");

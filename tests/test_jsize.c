@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "job/jsize.h"
+#include "test_json.h"
 #include "test_assert.h"
 
 /* The tests run in the source tree. */
@@ -35,22 +36,6 @@ static cJSON *size_json(int argc, char **argv, int *rc, ms_err *err)
 #define SIZE_JSON(rc, err, ...)                                                                    \
     size_json(sizeof((char *[]){__VA_ARGS__}) / sizeof(char *), (char *[]){__VA_ARGS__}, rc, err)
 
-/* The number at path "a.b" (an array item as "a.0") in json, or NAN when
- * absent or null. */
-static double num_at(const cJSON *json, const char *path)
-{
-    char key[64];
-    const cJSON *at = json;
-    while (at && *path) {
-        size_t len = strcspn(path, ".");
-        snprintf(key, sizeof key, "%.*s", (int)len, path);
-        at = cJSON_IsArray(at) ? cJSON_GetArrayItem(at, atoi(key))
-                               : cJSON_GetObjectItemCaseSensitive(at, key);
-        path += len + (path[len] == '.');
-    }
-    return cJSON_IsNumber(at) ? at->valuedouble : NAN;
-}
-
 typedef struct want {
     const char *path;
     double v; /* NAN: null */
@@ -60,7 +45,7 @@ typedef struct want {
 static void check(const cJSON *json, const char *what, const want *w, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        double got = num_at(json, w[i].path);
+        double got = ms_json_num(json, w[i].path);
         int ok = isnan(w[i].v) ? isnan(got) : fabs(got - w[i].v) <= 1e-9 * fabs(w[i].v);
         if (!ok)
             printf("\n  %s: %s = %.17g, expected %.17g\n", what, w[i].path, got, w[i].v);
@@ -204,7 +189,7 @@ static void test_train_days(void)
                           "--precision", "fp8");
     CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f8);
-    double a = num_at(bf, "train_days"), b = num_at(f8, "train_days");
+    double a = ms_json_num(bf, "train_days"), b = ms_json_num(f8, "train_days");
     CU_ASSERT(a > 0);
     MS_ASSERT_WITHIN(a / b, 1978.9 / 989.4, 1e-12);
     cJSON_Delete(bf);
