@@ -331,6 +331,7 @@ static void test_pool_layouts(void)
     disagg_init(&f, 2);
     f.cfg.par.dp = 2;
     f.cfg.prefill_dp = 1;
+    f.cfg.max_batch = 4;
     serve_result r;
     ms_err err = {0};
     CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &r, &err), MS_OK);
@@ -348,6 +349,13 @@ static void test_pool_layouts(void)
     MS_ASSERT_EXACT(r.pool[0].prompt_tokens, 40 * 200);
     MS_ASSERT_EXACT(r.pool[1].output_tokens, 40 * 50);
     CU_ASSERT(r.pool[0].busy_gpu_s > 0 && r.pool[0].busy_gpu_s <= 2 * r.makespan_s);
+    /* A full batch is all 4 sequences (95% of 4 rounds up to 4), a token
+     * each a step: whole batches of tokens, in part of the decode's time. */
+    CU_ASSERT(r.pool[1].full_batch_tokens > 0);
+    MS_ASSERT_EXACT(fmod(r.pool[1].full_batch_tokens, 4), 0);
+    CU_ASSERT(r.pool[1].full_batch_tokens < r.pool[1].output_tokens);
+    CU_ASSERT(r.pool[1].full_batch_s > 0 && r.pool[1].full_batch_s < r.pool[1].busy_s);
+    MS_ASSERT_EXACT(r.pool[0].full_batch_s, 0); /* prefill instances never count */
     check_books(&r);
     fixture_free(&f);
 }

@@ -349,9 +349,8 @@ static int prefill_pool(const jserve_job *j, run *x, ms_err *err)
         return ms_errf(err, MS_EUSAGE,
                        "--disaggregate P:D splits one layout's instances; --prefill-gpus gives the "
                        "prefill pool its own: give one of them");
-    int64_t tp = cfg->prefill_tp > 0 ? cfg->prefill_tp : cfg->par.tp;
-    int64_t dp = cfg->prefill_dp > 0 ? cfg->prefill_dp : cfg->par.dp;
-    int64_t pg = tp * dp, dg = cfg->par.tp * cfg->par.dp;
+    icost_config pp = serve_prefill_par(cfg);
+    int64_t pg = pp.tp * pp.dp, dg = cfg->par.tp * cfg->par.dp;
     if (j->prefill_gpus % pg)
         return ms_errf(err, MS_EUSAGE,
                        "--prefill-gpus %lld must be a multiple of a prefill instance's GPUs, "
@@ -546,29 +545,31 @@ static double per_million(double gpu_s, double tokens, double price)
     return tokens > 0 ? gpu_s / 3600 * price / (tokens / 1e6) : NAN;
 }
 
+/* "n <kind>instances of g GPUs (tp, dp, ep)" for a pool of layout p. */
+static void describe_instances(char *buf, size_t cap, int64_t n, const char *kind,
+                               const icost_config *p)
+{
+    int64_t g = p->tp * p->dp;
+    snprintf(buf, cap, "%lld %sinstance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld)", (long long)n,
+             kind, n == 1 ? "" : "s", (long long)g, g == 1 ? "" : "s", (long long)p->tp,
+             (long long)p->dp, (long long)p->ep);
+}
+
 /* The run in words: the fleet, the workload, the policies. */
 static void report_about(report *r, const run *x)
 {
     const serve_config *cfg = &x->cfg;
     const icost_config *p = &cfg->par;
-    char fleet[400], pools[200] = "", work[300] = "", pol[200];
-    int64_t ptp = cfg->prefill_tp > 0 ? cfg->prefill_tp : p->tp;
-    int64_t pdp = cfg->prefill_dp > 0 ? cfg->prefill_dp : p->dp;
-    int64_t pep = cfg->prefill_ep > 0 ? cfg->prefill_ep : p->ep;
-    int64_t pinst = cfg->prefill_instances,
-            inst = (cfg->gpus - pinst * ptp * pdp) / (p->tp * p->dp);
+    char fleet[400], pre[160] = "", dec[160], work[300] = "", pol[200];
+    icost_config pp = serve_prefill_par(cfg);
+    int64_t pinst = cfg->prefill_instances;
+    int64_t inst = (cfg->gpus - pinst * pp.tp * pp.dp) / (p->tp * p->dp);
     if (pinst > 0)
-        snprintf(pools, sizeof pools,
-                 "%lld prefill instance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld) and ",
-                 (long long)pinst, pinst == 1 ? "" : "s", (long long)(ptp * pdp),
-                 ptp * pdp == 1 ? "" : "s", (long long)ptp, (long long)pdp, (long long)pep);
-    snprintf(fleet, sizeof fleet,
-             "%s%lld %sinstance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld), %s weights, %s KV "
-             "cache%s",
-             pools, (long long)inst, pinst > 0 ? "decode " : "", inst == 1 ? "" : "s",
-             (long long)(p->tp * p->dp), p->tp * p->dp == 1 ? "" : "s", (long long)p->tp,
-             (long long)p->dp, (long long)p->ep, ms_prec_name(p->weight_prec),
-             ms_prec_name(p->kv_prec), p->overlap ? ", communication overlapped" : "");
+        describe_instances(pre, sizeof pre, pinst, "prefill ", &pp);
+    describe_instances(dec, sizeof dec, inst, pinst > 0 ? "decode " : "", p);
+    snprintf(fleet, sizeof fleet, "%s%s%s, %s weights, %s KV cache%s", pre,
+             pinst > 0 ? " and " : "", dec, ms_prec_name(p->weight_prec), ms_prec_name(p->kv_prec),
+             p->overlap ? ", communication overlapped" : "");
     size_t u = 0;
     if (x->spec.kind == REQS_TRACE)
         u += (size_t)snprintf(work, sizeof work, "replay of %s", x->spec.trace_path);

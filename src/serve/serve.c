@@ -413,8 +413,7 @@ static void kickoff(sim *s, void *ctx, sim_payload p)
 
 /* ---- setup ---- */
 
-/* The prefill pool's layout: its own where given, else the decode pool's. */
-static icost_config prefill_par(const serve_config *c)
+icost_config serve_prefill_par(const serve_config *c)
 {
     icost_config p = c->par;
     if (c->prefill_tp > 0)
@@ -440,7 +439,7 @@ static int check_pools(const serve_config *c, ms_err *err)
                        "--prefill-tp, --prefill-dp and --prefill-ep lay out a prefill pool; give "
                        "its GPUs with --prefill-gpus");
     int64_t g = c->par.tp * c->par.dp;
-    icost_config pp = prefill_par(c);
+    icost_config pp = serve_prefill_par(c);
     int64_t pg = pp.tp * pp.dp, pgpus = c->prefill_instances * pg;
     if (g < 1 || pg < 1)
         return ms_errf(err, MS_EINVAL, "--tp and --dp: expected >= 1");
@@ -587,7 +586,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     if (rc)
         return rc;
     fleet f = {.cfg = cfg, .err = err, .res = out};
-    icost_config par = cfg->par, ppar = prefill_par(cfg);
+    icost_config par = cfg->par, ppar = serve_prefill_par(cfg);
     par.mtp_draft = ppar.mtp_draft = cfg->mtp_accept > 0;
     f.r = 1 + cfg->mtp_accept;
     f.qpk = 1 + par.mtp_draft;

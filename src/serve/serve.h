@@ -163,6 +163,10 @@ typedef struct serve_result {
     int over_capacity; /* 1 if any cache ever held more than its capacity */
 } serve_result;
 
+/* The prefill pool's layout: cfg's prefill_tp, prefill_dp and prefill_ep
+ * where set (> 0), else par's, with par's precision and the rest. */
+icost_config serve_prefill_par(const serve_config *cfg);
+
 /* Runs the fleet until the stream is exhausted and every request has
  * finished. Fails with MS_EINVAL naming the option when the model's
  * weights leave no room for KV cache on a GPU (with the numbers), a count
