@@ -420,6 +420,58 @@ static void test_nvls_latency_by_hand(void)
  * = 113.9 us) and NVLS at 1 GiB; at 8 B across 2 nodes the tree (8 steps,
  * at most 30 + 8 x 4 us) beats the ring (30 + 30 x 4 us: every step of it
  * crosses the NICs). */
+/* DeepEP's low-latency exchange: bytes leaving the domain over the NIC,
+ * bytes to domain peers over scale-up, at once, plus one fixed cost. */
+static void test_ep_ll_by_hand(void)
+{
+    coll_params cp = COLL_PARAMS_IDEAL;
+    cp.ll_eff = 0.8;
+    cp.ll_alpha_s = 10e-6;
+    /* 128 GPUs in 8s: 120/128 of 1 MB over 40 GB/s; 7/128 over 160 GB/s is less */
+    MS_ASSERT_WITHIN(coll_ep_ll_time(&cp, 1e6, 128, 8, 200e9, 50e9), 10e-6 + 937500 / 40e9, 1e-15);
+    /* one domain: 7/8 over scale-up */
+    MS_ASSERT_WITHIN(coll_ep_ll_time(&cp, 1e6, 8, 8, 200e9, 50e9), 10e-6 + 875000 / 160e9, 1e-15);
+    /* four GPUs of a domain of 8: 3/4 to peers */
+    MS_ASSERT_WITHIN(coll_ep_ll_time(&cp, 1e6, 4, 8, 200e9, 50e9), 10e-6 + 750000 / 160e9, 1e-15);
+    /* 16 GPUs with a slow scale-up: the peers' share decides */
+    MS_ASSERT_WITHIN(coll_ep_ll_time(&cp, 1e6, 16, 8, 10e9, 50e9), 10e-6 + 437500 / 8e9, 1e-15);
+    MS_ASSERT_WITHIN(coll_ep_ll_time(&cp, 0, 128, 8, 200e9, 50e9), 10e-6, 1e-15);
+}
+
+/* The network file's deepep_ll row sets the low-latency kernels' figures;
+ * a file without it keeps the caller's. */
+static void test_ll_params_load(void)
+{
+    char path[] = "/tmp/megasim_test_netXXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("link_kind,bw_eff,alpha_us,measured_on,source\n"
+          "nic,0.9,4,H800,a\n"
+          "deepep_ll,0.75,20,H800,b\n",
+          f);
+    fclose(f);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(coll_params_load(path, &cp, &err), MS_OK);
+    MS_ASSERT_WITHIN(cp.ll_eff, 0.75, 1e-15);
+    MS_ASSERT_WITHIN(cp.ll_alpha_s, 20e-6, 1e-18);
+    MS_ASSERT_WITHIN(cp.eff[TOPO_LINK_NIC], 0.9, 1e-15);
+    f = fopen(path, "w");
+    fputs("link_kind,bw_eff,alpha_us,measured_on,source\nnic,0.9,4,H800,a\n", f);
+    fclose(f);
+    cp = COLL_PARAMS_IDEAL;
+    CU_ASSERT_EQUAL_FATAL(coll_params_load(path, &cp, &err), MS_OK);
+    MS_ASSERT_WITHIN(cp.ll_eff, 1, 1e-15);
+    CU_ASSERT_EQUAL(cp.ll_alpha_s, 0);
+    f = fopen(path, "w");
+    fputs("link_kind,bw_eff,alpha_us,measured_on,source\ndeepep,0.9,4,H800,a\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(coll_params_load(path, &cp, &err), MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "deepep_ll") != NULL && strstr(err.msg, ":2:") != NULL);
+    remove(path);
+}
+
 static void test_default_by_size(void)
 {
     topo_spec ts = {.gpus = 16,
@@ -476,6 +528,8 @@ static CU_TestInfo tests[] = {
     {"NVLS and NVLS-tree times by hand", test_nvls_by_hand},
     {"NVLS latency, NVLS-tree levels and the base cost by hand", test_nvls_latency_by_hand},
     {"NCCL's default by size", test_default_by_size},
+    {"DeepEP low-latency exchange by hand", test_ep_ll_by_hand},
+    {"the network file's DeepEP low-latency row", test_ll_params_load},
     {"NCCL's default and NVLS errors", test_nvls_default_and_errors},
     {"groups at a stride", test_stride},
     {"every byte sent is received", test_bytes_balance},

@@ -242,6 +242,49 @@ static void test_tp_split(void)
     topo_free(t4);
 }
 
+/* With overlap, a batch of two or more sequences a rank runs as two
+ * micro-batches: each half pays the weights and the exchanges' fixed
+ * costs, and the iteration is the longer of compute and communication;
+ * one sequence a rank cannot split, and its exchange follows its compute. */
+static void test_two_micro_batches(void)
+{
+    ms_err err = {0};
+    chip c = round_chip(1e12, 1e9);
+    icost_config one = one_gpu(), two = one_gpu();
+    one.tp = two.tp = 2;
+    two.overlap = 1;
+    topo *t4 = domain(4);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    cp.alpha_s[TOPO_LINK_SCALEUP] = 5e-6; /* a fixed cost a step, so halves pay it twice */
+    icost *a, *b;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &one, t4, &cp, &a, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &two, t4, &cp, &b, &err), MS_OK);
+    icost_batch full = {.decode_seqs = 8, .decode_ctx = 8000};
+    icost_batch half = {.decode_seqs = 4, .decode_ctx = 4000};
+    CU_ASSERT(icost_splits(b, &full));
+    CU_ASSERT(!icost_splits(a, &full));
+    icost_time h = icost_eval(a, &half), t = icost_eval(b, &full), f = icost_eval(a, &full);
+    MS_ASSERT_WITHIN(t.compute_s, 2 * h.compute_s, 1e-15);
+    MS_ASSERT_WITHIN(t.comm_s, 2 * h.comm_s, 1e-15);
+    MS_ASSERT_WITHIN(t.hbm_bytes, 2 * h.hbm_bytes, 1e-9);
+    MS_ASSERT_WITHIN(t.time_s, fmax(t.compute_s, t.comm_s), 1e-15);
+    /* Weights read twice: more bytes than one batch of eight. */
+    CU_ASSERT(t.hbm_bytes > f.hbm_bytes * 1.2);
+    CU_ASSERT(t.comm_s > f.comm_s);
+    /* One sequence: no split, compute then communication. */
+    icost_batch single = {.decode_seqs = 1, .decode_ctx = 1000};
+    CU_ASSERT(!icost_splits(b, &single));
+    icost_time s1 = icost_eval(b, &single), s0 = icost_eval(a, &single);
+    MS_ASSERT_WITHIN(s1.time_s, s0.time_s, 1e-15);
+    MS_ASSERT_WITHIN(s1.time_s, s1.compute_s + s1.comm_s, 1e-15);
+    /* Two prompt tokens are enough to split a prefill. */
+    icost_batch p = {.prefill_tokens = 2, .prefill_seqs = 1, .prefill_keys = 3, .prefill_done = 1};
+    CU_ASSERT(icost_splits(b, &p));
+    icost_free(a);
+    icost_free(b);
+    topo_free(t4);
+}
+
 /* Drafting a token runs the MTP module and doubles the verified queries. */
 static void test_mtp(void)
 {
@@ -311,6 +354,7 @@ static CU_TestInfo tests[] = {
     {"decode and prefill equal mops at one GPU", test_matches_mops},
     {"tensor parallelism splits heads, weights, GQA cache", test_tp_split},
     {"MTP drafting", test_mtp},
+    {"two micro-batches with overlap", test_two_micro_batches},
     {"errors name the option", test_errors},
     CU_TEST_INFO_NULL,
 };

@@ -565,6 +565,10 @@ static int calibrate_network(const jvalid_calibrate_job *j, const jenv *env, rep
                    cp.eff[COLL_EFF_NVLS], "%");
         report_num(r, "nccl_channel_Bps", "one NCCL channel through a NIC, at most", cp.chan_Bps,
                    "B/s");
+        report_num(r, "deepep_ll_efficiency", "DeepEP low-latency kernels: share of link rates",
+                   cp.ll_eff, "%");
+        report_num(r, "deepep_ll_fixed_s", "DeepEP low-latency kernels: fixed cost", cp.ll_alpha_s,
+                   "s");
         written(r, path, j->dry_run, "megasim validate --network");
     }
     netfit_free(nf);

@@ -1,6 +1,7 @@
 /* coll: see coll.h. */
 #include "net/coll.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -695,7 +696,9 @@ static int optional_column(const csvtab *t, size_t r, int col, const char *name,
 
 int coll_params_load(const char *path, coll_params *out, ms_err *err)
 {
-    static const char *const kinds[] = {"scaleup", "nic", "fabric", "ici", "site", "nvls"};
+    static const char *const kinds[] = {"scaleup", "nic",  "fabric",   "ici",
+                                        "site",    "nvls", "deepep_ll"};
+    enum { LL = 6 }; /* DeepEP's low-latency kernels: ll_eff, ll_alpha_s */
     csvtab *t = NULL;
     int rc = csvtab_read(path, &t, err);
     if (rc)
@@ -720,8 +723,8 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
                 kind = i;
         if (kind < 0) {
             rc = ms_errf(err, MS_EINVAL,
-                         "%s:%d: column 'link_kind': expected scaleup, nic, fabric, ici, site or "
-                         "nvls, got \"%s\"",
+                         "%s:%d: column 'link_kind': expected scaleup, nic, fabric, ici, site, "
+                         "nvls or deepep_ll, got \"%s\"",
                          path, line, k ? k : "");
             goto out;
         }
@@ -753,9 +756,9 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
             goto out;
         }
         if (!isnan(eff))
-            out->eff[kind] = eff;
+            *(kind == LL ? &out->ll_eff : &out->eff[kind]) = eff;
         if (!isnan(alpha))
-            out->alpha_s[kind] = alpha * 1e-6;
+            *(kind == LL ? &out->ll_alpha_s : &out->alpha_s[kind]) = alpha * 1e-6;
     }
 out:
     csvtab_free(t);
@@ -813,4 +816,15 @@ double coll_ep_fanout(double n, double k, double limit)
 {
     double e = n * (1 - pow(1 - 1 / n, k));
     return limit > 0 && e > limit ? limit : e;
+}
+
+double coll_ep_ll_time(const coll_params *cp, double bytes_per_gpu, int64_t gpus, int64_t domain,
+                       double scaleup_Bps, double nic_Bps)
+{
+    assert(gpus >= 1 && domain >= 1 && bytes_per_gpu >= 0 && cp->ll_eff > 0);
+    double n = (double)gpus, local = (double)(domain < gpus ? domain : gpus);
+    double out_B = bytes_per_gpu * (n - local) / n, peer_B = bytes_per_gpu * (local - 1) / n;
+    double t_out = out_B > 0 ? out_B / (nic_Bps * cp->ll_eff) : 0;
+    double t_peer = peer_B > 0 ? peer_B / (scaleup_Bps * cp->ll_eff) : 0;
+    return cp->ll_alpha_s + (t_out > t_peer ? t_out : t_peer);
 }

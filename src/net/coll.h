@@ -111,17 +111,19 @@ typedef struct coll_params {
     double eff[6]; /* by topo_link_kind, then COLL_EFF_NVLS */
     double alpha_s[6];
     double chan_Bps;
-    double level_s; /* NVLS-tree, per level of its tree between domains */
-    double base_s;  /* per NCCL operation */
+    double level_s;    /* NVLS-tree, per level of its tree between domains */
+    double base_s;     /* per NCCL operation */
+    double ll_eff;     /* DeepEP's low-latency kernels: share of the link rates they reach */
+    double ll_alpha_s; /* and their fixed cost per dispatch or combine */
 } coll_params;
 
-#define COLL_PARAMS_IDEAL ((coll_params){.eff = {1, 1, 1, 1, 1, 1}})
+#define COLL_PARAMS_IDEAL ((coll_params){.eff = {1, 1, 1, 1, 1, 1}, .ll_eff = 1})
 
 /* Reads network calibration (columns link_kind, bw_eff, alpha_us,
  * measured_on, source; link_kind one of scaleup, nic, fabric, ici, site,
- * nvls; optional columns chan_GBps and level_us, read on the nic row, and base_us, read on the
- * scaleup row) over *out, which starts as the caller's defaults: a kind the file does not name
- * keeps its value. Errors name file, line and column. */
+ * nvls, deepep_ll (ll_eff, ll_alpha_s); optional columns chan_GBps and level_us, read on the nic
+ * row, and base_us, read on the scaleup row) over *out, which starts as the caller's defaults: a
+ * kind the file does not name keeps its value. Errors name file, line and column. */
 int coll_params_load(const char *path, coll_params *out, ms_err *err);
 
 typedef struct coll_result {
@@ -181,5 +183,17 @@ const char *coll_op_list(void);
  * when node-limited routing caps it (limit 0: none). What DeepEP's
  * normal kernels send a token to: once per node, then over scale-up. */
 double coll_ep_fanout(double n, double k, double limit);
+
+/* One dispatch or combine of DeepEP's low-latency kernels (decode's expert
+ * exchange) over gpus ranks in domains of domain GPUs: every GPU sends
+ * bytes_per_gpu (its tokens times their k experts) straight to the experts'
+ * GPUs, spread evenly over the ranks, itself included (which moves
+ * nothing): RDMA to the other domains over nic_Bps, scale-up to its domain
+ * peers over scaleup_Bps, both at once, each at cp->ll_eff of its rate,
+ * plus cp->ll_alpha_s. The kernels send each token-expert message as it
+ * is ready, not in steps, so the time is bandwidth plus one fixed cost
+ * (DeepEP README: IBGDA, no SM occupied while in flight). */
+double coll_ep_ll_time(const coll_params *cp, double bytes_per_gpu, int64_t gpus, int64_t domain,
+                       double scaleup_Bps, double nic_Bps);
 
 #endif

@@ -97,12 +97,35 @@ static double num(const csvtab *t, size_t r, int col)
     return end != s && !*end ? v : -1; /* -1: not a number, caught by the caller */
 }
 
+/* DeepEP's low-latency table: the settings its test ran with, which every
+ * such row's note states (128 tokens a GPU, hidden 7168, top-8 experts),
+ * and the bytes the test counts per token and expert: FP8 with a float
+ * scale per 128 values and 16 bytes of header in dispatch, BF16 in combine
+ * (deepseek-ai/DeepEP tests/test_low_latency.py, num_fp8_bytes and
+ * num_bf16_bytes). Its bandwidth column is those bytes over the time. */
+#define LL_KIND   6 /* netfit_write's row for them, past the link kinds and NVLS */
+#define LL_TOKENS 128.0
+#define LL_HIDDEN 7168.0
+#define LL_TOPK   8.0
+
+static int is_ll(const netfit_row *r)
+{
+    return strcmp(r->algo, "deepep-low-latency") == 0;
+}
+
+static double ll_bytes(const netfit_row *r)
+{
+    double per =
+        strcmp(r->op, "dispatch") == 0 ? LL_HIDDEN + LL_HIDDEN / 128 * 4 + 16 : LL_HIDDEN * 2;
+    return LL_TOKENS * LL_TOPK * per;
+}
+
 /* A topology and plan for a row, when megasim models it. */
 static void prepare(netfit_row *r, prepared *p)
 {
     int dispatch = strcmp(r->op, "dispatch") == 0 || strcmp(r->op, "combine") == 0;
-    if (dispatch && strcmp(r->algo, "deepep-normal") != 0) {
-        r->why_not = "DeepEP's low-latency kernels are latency-bound: not modelled";
+    if (dispatch && !is_ll(r) && strcmp(r->algo, "deepep-normal") != 0) {
+        r->why_not = "algorithm not modelled";
         return;
     }
     if (dispatch)
@@ -227,7 +250,13 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
                                ? csvtab_field(t, i, (size_t)csvtab_find_col(t, "note"))
                                : NULL;
         r->at_bytes = r->bytes;
-        if (isnan(r->bytes)) {
+        if (is_ll(r)) {
+            /* nodes not stated: the chip's own scale-up domain */
+            if (isnan(gpn) && r->chip->scale_up_domain_chips >= 1)
+                r->gpus_per_node = (int64_t)r->chip->scale_up_domain_chips;
+            r->at_bytes = ll_bytes(r);
+            r->at_why = "DeepEP's test: 128 tokens x 8 experts a GPU";
+        } else if (isnan(r->bytes)) {
             r->at_bytes = note_max_bytes(note);
             r->at_why =
                 isnan(r->at_bytes) ? "size not stated: 8 GiB" : "the note's -e, largest run";
@@ -260,7 +289,7 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
                        note_setting(note, "NCCL_NVLS_ENABLE") == 1;
         r->fit = (!r->why_not && !isnan(r->bytes) &&
                   (strcmp(r->algo, "ring") == 0 || big_ar || nvls_run)) ||
-                 strcmp(r->algo, "deepep-normal") == 0;
+                 strcmp(r->algo, "deepep-normal") == 0 || is_ll(r);
         nf->n = i + 1;
     }
     /* One fit row in five of each curve (chip, gpus, op) held out. */
@@ -312,8 +341,13 @@ double netfit_predict(const netfit *nf, size_t i, const coll_params *cp)
     const prepared *p = &nf->prep[i];
     const netfit_row *r = &nf->rows[i];
     if (strcmp(r->op, "dispatch") == 0 || strcmp(r->op, "combine") == 0) {
+        if (is_ll(r)) {
+            double nic = isnan(r->nic_Bps) ? r->chip->scale_out_bw_Bps : r->nic_Bps;
+            return r->at_bytes / coll_ep_ll_time(cp, r->at_bytes, r->gpus, r->gpus_per_node,
+                                                 r->chip->scale_up_bw_Bps, nic);
+        }
         if (strcmp(r->algo, "deepep-normal") != 0)
-            return NAN; /* low-latency kernels: latency-bound, not modelled */
+            return NAN;
         /* DeepEP's bottleneck bandwidth: NVLink within a node of 8, the
          * NIC across nodes, each at its calibrated efficiency. */
         if (r->gpus <= 8)
@@ -397,6 +431,77 @@ static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
     return GSL_SUCCESS;
 }
 
+/* DeepEP's low-latency kernels depend on their own two figures only, so
+ * they are fitted on their own rows after the rest: x is the logit of
+ * ll_eff and the sqrt of ll_alpha in us, pulled weakly to 0.8 and 9 us. */
+typedef struct ll_ctx {
+    const netfit *nf;
+    coll_params cp;
+    size_t *idx;
+    size_t n;
+} ll_ctx;
+
+static const double ll_start[2] = {1.386, 3.0};
+
+static int ll_residuals(const gsl_vector *x, void *data, gsl_vector *f)
+{
+    ll_ctx *ctx = data;
+    double a = gsl_vector_get(x, 1);
+    ctx->cp.ll_eff = 1 / (1 + exp(-gsl_vector_get(x, 0)));
+    ctx->cp.ll_alpha_s = a * a * 1e-6;
+    for (size_t i = 0; i < ctx->n; i++) {
+        double p = netfit_predict(ctx->nf, ctx->idx[i], &ctx->cp);
+        gsl_vector_set(f, i, p > 0 ? log(p / ctx->nf->rows[ctx->idx[i]].busbw_Bps) : 10);
+    }
+    for (size_t k = 0; k < 2; k++)
+        gsl_vector_set(f, ctx->n + k, 1e-3 * (gsl_vector_get(x, k) - ll_start[k]));
+    return GSL_SUCCESS;
+}
+
+static int fit_ll(const netfit *nf, coll_params *cp, ms_err *err)
+{
+    ll_ctx ctx = {.nf = nf, .cp = *cp, .idx = malloc((nf->n + 1) * sizeof(size_t))};
+    if (!ctx.idx)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nf->n; i++)
+        if (nf->rows[i].fit && !nf->rows[i].held_out && is_ll(&nf->rows[i]))
+            ctx.idx[ctx.n++] = i;
+    int rc = MS_OK;
+    if (ctx.n < 2) { /* nothing to fit: the kernels keep the caller's figures */
+        free(ctx.idx);
+        return MS_OK;
+    }
+    gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
+    gsl_multifit_nlinear_workspace *w =
+        gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, ctx.n + 2, 2);
+    gsl_vector *x = gsl_vector_alloc(2);
+    if (!w || !x) {
+        rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        goto out;
+    }
+    gsl_multifit_nlinear_fdf fdf = {.f = ll_residuals, .n = ctx.n + 2, .p = 2, .params = &ctx};
+    for (size_t k = 0; k < 2; k++)
+        gsl_vector_set(x, k, ll_start[k]);
+    int info;
+    gsl_multifit_nlinear_init(x, &fdf, w);
+    int status = gsl_multifit_nlinear_driver(300, 1e-10, 1e-10, 1e-10, NULL, NULL, &info, w);
+    if (status != GSL_SUCCESS && status != GSL_EMAXITER) {
+        rc = ms_errf(err, MS_EINVAL, "network fit of DeepEP's low-latency kernels failed: %s",
+                     gsl_strerror(status));
+        goto out;
+    }
+    const gsl_vector *p = gsl_multifit_nlinear_position(w);
+    double a = gsl_vector_get(p, 1);
+    cp->ll_eff = 1 / (1 + exp(-gsl_vector_get(p, 0)));
+    cp->ll_alpha_s = a * a * 1e-6;
+out:
+    if (w)
+        gsl_multifit_nlinear_free(w);
+    gsl_vector_free(x);
+    free(ctx.idx);
+    return rc;
+}
+
 int netfit_run(netfit *nf, coll_params *cp, ms_err *err)
 {
     fit_ctx ctx = {.nf = nf, .idx = malloc((nf->n + 1) * sizeof(size_t))};
@@ -408,7 +513,7 @@ int netfit_run(netfit *nf, coll_params *cp, ms_err *err)
         goto out;
     }
     for (size_t i = 0; i < nf->n; i++)
-        if (nf->rows[i].fit && !nf->rows[i].held_out)
+        if (nf->rows[i].fit && !nf->rows[i].held_out && !is_ll(&nf->rows[i]))
             ctx.idx[ctx.n++] = i;
     if (ctx.n < NPAR) {
         rc = ms_errf(err, MS_EINVAL, "only %zu rows to fit; need at least %d", ctx.n, NPAR);
@@ -448,6 +553,8 @@ int netfit_run(netfit *nf, coll_params *cp, ms_err *err)
             *cp = params_of(gsl_multifit_nlinear_position(w), ctx.nvls_s);
         }
     }
+    if (!rc)
+        rc = fit_ll(nf, cp, err);
 out:
     if (w)
         gsl_multifit_nlinear_free(w);
@@ -485,9 +592,11 @@ int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_e
     } rows[] = {{"scaleup", TOPO_LINK_SCALEUP},
                 {"nic", TOPO_LINK_NIC},
                 {"fabric", TOPO_LINK_FABRIC},
-                {"nvls", COLL_EFF_NVLS}};
+                {"nvls", COLL_EFF_NVLS},
+                {"deepep_ll", LL_KIND}};
     fprintf(f, "link_kind,bw_eff,alpha_us,chan_GBps,level_us,base_us,measured_on,source\n");
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        int ll = rows[k].kind == LL_KIND;
         char chan[32] = "", level[32] = "", base[32] = "";
         if (rows[k].kind == TOPO_LINK_SCALEUP)
             snprintf(base, sizeof base, "%.3f", cp->base_s * 1e6);
@@ -500,11 +609,14 @@ int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_e
             "%s,%.4f,%.3f,%s,%s,%s,H100;H800,\"fitted by 'megasim calibrate --network' (GSL least "
             "squares on log bus bandwidth) to %zu rows of validation/published_net.csv "
             "(nccl-tests ring curves, default and NVLS all-reduce from 1 GiB, default tables of "
-            "NCCL_NVLS_ENABLE=1 runs at every size, DeepEP normal kernels), %zu more held "
-            "out%s; from: %s\"\n",
-            rows[k].name, cp->eff[rows[k].kind], cp->alpha_s[rows[k].kind] * 1e6, chan, level, base,
-            nfit, nheld,
-            rows[k].kind == TOPO_LINK_FABRIC ? "; tied to the NIC figures"
+            "NCCL_NVLS_ENABLE=1 runs at every size, DeepEP normal and low-latency kernels), %zu "
+            "more held out%s; from: %s\"\n",
+            rows[k].name, ll ? cp->ll_eff : cp->eff[rows[k].kind],
+            (ll ? cp->ll_alpha_s : cp->alpha_s[rows[k].kind]) * 1e6, chan, level, base, nfit, nheld,
+            ll ? "; DeepEP's low-latency kernels (decode's expert exchange), fitted on their own "
+                 "rows: bw_eff, the share of the NIC's rate (and of scale-up's, to domain peers) "
+                 "they reach; alpha_us, their fixed cost per dispatch or combine"
+            : rows[k].kind == TOPO_LINK_FABRIC ? "; tied to the NIC figures"
             : rows[k].kind == COLL_EFF_NVLS
                 ? "; NVLS traffic on scale-up links; alpha_us: the whole NVLS operation's fixed "
                   "cost (one pipelined step), profiled on a grid of 4-256 us; NCCL's tuner has "

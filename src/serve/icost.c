@@ -303,6 +303,24 @@ static int comm_line(const topo *t, const coll_params *cp, coll_op op, int64_t n
     return MS_OK;
 }
 
+/* The same line for DeepEP's low-latency kernels (coll_ep_ll_time):
+ * their fixed cost, and the bytes of a token over the links' rates. */
+static int ll_line(const topo *t, const coll_params *cp, int64_t n, double bytes_per_token,
+                   double *a_s, double *b_s, const char *what, ms_err *err)
+{
+    *a_s = *b_s = 0;
+    if (n < 2 || !(bytes_per_token > 0))
+        return MS_OK;
+    if (!t || !cp)
+        return ms_errf(err, MS_EINVAL, "%s over %lld GPUs needs a topology", what, (long long)n);
+    const topo_spec *ts = topo_get_spec(t);
+    *a_s = coll_ep_ll_time(cp, 0, n, ts->domain_size, ts->scaleup_bw_Bps, ts->nic_bw_Bps);
+    *b_s = coll_ep_ll_time(cp, bytes_per_token, n, ts->domain_size, ts->scaleup_bw_Bps,
+                           ts->nic_bw_Bps) -
+           *a_s;
+    return MS_OK;
+}
+
 static int check(const model *m, const chip *c, const icost_config *cfg, ms_err *err)
 {
     if (cfg->tp < 1 || cfg->dp < 1 || cfg->ep < 1)
@@ -423,7 +441,8 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
      * normal kernels, once to each node their experts sit on and on over
      * scale-up (node-limited when the model's expert groups are the
      * nodes); decode tokens with its low-latency kernels, straight to each
-     * of their k experts (DeepEP README). */
+     * of their k experts (DeepEP README), timed by their own fit
+     * (coll_ep_ll_time). */
     double d = (double)m->hidden_size, a, s;
     double layers = (double)m->num_layers + cfg->mtp_draft;
     if ((rc = comm_line(t, cp, COLL_ALLREDUCE, cfg->tp, d * 2, &a, &s, "tensor-parallel all-reduce",
@@ -458,12 +477,14 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
              "expert-parallel combine of decode tokens"},
         };
         for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
-            if ((rc = comm_line(t, cp, parts[k].op, cfg->ep, parts[k].B, &a, &s, parts[k].what,
-                                err)))
+            int decode = parts[k].per_token == &ic->comm_decode_token_s;
+            if ((rc = decode ? ll_line(t, cp, cfg->ep, parts[k].B, &a, &s, parts[k].what, err)
+                             : comm_line(t, cp, parts[k].op, cfg->ep, parts[k].B, &a, &s,
+                                         parts[k].what, err)))
                 goto fail;
             /* Prompts and decode tokens share one exchange a layer: its
              * fixed cost is counted once, with the decode pair. */
-            if (parts[k].per_token == &ic->comm_decode_token_s)
+            if (decode)
                 ic->comm_fixed_s += moe * a;
             *parts[k].per_token += moe * s * imb;
         }
@@ -518,11 +539,9 @@ static double touched(const icost *ic, double tokens)
     return ceil(ic->E / (double)ic->cfg.ep) * (1 - miss);
 }
 
-icost_time icost_eval(const icost *ic, const icost_batch *b)
+/* Compute and communication of batch b run as one, without the overlap. */
+static icost_time eval_batch(const icost *ic, const icost_batch *b)
 {
-    assert(b->decode_seqs >= 0 && b->decode_ctx >= 0 && b->prefill_tokens >= 0 &&
-           b->prefill_keys >= 0 && b->prefill_done >= 0);
-    assert(b->decode_seqs > 0 || b->prefill_tokens > 0);
     const icost_config *cfg = &ic->cfg;
     double dp = (double)cfg->dp, qpk = 1 + cfg->mtp_draft;
     /* Ranks the decode sequences and the prompts spread over. */
@@ -548,7 +567,41 @@ icost_time icost_eval(const icost *ic, const icost_batch *b)
         eval_list(&ic->lists[i], x, &t);
     t.comm_s = ic->comm_fixed_s + ic->comm_prefill_token_s * x[V_TP] +
                ic->comm_decode_token_s * (x[V_TD] + x[V_DS]);
-    t.time_s = cfg->overlap ? fmax(t.compute_s, t.comm_s) : t.compute_s + t.comm_s;
+    t.time_s = t.compute_s + t.comm_s;
+    return t;
+}
+
+int icost_splits(const icost *ic, const icost_batch *b)
+{
+    double dp = (double)ic->cfg.dp;
+    return ic->cfg.overlap && (b->decode_seqs >= 2 * dp || b->prefill_tokens >= 2 * dp);
+}
+
+icost_time icost_eval(const icost *ic, const icost_batch *b)
+{
+    assert(b->decode_seqs >= 0 && b->decode_ctx >= 0 && b->prefill_tokens >= 0 &&
+           b->prefill_keys >= 0 && b->prefill_done >= 0);
+    assert(b->decode_seqs > 0 || b->prefill_tokens > 0);
+    if (!icost_splits(ic, b))
+        return eval_batch(ic, b);
+    /* Two micro-batches of half the batch each (DeepSeek's profiles:
+     * deepseek-ai/profile-data README; SGLang's two-batch overlap): one's
+     * exchange runs while the other computes, but each runs every kernel
+     * of every layer, so the weights stream from HBM twice and each
+     * kernel's and each exchange's fixed cost is paid twice. */
+    icost_batch h = {.decode_seqs = b->decode_seqs / 2,
+                     .decode_ctx = b->decode_ctx / 2,
+                     .prefill_tokens = b->prefill_tokens / 2,
+                     .prefill_seqs = b->prefill_seqs / 2,
+                     .prefill_keys = b->prefill_keys / 2,
+                     .prefill_done = b->prefill_done / 2};
+    icost_time t = eval_batch(ic, &h);
+    t.compute_s *= 2;
+    t.comm_s *= 2;
+    t.hbm_bound_s *= 2;
+    t.flops *= 2;
+    t.hbm_bytes *= 2;
+    t.time_s = fmax(t.compute_s, t.comm_s);
     return t;
 }
 

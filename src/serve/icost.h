@@ -50,7 +50,7 @@ typedef struct icost_config {
     ms_prec weight_prec;  /* stored weights and GEMM inputs: fp8, bf16 or fp4 */
     ms_prec kv_prec;      /* KV cache elements */
     int mtp_draft;        /* draft tokens per decode step from the MTP module: 0 or 1 */
-    int overlap;          /* 1: communication hidden under compute (two micro-batches) */
+    int overlap;          /* 1: two micro-batches, one's communication beside the other's compute */
     double moe_imbalance; /* busiest GPU's routed tokens over the mean, >= 1 */
 } icost_config;
 
@@ -87,8 +87,16 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
 void icost_free(icost *ic); /* NULL is a no-op */
 
 /* The time of iteration b; asserts every figure of b is >= 0 and that
- * some token is computed. */
+ * some token is computed. With overlap, a batch that icost_splits runs as
+ * two micro-batches of half of it each: compute and communication are
+ * each twice the half batch's (weights read and fixed costs paid twice)
+ * and the iteration the longer of the two; a batch too small to split
+ * runs as one, its communication after its compute. */
 icost_time icost_eval(const icost *ic, const icost_batch *b);
+
+/* 1 if cfg.overlap is on and b has at least two decode sequences or two
+ * prompt tokens per dp rank of the instance: enough for two micro-batches. */
+int icost_splits(const icost *ic, const icost_batch *b);
 
 /* Bytes of weights each GPU holds (the busiest: every GPU holds as much
  * but for rounding). */
