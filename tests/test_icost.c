@@ -244,18 +244,21 @@ static void test_tp_split(void)
 
 /* With overlap, a batch of two or more sequences a rank runs as two
  * micro-batches: each half pays the weights and the exchanges' fixed
- * costs, and the iteration is the longer of compute and communication;
- * one sequence a rank cannot split, and its exchange follows its compute. */
+ * costs, and the iteration lies between the longer and the sum of compute
+ * and communication; one sequence a rank cannot split, and its exchange
+ * follows its compute. */
 static void test_two_micro_batches(void)
 {
     ms_err err = {0};
     chip c = round_chip(1e12, 1e9);
     icost_config one = one_gpu(), two = one_gpu();
-    one.tp = two.tp = 2;
+    one.dp = two.dp = 2;
+    one.ep = two.ep = 2;
     two.overlap = 1;
     topo *t4 = domain(4);
     coll_params cp = COLL_PARAMS_IDEAL;
-    cp.alpha_s[TOPO_LINK_SCALEUP] = 5e-6; /* a fixed cost a step, so halves pay it twice */
+    cp.ll_alpha_s = 5e-6; /* a fixed cost an exchange, so halves pay it twice */
+    cp.ll_eff = 1e-5;     /* an exchange slow enough for the split to pay */
     icost *a, *b;
     CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &one, t4, &cp, &a, &err), MS_OK);
     CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &two, t4, &cp, &b, &err), MS_OK);
@@ -267,22 +270,53 @@ static void test_two_micro_batches(void)
     MS_ASSERT_WITHIN(t.compute_s, 2 * h.compute_s, 1e-15);
     MS_ASSERT_WITHIN(t.comm_s, 2 * h.comm_s, 1e-15);
     MS_ASSERT_WITHIN(t.hbm_bytes, 2 * h.hbm_bytes, 1e-9);
-    MS_ASSERT_WITHIN(t.time_s, fmax(t.compute_s, t.comm_s), 1e-15);
-    /* Weights read twice: more bytes than one batch of eight. */
+    CU_ASSERT(t.time_s >= fmax(t.compute_s, t.comm_s) - 1e-15);
+    CU_ASSERT(t.time_s < t.compute_s + t.comm_s);
+    /* Weights read twice: more bytes than one batch of eight, but the
+     * exchange hidden: faster. */
     CU_ASSERT(t.hbm_bytes > f.hbm_bytes * 1.2);
     CU_ASSERT(t.comm_s > f.comm_s);
-    /* One sequence: no split, compute then communication. */
-    icost_batch single = {.decode_seqs = 1, .decode_ctx = 1000};
+    CU_ASSERT(t.time_s < f.time_s);
+    /* With a fast exchange the split does not pay, and the batch runs whole. */
+    icost *fa, *fb;
+    cp.ll_eff = 1;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &one, t4, &cp, &fa, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &two, t4, &cp, &fb, &err), MS_OK);
+    icost_time wa = icost_eval(fa, &full), wb = icost_eval(fb, &full);
+    MS_ASSERT_WITHIN(wb.time_s, wa.time_s, 1e-15);
+    MS_ASSERT_WITHIN(wb.hbm_bytes, wa.hbm_bytes, 1e-9);
+    icost_free(fa);
+    icost_free(fb);
+    /* Two sequences over two ranks, one a rank: no split, compute then
+     * communication. */
+    icost_batch single = {.decode_seqs = 2, .decode_ctx = 2000};
     CU_ASSERT(!icost_splits(b, &single));
     icost_time s1 = icost_eval(b, &single), s0 = icost_eval(a, &single);
     MS_ASSERT_WITHIN(s1.time_s, s0.time_s, 1e-15);
     MS_ASSERT_WITHIN(s1.time_s, s1.compute_s + s1.comm_s, 1e-15);
-    /* Two prompt tokens are enough to split a prefill. */
-    icost_batch p = {.prefill_tokens = 2, .prefill_seqs = 1, .prefill_keys = 3, .prefill_done = 1};
+    /* Four prompt tokens, two a rank, are enough to split a prefill. */
+    icost_batch p = {.prefill_tokens = 4, .prefill_seqs = 2, .prefill_keys = 6, .prefill_done = 2};
     CU_ASSERT(icost_splits(b, &p));
     icost_free(a);
     icost_free(b);
+    /* Overlap without experts to exchange is an error naming the option. */
+    icost_config bad = one_gpu();
+    bad.overlap = 1;
+    icost *x = NULL;
+    CU_ASSERT_EQUAL(icost_new(&tiny_mla, &c, NULL, &bad, NULL, NULL, &x, &err), MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "--overlap") != NULL && strstr(err.msg, "--ep") != NULL);
     topo_free(t4);
+}
+
+/* The four stages of a MoE layer by hand: attention 3, experts 1,
+ * dispatch 2, combine 4 (any unit): 3 + 2 + 4 + 4. Compute-bound: the
+ * sum of both micro-batches' compute. */
+static void test_overlap_layer_by_hand(void)
+{
+    MS_ASSERT_WITHIN(icost_overlap_layer_s(3, 1, 2, 4), 13, 1e-15);
+    MS_ASSERT_WITHIN(icost_overlap_layer_s(3, 2, 1, 1), 10, 1e-15);
+    MS_ASSERT_WITHIN(icost_overlap_layer_s(1, 1, 3, 3), 12, 1e-15);
+    MS_ASSERT_WITHIN(icost_overlap_layer_s(2, 0, 0, 0), 4, 1e-15);
 }
 
 /* Drafting a token runs the MTP module and doubles the verified queries. */
@@ -355,6 +389,7 @@ static CU_TestInfo tests[] = {
     {"tensor parallelism splits heads, weights, GQA cache", test_tp_split},
     {"MTP drafting", test_mtp},
     {"two micro-batches with overlap", test_two_micro_batches},
+    {"an overlapped MoE layer's four stages by hand", test_overlap_layer_by_hand},
     {"errors name the option", test_errors},
     CU_TEST_INFO_NULL,
 };

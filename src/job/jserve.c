@@ -83,7 +83,8 @@ static const jopt rows[] = {
     {"moe-imbalance", JOPT_NUM, "X", NULL, "1", NAN, NAN, NULL, S(moe_imbalance),
      "busiest GPU's routed tokens over the mean"},
     {"overlap", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(overlap),
-     "hide communication under compute (two micro-batches, as DeepSeek)"},
+     "two micro-batches, each one's expert exchange beside the other's compute (DeepSeek, "
+     "SGLang); needs --ep > 1"},
     {"tpot-target", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(tpot_target_s),
      "admit no sequence that would make the time per output token exceed S"},
     {"scenario", JOPT_CHOICE, "S", NULL, NULL, NAN, NAN, "offline|server", S(scenario),

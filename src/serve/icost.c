@@ -88,6 +88,7 @@ typedef struct op {
     double inv_flop_rate; /* 1 / (peak x eta_c) */
     double inv_bw;        /* 1 / (hbm bw x eta_m) */
     double overhead_s;
+    int side; /* of a MoE layer: 0 before the expert dispatch, 1 between dispatch and combine */
 } op;
 
 /* Operations of one kind of layer, run `count` times per iteration. */
@@ -104,8 +105,13 @@ struct icost {
     oplist lists[L_KINDS];
     double E, k, log_miss; /* experts, per token; log(1 - 1/E) */
     double weights_B, kv_B_per_token_gpu, kv_B_per_token;
-    /* communication per iteration, linear in the dp rank's tokens */
-    double comm_fixed_s, comm_prefill_token_s, comm_decode_token_s;
+    /* Communication per iteration, linear in the dp rank's tokens: the
+     * tensor-parallel all-reduces of every layer, and one MoE layer's
+     * expert exchange, [0] dispatch and [1] combine, which ep_layers
+     * layers run (the MTP module's included). */
+    double tp_fixed_s, tp_token_s;
+    double ep_fixed_s[2], ep_prefill_token_s[2], ep_decode_token_s[2];
+    double ep_layers;
 };
 
 typedef struct builder {
@@ -114,6 +120,7 @@ typedef struct builder {
     const calib *cal;
     oplist *l;
     double weights_B; /* of the layer being built, one copy */
+    int side;         /* given to the operations pushed: see op.side */
     int failed;
     ms_err *err;
 } builder;
@@ -144,7 +151,8 @@ static void push(builder *b, const char *kind, ms_prec prec, lin flops, lin byte
                           .gate = compress(gate),
                           .inv_flop_rate = 1 / (peak * eff.compute),
                           .inv_bw = 1 / (b->c->hbm_bw_Bps * eff.memory),
-                          .overhead_s = eff.overhead_s};
+                          .overhead_s = eff.overhead_s,
+                          .side = b->side};
 }
 
 /* count products of M x K activations by K x N weights at prec, M x count
@@ -242,6 +250,11 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
     double held =
         ceil(E / (double)cfg->ep); /* the rest redundant copies when ep does not divide E */
     gemm(b, MS_BF16, T, E, d);     /* the router */
+    /* The routed and shared experts run between dispatch and combine;
+     * the rest of the layer before the dispatch (the weighted sum after
+     * the combine is counted there too: it runs before the next layer's
+     * attention). */
+    b->side = 1;
     gemm_n(b, wp, in->pairs, in->touched, held, up * fe, d);
     stream(b, scale(in->pairs, act * fe), scale(in->pairs, fe * (up + 1) * ab), in->pairs);
     gemm_n(b, wp, in->pairs, in->touched, held, d, fe);
@@ -251,6 +264,7 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
         stream(b, scale(T, act * fs), scale(T, fs * (up + 1) * ab), T);
         gemm(b, wp, T, d, fs);
     }
+    b->side = 0;
     /* The weighted sum of each token's expert outputs. */
     stream(b, scale(T, 2 * k * d), scale(T, (k + 1) * d * ab), T);
 }
@@ -333,6 +347,11 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
         return ms_errf(err, MS_EINVAL,
                        "--ep %lld must divide the instance's GPUs, --tp x --dp = %lld",
                        (long long)cfg->ep, (long long)(cfg->tp * cfg->dp));
+    if (cfg->overlap && cfg->ep < 2)
+        return ms_errf(err, MS_EINVAL,
+                       "--overlap hides the expert exchange of one micro-batch under the other's "
+                       "compute: it needs --ep 2 or more, got --ep %lld",
+                       (long long)cfg->ep);
     if (m->num_heads % cfg->tp)
         return ms_errf(err, MS_EINVAL, "--tp %lld must divide the %lld attention heads of %s",
                        (long long)cfg->tp, (long long)m->num_heads, m->name);
@@ -448,11 +467,11 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     if ((rc = comm_line(t, cp, COLL_ALLREDUCE, cfg->tp, d * 2, &a, &s, "tensor-parallel all-reduce",
                         err)))
         goto fail;
-    ic->comm_fixed_s += 2 * layers * a;
-    ic->comm_prefill_token_s += 2 * layers * s;
-    ic->comm_decode_token_s += 2 * layers * s;
+    ic->tp_fixed_s = 2 * layers * a;
+    ic->tp_token_s = 2 * layers * s;
     if (cfg->ep > 1) {
-        double moe = (double)moe_layers + cfg->mtp_draft, imb = cfg->moe_imbalance;
+        double imb = cfg->moe_imbalance;
+        ic->ep_layers = (double)moe_layers + cfg->mtp_draft;
         double disp_B = cfg->weight_prec == MS_BF16 ? 2 : 1 + 4.0 / 128;
         double domain = (double)topo_get_spec(t)->domain_size;
         double nodes = fmax(1, (double)cfg->ep / domain);
@@ -463,30 +482,31 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
                                : coll_ep_fanout((double)cfg->ep, ic->k, 0);
         struct {
             coll_op op;
+            int which, decode; /* 0 dispatch, 1 combine; decode tokens or prompts */
             double B;
-            double *per_token;
             const char *what;
         } parts[] = {
-            {COLL_DISPATCH, fan * d * disp_B / tp, &ic->comm_prefill_token_s,
-             "expert-parallel dispatch of prompts"},
-            {COLL_COMBINE, fan * d * 2 / tp, &ic->comm_prefill_token_s,
-             "expert-parallel combine of prompts"},
-            {COLL_ALLTOALL, ic->k * d * disp_B / tp, &ic->comm_decode_token_s,
+            {COLL_DISPATCH, 0, 0, fan * d * disp_B / tp, "expert-parallel dispatch of prompts"},
+            {COLL_COMBINE, 1, 0, fan * d * 2 / tp, "expert-parallel combine of prompts"},
+            {COLL_ALLTOALL, 0, 1, ic->k * d * disp_B / tp,
              "expert-parallel dispatch of decode tokens"},
-            {COLL_ALLTOALL, ic->k * d * 2 / tp, &ic->comm_decode_token_s,
-             "expert-parallel combine of decode tokens"},
+            {COLL_ALLTOALL, 1, 1, ic->k * d * 2 / tp, "expert-parallel combine of decode tokens"},
         };
         for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
-            int decode = parts[k].per_token == &ic->comm_decode_token_s;
-            if ((rc = decode ? ll_line(t, cp, cfg->ep, parts[k].B, &a, &s, parts[k].what, err)
-                             : comm_line(t, cp, parts[k].op, cfg->ep, parts[k].B, &a, &s,
-                                         parts[k].what, err)))
+            int w = parts[k].which;
+            if ((rc = parts[k].decode
+                          ? ll_line(t, cp, cfg->ep, parts[k].B, &a, &s, parts[k].what, err)
+                          : comm_line(t, cp, parts[k].op, cfg->ep, parts[k].B, &a, &s,
+                                      parts[k].what, err)))
                 goto fail;
             /* Prompts and decode tokens share one exchange a layer: its
              * fixed cost is counted once, with the decode pair. */
-            if (decode)
-                ic->comm_fixed_s += moe * a;
-            *parts[k].per_token += moe * s * imb;
+            if (parts[k].decode) {
+                ic->ep_fixed_s[w] = a;
+                ic->ep_decode_token_s[w] = s * imb;
+            } else {
+                ic->ep_prefill_token_s[w] = s * imb;
+            }
         }
     }
     *out = ic;
@@ -505,7 +525,9 @@ void icost_free(icost *ic)
     free(ic);
 }
 
-static void eval_list(const oplist *l, const double *x, icost_time *t)
+/* Adds list l at x to t; side_s, when not NULL, receives one layer's time
+ * on each side of the expert dispatch. */
+static void eval_list(const oplist *l, const double *x, icost_time *t, double *side_s)
 {
     if (l->count == 0)
         return;
@@ -518,6 +540,8 @@ static void eval_list(const oplist *l, const double *x, icost_time *t)
         double tc = f * o->inv_flop_rate, tm = by * o->inv_bw;
         double ti = (tc >= tm ? tc : tm) + o->overhead_s;
         time += ti;
+        if (side_s)
+            side_s[o->side] += ti;
         if (tm > tc)
             hbm += ti;
         flops += f;
@@ -539,8 +563,16 @@ static double touched(const icost *ic, double tokens)
     return ceil(ic->E / (double)ic->cfg.ep) * (1 - miss);
 }
 
-/* Compute and communication of batch b run as one, without the overlap. */
-static icost_time eval_batch(const icost *ic, const icost_batch *b)
+/* One batch's figures, run as one: compute, then communication. */
+typedef struct parts {
+    icost_time t;         /* time_s = compute_s + comm_s */
+    double moe_side_s[2]; /* one MoE layer's compute before the dispatch, and between
+                             dispatch and combine */
+    double ep_s[2];       /* one MoE layer's dispatch and combine */
+    double tp_s;          /* every tensor-parallel all-reduce */
+} parts;
+
+static parts eval_parts(const icost *ic, const icost_batch *b)
 {
     const icost_config *cfg = &ic->cfg;
     double dp = (double)cfg->dp, qpk = 1 + cfg->mtp_draft;
@@ -562,19 +594,31 @@ static icost_time eval_batch(const icost *ic, const icost_batch *b)
         x[V_DTOUCH] = touched(ic, b->decode_seqs);
         x[V_DPAIRS] = b->decode_seqs * per_pair;
     }
-    icost_time t = {0};
+    parts p = {0};
     for (int i = 0; i < L_KINDS; i++)
-        eval_list(&ic->lists[i], x, &t);
-    t.comm_s = ic->comm_fixed_s + ic->comm_prefill_token_s * x[V_TP] +
-               ic->comm_decode_token_s * (x[V_TD] + x[V_DS]);
-    t.time_s = t.compute_s + t.comm_s;
-    return t;
+        eval_list(&ic->lists[i], x, &p.t, i == L_MOE ? p.moe_side_s : NULL);
+    double decode_tokens = x[V_TD] + x[V_DS];
+    p.tp_s = ic->tp_fixed_s + ic->tp_token_s * (x[V_TP] + decode_tokens);
+    for (int w = 0; w < 2; w++)
+        if (ic->ep_layers > 0)
+            p.ep_s[w] = ic->ep_fixed_s[w] + ic->ep_prefill_token_s[w] * x[V_TP] +
+                        ic->ep_decode_token_s[w] * decode_tokens;
+    p.t.comm_s = p.tp_s + ic->ep_layers * (p.ep_s[0] + p.ep_s[1]);
+    p.t.time_s = p.t.compute_s + p.t.comm_s;
+    return p;
 }
 
 int icost_splits(const icost *ic, const icost_batch *b)
 {
     double dp = (double)ic->cfg.dp;
-    return ic->cfg.overlap && (b->decode_seqs >= 2 * dp || b->prefill_tokens >= 2 * dp);
+    return ic->cfg.overlap && ic->cfg.ep > 1 &&
+           (b->decode_seqs >= 2 * dp || b->prefill_tokens >= 2 * dp);
+}
+
+double icost_overlap_layer_s(double before_s, double between_s, double dispatch_s, double combine_s)
+{
+    return fmax(before_s, dispatch_s) + fmax(between_s, dispatch_s) + fmax(between_s, combine_s) +
+           fmax(before_s, combine_s);
 }
 
 icost_time icost_eval(const icost *ic, const icost_batch *b)
@@ -583,25 +627,38 @@ icost_time icost_eval(const icost *ic, const icost_batch *b)
            b->prefill_keys >= 0 && b->prefill_done >= 0);
     assert(b->decode_seqs > 0 || b->prefill_tokens > 0);
     if (!icost_splits(ic, b))
-        return eval_batch(ic, b);
+        return eval_parts(ic, b).t;
     /* Two micro-batches of half the batch each (DeepSeek's profiles:
-     * deepseek-ai/profile-data README; SGLang's two-batch overlap): one's
-     * exchange runs while the other computes, but each runs every kernel
-     * of every layer, so the weights stream from HBM twice and each
-     * kernel's and each exchange's fixed cost is paid twice. */
+     * deepseek-ai/profile-data README; SGLang's two-batch overlap). Each
+     * runs every kernel of every layer, so the weights stream from HBM
+     * twice and every kernel's and exchange's fixed cost is paid twice. In
+     * each MoE layer one micro-batch's exchange runs while the other
+     * computes, in four stages (icost_overlap_layer_s); the dense layers,
+     * the head, the MTP module and the tensor-parallel all-reduces do not
+     * overlap. */
     icost_batch h = {.decode_seqs = b->decode_seqs / 2,
                      .decode_ctx = b->decode_ctx / 2,
                      .prefill_tokens = b->prefill_tokens / 2,
                      .prefill_seqs = b->prefill_seqs / 2,
                      .prefill_keys = b->prefill_keys / 2,
                      .prefill_done = b->prefill_done / 2};
-    icost_time t = eval_batch(ic, &h);
+    parts p = eval_parts(ic, &h), whole = eval_parts(ic, b);
+    double L = ic->lists[L_MOE].count;
+    double moe_compute = L * (p.moe_side_s[0] + p.moe_side_s[1]);
+    double moe_comm = L * (p.ep_s[0] + p.ep_s[1]);
+    double rest = (p.t.compute_s - moe_compute) + (p.t.comm_s - moe_comm);
+    icost_time t = p.t;
+    t.time_s = L * icost_overlap_layer_s(p.moe_side_s[0], p.moe_side_s[1], p.ep_s[0], p.ep_s[1]) +
+               2 * rest;
+    /* Where splitting costs more than it hides (a small batch reading its
+     * weights twice), the engine runs the batch whole. */
+    if (t.time_s >= whole.t.time_s)
+        return whole.t;
     t.compute_s *= 2;
     t.comm_s *= 2;
     t.hbm_bound_s *= 2;
     t.flops *= 2;
     t.hbm_bytes *= 2;
-    t.time_s = fmax(t.compute_s, t.comm_s);
     return t;
 }
 

@@ -50,7 +50,8 @@ typedef struct icost_config {
     ms_prec weight_prec;  /* stored weights and GEMM inputs: fp8, bf16 or fp4 */
     ms_prec kv_prec;      /* KV cache elements */
     int mtp_draft;        /* draft tokens per decode step from the MTP module: 0 or 1 */
-    int overlap;          /* 1: two micro-batches, one's communication beside the other's compute */
+    int overlap;          /* 1: two micro-batches, one's expert exchange beside the other's
+                             compute; needs ep > 1 */
     double moe_imbalance; /* busiest GPU's routed tokens over the mean, >= 1 */
 } icost_config;
 
@@ -79,8 +80,8 @@ typedef struct icost icost;
  * instance's collectives (t with at least tp x dp GPUs; both may be NULL
  * when the instance is one GPU). cal may be NULL (peaks). Fails with
  * MS_EINVAL naming the option: tp, dp or ep < 1, ep not dividing tp x dp,
- * ep > 1 for a dense model, heads not divisible by tp, a precision the chip has no peak for, mtp
- * without MTP modules in the model, imbalance < 1. Free with icost_free. */
+ * ep > 1 for a dense model, overlap with ep = 1, heads not divisible by tp, a precision the chip
+ * has no peak for, mtp without MTP modules in the model, imbalance < 1. Free with icost_free. */
 int icost_new(const model *m, const chip *c, const calib *cal, const icost_config *cfg,
               const topo *t, const coll_params *cp, icost **out, ms_err *err);
 
@@ -89,14 +90,28 @@ void icost_free(icost *ic); /* NULL is a no-op */
 /* The time of iteration b; asserts every figure of b is >= 0 and that
  * some token is computed. With overlap, a batch that icost_splits runs as
  * two micro-batches of half of it each: compute and communication are
- * each twice the half batch's (weights read and fixed costs paid twice)
- * and the iteration the longer of the two; a batch too small to split
- * runs as one, its communication after its compute. */
+ * each twice the half batch's (weights read and fixed costs paid twice);
+ * each MoE layer takes icost_overlap_layer_s of the half batch's figures,
+ * and the rest (dense layers, head, MTP module, tensor-parallel
+ * all-reduces) runs twice without overlap; where that is slower than the
+ * batch whole (weights read twice at a small batch), it runs whole. A
+ * batch too small to split runs as one, its communication after its
+ * compute. */
 icost_time icost_eval(const icost *ic, const icost_batch *b);
 
-/* 1 if cfg.overlap is on and b has at least two decode sequences or two
- * prompt tokens per dp rank of the instance: enough for two micro-batches. */
+/* 1 if cfg.overlap is on, ep > 1 and b has at least two decode sequences
+ * or two prompt tokens per dp rank: enough for two micro-batches. */
 int icost_splits(const icost *ic, const icost_batch *b);
+
+/* One MoE layer of two micro-batches A and B, each computing before_s
+ * until its dispatch and between_s between dispatch and combine: four
+ * stages, each as long as the longer of what computes and what is in
+ * flight (DeepSeek's decode profile: the SMs run one micro-batch while the
+ * other's exchange is in flight, then wait for it). B's attention beside
+ * A's dispatch, A's experts beside B's dispatch, B's experts beside A's
+ * combine, A's next attention beside B's combine. */
+double icost_overlap_layer_s(double before_s, double between_s, double dispatch_s,
+                             double combine_s);
 
 /* Bytes of weights each GPU holds (the busiest: every GPU holds as much
  * but for rounding). */
