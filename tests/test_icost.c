@@ -310,13 +310,18 @@ static void test_two_micro_batches(void)
 
 /* The four stages of a MoE layer by hand: attention 3, experts 1,
  * dispatch 2, combine 4 (any unit): 3 + 2 + 4 + 4. Compute-bound: the
- * sum of both micro-batches' compute. */
+ * sum of both micro-batches' compute; exchange-bound: the sum of theirs. */
 static void test_overlap_layer_by_hand(void)
 {
-    MS_ASSERT_WITHIN(icost_overlap_layer_s(3, 1, 2, 4), 13, 1e-15);
-    MS_ASSERT_WITHIN(icost_overlap_layer_s(3, 2, 1, 1), 10, 1e-15);
-    MS_ASSERT_WITHIN(icost_overlap_layer_s(1, 1, 3, 3), 12, 1e-15);
-    MS_ASSERT_WITHIN(icost_overlap_layer_s(2, 0, 0, 0), 4, 1e-15);
+    MS_ASSERT_WITHIN(icost_overlap_layer_s(3, 1, 2, 4, 1), 13, 1e-15);
+    MS_ASSERT_WITHIN(icost_overlap_layer_s(3, 2, 1, 1, 1), 10, 1e-15);
+    MS_ASSERT_WITHIN(icost_overlap_layer_s(1, 1, 3, 3, 1), 12, 1e-15);
+    MS_ASSERT_WITHIN(icost_overlap_layer_s(2, 0, 0, 0, 1), 4, 1e-15);
+    /* Half the SMs while in flight: attention 3 beside a dispatch of 2
+     * does 1 in it and 2 after (4); experts 1 beside it need 2 (= the
+     * dispatch); beside a combine of 4, 1 needs 2 of its 4 (4); attention
+     * 3 beside 4 needs 6 > 4: 3 + 0.5 x 4 = 5. */
+    MS_ASSERT_WITHIN(icost_overlap_layer_s(3, 1, 2, 4, 0.5), 4 + 2 + 4 + 5, 1e-15);
 }
 
 /* Drafting a token runs the MTP module and doubles the verified queries. */

@@ -100,6 +100,8 @@ typedef struct oplist {
 
 enum { L_DENSE, L_MOE, L_HEAD, L_DRAFT, L_KINDS };
 
+#define DEEPEP_NORMAL_SMS 20.0
+
 struct icost {
     icost_config cfg;
     oplist lists[L_KINDS];
@@ -112,6 +114,7 @@ struct icost {
     double tp_fixed_s, tp_token_s;
     double ep_fixed_s[2], ep_prefill_token_s[2], ep_decode_token_s[2];
     double ep_layers;
+    double normal_sm_share; /* of the SMs, what compute keeps beside DeepEP's normal kernels */
 };
 
 typedef struct builder {
@@ -467,6 +470,11 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     if ((rc = comm_line(t, cp, COLL_ALLREDUCE, cfg->tp, d * 2, &a, &s, "tensor-parallel all-reduce",
                         err)))
         goto fail;
+    /* DeepEP's normal kernels run on 20 SMs by default (deepseek-ai/DeepEP
+     * deep_ep/buffer.py, Buffer.num_sms); a chip without an SM count in
+     * the database keeps them all. */
+    ic->normal_sm_share =
+        c->compute_units > DEEPEP_NORMAL_SMS ? 1 - DEEPEP_NORMAL_SMS / c->compute_units : 1;
     ic->tp_fixed_s = 2 * layers * a;
     ic->tp_token_s = 2 * layers * s;
     if (cfg->ep > 1) {
@@ -615,10 +623,19 @@ int icost_splits(const icost *ic, const icost_batch *b)
            (b->decode_seqs >= 2 * dp || b->prefill_tokens >= 2 * dp);
 }
 
-double icost_overlap_layer_s(double before_s, double between_s, double dispatch_s, double combine_s)
+/* A stage: compute_s of work at share r of the SMs while xfer_s is in
+ * flight, at all of them after. */
+static double stage_s(double compute_s, double xfer_s, double r)
 {
-    return fmax(before_s, dispatch_s) + fmax(between_s, dispatch_s) + fmax(between_s, combine_s) +
-           fmax(before_s, combine_s);
+    return compute_s <= r * xfer_s ? xfer_s : compute_s + (1 - r) * xfer_s;
+}
+
+double icost_overlap_layer_s(double before_s, double between_s, double dispatch_s, double combine_s,
+                             double sm_share)
+{
+    assert(sm_share > 0 && sm_share <= 1);
+    return stage_s(before_s, dispatch_s, sm_share) + stage_s(between_s, dispatch_s, sm_share) +
+           stage_s(between_s, combine_s, sm_share) + stage_s(before_s, combine_s, sm_share);
 }
 
 icost_time icost_eval(const icost *ic, const icost_batch *b)
@@ -648,8 +665,12 @@ icost_time icost_eval(const icost *ic, const icost_batch *b)
     double moe_comm = L * (p.ep_s[0] + p.ep_s[1]);
     double rest = (p.t.compute_s - moe_compute) + (p.t.comm_s - moe_comm);
     icost_time t = p.t;
-    t.time_s = L * icost_overlap_layer_s(p.moe_side_s[0], p.moe_side_s[1], p.ep_s[0], p.ep_s[1]) +
-               2 * rest;
+    /* Prompts go by DeepEP's normal kernels, whose SMs the compute beside
+     * them cannot use; decode's low-latency kernels leave every SM free. */
+    double r = b->prefill_tokens > 0 ? ic->normal_sm_share : 1;
+    t.time_s =
+        L * icost_overlap_layer_s(p.moe_side_s[0], p.moe_side_s[1], p.ep_s[0], p.ep_s[1], r) +
+        2 * rest;
     /* Where splitting costs more than it hides (a small batch reading its
      * weights twice), the engine runs the batch whole. */
     if (t.time_s >= whole.t.time_s)

@@ -109,9 +109,11 @@ int icost_splits(const icost *ic, const icost_batch *b);
  * flight (DeepSeek's decode profile: the SMs run one micro-batch while the
  * other's exchange is in flight, then wait for it). B's attention beside
  * A's dispatch, A's experts beside B's dispatch, B's experts beside A's
- * combine, A's next attention beside B's combine. */
-double icost_overlap_layer_s(double before_s, double between_s, double dispatch_s,
-                             double combine_s);
+ * combine, A's next attention beside B's combine. While an exchange is in
+ * flight the compute has sm_share (0, 1] of the SMs (DeepEP's normal
+ * kernels occupy some; its low-latency ones none: 1); after it, all. */
+double icost_overlap_layer_s(double before_s, double between_s, double dispatch_s, double combine_s,
+                             double sm_share);
 
 /* Bytes of weights each GPU holds (the busiest: every GPU holds as much
  * but for rounding). */
