@@ -33,9 +33,10 @@ struct calib {
 static const struct {
     const char *kind, *base;
 } kinds[] = {
-    {"gemm", ""},        {"stream", ""},         {"attention", ""},
-    {"launch", ""},      {"gemm_train", "gemm"}, {"attention_bwd", "attention"},
-    {"quant", "stream"},
+    {"gemm", ""},           {"stream", ""},
+    {"attention", ""},      {"launch", ""},
+    {"gemm_train", "gemm"}, {"attention_bwd", "attention"},
+    {"quant", "stream"},    {"attention_decode", "attention"},
 };
 static const char *const col_names[] = {"family",     "op_kind",     "precision",   "compute_eff",
                                         "memory_eff", "overhead_us", "measured_on", "source"};
@@ -74,7 +75,7 @@ int calib_kind_ok(const char *kind)
 
 const char *calib_kinds(void)
 {
-    return "gemm, stream, attention, launch, gemm_train, attention_bwd, quant";
+    return "gemm, stream, attention, launch, gemm_train, attention_bwd, quant, attention_decode";
 }
 
 static int parse_eff(const char *path, int line, const char *col, const char *text, double *out,

@@ -40,8 +40,9 @@ const char *calib_kind_find(const char *kind);
 /* The base kind of kind: itself for gemm, stream, attention and launch;
  * for a refined kind, the kind it is a class of (gemm_train: the GEMMs of
  * a training step, forward and backward, -> gemm; attention_bwd ->
- * attention; quant: FP8 cast, transpose and quantize kernels -> stream).
- * NULL for an unknown kind. */
+ * attention; attention_decode: decode steps' attention over a paged KV
+ * cache, one or two queries a sequence (FlashMLA's kind) -> attention; quant: FP8 cast, transpose
+ * and quantize kernels -> stream). NULL for an unknown kind. */
 const char *calib_kind_base(const char *kind);
 
 /* "gemm, stream, attention, ...": for messages. */

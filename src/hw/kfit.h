@@ -14,7 +14,7 @@
 
 typedef struct kfit_group {
     char family[32];
-    char kind[16];
+    char kind[24];
     int prec_key; /* an ms_prec, or -1 for every precision */
     size_t ntrain, nheld;
     roof_eff eff;    /* the fitted figures (sources NULL) */

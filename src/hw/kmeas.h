@@ -22,7 +22,7 @@ typedef enum kmeas_metric {
 typedef struct kmeas_row {
     const chip *chip; /* borrowed from the chip_db given to kmeas_new */
     char kernel[64];
-    char kind[16]; /* a calibration kind: calib_kinds() */
+    char kind[24]; /* a calibration kind: calib_kinds() */
     char shape[64];
     ms_prec prec;
     double m, n, k, count; /* GEMM shape, count of such products; NAN when not a GEMM */

@@ -77,8 +77,9 @@ const jopt_table jvalid_calibrate_options = {.rows = calibrate_rows,
                                              .given_off = offsetof(jvalid_calibrate_job, given)};
 
 /* Every calibration kind, refined ones after their base. */
-static const char *const kinds[JVALID_KINDS] = {"gemm",      "gemm_train",    "stream", "quant",
-                                                "attention", "attention_bwd", "launch"};
+static const char *const kinds[JVALID_KINDS] = {
+    "gemm",      "gemm_train",    "stream",           "quant",
+    "attention", "attention_bwd", "attention_decode", "launch"};
 
 const char *jvalid_kind(int k)
 {

@@ -57,7 +57,7 @@ int jvalid_check(const jvalid_job *j, ms_err *err);
 
 /* The calibration kinds validate summarizes, refined ones after their
  * base ("gemm", "gemm_train", ...): JVALID_KINDS of them. */
-#define JVALID_KINDS 7
+#define JVALID_KINDS 8
 const char *jvalid_kind(int k);
 
 /* One kernel row as a plot draws it, in the row's unit (FLOP/s, B/s, s). */

@@ -40,9 +40,11 @@ static void stream(builder *b, const char *name, double flops, double elems_move
     o->bytes = elems_moved * b->pb;
 }
 
-static void attention(builder *b, const char *name, double flops, double elems_moved)
+/* kind: attention, or attention_decode for a decode step's over its cache */
+static void attention(builder *b, const char *name, const char *kind, double flops,
+                      double elems_moved)
 {
-    mop *o = push(b, name, "attention");
+    mop *o = push(b, name, kind);
     o->flops = flops;
     o->bytes = elems_moved * b->pb;
 }
@@ -95,14 +97,16 @@ static void mla(builder *b, const model *m, mops_phase phase, double B, double S
          * MHA with 192-wide keys and 128-wide values, causal. */
         double keys = (S + 1) / 2;
         gemm(b, "kv_up", T, nh * (dn + dv), dc, 1);
-        attention(b, "attn_core_mha_form", T * (2 * nh * (dn + dr) + 2 * nh * dv) * keys,
+        attention(b, "attn_core_mha_form", "attention",
+                  T * (2 * nh * (dn + dr) + 2 * nh * dv) * keys,
                   T * (2 * nh * (dn + dr) + 2 * nh * dv));
     } else {
         /* Absorbed form: W_UK folded into the query, attention over the
          * cached latent (MQA, 576-wide keys, 512-wide values), W_UV
          * applied to the latent output; per head. */
         gemm(b, "q_absorb_uk", B, dc, dn, nh);
-        attention(b, "attn_core_absorbed", B * (2 * nh * (dc + dr) + 2 * nh * dc) * S,
+        attention(b, "attn_core_absorbed", "attention_decode",
+                  B * (2 * nh * (dc + dr) + 2 * nh * dc) * S,
                   B * S * (dc + dr) + B * nh * (dc + dr + dc));
         gemm(b, "o_absorb_uv", B, dv, dc, nh);
     }
@@ -116,9 +120,11 @@ static void gqa(builder *b, const model *m, mops_phase phase, double B, double S
     gemm(b, "qkv_proj", T, (nh + 2 * nkv) * hd, d, 1);
     if (phase == MOPS_PREFILL) {
         double keys = (S + 1) / 2;
-        attention(b, "attn_core", T * 4 * nh * hd * keys, T * (2 * nh * hd + 2 * nkv * hd));
+        attention(b, "attn_core", "attention", T * 4 * nh * hd * keys,
+                  T * (2 * nh * hd + 2 * nkv * hd));
     } else {
-        attention(b, "attn_core", B * 4 * nh * hd * S, B * S * 2 * nkv * hd + B * 2 * nh * hd);
+        attention(b, "attn_core", "attention_decode", B * 4 * nh * hd * S,
+                  B * S * 2 * nkv * hd + B * 2 * nh * hd);
     }
     gemm(b, "o_proj", T, d, nh * hd, 1);
 }

@@ -185,6 +185,12 @@ static void attention(builder *b, lin flops, lin bytes, lin gate)
     push(b, "attention", MS_BF16, flops, bytes, gate);
 }
 
+/* A decode step's attention over its paged cache (FlashMLA's kind). */
+static void attention_decode(builder *b, lin flops, lin bytes, lin gate)
+{
+    push(b, "attention_decode", MS_BF16, flops, bytes, gate);
+}
+
 /* What one layer sees, as linear forms per dp rank. */
 typedef struct layer_in {
     lin T;       /* every token through the layer's GEMMs */
@@ -223,9 +229,9 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
         /* Decode: absorbed form, MQA over the cached latent. */
         /* W_UK and W_UV are kv_up's weights, already counted as held. */
         gemm_n(b, wp, scale(in->Td, nh), var(V_ONE, nh), 0, dc, dn);
-        attention(b, scale(in->Sd, in->qpk * (2 * nh * (dc + dr) + 2 * nh * dc)),
-                  add(scale(in->Sd, (dc + dr) * kvb), scale(in->Td, nh * (dc + dr + dc) * ab)),
-                  in->Td);
+        attention_decode(
+            b, scale(in->Sd, in->qpk * (2 * nh * (dc + dr) + 2 * nh * dc)),
+            add(scale(in->Sd, (dc + dr) * kvb), scale(in->Td, nh * (dc + dr + dc) * ab)), in->Td);
         gemm_n(b, wp, scale(in->Td, nh), var(V_ONE, nh), 0, dv, dc);
         gemm(b, wp, T, d, nh * dv);
     } else {
@@ -233,8 +239,9 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
         gemm(b, wp, T, (nh + 2 * nkv) * hd, d);
         attention(b, scale(in->Kp, 4 * nh * hd), scale(in->Tp, (2 * nh * hd + 2 * nkv * hd) * ab),
                   in->Tp);
-        attention(b, scale(in->Sd, in->qpk * 4 * nh * hd),
-                  add(scale(in->Sd, 2 * nkv * hd * kvb), scale(in->Td, 2 * nh * hd * ab)), in->Td);
+        attention_decode(b, scale(in->Sd, in->qpk * 4 * nh * hd),
+                         add(scale(in->Sd, 2 * nkv * hd * kvb), scale(in->Td, 2 * nh * hd * ab)),
+                         in->Td);
         gemm(b, wp, T, d, nh * hd);
     }
     stream(b, scale(T, 5 * d), scale(T, 3 * d * ab), T); /* FFN norm and the residual add */
