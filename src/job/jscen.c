@@ -20,10 +20,24 @@ static cJSON *parse_file(const char *path, const jenv *env, char *shown, size_t 
     return jsonfile_read_object(shown, NULL, err);
 }
 
+/* Texts made from a scenario's numbers: options keep (borrow) their text
+ * until the job has run, so each is a copy of its own. */
+typedef struct texts {
+    char *v[JOPT_MAX_ROWS * 2];
+    int n;
+} texts;
+
+static void texts_free(texts *t)
+{
+    for (int i = 0; i < t->n; i++)
+        free(t->v[i]);
+    t->n = 0;
+}
+
 /* One field's value as an option's text, for jopt_set; NULL for a flag
- * given false. */
+ * given false. A number's text is kept in own. */
 static int field_text(const cJSON *v, const jopt *o, const char *label, const char *field,
-                      char *buf, size_t cap, const char **out, ms_err *err)
+                      texts *own, const char **out, ms_err *err)
 {
     *out = NULL;
     if (o->type == JOPT_FLAG) {
@@ -37,8 +51,12 @@ static int field_text(const cJSON *v, const jopt *o, const char *label, const ch
         *out = v->valuestring;
     } else if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
         double x = v->valuedouble;
-        snprintf(buf, cap, x == floor(x) && fabs(x) < 9e15 ? "%.0f" : "%.17g", x);
-        *out = buf;
+        char buf[64];
+        snprintf(buf, sizeof buf, x == floor(x) && fabs(x) < 9e15 ? "%.0f" : "%.17g", x);
+        if (own->n == (int)(sizeof own->v / sizeof own->v[0]) ||
+            !(own->v[own->n] = malloc(strlen(buf) + 1)))
+            return ms_errf(err, MS_ENOMEM, "%s: field '%s': out of memory", label, field);
+        *out = strcpy(own->v[own->n++], buf);
     } else {
         return ms_errf(err, MS_EINVAL, "%s: field '%s': expected %s as a number or a string", label,
                        field, o->arg ? o->arg : "a value");
@@ -48,7 +66,7 @@ static int field_text(const cJSON *v, const jopt *o, const char *label, const ch
 
 /* Fills job from obj's fields, the keys being option names. */
 static int fill(const jopt_table *t, void *job, const cJSON *obj, const char *label,
-                const char *cmd, ms_err *err)
+                const char *cmd, texts *own, ms_err *err)
 {
     const cJSON *f;
     cJSON_ArrayForEach(f, obj)
@@ -69,9 +87,8 @@ static int fill(const jopt_table *t, void *job, const cJSON *obj, const char *la
                            label, f->string, o->arg ? o->arg : "true or false");
         for (const cJSON *v = cJSON_IsArray(f) ? f->child : f; v;
              v = cJSON_IsArray(f) ? v->next : NULL) {
-            char buf[64];
             const char *text;
-            int rc = field_text(v, o, label, f->string, buf, sizeof buf, &text, err);
+            int rc = field_text(v, o, label, f->string, own, &text, err);
             if (!rc && text)
                 rc = jopt_set(t, job, o->name, o->type == JOPT_FLAG ? NULL : text, err);
             if (rc)
@@ -87,6 +104,7 @@ static int run_job(const char *cmd, const cJSON *obj, const char *label, int nex
 {
     const char *pos[1];
     int npos, help, rc;
+    texts own = {.n = 0};
     report *r = report_new();
     if (!r)
         return ms_errf(err, MS_ENOMEM, "out of memory");
@@ -94,7 +112,7 @@ static int run_job(const char *cmd, const cJSON *obj, const char *label, int nex
         jtrain_job j;
         jtrain_out o = {0};
         if (!(rc = jopt_defaults(&jtrain_options, &j, err)) &&
-            !(rc = fill(&jtrain_options, &j, obj, label, cmd, err)) &&
+            !(rc = fill(&jtrain_options, &j, obj, label, cmd, &own, err)) &&
             !(rc = jopt_apply(&jtrain_options, &j, nextra, extra, pos, 0, &npos, &help, err)))
             rc = jtrain_run(&j, env, r, &o, err);
         jtrain_out_free(&o);
@@ -102,7 +120,7 @@ static int run_job(const char *cmd, const cJSON *obj, const char *label, int nex
         jserve_job j = {0};
         jserve_out o = {0};
         if (!(rc = jopt_defaults(&jserve_options, &j, err)) &&
-            !(rc = fill(&jserve_options, &j, obj, label, cmd, err)) &&
+            !(rc = fill(&jserve_options, &j, obj, label, cmd, &own, err)) &&
             !(rc = jopt_apply(&jserve_options, &j, nextra, extra, pos, 0, &npos, &help, err)))
             rc = jserve_run(&j, env, r, &o, err);
         jserve_out_free(&o);
@@ -110,6 +128,7 @@ static int run_job(const char *cmd, const cJSON *obj, const char *label, int nex
     if (!rc && !(*json = report_json(r)))
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
     report_free(r);
+    texts_free(&own);
     return rc;
 }
 
