@@ -324,7 +324,8 @@ static void test_overlap_layer_by_hand(void)
     MS_ASSERT_WITHIN(icost_overlap_layer_s(3, 1, 2, 4, 0.5), 4 + 2 + 4 + 5, 1e-15);
 }
 
-/* Drafting a token runs the MTP module and doubles the verified queries. */
+/* Drafting a token runs the MTP module and doubles the verified queries;
+ * each further draft runs it again. */
 static void test_mtp(void)
 {
     ms_err err = {0};
@@ -341,6 +342,18 @@ static void test_mtp(void)
     CU_ASSERT(icost_weights_B_per_gpu(b) > icost_weights_B_per_gpu(a));
     MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(b), icost_kv_B_per_token_per_gpu(a) * 5.0 / 4,
                      1e-9);
+    /* Two drafts: the module runs twice and three queries a sequence are
+     * verified, with the same weights and the module's one cache. */
+    icost_config c2 = one_gpu();
+    c2.mtp_draft = 2;
+    icost *d;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&tiny_mla, &c, NULL, &c2, NULL, NULL, &d, &err), MS_OK);
+    icost_time td = icost_eval(d, &x);
+    CU_ASSERT(td.time_s > tb.time_s);
+    CU_ASSERT(td.flops > tb.flops * 1.3);
+    MS_ASSERT_WITHIN(icost_weights_B_per_gpu(d), icost_weights_B_per_gpu(b), 1e-9);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(d), icost_kv_B_per_token_per_gpu(b), 1e-9);
+    icost_free(d);
     icost_free(a);
     icost_free(b);
 }

@@ -454,13 +454,31 @@ static void test_mtp(void)
     serve_result a, b;
     ms_err err = {0};
     CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &a, &err), MS_OK);
-    f.cfg.mtp_accept = 1;
+    f.cfg.mtp_depth = 1;
+    f.cfg.mtp_accept[0] = 1;
     CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &b, &err), MS_OK);
     CU_ASSERT_EQUAL(a.iterations, 1 + 100);
     CU_ASSERT_EQUAL(b.iterations, 1 + 50);
     MS_ASSERT_EXACT(b.output_tokens, a.output_tokens);
     CU_ASSERT(b.e2e_s.p50 < a.e2e_s.p50);
+    /* Three drafts a step, all accepted: four tokens a step, 100 / 4 steps;
+     * each step runs the module three times. */
+    serve_result c;
+    f.cfg.mtp_depth = 3;
+    f.cfg.mtp_accept[1] = f.cfg.mtp_accept[2] = 1;
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &c, &err), MS_OK);
+    CU_ASSERT_EQUAL(c.iterations, 1 + 25);
+    MS_ASSERT_EXACT(c.output_tokens, a.output_tokens);
     fixture_free(&f);
+}
+
+/* Tokens a step by hand: 1 + a1 + a1 a2 + a1 a2 a3. */
+static void test_tokens_per_step(void)
+{
+    double a[] = {0.8, 0.5, 0.25};
+    MS_ASSERT_WITHIN(serve_tokens_per_step(a, 0), 1, 1e-15);
+    MS_ASSERT_WITHIN(serve_tokens_per_step(a, 1), 1.8, 1e-15);
+    MS_ASSERT_WITHIN(serve_tokens_per_step(a, 3), 1 + 0.8 + 0.4 + 0.1, 1e-15);
 }
 
 /* A request longer than a whole cache is rejected, not run forever. */
@@ -526,7 +544,7 @@ static void test_errors(void)
         if (!strcmp(w, "reserve"))
             f.cfg.mem_reserve = 1;
         if (!strcmp(w, "mtp"))
-            f.cfg.mtp_accept = 1.5;
+            f.cfg.mtp_depth = 1, f.cfg.mtp_accept[0] = 1.5;
         serve_result r;
         ms_err err = {0};
         int rc = serve_run(&f.cfg, &r, &err);
@@ -548,7 +566,8 @@ static CU_TestInfo tests[] = {
     {"disaggregated pools and KV moves", test_disaggregation},
     {"pools of their own layouts", test_pool_layouts},
     {"prefix-cache hits loaded, not computed", test_cache_hits},
-    {"MTP drafting halves the steps", test_mtp},
+    {"MTP drafting halves the steps, three drafts quarter them", test_mtp},
+    {"tokens a step from the acceptance of each draft", test_tokens_per_step},
     {"chunked prefill", test_chunked_prefill},
     {"a shared prefix is cached once", test_shared_prefix},
     {"a request too long for a cache is rejected", test_reject},

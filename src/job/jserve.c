@@ -54,8 +54,9 @@ static const jopt rows[] = {
      "simulate arrivals for S seconds (open loop)"},
     {"best-of", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(best_of),
      "chains per request sharing the prompt's KV cache"},
-    {"mtp-accept", JOPT_POS, "A", NULL, NULL, NAN, 1, NULL, S(mtp_accept),
-     "draft one token per step with the MTP module, accepted at rate A"},
+    {"mtp-accept", JOPT_STR, "A[,A2...]", NULL, NULL, NAN, NAN, NULL, S(mtp_accept),
+     "draft a token a step with the MTP module per rate given (up to 8), the k-th accepted at "
+     "rate Ak when all before it were"},
     {"precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, S(precision),
      "weights and GEMMs: fp8, bf16 or fp4"},
     {"kv-precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, S(kv_precision),
@@ -131,6 +132,31 @@ static int parse_prec(const char *opt, const char *v, ms_prec *out, ms_err *err)
     if (ms_prec_parse(v, out) != 0 || (*out != MS_FP8 && *out != MS_BF16 && *out != MS_FP4))
         return ms_errf(err, MS_EUSAGE, "%s '%s': expected fp8, bf16 or fp4", opt, v);
     return MS_OK;
+}
+
+/* --mtp-accept "A1,A2,...": one rate in [0, 1] a drafted token; NULL: none. */
+static int parse_accept(const char *text, serve_config *cfg, ms_err *err)
+{
+    cfg->mtp_depth = 0;
+    if (!text)
+        return MS_OK;
+    const char *p = text;
+    for (;;) {
+        char *end;
+        double a = strtod(p, &end);
+        if (end == p || (*end && *end != ',') || !(a >= 0 && a <= 1))
+            return ms_errf(err, MS_EUSAGE,
+                           "--mtp-accept '%s': expected rates in [0, 1] separated by commas, "
+                           "one a drafted token",
+                           text);
+        if (cfg->mtp_depth == SERVE_MAX_DRAFT)
+            return ms_errf(err, MS_EUSAGE, "--mtp-accept '%s': at most %d drafted tokens", text,
+                           SERVE_MAX_DRAFT);
+        cfg->mtp_accept[cfg->mtp_depth++] = a;
+        if (!*end)
+            return MS_OK;
+        p = end + 1;
+    }
 }
 
 static int parse_rate(const char *opt, const char *text, double *rate, ms_err *err)
@@ -289,7 +315,8 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
     cfg->par.overlap = j->overlap;
     cfg->par.moe_imbalance = j->moe_imbalance;
     cfg->mem_reserve = j->mem_reserve;
-    cfg->mtp_accept = isnan(j->mtp_accept) ? 0 : j->mtp_accept;
+    if ((rc = parse_accept(j->mtp_accept, cfg, err)))
+        return rc;
     cfg->step_target_s = isnan(j->tpot_target_s) ? 0 : j->tpot_target_s;
     cfg->swap_Bps = isnan(j->swap_GBps) ? 0 : j->swap_GBps * 1e9;
     cfg->admission = j->admission == 1 ? SERVE_ADMIT_GREEDY : cfg->admission;
@@ -582,9 +609,12 @@ static void report_about(report *r, const run *x)
                               (long long)cfg->concurrency);
     if (cfg->best_of > 1 && u < sizeof work)
         u += (size_t)snprintf(work + u, sizeof work - u, ", best-of-%lld", (long long)cfg->best_of);
-    if (cfg->mtp_accept > 0 && u < sizeof work)
-        u += (size_t)snprintf(work + u, sizeof work - u, ", MTP drafts accepted at %.0f%%",
-                              100 * cfg->mtp_accept);
+    for (int i = 0; i < cfg->mtp_depth && u < sizeof work; i++)
+        u += (size_t)snprintf(work + u, sizeof work - u, "%s%.0f%%",
+                              i ? ", " : ", MTP drafts accepted at ", 100 * cfg->mtp_accept[i]);
+    if (cfg->mtp_depth > 0 && u < sizeof work)
+        u += (size_t)snprintf(work + u, sizeof work - u, " (%.3g tokens a step)",
+                              serve_tokens_per_step(cfg->mtp_accept, cfg->mtp_depth));
     if (cfg->cache_hit > 0 && u < sizeof work)
         snprintf(work + u, sizeof work - u,
                  ", %.1f%% of prompt tokens from a prefix cache loaded at %.3g GB/s a GPU",

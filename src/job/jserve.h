@@ -33,7 +33,7 @@ typedef struct jserve_job {
     int64_t requests;
     double duration_s;
     int64_t best_of;
-    double mtp_accept;
+    const char *mtp_accept;
     const char *precision, *kv_precision;
     int64_t block_tokens, max_batch, max_tokens;
     double mem_reserve;

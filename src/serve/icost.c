@@ -365,9 +365,9 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
     if (m->num_heads % cfg->tp)
         return ms_errf(err, MS_EINVAL, "--tp %lld must divide the %lld attention heads of %s",
                        (long long)cfg->tp, (long long)m->num_heads, m->name);
-    if (cfg->mtp_draft < 0 || cfg->mtp_draft > 1)
-        return ms_errf(err, MS_EINVAL, "draft tokens per step must be 0 or 1, got %d",
-                       cfg->mtp_draft);
+    if (cfg->mtp_draft < 0 || cfg->mtp_draft > ICOST_MAX_DRAFT)
+        return ms_errf(err, MS_EINVAL, "draft tokens per step must be 0 to %d, got %d",
+                       ICOST_MAX_DRAFT, cfg->mtp_draft);
     if (cfg->mtp_draft && m->mtp_layers < 1)
         return ms_errf(err, MS_EINVAL,
                        "--mtp-accept: %s has no multi-token-prediction module to draft with",
@@ -430,9 +430,10 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     if (cfg->mtp_draft) {
         /* The MTP module (DeepSeek-V3 §2.2): a projection of [h; embedding]
          * (2d -> d) and one MoE layer on the draft tokens, then the
-         * shared head. Its attention reads its own cache. */
+         * shared head. Its attention reads its own cache. Run once a
+         * drafted token, each on the one before (as engines chain it). */
         b.l = &ic->lists[L_DRAFT];
-        b.l->count = 1; /* one draft token: the first module */
+        b.l->count = (double)cfg->mtp_draft;
         b.weights_B = 0;
         double d = (double)m->hidden_size;
         gemm(&b, cfg->weight_prec, var(V_DS, 1), d, 2 * d);
@@ -443,7 +444,7 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
                           .pairs = var(V_DPAIRS, 1),
                           .touched = var(V_DTOUCH, 1)};
         layer(&b, m, &draft, m->num_experts > 0);
-        draft_w = b.weights_B * b.l->count;
+        draft_w = b.weights_B;     /* held once, however often it runs */
         head(&b, m, var(V_DS, 1)); /* the main model's head, shared */
     }
     if (b.failed) {
@@ -452,7 +453,7 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     }
     ic->weights_B = layer_w[0] + layer_w[1] + head_w + embed_w + draft_w;
 
-    double kv_layers = (double)m->num_layers + cfg->mtp_draft;
+    double kv_layers = (double)m->num_layers + (cfg->mtp_draft > 0); /* the module's own cache */
     double kvb = ms_prec_bytes(cfg->kv_prec);
     if (m->attn == MODEL_ATTN_MLA) {
         ic->kv_B_per_token_gpu = kv_layers * model_kv_elems_per_token_layer(m) * kvb;

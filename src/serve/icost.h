@@ -45,11 +45,14 @@
 #include "net/coll.h"
 #include "net/topo.h"
 
+#define ICOST_MAX_DRAFT 8
+
 typedef struct icost_config {
     int64_t tp, dp, ep;   /* instance = tp x dp GPUs; ep divides tp x dp; ep = 1 for dense */
     ms_prec weight_prec;  /* stored weights and GEMM inputs: fp8, bf16 or fp4 */
     ms_prec kv_prec;      /* KV cache elements */
-    int mtp_draft;        /* draft tokens per decode step from the MTP module: 0 or 1 */
+    int mtp_draft;        /* draft tokens per decode step from the MTP module: 0 to
+                             ICOST_MAX_DRAFT, the module run once for each */
     int overlap;          /* 1: two micro-batches, one's expert exchange beside the other's
                              compute; needs ep > 1 */
     double moe_imbalance; /* busiest GPU's routed tokens over the mean, >= 1 */

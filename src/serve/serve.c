@@ -502,9 +502,14 @@ static int check_config(const serve_config *c, ms_err *err)
     if (c->best_of < 1 || c->best_of > 1000000)
         return ms_errf(err, MS_EINVAL, "--best-of: expected 1 to 1000000, got %lld",
                        (long long)c->best_of);
-    if (!(c->mtp_accept >= 0 && c->mtp_accept <= 1))
-        return ms_errf(err, MS_EINVAL, "--mtp-accept: expected a rate in [0, 1], got %g",
-                       c->mtp_accept);
+    if (c->mtp_depth < 0 || c->mtp_depth > SERVE_MAX_DRAFT)
+        return ms_errf(err, MS_EINVAL, "--mtp-accept: expected 1 to %d rates, got %d",
+                       SERVE_MAX_DRAFT, c->mtp_depth);
+    for (int i = 0; i < c->mtp_depth; i++)
+        if (!(c->mtp_accept[i] >= 0 && c->mtp_accept[i] <= 1))
+            return ms_errf(err, MS_EINVAL,
+                           "--mtp-accept: expected rates in [0, 1], got %g for draft %d",
+                           c->mtp_accept[i], i + 1);
     if (c->step_target_s < 0 || !isfinite(c->step_target_s))
         return ms_errf(err, MS_EINVAL, "--tpot-target: expected seconds >= 0, got %g",
                        c->step_target_s);
@@ -579,6 +584,14 @@ static int layout_new(const serve_config *cfg, const icost_config *par, const to
     return MS_OK;
 }
 
+double serve_tokens_per_step(const double *accept, int depth)
+{
+    double r = 1, all = 1;
+    for (int i = 0; i < depth; i++)
+        r += all *= accept[i];
+    return r;
+}
+
 int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
 {
     *out = (serve_result){0};
@@ -587,8 +600,8 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
         return rc;
     fleet f = {.cfg = cfg, .err = err, .res = out};
     icost_config par = cfg->par, ppar = serve_prefill_par(cfg);
-    par.mtp_draft = ppar.mtp_draft = cfg->mtp_accept > 0;
-    f.r = 1 + cfg->mtp_accept;
+    par.mtp_draft = ppar.mtp_draft = cfg->mtp_depth;
+    f.r = serve_tokens_per_step(cfg->mtp_accept, cfg->mtp_depth);
     f.qpk = 1 + par.mtp_draft;
     f.bs = cfg->block_tokens;
     f.max_tokens = cfg->max_tokens;

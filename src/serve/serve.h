@@ -80,11 +80,18 @@ typedef void (*serve_iter_fn)(void *ctx, int64_t instance, int64_t gpus, double 
  * duration). */
 typedef void (*serve_progress_fn)(void *ctx, double sim_s, int64_t done, int64_t total);
 
+/* The most tokens the MTP module drafts a step (--mtp-accept's list). */
+#define SERVE_MAX_DRAFT ICOST_MAX_DRAFT
+
+/* Tokens a decode step yields on average: the verified one and each draft
+ * accepted with all before it, 1 + a1 + a1 a2 + ... (accept[0..depth)). */
+double serve_tokens_per_step(const double *accept, int depth);
+
 typedef struct serve_config {
     const model *m;
     const chip *c;
     const calib *cal;          /* may be NULL */
-    icost_config par;          /* par.mtp_draft is set from mtp_accept */
+    icost_config par;          /* par.mtp_draft is set from mtp_depth */
     const topo *instance_topo; /* one instance's GPUs, for its collectives; NULL for one GPU */
     const coll_params *cp;
     int64_t gpus;              /* the fleet, a multiple of tp x dp */
@@ -101,13 +108,15 @@ typedef struct serve_config {
     double mem_reserve;   /* fraction of HBM kept for activations and workspace, [0, 1) */
     serve_admission admission;
     serve_preempt preempt;
-    double swap_Bps;         /* SWAP: host link per GPU, per direction */
-    int64_t shared_prefix;   /* tokens every prompt starts with, cached once per instance */
-    double cache_hit;        /* share of every prompt's tokens a prefix cache holds, [0, 1) */
-    double cache_load_Bps;   /* per GPU: what a cache hit's KV loads at; > 0 with hits */
-    int64_t best_of;         /* chains per request, >= 1 */
-    const dist *chain_len;   /* output lengths of chains 2..N (borrowed); NULL: the request's */
-    double mtp_accept;       /* 0 = no drafting; else in (0, 1] */
+    double swap_Bps;       /* SWAP: host link per GPU, per direction */
+    int64_t shared_prefix; /* tokens every prompt starts with, cached once per instance */
+    double cache_hit;      /* share of every prompt's tokens a prefix cache holds, [0, 1) */
+    double cache_load_Bps; /* per GPU: what a cache hit's KV loads at; > 0 with hits */
+    int64_t best_of;       /* chains per request, >= 1 */
+    const dist *chain_len; /* output lengths of chains 2..N (borrowed); NULL: the request's */
+    int mtp_depth;         /* tokens the MTP module drafts a step, 0 to SERVE_MAX_DRAFT */
+    double mtp_accept[SERVE_MAX_DRAFT]; /* [i]: draft i+1 accepted, given all before it were,
+                                           in [0, 1] */
     double step_target_s;    /* > 0: admit no sequence that would make a decode step longer */
     const reqs_spec *stream; /* borrowed */
     int64_t concurrency;     /* > 0: closed loop, each finished request sends the next */
