@@ -358,6 +358,61 @@ static void test_mtp(void)
     icost_free(b);
 }
 
+/* A draft model: its weights and its cache beside the target's, its layers
+ * and head run for each drafted token, its layers over every prompt, and
+ * the target verifies 1 + K queries a sequence. */
+static void test_draft_model(void)
+{
+    ms_err err = {0};
+    chip c = round_chip(1e12, 1e9);
+    model target = tiny_gqa(), draft = tiny_gqa();
+    target.num_layers = 4;
+    snprintf(draft.name, sizeof draft.name, "draft");
+    draft.hidden_size = 32;
+    draft.head_dim = 8;
+    draft.ffn_dim = 64;
+    icost_config c0 = one_gpu(), c1 = one_gpu(), c3 = one_gpu(), solo = one_gpu();
+    c1.mtp_draft = 1;
+    c3.mtp_draft = 3;
+    c1.draft_model = c3.draft_model = &draft;
+    icost *a, *b1, *b3, *d;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&target, &c, NULL, &c0, NULL, NULL, &a, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&target, &c, NULL, &c1, NULL, NULL, &b1, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&target, &c, NULL, &c3, NULL, NULL, &b3, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&draft, &c, NULL, &solo, NULL, NULL, &d, &err), MS_OK);
+    /* Held once: the draft's own weights (its layer, head and embedding). */
+    MS_ASSERT_WITHIN(icost_weights_B_per_gpu(b3), icost_weights_B_per_gpu(b1), 1e-9);
+    MS_ASSERT_WITHIN(icost_weights_B_per_gpu(b1) - icost_weights_B_per_gpu(a),
+                     icost_weights_B_per_gpu(d), 1e-9);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(b1),
+                     icost_kv_B_per_token_per_gpu(a) + icost_kv_B_per_token_per_gpu(d), 1e-9);
+    /* A decode step: the draft's one-token step K times on top of the
+     * target's verification; 1 + K queries cost the target more. */
+    icost_batch x = {.decode_seqs = 8, .decode_ctx = 8000};
+    icost_time t0 = icost_eval(a, &x), t1 = icost_eval(b1, &x), t3 = icost_eval(b3, &x);
+    icost_time dstep = icost_eval(d, &x);
+    CU_ASSERT(t1.flops > t0.flops + dstep.flops);
+    /* two more draft steps, and two more queries a sequence to verify */
+    CU_ASSERT(t3.flops - t1.flops > 2 * dstep.flops);
+    CU_ASSERT(t3.time_s > t1.time_s + 1.5 * dstep.time_s);
+    /* A prompt runs the draft's layers too (not its head). */
+    icost_batch p = {.prefill_tokens = 100, .prefill_seqs = 1, .prefill_keys = 5050};
+    CU_ASSERT(icost_eval(b1, &p).flops > icost_eval(a, &p).flops);
+    /* Errors: a draft with experts, another vocabulary. */
+    icost_config bad = c1;
+    bad.draft_model = &tiny_mla;
+    icost *x2 = NULL;
+    CU_ASSERT_EQUAL(icost_new(&target, &c, NULL, &bad, NULL, NULL, &x2, &err), MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "--draft-model") != NULL && strstr(err.msg, "experts") != NULL);
+    draft.vocab_size = 99;
+    CU_ASSERT_EQUAL(icost_new(&target, &c, NULL, &c1, NULL, NULL, &x2, &err), MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "vocabulary") != NULL);
+    icost_free(a);
+    icost_free(b1);
+    icost_free(b3);
+    icost_free(d);
+}
+
 static void test_errors(void)
 {
     chip c = round_chip(1e12, 1e9);
@@ -407,6 +462,7 @@ static CU_TestInfo tests[] = {
     {"tensor parallelism splits heads, weights, GQA cache", test_tp_split},
     {"MTP drafting", test_mtp},
     {"two micro-batches with overlap", test_two_micro_batches},
+    {"a draft model's weights, cache and steps", test_draft_model},
     {"an overlapped MoE layer's four stages by hand", test_overlap_layer_by_hand},
     {"errors name the option", test_errors},
     CU_TEST_INFO_NULL,

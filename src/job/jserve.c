@@ -57,6 +57,12 @@ static const jopt rows[] = {
     {"mtp-accept", JOPT_STR, "A[,A2...]", NULL, NULL, NAN, NAN, NULL, S(mtp_accept),
      "draft a token a step with the MTP module per rate given (up to 8), the k-th accepted at "
      "rate Ak when all before it were"},
+    {"draft-model", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(draft_model),
+     "speculative decoding with a draft model of its own (a dense model of the same "
+     "vocabulary) instead of the MTP module"},
+    {"draft-accept", JOPT_STR, "A[,A2...]", NULL, NULL, NAN, NAN, NULL, S(draft_accept),
+     "with --draft-model: a token drafted a step per rate, the k-th accepted at rate Ak when "
+     "all before it were"},
     {"precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, S(precision),
      "weights and GEMMs: fp8, bf16 or fp4"},
     {"kv-precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, S(kv_precision),
@@ -134,8 +140,8 @@ static int parse_prec(const char *opt, const char *v, ms_prec *out, ms_err *err)
     return MS_OK;
 }
 
-/* --mtp-accept "A1,A2,...": one rate in [0, 1] a drafted token; NULL: none. */
-static int parse_accept(const char *text, serve_config *cfg, ms_err *err)
+/* opt "A1,A2,...": one rate in [0, 1] a drafted token; NULL: none. */
+static int parse_accept(const char *opt, const char *text, serve_config *cfg, ms_err *err)
 {
     cfg->mtp_depth = 0;
     if (!text)
@@ -146,11 +152,11 @@ static int parse_accept(const char *text, serve_config *cfg, ms_err *err)
         double a = strtod(p, &end);
         if (end == p || (*end && *end != ',') || !(a >= 0 && a <= 1))
             return ms_errf(err, MS_EUSAGE,
-                           "--mtp-accept '%s': expected rates in [0, 1] separated by commas, "
-                           "one a drafted token",
-                           text);
+                           "%s '%s': expected rates in [0, 1] separated by commas, one a "
+                           "drafted token",
+                           opt, text);
         if (cfg->mtp_depth == SERVE_MAX_DRAFT)
-            return ms_errf(err, MS_EUSAGE, "--mtp-accept '%s': at most %d drafted tokens", text,
+            return ms_errf(err, MS_EUSAGE, "%s '%s': at most %d drafted tokens", opt, text,
                            SERVE_MAX_DRAFT);
         cfg->mtp_accept[cfg->mtp_depth++] = a;
         if (!*end)
@@ -259,7 +265,7 @@ typedef struct run {
     serve_config cfg;
     reqs_spec spec;
     dist in_len, out_len;
-    model m;
+    model m, draft; /* draft: --draft-model's */
     chip_db *db;
     calib *cal;
     coll_params net;
@@ -315,7 +321,16 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
     cfg->par.overlap = j->overlap;
     cfg->par.moe_imbalance = j->moe_imbalance;
     cfg->mem_reserve = j->mem_reserve;
-    if ((rc = parse_accept(j->mtp_accept, cfg, err)))
+    if (j->draft_model && j->mtp_accept)
+        return ms_errf(err, MS_EUSAGE,
+                       "--mtp-accept drafts with the model's MTP module and --draft-model with "
+                       "a model of its own: give one of them");
+    if (!j->draft_model != !j->draft_accept)
+        return ms_errf(err, MS_EUSAGE,
+                       "--draft-model and --draft-accept go together: the draft model and the "
+                       "acceptance of each token it drafts");
+    if ((rc = parse_accept(j->draft_model ? "--draft-accept" : "--mtp-accept",
+                           j->draft_model ? j->draft_accept : j->mtp_accept, cfg, err)))
         return rc;
     cfg->step_target_s = isnan(j->tpot_target_s) ? 0 : j->tpot_target_s;
     cfg->swap_Bps = isnan(j->swap_GBps) ? 0 : j->swap_GBps * 1e9;
@@ -417,6 +432,13 @@ static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, m
             return rc;
     }
     x->cfg.m = &x->m;
+    if (j->draft_model) {
+        char dwarn[MODELFILE_WARN_MAX];
+        if ((rc = modelfile_load(jenv_find(env, j->draft_model, path, sizeof path), &x->draft,
+                                 dwarn, err)))
+            return rc;
+        x->cfg.par.draft_model = &x->draft;
+    }
     x->cfg.cal = x->cal;
     x->net = COLL_PARAMS_IDEAL;
     if (!j->ideal && ((rc = jenv_path(env, "hwdb/network.csv", path, sizeof path, err)) ||
@@ -609,9 +631,13 @@ static void report_about(report *r, const run *x)
                               (long long)cfg->concurrency);
     if (cfg->best_of > 1 && u < sizeof work)
         u += (size_t)snprintf(work + u, sizeof work - u, ", best-of-%lld", (long long)cfg->best_of);
+    const model *dm = cfg->par.draft_model;
     for (int i = 0; i < cfg->mtp_depth && u < sizeof work; i++)
-        u += (size_t)snprintf(work + u, sizeof work - u, "%s%.0f%%",
-                              i ? ", " : ", MTP drafts accepted at ", 100 * cfg->mtp_accept[i]);
+        u += (size_t)snprintf(work + u, sizeof work - u, "%s%s%s%.0f%%", i ? ", " : ", ",
+                              i    ? ""
+                              : dm ? dm->name
+                                   : "MTP",
+                              i ? "" : " drafts accepted at ", 100 * cfg->mtp_accept[i]);
     if (cfg->mtp_depth > 0 && u < sizeof work)
         u += (size_t)snprintf(work + u, sizeof work - u, " (%.3g tokens a step)",
                               serve_tokens_per_step(cfg->mtp_accept, cfg->mtp_depth));

@@ -34,6 +34,7 @@ typedef struct jserve_job {
     double duration_s;
     int64_t best_of;
     const char *mtp_accept;
+    const char *draft_model, *draft_accept;
     const char *precision, *kv_precision;
     int64_t block_tokens, max_batch, max_tokens;
     double mem_reserve;

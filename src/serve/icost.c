@@ -98,7 +98,10 @@ typedef struct oplist {
     double count;
 } oplist;
 
-enum { L_DENSE, L_MOE, L_HEAD, L_DRAFT, L_KINDS };
+/* L_DRAFT: the MTP module, or one layer of a draft model run for each
+ * drafted token; L_DHEAD: the draft model's head; L_DPRE: one layer of the
+ * draft model over the prompt tokens (its own cache of them). */
+enum { L_DENSE, L_MOE, L_HEAD, L_DRAFT, L_DHEAD, L_DPRE, L_KINDS };
 
 #define DEEPEP_NORMAL_SMS 20.0
 
@@ -112,6 +115,7 @@ struct icost {
      * expert exchange, [0] dispatch and [1] combine, which ep_layers
      * layers run (the MTP module's included). */
     double tp_fixed_s, tp_token_s;
+    double tp_draft_token_s, tp_dpre_token_s; /* a draft model's, a draft and a prompt token */
     double ep_fixed_s[2], ep_prefill_token_s[2], ep_decode_token_s[2];
     double ep_layers;
     double normal_sm_share; /* of the SMs, what compute keeps beside DeepEP's normal kernels */
@@ -345,6 +349,22 @@ static int ll_line(const topo *t, const coll_params *cp, int64_t n, double bytes
     return MS_OK;
 }
 
+/* KV-cache bytes of one token over layers of m: on each GPU of its dp rank
+ * (MLA's latent whole on every tp rank, GQA's KV heads split) and over the
+ * whole rank. */
+static void kv_per_token(const model *m, double layers, const icost_config *cfg, double *gpu_B,
+                         double *rank_B)
+{
+    double kvb = ms_prec_bytes(cfg->kv_prec);
+    *rank_B = layers * model_kv_elems_per_token_layer(m) * kvb;
+    if (m->attn == MODEL_ATTN_MLA) {
+        *gpu_B = *rank_B;
+    } else {
+        double nkv = fmax(1, (double)m->num_kv_heads / (double)cfg->tp);
+        *gpu_B = layers * 2 * nkv * (double)m->head_dim * kvb;
+    }
+}
+
 static int check(const model *m, const chip *c, const icost_config *cfg, ms_err *err)
 {
     if (cfg->tp < 1 || cfg->dp < 1 || cfg->ep < 1)
@@ -368,7 +388,20 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
     if (cfg->mtp_draft < 0 || cfg->mtp_draft > ICOST_MAX_DRAFT)
         return ms_errf(err, MS_EINVAL, "draft tokens per step must be 0 to %d, got %d",
                        ICOST_MAX_DRAFT, cfg->mtp_draft);
-    if (cfg->mtp_draft && m->mtp_layers < 1)
+    const model *dm = cfg->draft_model;
+    if (dm && dm->num_experts > 0)
+        return ms_errf(err, MS_EINVAL, "--draft-model: %s has experts; a draft model is dense",
+                       dm->name);
+    if (dm && dm->vocab_size != m->vocab_size)
+        return ms_errf(err, MS_EINVAL,
+                       "--draft-model: %s has a vocabulary of %lld tokens and %s of %lld; a draft "
+                       "model shares its target's",
+                       dm->name, (long long)dm->vocab_size, m->name, (long long)m->vocab_size);
+    if (dm && dm->num_heads % cfg->tp)
+        return ms_errf(err, MS_EINVAL,
+                       "--tp %lld must divide the %lld attention heads of the draft model %s",
+                       (long long)cfg->tp, (long long)dm->num_heads, dm->name);
+    if (cfg->mtp_draft && !dm && m->mtp_layers < 1)
         return ms_errf(err, MS_EINVAL,
                        "--mtp-accept: %s has no multi-token-prediction module to draft with",
                        m->name);
@@ -427,7 +460,29 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     double head_w = b.weights_B * (m->tied_embeddings ? 0 : 1);
     double embed_w = (double)m->vocab_size * (double)m->hidden_size / tp * 2;
     double draft_w = 0;
-    if (cfg->mtp_draft) {
+    const model *dm = cfg->draft_model;
+    if (cfg->mtp_draft && dm) {
+        /* A draft model (speculative decoding): each drafted token runs
+         * every layer and the head on one token a sequence, reading the
+         * draft's own cache; each prompt runs its layers once too, to
+         * build that cache. Same tp and dp as the target. */
+        double Ld = (double)dm->num_layers, K = (double)cfg->mtp_draft;
+        layer_in step = {.T = var(V_DS, 1), .Td = var(V_DS, 1), .Sd = var(V_SD, 1), .qpk = 1};
+        layer_in pre = {.T = var(V_TP, 1), .Tp = var(V_TP, 1), .Kp = var(V_KP, 1), .qpk = 1};
+        b.l = &ic->lists[L_DRAFT];
+        b.l->count = K * Ld;
+        b.weights_B = 0;
+        layer(&b, dm, &step, 0);
+        draft_w = b.weights_B * Ld;
+        b.l = &ic->lists[L_DPRE];
+        b.l->count = Ld;
+        layer(&b, dm, &pre, 0);
+        b.l = &ic->lists[L_DHEAD];
+        b.l->count = K;
+        b.weights_B = 0;
+        head(&b, dm, var(V_DS, 1));
+        draft_w += b.weights_B * (dm->tied_embeddings ? 1 : 2); /* head and embedding */
+    } else if (cfg->mtp_draft) {
         /* The MTP module (DeepSeek-V3 §2.2): a projection of [h; embedding]
          * (2d -> d) and one MoE layer on the draft tokens, then the
          * shared head. Its attention reads its own cache. Run once a
@@ -453,15 +508,13 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     }
     ic->weights_B = layer_w[0] + layer_w[1] + head_w + embed_w + draft_w;
 
-    double kv_layers = (double)m->num_layers + (cfg->mtp_draft > 0); /* the module's own cache */
-    double kvb = ms_prec_bytes(cfg->kv_prec);
-    if (m->attn == MODEL_ATTN_MLA) {
-        ic->kv_B_per_token_gpu = kv_layers * model_kv_elems_per_token_layer(m) * kvb;
-        ic->kv_B_per_token = ic->kv_B_per_token_gpu;
-    } else {
-        double nkv = fmax(1, (double)m->num_kv_heads / tp);
-        ic->kv_B_per_token_gpu = kv_layers * 2 * nkv * (double)m->head_dim * kvb;
-        ic->kv_B_per_token = kv_layers * model_kv_elems_per_token_layer(m) * kvb;
+    double kv_layers = (double)m->num_layers + (cfg->mtp_draft > 0 && !dm); /* MTP's own cache */
+    kv_per_token(m, kv_layers, cfg, &ic->kv_B_per_token_gpu, &ic->kv_B_per_token);
+    if (cfg->mtp_draft && dm) { /* and the draft model's cache */
+        double g, all;
+        kv_per_token(dm, (double)dm->num_layers, cfg, &g, &all);
+        ic->kv_B_per_token_gpu += g;
+        ic->kv_B_per_token += all;
     }
 
     /* Communication: two tp all-reduces of the rank's activations (BF16)
@@ -474,7 +527,7 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
      * of their k experts (DeepEP README), timed by their own fit
      * (coll_ep_ll_time). */
     double d = (double)m->hidden_size, a, s;
-    double layers = (double)m->num_layers + cfg->mtp_draft;
+    double layers = (double)m->num_layers + (dm ? 0 : cfg->mtp_draft); /* MTP runs as layers */
     if ((rc = comm_line(t, cp, COLL_ALLREDUCE, cfg->tp, d * 2, &a, &s, "tensor-parallel all-reduce",
                         err)))
         goto fail;
@@ -485,9 +538,18 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
         c->compute_units > DEEPEP_NORMAL_SMS ? 1 - DEEPEP_NORMAL_SMS / c->compute_units : 1;
     ic->tp_fixed_s = 2 * layers * a;
     ic->tp_token_s = 2 * layers * s;
+    if (cfg->mtp_draft && dm) { /* the draft model's two all-reduces a layer, of its width */
+        double Ld = (double)dm->num_layers, K = (double)cfg->mtp_draft;
+        if ((rc = comm_line(t, cp, COLL_ALLREDUCE, cfg->tp, (double)dm->hidden_size * 2, &a, &s,
+                            "the draft model's tensor-parallel all-reduce", err)))
+            goto fail;
+        ic->tp_fixed_s += 2 * Ld * K * a;
+        ic->tp_draft_token_s = 2 * Ld * K * s;
+        ic->tp_dpre_token_s = 2 * Ld * s;
+    }
     if (cfg->ep > 1) {
         double imb = cfg->moe_imbalance;
-        ic->ep_layers = (double)moe_layers + cfg->mtp_draft;
+        ic->ep_layers = (double)moe_layers + (dm ? 0 : cfg->mtp_draft);
         double disp_B = cfg->weight_prec == MS_BF16 ? 2 : 1 + 4.0 / 128;
         double domain = (double)topo_get_spec(t)->domain_size;
         double nodes = fmax(1, (double)cfg->ep / domain);
@@ -614,7 +676,10 @@ static parts eval_parts(const icost *ic, const icost_batch *b)
     for (int i = 0; i < L_KINDS; i++)
         eval_list(&ic->lists[i], x, &p.t, i == L_MOE ? p.moe_side_s : NULL);
     double decode_tokens = x[V_TD] + x[V_DS];
-    p.tp_s = ic->tp_fixed_s + ic->tp_token_s * (x[V_TP] + decode_tokens);
+    if (cfg->draft_model) /* a draft model's tokens do not go through the target */
+        decode_tokens = x[V_TD];
+    p.tp_s = ic->tp_fixed_s + ic->tp_token_s * (x[V_TP] + decode_tokens) +
+             ic->tp_draft_token_s * x[V_DS] + ic->tp_dpre_token_s * x[V_TP];
     for (int w = 0; w < 2; w++)
         if (ic->ep_layers > 0)
             p.ep_s[w] = ic->ep_fixed_s[w] + ic->ep_prefill_token_s[w] * x[V_TP] +

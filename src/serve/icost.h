@@ -48,14 +48,17 @@
 #define ICOST_MAX_DRAFT 8
 
 typedef struct icost_config {
-    int64_t tp, dp, ep;   /* instance = tp x dp GPUs; ep divides tp x dp; ep = 1 for dense */
-    ms_prec weight_prec;  /* stored weights and GEMM inputs: fp8, bf16 or fp4 */
-    ms_prec kv_prec;      /* KV cache elements */
-    int mtp_draft;        /* draft tokens per decode step from the MTP module: 0 to
-                             ICOST_MAX_DRAFT, the module run once for each */
-    int overlap;          /* 1: two micro-batches, one's expert exchange beside the other's
-                             compute; needs ep > 1 */
-    double moe_imbalance; /* busiest GPU's routed tokens over the mean, >= 1 */
+    int64_t tp, dp, ep;       /* instance = tp x dp GPUs; ep divides tp x dp; ep = 1 for dense */
+    ms_prec weight_prec;      /* stored weights and GEMM inputs: fp8, bf16 or fp4 */
+    ms_prec kv_prec;          /* KV cache elements */
+    int mtp_draft;            /* draft tokens per decode step, 0 to ICOST_MAX_DRAFT: from the MTP
+                                 module, run once for each, or from draft_model */
+    const model *draft_model; /* NULL: the MTP module drafts; else a dense model of the same
+                                 vocabulary, at the same tp and dp, with its own weights and
+                                 cache, run layer by layer for each drafted token */
+    int overlap;              /* 1: two micro-batches, one's expert exchange beside the other's
+                                 compute; needs ep > 1 */
+    double moe_imbalance;     /* busiest GPU's routed tokens over the mean, >= 1 */
 } icost_config;
 
 /* One iteration of a whole instance (all its dp ranks). */
@@ -84,7 +87,9 @@ typedef struct icost icost;
  * when the instance is one GPU). cal may be NULL (peaks). Fails with
  * MS_EINVAL naming the option: tp, dp or ep < 1, ep not dividing tp x dp,
  * ep > 1 for a dense model, overlap with ep = 1, heads not divisible by tp, a precision the chip
- * has no peak for, mtp without MTP modules in the model, imbalance < 1. Free with icost_free. */
+ * has no peak for, mtp without MTP modules in the model (and no draft
+ * model), a draft model with experts, another vocabulary or heads tp does
+ * not divide, imbalance < 1. Free with icost_free. */
 int icost_new(const model *m, const chip *c, const calib *cal, const icost_config *cfg,
               const topo *t, const coll_params *cp, icost **out, ms_err *err);
 
