@@ -581,6 +581,7 @@ static void group_row(report *r, const kfit_group *g)
     report_num(r, "compute", NULL, g->has_compute ? g->eff.compute : NAN, "%");
     report_num(r, "memory", NULL, g->has_memory ? g->eff.memory : NAN, "%");
     report_num(r, "overhead_s", "overhead", g->has_overhead ? g->eff.overhead_s : NAN, "s");
+    report_num(r, "log_sd", "spread", g->log_sd, "");
     report_int(r, "rows", NULL, (int64_t)g->ntrain, "");
     report_int(r, "held_out", "held", (int64_t)g->nheld, "");
     report_str(r, "measured_on", "measured on", g->measured_on);
@@ -610,7 +611,8 @@ int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report 
         written(r, eff, j->dry_run, "megasim validate");
         report_table(r, "groups",
                      "fitted per chip family, kind and precision (compute and memory: "
-                     "efficiency against datasheet peak; overhead: per operation)");
+                     "efficiency against datasheet peak; overhead: per operation; spread: standard "
+                     "deviation of log(predicted / measured), blank for too few rows)");
         for (size_t i = 0; i < ng; i++)
             group_row(r, &groups[i]);
         report_table_end(r);
