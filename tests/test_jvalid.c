@@ -50,7 +50,12 @@ static void test_median_worst(void)
 /* A case of kind with rel_error e (NAN: failed). */
 static jsystem_case made(const char *kind, double e)
 {
-    jsystem_case c = {.published = 100, .predicted = 100 * (1 + e), .rel_error = e, .fits = -1};
+    jsystem_case c = {.published = 100,
+                      .predicted = 100 * (1 + e),
+                      .rel_error = e,
+                      .p10 = NAN,
+                      .p90 = NAN,
+                      .fits = -1};
     snprintf(c.kind, sizeof c.kind, "%s", kind);
     if (isnan(e))
         snprintf(c.error, sizeof c.error, "x.json: field 'published': missing");
@@ -75,6 +80,37 @@ static void test_system_summary(void)
     MS_ASSERT_NEAR(p.median, 0.104, 1e-12);
     MS_ASSERT_NEAR(p.worst, 0.188, 1e-12);
     MS_ASSERT_NEAR(jsystem_rel_error(9979, 8400), 9979.0 / 8400 - 1, 1e-15);
+    CU_ASSERT(t.banded == 0 && isnan(t.coverage)); /* no band without --uncertainty */
+}
+
+/* Coverage: the published figure (100) inside [p10, p90], edges included;
+ * a failed case and one without a band count for nothing. */
+static void test_system_coverage(void)
+{
+    CU_ASSERT_EQUAL(jsystem_covered(100, 90, 110), 1);
+    CU_ASSERT_EQUAL(jsystem_covered(100, 100, 110), 1);
+    CU_ASSERT_EQUAL(jsystem_covered(100, 90, 100), 1);
+    CU_ASSERT_EQUAL(jsystem_covered(100, 101, 110), 0);
+    CU_ASSERT_EQUAL(jsystem_covered(100, 80, 99.9), 0);
+    CU_ASSERT_EQUAL(jsystem_covered(100, NAN, 110), -1);
+    static const double band[][2] = {{90, 110}, {101, 120}, {95, 105}, {50, 99}, {NAN, NAN}};
+    jsystem_case cs[7];
+    for (int i = 0; i < 5; i++) {
+        cs[i] = made(i < 3 ? "train" : "serve", 0.1);
+        cs[i].p10 = band[i][0];
+        cs[i].p90 = band[i][1];
+    }
+    cs[5] = made("serve", NAN);
+    cs[6] = made("power", 0.2);
+    jsystem_stats t = jsystem_stats_of(cs, 7, "train"), v = jsystem_stats_of(cs, 7, "serve"),
+                  a = jsystem_stats_of(cs, 7, NULL);
+    /* train: 2 of 3; serve: 0 of 1 (one without a band, one failed); all: 2 of 4. */
+    CU_ASSERT(t.banded == 3 && t.covered == 2);
+    MS_ASSERT_NEAR(t.coverage, 2.0 / 3, 1e-12);
+    CU_ASSERT(v.banded == 1 && v.covered == 0 && v.n == 2 && v.failed == 1);
+    MS_ASSERT_WITHIN(v.coverage, 0, 0);
+    CU_ASSERT(a.banded == 4 && a.covered == 2 && a.n == 6 && a.failed == 1);
+    MS_ASSERT_NEAR(a.coverage, 0.5, 1e-12);
 }
 
 static void test_limits(void)
@@ -251,6 +287,7 @@ static void test_calibrate_dry_run(void)
 static CU_TestInfo tests[] = {
     {"median and worst |error|", test_median_worst},
     {"system summary of hand-made cases", test_system_summary},
+    {"system coverage of hand-made bands", test_system_coverage},
     {"thresholds", test_limits},
     {"kernel row against datasheet and efficiency.csv", test_kernel_row},
     {"system suite: bad case files", test_system_bad},

@@ -192,6 +192,7 @@ static void test_fit_recovers(void)
                g->eff.overhead_s);
     CU_ASSERT(ok);
     CU_ASSERT_STRING_EQUAL(g->measured_on, "X100");
+    CU_ASSERT(g->log_sd >= 0 && g->log_sd < 1e-3); /* the rows are the model's own times */
 
     /* Written over a copy of a calibration file: the hopper gemm bf16 row
      * is added, the others kept, and roof lookups then use the fit. */
@@ -209,6 +210,14 @@ static void test_fit_recovers(void)
     CU_ASSERT(e.compute_source && strstr(e.compute_source, "fitted by 'megasim calibrate'"));
     e = calib_eff(cal, x, "gemm", MS_FP8); /* kept from the original file */
     CU_ASSERT(e.compute_source && strstr(e.compute_source, "DeepGEMM"));
+    /* The original has no log_sd column: its rows keep theirs blank (an
+     * estimate, the pooled spread, is then used), the fitted row has one. */
+    int est = 0;
+    size_t last = calib_count(cal) - 1;
+    MS_ASSERT_WITHIN(calib_row_sd(cal, last, &est), g->log_sd, 1e-4);
+    CU_ASSERT(!est);
+    calib_row_sd(cal, 0, &est);
+    CU_ASSERT(est);
     calib_free(cal);
     unlink(out);
     free(groups);
@@ -229,12 +238,24 @@ static void test_fit_leaves_unknowns_blank(void)
     CU_ASSERT(groups[0].has_memory && !groups[0].has_compute && !groups[0].has_overhead);
     /* The geometric mean of 0.8 and 0.75, what least squares on logs gives. */
     MS_ASSERT_WITHIN(groups[0].eff.memory, sqrt(0.8 * 0.75), 1e-4);
+    /* Residuals +-ln(0.8 / 0.75) / 2, one figure fitted to two rows:
+     * sqrt(2 (ln(16/15) / 2)^2 / (2 - 1)) = ln(16/15) / sqrt(2) = 0.045636. */
+    MS_ASSERT_WITHIN(groups[0].log_sd, log(16.0 / 15) / sqrt(2), 1e-4);
     CU_ASSERT(groups[0].prec_key == -1);
     free(groups);
     kmeas_free(set);
 }
 
+/* The spread with one degree of freedom taken per fitted figure. */
+static void test_spread(void)
+{
+    MS_ASSERT_WITHIN(kfit_spread(0.08, 4, 2), 0.2, 1e-12); /* sqrt(0.08 / 2) */
+    MS_ASSERT_WITHIN(kfit_spread(0.09, 10, 1), 0.1, 1e-12);
+    CU_ASSERT(isnan(kfit_spread(0.5, 2, 2)) && isnan(kfit_spread(0, 1, 3)));
+}
+
 static CU_TestInfo tests[] = {
+    {"residual spread by hand", test_spread},
     {"rows and hand-computed predictions", test_rows_and_predictions},
     {"refined kinds and kernels on fewer SMs", test_refined_kinds_and_sms},
     {"bad measurement files", test_bad_files},

@@ -2,6 +2,7 @@
  * cases, and of the calibration file (src/hw/calib). The test chip X100
  * has round figures: 1000 TFLOP/s bf16, 2000 fp8, 2 TB/s HBM. */
 #include <CUnit/Basic.h>
+#include <gsl/gsl_randist.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,6 +283,148 @@ static void test_bad_calibration(void)
     }
 }
 
+/* Writes text to a temporary file whose name goes to path (the caller
+ * unlinks it). */
+static void write_tmp(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* log_sd: optional, >= 0 or blank, named when wrong. */
+static void test_spread_column(void)
+{
+    static const struct {
+        const char *what, *row, *expect;
+    } cases[] = {
+        {"negative spread", "hopper,gemm,bf16,0.5,,,-0.1,H100,src", "column 'log_sd'"},
+        {"text spread", "hopper,gemm,bf16,0.5,,,wide,H100,src", "got \"wide\""},
+        {"infinite spread", "hopper,gemm,bf16,0.5,,,inf,H100,src", "column 'log_sd'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[] = "/tmp/megasim_cal_XXXXXX", text[512];
+        snprintf(text, sizeof text,
+                 "family,op_kind,precision,compute_eff,memory_eff,overhead_us,log_sd,"
+                 "measured_on,source\n%s\n",
+                 cases[i].row);
+        write_tmp(path, text);
+        calib *cal = (calib *)1;
+        ms_err err = {0};
+        int rc = calib_load(path, &cal, &err);
+        int ok = rc == MS_EINVAL && cal == NULL && strstr(err.msg, cases[i].expect) &&
+                 strstr(err.msg, ":2:");
+        if (!ok)
+            printf("\n    %s: rc %d, \"%s\"\n", cases[i].what, rc, err.msg);
+        CU_ASSERT(ok);
+        unlink(path);
+    }
+}
+
+/* A calibration with spreads 0.3 and 0.4 and one row without: the pooled
+ * spread is sqrt((0.09 + 0.16) / 2) = 0.35355. */
+static const char spread_file[] =
+    "family,op_kind,precision,compute_eff,memory_eff,overhead_us,log_sd,measured_on,source\n"
+    "hopper,gemm,bf16,0.5,0.6,2,0.3,X100,a\n"
+    "hopper,stream,*,,0.95,,0.4,X100,b\n"
+    "hopper,attention,bf16,0.7,,,,X100,c\n";
+
+static calib *load_spread(const char *text)
+{
+    char path[] = "/tmp/megasim_cal_XXXXXX";
+    write_tmp(path, text);
+    calib *cal = NULL;
+    ms_err err = {0};
+    int rc = calib_load(path, &cal, &err);
+    if (rc)
+        printf("\n    %s\n", err.msg);
+    unlink(path);
+    CU_ASSERT_FATAL(rc == MS_OK);
+    return cal;
+}
+
+static void test_pooled_spread(void)
+{
+    calib *cal = load_spread(spread_file);
+    int est = -1;
+    MS_ASSERT_WITHIN(calib_pooled_sd(cal), sqrt(0.125), 1e-12);
+    MS_ASSERT_WITHIN(calib_row_sd(cal, 0, &est), 0.3, 1e-12);
+    CU_ASSERT(est == 0);
+    MS_ASSERT_WITHIN(calib_row_sd(cal, 2, &est), 0.35355339, 1e-8);
+    CU_ASSERT(est == 1);
+    calib_free(cal);
+    MS_ASSERT_WITHIN(calib_scale_eff(0.5, 1.2), 0.6, 1e-12);
+    MS_ASSERT_WITHIN(calib_scale_eff(0.9, 1.5), 1.0, 0); /* never above peak */
+    CU_ASSERT(isnan(calib_scale_eff(NAN, 2)));
+}
+
+/* The draw by hand: row i takes the i-th N(0, 1) draw of the stream. */
+static void test_draw(void)
+{
+    calib *cal = load_spread(spread_file), *d = NULL, *d2 = NULL, *d3 = NULL;
+    rng *g = NULL, *h = NULL, *k = NULL;
+    ms_err err = {0};
+    CU_ASSERT_FATAL(rng_new(&g, 7, &err) == MS_OK && rng_new(&h, 7, &err) == MS_OK);
+    CU_ASSERT_FATAL(calib_draw(cal, g, &d, &err) == MS_OK);
+    double z[3];
+    for (int i = 0; i < 3; i++)
+        z[i] = gsl_ran_gaussian(rng_gsl(h), 1.0);
+    roof_eff e = calib_eff(d, x100, "gemm", MS_BF16);
+    MS_ASSERT_WITHIN(e.compute, fmin(0.5 * exp(0.3 * z[0]), 1), 1e-12);
+    MS_ASSERT_WITHIN(e.memory, fmin(0.6 * exp(0.3 * z[0]), 1), 1e-12);
+    MS_ASSERT_WITHIN(e.overhead_s, 2e-6 / exp(0.3 * z[0]), 1e-18);
+    CU_ASSERT(e.compute_source && strcmp(e.compute_source, "a") == 0);
+    e = calib_eff(d, x100, "stream", MS_FP8);
+    MS_ASSERT_WITHIN(e.memory, fmin(0.95 * exp(0.4 * z[1]), 1), 1e-12);
+    CU_ASSERT(e.compute == 1.0); /* blank stays blank: peak, undrawn */
+    e = calib_eff(d, x100, "attention", MS_BF16);
+    MS_ASSERT_WITHIN(e.compute, fmin(0.7 * exp(sqrt(0.125) * z[2]), 1), 1e-12);
+    /* The same seed, the same copy; another seed, another. */
+    rng_free(h);
+    h = NULL;
+    CU_ASSERT_FATAL(rng_new(&h, 7, &err) == MS_OK && rng_new(&k, 8, &err) == MS_OK);
+    CU_ASSERT_FATAL(calib_draw(cal, h, &d2, &err) == MS_OK);
+    CU_ASSERT_FATAL(calib_draw(cal, k, &d3, &err) == MS_OK);
+    double a = calib_eff(d, x100, "gemm", MS_BF16).compute;
+    CU_ASSERT(a == calib_eff(d2, x100, "gemm", MS_BF16).compute);
+    CU_ASSERT(a != calib_eff(d3, x100, "gemm", MS_BF16).compute);
+    calib_free(d);
+    calib_free(d2);
+    calib_free(d3);
+    rng_free(g);
+    rng_free(h);
+    rng_free(k);
+    calib_free(cal);
+}
+
+/* With every spread 0 the drawn copy is the calibration itself. */
+static void test_draw_zero_spread(void)
+{
+    calib *
+        cal = load_spread(
+           "family,op_kind,precision,compute_eff,memory_eff,overhead_us,log_sd,measured_on,source\n"
+           "hopper,gemm,bf16,0.5,0.6,2,0,X100,a\n"
+           "hopper,stream,*,,0.95,,0,X100,b\n"
+           "hopper,attention,bf16,0.7,,,,X100,c\n"),
+       *d = NULL;
+    rng *g = NULL;
+    ms_err err = {0};
+    CU_ASSERT_FATAL(rng_new(&g, 1, &err) == MS_OK);
+    CU_ASSERT_FATAL(calib_draw(cal, g, &d, &err) == MS_OK);
+    CU_ASSERT(calib_pooled_sd(cal) == 0);
+    static const char *const kinds[] = {"gemm", "stream", "attention", "gemm_train"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        roof_eff a = calib_eff(cal, x100, kinds[i], MS_BF16),
+                 b = calib_eff(d, x100, kinds[i], MS_BF16);
+        CU_ASSERT(a.compute == b.compute && a.memory == b.memory && a.overhead_s == b.overhead_s);
+    }
+    calib_free(d);
+    rng_free(g);
+    calib_free(cal);
+}
+
 static CU_TestInfo roofline_tests[] = {
     {"hand-computed cases", test_hand_cases},
     {"GEMM FLOPs and bytes", test_gemm_shapes},
@@ -294,6 +437,10 @@ static CU_TestInfo calib_tests[] = {
     {"lookup rules", test_calibration_lookup},
     {"shipped hwdb/efficiency.csv", test_shipped_calibration},
     {"bad calibration files", test_bad_calibration},
+    {"the spread column", test_spread_column},
+    {"pooled spread and clamping", test_pooled_spread},
+    {"a drawn calibration, by hand", test_draw},
+    {"zero spread draws the calibration itself", test_draw_zero_spread},
     CU_TEST_INFO_NULL,
 };
 

@@ -52,7 +52,7 @@ static int write_outputs(const jtrain_job *j, const jtrain_out *o, ms_err *err)
 
 static int run_train(const cli_cmd *cmd, int argc, char **argv)
 {
-    jtrain_job j;
+    jtrain_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;

@@ -159,10 +159,11 @@ const cli_cmd cmd_validate = {
     .name = "validate",
     .run = run_validate,
     .summary = "hold megasim's predictions against measured kernels (ours and published)",
-    .usage = "  megasim validate [--results FILE]... [--json] [--plot FILE.png]\n"
-             "  megasim validate --network [--json]\n"
-             "  megasim validate --system [--cases DIR] [--max-median X] [--max-worst Y]\n"
-             "                   [--json | --markdown] [--plot FILE.png]\n",
+    .usage =
+        "  megasim validate [--results FILE]... [--json] [--plot FILE.png]\n"
+        "  megasim validate --network [--json]\n"
+        "  megasim validate --system [--cases DIR] [--max-median X] [--max-worst Y]\n"
+        "                   [--uncertainty N [--seed S]] [--json | --markdown] [--plot FILE.png]\n",
     .details =
         "Every row (a GEMM, a bandwidth sweep point, an attention kernel, a launch) is predicted\n"
         "with the chip's database entry twice: at datasheet peak and with hwdb/efficiency.csv,\n"
@@ -180,7 +181,12 @@ const cli_cmd cmd_validate = {
         "run; the exit status is 1 when a case failed or a kind's median or worst error\n"
         "exceeds --max-median or --max-worst (one figure for every kind, or train=X,power=Y).\n"
         "--json prints an object: the cases under \"results\" (case, kind, metric, predicted,\n"
-        "published, rel_error, ...) and the summary under \"summary\"; --markdown the table.\n",
+        "published, rel_error, ...) and the summary under \"summary\"; --markdown the table.\n"
+        "--uncertainty N runs each case N more times with every kernel efficiency drawn from\n"
+        "the spread of its fit (hwdb/efficiency.csv's log_sd; network efficiencies are not\n"
+        "drawn), gives each its 10th-90th percentile band (predicted_p10, predicted_p90,\n"
+        "covered) and reports the share of published figures inside their band, per kind and\n"
+        "over all (coverage): how often the bands tell the truth.\n",
     .table = &jvalid_options,
 };
 

@@ -178,13 +178,21 @@ int vs_plot(const jsystem_out *o, const char *out, int *drawn, ms_err *err)
     return cli_plot_draw(gp, dat, out, drawn, err);
 }
 
-/* One case's row of the Markdown table. */
-static void markdown_case(const jsystem_case *c, FILE *f)
+/* One case's row of the Markdown table; with its band (p10 to p90 and
+ * whether the published figure is inside) when banded. */
+static void markdown_case(const jsystem_case *c, int banded, FILE *f)
 {
-    char mem[48] = "-", parts[200] = "";
+    char mem[48] = "-", parts[200] = "", band[96] = "";
+    if (banded) {
+        int in = jsystem_covered(c->published, c->p10, c->p90);
+        if (in < 0)
+            snprintf(band, sizeof band, " - | - |");
+        else
+            snprintf(band, sizeof band, " %.4g to %.4g | %s |", c->p10, c->p90, in ? "yes" : "no");
+    }
     if (c->error[0]) {
-        fprintf(f, "| %s | %s | failed | %.4g | - | - | %s |\n", c->name, c->metric, c->published,
-                c->error);
+        fprintf(f, "| %s | %s | failed | %.4g | - |%s - | %s |\n", c->name, c->metric, c->published,
+                band, c->error);
         return;
     }
     if (isfinite(c->memory_B))
@@ -196,24 +204,36 @@ static void markdown_case(const jsystem_case *c, FILE *f)
         if (!isnan(c->parts_frac[k]))
             snprintf(parts + strlen(parts), sizeof parts - strlen(parts), "%s%s %.0f%%",
                      k ? ", " : "", c->parts[k], 100 * c->parts_frac[k]);
-    fprintf(f, "| %s | %s (%s) | %.4g | %.4g | %+.1f%% | %s | %s |\n", c->name, c->metric, c->unit,
-            c->predicted, c->published, 100 * c->rel_error, mem, parts);
+    fprintf(f, "| %s | %s (%s) | %.4g | %.4g | %+.1f%% |%s %s | %s |\n", c->name, c->metric,
+            c->unit, c->predicted, c->published, 100 * c->rel_error, band, mem, parts);
 }
 
 int vs_markdown(const jsystem_out *o, FILE *f, ms_err *err)
 {
-    fprintf(f, "| case | metric (unit) | predicted | published | error | memory per GPU | largest "
-               "parts of the step |\n|---|---|---:|---:|---:|---:|---|\n");
+    int banded = o->all.banded > 0;
+    fprintf(f,
+            "| case | metric (unit) | predicted | published | error |%s memory per GPU | largest "
+            "parts of the step |\n|---|---|---:|---:|---:|%s---:|---|\n",
+            banded ? " p10 to p90 | in band |" : "", banded ? "---:|:---:|" : "");
     for (size_t i = 0; i < o->n; i++)
-        markdown_case(&o->cases[i], f);
-    fprintf(f, "\n| kind | cases | failed | median \\|error\\| | worst \\|error\\| |\n"
-               "|---|---:|---:|---:|---:|\n");
+        markdown_case(&o->cases[i], banded, f);
+    fprintf(f,
+            "\n| kind | cases | failed | median \\|error\\| | worst \\|error\\| |%s\n"
+            "|---|---:|---:|---:|---:|%s\n",
+            banded ? " in band |" : "", banded ? "---:|" : "");
     for (int k = 0; k < JSYSTEM_KINDS; k++) {
         const jsystem_stats *st = &o->stats[k];
+        char cov[48] = "";
+        if (banded)
+            snprintf(cov, sizeof cov, " %zu of %zu (%.0f%%) |", st->covered, st->banded,
+                     100 * st->coverage);
         if (st->n || st->failed)
-            fprintf(f, "| %s | %zu | %zu | %.1f%% | %.1f%% |\n", jsystem_kind(k), st->n, st->failed,
-                    100 * st->median, 100 * st->worst);
+            fprintf(f, "| %s | %zu | %zu | %.1f%% | %.1f%% |%s\n", jsystem_kind(k), st->n,
+                    st->failed, 100 * st->median, 100 * st->worst, cov);
     }
+    if (banded)
+        fprintf(f, "| all | %zu | %zu | | | %zu of %zu (%.0f%%) |\n", o->all.n, o->all.failed,
+                o->all.covered, o->all.banded, 100 * o->all.coverage);
     if (ferror(f))
         return ms_errf(err, MS_EIO, "write error on the Markdown table");
     return MS_OK;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <gsl/gsl_randist.h>
+
 #include "io/csvtab.h"
 
 typedef struct calib_row {
@@ -16,12 +18,13 @@ typedef struct calib_row {
     double compute;    /* NAN when blank */
     double memory;     /* NAN when blank */
     double overhead_s; /* NAN when blank */
+    double log_sd;     /* spread of the fit's residuals; NAN when blank */
     const char *measured_on;
     const char *source;
 } calib_row;
 
 struct calib {
-    csvtab *csv; /* owns the strings */
+    csvtab *csv; /* owns the strings; NULL in a drawn copy, which borrows its original's */
     calib_row *rows;
     size_t n;
 };
@@ -96,7 +99,7 @@ static int parse_eff(const char *path, int line, const char *col, const char *te
     return MS_OK;
 }
 
-static int load_rows(calib *cal, const int map[C_COUNT], ms_err *err)
+static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, ms_err *err)
 {
     const csvtab *t = cal->csv;
     const char *path = csvtab_path(t);
@@ -140,6 +143,18 @@ static int load_rows(calib *cal, const int map[C_COUNT], ms_err *err)
                                path, line, f[C_OVERHEAD]);
             row->overhead_s = us * 1e-6;
         }
+        row->log_sd = NAN;
+        const char *sd = sd_col >= 0 ? csvtab_field(t, r, (size_t)sd_col) : "";
+        if (sd[0]) {
+            char *end;
+            double v = strtod(sd, &end);
+            if (end == sd || *end || !(v >= 0) || !isfinite(v))
+                return ms_errf(err, MS_EINVAL,
+                               "%s:%d: column 'log_sd': expected the spread of log(predicted / "
+                               "measured), a number >= 0, or blank, got \"%s\"",
+                               path, line, sd);
+            row->log_sd = v;
+        }
         row->measured_on = f[C_MEASURED_ON];
         if (isnan(row->compute) && isnan(row->memory) && isnan(row->overhead_s))
             return ms_errf(err, MS_EINVAL,
@@ -174,10 +189,12 @@ int calib_load(const char *path, calib **out, ms_err *err)
             goto out;
         }
     }
-    if (csvtab_ncols(cal->csv) != C_COUNT) {
+    int sd_col = csvtab_find_col(cal->csv, "log_sd");
+    if (csvtab_ncols(cal->csv) != C_COUNT + (sd_col >= 0)) {
         rc = ms_errf(err, MS_EPARSE,
-                     "%s:1: expected exactly the columns family, op_kind, "
-                     "precision, compute_eff, memory_eff, measured_on, source",
+                     "%s:1: expected exactly the columns family, op_kind, precision, "
+                     "compute_eff, memory_eff, overhead_us, measured_on, source (and "
+                     "optionally log_sd)",
                      path);
         goto out;
     }
@@ -187,7 +204,7 @@ int calib_load(const char *path, calib **out, ms_err *err)
         rc = ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
         goto out;
     }
-    if ((rc = load_rows(cal, map, err)))
+    if ((rc = load_rows(cal, map, sd_col, err)))
         goto out;
     *out = cal;
     cal = NULL;
@@ -203,6 +220,63 @@ void calib_free(calib *cal)
     csvtab_free(cal->csv);
     free(cal->rows);
     free(cal);
+}
+
+double calib_pooled_sd(const calib *cal)
+{
+    double ss = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < cal->n; i++)
+        if (!isnan(cal->rows[i].log_sd)) {
+            ss += cal->rows[i].log_sd * cal->rows[i].log_sd;
+            n++;
+        }
+    return n ? sqrt(ss / (double)n) : NAN;
+}
+
+double calib_row_sd(const calib *cal, size_t i, int *estimated)
+{
+    double sd = cal->rows[i].log_sd, pooled = calib_pooled_sd(cal);
+    *estimated = isnan(sd);
+    return !isnan(sd) ? sd : !isnan(pooled) ? pooled : 0;
+}
+
+size_t calib_count(const calib *cal)
+{
+    return cal->n;
+}
+
+double calib_scale_eff(double eff, double factor)
+{
+    if (isnan(eff))
+        return eff;
+    double v = eff * factor;
+    return v < 1 ? v : 1;
+}
+
+int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err)
+{
+    calib *d = calloc(1, sizeof *d);
+    *out = NULL;
+    if (d)
+        d->rows = malloc((cal->n ? cal->n : 1) * sizeof *d->rows);
+    if (!d || !d->rows) {
+        calib_free(d);
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    }
+    d->n = cal->n;
+    double pooled = calib_pooled_sd(cal);
+    for (size_t i = 0; i < cal->n; i++) {
+        calib_row *r = &d->rows[i];
+        *r = cal->rows[i];
+        double sd = !isnan(r->log_sd) ? r->log_sd : !isnan(pooled) ? pooled : 0;
+        double f = exp(gsl_ran_gaussian(rng_gsl(g), 1.0) * sd); /* one draw a row, always */
+        r->compute = calib_scale_eff(r->compute, f);
+        r->memory = calib_scale_eff(r->memory, f);
+        r->overhead_s /= f;
+    }
+    *out = d;
+    return MS_OK;
 }
 
 /* Fills *val, *src and *on from rows matching family and kind whose

@@ -7,19 +7,48 @@
 
 #include "core/err.h"
 #include "core/prec.h"
+#include "core/rng.h"
 #include "hw/chip.h"
 #include "hw/roofline.h"
 
 typedef struct calib calib;
 
 /* Loads and validates an efficiency CSV (columns family, op_kind,
- * precision, compute_eff, memory_eff, overhead_us, measured_on, source).
- * Efficiencies are in (0, 1] or blank; overhead_us >= 0 or blank; op_kind
- * is one of calib_kinds(); precision is a precision name or '*'. Errors
- * name file, line and column. */
+ * precision, compute_eff, memory_eff, overhead_us, measured_on, source,
+ * and optionally log_sd, in any order). Efficiencies are in (0, 1] or
+ * blank; overhead_us >= 0 or blank; log_sd (the spread of the fit's
+ * residuals, see kfit.h) >= 0 or blank; op_kind is one of calib_kinds();
+ * precision is a precision name or '*'. Errors name file, line and
+ * column. */
 int calib_load(const char *path, calib **out, ms_err *err);
 
 void calib_free(calib *cal); /* NULL is a no-op */
+
+/* Rows in cal. */
+size_t calib_count(const calib *cal);
+
+/* The pooled spread of cal: the root mean square of the log_sd of the
+ * rows that have one (each row weighed alike, whatever its number of
+ * measurements); NAN when none has. */
+double calib_pooled_sd(const calib *cal);
+
+/* The spread calib_draw uses for row i (file order): its log_sd, else the
+ * pooled spread (an estimate: *estimated is then 1), else 0. */
+double calib_row_sd(const calib *cal, size_t i, int *estimated);
+
+/* eff x factor, at most 1; NAN (blank) stays NAN. */
+double calib_scale_eff(double eff, double factor);
+
+/* A drawn copy of cal, for a band around a prediction: each row, in file
+ * order, draws z ~ N(0, 1) from g and runs its kernels at exp(z x sd)
+ * times its fitted rate, sd as calib_row_sd gives it: compute_eff and
+ * memory_eff times exp(z x sd) (calib_scale_eff: at most 1), overhead
+ * divided by it; blanks stay blank (operations with no calibration stay
+ * at the datasheet peak, undrawn). Every row draws once whatever its
+ * spread, so the same state of g gives the same copy. The copy borrows
+ * cal's strings: free it (calib_free) before cal. MS_ENOMEM when out of
+ * memory. */
+int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err);
 
 /* Efficiencies for an op of kind at prec on c: each of compute, memory and
  * overhead from the row for (c->family, kind, prec), else the row for

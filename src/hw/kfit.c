@@ -156,6 +156,32 @@ out:
     return rc;
 }
 
+double kfit_spread(double ss, size_t n, size_t p)
+{
+    return n > p ? sqrt(ss / (double)(n - p)) : NAN;
+}
+
+/* The spread of the residuals of the group of set's row first at g's
+ * fitted figures: every row of the group, held out or not. */
+static double group_spread(const kmeas_set *set, size_t first, const kfit_group *g)
+{
+    const kmeas_row *a = kmeas_at(set, first);
+    double ss = 0;
+    size_t n = 0;
+    for (size_t j = first; j < kmeas_count(set); j++) {
+        const kmeas_row *r = kmeas_at(set, j);
+        if (!same_group(r, a))
+            continue;
+        double p = kmeas_predict(r, &g->eff);
+        if (!(isfinite(p) && p > 0))
+            continue;
+        double e = log(p / r->measured);
+        ss += e * e;
+        n++;
+    }
+    return kfit_spread(ss, n, (size_t)(g->has_compute + g->has_memory + g->has_overhead));
+}
+
 static void add_chip(char *list, size_t cap, const char *name)
 {
     const char *p = list;
@@ -209,6 +235,8 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, ms_err 
         grp->ntrain = ctx.n;
         ctx.overhead_free = overhead_identifiable(ctx.rows, ctx.n);
         rc = fit_group(grp, &ctx, err);
+        if (!rc)
+            grp->log_sd = group_spread(set, i, grp);
     }
     if (!rc) {
         *groups = g;
@@ -250,6 +278,19 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
     int rc = csvtab_read(in_path, &t, err);
     if (rc)
         return rc;
+    static const char *const cols[] = {"family",      "op_kind",     "precision",
+                                       "compute_eff", "memory_eff",  "overhead_us",
+                                       "log_sd",      "measured_on", "source"};
+    enum { NCOLS = sizeof cols / sizeof cols[0] };
+    int at[NCOLS];
+    for (size_t c = 0; c < NCOLS; c++)
+        at[c] = csvtab_find_col(t, cols[c]);
+    for (size_t c = 0; c < 3; c++)
+        if (at[c] < 0) {
+            rc = ms_errf(err, MS_EPARSE, "%s:1: missing column '%s' in the header", in_path,
+                         cols[c]);
+            goto out;
+        }
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
     FILE *f = fopen(tmp, "w");
@@ -257,28 +298,28 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
         rc = ms_errf(err, MS_EIO, "%s: cannot write: %s", tmp, strerror(errno));
         goto out;
     }
-    size_t nc = csvtab_ncols(t);
-    int cf = csvtab_find_col(t, "family"), ck = csvtab_find_col(t, "op_kind"),
-        cp = csvtab_find_col(t, "precision");
-    fprintf(f, "family,op_kind,precision,compute_eff,memory_eff,overhead_us,measured_on,source\n");
+    for (size_t c = 0; c < NCOLS; c++)
+        put(f, cols[c], c + 1 == NCOLS);
     for (size_t r = 0; r < csvtab_nrows(t); r++) {
-        if (replaced(groups, n, csvtab_field(t, r, (size_t)cf), csvtab_field(t, r, (size_t)ck),
-                     csvtab_field(t, r, (size_t)cp)))
+        if (replaced(groups, n, csvtab_field(t, r, (size_t)at[0]),
+                     csvtab_field(t, r, (size_t)at[1]), csvtab_field(t, r, (size_t)at[2])))
             continue;
-        for (size_t c = 0; c < nc; c++) {
-            const char *v = csvtab_field(t, r, c);
-            put(f, v ? v : "", c + 1 == nc);
+        for (size_t c = 0; c < NCOLS; c++) {
+            const char *v = at[c] >= 0 ? csvtab_field(t, r, (size_t)at[c]) : NULL;
+            put(f, v ? v : "", c + 1 == NCOLS);
         }
     }
     for (size_t i = 0; i < n; i++) {
         const kfit_group *g = &groups[i];
-        char ce[32] = "", me[32] = "", oh[32] = "", src[512];
+        char ce[32] = "", me[32] = "", oh[32] = "", sd[32] = "", src[512];
         if (g->has_compute)
             snprintf(ce, sizeof ce, "%.4f", g->eff.compute);
         if (g->has_memory)
             snprintf(me, sizeof me, "%.4f", g->eff.memory);
         if (g->has_overhead)
             snprintf(oh, sizeof oh, "%.3f", g->eff.overhead_s * 1e6);
+        if (!isnan(g->log_sd))
+            snprintf(sd, sizeof sd, "%.4f", g->log_sd);
         if (!g->has_compute && !g->has_memory && !g->has_overhead)
             continue;
         snprintf(src, sizeof src,
@@ -291,6 +332,7 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
         put(f, ce, 0);
         put(f, me, 0);
         put(f, oh, 0);
+        put(f, sd, 0);
         put(f, g->measured_on, 0);
         put(f, src, 1);
     }

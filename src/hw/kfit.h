@@ -22,6 +22,13 @@ typedef struct kfit_group {
     int has_memory;
     int has_overhead;
     char measured_on[128]; /* chips of the rows, ';'-separated */
+    /* The spread of the group's residuals: the standard deviation of
+     * log(predicted / measured) over its rows, fitted and held out, with
+     * one degree of freedom taken per figure the rows pin down:
+     * sqrt(sum of squares / (rows - figures)). NAN when the rows are no
+     * more than the figures (a single measurement says nothing of its
+     * own spread). */
+    double log_sd;
 } kfit_group;
 
 /* Fits every (family, kind, precision) group of set. *groups is an array
@@ -32,9 +39,15 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *n, ms_err *err);
  * its group in file order. */
 int kfit_held_out(const kmeas_set *set, size_t i);
 
+/* sqrt(ss / (n - p)) for n residuals whose squares sum to ss after a
+ * fit of p figures; NAN when n <= p. */
+double kfit_spread(double ss, size_t n, size_t p);
+
 /* Writes efficiency CSV out_path: the rows of in_path whose (family, kind,
- * precision) no group replaces, then one row per group. what names the
- * fitted files for the source column. */
+ * precision) no group replaces, then one row per group (log_sd as
+ * kfit_group says, blank when NAN). Columns are written by name, so an
+ * in_path without log_sd keeps its rows with log_sd blank. what names
+ * the fitted files for the source column. */
 int kfit_write(const char *in_path, const char *out_path, const kfit_group *groups, size_t n,
                const char *what, ms_err *err);
 

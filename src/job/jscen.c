@@ -109,7 +109,7 @@ static int run_job(const char *cmd, const cJSON *obj, const char *label, int nex
     if (!r)
         return ms_errf(err, MS_ENOMEM, "out of memory");
     if (strcmp(cmd, "train") == 0) {
-        jtrain_job j;
+        jtrain_job j = {0};
         jtrain_out o = {0};
         if (!(rc = jopt_defaults(&jtrain_options, &j, err)) &&
             !(rc = fill(&jtrain_options, &j, obj, label, cmd, &own, err)) &&

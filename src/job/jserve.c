@@ -8,6 +8,7 @@
 
 #include "core/vec.h"
 #include "hw/calib.h"
+#include "job/junc.h"
 #include "net/coll.h"
 #include "net/topo.h"
 #include "power/prun.h"
@@ -101,7 +102,9 @@ static const jopt rows[] = {
      "--scenario server: the p99 time to first token allowed"},
     {"p99-tpot", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(p99_tpot_s),
      "--scenario server: the p99 time per output token allowed"},
-    {"seed", JOPT_INT, "N", NULL, "1", 0, NAN, NULL, S(seed), "random seed"},
+    {"seed", JOPT_INT, "N", NULL, "1", 0, NAN, NULL, S(seed),
+     "random seed (of the requests, and of --uncertainty's draws)"},
+    {"uncertainty", JOPT_INT, "N", NULL, NULL, 1, 1e6, NULL, S(uncertainty), JUNC_HELP},
     {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, NAN, NAN, NULL, S(price_per_gpu_hour),
      "a flat price of one GPU-hour instead of owning the fleet (hwdb/costs.csv)"},
     {"power-resolution", JOPT_POS, "S", "s", "1", NAN, NAN, NULL, S(power_resolution_s),
@@ -1046,11 +1049,112 @@ static int run_server(const jserve_job *j, const jenv *env, run *x, report *r, j
     return run_one(j, env, x, lo, r, out, err);
 }
 
+/* The figures a band is given for (each where the run has it). */
+static const junc_key band_keys[] = {
+    {"output_tokens_per_s", NULL, "output", "tokens/s"},
+    {"output_tokens_per_s_per_gpu", NULL, "output per GPU", "tokens/s"},
+    {"input_tokens_per_s_per_gpu", NULL, "input per GPU", "tokens/s"},
+    {"output_tokens_per_s_per_node", NULL, "output per node", "tokens/s"},
+    {"ttft_p50_s", NULL, "time to first token, p50", "s"},
+    {"ttft_p99_s", NULL, "time to first token, p99", "s"},
+    {"tpot_p50_s", NULL, "time per output token, p50", "s"},
+    {"tpot_p99_s", NULL, "time per output token, p99", "s"},
+    {"e2e_p50_s", NULL, "end to end, p50", "s"},
+    {"usd_per_million_input_tokens", NULL, "per million input tokens", "USD"},
+    {"usd_per_million_output_tokens", NULL, "per million output tokens", "USD"},
+    {"prefill_input_tokens_per_s_per_busy_node", NULL,
+     "prefill pool, input per node while busy, hits included", "tokens/s"},
+    {"prefill_computed_tokens_per_s_per_busy_node", NULL,
+     "prefill pool, input computed per node while busy", "tokens/s"},
+    {"decode_output_tokens_per_s_per_busy_node", NULL, "decode pool, output per node while busy",
+     "tokens/s"},
+    {"decode_output_tokens_per_s_per_node_full_batch", NULL,
+     "decode pool, output per node at a full batch", "tokens/s"},
+    {"server_search.rate_found_per_s", "server_rate_found_per_s", "MLPerf Server, rate found",
+     "requests/s"},
+    {"server_search.output_tokens_per_s", "server_output_tokens_per_s",
+     "MLPerf Server, output completed a second", "tokens/s"},
+    {"node_power_mean_w", NULL, "a server at the wall, mean", "W"},
+    {"node_power_peak_w", NULL, "a server at the wall, peak", "W"},
+};
+
+/* One prediction with the calibration x holds; bands (NULL: none) at
+ * the end of the report. */
+static int serve_once(const jserve_job *j, const jenv *env, run *x, const junc *bands, report *r,
+                      jserve_out *out, ms_err *err)
+{
+    int rc = MS_OK;
+    report_version(r, env->version);
+    jopt_report_inputs(&jserve_options, j, r);
+    report_about(r, x);
+    double rate = j->scenario == JSERVE_OFFLINE ? INFINITY : NAN;
+    if (j->sweep_rate)
+        rc = run_sweep(j, x, r, out, err);
+    else if (j->scenario == JSERVE_SERVER)
+        rc = run_server(j, env, x, r, out, err);
+    else if (!(j->rate && (rc = parse_rate("--rate", j->rate, &rate, err))))
+        rc = run_one(j, env, x, rate, r, out, err);
+    if (!rc && bands)
+        junc_report(bands, (uint64_t)j->seed, r);
+    return rc;
+}
+
+/* --uncertainty: the prediction again with each draw of the calibration,
+ * the same requests each time, quietly (no progress, no per-request
+ * records); its figures into *bands (the caller's to free). */
+static int serve_draws(const jserve_job *j, const jenv *env, run *x, junc **bands, ms_err *err)
+{
+    size_t n = (size_t)j->uncertainty;
+    int rc = junc_new(band_keys, sizeof band_keys / sizeof band_keys[0], n, bands, err);
+    /* Each draw starts from the configuration as loaded: a run leaves its
+     * power hook (on_iteration) pointing into its own frame. */
+    serve_config cfg0 = x->cfg, quiet = x->cfg;
+    reqs_spec spec0 = x->spec;
+    quiet.on_record = NULL;
+    quiet.progress = NULL;
+    for (size_t d = 0; !rc && d < n; d++) {
+        calib *drawn = NULL;
+        report *r = report_new();
+        jserve_out o = {0};
+        if (!r)
+            rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        if (!rc)
+            rc = junc_calib(x->cal, (uint64_t)j->seed, d, &drawn, err);
+        if (!rc) {
+            x->cfg = quiet;
+            x->cfg.cal = drawn;
+            x->spec = spec0;
+            rc = serve_once(j, env, x, NULL, r, &o, err);
+        }
+        cJSON *js = rc ? NULL : report_json(r);
+        if (!rc && !js)
+            rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        if (!rc)
+            junc_add(*bands, d, js);
+        cJSON_Delete(js);
+        jserve_out_free(&o);
+        report_free(r);
+        calib_free(drawn);
+    }
+    x->cfg = cfg0;
+    x->spec = spec0;
+    x->price_eff = j->price_per_gpu_hour;
+    x->have_power = 0;
+    return rc;
+}
+
 int jserve_run(const jserve_job *j, const jenv *env, report *r, jserve_out *out, ms_err *err)
 {
     *out = (jserve_out){0};
     run x = {.job = j, .price_eff = j->price_per_gpu_hour, .rate = NAN};
+    junc *bands = NULL;
     int rc = setup(j, env, &x, err);
+    if (!rc && j->uncertainty != JOPT_NO_INT && (j->peak || j->sweep_rate))
+        rc = ms_errf(err, MS_EUSAGE,
+                     j->peak ? "--uncertainty draws the calibration's efficiencies, which --peak "
+                               "ignores: give one of them"
+                             : "--uncertainty gives one run a band; a --sweep-rate is many runs: "
+                               "give one of them");
     if (!rc)
         rc = load(j, env, &x, out, err);
     if (!rc) {
@@ -1060,17 +1164,12 @@ int jserve_run(const jserve_job *j, const jenv *env, report *r, jserve_out *out,
         }
         x.cfg.progress = j->progress;
         x.cfg.progress_ctx = j->progress_ctx;
-        report_version(r, env->version);
-        jopt_report_inputs(&jserve_options, j, r);
-        report_about(r, &x);
-        double rate = j->scenario == JSERVE_OFFLINE ? INFINITY : NAN;
-        if (j->sweep_rate)
-            rc = run_sweep(j, &x, r, out, err);
-        else if (j->scenario == JSERVE_SERVER)
-            rc = run_server(j, env, &x, r, out, err);
-        else if (!(j->rate && (rc = parse_rate("--rate", j->rate, &rate, err))))
-            rc = run_one(j, env, &x, rate, r, out, err);
+        if (j->uncertainty != JOPT_NO_INT)
+            rc = serve_draws(j, env, &x, &bands, err);
     }
+    if (!rc)
+        rc = serve_once(j, env, &x, bands, r, out, err);
+    junc_free(bands);
     run_free(&x);
     return rc;
 }

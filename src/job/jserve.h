@@ -48,6 +48,7 @@ typedef struct jserve_job {
     int scenario; /* -1 when not given, JSERVE_OFFLINE or JSERVE_SERVER */
     double p99_ttft_s, p99_tpot_s;
     int64_t seed;
+    int64_t uncertainty; /* draws of the calibration for a band; JOPT_NO_INT: none */
     double price_per_gpu_hour, power_resolution_s;
     jpower_opts power;
     const char *csv, *sweep_rate, *plot;
@@ -81,7 +82,12 @@ typedef struct jserve_out {
 } jserve_out;
 
 /* Runs j, filling r and out (free with jserve_out_free, also after a
- * failure). Errors name the option or file at fault. */
+ * failure). Errors name the option or file at fault. With --uncertainty N
+ * the run (or the Server search) is also run N times with drawn
+ * calibrations (src/job/junc), the same requests each time, and the
+ * report adds the 10th, 50th and 90th percentiles of its headline figures
+ * ("output_tokens_per_s_p10", "server_output_tokens_per_s_p90", ...); its
+ * own figures stay the undrawn ones. Not with --sweep-rate. */
 int jserve_run(const jserve_job *j, const jenv *env, report *r, jserve_out *out, ms_err *err);
 void jserve_out_free(jserve_out *out);
 

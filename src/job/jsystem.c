@@ -86,6 +86,13 @@ const char *jsystem_kind(int k)
     return k >= 0 && k < JSYSTEM_KINDS ? kinds[k] : NULL;
 }
 
+int jsystem_covered(double published, double p10, double p90)
+{
+    if (isnan(p10) || isnan(p90))
+        return -1;
+    return published >= p10 && published <= p90;
+}
+
 double jsystem_rel_error(double predicted, double published)
 {
     return predicted / published - 1;
@@ -146,8 +153,17 @@ static void add_warnings(jsystem_out *out, const char *text)
 static int run_scenario(const cJSON *sc, const char *cmd, const char *label, const jvalid_job *j,
                         const jenv *env, cJSON **run, ms_err *err)
 {
-    char *extra[2 * JOPT_MAX_LIST + 3] = {"--json"};
+    char *extra[2 * JOPT_MAX_LIST + 7] = {"--json"};
+    char n[32], seed[32];
     int nextra = 1;
+    if (j->uncertainty > 0) {
+        snprintf(n, sizeof n, "%lld", (long long)j->uncertainty);
+        snprintf(seed, sizeof seed, "%lld", (long long)j->seed);
+        extra[nextra++] = "--uncertainty";
+        extra[nextra++] = n;
+        extra[nextra++] = "--seed";
+        extra[nextra++] = seed;
+    }
     for (int i = 0; i < j->chips.n; i++) {
         extra[nextra++] = "--chips";
         extra[nextra++] = (char *)j->chips.v[i];
@@ -305,6 +321,28 @@ static int tflops(const cJSON *sc, const cJSON *run, int counting, const char *s
     return MS_OK;
 }
 
+/* The case's band from its run's draws, where it has one: the metric's
+ * "<key>_p10" and "_p90"; for a FLOP rate (the step's FLOPs over its
+ * time) the step time's, inverted; for MLPerf Server the search's. */
+static void band(const cJSON *run, int metric, double v, jsystem_case *c)
+{
+    char k10[96], k90[96];
+    const char *key = metric == JS_TFLOPS ? "step_time_s" : metric_keys[metric];
+    snprintf(k10, sizeof k10, "%s_p10", key);
+    snprintf(k90, sizeof k90, "%s_p90", key);
+    double lo = num(run, k10), hi = num(run, k90);
+    if (metric == JS_TFLOPS) {
+        double step = num(run, "step_time_s");
+        c->p10 = v * step / hi;
+        c->p90 = v * step / lo;
+    } else {
+        c->p10 = lo;
+        c->p90 = hi;
+    }
+    if (!(isfinite(c->p10) && isfinite(c->p90)))
+        c->p10 = c->p90 = NAN;
+}
+
 /* Reads, runs and measures one case; rc as the case's error. */
 static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, const jenv *env,
                      jsystem_out *out, jsystem_case *c, ms_err *err)
@@ -360,6 +398,7 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
     if (!rc) {
         c->predicted = v;
         c->rel_error = jsystem_rel_error(v, c->published);
+        band(run, metric, v, c);
     }
     cJSON_Delete(run);
     cJSON_Delete(owned);
@@ -386,6 +425,8 @@ static int run_case(const char *path, const char *shown, const jvalid_job *j, co
     *c = (jsystem_case){.published = NAN,
                         .predicted = NAN,
                         .rel_error = NAN,
+                        .p10 = NAN,
+                        .p90 = NAN,
                         .memory_B = NAN,
                         .fits = -1,
                         .parts_frac = {NAN, NAN}};
@@ -433,18 +474,24 @@ static int cmp_str(const void *a, const void *b)
 
 jsystem_stats jsystem_stats_of(const jsystem_case *cs, size_t n, const char *kind)
 {
-    jsystem_stats st = {.median = NAN, .worst = NAN};
+    jsystem_stats st = {.median = NAN, .worst = NAN, .coverage = NAN};
     double *e = malloc((n + 1) * sizeof *e);
     if (!e)
         return st;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(cs[i].kind, kind) != 0)
+        if (kind && strcmp(cs[i].kind, kind) != 0)
             continue;
-        if (cs[i].error[0])
+        if (cs[i].error[0]) {
             st.failed++;
-        else
-            e[st.n++] = cs[i].rel_error;
+            continue;
+        }
+        e[st.n++] = cs[i].rel_error;
+        int in = jsystem_covered(cs[i].published, cs[i].p10, cs[i].p90);
+        st.banded += in >= 0;
+        st.covered += in == 1;
     }
+    if (st.banded)
+        st.coverage = (double)st.covered / (double)st.banded;
     jvalid_median_worst(e, st.n, &st.median, &st.worst);
     free(e);
     return st;
@@ -535,7 +582,7 @@ static void case_note(const jsystem_case *c, char *buf, size_t cap)
                      c->parts[k], 100 * c->parts_frac[k]);
 }
 
-static void case_row(report *r, const jsystem_case *c)
+static void case_row(report *r, const jsystem_case *c, int banded)
 {
     char note[200];
     case_note(c, note, sizeof note);
@@ -546,6 +593,15 @@ static void case_row(report *r, const jsystem_case *c)
     report_num(r, "predicted", NULL, c->predicted, "");
     report_num(r, "published", NULL, c->published, "");
     report_num(r, "rel_error", "error", c->rel_error, "%");
+    if (banded) {
+        int in = jsystem_covered(c->published, c->p10, c->p90);
+        report_num(r, "predicted_p10", "p10", c->p10, "");
+        report_num(r, "predicted_p90", "p90", c->p90, "");
+        if (in >= 0)
+            report_bool(r, "covered", "in band", in);
+        else
+            report_str(r, "covered", "in band", NULL);
+    }
     report_begin_hidden(r, NULL);
     report_str(r, "unit", NULL, c->unit[0] ? c->unit : NULL);
     report_str(r, "file", NULL, c->file);
@@ -592,12 +648,18 @@ static double limit_value(double x)
     return isfinite(x) ? x : NAN;
 }
 
-static void summary(report *r, const jsystem_out *o)
+static void summary(report *r, const jsystem_out *o, int banded)
 {
     report_begin(r, "summary", "summary");
     report_int(r, "cases", NULL, (int64_t)o->n, "");
     report_int(r, "failed", NULL, (int64_t)o->failed, "");
     report_bool(r, "pass", NULL, !o->failed && !o->breach);
+    if (banded) {
+        report_int(r, "banded", "cases with a band", (int64_t)o->all.banded, "");
+        report_int(r, "covered", "published inside its band", (int64_t)o->all.covered, "");
+        report_num(r, "coverage", "coverage of the 10th-90th percentile bands", o->all.coverage,
+                   "%");
+    }
     report_begin_hidden(r, NULL);
     report_begin(r, "per_kind", NULL);
     for (int k = 0; k < JSYSTEM_KINDS; k++) {
@@ -611,6 +673,11 @@ static void summary(report *r, const jsystem_out *o)
         report_num(r, "worst_abs_rel_error", NULL, st->worst, "%");
         report_num(r, "max_median", NULL, limit_value(o->max_median[k]), "%");
         report_num(r, "max_worst", NULL, limit_value(o->max_worst[k]), "%");
+        if (banded) {
+            report_int(r, "banded", NULL, (int64_t)st->banded, "");
+            report_int(r, "covered", NULL, (int64_t)st->covered, "");
+            report_num(r, "coverage", NULL, st->coverage, "%");
+        }
         report_end(r);
     }
     report_end(r);
@@ -629,6 +696,8 @@ static void summary(report *r, const jsystem_out *o)
         report_num(r, "worst_abs_rel_error", "worst |error|", st->worst, "%");
         report_num(r, "max_median", "threshold median", limit_value(o->max_median[k]), "%");
         report_num(r, "max_worst", "threshold worst", limit_value(o->max_worst[k]), "%");
+        if (banded)
+            report_num(r, "coverage", "in band", st->coverage, "%");
         report_str(r, "thresholds", NULL,
                    !limited ? NULL
                    : over(st->median, o->max_median[k]) || over(st->worst, o->max_worst[k])
@@ -650,9 +719,9 @@ static void fill_report(report *r, const jvalid_job *j, const jenv *env, const c
     report_str(r, "units", NULL, units);
     report_table(r, "results", "predicted against published, each in its metric's unit");
     for (size_t i = 0; i < o->n; i++)
-        case_row(r, &o->cases[i]);
+        case_row(r, &o->cases[i], j->uncertainty > 0);
     report_table_end(r);
-    summary(r, o);
+    summary(r, o, j->uncertainty > 0);
 }
 
 int jsystem_run(const jvalid_job *j, const jenv *env, report *r, jsystem_out *out, ms_err *err)
@@ -690,6 +759,8 @@ int jsystem_run(const jvalid_job *j, const jenv *env, report *r, jsystem_out *ou
     for (int k = 0; !rc && k < JSYSTEM_KINDS; k++) {
         jsystem_stats *st = &out->stats[k];
         *st = jsystem_stats_of(out->cases, out->n, kinds[k]);
+        if (k == 0)
+            out->all = jsystem_stats_of(out->cases, out->n, NULL);
         out->breach |=
             st->n && (over(st->median, out->max_median[k]) || over(st->worst, out->max_worst[k]));
     }

@@ -13,7 +13,14 @@
  * fits where the run says, error (null unless the case failed), note),
  * "units" and "summary" {cases, failed, per_kind {KIND: {cases, failed,
  * median_abs_rel_error, worst_abs_rel_error, max_median, max_worst}},
- * kinds (the same as a table, for the text), pass}. */
+ * kinds (the same as a table, for the text), pass}.
+ *
+ * With --uncertainty N each case's scenario runs with --uncertainty N
+ * --seed S (src/job/junc), and each result adds predicted_p10 and
+ * predicted_p90 (its metric's 10th and 90th percentiles over the draws;
+ * a FLOP rate's from the step time's) and covered (the published figure
+ * inside [p10, p90]); per_kind adds banded, covered and coverage, and the
+ * summary the same over every kind. */
 #ifndef MS_JSYSTEM_H
 #define MS_JSYSTEM_H
 
@@ -37,22 +44,27 @@ typedef struct jsystem_case {
     char name[JSYSTEM_NAME]; /* "case"; the file until it is read */
     char kind[16], metric[48], unit[JSYSTEM_TEXT];
     double published, predicted, rel_error; /* NAN where unknown */
-    char parts[2][64];                      /* the two largest parts of the step */
-    double parts_frac[2];                   /* of the step; NAN where none */
-    double memory_B;                        /* per GPU, where the run reports it; else NAN */
-    int fits;                               /* 1, 0, or -1 unknown */
-    char error[MS_ERR_MSG_MAX];             /* non-empty: the case failed */
+    double p10, p90;            /* --uncertainty: the band of predicted over the draws; NAN: none */
+    char parts[2][64];          /* the two largest parts of the step */
+    double parts_frac[2];       /* of the step; NAN where none */
+    double memory_B;            /* per GPU, where the run reports it; else NAN */
+    int fits;                   /* 1, 0, or -1 unknown */
+    char error[MS_ERR_MSG_MAX]; /* non-empty: the case failed */
 } jsystem_case;
 
 typedef struct jsystem_stats {
     size_t n, failed;     /* cases of the kind predicted, and failed */
     double median, worst; /* |relative error| of those predicted; NAN for none */
+    size_t banded;        /* of the n, those with a band (--uncertainty) */
+    size_t covered;       /* of those, the ones whose published figure is inside it */
+    double coverage;      /* covered / banded; NAN when none is banded */
 } jsystem_stats;
 
 typedef struct jsystem_out {
     jsystem_case *cases; /* in file-name order; owned (jsystem_out_free) */
     size_t n, failed;
     jsystem_stats stats[JSYSTEM_KINDS];
+    jsystem_stats all; /* every kind together: only the coverage fields */
     double max_median[JSYSTEM_KINDS], max_worst[JSYSTEM_KINDS]; /* INFINITY: no threshold */
     int breach;                                                 /* a kind exceeds one */
     char warnings[4096]; /* the model files', one per line; "" for none */
@@ -72,9 +84,14 @@ void jsystem_out_free(jsystem_out *out);
  * KIND=X,KIND=X; kinds not named get INFINITY, as all do for NULL. */
 int jsystem_limits(const char *opt, const char *text, double limit[JSYSTEM_KINDS], ms_err *err);
 
-/* The median and worst |rel_error| of the cases of kind that ran, and the
- * count of those that failed. */
+/* The median and worst |rel_error| of the cases of kind that ran, the
+ * count of those that failed, and the coverage of those with a band;
+ * kind NULL: every kind. */
 jsystem_stats jsystem_stats_of(const jsystem_case *cs, size_t n, const char *kind);
+
+/* 1 if published is inside [p10, p90], 0 if not, -1 when there is no
+ * band (either is NAN). */
+int jsystem_covered(double published, double p10, double p90);
 
 /* predicted / published - 1. */
 double jsystem_rel_error(double predicted, double published);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hw/calib.h"
+#include "job/junc.h"
 #include "train/plan.h"
 #include "train/sched.h"
 #include "net/coll.h"
@@ -77,6 +78,9 @@ static const jopt rows[] = {
      "ignore hwdb/efficiency.csv: operations at datasheet peak"},
     {"efficiency", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(efficiency),
      "calibration to read (default: hwdb/efficiency.csv)"},
+    {"uncertainty", JOPT_INT, "N", NULL, NULL, 1, 1e6, NULL, T(uncertainty), JUNC_HELP},
+    {"seed", JOPT_INT, "N", NULL, "1", 0, NAN, NULL, T(seed),
+     "random seed of --uncertainty's draws"},
     {"chips", JOPT_LIST, "FILE", NULL, NULL, NAN, NAN, NULL, T(chips),
      "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
     {"json", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, T(json), "print JSON"},
@@ -478,31 +482,38 @@ static void report_short(report *r, const step_result *s, const chip *c, const m
     report_str(r, "error", NULL, err->msg);
 }
 
-int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out, ms_err *err)
+/* The figures a band is given for. */
+static const junc_key band_keys[] = {
+    {"step_time_s", NULL, "step time", "s"},
+    {"tokens_per_s", NULL, "throughput", "tokens/s"},
+    {"tokens_per_s_per_gpu", NULL, "throughput per GPU", "tokens/s"},
+    {"mfu_bf16", NULL, "MFU against the BF16 peak", "%"},
+    {"mfu_fp8", NULL, "MFU against the FP8 peak", "%"},
+    {"gpu_hours_per_trillion_tokens", NULL, "per 1e12 tokens", "GPU-hours"},
+    {"days", NULL, "days of the token budget", "days"},
+    {"gpu_hours", NULL, "GPU-hours of the token budget", "GPU-hours"},
+    {"cost_usd", NULL, "cost at the flat price", "USD"},
+    {"node_power_mean_w", NULL, "a server at the wall, mean", "W"},
+    {"node_power_peak_w", NULL, "a server at the wall, peak", "W"},
+    {"facility_power_mean_w", NULL, "facility power, mean", "W"},
+};
+
+/* One prediction with the calibration in in: the step, its power and its
+ * report; bands (NULL: none) go after the step's figures. */
+static int train_once(const jtrain_job *j, const jenv *env, inputs *in, const step_config *cfg,
+                      const junc *bands, report *r, jtrain_out *out, ms_err *err)
 {
-    *out = (jtrain_out){0};
-    step_config cfg;
-    inputs in = {0};
-    int rc = plan_of(j, &out->plan, &cfg, err);
-    if (!rc)
-        rc = load_inputs(j, env, &out->plan, &in, out, err);
-    if (rc) {
-        inputs_free(&in);
-        return rc;
-    }
     report_version(r, env->version);
     jopt_report_inputs(&jtrain_options, j, r);
-    report_str(r, "model", NULL, in.m.name);
-    report_str(r, "chip", NULL, in.c->name);
+    report_str(r, "model", NULL, in->m.name);
+    report_str(r, "chip", NULL, in->c->name);
     const plan *p = &out->plan;
     step_result *s = &out->step;
-    rc = step_run(&in.m, in.c, in.cal, p, in.cluster, &in.net, &cfg, s, err);
+    int rc = step_run(&in->m, in->c, in->cal, p, in->cluster, &in->net, cfg, s, err);
     if (rc && !s->fits && s->memory.total_B > 0)
-        report_short(r, s, in.c, err);
-    if (rc) {
-        inputs_free(&in);
+        report_short(r, s, in->c, err);
+    if (rc)
         return rc;
-    }
     /* Checkpoints: the run's GPUs idle while each writes its weights and
      * optimizer state; GPU-hours and days include them. */
     double ckpt_B = s->memory.weights_B + s->memory.optimizer_B, ckpt_s = 0, run_factor = 1;
@@ -513,30 +524,94 @@ int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out,
     }
     prun pr;
     int have_power;
-    rc = train_power(j, env, &in, p, s, ckpt_s, run_factor, &pr, &have_power, out, err);
+    rc = train_power(j, env, in, p, s, ckpt_s, run_factor, &pr, &have_power, out, err);
     if (!rc) {
         char line[400];
         snprintf(line, sizeof line,
                  "%lld x %s: tp %lld, pp %lld%s, dp %lld, ep %lld, cp %lld, ZeRO %d, %s, %s, "
                  "recompute %s; %lld micro-batches per pipeline over %lld stages",
-                 (long long)p->gpus, in.c->name, (long long)p->tp, (long long)p->pp,
+                 (long long)p->gpus, in->c->name, (long long)p->tp, (long long)p->pp,
                  p->vpp > 1 ? " (interleaved)" : "", (long long)p->dp, (long long)p->ep,
-                 (long long)p->cp, p->zero, p->recipe, sched_name(cfg.schedule),
+                 (long long)p->cp, p->zero, p->recipe, sched_name(cfg->schedule),
                  plan_recompute_name(p->recompute), (long long)s->microbatches,
                  (long long)s->stages);
         report_str(r, "summary", "run", line);
-        report_plan(r, p, &cfg);
+        report_plan(r, p, cfg);
         report_step(r, p, s);
+        if (bands)
+            junc_report(bands, (uint64_t)j->seed, r);
         report_budget(r, j, out, j->checkpoint_every, ckpt_s, ckpt_B, run_factor);
-        report_memory(r, s, in.c);
+        report_memory(r, s, in->c);
         report_parts(r, s);
-        report_calibration(r, s, in.cal != NULL, !j->ideal);
+        report_calibration(r, s, in->cal != NULL, !j->ideal);
         if (have_power)
             jpower_report(r, &pr,
                           isfinite(j->tokens)
                               ? "power and cost of the token budget (facility = IT x PUE)"
                               : "power and cost of one step (facility = IT x PUE)");
     }
+    return rc;
+}
+
+/* --uncertainty: the prediction again with each draw of the calibration,
+ * its figures into *bands (the caller's to free). */
+static int train_draws(const jtrain_job *j, const jenv *env, inputs *in, const step_config *cfg,
+                       const plan *p, junc **bands, ms_err *err)
+{
+    size_t n = (size_t)j->uncertainty;
+    int rc = junc_new(band_keys, sizeof band_keys / sizeof band_keys[0], n, bands, err);
+    step_config quiet = *cfg;
+    quiet.trace_mask = 0;
+    calib *cal = in->cal;
+    for (size_t d = 0; !rc && d < n; d++) {
+        calib *drawn = NULL;
+        report *r = report_new();
+        jtrain_out o = {.plan = *p};
+        if (!r)
+            rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        if (!rc)
+            rc = junc_calib(cal, (uint64_t)j->seed, d, &drawn, err);
+        if (!rc) {
+            in->cal = drawn;
+            rc = train_once(j, env, in, &quiet, NULL, r, &o, err);
+            in->cal = cal;
+        }
+        cJSON *js = rc ? NULL : report_json(r);
+        if (!rc && !js)
+            rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        if (!rc)
+            junc_add(*bands, d, js);
+        cJSON_Delete(js);
+        jtrain_out_free(&o);
+        report_free(r);
+        calib_free(drawn);
+    }
+    return rc;
+}
+
+int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out, ms_err *err)
+{
+    *out = (jtrain_out){0};
+    step_config cfg;
+    inputs in = {0};
+    junc *bands = NULL;
+    int rc = plan_of(j, &out->plan, &cfg, err);
+    if (!rc && j->uncertainty != JOPT_NO_INT && j->peak)
+        rc = ms_errf(err, MS_EUSAGE,
+                     "--uncertainty draws the calibration's efficiencies, which --peak ignores: "
+                     "give one of them");
+    if (!rc)
+        rc = load_inputs(j, env, &out->plan, &in, out, err);
+    int drc = MS_OK;
+    if (!rc && j->uncertainty != JOPT_NO_INT)
+        drc = rc = train_draws(j, env, &in, &cfg, &out->plan, &bands, err);
+    /* A draw that fails (a plan that does not fit fails in every draw)
+     * still leaves the undrawn run's report, saying why. */
+    if (!rc || drc) {
+        int mrc = train_once(j, env, &in, &cfg, drc ? NULL : bands, r, out, err);
+        rc = drc ? drc : mrc;
+    }
+    junc_free(bands);
     inputs_free(&in);
     return rc;
 }

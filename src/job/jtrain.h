@@ -31,6 +31,8 @@ typedef struct jtrain_job {
     jtopo_opts topo;
     int ideal, peak;
     const char *efficiency;
+    int64_t uncertainty; /* draws of the calibration for a band; JOPT_NO_INT: none */
+    int64_t seed;        /* of the draws */
     jopt_list chips;
     int json;
     int keep_plot_data;
@@ -54,7 +56,10 @@ typedef struct jtrain_out {
 /* Runs j, filling r and out (free with jtrain_out_free, also after a
  * failure). A plan that does not fit fails, its report still saying by how
  * much ("fits": false, the memory, "short_bytes", "error"). Errors name the
- * option or file at fault. */
+ * option or file at fault. With --uncertainty N the step is also run N
+ * times with drawn calibrations (src/job/junc) and the report adds the
+ * 10th, 50th and 90th percentiles of its headline figures
+ * ("step_time_s_p10", ...); its own figures stay the undrawn ones. */
 int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out, ms_err *err);
 void jtrain_out_free(jtrain_out *out);
 

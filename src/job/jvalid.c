@@ -45,6 +45,12 @@ static const jopt validate_rows[] = {
      "with --system: fail when a kind's worst |relative error| exceeds X"},
     {"markdown", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, offsetof(jvalid_job, markdown),
      "with --system: print the table as Markdown (for validation/system/README.md)"},
+    {"uncertainty", JOPT_INT, "N", NULL, NULL, 1, 1e6, NULL, offsetof(jvalid_job, uncertainty),
+     "with --system: run each case N more times with every kernel efficiency drawn from its "
+     "fitted spread; give each its 10th-90th percentile band and the share of published "
+     "figures inside their band (coverage)"},
+    {"seed", JOPT_INT, "N", NULL, "1", 0, NAN, NULL, offsetof(jvalid_job, seed),
+     "with --system --uncertainty: random seed of the draws"},
     {"keep-plot-data", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL,
      offsetof(jvalid_job, keep_plot_data), "keep the plot's .dat and .gp files beside it"},
 };
@@ -92,11 +98,11 @@ int jvalid_check(const jvalid_job *j, ms_err *err)
         return ms_errf(err, MS_EUSAGE,
                        "--network and --system are separate suites: give one (see 'megasim "
                        "validate --help')");
-    if (!j->system && (j->cases || j->kinds || j->max_median || j->max_worst || j->markdown))
-        return ms_errf(
-            err, MS_EUSAGE,
-            "--cases, --kind, --max-median, --max-worst and --markdown go with --system (see "
-            "'megasim validate --help')");
+    if (!j->system && (j->cases || j->kinds || j->max_median || j->max_worst || j->markdown ||
+                       j->uncertainty > 0))
+        return ms_errf(err, MS_EUSAGE,
+                       "--cases, --kind, --max-median, --max-worst, --markdown and --uncertainty "
+                       "go with --system (see 'megasim validate --help')");
     if (j->json && j->markdown)
         return ms_errf(err, MS_EUSAGE, "--json and --markdown: choose one");
     return MS_OK;
@@ -586,6 +592,7 @@ static void group_row(report *r, const kfit_group *g)
     report_num(r, "compute", NULL, g->has_compute ? g->eff.compute : NAN, "%");
     report_num(r, "memory", NULL, g->has_memory ? g->eff.memory : NAN, "%");
     report_num(r, "overhead_s", "overhead", g->has_overhead ? g->eff.overhead_s : NAN, "s");
+    report_num(r, "log_sd", "spread", g->log_sd, "");
     report_int(r, "rows", NULL, (int64_t)g->ntrain, "");
     report_int(r, "held_out", "held", (int64_t)g->nheld, "");
     report_str(r, "measured_on", "measured on", g->measured_on);
@@ -615,7 +622,8 @@ int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report 
         written(r, eff, j->dry_run, "megasim validate");
         report_table(r, "groups",
                      "fitted per chip family, kind and precision (compute and memory: "
-                     "efficiency against datasheet peak; overhead: per operation)");
+                     "efficiency against datasheet peak; overhead: per operation; spread: standard "
+                     "deviation of log(predicted / measured), blank for too few rows)");
         for (size_t i = 0; i < ng; i++)
             group_row(r, &groups[i]);
         report_table_end(r);

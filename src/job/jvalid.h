@@ -39,8 +39,10 @@ typedef struct jvalid_job {
     const char *cases;      /* --system: the case directory; NULL: home/validation/system */
     const char *max_median; /* --system: "X" or "KIND=X,..."; NULL: no threshold */
     const char *max_worst;
-    const char *kinds; /* --system: "train,serve", the kinds of case to run; NULL: all */
-    int markdown;      /* --system: the table as Markdown (the CLI prints it) */
+    const char *kinds;   /* --system: "train,serve", the kinds of case to run; NULL: all */
+    int markdown;        /* --system: the table as Markdown (the CLI prints it) */
+    int64_t uncertainty; /* --system: draws for each case's band; JOPT_NO_INT: none */
+    int64_t seed;        /* of the draws */
     int keep_plot_data;
     jopt_given_set given;
     /* Not options: told before each case of --system runs (may be NULL). */
@@ -51,8 +53,8 @@ typedef struct jvalid_job {
 extern const jopt_table jvalid_options;
 
 /* MS_EUSAGE when j combines modes that do not go together (--network with
- * --system; the suite's options without --system; --json with
- * --markdown), naming them. */
+ * --system; the suite's options, --uncertainty among them, without
+ * --system; --json with --markdown), naming them. */
 int jvalid_check(const jvalid_job *j, ms_err *err);
 
 /* The calibration kinds validate summarizes, refined ones after their
