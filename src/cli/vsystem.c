@@ -125,14 +125,16 @@ static void plot_panel(FILE *f, FILE *g, const jsystem_out *o, const char *panel
         snprintf(label, sizeof label, "%s", *start ? start + 1 : c->name);
         label[strcspn(label, ",")] = 0;
         k++;
-        fprintf(f, "%.6g %.6g %d\n", c->published, c->predicted, k);
+        int band = !isnan(c->p10) && !isnan(c->p90);
+        fprintf(f, "%.6g %.6g %d %.6g %.6g\n", c->published, c->predicted, k,
+                band ? c->p10 : c->predicted, band ? c->p90 : c->predicted);
         char item[JSYSTEM_NAME + 48];
         snprintf(item, sizeof item, "%d  %s  %+.1f%%", k, label, 100 * c->rel_error);
         fprintf(g, "set label %d ", k);
         gp_write_string(g, item);
         fprintf(g, " at graph 1.04, graph %.3f left font \",9\"\n", 0.97 - 0.075 * (k - 1));
-        lo = fmin(lo, fmin(c->published, c->predicted));
-        hi = fmax(hi, fmax(c->published, c->predicted));
+        lo = fmin(lo, fmin(c->published, band ? fmin(c->predicted, c->p10) : c->predicted));
+        hi = fmax(hi, fmax(c->published, band ? fmax(c->predicted, c->p90) : c->predicted));
     }
     fprintf(f, "\n\n");
     double a = lo / 1.3, b = hi * 1.3;
@@ -141,9 +143,14 @@ static void plot_panel(FILE *f, FILE *g, const jsystem_out *o, const char *panel
     fprintf(g, "\nset xrange [%.6g:%.6g]\nset yrange [%.6g:%.6g]\n", a, b, a, b);
     log_ticks(g, "x", a, b);
     log_ticks(g, "y", a, b);
+    fprintf(g, "plot '+' using 1:(0.9*$1):(1.1*$1) with filledcurves lc rgb \"#dddddd\" "
+               "title \"+-10%%\", x with lines lc rgb \"#555555\" title \"y = x\", ");
+    if (o->all.banded) /* --uncertainty: each case's 10th-90th percentile band as a bar */
+        fprintf(g,
+                "\"%s\" index %zu using 1:2:4:5 with yerrorbars pt 0 lc rgb \"#ff7f0e\" "
+                "title \"p10-p90\", ",
+                dat, u);
     fprintf(g,
-            "plot '+' using 1:(0.9*$1):(1.1*$1) with filledcurves lc rgb \"#dddddd\" "
-            "title \"+-10%%\", x with lines lc rgb \"#555555\" title \"y = x\", "
             "\"%s\" index %zu using 1:2 with points pt 7 ps 1.1 lc rgb \"#1f77b4\" "
             "title \"cases\", \"%s\" index %zu using 1:2:3 with labels font \",8\" "
             "offset char 0.9,0.4 left notitle\n",
@@ -167,7 +174,8 @@ int vs_plot(const jsystem_out *o, const char *out, int *drawn, ms_err *err)
         return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp, strerror(errno));
     }
     plot_head(g, gp, out, svg, np);
-    fprintf(f, "# published predicted number, one block per panel (family: unit)\n");
+    fprintf(f, "# published predicted number p10 p90 (p10 and p90: the band with "
+               "--uncertainty, else the prediction), one block per panel (family: unit)\n");
     for (size_t u = 0; u < np; u++)
         plot_panel(f, g, o, panels[u], u, dat);
     fprintf(g, "unset multiplot\n");
