@@ -1126,12 +1126,8 @@ static int serve_draws(const jserve_job *j, const jenv *env, run *x, junc **band
             x->spec = spec0;
             rc = serve_once(j, env, x, NULL, r, &o, err);
         }
-        cJSON *js = rc ? NULL : report_json(r);
-        if (!rc && !js)
-            rc = ms_errf(err, MS_ENOMEM, "out of memory");
         if (!rc)
-            junc_add(*bands, d, js);
-        cJSON_Delete(js);
+            rc = junc_add_report(*bands, d, r, err);
         jserve_out_free(&o);
         report_free(r);
         calib_free(drawn);

@@ -576,12 +576,8 @@ static int train_draws(const jtrain_job *j, const jenv *env, inputs *in, const s
             rc = train_once(j, env, in, &quiet, NULL, r, &o, err);
             in->cal = cal;
         }
-        cJSON *js = rc ? NULL : report_json(r);
-        if (!rc && !js)
-            rc = ms_errf(err, MS_ENOMEM, "out of memory");
         if (!rc)
-            junc_add(*bands, d, js);
-        cJSON_Delete(js);
+            rc = junc_add_report(*bands, d, r, err);
         jtrain_out_free(&o);
         report_free(r);
         calib_free(drawn);

@@ -79,6 +79,16 @@ void junc_add(junc *u, size_t d, const cJSON *run)
         u->v[k * u->ndraws + d] = junc_json_num(run, u->keys[k].path);
 }
 
+int junc_add_report(junc *u, size_t d, const report *r, ms_err *err)
+{
+    cJSON *js = report_json(r);
+    if (!js)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    junc_add(u, d, js);
+    cJSON_Delete(js);
+    return MS_OK;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

@@ -55,6 +55,10 @@ int junc_calib(const calib *cal, uint64_t seed, size_t d, calib **out, ms_err *e
  * does not have (or not as a number) is left out of that draw. */
 void junc_add(junc *u, size_t d, const cJSON *run);
 
+/* junc_add of draw d's report r, through its JSON; MS_ENOMEM if that
+ * cannot be made. */
+int junc_add_report(junc *u, size_t d, const report *r, ms_err *err);
+
 /* The number at a dotted path of j ("a.b"), NAN when there is none. */
 double junc_json_num(const cJSON *j, const char *path);
 
