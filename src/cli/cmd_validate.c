@@ -84,18 +84,30 @@ static void progress(void *ctx, size_t done, size_t total, const char *name)
     fprintf(stderr, "\r[%zu/%zu] %s\033[K", done + 1, total, name);
 }
 
+/* Elsewhere (a pipe, a log): a line every few seconds once the suite has
+ * run for 2 s, as every long command reports. */
+static void progress_lines(void *ctx, size_t done, size_t total, const char *name)
+{
+    cli_progress_update(ctx, (double)done, (double)total, "cases run", name);
+}
+
 /* The system suite: the report (or the Markdown table), the plot, then
  * each failed case and a breached threshold on stderr; exit 1 for either. */
 static int run_system(const cli_cmd *cmd, jvalid_job *j)
 {
     ms_err err = {0};
     int tty = !j->json && isatty(fileno(stderr)), drawn;
-    j->progress = tty ? progress : NULL;
+    cli_progress lines;
+    cli_progress_start(&lines, "validate");
+    j->progress = tty ? progress : progress_lines;
+    j->progress_ctx = tty ? NULL : &lines;
     report *r = report_new();
     jsystem_out o;
     int rc = r ? jsystem_run(j, cli_env(), r, &o, &err) : ms_errf(&err, MS_ENOMEM, "out of memory");
     if (tty)
         fprintf(stderr, "\r\033[K");
+    else
+        cli_progress_end(&lines);
     fputs(r ? o.warnings : "", stderr);
     if (!rc)
         rc = j->markdown ? vs_markdown(&o, stdout, &err) : cli_emit_report(r, j->json, &err);
