@@ -3,6 +3,7 @@
  * JSON object (a missing file, malformed JSON with its line, JSON that is
  * not an object), each naming the file as shown. */
 #include <CUnit/Basic.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,28 @@ static void test_line_of(void)
     CU_ASSERT_EQUAL(jsonfile_line_of(t, t + 7), 4); /* the end */
 }
 
+/* Numbers at dotted paths: nested objects, array items, and NAN for what
+ * is missing, not a number, or a key longer than the reader holds. */
+static void test_num_at(void)
+{
+    cJSON *j = cJSON_Parse("{\"a\": {\"b\": 2.5, \"s\": \"x\"}, \"v\": [7, {\"w\": 9}], "
+                           "\"n\": null, \"top\": 1}");
+    CU_ASSERT_FATAL(j != NULL);
+    MS_ASSERT_EXACT(jsonfile_num_at(j, "top"), 1);
+    MS_ASSERT_EXACT(jsonfile_num_at(j, "a.b"), 2.5);
+    MS_ASSERT_EXACT(jsonfile_num_at(j, "v.0"), 7);
+    MS_ASSERT_EXACT(jsonfile_num_at(j, "v.1.w"), 9);
+    CU_ASSERT(isnan(jsonfile_num_at(j, "a.s")));
+    CU_ASSERT(isnan(jsonfile_num_at(j, "n")));
+    CU_ASSERT(isnan(jsonfile_num_at(j, "a.c")));
+    CU_ASSERT(isnan(jsonfile_num_at(j, "v.5")));
+    char longkey[200];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    CU_ASSERT(isnan(jsonfile_num_at(j, longkey)));
+    cJSON_Delete(j);
+}
+
 static void test_object_errors(void)
 {
     static const struct {
@@ -96,6 +119,7 @@ static CU_TestInfo tests[] = {
     {"a file read whole, around the buffer's growth", test_slurp_sizes},
     {"the line of a position", test_line_of},
     {"a JSON object's errors name the file and line", test_object_errors},
+    {"numbers at dotted paths", test_num_at},
     CU_TEST_INFO_NULL,
 };
 

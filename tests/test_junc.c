@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/jsonfile.h"
 #include "job/junc.h"
 #include "test_assert.h"
 
@@ -99,14 +100,14 @@ static void test_report(void)
     junc_report(u, 42, r);
     cJSON *j = report_json(r);
     CU_ASSERT_FATAL(j != NULL);
-    MS_ASSERT_WITHIN(junc_json_num(j, "uncertainty_draws"), 5, 0);
-    MS_ASSERT_WITHIN(junc_json_num(j, "uncertainty_seed"), 42, 0);
-    MS_ASSERT_WITHIN(junc_json_num(j, "step_time_s_p10"), 1.4, 1e-12);
-    MS_ASSERT_WITHIN(junc_json_num(j, "step_time_s_p50"), 3, 1e-12);
-    MS_ASSERT_WITHIN(junc_json_num(j, "step_time_s_p90"), 4.6, 1e-12);
-    MS_ASSERT_WITHIN(junc_json_num(j, "server_output_tokens_per_s_p90"), 470, 1e-9);
+    MS_ASSERT_WITHIN(jsonfile_num_at(j, "uncertainty_draws"), 5, 0);
+    MS_ASSERT_WITHIN(jsonfile_num_at(j, "uncertainty_seed"), 42, 0);
+    MS_ASSERT_WITHIN(jsonfile_num_at(j, "step_time_s_p10"), 1.4, 1e-12);
+    MS_ASSERT_WITHIN(jsonfile_num_at(j, "step_time_s_p50"), 3, 1e-12);
+    MS_ASSERT_WITHIN(jsonfile_num_at(j, "step_time_s_p90"), 4.6, 1e-12);
+    MS_ASSERT_WITHIN(jsonfile_num_at(j, "server_output_tokens_per_s_p90"), 470, 1e-9);
     CU_ASSERT(cJSON_GetObjectItem(j, "absent_s_p10") == NULL);
-    CU_ASSERT(isnan(junc_json_num(j, "step_time_s.p10")));
+    CU_ASSERT(isnan(jsonfile_num_at(j, "step_time_s.p10")));
     cJSON_Delete(j);
     report_free(r);
     junc_free(u);

@@ -2,6 +2,7 @@
 #include "io/jsonfile.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,4 +75,20 @@ cJSON *jsonfile_read_object(const char *path, const char *shown, ms_err *err)
         root = NULL;
     }
     return root;
+}
+
+double jsonfile_num_at(const cJSON *j, const char *path)
+{
+    char key[128];
+    while (j && *path) {
+        size_t len = strcspn(path, ".");
+        if (len >= sizeof key)
+            return NAN;
+        memcpy(key, path, len);
+        key[len] = '\0';
+        j = cJSON_IsArray(j) ? cJSON_GetArrayItem(j, atoi(key))
+                             : cJSON_GetObjectItemCaseSensitive(j, key);
+        path += len + (path[len] == '.');
+    }
+    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
 }

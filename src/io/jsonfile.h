@@ -21,4 +21,8 @@ int jsonfile_line_of(const char *text, const char *pos);
  * MS_EPARSE "FILE: not a JSON object" for valid JSON of another kind. */
 cJSON *jsonfile_read_object(const char *path, const char *shown, ms_err *err);
 
+/* The number at a dotted path of j ("a.b": key b of object a; "a.0": the
+ * first item of array a), NAN when it is absent, null or not a number. */
+double jsonfile_num_at(const cJSON *j, const char *path);
+
 #endif

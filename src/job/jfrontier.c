@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/jsonfile.h"
 #include "job/jexport.h"
 #include "job/jscen.h"
 
@@ -156,23 +157,6 @@ static char knob_code(derive_field f)
     return '?';
 }
 
-/* A number of the workload's JSON by key, "a.b" for nested objects. */
-static double json_metric(const cJSON *o, const char *key)
-{
-    char part[64];
-    const char *p = key;
-    while (o && *p) {
-        size_t len = strcspn(p, ".");
-        if (len >= sizeof part)
-            return NAN;
-        memcpy(part, p, len);
-        part[len] = '\0';
-        o = cJSON_GetObjectItemCaseSensitive(o, part);
-        p += len + (p[len] == '.');
-    }
-    return cJSON_IsNumber(o) ? o->valuedouble : NAN;
-}
-
 static double now_s(void)
 {
     struct timespec t;
@@ -250,7 +234,7 @@ static int run_one(const char *workload, extra *x, const jenv *env, const char *
     if (rc) {
         snprintf(error, error_cap, "%.199s", err.msg);
     } else {
-        *metric = json_metric(out, key);
+        *metric = jsonfile_num_at(out, key);
         if (isnan(*metric))
             snprintf(error, error_cap, "no number '%s' in the workload's JSON", key);
     }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/jsonfile.h"
+
 struct junc {
     const junc_key *keys;
     size_t nkeys, ndraws;
@@ -56,27 +58,12 @@ int junc_calib(const calib *cal, uint64_t seed, size_t d, calib **out, ms_err *e
     return rc;
 }
 
-double junc_json_num(const cJSON *j, const char *path)
-{
-    char key[128];
-    while (j && *path) {
-        size_t len = strcspn(path, ".");
-        if (len >= sizeof key)
-            return NAN;
-        memcpy(key, path, len);
-        key[len] = '\0';
-        j = cJSON_GetObjectItemCaseSensitive(j, key);
-        path += len + (path[len] == '.');
-    }
-    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
-}
-
 void junc_add(junc *u, size_t d, const cJSON *run)
 {
     if (d >= u->ndraws)
         return;
     for (size_t k = 0; k < u->nkeys; k++)
-        u->v[k * u->ndraws + d] = junc_json_num(run, u->keys[k].path);
+        u->v[k * u->ndraws + d] = jsonfile_num_at(run, u->keys[k].path);
 }
 
 int junc_add_report(junc *u, size_t d, const report *r, ms_err *err)

@@ -59,9 +59,6 @@ void junc_add(junc *u, size_t d, const cJSON *run);
  * cannot be made. */
 int junc_add_report(junc *u, size_t d, const report *r, ms_err *err);
 
-/* The number at a dotted path of j ("a.b"), NAN when there is none. */
-double junc_json_num(const cJSON *j, const char *path);
-
 /* The q-quantile (0 <= q <= 1) of v[0..n), n >= 1, by linear
  * interpolation between order statistics (Hyndman and Fan's type 7, the
  * default of R and NumPy): with v sorted, h = (n - 1) q and the result
