@@ -21,7 +21,7 @@ enum {
     V_HEAD,   /* tokens through the output head / dp */
     V_TOUCH,  /* routed experts this GPU runs */
     V_PAIRS,  /* token-expert pairs this GPU's experts run */
-    V_DS,     /* draft tokens (the MTP module's input) / dp */
+    V_DS,     /* sequences drafting, the input of each draft pass (MTP or a draft model) / dp */
     V_DTOUCH, /* routed experts this GPU runs for the draft */
     V_DPAIRS, /* token-expert pairs this GPU runs for the draft */
     NV
