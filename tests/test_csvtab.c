@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/csvtab.h"
+#include "io/rfile.h"
 #include "test_assert.h"
 
 static char dir[64];
@@ -25,22 +27,28 @@ static int suite_clean(void)
     return rmdir(dir) != 0;
 }
 
-/* Writes text to dir/name; returns the path (static buffer). */
-static const char *write_file(const char *name, const char *text)
+/* Writes len bytes of text to dir/name; returns the path (static
+ * buffer). */
+static const char *write_file(const char *name, const char *text, size_t len)
 {
     static char path[128];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     CU_ASSERT_FATAL(f != NULL);
-    fputs(text, f);
+    CU_ASSERT_FATAL(fwrite(text, 1, len, f) == len);
     CU_ASSERT_FATAL(fclose(f) == 0);
     return path;
 }
 
-/* Reads text as a CSV file; *err gets the error. NULL on failure. */
+/* Reads text as a CSV file; *err gets the error. NULL on failure. A NUL
+ * inside text is written when it is followed by more text up to a
+ * newline (how the NUL case is spelt). */
 static csvtab *read_text(const char *text, int *rc, ms_err *err)
 {
-    const char *path = write_file("t.csv", text);
+    size_t len = strlen(text);
+    if (len > 0 && text[len - 1] != '\n')
+        len += 1 + strlen(text + len + 1);
+    const char *path = write_file("t.csv", text, len);
     csvtab *t = NULL;
     *rc = csvtab_read(path, &t, err);
     unlink(path);
@@ -116,6 +124,15 @@ static void test_bad_files(void)
         {"a quote never closed", "a,b\n1,2\n\"open,3\n", MS_EPARSE, ":3: malformed CSV"},
         {"an empty file", "", MS_EPARSE, ": empty file"},
         {"only blank lines", "\n\n", MS_EPARSE, ": empty file"},
+        {"a field too many", "a,b\n1,2\nx,y,z\n", MS_EPARSE,
+         ":3: row 'x' has 3 fields, the header has 2"},
+        {"a column named twice", "a,b,a\n1,2,3\n", MS_EPARSE, ":1: column 'a' appears twice"},
+        {"a column without a name", "a,,c\n1,2,3\n", MS_EPARSE, ":1: header column 2 has no name"},
+        {"a NUL byte", "a,b\n1,2\0x\n", MS_EPARSE, ":2:4: a NUL byte"},
+        {"a control character", "a,b\n1,\x1b[2\n", MS_EPARSE, ":2:3: control character 0x1B"},
+        {"invalid UTF-8", "a,b\nx\xff,2\n", MS_EPARSE, ":2:2: byte 0xFF is not valid UTF-8"},
+        {"an overlong UTF-8 form", "a,b\n\xc0\xaf,2\n", MS_EPARSE, ":2:1: byte 0xC0"},
+        {"a UTF-16 surrogate", "a,b\n\xed\xa0\x80,2\n", MS_EPARSE, ":2:1: byte 0xED"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc;
@@ -138,6 +155,28 @@ static void test_bad_files(void)
     MS_ASSERT_INT_EQ(csvtab_read(path, &t, &err), MS_EIO);
     CU_ASSERT(t == NULL);
     MS_ASSERT_STR_HAS(err.msg, path);
+    /* What is not a regular file is refused before it is read: a
+     * directory, an endless device, a FIFO without a writer (which would
+     * block an open for reading). */
+    MS_ASSERT_INT_EQ(csvtab_read(dir, &t, &err), MS_EIO);
+    MS_ASSERT_STR_HAS(err.msg, ": is a directory: expected a file");
+    MS_ASSERT_INT_EQ(csvtab_read("/dev/zero", &t, &err), MS_EIO);
+    MS_ASSERT_STR_HAS(err.msg, "/dev/zero: not a regular file");
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    CU_ASSERT_FATAL(mkfifo(path, 0600) == 0);
+    MS_ASSERT_INT_EQ(csvtab_read(path, &t, &err), MS_EIO);
+    MS_ASSERT_STR_HAS(err.msg, "fifo: not a regular file");
+    unlink(path);
+    /* A file past the size cap, without writing it: a sparse one. */
+    snprintf(path, sizeof path, "%s/big.csv", dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_FATAL(ftruncate(fileno(f), (off_t)RFILE_MAX_BYTES + 1) == 0);
+    fclose(f);
+    MS_ASSERT_INT_EQ(csvtab_read(path, &t, &err), MS_EINVAL);
+    MS_ASSERT_STR_HAS(err.msg,
+                      "big.csv: 256 MiB, more than the 256 MiB megasim reads from one file");
+    unlink(path);
 }
 
 /* Each text written by csvtab_put_field, as the first field of a row: the

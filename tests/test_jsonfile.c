@@ -87,6 +87,13 @@ static void test_object_errors(void)
         {"[1, 2, 3]", "shown.json: not a JSON object", MS_EPARSE},
         {"{\"a\": 1} trailing", "shown.json:1: not valid JSON", MS_EPARSE},
         {"", "shown.json:1: not valid JSON", MS_EPARSE},
+        {"{\"command\": \"train\", \"command\": \"serve\"}",
+         "shown.json: key \"command\" appears twice in one object: expected each once", MS_EPARSE},
+        {"{\"a\": {\"x\": 1, \"y\": [{\"z\": 1, \"z\": 2}]}}",
+         "shown.json: key \"z\" appears twice in one object: expected each once", MS_EPARSE},
+        {"{\"a\": \"\x01\"}",
+         "shown.json:1:8: control character 0x01: expected text (tabs and line breaks only)",
+         MS_EPARSE},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char path[64];

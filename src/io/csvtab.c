@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/vec.h"
+#include "io/rfile.h"
 
 typedef struct row {
     char **fields;
@@ -85,12 +86,34 @@ static void on_row(int term, void *ctx)
     r->cur = (row){0};
 }
 
+/* Every row as wide as the header (a field too many is a shifted row or
+ * a stray comma, not data to drop), and the header's names non-empty and
+ * each used once. */
+static int check_shape(const csvtab *t, ms_err *err)
+{
+    const row *h = &t->rows[0];
+    for (size_t c = 0; c < h->nfields; c++) {
+        if (!h->fields[c][0])
+            return ms_errf(err, MS_EPARSE, "%s:%d: header column %zu has no name", t->path, h->line,
+                           c + 1);
+        for (size_t d = 0; d < c; d++)
+            if (strcmp(h->fields[c], h->fields[d]) == 0)
+                return ms_errf(err, MS_EPARSE, "%s:%d: column '%s' appears twice", t->path, h->line,
+                               h->fields[c]);
+    }
+    for (size_t i = 1; i < t->nrows; i++)
+        if (t->rows[i].nfields > h->nfields)
+            return ms_errf(err, MS_EPARSE, "%s:%d: row '%s' has %zu fields, the header has %zu",
+                           t->path, t->rows[i].line, t->rows[i].fields[0], t->rows[i].nfields,
+                           h->nfields);
+    return MS_OK;
+}
+
 int csvtab_read(const char *path, csvtab **out, ms_err *err)
 {
     int rc = MS_OK;
-    FILE *f = NULL;
-    char *line = NULL;
-    size_t line_cap = 0;
+    char *text = NULL;
+    size_t len = 0;
     struct csv_parser p;
     int parser_ready = 0;
     reader r = {0};
@@ -101,9 +124,8 @@ int csvtab_read(const char *path, csvtab **out, ms_err *err)
         rc = ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
         goto out;
     }
-    f = fopen(path, "r");
-    if (!f) {
-        rc = ms_errf(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!(text = rfile_slurp(path, NULL, &len, err))) {
+        rc = err ? err->code : MS_EIO;
         goto out;
     }
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
@@ -112,20 +134,16 @@ int csvtab_read(const char *path, csvtab **out, ms_err *err)
     }
     parser_ready = 1;
     /* Fed line by line so each record knows the line it started on. */
-    ssize_t n;
-    while ((n = getline(&line, &line_cap, f)) >= 0) {
+    for (size_t at = 0; at < len && !r.oom;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) + 1 : len - at;
         r.line++;
-        if (csv_parse(&p, line, (size_t)n, on_field, on_row, &r) != (size_t)n) {
+        if (csv_parse(&p, text + at, n, on_field, on_row, &r) != n) {
             rc = ms_errf(err, MS_EPARSE, "%s:%d: malformed CSV: %s", path, r.line,
                          csv_strerror(csv_error(&p)));
             goto out;
         }
-        if (r.oom)
-            break;
-    }
-    if (ferror(f)) {
-        rc = ms_errf(err, MS_EIO, "%s: read error: %s", path, strerror(errno));
-        goto out;
+        at += n;
     }
     if (!r.oom && csv_fini(&p, on_field, on_row, &r) != 0) {
         rc = ms_errf(err, MS_EPARSE, "%s:%d: malformed CSV: %s", path, r.line,
@@ -140,15 +158,15 @@ int csvtab_read(const char *path, csvtab **out, ms_err *err)
         rc = ms_errf(err, MS_EPARSE, "%s: empty file: expected a header row", path);
         goto out;
     }
+    if ((rc = check_shape(r.t, err)))
+        goto out;
     *out = r.t;
     r.t = NULL;
 out:
     if (parser_ready)
         csv_free(&p);
     free_row(&r.cur);
-    free(line);
-    if (f)
-        fclose(f);
+    free(text);
     csvtab_free(r.t);
     return rc;
 }

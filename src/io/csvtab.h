@@ -12,8 +12,11 @@
 
 typedef struct csvtab csvtab;
 
-/* Reads path. Fails with MS_EIO if the file cannot be read, MS_EPARSE
- * if it is malformed or has no header row. The caller frees *out. */
+/* Reads path (through rfile_slurp: a regular text file of bounded size).
+ * Fails with rfile_slurp's errors, or MS_EPARSE if it is malformed, has no
+ * header row, a header column without a name or named twice, or a row
+ * with more fields than the header (fewer are left to the loaders, which
+ * name the missing column). The caller frees *out. */
 int csvtab_read(const char *path, csvtab **out, ms_err *err);
 
 /* Frees t; NULL is a no-op. */

@@ -7,45 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/vec.h"
+#include "io/rfile.h"
 
 char *jsonfile_slurp(const char *path, const char *shown, ms_err *err)
 {
-    const char *name = shown ? shown : path;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ms_errf(err, MS_EIO, "%s: cannot open: %s", name, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 0, n = 0;
-    char *buf = NULL;
-    for (;;) {
-        /* Room to read at least one byte and to end with a NUL; a short
-         * read is the end of the file (or an error, told apart below). */
-        char *b = vec_grow(buf, &cap, n + 2, 4096, 1);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) {
-        ms_errf(err, MS_ENOMEM, "%s: out of memory", name);
-        return NULL;
-    }
-    if (bad) {
-        free(buf);
-        ms_errf(err, MS_EIO, "%s: read error", name);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
+    return rfile_slurp(path, shown, NULL, err);
 }
 
 int jsonfile_line_of(const char *text, const char *pos)
@@ -54,6 +20,23 @@ int jsonfile_line_of(const char *text, const char *pos)
     for (const char *p = text; p < pos && *p; p++)
         line += *p == '\n';
     return line;
+}
+
+/* The first key that repeats in an object of j (at any depth), or NULL.
+ * cJSON keeps both and lookups take the first, so a second "command"
+ * would be ignored without a word. */
+static const cJSON *first_duplicate_key(const cJSON *j)
+{
+    for (const cJSON *a = j ? j->child : NULL; a; a = a->next) {
+        if (cJSON_IsObject(j) && a->string)
+            for (const cJSON *b = a->next; b; b = b->next)
+                if (b->string && strcmp(a->string, b->string) == 0)
+                    return b;
+        const cJSON *d = first_duplicate_key(a);
+        if (d)
+            return d;
+    }
+    return NULL;
 }
 
 cJSON *jsonfile_read_object(const char *path, const char *shown, ms_err *err)
@@ -69,8 +52,12 @@ cJSON *jsonfile_read_object(const char *path, const char *shown, ms_err *err)
                 jsonfile_line_of(text, end ? end : text));
     else if (!cJSON_IsObject(root))
         ms_errf(err, MS_EPARSE, "%s: not a JSON object", name);
+    const cJSON *dup = root && cJSON_IsObject(root) ? first_duplicate_key(root) : NULL;
+    if (dup)
+        ms_errf(err, MS_EPARSE, "%s: key \"%s\" appears twice in one object: expected each once",
+                name, dup->string);
     free(text);
-    if (root && !cJSON_IsObject(root)) {
+    if (root && (!cJSON_IsObject(root) || dup)) {
         cJSON_Delete(root);
         root = NULL;
     }

@@ -8,8 +8,8 @@
 #include "core/err.h"
 
 /* The whole of path, NUL-terminated, for the caller to free; NULL with
- * err set when it cannot be read: MS_EIO (cannot open, with the system's
- * reason, or a read error) or MS_ENOMEM. Messages name the file as shown
+ * err set when it cannot be read, with rfile_slurp's errors (a regular
+ * text file of bounded size only). Messages name the file as shown
  * (NULL: as path). */
 char *jsonfile_slurp(const char *path, const char *shown, ms_err *err);
 
@@ -17,8 +17,10 @@ char *jsonfile_slurp(const char *path, const char *shown, ms_err *err);
 int jsonfile_line_of(const char *text, const char *pos);
 
 /* The JSON object in path, for the caller to cJSON_Delete; NULL with err
- * set: jsonfile_slurp's errors, MS_EPARSE "FILE:LINE: not valid JSON", or
- * MS_EPARSE "FILE: not a JSON object" for valid JSON of another kind. */
+ * set: jsonfile_slurp's errors, MS_EPARSE "FILE:LINE: not valid JSON"
+ * (anything but blanks after the object included), MS_EPARSE "FILE: not a
+ * JSON object" for valid JSON of another kind, or MS_EPARSE naming a key
+ * that appears twice in one object, at any depth. */
 cJSON *jsonfile_read_object(const char *path, const char *shown, ms_err *err);
 
 /* The number at a dotted path of j ("a.b": key b of object a; "a.0": the
