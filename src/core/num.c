@@ -65,6 +65,16 @@ int num_parse_prefix(const char *text, double *out, const char **end)
     return 0;
 }
 
+double num_strtod(const char *text, char **end)
+{
+    double v = 0;
+    const char *stop = text;
+    if (num_parse_prefix(text, &v, &stop))
+        v = 0, stop = text;
+    *end = (char *)stop;
+    return v;
+}
+
 int num_parse(const char *text, double *out)
 {
     const char *end = NULL;

@@ -15,6 +15,12 @@
  * value overflows a double. */
 int num_parse_prefix(const char *text, double *out, const char **end);
 
+/* strtod's interface, num_parse_prefix's grammar: the number at the start
+ * of text, with *end after it; 0 with *end = text when text does not start
+ * with a finite decimal number. A drop-in for strtod in loaders that
+ * already check end and what follows it. */
+double num_strtod(const char *text, char **end);
+
 /* num_parse_prefix over the whole of text: -1 when anything follows. */
 int num_parse(const char *text, double *out);
 

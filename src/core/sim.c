@@ -158,6 +158,15 @@ sim_time sim_time_from_s(double s)
     return (sim_time)llround(ps);
 }
 
+int sim_time_try_from_s(double s, sim_time *out)
+{
+    double ps = s * (double)SIM_PS_PER_S;
+    if (!(isfinite(ps) && ps >= 0 && ps < 0x1p63))
+        return -1;
+    *out = (sim_time)llround(ps);
+    return 0;
+}
+
 double sim_time_to_s(sim_time t)
 {
     return (double)t / (double)SIM_PS_PER_S;
@@ -454,6 +463,41 @@ sim_event_id sim_after(sim *s, sim_time delay, sim_handler h, void *ctx, sim_pay
 {
     assert(delay >= 0 && delay <= SIM_TIME_MAX - s->now);
     return sim_at(s, s->now + delay, h, ctx, p);
+}
+
+void sim_time_overflow(sim *s, double at_s)
+{
+    if (s->sticky.code != MS_OK)
+        return;
+    if (isfinite(at_s))
+        ms_errf(&s->sticky, MS_EINVAL,
+                "the run would reach %.3g days of simulated time, past the %.1f days one run can "
+                "hold: simulate less (fewer requests, a higher rate, a shorter duration) or look "
+                "for a value that makes a time huge (a bandwidth or rate near zero)",
+                at_s / 86400, SIM_TIME_MAX_S / 86400);
+    else
+        ms_errf(&s->sticky, MS_EINVAL,
+                "a simulated time came out %s: look for a value that makes a time infinite (a "
+                "bandwidth or rate of zero or near it, a huge factor)",
+                isnan(at_s) ? "not a number" : "infinite");
+    s->stopped = true;
+}
+
+sim_event_id sim_at_plus_s(sim *s, sim_time base, double delay_s, sim_handler h, void *ctx,
+                           sim_payload p)
+{
+    sim_time d;
+    if (sim_time_try_from_s(delay_s, &d) || d > SIM_TIME_MAX - base) {
+        sim_time_overflow(s, isfinite(delay_s) && delay_s >= 0 ? sim_time_to_s(base) + delay_s
+                                                               : (delay_s < 0 ? NAN : delay_s));
+        return SIM_EVENT_NONE;
+    }
+    return sim_at(s, base + d, h, ctx, p);
+}
+
+sim_event_id sim_after_s(sim *s, double delay_s, sim_handler h, void *ctx, sim_payload p)
+{
+    return sim_at_plus_s(s, s->now, delay_s, h, ctx, p);
 }
 
 bool sim_cancel(sim *s, sim_event_id id)

@@ -30,6 +30,14 @@ typedef int64_t sim_time;
  * bug in the caller, not bad input (validate input before converting). */
 sim_time sim_time_from_s(double s);
 
+/* The most seconds a run can reach: SIM_TIME_MAX ps, about 106.75 days. */
+#define SIM_TIME_MAX_S 9223372.036854775
+
+/* Seconds to picoseconds, checked: 0 and *out set when s is finite, >= 0
+ * and below SIM_TIME_MAX picoseconds; -1 (nothing set) otherwise. For
+ * times computed from input, where sim_time_from_s would assert. */
+int sim_time_try_from_s(double s, sim_time *out);
+
 /* Picoseconds to seconds (exact below 2^53 ps, about 2.5 hours). */
 double sim_time_to_s(sim_time t);
 
@@ -82,6 +90,24 @@ sim_event_id sim_at(sim *s, sim_time t, sim_handler h, void *ctx, sim_payload p)
 
 /* sim_at(s, sim_now(s) + delay, ...). Asserts delay >= 0 and no overflow. */
 sim_event_id sim_after(sim *s, sim_time delay, sim_handler h, void *ctx, sim_payload p);
+
+/* Schedules h at base + delay_s seconds (base >= 0; the sum must not be
+ * before sim_now(s), as for sim_at), checked:
+ * when delay_s is not finite or negative, or the time would pass
+ * SIM_TIME_MAX, schedules nothing, returns SIM_EVENT_NONE and records a
+ * sticky MS_EINVAL that the next sim_run / sim_run_until returns, saying
+ * the run went past the time it can hold (sim_time_overflow). Every time
+ * computed from input goes through here or sim_time_try_from_s. */
+sim_event_id sim_at_plus_s(sim *s, sim_time base, double delay_s, sim_handler h, void *ctx,
+                           sim_payload p);
+
+/* sim_at_plus_s(s, sim_now(s), delay_s, ...). */
+sim_event_id sim_after_s(sim *s, double delay_s, sim_handler h, void *ctx, sim_payload p);
+
+/* Records the sticky MS_EINVAL for a time at_s seconds (not finite, or
+ * past SIM_TIME_MAX_S) that a caller computed and cannot schedule; stops
+ * the run in progress after the running handler. */
+void sim_time_overflow(sim *s, double at_s);
 
 /* Cancels a pending event. Returns true if it was pending and now will not
  * run; false if it already ran (or is running), was already cancelled, or

@@ -8,6 +8,7 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "core/num.h"
 #include "io/csvtab.h"
 
 typedef struct calib_row {
@@ -89,7 +90,7 @@ static int parse_eff(const char *path, int line, const char *col, const char *te
         return MS_OK;
     }
     char *end;
-    double v = strtod(text, &end);
+    double v = num_strtod(text, &end);
     if (end == text || *end != '\0' || !(v > 0 && v <= 1.0))
         return ms_errf(err, MS_EINVAL,
                        "%s:%d: column '%s': expected a fraction of peak in (0, 1] or blank, "
@@ -135,7 +136,7 @@ static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, ms_err *err
         row->overhead_s = NAN;
         if (f[C_OVERHEAD][0]) {
             char *end;
-            double us = strtod(f[C_OVERHEAD], &end);
+            double us = num_strtod(f[C_OVERHEAD], &end);
             if (end == f[C_OVERHEAD] || *end || !(us >= 0) || us > 1e6)
                 return ms_errf(err, MS_EINVAL,
                                "%s:%d: column 'overhead_us': expected microseconds >= 0 or blank, "
@@ -147,7 +148,7 @@ static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, ms_err *err
         const char *sd = sd_col >= 0 ? csvtab_field(t, r, (size_t)sd_col) : "";
         if (sd[0]) {
             char *end;
-            double v = strtod(sd, &end);
+            double v = num_strtod(sd, &end);
             if (end == sd || *end || !(v >= 0) || !isfinite(v))
                 return ms_errf(err, MS_EINVAL,
                                "%s:%d: column 'log_sd': expected the spread of log(predicted / "
@@ -166,6 +167,23 @@ static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, ms_err *err
                            "%s:%d: columns 'measured_on' and 'source' are required: every "
                            "efficiency names the kernel measurement it comes from",
                            path, line);
+        /* Each figure once per family, kind and precision (two rows may
+         * split the compute and memory figures): a second would be ignored,
+         * as lookups take the first, without a word. */
+        for (size_t q = 0; q < r; q++) {
+            const calib_row *o = &cal->rows[q];
+            const char *both = !isnan(o->compute) && !isnan(row->compute)         ? "compute_eff"
+                               : !isnan(o->memory) && !isnan(row->memory)         ? "memory_eff"
+                               : !isnan(o->overhead_s) && !isnan(row->overhead_s) ? "overhead_us"
+                                                                                  : NULL;
+            if (both && strcmp(o->family, row->family) == 0 && strcmp(o->kind, row->kind) == 0 &&
+                o->any_prec == row->any_prec && (row->any_prec || o->prec == row->prec))
+                return ms_errf(err, MS_EINVAL,
+                               "%s:%d: column '%s': family %s, op_kind %s, precision %s already "
+                               "has one on line %d: expected each figure once",
+                               path, line, both, row->family, row->kind, f[C_PREC],
+                               csvtab_row_line(t, q));
+        }
     }
     return MS_OK;
 }
@@ -199,6 +217,13 @@ int calib_load(const char *path, calib **out, ms_err *err)
         goto out;
     }
     cal->n = csvtab_nrows(cal->csv);
+    if (cal->n == 0) {
+        rc = ms_errf(err, MS_EPARSE,
+                     "%s: a header and no rows: expected calibration rows (to run at datasheet "
+                     "peaks, give --peak instead)",
+                     path);
+        goto out;
+    }
     cal->rows = calloc(cal->n ? cal->n : 1, sizeof *cal->rows);
     if (!cal->rows) {
         rc = ms_errf(err, MS_ENOMEM, "%s: out of memory", path);

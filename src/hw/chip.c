@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/num.h"
 #include "core/vec.h"
 #include "io/csvtab.h"
 
@@ -106,7 +107,7 @@ static int parse_num(const char *path, int line, const col_spec *s, size_t col, 
         return MS_OK;
     }
     char *end;
-    double v = strtod(text, &end);
+    double v = num_strtod(text, &end);
     if (end == text || *end != '\0' || !isfinite(v))
         return ms_errf(err, MS_EINVAL,
                        "%s:%d: column '%s' (field %zu) of %s: expected a number in %s, got \"%s\"",

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/num.h"
 #include "core/vec.h"
 #include "hw/calib.h"
 #include "io/csvtab.h"
@@ -115,7 +116,7 @@ static int number(const cursor *c, const char *col, double *out)
         return MS_OK;
     }
     char *end;
-    double v = strtod(s, &end);
+    double v = num_strtod(s, &end);
     if (end == s || *end || !isfinite(v) || v < 0)
         return ms_errf(c->err, MS_EINVAL,
                        "%s:%d: column '%s': expected a number >= 0 or blank, got \"%s\"", c->path,

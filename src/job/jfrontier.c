@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/num.h"
 #include "io/jsonfile.h"
 #include "job/jexport.h"
 #include "job/jscen.h"
@@ -121,11 +122,11 @@ static int parse_knobs(const char *list, int steps, knob *k, int *n, ms_err *err
         knob kn = {defaults[d].field, defaults[d].lo, defaults[d].hi, steps};
         if (eq) {
             char *end;
-            kn.lo = strtod(eq + 1, &end);
+            kn.lo = num_strtod(eq + 1, &end);
             int ok = end != eq + 1 && *end == ':';
             if (ok) {
                 char *s2 = end + 1;
-                kn.hi = strtod(s2, &end);
+                kn.hi = num_strtod(s2, &end);
                 ok = end != s2 && (*end == '\0' || *end == ':');
                 if (ok && *end == ':') {
                     char *s3 = end + 1;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/num.h"
+
 /* The field of o in job. */
 #define FIELD(job, o, T) ((T *)((char *)(job) + (o)->off))
 
@@ -78,7 +80,7 @@ static int parse_bytes(const char *text, double *out)
                  {"TiB", 1099511627776.0}};
     char *end;
     errno = 0;
-    double v = strtod(text, &end);
+    double v = num_strtod(text, &end);
     if (end == text || errno || !isfinite(v))
         return -1;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
@@ -147,7 +149,7 @@ static int store(const jopt *o, void *job, const char *value, ms_err *err)
     case JOPT_NUM:
     case JOPT_POS: {
         errno = 0;
-        double v = strtod(value, &end);
+        double v = num_strtod(value, &end);
         if (o->type == JOPT_POS && !(v > 0))
             return bad_value(o, value, "a number > 0", err);
         if (end == value || *end || errno || !isfinite(v) || !in_range(o, v))

@@ -66,8 +66,8 @@ int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpu
         (rc = pdb_load(pw, co, &out->db, err)))
         return rc;
     const pdb_chip *pc = pdb_chip_find(out->db, c->name);
-    if (!pc)
-        return ms_errf(err, MS_EINVAL,
+    if (!pc) /* MS_ENOTFOUND: the one failure jpower_load_optional may turn into a note */
+        return ms_errf(err, MS_ENOTFOUND,
                        "%s has no row for %s: its power levels are unknown (add one, with its "
                        "source)",
                        pw, c->name);
@@ -101,7 +101,12 @@ int jpower_load_optional(const jpower_opts *o, const jenv *env, const chip *c, d
         *loaded = 1;
         return MS_OK;
     }
-    if (o->power_trace || o->power_plot || !isnan(o->power_floor) || !isnan(o->pue))
+    /* Only a chip without power levels is left unpriced with a note; a
+     * power file that cannot be read, or a power option given for a run
+     * that cannot use it, ends the run. */
+    if (rc != MS_ENOTFOUND || o->power_trace || o->power_plot || !isnan(o->power_floor) ||
+        !isnan(o->pue) || !isnan(o->energy_usd_per_kwh) || !isnan(o->server_usd) ||
+        !isnan(o->life_years))
         return rc;
     snprintf(why, why_cap, "%s", err->msg);
     *err = (ms_err){0};

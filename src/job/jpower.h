@@ -73,8 +73,8 @@ typedef struct jpower_opts {
          "X",                                                                                      \
          NULL,                                                                                     \
          NULL,                                                                                     \
-         NAN,                                                                                      \
-         NAN,                                                                                      \
+         0.5,                                                                                      \
+         100,                                                                                      \
          NULL,                                                                                     \
          (base) + offsetof(jpower_opts, life_years),                                               \
          "years servers and network are paid off over (default: hwdb/costs.csv)"},                 \
@@ -116,9 +116,10 @@ typedef struct jpower {
 int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpus, int64_t switches,
                 double price, jpower *out, ms_err *err);
 
-/* jpower_load for a run whose power is a by-product: when the chip's power
- * levels or prices cannot be read and o asks for nothing of power, *loaded
- * is 0, why says what was missing, and MS_OK is returned; otherwise as
+/* jpower_load for a run whose power is a by-product: when hwdb/power.csv
+ * has no row for the chip and o gives no power option, *loaded is 0, why
+ * says what was missing, and MS_OK is returned; otherwise (a file that
+ * cannot be read or is malformed, a bad value, a power option given) as
  * jpower_load, *loaded 1 on success. */
 int jpower_load_optional(const jpower_opts *o, const jenv *env, const chip *c, double gpus,
                          int64_t switches, double price, jpower *out, int *loaded, char *why,

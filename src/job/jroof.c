@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/num.h"
 #include "core/vec.h"
 #include "hw/calib.h"
 #include "hw/chip.h"
@@ -177,11 +178,11 @@ static int parse_op(const char *text, op_spec *o, ms_err *err)
                        "--op '%s': expected FLOPS,BYTES,PRECISION[,KIND] (e.g. --op 0,1e9,bf16)",
                        text);
     char *end;
-    double flops = strtod(f[0], &end);
+    double flops = num_strtod(f[0], &end);
     if (end == f[0] || *end || !isfinite(flops) || flops < 0)
         return ms_errf(err, MS_EUSAGE, "--op '%s': FLOPS must be a number >= 0, got '%s'", text,
                        f[0]);
-    double bytes = strtod(f[1], &end);
+    double bytes = num_strtod(f[1], &end);
     if (end == f[1] || *end || !isfinite(bytes) || bytes <= 0)
         return ms_errf(err, MS_EUSAGE, "--op '%s': BYTES must be a number > 0, got '%s'", text,
                        f[1]);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/num.h"
+#include "core/sim.h"
 #include "core/vec.h"
 #include "hw/calib.h"
 #include "job/junc.h"
@@ -44,14 +46,14 @@ static const jopt rows[] = {
      "output lengths, the same forms"},
     {"rate", JOPT_STR, "R|inf", NULL, NULL, NAN, NAN, NULL, S(rate),
      "requests per second (Poisson), or inf: all there at time zero"},
-    {"burstiness", JOPT_POS, "CV", NULL, NULL, NAN, NAN, NULL, S(burstiness),
+    {"burstiness", JOPT_POS, "CV", NULL, NULL, 0.01, 100, NULL, S(burstiness),
      "gaps' coefficient of variation, gamma distributed (default 1: Poisson)"},
     {"concurrency", JOPT_INT, "C", NULL, NULL, 1, NAN, NULL, S(concurrency),
      "closed loop: C clients, each sending a request when its last ends"},
     {"replay", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(replay),
      "requests from a CSV trace: arrival_s,input_tokens,output_tokens"},
     {"requests", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(requests), "requests to simulate"},
-    {"duration", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(duration_s),
+    {"duration", JOPT_POS, "S", "s", NULL, NAN, SIM_TIME_MAX_S, NULL, S(duration_s),
      "simulate arrivals for S seconds (open loop)"},
     {"best-of", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(best_of),
      "chains per request sharing the prompt's KV cache"},
@@ -80,34 +82,34 @@ static const jopt rows[] = {
      "planned: admitted sequences must fit at their expected end; greedy: vLLM's"},
     {"preempt", JOPT_CHOICE, "MODE", NULL, "recompute", NAN, NAN, "recompute|swap", S(preempt),
      "what to do when the KV cache runs out"},
-    {"swap-GBps", JOPT_POS, "X", "GB/s", NULL, NAN, NAN, NULL, S(swap_GBps),
+    {"swap-GBps", JOPT_POS, "X", "GB/s", NULL, 1e-3, 1e6, NULL, S(swap_GBps),
      "host link per GPU for --preempt swap"},
     {"shared-prefix", JOPT_INT, "N", NULL, "0", 0, NAN, NULL, S(shared_prefix),
      "tokens every prompt starts with, cached once per instance"},
     {"cache-hit", JOPT_NUM, "F", NULL, NULL, 0, NAN, NULL, S(cache_hit),
      "share of prompt tokens a prefix cache holds, loaded instead of computed"},
-    {"cache-load-GBps", JOPT_POS, "X", "GB/s", NULL, NAN, NAN, NULL, S(cache_load_GBps),
+    {"cache-load-GBps", JOPT_POS, "X", "GB/s", NULL, 1e-3, 1e6, NULL, S(cache_load_GBps),
      "per GPU: what the prefix cache's KV loads at (host link or storage share)"},
-    {"moe-imbalance", JOPT_NUM, "X", NULL, "1", NAN, NAN, NULL, S(moe_imbalance),
+    {"moe-imbalance", JOPT_NUM, "X", NULL, "1", 1, 1e6, NULL, S(moe_imbalance),
      "busiest GPU's routed tokens over the mean"},
     {"overlap", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(overlap),
      "two micro-batches, each one's expert exchange beside the other's compute (DeepSeek, "
      "SGLang); needs --ep > 1"},
-    {"tpot-target", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(tpot_target_s),
+    {"tpot-target", JOPT_POS, "S", "s", NULL, NAN, 3600, NULL, S(tpot_target_s),
      "admit no sequence that would make the time per output token exceed S"},
     {"scenario", JOPT_CHOICE, "S", NULL, NULL, NAN, NAN, "offline|server", S(scenario),
      "MLPerf's: offline, every request at time zero; server, the highest Poisson rate meeting "
      "--p99-ttft and --p99-tpot"},
-    {"p99-ttft", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(p99_ttft_s),
+    {"p99-ttft", JOPT_POS, "S", "s", NULL, NAN, 86400, NULL, S(p99_ttft_s),
      "--scenario server: the p99 time to first token allowed"},
-    {"p99-tpot", JOPT_POS, "S", "s", NULL, NAN, NAN, NULL, S(p99_tpot_s),
+    {"p99-tpot", JOPT_POS, "S", "s", NULL, NAN, 3600, NULL, S(p99_tpot_s),
      "--scenario server: the p99 time per output token allowed"},
     {"seed", JOPT_INT, "N", NULL, "1", 0, NAN, NULL, S(seed),
      "random seed (of the requests, and of --uncertainty's draws)"},
     {"uncertainty", JOPT_INT, "N", NULL, NULL, 1, 1e6, NULL, S(uncertainty), JUNC_HELP},
     {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, NAN, NAN, NULL, S(price_per_gpu_hour),
      "a flat price of one GPU-hour instead of owning the fleet (hwdb/costs.csv)"},
-    {"power-resolution", JOPT_POS, "S", "s", "1", NAN, NAN, NULL, S(power_resolution_s),
+    {"power-resolution", JOPT_POS, "S", "s", "1", 1e-6, 3600, NULL, S(power_resolution_s),
      "seconds per point of the power series"},
     JPOWER_ROWS(S(power)),
     {"csv", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(csv), "write one row per request"},
@@ -152,7 +154,7 @@ static int parse_accept(const char *opt, const char *text, serve_config *cfg, ms
     const char *p = text;
     for (;;) {
         char *end;
-        double a = strtod(p, &end);
+        double a = num_strtod(p, &end);
         if (end == p || (*end && *end != ',') || !(a >= 0 && a <= 1))
             return ms_errf(err, MS_EUSAGE,
                            "%s '%s': expected rates in [0, 1] separated by commas, one a "
@@ -175,7 +177,7 @@ static int parse_rate(const char *opt, const char *text, double *rate, ms_err *e
         *rate = INFINITY;
         return MS_OK;
     }
-    *rate = strtod(text, &end);
+    *rate = num_strtod(text, &end);
     if (end == text || *end || !(*rate > 0) || !isfinite(*rate))
         return ms_errf(err, MS_EUSAGE,
                        "%s '%s': expected requests per second > 0, or inf (a rate of zero "
@@ -477,6 +479,22 @@ static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, m
     return MS_OK;
 }
 
+/* Whether count requests at rate per second arrive, on average, within
+ * the time one run can hold; the engine stops a run that still overruns. */
+static int check_span(const run *x, const char *opt, double rate, ms_err *err)
+{
+    double count = (double)x->spec.count;
+    if (x->spec.kind == REQS_TRACE || x->cfg.concurrency > 0 || !(count > 0) || isinf(rate) ||
+        count / rate <= SIM_TIME_MAX_S)
+        return MS_OK;
+    return ms_errf(err, MS_EUSAGE,
+                   "%s %g with --requests %.0f: the arrivals would span about %.3g days, past the "
+                   "%.1f days one run can simulate: give a rate of at least %.3g requests/s or "
+                   "fewer requests",
+                   opt, rate, count, count / rate / 86400, SIM_TIME_MAX_S / 86400,
+                   count / SIM_TIME_MAX_S);
+}
+
 static void set_rate(run *x, double rate)
 {
     reqs_spec *sp = &x->spec;
@@ -507,11 +525,19 @@ typedef struct pacc {
     double dt;
     double *e[3]; /* energy above the baseline per bin: IT, IT smoothed, GPUs alone */
     size_t n, cap;
-    int failed;
+    int failed;   /* 1: out of memory; 2: more bins than a power series holds */
+    double end_s; /* with failed 2: the time that needed too many bins */
 } pacc;
 
 static void pacc_put(pacc *p, int k, double t0, double t1, double w)
 {
+    /* Checked before the bins grow: a resolution of 1e-300 s must not
+     * fill memory before the series would refuse it. */
+    if (!(t1 / p->dt <= PSERIES_MAX_BINS)) {
+        p->failed = 2;
+        p->end_s = t1;
+        return;
+    }
     for (size_t b = (size_t)(t0 / p->dt); (double)b * p->dt < t1 && !p->failed; b++) {
         if (b >= p->cap) {
             /* The three series share p->cap, so each grows from a copy of
@@ -561,6 +587,11 @@ static int serve_power(run *x, const serve_result *r, pacc *p, jserve_out *out, 
     double span = r->makespan_s > 0 ? r->makespan_s : p->dt, gpus = (double)x->cfg.gpus;
     pseries *it = NULL, *smooth = NULL, *gpu = NULL;
     int rc;
+    if (p->failed == 2)
+        return ms_errf(err, MS_EINVAL,
+                       "--power-resolution %g s: the run's %g s of simulated time need more than "
+                       "%d power samples: use at least %g s",
+                       p->dt, p->end_s, PSERIES_MAX_BINS, p->end_s / PSERIES_MAX_BINS);
     if (p->failed)
         return ms_errf(err, MS_ENOMEM, "out of memory recording power");
     if ((rc = pseries_new(0, span, p->dt, &it, err)) ||
@@ -865,6 +896,8 @@ static int run_one(const jserve_job *j, const jenv *env, run *x, double rate, re
         x->cfg.on_iteration = on_iteration;
         x->cfg.iter_ctx = &pa;
     }
+    if ((rc = check_span(x, "--rate", rate, err)))
+        goto out;
     set_rate(x, rate);
     x->rate =
         x->spec.kind == REQS_POISSON || x->spec.kind == REQS_BURSTY ? x->spec.rate_per_s : NAN;
@@ -889,6 +922,9 @@ static int run_sweep(const jserve_job *j, run *x, report *r, jserve_out *out, ms
         return rc;
     if (!(out->sweep = calloc(out->nrates, sizeof *out->sweep)))
         return ms_errf(err, MS_ENOMEM, "out of memory");
+    for (size_t k = 0; k < out->nrates; k++)
+        if ((rc = check_span(x, "--sweep-rate", out->rates[k], err)))
+            return rc;
     for (size_t k = 0; k < out->nrates; k++) {
         set_rate(x, out->rates[k]);
         if ((rc = serve_run(&x->cfg, &out->sweep[k], err)))

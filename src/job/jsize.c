@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/num.h"
 #include "model/model.h"
 #include "net/topo.h"
 #include "power/pdb.h"
@@ -98,7 +99,7 @@ static int parse_fleet(const char *text, const chip_db *db, fleet *f, ms_err *er
         if (colon) {
             *colon = 0;
             char *end;
-            count = strtod(colon + 1, &end);
+            count = num_strtod(colon + 1, &end);
             if (end == colon + 1 || *end || !(count >= 1) || count != floor(count))
                 return ms_errf(err, MS_EUSAGE, "--chip '%s': count '%s' is not a whole number >= 1",
                                text, colon + 1);
@@ -121,6 +122,11 @@ static int parse_fleet(const char *text, const chip_db *db, fleet *f, ms_err *er
     return MS_OK;
 }
 
+/* The largest site --power may give: 1 TW, a third of the world's mean
+ * electricity generation; far past any planned site, and it keeps the
+ * GPU and switch counts sized from it well inside int64. */
+#define JSIZE_MAX_SITE_W 1e12
+
 /* "2.2GW", "150MW", "20e6" or "20e6W". */
 static int parse_watts(const char *opt, const char *text, double *out, ms_err *err)
 {
@@ -129,11 +135,16 @@ static int parse_watts(const char *opt, const char *text, double *out, ms_err *e
         double scale;
     } units[] = {{"", 1}, {"W", 1}, {"kW", 1e3}, {"MW", 1e6}, {"GW", 1e9}};
     char *end;
-    double v = strtod(text, &end);
+    double v = num_strtod(text, &end);
     for (size_t i = 0; end != text && i < sizeof units / sizeof units[0]; i++)
         if (strcmp(end, units[i].unit) == 0) {
             if (!(v > 0) || !isfinite(v))
                 break;
+            if (v * units[i].scale > JSIZE_MAX_SITE_W)
+                return ms_errf(err, MS_EUSAGE,
+                               "%s '%s': more than 1 TW, past any site (and the counts megasim "
+                               "sizes): expected at most 1000GW",
+                               opt, text);
             *out = v * units[i].scale;
             return MS_OK;
         }

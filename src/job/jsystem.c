@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/num.h"
 #include "core/vec.h"
 #include "io/jsonfile.h"
 #include "job/jscen.h"
@@ -510,7 +511,7 @@ int jsystem_limits(const char *opt, const char *text, double limit[JSYSTEM_KINDS
         char *eq = strchr(item, '='), *end;
         const char *value = eq ? eq + 1 : item;
         errno = 0;
-        double x = strtod(value, &end);
+        double x = num_strtod(value, &end);
         if (end == value || *end || errno || !isfinite(x) || x < 0)
             return ms_errf(err, MS_EUSAGE,
                            "%s: expected a relative error >= 0 (0.08 for 8%%), or KIND=X,... "

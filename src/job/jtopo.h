@@ -81,8 +81,8 @@ typedef struct jtopo_opts {
          "X",                                                                                      \
          "Gb/s",                                                                                   \
          NULL,                                                                                     \
-         NAN,                                                                                      \
-         NAN,                                                                                      \
+         1e-3,                                                                                     \
+         1e6,                                                                                      \
          NULL,                                                                                     \
          (base) + offsetof(jtopo_opts, nic_Gbps),                                                  \
          "NIC line rate per GPU (default: the chip's)"},                                           \

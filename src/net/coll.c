@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/num.h"
 #include "core/sim.h"
 #include "core/vec.h"
 #include "io/csvtab.h"
@@ -606,9 +607,8 @@ static void start_step(sim *s, runner *r)
         on_xfer_done(s, r, -1);
         return;
     }
-    if (sim_event_is_none(
-            sim_after(s, sim_time_from_s(lead + alpha), start_transfers, r, (sim_payload){0})))
-        r->oom = 1;
+    if (sim_event_is_none(sim_after_s(s, lead + alpha, start_transfers, r, (sim_payload){0})))
+        r->oom = 1; /* or a time past the clock's range, which the run reports */
 }
 
 static int run_flows(const topo *t, const coll_spec *const *c, const coll_plan *const *p, size_t n,
@@ -686,7 +686,7 @@ static int optional_column(const csvtab *t, size_t r, int col, const char *name,
     if (!text || !text[0])
         return MS_OK;
     char *end;
-    double v = strtod(text, &end);
+    double v = num_strtod(text, &end);
     if (*end || !(zero_ok ? v >= 0 : v > 0) || v > 1e6 || !row_ok)
         return ms_errf(err, MS_EINVAL, "%s:%d: column '%s': expected %s on the %s row, got \"%s\"",
                        path, csvtab_row_line(t, r), name, expected, row, text);
@@ -713,6 +713,14 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
                      path);
         goto out;
     }
+    if (csvtab_nrows(t) == 0) {
+        rc = ms_errf(err, MS_EPARSE,
+                     "%s: a header and no rows: expected a row per link kind (for links at full "
+                     "bandwidth, give --ideal instead)",
+                     path);
+        goto out;
+    }
+    int seen_line[sizeof kinds / sizeof kinds[0]] = {0};
     for (size_t r = 0; r < csvtab_nrows(t); r++) {
         int line = csvtab_row_line(t, r);
         const char *k = csvtab_field(t, r, (size_t)ck), *e = csvtab_field(t, r, (size_t)ce),
@@ -728,6 +736,13 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
                          path, line, k ? k : "");
             goto out;
         }
+        if (seen_line[kind]) {
+            rc = ms_errf(err, MS_EINVAL,
+                         "%s:%d: link_kind %s is already given on line %d: expected each once",
+                         path, line, k, seen_line[kind]);
+            goto out;
+        }
+        seen_line[kind] = line;
         if ((rc = optional_column(t, r, cc, "chan_GBps", "GB/s > 0", 0, kind == TOPO_LINK_NIC,
                                   "nic", 1e9, path, &out->chan_Bps, err)) ||
             (rc = optional_column(t, r, cb, "base_us", "microseconds >= 0", 1,
@@ -737,14 +752,14 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
                                   kind == TOPO_LINK_NIC, "nic", 1e-6, path, &out->level_s, err)))
             goto out;
         char *end;
-        double eff = e && e[0] ? strtod(e, &end) : NAN;
+        double eff = e && e[0] ? num_strtod(e, &end) : NAN;
         if (e && e[0] && (*end || !(eff > 0 && eff <= 1))) {
             rc = ms_errf(err, MS_EINVAL,
                          "%s:%d: column 'bw_eff': expected a fraction in (0, 1], got \"%s\"", path,
                          line, e);
             goto out;
         }
-        double alpha = a && a[0] ? strtod(a, &end) : NAN;
+        double alpha = a && a[0] ? num_strtod(a, &end) : NAN;
         if (a && a[0] && (*end || !(alpha >= 0) || alpha > 1e6)) {
             rc = ms_errf(err, MS_EINVAL,
                          "%s:%d: column 'alpha_us': expected microseconds >= 0, got \"%s\"", path,

@@ -222,8 +222,12 @@ static void reschedule(flow_net *n)
         soonest = fmin(soonest, fmax(f->remaining, 0) / f->rate);
     }
     /* Round up to the next picosecond, so the flow is surely done then. */
-    sim_time dt = (sim_time)ceil(soonest * (double)SIM_PS_PER_S);
-    n->next = sim_after(n->s, dt, on_next, n, (sim_payload){0});
+    double dt_ps = ceil(soonest * (double)SIM_PS_PER_S);
+    if (!(dt_ps < (double)(SIM_TIME_MAX - sim_now(n->s)))) {
+        sim_time_overflow(n->s, sim_time_to_s(sim_now(n->s)) + soonest);
+        goto out;
+    }
+    n->next = sim_after(n->s, (sim_time)dt_ps, on_next, n, (sim_payload){0});
     if (sim_event_is_none(n->next))
         fail(n, "out of memory scheduling a flow");
 out:
@@ -350,7 +354,11 @@ int64_t flow_start(flow_net *n, const int32_t *path, size_t len, double bytes, d
                          .done = done,
                          .ctx = ctx};
     n->npaths += len;
-    sim_time delay = sim_time_from_s(latency_s);
+    sim_time delay;
+    if (sim_time_try_from_s(latency_s, &delay) || delay > SIM_TIME_MAX - sim_now(n->s)) {
+        sim_time_overflow(n->s, sim_time_to_s(sim_now(n->s)) + latency_s);
+        return -1;
+    }
     if (delay == 0) {
         activate(n, id);
     } else if (sim_event_is_none(

@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "core/num.h"
 #include "io/csvtab.h"
 #include "net/topo.h"
 
@@ -51,7 +52,7 @@ static double note_setting(const char *note, const char *name)
     if (!p || p[strlen(name)] != '=')
         return NAN;
     char *end;
-    double v = strtod(p + strlen(name) + 1, &end);
+    double v = num_strtod(p + strlen(name) + 1, &end);
     if (end == p + strlen(name) + 1 || strncmp(end, " or", 3) == 0)
         return NAN;
     return v;
@@ -65,7 +66,7 @@ static double note_max_bytes(const char *note)
     if (!p)
         return NAN;
     char *end;
-    double v = strtod(p + 4, &end);
+    double v = num_strtod(p + 4, &end);
     if (end == p + 4 || !(v > 0))
         return NAN;
     switch (*end) {
@@ -93,7 +94,7 @@ static double num(const csvtab *t, size_t r, int col)
     if (!s || !s[0])
         return NAN;
     char *end;
-    double v = strtod(s, &end);
+    double v = num_strtod(s, &end);
     return end != s && !*end ? v : -1; /* -1: not a number, caught by the caller */
 }
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/num.h"
+
 typedef struct unit {
     const char *text;
     double si; /* SI units per one of it */
@@ -75,7 +77,7 @@ int derive_parse(const char *text, int scale, derive_change *out, ms_err *err)
                        text, (int)(eq - text), text, derive_field_list());
     const field_spec *fs = &fields[f];
     char *end;
-    double v = strtod(eq + 1, &end);
+    double v = num_strtod(eq + 1, &end);
     if (end == eq + 1 || !isfinite(v))
         return ms_errf(err, MS_EUSAGE, "%s '%s': expected a number after '='", what, text);
     *out = (derive_change){.field = (derive_field)f, .scale = scale, .value = v};

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/num.h"
 #include "core/vec.h"
 #include "io/csvtab.h"
 
@@ -345,7 +346,7 @@ static int load_row(xrule_set *s, const csvtab *t, size_t r, const int map[C_COU
         return ms_errf(err, MS_EINVAL, "%s:%d: column 'op': expected >=, >, < or <=, got \"%s\"",
                        path, line, f[C_OP]);
     char *end;
-    k.threshold = strtod(f[C_THRESHOLD], &end);
+    k.threshold = num_strtod(f[C_THRESHOLD], &end);
     if (end == f[C_THRESHOLD] || *end || !isfinite(k.threshold) || k.threshold < 0)
         return ms_errf(err, MS_EINVAL,
                        "%s:%d: column 'threshold': expected a number >= 0 in the metric's unit, "

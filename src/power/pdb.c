@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/num.h"
 #include "io/csvtab.h"
 
 /* ---- shared helpers ---------------------------------------------------- */
@@ -81,7 +82,7 @@ static int parse_num(const at *a, const char *text, int blank_ok, double min, in
         return MS_OK;
     }
     char *end;
-    double v = strtod(text, &end);
+    double v = num_strtod(text, &end);
     if (end == text || *end != '\0' || !isfinite(v))
         return ms_errf(err, MS_EINVAL,
                        "%s:%d: column '%s' (field %zu) of '%s': expected a number in %s, got "

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/num.h"
 #include "io/csvtab.h"
 
 #define MAX_TOKENS 1e8 /* no parameter or table row beyond 10^8 tokens */
@@ -84,7 +85,7 @@ static int parse_number(const char *text, double *out)
     char *end;
     if (!text || !text[0] || text[0] == ' ' || text[0] == '\t')
         return -1;
-    double v = strtod(text, &end);
+    double v = num_strtod(text, &end);
     if (end == text || *end != '\0' || !isfinite(v))
         return -1;
     *out = v;

@@ -410,6 +410,11 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
                        "--moe-imbalance: expected the busiest GPU's routed tokens over the "
                        "mean, >= 1, got %g",
                        cfg->moe_imbalance);
+    if (cfg->ep > 1 && cfg->moe_imbalance > (double)cfg->ep)
+        return ms_errf(err, MS_EINVAL,
+                       "--moe-imbalance %g: more than the %lld GPUs of --ep, and the busiest "
+                       "cannot take more than all routed tokens",
+                       cfg->moe_imbalance, (long long)cfg->ep);
     if (isnan(chip_peak(c, cfg->weight_prec)))
         return ms_errf(err, MS_EINVAL, "--precision %s: %s has no %s peak in the database",
                        ms_prec_name(cfg->weight_prec), c->name, ms_prec_name(cfg->weight_prec));

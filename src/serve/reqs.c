@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/num.h"
+#include "core/sim.h"
 #include "io/csvtab.h"
 
 #define MAX_TOKENS 1e8 /* as dist.c: no length beyond 10^8 tokens */
@@ -71,7 +73,7 @@ static int parse_tokens(const char *text, int64_t *out)
     char *end;
     if (!text[0] || text[0] == ' ' || text[0] == '\t')
         return -1;
-    double v = strtod(text, &end);
+    double v = num_strtod(text, &end);
     if (end == text || *end || !isfinite(v) || v != floor(v) || v < 1 || v > MAX_TOKENS)
         return -1;
     *out = (int64_t)v;
@@ -110,12 +112,17 @@ static int load_trace(reqs *r, const csvtab *t, ms_err *err)
             f[c] = csvtab_field(t, i, (size_t)col[c]);
         req *q = &r->trace[i];
         char *end;
-        q->arrival_s = strtod(f[T_ARRIVAL], &end);
+        q->arrival_s = num_strtod(f[T_ARRIVAL], &end);
         if (!f[T_ARRIVAL][0] || f[T_ARRIVAL][0] == ' ' || f[T_ARRIVAL][0] == '\t' ||
             end == f[T_ARRIVAL] || *end || !isfinite(q->arrival_s) || q->arrival_s < 0)
             return ms_errf(err, MS_EPARSE,
                            "%s:%d: column 'arrival_s': expected finite seconds >= 0, got \"%s\"",
                            path, line, f[T_ARRIVAL]);
+        if (q->arrival_s > SIM_TIME_MAX_S)
+            return ms_errf(err, MS_EINVAL,
+                           "%s:%d: column 'arrival_s': %s s is past the %.0f s (%.1f days) one "
+                           "run can simulate",
+                           path, line, f[T_ARRIVAL], SIM_TIME_MAX_S, SIM_TIME_MAX_S / 86400);
         if (i > 0 && q->arrival_s < r->trace[i - 1].arrival_s)
             return ms_errf(err, MS_EPARSE,
                            "%s:%d: column 'arrival_s': %s is earlier than %s on line %d: a "

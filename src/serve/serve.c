@@ -256,7 +256,7 @@ static void start(fleet *f, int64_t i)
     I->stall_s = 0;
     I->busy = 1;
     I->t_start_s = now;
-    sim_after(f->s, sim_time_from_s(t), iteration_end, f, (sim_payload){.i64 = {i, 0}});
+    sim_after_s(f->s, t, iteration_end, f, (sim_payload){.i64 = {i, 0}});
 }
 
 static void iteration_end(sim *s, void *ctx, sim_payload p)
@@ -384,7 +384,7 @@ static void next_arrival(fleet *f, double now)
     uint32_t rid = admit_req(f, &r, t);
     if (rid == NONE)
         return;
-    sim_at(f->s, sim_time_from_s(t), arrival, f, (sim_payload){.u64 = {rid, 0}});
+    sim_at_plus_s(f->s, 0, t, arrival, f, (sim_payload){.u64 = {rid, 0}});
 }
 
 static void arrival(sim *s, void *ctx, sim_payload p)

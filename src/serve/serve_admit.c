@@ -112,7 +112,9 @@ int64_t servei_rank_budget(const fleet *f, const inst *I)
     b.prefill_keys = 1024.0 * 1025 / 2;
     double per_token = (icost_eval(L->ic, &b).time_s - t_dec) / 1024;
     double room_s = target * f->r - t_dec;
-    int64_t fit = per_token > 0 && room_s > 0 ? (int64_t)floor(room_s / per_token) : 0;
+    /* Compared as doubles first: a target of 1e30 s must not overflow. */
+    double fit_tokens = per_token > 0 && room_s > 0 ? floor(room_s / per_token) : 0;
+    int64_t fit = fit_tokens < (double)budget ? (int64_t)fit_tokens : budget;
     if (fit < f->bs)
         fit = f->bs;
     return fit < budget ? fit : budget;

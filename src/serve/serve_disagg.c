@@ -92,6 +92,6 @@ void servei_pull_parked(fleet *f, int64_t i, double now)
         double t1 = t0 + f->cfg->kv_link_latency_s + fmax(send_s, recv_s) / f->cfg->kv_link_Bps;
         S->link_free_s = I->link_free_s = t1;
         sim_payload pl = {.u64 = {cid, c->gen}};
-        sim_at(f->s, sim_time_from_s(t1), moved, f, pl);
+        sim_at_plus_s(f->s, 0, t1, moved, f, pl);
     }
 }

@@ -336,7 +336,11 @@ static void try_start(runner *R, int id)
     int has_ep;
     double dur_s = task_time(R, load_class(R, rep), rank, k, parts, &R->cur_ep_exposed[id],
                              &R->cur_ep[id], &has_ep, &R->cur_matrix[id], &R->cur_memory[id]);
-    sim_time dur = sim_time_from_s(dur_s);
+    sim_time dur;
+    if (sim_time_try_from_s(dur_s, &dur) || dur > SIM_TIME_MAX - start) {
+        sim_time_overflow(R->s, sim_time_to_s(start) + dur_s);
+        return;
+    }
     R->busy[id] = 1;
     /* Counted now, before a barrier may hold the task back; time a barrier
      * adds counts as waiting. */
