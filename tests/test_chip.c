@@ -150,7 +150,9 @@ static void test_bad_rows(void)
         {"idle above TDP", "idle_W", "800", MS_EINVAL, "idle power 800 W exceeds tdp_W 700 W"},
         {"estimated names no column", "estimated", "fp64_TFLOPS;speed", MS_EINVAL,
          "'speed' is not a column name"},
-        {"space in name", "name", "X 100", MS_EINVAL, "without spaces or commas"},
+        {"space in name", "name", "X 100", MS_EINVAL, "without spaces, commas or quotes"},
+        {"line break in name", "name", "\"X\n100\"", MS_EINVAL,
+         "column 'name': expected printable ASCII"},
         {"one field too many", "source", "src,extra", MS_EPARSE,
          "has 27 fields, the header has 26"},
     };

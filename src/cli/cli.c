@@ -31,12 +31,22 @@
  * --keep-plot-data). */
 static int keep_plot_data;
 
+/* The scenario file whose fields lead the next command's arguments. */
+static jopt_origin scenario_origin;
+
+void cli_from_scenario(const char *file, int nargs)
+{
+    scenario_origin = (jopt_origin){.file = file, .nargs = nargs};
+}
+
 int cli_parse_job(const cli_cmd *cmd, void *job, int argc, char **argv, const char **pos, int *npos)
 {
     ms_err err = {0};
     int help;
-    if (jopt_parse(cmd->table, job, argc - 1, argv + 1, pos, cmd->max_pos, npos, &help, &err))
-        return cli_usage_error(cmd, "%s", err.msg);
+    if (jopt_parse_from(cmd->table, job, argc - 1, argv + 1,
+                        scenario_origin.file ? &scenario_origin : NULL, pos, cmd->max_pos, npos,
+                        &help, &err))
+        return err.code == MS_EUSAGE ? cli_usage_error(cmd, "%s", err.msg) : cli_fail(cmd, &err);
     if (help) {
         cli_help(cmd, stdout);
         return CLI_EXIT_OK;

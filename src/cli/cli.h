@@ -44,6 +44,11 @@ struct cli_cmd {
 int cli_parse_job(const cli_cmd *cmd, void *job, int argc, char **argv, const char **pos,
                   int *npos);
 
+/* The next command's first nargs arguments (after its name) are the
+ * fields of scenario file file: their bad values are named as its fields
+ * and are bad data (exit 1), not bad usage. */
+void cli_from_scenario(const char *file, int nargs);
+
 /* Prints r as text, or as JSON with json. */
 int cli_emit_report(const struct report *r, int json, ms_err *err);
 

@@ -54,6 +54,8 @@ typedef struct scen_args {
     char *args[MAX_ARGS];
     char *owned[MAX_ARGS];
     int nargs, nowned;
+    char path[4096]; /* the file, as messages name it */
+    int nfile;       /* args[1..nfile] are its fields; the rest the command line's */
 } scen_args;
 
 static void scen_free(scen_args *sa)
@@ -165,6 +167,8 @@ static int scen_from_obj(const cJSON *root, const char *path, int nextra, char *
             continue;
         rc = push_field(sa, path, sa->cmd, f, err);
     }
+    sa->nfile = sa->nargs - 1;
+    snprintf(sa->path, sizeof sa->path, "%s", path);
     for (int i = 0; i < nextra && !rc; i++) {
         if (sa->nargs + 1 >= MAX_ARGS)
             rc = ms_errf(err, MS_EUSAGE, "too many arguments");
@@ -204,7 +208,9 @@ static int run_scenario(const cli_cmd *self, int argc, char **argv)
     scen_args sa;
     if (scen_read(argv[1], argc - 2, argv + 2, &sa, &err))
         return cli_fail(self, &err);
+    cli_from_scenario(sa.path, sa.nfile);
     int code = sa.cmd->run(sa.cmd, sa.nargs, sa.args);
+    cli_from_scenario(NULL, 0);
     scen_free(&sa);
     return code;
 }

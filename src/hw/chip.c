@@ -217,10 +217,14 @@ static int load_row(const csvtab *t, size_t r, const int map[NCOLS], chip *c, ms
         if (rc)
             return rc;
     }
-    if (strpbrk(c->name, " ,\t"))
+    int printable = 1; /* a name is a table cell and a JSON string too */
+    for (const char *p = c->name; *p; p++)
+        printable &= *p > ' ' && *p < 0x7F && *p != ',' && *p != '"';
+    if (!printable)
         return ms_errf(err, MS_EINVAL,
-                       "%s:%d: column 'name' of %s: expected a name without spaces or commas", path,
-                       line, who);
+                       "%s:%d: column 'name': expected printable ASCII without spaces, commas or "
+                       "quotes",
+                       path, line);
     if (c->idle_W > c->tdp_W) /* false when either is NAN */
         return ms_errf(err, MS_EINVAL,
                        "%s:%d: column 'idle_W' of %s: idle power %g W exceeds tdp_W %g W", path,

@@ -184,6 +184,18 @@ static int read_row(kmeas_set *set, const cursor *c, int published, kmeas_row *r
                            "%s:%d: columns 'm', 'n', 'k': a GEMM row needs its "
                            "shape, each at least 1",
                            c->path, c->line);
+        /* Whole, and far below int64's range: no GEMM has a side of more
+         * than 1e9 (a billion tokens in one product). */
+        const double dims[3] = {row->m, row->n, row->k};
+        for (int d = 0; d < 3; d++)
+            if (dims[d] != floor(dims[d]) || dims[d] > 1e9)
+                return ms_errf(c->err, MS_EINVAL,
+                               "%s:%d: column '%c': expected a whole number from 1 to 1e9, got "
+                               "%s",
+                               c->path, c->line, "mnk"[d],
+                               text(c, d == 0   ? "m"
+                                       : d == 1 ? "n"
+                                                : "k"));
         roof_op op = roof_gemm((int64_t)row->m, (int64_t)row->n, (int64_t)row->k, row->prec);
         if (isnan(row->flops))
             row->flops = op.flops * row->count;

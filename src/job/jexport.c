@@ -445,7 +445,7 @@ int jexport_derive_run(const jexport_derive_job *j, const jenv *env, report *r,
         return ms_errf(err, MS_EINVAL,
                        "no user data directory: set MEGASIM_USER_DIR (or XDG_DATA_HOME or HOME)");
     if (strlen(path) >= sizeof out->file)
-        return ms_errf(err, MS_EINVAL, "--out: path too long: %s", path);
+        return ms_errf(err, MS_EUSAGE, "--out: path too long: %s", path);
     snprintf(out->file, sizeof out->file, "%s", path);
     chip_db *db = NULL;
     xrule_set *set = NULL;
@@ -461,7 +461,7 @@ int jexport_derive_run(const jexport_derive_job *j, const jenv *env, report *r,
                strcmp(taken->derivation, out->chip.c.derivation) == 0;
     int replace = taken && j->force && strcmp(taken->file, out->file) == 0;
     if (taken && !same && !replace)
-        rc = ms_errf(err, MS_EINVAL, "--name '%s': already a chip (%s:%d); choose another%s",
+        rc = ms_errf(err, MS_EUSAGE, "--name '%s': already a chip (%s:%d); choose another%s",
                      j->name, taken->file, taken->line,
                      strcmp(taken->file, out->file) == 0 ? ", or --force to replace it" : "");
     if (!rc)

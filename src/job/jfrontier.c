@@ -421,7 +421,7 @@ static int prepare(const jfrontier_job *j, const jenv *env, setup *s, ms_err *er
     if (!rc)
         rc = jscen_command(j->workload, env, wcmd, sizeof wcmd, err);
     if (!rc && strcmp(wcmd, "train") != 0 && strcmp(wcmd, "serve") != 0)
-        rc = ms_errf(err, MS_EINVAL, "--workload %s: runs '%s'; expected a train or serve scenario",
+        rc = ms_errf(err, MS_EUSAGE, "--workload %s: runs '%s'; expected a train or serve scenario",
                      jenv_find(env, j->workload, path, sizeof path), wcmd);
     if (!rc)
         rc = jenv_load_chips(env, &j->chips, &s->db, err);
@@ -605,10 +605,10 @@ int jfrontier_run(const jfrontier_job *j, const jenv *env, report *r, jfrontier_
         run_one(j->workload, &x, env, s.base->name, j->metric, &out->base_metric, base_error,
                 sizeof base_error) &&
         isnan(out->base_metric))
-        rc = ms_errf(err, MS_EINVAL, "--workload %s on %s: %s", j->workload, s.base->name,
+        rc = ms_errf(err, MS_EUSAGE, "--workload %s on %s: %s", j->workload, s.base->name,
                      base_error);
     if (!rc && isnan(out->base_metric))
-        rc = ms_errf(err, MS_EINVAL, "--metric %s: %s", j->metric, base_error);
+        rc = ms_errf(err, MS_EUSAGE, "--metric %s: %s", j->metric, base_error);
     double t0 = now_s();
     if (!rc)
         rc = run_designs(j, env, out->ds, out->n,

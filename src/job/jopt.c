@@ -122,18 +122,46 @@ static int in_range(const jopt *o, double v)
     return (isnan(o->min) || v >= o->min) && (isnan(o->max) || v <= o->max);
 }
 
-static int bad_value(const jopt *o, const char *value, const char *what, ms_err *err)
+/* How messages name o: "--global-batch" on the command line, "FILE: field
+ * 'global_batch'" for a scenario file's field (file not NULL). */
+static const char *shown_name(const jopt *o, const char *file, char *buf, size_t cap)
 {
-    char range[64];
+    if (!file) {
+        snprintf(buf, cap, "--%s", o->name);
+        return buf;
+    }
+    int n = snprintf(buf, cap, "%s: field '", file);
+    for (const char *p = o->name; *p && n > 0 && (size_t)n + 2 < cap; p++)
+        buf[n++] = *p == '-' ? '_' : *p;
+    if (n > 0 && (size_t)n + 2 < cap)
+        buf[n++] = '\'', buf[n] = '\0';
+    return buf;
+}
+
+/* A bad value is bad usage on the command line, bad data in a file. */
+static int from_code(const char *file)
+{
+    return file ? MS_EINVAL : MS_EUSAGE;
+}
+
+static int bad_value(const jopt *o, const char *value, const char *what, const char *file,
+                     ms_err *err)
+{
+    char range[64], name[300];
     range_text(o, range, sizeof range);
-    return ms_errf(err, MS_EUSAGE, "--%s '%s': expected %s%s%s", o->name, value, what,
+    shown_name(o, file, name, sizeof name);
+    if (file)
+        return ms_errf(err, MS_EINVAL, "%s: expected %s%s%s, got %s", name, what,
+                       range[0] ? " " : "", range, value);
+    return ms_errf(err, MS_EUSAGE, "%s '%s': expected %s%s%s", name, value, what,
                    range[0] ? " " : "", range);
 }
 
 /* Stores value (a flag's NULL) in o's field. */
-static int store(const jopt *o, void *job, const char *value, ms_err *err)
+static int store(const jopt *o, void *job, const char *value, const char *file, ms_err *err)
 {
-    char *end;
+    char *end, name[300];
+    shown_name(o, file, name, sizeof name);
     switch (o->type) {
     case JOPT_FLAG:
         *FIELD(job, o, int) = 1;
@@ -142,7 +170,7 @@ static int store(const jopt *o, void *job, const char *value, ms_err *err)
         errno = 0;
         long long v = strtoll(value, &end, 10);
         if (end == value || *end || errno || !in_range(o, (double)v))
-            return bad_value(o, value, "a whole number", err);
+            return bad_value(o, value, "a whole number", file, err);
         *FIELD(job, o, int64_t) = v;
         return MS_OK;
     }
@@ -151,22 +179,22 @@ static int store(const jopt *o, void *job, const char *value, ms_err *err)
         errno = 0;
         double v = num_strtod(value, &end);
         if (o->type == JOPT_POS && !(v > 0))
-            return bad_value(o, value, "a number > 0", err);
+            return bad_value(o, value, "a number > 0", file, err);
         if (end == value || *end || errno || !isfinite(v) || !in_range(o, v))
-            return bad_value(o, value, "a number", err);
+            return bad_value(o, value, "a number", file, err);
         *FIELD(job, o, double) = v;
         return MS_OK;
     }
     case JOPT_BYTES: {
         double v;
         if (parse_bytes(value, &v) || !in_range(o, v))
-            return bad_value(o, value, "a size such as 1GiB, 64MB or 1e9 (bytes)", err);
+            return bad_value(o, value, "a size such as 1GiB, 64MB or 1e9 (bytes)", file, err);
         *FIELD(job, o, double) = v;
         return MS_OK;
     }
     case JOPT_STR:
         if (!value[0])
-            return ms_errf(err, MS_EUSAGE, "--%s: expected a value, got an empty one", o->name);
+            return ms_errf(err, from_code(file), "%s: expected a value, got an empty one", name);
         *FIELD(job, o, const char *) = value;
         return MS_OK;
     case JOPT_CHOICE: {
@@ -177,7 +205,9 @@ static int store(const jopt *o, void *job, const char *value, ms_err *err)
             for (char *p = list; *p; p++)
                 if (*p == '|')
                     *p = ',';
-            return ms_errf(err, MS_EUSAGE, "--%s '%s': expected one of %s", o->name, value, list);
+            return file ? ms_errf(err, MS_EINVAL, "%s: expected one of %s, got %s", name, list,
+                                  value)
+                        : ms_errf(err, MS_EUSAGE, "%s '%s': expected one of %s", name, value, list);
         }
         *FIELD(job, o, int) = k;
         return MS_OK;
@@ -185,12 +215,13 @@ static int store(const jopt *o, void *job, const char *value, ms_err *err)
     case JOPT_LIST: {
         jopt_list *l = FIELD(job, o, jopt_list);
         if (l->n == JOPT_MAX_LIST)
-            return ms_errf(err, MS_EUSAGE, "--%s given more than %d times", o->name, JOPT_MAX_LIST);
+            return ms_errf(err, from_code(file), "%s given more than %d times", name,
+                           JOPT_MAX_LIST);
         l->v[l->n++] = value;
         return MS_OK;
     }
     }
-    return ms_errf(err, MS_EINVAL, "--%s: unknown option type", o->name);
+    return ms_errf(err, MS_EUSAGE, "--%s: unknown option type", o->name);
 }
 
 static jopt_given_set *given_mask(const jopt_table *t, const void *job)
@@ -230,13 +261,19 @@ int jopt_defaults(const jopt_table *t, void *job, ms_err *err)
             break;
         }
         int rc;
-        if (o->def && o->type != JOPT_FLAG && (rc = store(o, job, o->def, err)))
+        if (o->def && o->type != JOPT_FLAG && (rc = store(o, job, o->def, NULL, err)))
             return rc; /* a table whose default is out of its own range */
     }
     return MS_OK;
 }
 
 int jopt_set(const jopt_table *t, void *job, const char *name, const char *value, ms_err *err)
+{
+    return jopt_set_from(t, job, name, value, NULL, err);
+}
+
+int jopt_set_from(const jopt_table *t, void *job, const char *name, const char *value,
+                  const char *file, ms_err *err)
 {
     const jopt *o = jopt_find(t, name);
     if (!o) {
@@ -252,7 +289,7 @@ int jopt_set(const jopt_table *t, void *job, const char *name, const char *value
     size_t row = (size_t)(o - t->rows);
     if (given_mask(t, job) && row < JOPT_MAX_ROWS)
         given_mask(t, job)->bits[row / 64] |= UINT64_C(1) << row % 64;
-    return store(o, job, value, err);
+    return store(o, job, value, file, err);
 }
 
 int jopt_given(const jopt_table *t, const void *job, const char *name)
@@ -266,13 +303,25 @@ int jopt_given(const jopt_table *t, const void *job, const char *name)
 int jopt_parse(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,
                int *npos, int *help, ms_err *err)
 {
+    return jopt_parse_from(t, job, argc, argv, NULL, pos, max_pos, npos, help, err);
+}
+
+int jopt_parse_from(const jopt_table *t, void *job, int argc, char **argv, const jopt_origin *from,
+                    const char **pos, int max_pos, int *npos, int *help, ms_err *err)
+{
     *npos = *help = 0;
     int rc = jopt_defaults(t, job, err);
-    return rc ? rc : jopt_apply(t, job, argc, argv, pos, max_pos, npos, help, err);
+    return rc ? rc : jopt_apply_from(t, job, argc, argv, from, pos, max_pos, npos, help, err);
 }
 
 int jopt_apply(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,
                int *npos, int *help, ms_err *err)
+{
+    return jopt_apply_from(t, job, argc, argv, NULL, pos, max_pos, npos, help, err);
+}
+
+int jopt_apply_from(const jopt_table *t, void *job, int argc, char **argv, const jopt_origin *from,
+                    const char **pos, int max_pos, int *npos, int *help, ms_err *err)
 {
     int rc = MS_OK;
     *npos = 0;
@@ -295,9 +344,10 @@ int jopt_apply(const jopt_table *t, void *job, int argc, char **argv, const char
         snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), body);
         const jopt *o = jopt_find(t, name);
         const char *value = eq ? eq + 1 : NULL;
+        const char *file = from && i < from->nargs ? from->file : NULL;
         if (o && o->type != JOPT_FLAG && !eq && i + 1 < argc)
             value = argv[++i];
-        rc = jopt_set(t, job, name, value, err);
+        rc = jopt_set_from(t, job, name, value, file, err);
     }
     return rc;
 }

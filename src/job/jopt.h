@@ -88,6 +88,24 @@ int jopt_parse(const jopt_table *t, void *job, int argc, char **argv, const char
 int jopt_apply(const jopt_table *t, void *job, int argc, char **argv, const char **pos, int max_pos,
                int *npos, int *help, ms_err *err);
 
+/* Where arguments came from, for messages: argv[0..nargs) are the fields
+ * of the scenario file file (as "--name value" pairs), named "FILE: field
+ * 'name'" with MS_EINVAL (bad data) when their values are bad; the rest
+ * are the command line's, named "--name" with MS_EUSAGE. */
+typedef struct jopt_origin {
+    const char *file;
+    int nargs;
+} jopt_origin;
+
+/* jopt_parse, jopt_apply and jopt_set with their arguments' origin (NULL:
+ * all from the command line). */
+int jopt_parse_from(const jopt_table *t, void *job, int argc, char **argv, const jopt_origin *from,
+                    const char **pos, int max_pos, int *npos, int *help, ms_err *err);
+int jopt_apply_from(const jopt_table *t, void *job, int argc, char **argv, const jopt_origin *from,
+                    const char **pos, int max_pos, int *npos, int *help, ms_err *err);
+int jopt_set_from(const jopt_table *t, void *job, const char *name, const char *value,
+                  const char *file, ms_err *err);
+
 /* The row of name, or NULL. */
 const jopt *jopt_find(const jopt_table *t, const char *name);
 

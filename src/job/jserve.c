@@ -138,10 +138,13 @@ const jopt_table jserve_options = {.rows = rows,
 
 /* ---- options read into the simulator's configuration ---- */
 
-static int parse_prec(const char *opt, const char *v, ms_prec *out, ms_err *err)
+/* Weights: fp8, bf16 or fp4; the KV cache (with_fp4 0): bf16 or fp8. */
+static int parse_prec(const char *opt, const char *v, int with_fp4, ms_prec *out, ms_err *err)
 {
-    if (ms_prec_parse(v, out) != 0 || (*out != MS_FP8 && *out != MS_BF16 && *out != MS_FP4))
-        return ms_errf(err, MS_EUSAGE, "%s '%s': expected fp8, bf16 or fp4", opt, v);
+    if (ms_prec_parse(v, out) != 0 ||
+        (*out != MS_FP8 && *out != MS_BF16 && (*out != MS_FP4 || !with_fp4)))
+        return ms_errf(err, MS_EUSAGE, "%s '%s': expected %s", opt, v,
+                       with_fp4 ? "fp8, bf16 or fp4" : "bf16 or fp8");
     return MS_OK;
 }
 
@@ -320,8 +323,8 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
     sp->count = j->requests != JOPT_NO_INT ? j->requests : 0;
     cfg->seed = sp->seed = (uint64_t)j->seed;
     int rc;
-    if ((rc = parse_prec("--precision", j->precision, &cfg->par.weight_prec, err)) ||
-        (rc = parse_prec("--kv-precision", j->kv_precision, &cfg->par.kv_prec, err)))
+    if ((rc = parse_prec("--precision", j->precision, 1, &cfg->par.weight_prec, err)) ||
+        (rc = parse_prec("--kv-precision", j->kv_precision, 0, &cfg->par.kv_prec, err)))
         return rc;
     cfg->par.overlap = j->overlap;
     cfg->par.moe_imbalance = j->moe_imbalance;
@@ -588,7 +591,7 @@ static int serve_power(run *x, const serve_result *r, pacc *p, jserve_out *out, 
     pseries *it = NULL, *smooth = NULL, *gpu = NULL;
     int rc;
     if (p->failed == 2)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--power-resolution %g s: the run's %g s of simulated time need more than "
                        "%d power samples: use at least %g s",
                        p->dt, p->end_s, PSERIES_MAX_BINS, p->end_s / PSERIES_MAX_BINS);

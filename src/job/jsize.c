@@ -203,7 +203,7 @@ static int gpus_for_power(const jsize_job *j, fleet *f, ms_err *err)
         g = floor((it_w - (double)sw * sw_w) / per);
     }
     if (g < 1)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--power %s at IT fraction %g holds no %s: one draws %.0f W with its "
                        "server share",
                        j->power, f->it_frac, k->c->name, per);

@@ -34,51 +34,62 @@ int model_attn_parse(const char *name, model_attn *out)
     return -1;
 }
 
-static int need_positive(const char *field, int64_t v, ms_err *err)
+/* The most any size may be: far past every published model (the largest
+ * have about 100 layers, 30,000 hidden and 1,000,000 positions), and small
+ * enough that the counts and loops built on them stay bounded. */
+static int need_at_most(const char *field, int64_t v, double max, ms_err *err)
+{
+    if ((double)v > max)
+        return ms_errf(err, MS_EINVAL, "field '%s': %lld is past any model: expected at most %.0f",
+                       field, (long long)v, max);
+    return MS_OK;
+}
+
+static int need_positive(const char *field, int64_t v, double max, ms_err *err)
 {
     if (v <= 0)
         return ms_errf(err, MS_EINVAL, "field '%s': expected a positive whole number, got %lld",
                        field, (long long)v);
-    return MS_OK;
+    return need_at_most(field, v, max, err);
 }
 
-static int need_nonneg(const char *field, int64_t v, ms_err *err)
+static int need_nonneg(const char *field, int64_t v, double max, ms_err *err)
 {
     if (v < 0)
         return ms_errf(err, MS_EINVAL, "field '%s': expected a whole number >= 0, got %lld", field,
                        (long long)v);
-    return MS_OK;
+    return need_at_most(field, v, max, err);
 }
 
 int model_validate(const model *m, ms_err *err)
 {
     int rc;
-    if ((rc = need_positive("vocab_size", m->vocab_size, err)) ||
-        (rc = need_positive("hidden_size", m->hidden_size, err)) ||
-        (rc = need_positive("num_layers", m->num_layers, err)) ||
-        (rc = need_positive("attention.num_heads", m->num_heads, err)) ||
-        (rc = need_nonneg("ffn.dim", m->ffn_dim, err)) ||
-        (rc = need_nonneg("moe.num_experts", m->num_experts, err)) ||
-        (rc = need_nonneg("moe.num_shared_experts", m->num_shared_experts, err)) ||
-        (rc = need_nonneg("moe.first_dense_layers", m->first_dense_layers, err)) ||
-        (rc = need_nonneg("moe.expert_groups", m->expert_groups, err)) ||
-        (rc = need_nonneg("moe.groups_per_token", m->groups_per_token, err)) ||
-        (rc = need_nonneg("mtp_layers", m->mtp_layers, err)) ||
-        (rc = need_nonneg("max_positions", m->max_positions, err)))
+    if ((rc = need_positive("vocab_size", m->vocab_size, 1e8, err)) ||
+        (rc = need_positive("hidden_size", m->hidden_size, 1e6, err)) ||
+        (rc = need_positive("num_layers", m->num_layers, 1e5, err)) ||
+        (rc = need_positive("attention.num_heads", m->num_heads, 1e5, err)) ||
+        (rc = need_nonneg("ffn.dim", m->ffn_dim, 1e7, err)) ||
+        (rc = need_nonneg("moe.num_experts", m->num_experts, 1e6, err)) ||
+        (rc = need_nonneg("moe.num_shared_experts", m->num_shared_experts, 1e4, err)) ||
+        (rc = need_nonneg("moe.first_dense_layers", m->first_dense_layers, 1e5, err)) ||
+        (rc = need_nonneg("moe.expert_groups", m->expert_groups, 1e6, err)) ||
+        (rc = need_nonneg("moe.groups_per_token", m->groups_per_token, 1e6, err)) ||
+        (rc = need_nonneg("mtp_layers", m->mtp_layers, 1e3, err)) ||
+        (rc = need_nonneg("max_positions", m->max_positions, 1e9, err)))
         return rc;
     if (m->learned_positions && m->max_positions <= 0)
         return ms_errf(err, MS_EINVAL,
                        "field 'max_positions': learned positions need a positive table size");
     if (m->attn == MODEL_ATTN_MLA) {
-        if ((rc = need_positive("attention.kv_lora_rank", m->kv_lora_rank, err)) ||
-            (rc = need_nonneg("attention.q_lora_rank", m->q_lora_rank, err)) ||
-            (rc = need_positive("attention.qk_nope_head_dim", m->qk_nope_head_dim, err)) ||
-            (rc = need_positive("attention.qk_rope_head_dim", m->qk_rope_head_dim, err)) ||
-            (rc = need_positive("attention.v_head_dim", m->v_head_dim, err)))
+        if ((rc = need_positive("attention.kv_lora_rank", m->kv_lora_rank, 1e6, err)) ||
+            (rc = need_nonneg("attention.q_lora_rank", m->q_lora_rank, 1e6, err)) ||
+            (rc = need_positive("attention.qk_nope_head_dim", m->qk_nope_head_dim, 1e5, err)) ||
+            (rc = need_positive("attention.qk_rope_head_dim", m->qk_rope_head_dim, 1e5, err)) ||
+            (rc = need_positive("attention.v_head_dim", m->v_head_dim, 1e5, err)))
             return rc;
     } else {
-        if ((rc = need_positive("attention.num_kv_heads", m->num_kv_heads, err)) ||
-            (rc = need_positive("attention.head_dim", m->head_dim, err)))
+        if ((rc = need_positive("attention.num_kv_heads", m->num_kv_heads, 1e5, err)) ||
+            (rc = need_positive("attention.head_dim", m->head_dim, 1e5, err)))
             return rc;
         if (m->num_kv_heads > m->num_heads || m->num_heads % m->num_kv_heads != 0)
             return ms_errf(err, MS_EINVAL,
@@ -91,9 +102,9 @@ int model_validate(const model *m, ms_err *err)
                            (long long)m->num_heads, (long long)m->num_kv_heads);
     }
     if (m->num_experts > 0) {
-        if ((rc = need_positive("moe.experts_per_token", m->experts_per_token, err)) ||
-            (rc = need_positive("moe.expert_dim", m->expert_dim, err)) ||
-            (rc = need_positive("moe.layer_freq", m->moe_layer_freq, err)))
+        if ((rc = need_positive("moe.experts_per_token", m->experts_per_token, 1e6, err)) ||
+            (rc = need_positive("moe.expert_dim", m->expert_dim, 1e7, err)) ||
+            (rc = need_positive("moe.layer_freq", m->moe_layer_freq, 1e5, err)))
             return rc;
         if (m->experts_per_token > m->num_experts)
             return ms_errf(err, MS_EINVAL,

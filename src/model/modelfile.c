@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@ typedef struct reader {
     const char *prefix; /* "attention." inside a native sub-object, else "" */
     const char *seen[MAX_SEEN];
     int nseen;
+    const model *m; /* the model being filled: get_int notes which key gave which field */
+    struct {
+        size_t off; /* offsetof(model, field) */
+        const char *key;
+    } from[MAX_SEEN];
+    int nfrom;
     char *warn;
     ms_err *err;
 } reader;
@@ -76,6 +83,11 @@ static int get_int(reader *r, const char *key, int required, int64_t dflt, const
                        : cJSON_IsNumber(v) ? "a fraction"
                                            : "another type");
     *out = (int64_t)d;
+    const char *at = (const char *)out, *base = (const char *)r->m;
+    if (r->m && at >= base && at < base + sizeof *r->m && r->nfrom < MAX_SEEN) {
+        r->from[r->nfrom].off = (size_t)(at - base);
+        r->from[r->nfrom++].key = key;
+    }
     return MS_OK;
 }
 
@@ -528,6 +540,56 @@ static void base_name(const char *path, char *name, size_t cap)
         *dot = '\0';
 }
 
+/* model_validate names fields as a native model file does; for a Hugging
+ * Face config, the key of the file that gave each one. */
+static const struct {
+    const char *name;
+    size_t off;
+} native_names[] = {
+    {"vocab_size", offsetof(model, vocab_size)},
+    {"hidden_size", offsetof(model, hidden_size)},
+    {"num_layers", offsetof(model, num_layers)},
+    {"max_positions", offsetof(model, max_positions)},
+    {"attention.num_heads", offsetof(model, num_heads)},
+    {"attention.num_kv_heads", offsetof(model, num_kv_heads)},
+    {"attention.head_dim", offsetof(model, head_dim)},
+    {"attention.q_lora_rank", offsetof(model, q_lora_rank)},
+    {"attention.kv_lora_rank", offsetof(model, kv_lora_rank)},
+    {"attention.qk_nope_head_dim", offsetof(model, qk_nope_head_dim)},
+    {"attention.qk_rope_head_dim", offsetof(model, qk_rope_head_dim)},
+    {"attention.v_head_dim", offsetof(model, v_head_dim)},
+    {"ffn.dim", offsetof(model, ffn_dim)},
+    {"moe.num_experts", offsetof(model, num_experts)},
+    {"moe.num_shared_experts", offsetof(model, num_shared_experts)},
+    {"moe.experts_per_token", offsetof(model, experts_per_token)},
+    {"moe.expert_dim", offsetof(model, expert_dim)},
+    {"moe.first_dense_layers", offsetof(model, first_dense_layers)},
+    {"moe.layer_freq", offsetof(model, moe_layer_freq)},
+    {"moe.expert_groups", offsetof(model, expert_groups)},
+    {"moe.groups_per_token", offsetof(model, groups_per_token)},
+    {"mtp_layers", offsetof(model, mtp_layers)},
+};
+
+/* msg with "field 'NAME'" said with the file's key where r recorded one
+ * ("field 'num_hidden_layers'"); unchanged otherwise. */
+static void file_names(const reader *r, char *msg, size_t cap)
+{
+    for (size_t i = 0; i < sizeof native_names / sizeof native_names[0]; i++) {
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "field '%s'", native_names[i].name);
+        char *at = strstr(msg, quoted);
+        if (!at)
+            continue;
+        for (int k = r->nfrom - 1; k >= 0; k--)
+            if (r->from[k].off == native_names[i].off) {
+                char rest[MS_ERR_MSG_MAX];
+                snprintf(rest, sizeof rest, "%s", at + strlen(quoted));
+                snprintf(at, cap - (size_t)(at - msg), "field '%s'%s", r->from[k].key, rest);
+                return;
+            }
+    }
+}
+
 int modelfile_load(const char *path, model *out, char *warn, ms_err *err)
 {
     int rc;
@@ -536,15 +598,18 @@ int modelfile_load(const char *path, model *out, char *warn, ms_err *err)
     cJSON *json = jsonfile_read_object(path, NULL, err);
     if (!json)
         return err->code;
-    reader r = {.path = path, .obj = json, .prefix = "", .warn = warn, .err = err};
+    reader r = {.path = path, .obj = json, .prefix = "", .m = out, .warn = warn, .err = err};
     base_name(path, out->name, sizeof out->name);
-    rc = cJSON_GetObjectItemCaseSensitive(json, "megasim_model") ? read_native(&r, out)
-                                                                 : read_hf(&r, out);
+    int native = cJSON_GetObjectItemCaseSensitive(json, "megasim_model") != NULL;
+    rc = native ? read_native(&r, out) : read_hf(&r, out);
     cJSON_Delete(json);
     if (!rc) {
         ms_err verr = {0};
-        if ((rc = model_validate(out, &verr)))
+        if ((rc = model_validate(out, &verr))) {
+            if (!native)
+                file_names(&r, verr.msg, sizeof verr.msg);
             ms_errf(err, rc, "%s: %s", path, verr.msg);
+        }
     }
     return rc;
 }

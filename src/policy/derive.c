@@ -97,7 +97,7 @@ int derive_parse(const char *text, int scale, derive_change *out, ms_err *err)
             u = &fs->units[i];
     if (!u)
         return ms_errf(err, MS_EUSAGE, "%s '%s': expected %s in %s, e.g. %s=%g%s", what, text,
-                       fs->name, fs->units_hint, fs->name, v, fs->units[0].text);
+                       fs->name, fs->units_hint, fs->name, v > 0 ? v : 1, fs->units[0].text);
     out->value = v * u->si;
     if (!(out->value > 0) || out->value > fs->max_si)
         return ms_errf(err, MS_EUSAGE, "%s '%s': expected a positive %s below %g %s, got %g", what,
@@ -181,11 +181,17 @@ int derive_apply(const chip *parent, const char *name, const derive_change *ch, 
                  derive_chip *out, ms_err *err)
 {
     *out = (derive_chip){.c = *parent};
-    if (!name[0] || strpbrk(name, " ,\t\"") || strlen(name) >= sizeof out->name)
-        return ms_errf(err, MS_EINVAL,
-                       "--name '%s': expected a name of at most %zu characters without spaces, "
-                       "commas or quotes",
-                       name, sizeof out->name - 1);
+    /* Printable ASCII only: a name is a CSV field, a JSON string and a
+     * table cell, and a line break or a stray byte would break each. */
+    int printable = 1;
+    for (const char *p = name; *p; p++)
+        printable &= *p > ' ' && *p < 0x7F && *p != ',' && *p != '"';
+    if (!name[0] || !printable || strlen(name) >= sizeof out->name)
+        return ms_errf(err, MS_EUSAGE,
+                       "--name%s%s%s: expected a name of at most %zu printable ASCII characters "
+                       "without spaces, commas or quotes",
+                       printable ? " '" : "", printable ? name : "", printable ? "'" : "",
+                       sizeof out->name - 1);
     if (n == 0)
         return ms_errf(err, MS_EINVAL, "nothing to change: give --set or --scale");
     snprintf(out->name, sizeof out->name, "%s", name);

@@ -37,10 +37,10 @@ int pwr_check(const pwr_levels *l, const pwr_site *s, const char *what, ms_err *
         return ms_errf(err, MS_EINVAL, "%s: node_other_idle_W %g exceeds node_other_W %g", what,
                        l->node_other_idle_w, l->node_other_w);
     if (!(s->pue >= 1) || !isfinite(s->pue))
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--pue: expected facility power over IT power, at least 1, got %g", s->pue);
     if (!(s->floor_frac >= 0 && s->floor_frac <= 1))
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--power-floor: expected a fraction of matrix power in [0, 1], got %g",
                        s->floor_frac);
     if (s->switches < 0 || !(s->switch_w >= 0) || !isfinite(s->switch_w))

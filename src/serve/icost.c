@@ -368,55 +368,55 @@ static void kv_per_token(const model *m, double layers, const icost_config *cfg,
 static int check(const model *m, const chip *c, const icost_config *cfg, ms_err *err)
 {
     if (cfg->tp < 1 || cfg->dp < 1 || cfg->ep < 1)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--tp, --dp and --ep must be at least 1, got %lld, %lld, %lld",
                        (long long)cfg->tp, (long long)cfg->dp, (long long)cfg->ep);
     if (m->num_experts == 0 && cfg->ep > 1)
-        return ms_errf(err, MS_EINVAL, "--ep %lld: %s has no experts", (long long)cfg->ep, m->name);
+        return ms_errf(err, MS_EUSAGE, "--ep %lld: %s has no experts", (long long)cfg->ep, m->name);
     if ((cfg->tp * cfg->dp) % cfg->ep)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--ep %lld must divide the instance's GPUs, --tp x --dp = %lld",
                        (long long)cfg->ep, (long long)(cfg->tp * cfg->dp));
     if (cfg->overlap && cfg->ep < 2)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--overlap hides the expert exchange of one micro-batch under the other's "
                        "compute: it needs --ep 2 or more, got --ep %lld",
                        (long long)cfg->ep);
     if (m->num_heads % cfg->tp)
-        return ms_errf(err, MS_EINVAL, "--tp %lld must divide the %lld attention heads of %s",
+        return ms_errf(err, MS_EUSAGE, "--tp %lld must divide the %lld attention heads of %s",
                        (long long)cfg->tp, (long long)m->num_heads, m->name);
     if (cfg->mtp_draft < 0 || cfg->mtp_draft > ICOST_MAX_DRAFT)
         return ms_errf(err, MS_EINVAL, "draft tokens per step must be 0 to %d, got %d",
                        ICOST_MAX_DRAFT, cfg->mtp_draft);
     const model *dm = cfg->draft_model;
     if (dm && dm->num_experts > 0)
-        return ms_errf(err, MS_EINVAL, "--draft-model: %s has experts; a draft model is dense",
+        return ms_errf(err, MS_EUSAGE, "--draft-model: %s has experts; a draft model is dense",
                        dm->name);
     if (dm && dm->vocab_size != m->vocab_size)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--draft-model: %s has a vocabulary of %lld tokens and %s of %lld; a draft "
                        "model shares its target's",
                        dm->name, (long long)dm->vocab_size, m->name, (long long)m->vocab_size);
     if (dm && dm->num_heads % cfg->tp)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--tp %lld must divide the %lld attention heads of the draft model %s",
                        (long long)cfg->tp, (long long)dm->num_heads, dm->name);
     if (cfg->mtp_draft && !dm && m->mtp_layers < 1)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--mtp-accept: %s has no multi-token-prediction module to draft with",
                        m->name);
     if (!(cfg->moe_imbalance >= 1) || !isfinite(cfg->moe_imbalance))
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--moe-imbalance: expected the busiest GPU's routed tokens over the "
                        "mean, >= 1, got %g",
                        cfg->moe_imbalance);
     if (cfg->ep > 1 && cfg->moe_imbalance > (double)cfg->ep)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--moe-imbalance %g: more than the %lld GPUs of --ep, and the busiest "
                        "cannot take more than all routed tokens",
                        cfg->moe_imbalance, (long long)cfg->ep);
     if (isnan(chip_peak(c, cfg->weight_prec)))
-        return ms_errf(err, MS_EINVAL, "--precision %s: %s has no %s peak in the database",
+        return ms_errf(err, MS_EUSAGE, "--precision %s: %s has no %s peak in the database",
                        ms_prec_name(cfg->weight_prec), c->name, ms_prec_name(cfg->weight_prec));
     return MS_OK;
 }

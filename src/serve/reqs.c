@@ -41,29 +41,29 @@ static int check_spec(const reqs_spec *s, ms_err *err)
 {
     int open_loop = s->kind == REQS_POISSON || s->kind == REQS_BURSTY;
     if (open_loop && !(s->rate_per_s > 0 && isfinite(s->rate_per_s)))
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--rate: expected a finite number of requests per second > 0, got %g",
                        s->rate_per_s);
     if (s->kind == REQS_BURSTY && !(s->burst_cv > 0 && isfinite(s->burst_cv)))
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--burstiness: expected a finite coefficient of variation > 0, got %g",
                        s->burst_cv);
     if (s->count < 0)
-        return ms_errf(err, MS_EINVAL, "--requests: expected a number of requests >= 0, got %lld",
+        return ms_errf(err, MS_EUSAGE, "--requests: expected a number of requests >= 0, got %lld",
                        (long long)s->count);
     if (!(s->duration_s >= 0 && isfinite(s->duration_s)))
-        return ms_errf(err, MS_EINVAL, "--duration: expected finite seconds >= 0, got %g",
+        return ms_errf(err, MS_EUSAGE, "--duration: expected finite seconds >= 0, got %g",
                        s->duration_s);
     if (open_loop && s->count == 0 && s->duration_s == 0)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--requests or --duration: an open-loop stream needs one of them, or it "
                        "never ends");
     if (s->kind == REQS_AT_ZERO && s->count == 0)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--requests: requests all at time zero need a count (a duration never ends "
                        "them)");
     if (s->kind == REQS_TRACE && (!s->trace_path || !s->trace_path[0]))
-        return ms_errf(err, MS_EINVAL, "--replay: expected a CSV file name");
+        return ms_errf(err, MS_EUSAGE, "--replay: expected a CSV file name");
     return MS_OK;
 }
 

@@ -312,6 +312,16 @@ static void iteration_end(sim *s, void *ctx, sim_payload p)
 
 static uint32_t admit_req(fleet *f, const req *r, double arrival_s)
 {
+    if (f->cfg->shared_prefix > 0 && r->input_tokens <= f->cfg->shared_prefix) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "request %lld has a prompt of %lld tokens, not longer than --shared-prefix %lld: "
+                 "every prompt starts with the shared prefix and adds to it",
+                 (long long)f->next_id + 1, (long long)r->input_tokens,
+                 (long long)f->cfg->shared_prefix);
+        fail(f, MS_EINVAL, msg);
+        return NONE;
+    }
     uint32_t rid = rq_new(f);
     if (rid == NONE)
         return NONE;
@@ -429,20 +439,20 @@ icost_config serve_prefill_par(const serve_config *c)
 static int check_pools(const serve_config *c, ms_err *err)
 {
     if (c->gpus < 1)
-        return ms_errf(err, MS_EINVAL, "--gpus must be at least 1, got %lld", (long long)c->gpus);
+        return ms_errf(err, MS_EUSAGE, "--gpus must be at least 1, got %lld", (long long)c->gpus);
     if (c->prefill_tp < 0 || c->prefill_dp < 0 || c->prefill_ep < 0)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--prefill-tp, --prefill-dp and --prefill-ep: expected >= 1");
     int own = c->prefill_tp > 0 || c->prefill_dp > 0 || c->prefill_ep > 0;
     if (own && c->prefill_instances == 0)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--prefill-tp, --prefill-dp and --prefill-ep lay out a prefill pool; give "
                        "its GPUs with --prefill-gpus");
     int64_t g = c->par.tp * c->par.dp;
     icost_config pp = serve_prefill_par(c);
     int64_t pg = pp.tp * pp.dp, pgpus = c->prefill_instances * pg;
     if (g < 1 || pg < 1)
-        return ms_errf(err, MS_EINVAL, "--tp and --dp: expected >= 1");
+        return ms_errf(err, MS_EUSAGE, "--tp and --dp: expected >= 1");
     if (c->prefill_instances < 0 || pgpus >= c->gpus)
         return ms_errf(err, MS_EINVAL,
                        "the prefill pool's %lld GPUs (%lld instances of %lld) leave none of the "
@@ -450,12 +460,12 @@ static int check_pools(const serve_config *c, ms_err *err)
                        (long long)pgpus, (long long)c->prefill_instances, (long long)pg,
                        (long long)c->gpus);
     if ((c->gpus - pgpus) % g && c->prefill_instances > 0)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--gpus %lld less the prefill pool's %lld must be a multiple of a decode "
                        "instance's GPUs, --tp x --dp = %lld",
                        (long long)c->gpus, (long long)pgpus, (long long)g);
     if (c->gpus % g && c->prefill_instances == 0)
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--gpus %lld must be a multiple of an instance's GPUs, --tp x --dp = %lld",
                        (long long)c->gpus, (long long)g);
     return MS_OK;
@@ -467,54 +477,54 @@ static int check_config(const serve_config *c, ms_err *err)
     if (rc)
         return rc;
     if (!(c->cache_hit >= 0 && c->cache_hit < 1))
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--cache-hit: expected the share of prompt tokens a prefix cache holds, in "
                        "[0, 1), got %g",
                        c->cache_hit);
     if (c->cache_hit > 0 && !(c->cache_load_Bps > 0 && isfinite(c->cache_load_Bps)))
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--cache-hit needs --cache-load-GBps, what a GPU reads the cache's KV at "
                        "(its host link for host memory, its share of the storage's read "
                        "bandwidth for disk)");
     if (c->prefill_instances > 0 && !(c->kv_link_Bps > 0))
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--disaggregate needs a network to move KV caches over: the chip has no "
                        "NIC figure; give --nic-Gbps");
     if (c->block_tokens < 1 || c->block_tokens > 4096)
-        return ms_errf(err, MS_EINVAL, "--block-tokens: expected 1 to 4096, got %lld",
+        return ms_errf(err, MS_EUSAGE, "--block-tokens: expected 1 to 4096, got %lld",
                        (long long)c->block_tokens);
     if (c->max_batch < 0)
-        return ms_errf(err, MS_EINVAL, "--max-batch: expected >= 1 (or 0 for no limit), got %lld",
+        return ms_errf(err, MS_EUSAGE, "--max-batch: expected >= 1 (or 0 for no limit), got %lld",
                        (long long)c->max_batch);
     if (c->max_tokens < 1)
-        return ms_errf(err, MS_EINVAL, "--max-tokens: expected >= 1, got %lld",
+        return ms_errf(err, MS_EUSAGE, "--max-tokens: expected >= 1, got %lld",
                        (long long)c->max_tokens);
     if (!(c->mem_reserve >= 0 && c->mem_reserve < 1))
-        return ms_errf(err, MS_EINVAL, "--mem-reserve: expected a fraction in [0, 1), got %g",
+        return ms_errf(err, MS_EUSAGE, "--mem-reserve: expected a fraction in [0, 1), got %g",
                        c->mem_reserve);
     if (c->preempt == SERVE_SWAP && !(c->swap_Bps > 0))
-        return ms_errf(err, MS_EINVAL,
+        return ms_errf(err, MS_EUSAGE,
                        "--preempt swap needs --swap-GBps, the host link per GPU (64 for PCIe "
                        "Gen5 x16 per direction)");
     if (c->shared_prefix < 0)
-        return ms_errf(err, MS_EINVAL, "--shared-prefix: expected >= 0 tokens, got %lld",
+        return ms_errf(err, MS_EUSAGE, "--shared-prefix: expected >= 0 tokens, got %lld",
                        (long long)c->shared_prefix);
     if (c->best_of < 1 || c->best_of > 1000000)
-        return ms_errf(err, MS_EINVAL, "--best-of: expected 1 to 1000000, got %lld",
+        return ms_errf(err, MS_EUSAGE, "--best-of: expected 1 to 1000000, got %lld",
                        (long long)c->best_of);
     if (c->mtp_depth < 0 || c->mtp_depth > SERVE_MAX_DRAFT)
-        return ms_errf(err, MS_EINVAL, "--mtp-accept: expected 1 to %d rates, got %d",
+        return ms_errf(err, MS_EUSAGE, "--mtp-accept: expected 1 to %d rates, got %d",
                        SERVE_MAX_DRAFT, c->mtp_depth);
     for (int i = 0; i < c->mtp_depth; i++)
         if (!(c->mtp_accept[i] >= 0 && c->mtp_accept[i] <= 1))
-            return ms_errf(err, MS_EINVAL,
+            return ms_errf(err, MS_EUSAGE,
                            "--mtp-accept: expected rates in [0, 1], got %g for draft %d",
                            c->mtp_accept[i], i + 1);
     if (c->step_target_s < 0 || !isfinite(c->step_target_s))
-        return ms_errf(err, MS_EINVAL, "--tpot-target: expected seconds >= 0, got %g",
+        return ms_errf(err, MS_EUSAGE, "--tpot-target: expected seconds >= 0, got %g",
                        c->step_target_s);
     if (c->concurrency < 0)
-        return ms_errf(err, MS_EINVAL, "--concurrency: expected >= 1, got %lld",
+        return ms_errf(err, MS_EUSAGE, "--concurrency: expected >= 1, got %lld",
                        (long long)c->concurrency);
     return MS_OK;
 }
