@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "cli/cli.h"
 
+#include "io/afile.h"
 #include "io/gnuplot.h"
 
 #include <errno.h>
@@ -92,6 +93,8 @@ int cli_fail(const cli_cmd *cmd, const ms_err *err)
 {
     const char *msg = err->msg[0] ? err->msg : ms_code_text(err->code);
     fprintf(stderr, "megasim %s: %s\n", cmd->name, msg);
+    /* A failed run leaves none of the files it created (src/io/afile). */
+    afile_undo();
     return err->code == MS_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 }
 
@@ -319,18 +322,14 @@ int cli_emit_report(const report *r, int json, ms_err *err)
 
 int cli_write_report_csv(const report *r, const char *table_key, const char *path, ms_err *err)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
-    int rc = report_write_csv(r, table_key, f, err);
-    if (fclose(f) != 0 && !rc)
-        rc = ms_errf(err, MS_EIO, "%s: write failed: %s", path, strerror(errno));
-    if (!rc && rename(tmp, path) != 0)
-        rc = ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    afile *af;
+    int rc = afile_open(path, &af, err);
     if (rc)
-        remove(tmp);
+        return rc;
+    if ((rc = report_write_csv(r, table_key, afile_stream(af), err)))
+        afile_abort(af);
+    else
+        rc = afile_commit(af, err);
     return rc;
 }
 
