@@ -59,9 +59,10 @@ static int write_sweep_plot(const char *out, const jserve_out *o, ms_err *err)
     if ((rc = cli_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err)) ||
         (rc = cli_home_path(tmpl_path, sizeof tmpl_path, "plots/serve-sweep.gp", err)))
         return rc;
-    FILE *dat = fopen(dat_path, "w");
-    if (!dat)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", dat_path, strerror(errno));
+    afile *dat_af;
+    if ((rc = afile_open(dat_path, &dat_af, err)))
+        return rc;
+    FILE *dat = afile_stream(dat_af);
     fprintf(dat, "# megasim serve sweep: rate_per_s output_tok_per_s_per_gpu tpot_p50_ms "
                  "tpot_p99_ms ttft_p50_s ttft_p99_s\n");
     for (size_t k = 0; k < o->nrates; k++) {
@@ -69,8 +70,8 @@ static int write_sweep_plot(const char *out, const jserve_out *o, ms_err *err)
         fprintf(dat, "%.6g %.6g %.6g %.6g %.6g %.6g\n", o->rates[k], r->output_tps / o->gpus,
                 1e3 * r->tpot_s.p50, 1e3 * r->tpot_s.p99, r->ttft_s.p50, r->ttft_s.p99);
     }
-    if (fclose(dat) != 0)
-        return ms_errf(err, MS_EIO, "%s: write failed", dat_path);
+    if ((rc = afile_commit(dat_af, err)))
+        return rc;
     if ((rc = gp_write_script(gp_path, tmpl_path, "megasim serve", dat_path, out, svg, o->title,
                               NULL, 0, err)))
         return rc;
