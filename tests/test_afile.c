@@ -2,8 +2,8 @@
  * appears whole, a replaced one keeps its permissions, an aborted one
  * leaves the directory as it was, a missing directory and a full device
  * fail with MS_EIO naming the path, afile_undo removes only what this
- * process created, a dead writer's temporary is swept, and the directory
- * lock excludes a second holder. Every test checks that nothing besides
+ * process created (or recorded), a dead writer's temporary is swept, and
+ * the directory lock excludes a second holder. Every test checks that nothing besides
  * the expected files is left in a fresh temporary directory. */
 #define _GNU_SOURCE /* O_DIRECTORY */
 #include <CUnit/Basic.h>
@@ -182,6 +182,13 @@ static void test_undo_removes_only_created(void)
     afile_forget(); /* as if it existed before the run */
     MS_ASSERT_INT_EQ(write_whole(old, "during\n", &err), MS_OK);
     MS_ASSERT_INT_EQ(write_whole(made, "during\n", &err), MS_OK);
+    /* An image gnuplot drew is recorded by name. */
+    char drawn[256];
+    snprintf(drawn, sizeof drawn, "%s/drawn.png", dir);
+    FILE *f = fopen(drawn, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fclose(f);
+    afile_record(drawn);
     afile_undo();
     MS_ASSERT_STR_EQ(listing(), "old.csv");
     MS_ASSERT_STR_EQ(contents(old), "during\n");
@@ -254,7 +261,7 @@ static CU_TestInfo tests[] = {
     {"a replaced file keeps its permissions", test_replace_keeps_mode},
     {"abort leaves no file and no temporary", test_abort_leaves_nothing},
     {"failures are MS_EIO naming the path", test_failures_name_the_path},
-    {"undo removes only created files", test_undo_removes_only_created},
+    {"undo removes only created and recorded files", test_undo_removes_only_created},
     {"undo spares a file another process replaced", test_undo_spares_a_replaced_file},
     {"a dead writer's temporary is swept", test_sweeps_dead_temporaries},
     {"the directory lock excludes a second holder", test_lock_excludes},

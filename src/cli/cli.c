@@ -288,11 +288,18 @@ int cli_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, 
                 dat, gp, gp);
         return MS_OK;
     }
+    /* gnuplot writes the image itself, in place: a kill of megasim lets
+     * it finish, a failed drawing is removed, and an image it created is
+     * removed with this run's other new files if the run fails later. */
+    int existed = access(out, F_OK) == 0;
     int rc = gp_run(gp, err);
     if (rc)
         remove(out); /* gnuplot may leave an empty image behind */
-    else
+    else {
         *drawn = 1;
+        if (!existed)
+            afile_record(out);
+    }
     plot_tmp_clean();
     return rc;
 }

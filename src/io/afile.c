@@ -168,9 +168,9 @@ FILE *afile_stream(afile *af)
     return af->f;
 }
 
-/* Remembers af's target as created by this process (best effort: a file
- * that cannot be remembered is merely not undone). */
-static void remember(const afile *af, const struct stat *st)
+/* Remembers path as created by this process (best effort: a file that
+ * cannot be remembered is merely not undone). */
+static void remember(const char *path, const struct stat *st)
 {
     if (nmade == capmade) {
         size_t cap = capmade ? 2 * capmade : 8;
@@ -180,7 +180,7 @@ static void remember(const afile *af, const struct stat *st)
         made = m;
         capmade = cap;
     }
-    char *p = strdup(af->target);
+    char *p = strdup(path);
     if (p)
         made[nmade++] = (created){.path = p, .dev = st->st_dev, .ino = st->st_ino};
 }
@@ -233,7 +233,7 @@ int afile_commit(afile *af, ms_err *err)
         e = rename(af->tmp, af->target) == 0 ? 0 : errno;
     }
     if (!e && fresh && fstat(fd, &st) == 0)
-        remember(af, &st);
+        remember(af->target, &st);
     if (fclose(af->f) != 0 && !e)
         e = errno;
     if (e && af->tmp[0])
@@ -251,6 +251,13 @@ void afile_abort(afile *af)
     if (af->mode == AFILE_NAMED)
         unlink(af->tmp);
     free(af);
+}
+
+void afile_record(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        remember(path, &st);
 }
 
 void afile_undo(void)

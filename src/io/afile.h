@@ -59,6 +59,10 @@ void afile_abort(afile *af);
  * content (the old one is gone). Safe to call more than once. */
 void afile_undo(void);
 
+/* Adds path, a file this process has just created by other means (an
+ * image gnuplot drew), to those afile_undo removes. */
+void afile_record(const char *path);
+
 /* Forgets the files afile_commit created, without removing them (a run
  * that succeeded, or a test that checks them). */
 void afile_forget(void);
