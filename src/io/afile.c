@@ -295,6 +295,11 @@ int afile_lock(const char *path, int *lock_fd, ms_err *err)
     if (rc != 0) {
         int e = errno;
         close(fd);
+        /* A file system that cannot lock a directory (NFS emulates flock
+         * with write locks, which a directory cannot take): the write goes
+         * ahead unlocked rather than not at all. */
+        if (e == ENOLCK || e == EBADF || e == EOPNOTSUPP || e == EINVAL)
+            return MS_OK;
         return ms_errf(err, MS_EIO, "%s: cannot lock: %s", dir, strerror(e));
     }
     *lock_fd = fd;

@@ -70,7 +70,9 @@ void afile_forget(void);
 /* Takes an exclusive lock on the directory holding path (waiting for
  * another holder), for a read-modify-write of path. *lock_fd is set to
  * the lock's descriptor (-1 on failure). MS_EIO naming the directory if
- * it cannot be opened. */
+ * it cannot be opened. Where the file system cannot lock a directory
+ * (some NFS mounts), returns MS_OK with *lock_fd -1: unlocked, as
+ * before locks. */
 int afile_lock(const char *path, int *lock_fd, ms_err *err);
 
 /* Releases a lock of afile_lock; a negative fd is a no-op. */
