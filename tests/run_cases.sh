@@ -13,6 +13,7 @@
 #   jq: EXPR              `jq -e EXPR` is true on stdout (which must be JSON)
 #   png: FILE             FILE (in the case's scratch directory) is a PNG image
 #   file-has: FILE: TEXT  FILE (in the scratch directory) contains TEXT
+#   no-file: FILE         FILE (in the scratch directory) does not exist
 # Each case runs in its own scratch directory, so files it writes vanish.
 #
 # Figures megasim computes that cases pin are written once, in
@@ -112,6 +113,7 @@ run_case() {
       file-has)
         local fname=${val%%: *} ftext=${val#*: }
         grep -qF -- "$ftext" "$scratch/$fname" 2>/dev/null || { echo "  $fname lacks: $ftext"; ok=0; } ;;
+      no-file) [ ! -e "$scratch/$val" ] || { echo "  left behind: $val"; ok=0; } ;;
       png)
         [ "$(head -c 8 "$scratch/$val" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
           { echo "  not a PNG: $val"; ok=0; } ;;

@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "cli/cli.h"
 
+#include "io/afile.h"
 #include "io/gnuplot.h"
 
 #include <errno.h>
@@ -102,6 +103,8 @@ int cli_fail(const cli_cmd *cmd, const ms_err *err)
 {
     const char *msg = err->msg[0] ? err->msg : ms_code_text(err->code);
     fprintf(stderr, "megasim %s: %s\n", cmd->name, msg);
+    /* A failed run leaves none of the files it created (src/io/afile). */
+    afile_undo();
     return err->code == MS_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 }
 
@@ -295,11 +298,18 @@ int cli_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, 
                 dat, gp, gp);
         return MS_OK;
     }
+    /* gnuplot writes the image itself, in place: a kill of megasim lets
+     * it finish, a failed drawing is removed, and an image it created is
+     * removed with this run's other new files if the run fails later. */
+    int existed = access(out, F_OK) == 0;
     int rc = gp_run(gp, err);
     if (rc)
         remove(out); /* gnuplot may leave an empty image behind */
-    else
+    else {
         *drawn = 1;
+        if (!existed)
+            afile_record(out);
+    }
     plot_tmp_clean();
     return rc;
 }
@@ -329,18 +339,14 @@ int cli_emit_report(const report *r, int json, ms_err *err)
 
 int cli_write_report_csv(const report *r, const char *table_key, const char *path, ms_err *err)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
-    int rc = report_write_csv(r, table_key, f, err);
-    if (fclose(f) != 0 && !rc)
-        rc = ms_errf(err, MS_EIO, "%s: write failed: %s", path, strerror(errno));
-    if (!rc && rename(tmp, path) != 0)
-        rc = ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    afile *af;
+    int rc = afile_open(path, &af, err);
     if (rc)
-        remove(tmp);
+        return rc;
+    if ((rc = report_write_csv(r, table_key, afile_stream(af), err)))
+        afile_abort(af);
+    else
+        rc = afile_commit(af, err);
     return rc;
 }
 

@@ -52,8 +52,8 @@ void cli_from_scenario(const char *file, int nargs);
 /* Prints r as text, or as JSON with json. */
 int cli_emit_report(const struct report *r, int json, ms_err *err);
 
-/* Writes r's table table_key to path as CSV, whole or not at all (a
- * temporary file beside it, renamed when complete). */
+/* Writes r's table table_key to path as CSV, whole or not at all
+ * (src/io/afile). */
 int cli_write_report_csv(const struct report *r, const char *table_key, const char *path,
                          ms_err *err);
 
@@ -63,7 +63,9 @@ void cli_keep_plot_data(int keep);
 
 void cli_help(const cli_cmd *cmd, FILE *f);
 
-/* Prints "megasim CMD: message" and returns the exit code for err. */
+/* Prints "megasim CMD: message", removes the files this run created
+ * (afile_undo: those it replaced keep their new content) and returns the
+ * exit code for err. */
 int cli_fail(const cli_cmd *cmd, const ms_err *err);
 
 /* Prints a usage error with a pointer to --help; returns CLI_EXIT_USAGE. */

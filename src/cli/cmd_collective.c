@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "io/afile.h"
 #include "io/gnuplot.h"
 #include "job/jcoll.h"
 #include "report/report.h"
@@ -21,20 +22,22 @@ static int write_plot(const jcoll_out *o, const char *out, ms_err *err)
         rc = cli_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err);
     if (rc)
         return rc;
-    FILE *dat = fopen(dat_path, "w");
-    if (!dat)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", dat_path, strerror(errno));
+    afile *dat_af;
+    if ((rc = afile_open(dat_path, &dat_af, err)))
+        return rc;
+    FILE *dat = afile_stream(dat_af);
     for (size_t ci = 0; ci < o->nchips; ci++) {
         fprintf(dat, "# %s\n", o->series[ci].chip);
         for (size_t k = 0; k < o->series[ci].n; k++)
             fprintf(dat, "%.6g %.6g\n", o->series[ci].bytes[k], o->series[ci].busbw_Bps[k] / 1e9);
         fprintf(dat, "\n\n");
     }
-    if (fclose(dat) != 0)
-        return ms_errf(err, MS_EIO, "%s: write failed", dat_path);
-    FILE *g = fopen(gp_path, "w");
-    if (!g)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp_path, strerror(errno));
+    if ((rc = afile_commit(dat_af, err)))
+        return rc;
+    afile *g_af;
+    if ((rc = afile_open(gp_path, &g_af, err)))
+        return rc;
+    FILE *g = afile_stream(g_af);
     if (svg)
         fprintf(g, "set terminal svg size 900,600 dynamic noenhanced\n");
     else
@@ -56,8 +59,8 @@ static int write_plot(const jcoll_out *o, const char *out, ms_err *err)
         gp_write_string(g, o->series[ci].chip);
     }
     fprintf(g, "\n");
-    if (fclose(g) != 0)
-        return ms_errf(err, MS_EIO, "%s: write failed", gp_path);
+    if ((rc = afile_commit(g_af, err)))
+        return rc;
     rc = cli_plot_draw(gp_path, dat_path, out, &drawn, err);
     if (!rc && drawn)
         fprintf(stderr, "plot: %s\n", out);

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "io/csvtab.h"
+#include "io/afile.h"
 #include "io/gnuplot.h"
 #include "job/jfrontier.h"
 #include "report/report.h"
@@ -19,9 +20,11 @@ static int write_csv(const char *path, const jfrontier_out *o, const char *key, 
     size_t n = o->n;
     const jfrontier_knob *k = o->knobs;
     int nk = o->nknobs;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    afile *af;
+    int rc = afile_open(path, &af, err);
+    if (rc)
+        return rc;
+    FILE *f = afile_stream(af);
     fprintf(f, "design");
     for (int i = 0; i < nk; i++)
         fprintf(f, ",%s_factor", derive_field_name(k[i].field));
@@ -54,10 +57,7 @@ static int write_csv(const char *path, const jfrontier_out *o, const char *key, 
         csvtab_put_field(f, d->error);
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
-        return ms_errf(err, MS_EIO, "%s: write failed", path);
-    return MS_OK;
+    return afile_commit(af, err);
 }
 
 static int write_plot(const char *out, const jfrontier_out *o, const char *key, ms_err *err)
@@ -71,9 +71,10 @@ static int write_plot(const char *out, const jfrontier_out *o, const char *key, 
     if ((rc = cli_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err)) ||
         (rc = cli_home_path(tmpl_path, sizeof tmpl_path, "plots/frontier.gp", err)))
         return rc;
-    FILE *dat = fopen(dat_path, "w");
-    if (!dat)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", dat_path, strerror(errno));
+    afile *dat_af;
+    if ((rc = afile_open(dat_path, &dat_af, err)))
+        return rc;
+    FILE *dat = afile_stream(dat_af);
     ms_prec at;
     int shown[3] = {0};
     /* Three blocks: allowed designs, controlled ones, the best. */
@@ -93,8 +94,8 @@ static int write_plot(const char *out, const jfrontier_out *o, const char *key, 
             }
         }
     }
-    if (fclose(dat) != 0)
-        return ms_errf(err, MS_EIO, "%s: write failed", dat_path);
+    if ((rc = afile_commit(dat_af, err)))
+        return rc;
     char title[300];
     snprintf(title, sizeof title, "designs derived from %s under %s (%s itself: %.4g %s)", base,
              rule, base, base_metric, key);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "io/afile.h"
 #include "io/gnuplot.h"
 #include "job/jroof.h"
 #include "report/report.h"
@@ -79,9 +80,11 @@ static int plotted(const jroof_opinfo *o)
 static int write_roof_data(const jroof_out *s, const roof_key *keys, size_t nkeys, double xmin,
                            double xmax, const char *path, ms_err *err)
 {
-    FILE *dat = fopen(path, "w");
-    if (!dat)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    afile *af;
+    int rc = afile_open(path, &af, err);
+    if (rc)
+        return rc;
+    FILE *dat = afile_stream(af);
     fprintf(dat, "# megasim roofline data: intensity_flop_per_byte  tflop_per_s  point_type\n");
     for (size_t k = 0; k < nkeys; k++) {
         const jroof_chip *c = &s->chips[keys[k].chips[0]];
@@ -106,10 +109,7 @@ static int write_roof_data(const jroof_out *s, const roof_key *keys, size_t nkey
             fprintf(dat, "NaN NaN 0\n");
         fprintf(dat, "\n\n");
     }
-    int bad = ferror(dat);
-    if (fclose(dat) != 0 || bad)
-        return ms_errf(err, MS_EIO, "%s: write failed: %s", path, strerror(errno));
-    return MS_OK;
+    return afile_commit(af, err);
 }
 
 /* The variables roofline.gp draws from: roofs, their titles, the ops' key. */
@@ -175,15 +175,17 @@ static int write_plot(const jroof_out *s, const char *out, int *drawn, ms_err *e
     snprintf(title, sizeof title,
              "roofline of %s%s%s\nlines: datasheet peaks; points: attained (calibrated) rates",
              names, s->title[0] ? ": " : "", s->title);
-    FILE *gp = fopen(gp_path, "w");
-    if (!gp)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp_path, strerror(errno));
+    afile *af;
+    if ((rc = afile_open(gp_path, &af, err)))
+        return rc;
+    FILE *gp = afile_stream(af);
     gp_write_header(gp, "megasim roofline", gp_path, dat_path, out, svg, title);
     fprintf(gp, "xmin = %g\nxmax = %g\n", xmin, xmax);
     write_roof_vars(gp, s, keys, nkeys);
-    rc = gp_append_template(gp, tmpl_path, err);
-    if (fclose(gp) != 0 && !rc)
-        rc = ms_errf(err, MS_EIO, "%s: write failed: %s", gp_path, strerror(errno));
+    if ((rc = gp_append_template(gp, tmpl_path, err)))
+        afile_abort(af);
+    else
+        rc = afile_commit(af, err);
     return rc ? rc : cli_plot_draw(gp_path, dat_path, out, drawn, err);
 }
 

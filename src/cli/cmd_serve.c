@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/cpow.h"
+#include "io/afile.h"
 #include "io/gnuplot.h"
 #include "job/jserve.h"
 #include "report/report.h"
@@ -18,15 +19,18 @@
 
 /* ---- per-request CSV and progress ---- */
 
+/* The CSV is written to an afile as the run goes and committed at its
+ * end: a run that fails or is killed leaves no partial CSV. Write errors
+ * are collected by the commit. */
 typedef struct csv_out {
+    afile *af;
     FILE *f;
-    int failed;
 } csv_out;
 
 static void write_record(void *ctx, const serve_record *r, double rate_per_s)
 {
     csv_out *o = ctx;
-    if (!o->f || o->failed)
+    if (!o->f)
         return;
     double ttft = r->first_token_s - r->arrival_s, e2e = r->done_s - r->arrival_s;
     double tpot = r->output_tokens > r->chains
@@ -35,11 +39,10 @@ static void write_record(void *ctx, const serve_record *r, double rate_per_s)
     char rate[32] = "";
     if (!isnan(rate_per_s))
         snprintf(rate, sizeof rate, "%.9g", rate_per_s);
-    if (fprintf(o->f, "%s,%lld,%.9g,%lld,%lld,%lld,%lld,%.9g,%.9g,%.9g,%lld,%d\n", rate,
-                (long long)r->id, r->arrival_s, (long long)r->instance, (long long)r->input_tokens,
-                (long long)r->output_tokens, (long long)r->chains, ttft, tpot, e2e,
-                (long long)r->preemptions, r->rejected) < 0)
-        o->failed = 1;
+    fprintf(o->f, "%s,%lld,%.9g,%lld,%lld,%lld,%lld,%.9g,%.9g,%.9g,%lld,%d\n", rate,
+            (long long)r->id, r->arrival_s, (long long)r->instance, (long long)r->input_tokens,
+            (long long)r->output_tokens, (long long)r->chains, ttft, tpot, e2e,
+            (long long)r->preemptions, r->rejected);
 }
 
 static void progress(void *ctx, double sim_s, int64_t done, int64_t total)
@@ -56,9 +59,10 @@ static int write_sweep_plot(const char *out, const jserve_out *o, ms_err *err)
     if ((rc = cli_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err)) ||
         (rc = cli_home_path(tmpl_path, sizeof tmpl_path, "plots/serve-sweep.gp", err)))
         return rc;
-    FILE *dat = fopen(dat_path, "w");
-    if (!dat)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", dat_path, strerror(errno));
+    afile *dat_af;
+    if ((rc = afile_open(dat_path, &dat_af, err)))
+        return rc;
+    FILE *dat = afile_stream(dat_af);
     fprintf(dat, "# megasim serve sweep: rate_per_s output_tok_per_s_per_gpu tpot_p50_ms "
                  "tpot_p99_ms ttft_p50_s ttft_p99_s\n");
     for (size_t k = 0; k < o->nrates; k++) {
@@ -66,8 +70,8 @@ static int write_sweep_plot(const char *out, const jserve_out *o, ms_err *err)
         fprintf(dat, "%.6g %.6g %.6g %.6g %.6g %.6g\n", o->rates[k], r->output_tps / o->gpus,
                 1e3 * r->tpot_s.p50, 1e3 * r->tpot_s.p99, r->ttft_s.p50, r->ttft_s.p99);
     }
-    if (fclose(dat) != 0)
-        return ms_errf(err, MS_EIO, "%s: write failed", dat_path);
+    if ((rc = afile_commit(dat_af, err)))
+        return rc;
     if ((rc = gp_write_script(gp_path, tmpl_path, "megasim serve", dat_path, out, svg, o->title,
                               NULL, 0, err)))
         return rc;
@@ -77,8 +81,10 @@ static int write_sweep_plot(const char *out, const jserve_out *o, ms_err *err)
 /* The per-request CSV, opened with its header. */
 static int open_csv(const char *path, csv_out *csv, ms_err *err)
 {
-    if (!(csv->f = fopen(path, "w")))
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    int rc = afile_open(path, &csv->af, err);
+    if (rc)
+        return rc;
+    csv->f = afile_stream(csv->af);
     fprintf(csv->f, "rate_per_s,id,arrival_s,instance,input_tokens,output_tokens,chains,ttft_s,"
                     "tpot_s,e2e_s,preemptions,rejected\n");
     return MS_OK;
@@ -131,8 +137,10 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
         rc = cli_emit_report(r, j.json, &err);
     if (!rc)
         rc = write_outputs(&j, &out, &err);
-    if (csv.f && (fclose(csv.f) != 0 || csv.failed) && !rc)
-        rc = ms_errf(&err, MS_EIO, "%s: write failed", j.csv);
+    if (!rc)
+        rc = afile_commit(csv.af, &err);
+    else
+        afile_abort(csv.af);
     jserve_out_free(&out);
     report_free(r);
     return rc ? cli_fail(cmd, &err) : CLI_EXIT_OK;

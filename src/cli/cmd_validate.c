@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/vsystem.h"
+#include "io/afile.h"
 #include "io/gnuplot.h"
 #include "job/jsystem.h"
 #include "job/jvalid.h"
@@ -19,9 +20,11 @@
 /* The points per kind: measured, calibrated and peak predictions. */
 static int write_points(const jvalid_out *o, const char *dat, int has[JVALID_KINDS], ms_err *err)
 {
-    FILE *f = fopen(dat, "w");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", dat, strerror(errno));
+    afile *af;
+    int rc = afile_open(dat, &af, err);
+    if (rc)
+        return rc;
+    FILE *f = afile_stream(af);
     fprintf(f, "# measured predicted (calibrated) predicted (peak), per kind; FLOP/s, B/s or s\n");
     for (int k = 0; k < JVALID_KINDS; k++) {
         fprintf(f, "# %s\n", jvalid_kind(k));
@@ -36,9 +39,7 @@ static int write_points(const jvalid_out *o, const char *dat, int has[JVALID_KIN
             fprintf(f, "NaN NaN NaN\n");
         fprintf(f, "\n\n");
     }
-    if (fclose(f) != 0)
-        return ms_errf(err, MS_EIO, "%s: write failed", dat);
-    return MS_OK;
+    return afile_commit(af, err);
 }
 
 /* Predicted against measured, each kind in its own unit, on log axes. */
@@ -48,9 +49,10 @@ static int write_plot(const jvalid_out *o, const char *out, int *drawn, ms_err *
     int svg, has[JVALID_KINDS], rc = cli_plot_paths(out, dat, sizeof dat, gp, sizeof gp, &svg, err);
     if (rc || (rc = write_points(o, dat, has, err)))
         return rc;
-    FILE *g = fopen(gp, "w");
-    if (!g)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp, strerror(errno));
+    afile *g_af;
+    if ((rc = afile_open(gp, &g_af, err)))
+        return rc;
+    FILE *g = afile_stream(g_af);
     fprintf(g, "# written by megasim validate; draw with: gnuplot %s\n", gp);
     if (svg)
         fprintf(g, "set terminal svg size 900,800 dynamic noenhanced\n");
@@ -72,8 +74,8 @@ static int write_plot(const jvalid_out *o, const char *out, int *drawn, ms_err *
     if (has[0])
         fprintf(g, ", \"%s\" index 0 using 1:3 with points pt 6 title \"gemm (peak)\"", dat);
     fprintf(g, "\n");
-    if (fclose(g) != 0)
-        return ms_errf(err, MS_EIO, "%s: write failed", gp);
+    if ((rc = afile_commit(g_af, err)))
+        return rc;
     return cli_plot_draw(gp, dat, out, drawn, err);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/afile.h"
 #include "io/gnuplot.h"
 
 int cli_power_write(const char *trace, const char *plot, double floor_frac, const pseries *it,
@@ -29,11 +30,12 @@ int cli_power_write(const char *trace, const char *plot, double floor_frac, cons
     FILE *t = fopen(tmpl, "r");
     if (!t)
         return ms_errf(err, MS_EIO, "%s: cannot read the plot template: %s", tmpl, strerror(errno));
-    FILE *g = fopen(gp, "w");
-    if (!g) {
+    afile *af;
+    if ((rc = afile_open(gp, &af, err))) {
         fclose(t);
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp, strerror(errno));
+        return rc;
     }
+    FILE *g = afile_stream(af);
     fprintf(g, "# written by megasim; draw with: gnuplot %s\ndatafile = ", gp);
     gp_write_string(g, csv);
     fprintf(g, "\noutfile = ");
@@ -49,8 +51,12 @@ int cli_power_write(const char *trace, const char *plot, double floor_frac, cons
         fputs(line, g);
     int bad = ferror(t);
     fclose(t);
-    if (fclose(g) != 0 || bad)
-        return ms_errf(err, MS_EIO, "%s: write failed", gp);
+    if (bad) {
+        afile_abort(af);
+        return ms_errf(err, MS_EIO, "%s: read failed", tmpl);
+    }
+    if ((rc = afile_commit(af, err)))
+        return rc;
     int drawn;
     return cli_plot_draw(gp, csv, plot, &drawn, err);
 }

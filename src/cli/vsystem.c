@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/afile.h"
 #include "io/gnuplot.h"
 
 enum { MAXP = 16 }; /* panels a plot draws at most */
@@ -165,25 +166,24 @@ int vs_plot(const jsystem_out *o, const char *out, int *drawn, ms_err *err)
         return rc;
     vs_panel panels[MAXP];
     size_t np = panels_of(o, panels);
-    FILE *f = fopen(dat, "w");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", dat, strerror(errno));
-    FILE *g = fopen(gp, "w");
-    if (!g) {
-        fclose(f);
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", gp, strerror(errno));
+    afile *f_af = NULL, *g_af = NULL;
+    if ((rc = afile_open(dat, &f_af, err)) || (rc = afile_open(gp, &g_af, err))) {
+        afile_abort(f_af);
+        return rc;
     }
+    FILE *f = afile_stream(f_af), *g = afile_stream(g_af);
     plot_head(g, gp, out, svg, np);
     fprintf(f, "# published predicted number p10 p90 (p10 and p90: the band with "
                "--uncertainty, else the prediction), one block per panel (family: unit)\n");
     for (size_t u = 0; u < np; u++)
         plot_panel(f, g, o, panels[u], u, dat);
     fprintf(g, "unset multiplot\n");
-    int bad = fclose(f) != 0;
-    bad |= fclose(g) != 0;
-    if (bad)
-        return ms_errf(err, MS_EIO, "%s: write failed", gp);
-    return cli_plot_draw(gp, dat, out, drawn, err);
+    rc = afile_commit(f_af, err);
+    if (rc)
+        afile_abort(g_af);
+    else
+        rc = afile_commit(g_af, err);
+    return rc ? rc : cli_plot_draw(gp, dat, out, drawn, err);
 }
 
 /* One case's row of the Markdown table; with its band (p10 to p90 and

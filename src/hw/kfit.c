@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/afile.h"
 #include "io/csvtab.h"
 
 #define PRIOR_WEIGHT 1e-3
@@ -275,9 +276,14 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
                const char *what, ms_err *err)
 {
     csvtab *t = NULL;
-    int rc = csvtab_read(in_path, &t, err);
+    afile *af = NULL;
+    /* Read, kept and written back: the output's directory is locked from
+     * the read to the write, so two calibrations take turns. */
+    int lock = -1, rc = afile_lock(out_path, &lock, err);
+    if (!rc)
+        rc = csvtab_read(in_path, &t, err);
     if (rc)
-        return rc;
+        goto out;
     static const char *const cols[] = {"family",      "op_kind",     "precision",
                                        "compute_eff", "memory_eff",  "overhead_us",
                                        "log_sd",      "measured_on", "source"};
@@ -291,13 +297,9 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
                          cols[c]);
             goto out;
         }
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        rc = ms_errf(err, MS_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    if ((rc = afile_open(out_path, &af, err)))
         goto out;
-    }
+    FILE *f = afile_stream(af);
     for (size_t c = 0; c < NCOLS; c++)
         put(f, cols[c], c + 1 == NCOLS);
     for (size_t r = 0; r < csvtab_nrows(t); r++) {
@@ -336,13 +338,11 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
         put(f, g->measured_on, 0);
         put(f, src, 1);
     }
-    if (fclose(f) != 0) {
-        rc = ms_errf(err, MS_EIO, "%s: write failed: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, out_path) != 0)
-        rc = ms_errf(err, MS_EIO, "%s: cannot replace: %s", out_path, strerror(errno));
+    rc = afile_commit(af, err);
+    af = NULL;
 out:
+    afile_abort(af);
+    afile_unlock(lock);
     csvtab_free(t);
     return rc;
 }

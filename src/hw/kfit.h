@@ -47,7 +47,9 @@ double kfit_spread(double ss, size_t n, size_t p);
  * precision) no group replaces, then one row per group (log_sd as
  * kfit_group says, blank when NAN). Columns are written by name, so an
  * in_path without log_sd keeps its rows with log_sd blank. what names
- * the fitted files for the source column. */
+ * the fitted files for the source column. out_path is written whole or
+ * not at all, and its directory is locked from the read of in_path to
+ * the write (src/io/afile). */
 int kfit_write(const char *in_path, const char *out_path, const kfit_group *groups, size_t n,
                const char *what, ms_err *err);
 

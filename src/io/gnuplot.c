@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io/afile.h"
+
 extern char **environ;
 
 int gp_available(void)
@@ -127,18 +129,21 @@ int gp_write_script(const char *script_path, const char *template_path, const ch
                     const char *datafile, const char *outfile, int svg, const char *title,
                     const char *const (*vars)[2], size_t nvars, ms_err *err)
 {
-    FILE *gp = fopen(script_path, "w");
-    if (!gp)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", script_path, strerror(errno));
+    afile *af;
+    int rc = afile_open(script_path, &af, err);
+    if (rc)
+        return rc;
+    FILE *gp = afile_stream(af);
     gp_write_header(gp, who, script_path, datafile, outfile, svg, title);
     for (size_t i = 0; i < nvars; i++) {
         fprintf(gp, "%s = ", vars[i][0]);
         gp_write_string(gp, vars[i][1]);
         fprintf(gp, "\n");
     }
-    int rc = gp_append_template(gp, template_path, err);
-    if (fclose(gp) != 0 && !rc)
-        rc = ms_errf(err, MS_EIO, "%s: write failed", script_path);
+    if ((rc = gp_append_template(gp, template_path, err)))
+        afile_abort(af);
+    else
+        rc = afile_commit(af, err);
     return rc;
 }
 

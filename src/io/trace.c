@@ -1,13 +1,14 @@
 /* trace: see trace.h. */
 #include "io/trace.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/afile.h"
+
 struct trace_writer {
+    afile *af; /* the file appears when closed, whole */
     FILE *f;
-    char path[512];
     int first;
 };
 
@@ -17,13 +18,12 @@ int trace_open(const char *path, trace_writer **out, ms_err *err)
     trace_writer *w = calloc(1, sizeof *w);
     if (!w)
         return ms_errf(err, MS_ENOMEM, "out of memory");
-    w->f = fopen(path, "w");
-    if (!w->f) {
-        int e = errno;
+    int rc = afile_open(path, &w->af, err);
+    if (rc) {
         free(w);
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(e));
+        return rc;
     }
-    snprintf(w->path, sizeof w->path, "%s", path);
+    w->f = afile_stream(w->af);
     w->first = 1;
     fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n", w->f);
     *out = w;
@@ -91,11 +91,7 @@ int trace_close(trace_writer *w, ms_err *err)
     if (!w)
         return MS_OK;
     fputs("\n]}\n", w->f);
-    int bad = ferror(w->f);
-    bad |= fclose(w->f) != 0;
-    int rc = MS_OK;
-    if (bad)
-        rc = ms_errf(err, MS_EIO, "%s: write failed", w->path);
+    int rc = afile_commit(w->af, err);
     free(w);
     return rc;
 }

@@ -10,7 +10,9 @@
 
 typedef struct trace_writer trace_writer;
 
-/* Opens path for writing. MS_EIO naming the path. Caller closes. */
+/* Opens path for writing: the file appears, whole, when trace_close
+ * succeeds (src/io/afile), never half-written. MS_EIO naming the path.
+ * Caller closes. */
 int trace_open(const char *path, trace_writer **out, ms_err *err);
 
 /* Names process pid and its thread tid (metadata events). */
@@ -21,7 +23,8 @@ void trace_name_thread(trace_writer *w, int pid, int tid, const char *name);
 void trace_span(trace_writer *w, int pid, int tid, const char *name, const char *cat,
                 double start_s, double dur_s);
 
-/* Finishes the JSON and closes the file; MS_EIO if any write failed.
+/* Finishes the JSON and puts the file in place; MS_EIO naming the path
+ * if any write failed (the file is then not created or replaced).
  * NULL is a no-op returning MS_OK. */
 int trace_close(trace_writer *w, ms_err *err);
 

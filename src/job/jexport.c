@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/afile.h"
 #include "policy/xrule.h"
 
 #define RULES_ROW(T)                                                                               \
@@ -360,15 +361,14 @@ static int make_dirs_for(const char *path, ms_err *err)
 }
 
 /* Writes every chip of db that came from path but d's name, then d, to
- * path (through a temporary file beside it, so a failure leaves path as it
- * was). */
+ * path, whole or not at all (src/io/afile). */
 static int write_derived(const chip_db *db, const char *path, const chip *d, ms_err *err)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    afile *af;
+    int rc = afile_open(path, &af, err);
+    if (rc)
+        return rc;
+    FILE *f = afile_stream(af);
     chip_csv_header(f);
     for (size_t i = 0; i < chip_db_count(db); i++) {
         const chip *c = chip_db_at(db, i);
@@ -376,13 +376,7 @@ static int write_derived(const chip_db *db, const char *path, const chip *d, ms_
             chip_csv_row(f, c);
     }
     chip_csv_row(f, d);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(e));
-    }
-    return MS_OK;
+    return afile_commit(af, err);
 }
 
 /* The chip database with the chips of the output file, when it exists
@@ -393,7 +387,10 @@ static int load_with_out(const jexport_derive_job *j, const jenv *env, const cha
     int rc = jenv_load_chips(env, &j->chips, db, err), loaded = 0;
     for (size_t i = 0; !rc && i < chip_db_count(*db); i++)
         loaded |= strcmp(chip_db_at(*db, i)->file, out) == 0;
-    if (!rc && !loaded && access(out, F_OK) == 0)
+    /* Only a file holds chips: a device (/dev/null, /dev/full) is written
+     * to, never read (/dev/full would read as endless zeros). */
+    struct stat st;
+    if (!rc && !loaded && stat(out, &st) == 0 && S_ISREG(st.st_mode))
         rc = chip_db_add_file(*db, out, err);
     return rc;
 }
@@ -450,7 +447,14 @@ int jexport_derive_run(const jexport_derive_job *j, const jenv *env, report *r,
     chip_db *db = NULL;
     xrule_set *set = NULL;
     const chip *parent = NULL;
-    if (!(rc = load_with_out(j, env, out->file, &db, err)) &&
+    /* The output file is read, added to and written back by every derive:
+     * its directory is locked from the read to the write, so concurrent
+     * runs take turns and none drops another's chip. The directory is
+     * made first, to be locked (a run that fails later leaves it). */
+    int lock = -1;
+    if (!j->dry_run && !(rc = make_dirs_for(out->file, err)))
+        rc = afile_lock(out->file, &lock, err);
+    if (!rc && !(rc = load_with_out(j, env, out->file, &db, err)) &&
         !(rc = chip_db_lookup(db, j->from, &parent, err)))
         rc = derive_apply(parent, j->name, ch, nch, &out->chip, err);
     /* A name already taken: the same derivation again is done already; a
@@ -468,9 +472,9 @@ int jexport_derive_run(const jexport_derive_job *j, const jenv *env, report *r,
         rc = load_rules(env, j->rules, &set, err);
     if (!rc && same && !replace)
         snprintf(out->same_at, sizeof out->same_at, "%s:%d", taken->file, taken->line);
-    else if (!rc && !j->dry_run && !(rc = make_dirs_for(out->file, err)) &&
-             !(rc = write_derived(db, out->file, &out->chip.c, err)))
+    else if (!rc && !j->dry_run && !(rc = write_derived(db, out->file, &out->chip.c, err)))
         out->written = 1;
+    afile_unlock(lock);
     if (!rc) {
         rule_list rules = {.set = set};
         const chip *self[1] = {&out->chip.c};

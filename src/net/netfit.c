@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/num.h"
+#include "io/afile.h"
 #include "io/csvtab.h"
 #include "net/topo.h"
 
@@ -584,9 +585,17 @@ int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_e
     for (char *q = sources; *q; q++)
         if (*q == '"')
             *q = '\'';
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    /* Written whole or not at all; locked so that two calibrations of one
+     * file take turns, as every writer of calibration output does. */
+    afile *af = NULL;
+    int lock = -1, rc = afile_lock(path, &lock, err);
+    if (!rc)
+        rc = afile_open(path, &af, err);
+    if (rc) {
+        afile_unlock(lock);
+        return rc;
+    }
+    FILE *f = afile_stream(af);
     static const struct {
         const char *name;
         int kind; /* topo_link_kind or COLL_EFF_NVLS */
@@ -632,7 +641,7 @@ int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_e
                 : "",
             sources);
     }
-    if (fclose(f) != 0)
-        return ms_errf(err, MS_EIO, "%s: write failed", path);
-    return MS_OK;
+    rc = afile_commit(af, err);
+    afile_unlock(lock);
+    return rc;
 }

@@ -51,7 +51,8 @@ const char *netfit_algo(const netfit *nf, size_t i, const coll_params *cp);
 int netfit_run(netfit *nf, coll_params *cp, ms_err *err);
 
 /* Writes the network calibration CSV (link_kind, bw_eff, alpha_us,
- * measured_on, source) for cp. */
+ * measured_on, source) for cp, whole or not at all, under the lock of
+ * its directory (src/io/afile). */
 int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_err *err);
 
 /* 1 if NCCL reduces in the switch (NVLS) in c's scale-up domains by

@@ -7,12 +7,12 @@
 #include "power/pseries.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/afile.h"
 #include "io/csvtab.h"
 
 struct pseries {
@@ -276,9 +276,11 @@ int pseries_write_csv(const char *path, const pseries *const *series, const char
             return grid_mismatch(err, path, series[0], series[k]);
     for (size_t k = 0; k < n; k++)
         settled(series[k]);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    afile *af;
+    int rc = afile_open(path, &af, err);
+    if (rc)
+        return rc;
+    FILE *f = afile_stream(af);
     fputs("time_s", f);
     for (size_t k = 0; k < n; k++) {
         fputc(',', f);
@@ -297,8 +299,5 @@ int pseries_write_csv(const char *path, const pseries *const *series, const char
             fprintf(f, ",%.10g", pseries_power_w(series[k], i));
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
-        return ms_errf(err, MS_EIO, "%s: write failed", path);
-    return MS_OK;
+    return afile_commit(af, err);
 }

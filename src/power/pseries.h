@@ -87,7 +87,8 @@ pseries_stats pseries_stats_of(const pseries *ps);
  * which must share one grid. names[k] heads column k+1 (quoted if it
  * holds a comma, quote or newline); names may be NULL, giving power_w,
  * power_w_2, ... Fails with MS_EINVAL (nothing written) when n is 0 or a
- * grid differs, MS_EIO naming the path when it cannot be written. */
+ * grid differs, MS_EIO naming the path when it cannot be written. The
+ * file appears whole or not at all (src/io/afile). */
 int pseries_write_csv(const char *path, const pseries *const *series, const char *const *names,
                       size_t n, ms_err *err);
 
