@@ -204,8 +204,12 @@ static int link_unnamed(afile *af, int fd, int *fresh)
     /* The target exists: link under a fresh name, then rename over it. */
     int e = EEXIST;
     for (int tries = 0; tries < 100 && e == EEXIST; tries++) {
-        snprintf(af->tmp, sizeof af->tmp, "%s/.%s%s%ld.%u", dir, base, AFILE_TMP_TAG,
-                 (long)getpid(), tmp_seq++);
+        int n = snprintf(af->tmp, sizeof af->tmp, "%s/.%s%s%ld.%u", dir, base, AFILE_TMP_TAG,
+                         (long)getpid(), tmp_seq++);
+        if (n < 0 || (size_t)n >= sizeof af->tmp) {
+            af->tmp[0] = '\0';
+            return ENAMETOOLONG;
+        }
         e = linkat(AT_FDCWD, proc, AT_FDCWD, af->tmp, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
     }
     if (e) {
