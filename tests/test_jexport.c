@@ -240,7 +240,7 @@ static void test_derive_file(void)
 
     /* Another under the same name: refused without --force, the file as
      * it was; replaced with it. */
-    CU_ASSERT_EQUAL(derive(8, other, out, &json, &err), MS_EINVAL);
+    CU_ASSERT_EQUAL(derive(8, other, out, &json, &err), MS_EUSAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "or --force to replace it"));
     jexport_derive_out_clear(out);
     char *after = slurp(path);
@@ -259,7 +259,7 @@ static void test_derive_file(void)
      * directory. */
     char *taken[] = {"--from",       "H100",  "--name", "H800",   "--set",
                      "hbm_bw=4TB/s", "--out", path,     "--force"};
-    CU_ASSERT_EQUAL(derive(9, taken, out, &json, &err), MS_EINVAL);
+    CU_ASSERT_EQUAL(derive(9, taken, out, &json, &err), MS_EUSAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--name 'H800': already a chip (hwdb/chips.csv:"));
     jexport_derive_out_clear(out);
     char *nowhere[] = {"--from", "H100", "--name", "Z", "--scale", "flops=0.5"};

@@ -160,7 +160,7 @@ static void test_errors(void)
         {3, {V3, "--context", "0"}, MS_EUSAGE, "from 1 to 1e+12", 0},
         {2, {V3, "--compare-atention"}, MS_EUSAGE, "did you mean --compare-attention?", 0},
         {1, {"workloads/none.json"}, MS_EIO, "workloads/none.json", 1},
-        {1, {"tests/data/models/zero_layers.json"}, MS_EINVAL, "num_layers", 1},
+        {1, {"tests/data/models/zero_layers.json"}, MS_EINVAL, "num_hidden_layers", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char warn[JMODEL_WARN_MAX] = "stale";

@@ -183,10 +183,12 @@ int derive_apply(const chip *parent, const char *name, const derive_change *ch, 
     *out = (derive_chip){.c = *parent};
     /* Printable ASCII only: a name is a CSV field, a JSON string and a
      * table cell, and a line break or a stray byte would break each. */
-    int printable = 1;
-    for (const char *p = name; *p; p++)
-        printable &= *p > ' ' && *p < 0x7F && *p != ',' && *p != '"';
-    if (!name[0] || !printable || strlen(name) >= sizeof out->name)
+    int ok = 1, printable = 1; /* printable: safe to echo in the one-line message */
+    for (const char *p = name; *p; p++) {
+        ok &= *p > ' ' && *p < 0x7F && *p != ',' && *p != '"';
+        printable &= *p >= ' ' && *p < 0x7F;
+    }
+    if (!name[0] || !ok || strlen(name) >= sizeof out->name)
         return ms_errf(err, MS_EUSAGE,
                        "--name%s%s%s: expected a name of at most %zu printable ASCII characters "
                        "without spaces, commas or quotes",
