@@ -22,7 +22,7 @@ static const jopt rows[] = {
      "chip, or a mixed fleet NAME:COUNT,NAME:COUNT (H100:100000,H200:100000)"},
     {"power", JOPT_STR, "P", NULL, NULL, NAN, NAN, NULL, S(power),
      "a site's power at the meter (2.2GW, 150MW, 20e6): the GPUs it holds"},
-    {"gpus", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(gpus),
+    {"gpus", JOPT_INT, "N", NULL, NULL, 1, 1e9, NULL, S(gpus),
      "GPUs of one chip: the power they need"},
     {"it-fraction", JOPT_POS, "F", NULL, NULL, NAN, 1, NULL, S(it_fraction),
      "with --power: the share of it that reaches IT, > 0 (default: hwdb/costs.csv)"},
