@@ -181,8 +181,8 @@ int jscen_check_obj(const cJSON *obj, const char *label, ms_err *err)
             rc = fill(&jserve_options, &j, obj, label, cmd, &own, err);
     }
     texts_free(&own);
-    if (rc)
-        err->code = MS_EINVAL;
+    if (rc) /* as jscen_run_obj says it */
+        rc = err->code = MS_EINVAL;
     return rc;
 }
 
