@@ -177,11 +177,13 @@ static int read_row(kmeas_set *set, const cursor *c, int published, kmeas_row *r
      * given by its FLOPs or by its rate alone. */
     int shaped = !isnan(row->m) || !isnan(row->n) || !isnan(row->k);
     if (is_gemm && (shaped || strcmp(row->kind, "gemm") == 0)) {
-        if (isnan(row->m) || isnan(row->n) || isnan(row->k) || row->m < 1 || row->n < 1 ||
-            row->k < 1)
+        /* 1e9 a side is far beyond any GEMM measured, and keeps the
+         * conversion to int64_t below defined. */
+        if (!(row->m >= 1 && row->m <= 1e9) || !(row->n >= 1 && row->n <= 1e9) ||
+            !(row->k >= 1 && row->k <= 1e9))
             return ms_errf(c->err, MS_EINVAL,
                            "%s:%d: columns 'm', 'n', 'k': a GEMM row needs its "
-                           "shape, each at least 1",
+                           "shape, each from 1 to 1e9",
                            c->path, c->line);
         roof_op op = roof_gemm((int64_t)row->m, (int64_t)row->n, (int64_t)row->k, row->prec);
         if (isnan(row->flops))
