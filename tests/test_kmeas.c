@@ -146,6 +146,11 @@ static void test_bad_files(void)
                          ":2: column 'chip': unknown chip 'Y99'"));
     kmeas_free(load_text(PUB_HEAD "X100,g,gemm,s,bf16,,1,1,,,,,1e12,,p\n", MS_EINVAL,
                          "a GEMM row needs its shape"));
+    /* Found by fuzz/fuzz_kmeas: a side beyond int64_t was converted to it. */
+    kmeas_free(load_text(PUB_HEAD "X100,g,gemm,s,bf16,1e31,1,1,,,,,1e12,,p\n", MS_EINVAL,
+                         ":2: column 'm': expected a whole number from 1 to 1e9, got 1e31"));
+    kmeas_free(load_text(PUB_HEAD "X100,g,gemm,s,bf16,1,64.5,1,,,,,1e12,,p\n", MS_EINVAL,
+                         ":2: column 'n': expected a whole number from 1 to 1e9, got 64.5"));
     kmeas_free(load_text(PUB_HEAD "X100,g,gemm,s,bf16,1,1,1,,,,,-5,,p\n", MS_EINVAL,
                          "column 'achieved_flop_per_s': expected a number >= 0"));
     kmeas_free(load_text(PUB_HEAD "X100,g,stream,s,fp32,,,,,,,,,,p\n", MS_EINVAL,

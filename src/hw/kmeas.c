@@ -178,14 +178,14 @@ static int read_row(kmeas_set *set, const cursor *c, int published, kmeas_row *r
      * given by its FLOPs or by its rate alone. */
     int shaped = !isnan(row->m) || !isnan(row->n) || !isnan(row->k);
     if (is_gemm && (shaped || strcmp(row->kind, "gemm") == 0)) {
-        if (isnan(row->m) || isnan(row->n) || isnan(row->k) || row->m < 1 || row->n < 1 ||
-            row->k < 1)
+        if (!(row->m >= 1) || !(row->n >= 1) || !(row->k >= 1))
             return ms_errf(c->err, MS_EINVAL,
                            "%s:%d: columns 'm', 'n', 'k': a GEMM row needs its "
                            "shape, each at least 1",
                            c->path, c->line);
-        /* Whole, and far below int64's range: no GEMM has a side of more
-         * than 1e9 (a billion tokens in one product). */
+        /* Whole, and far below int64's range, which keeps the conversion
+         * below defined: no GEMM has a side of more than 1e9 (a billion
+         * tokens in one product). */
         const double dims[3] = {row->m, row->n, row->k};
         for (int d = 0; d < 3; d++)
             if (dims[d] != floor(dims[d]) || dims[d] > 1e9)

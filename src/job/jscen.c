@@ -132,27 +132,67 @@ static int run_job(const char *cmd, const cJSON *obj, const char *label, int nex
     return rc;
 }
 
+/* The command of obj ("train" or "serve", need_cmd when not NULL), or
+ * NULL with err filled. */
+static const char *command_of(const cJSON *obj, const char *label, const char *need_cmd,
+                              ms_err *err)
+{
+    if (!cJSON_IsObject(obj)) {
+        ms_errf(err, MS_EINVAL, "%s: expected a JSON object", label);
+        return NULL;
+    }
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, "command");
+    if (!cJSON_IsString(c)) {
+        ms_errf(err, MS_EINVAL,
+                "%s: field 'command': expected a string naming the command (\"train\" "
+                "or \"serve\")",
+                label);
+        return NULL;
+    }
+    const char *cmd = c->valuestring;
+    if (need_cmd && strcmp(cmd, need_cmd) != 0) {
+        ms_errf(err, MS_EINVAL, "%s: field 'command': expected %s, got '%s'", label, need_cmd, cmd);
+        return NULL;
+    }
+    if (strcmp(cmd, "train") != 0 && strcmp(cmd, "serve") != 0) {
+        ms_errf(err, MS_EINVAL,
+                "%s: field 'command': '%s' cannot run inside another command; a train or "
+                "serve scenario can",
+                label, cmd);
+        return NULL;
+    }
+    return cmd;
+}
+
+int jscen_check_obj(const cJSON *obj, const char *label, ms_err *err)
+{
+    const char *cmd = command_of(obj, label, NULL, err);
+    if (!cmd)
+        return err->code;
+    texts own = {.n = 0};
+    int rc;
+    if (strcmp(cmd, "train") == 0) {
+        jtrain_job j = {0};
+        if (!(rc = jopt_defaults(&jtrain_options, &j, err)))
+            rc = fill(&jtrain_options, &j, obj, label, cmd, &own, err);
+    } else {
+        jserve_job j = {0};
+        if (!(rc = jopt_defaults(&jserve_options, &j, err)))
+            rc = fill(&jserve_options, &j, obj, label, cmd, &own, err);
+    }
+    texts_free(&own);
+    if (rc) /* as jscen_run_obj says it */
+        rc = err->code = MS_EINVAL;
+    return rc;
+}
+
 int jscen_run_obj(const cJSON *obj, const char *label, int nextra, char **extra,
                   const char *need_cmd, const jenv *env, cJSON **json, ms_err *err)
 {
     *json = NULL;
-    if (!cJSON_IsObject(obj))
-        return ms_errf(err, MS_EINVAL, "%s: expected a JSON object", label);
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, "command");
-    if (!cJSON_IsString(c))
-        return ms_errf(err, MS_EINVAL,
-                       "%s: field 'command': expected a string naming the command (\"train\" "
-                       "or \"serve\")",
-                       label);
-    const char *cmd = c->valuestring;
-    if (need_cmd && strcmp(cmd, need_cmd) != 0)
-        return ms_errf(err, MS_EINVAL, "%s: field 'command': expected %s, got '%s'", label,
-                       need_cmd, cmd);
-    if (strcmp(cmd, "train") != 0 && strcmp(cmd, "serve") != 0)
-        return ms_errf(err, MS_EINVAL,
-                       "%s: field 'command': '%s' cannot run inside another command; a train or "
-                       "serve scenario can",
-                       label, cmd);
+    const char *cmd = command_of(obj, label, need_cmd, err);
+    if (!cmd)
+        return err->code;
     int rc = run_job(cmd, obj, label, nextra, extra, env, json, err);
     if (rc) /* as a failed run inside another command has always been reported */
         err->code = MS_EINVAL;

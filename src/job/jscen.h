@@ -18,6 +18,12 @@
 int jscen_run_obj(const cJSON *obj, const char *label, int nextra, char **extra,
                   const char *need_cmd, const jenv *env, cJSON **json, ms_err *err);
 
+/* Checks the scenario object obj as jscen_run_obj reads it, without
+ * running it: its command is train or serve and each field sets an
+ * option of that command to a value the option accepts. Fails with
+ * MS_EINVAL naming label and the field. */
+int jscen_check_obj(const cJSON *obj, const char *label, ms_err *err);
+
 /* The same for the scenario file path (found as jenv_find finds it). */
 int jscen_run_file(const char *path, int nextra, char **extra, const char *need_cmd,
                    const jenv *env, cJSON **json, ms_err *err);
