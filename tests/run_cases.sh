@@ -13,6 +13,7 @@
 #   jq: EXPR              `jq -e EXPR` is true on stdout (which must be JSON)
 #   png: FILE             FILE (in the case's scratch directory) is a PNG image
 #   file-has: FILE: TEXT  FILE (in the scratch directory) contains TEXT
+#   home: DIR             the data directory for this case ($MEGASIM_HOME; default $ROOT)
 #   no-file: FILE         FILE (in the scratch directory) does not exist
 # Each case runs in its own scratch directory, so files it writes vanish.
 #
@@ -83,7 +84,10 @@ run_case() {
   expand "$args" || { echo "FAIL $name: args"; fail=$((fail + 1)); rm -rf "$scratch"; return; }
   args=$expanded
   eval "local -a argv=($args)"
-  (cd "$scratch" && MEGASIM_USER_DIR="$scratch/user" "$megasim" "${argv[@]}" >"$out" 2>"$err")
+  local home
+  home=$(sed -n 's/^home: //p' "$file")
+  eval "home=${home:-\$ROOT}"
+  (cd "$scratch" && MEGASIM_HOME="$home" MEGASIM_USER_DIR="$scratch/user" "$megasim" "${argv[@]}" >"$out" 2>"$err")
   got=$?
   while IFS= read -r line; do
     local key=${line%%: *} val=${line#*: }
@@ -117,7 +121,7 @@ run_case() {
       png)
         [ "$(head -c 8 "$scratch/$val" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
           { echo "  not a PNG: $val"; ok=0; } ;;
-      args|args:|\#*|"") ;;
+      args|args:|home|\#*|"") ;;
       *) echo "  unknown directive: $key"; ok=0 ;;
     esac
   done <"$file"
