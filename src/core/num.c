@@ -1,7 +1,6 @@
 /* num: see num.h. */
 #include "core/num.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,46 +81,5 @@ int num_parse(const char *text, double *out)
     if (num_parse_prefix(text, &v, &end) || *end)
         return -1;
     *out = v;
-    return 0;
-}
-
-int num_parse_i64(const char *text, int64_t min, int64_t max, int64_t *out)
-{
-    double v;
-    if (num_parse(text, &v) || v != floor(v))
-        return -1;
-    /* Digits alone are read exactly (a double holds only 53 bits). */
-    const char *p = text + (text[0] == '+' || text[0] == '-');
-    if (strspn(p, "0123456789") == strlen(p)) {
-        char *stop = NULL;
-        errno = 0;
-        long long ll = strtoll(text, &stop, 10);
-        if (*stop || errno == ERANGE)
-            return -1;
-        if (ll < min || ll > max)
-            return -1;
-        *out = ll;
-        return 0;
-    }
-    int64_t i;
-    if (num_i64(v, &i) || i < min || i > max)
-        return -1;
-    *out = i;
-    return 0;
-}
-
-int num_fits_i64(double x)
-{
-    /* 2^63 is exactly representable; every double below it in magnitude
-     * rounds into range, and -2^63 itself is INT64_MIN. */
-    double r = round(x);
-    return isfinite(r) && r < 9223372036854775808.0 && r >= -9223372036854775808.0;
-}
-
-int num_i64(double x, int64_t *out)
-{
-    if (!num_fits_i64(x))
-        return -1;
-    *out = (int64_t)round(x);
     return 0;
 }
