@@ -31,6 +31,13 @@ parts = allowed
 parts = parts.(strlen(parts) > 0 && strlen(controlled) > 0 ? ", " : "").controlled
 parts = parts.(strlen(parts) > 0 && strlen(best) > 0 ? ", " : "").best
 if (strlen(parts) > 0) {
+    # Designs all at one TPP (a grid whose allowed points differ only in
+    # knobs the rule ignores): a range around it, as gnuplot would warn.
+    stats datafile using 1 nooutput
+    if (STATS_min == STATS_max) {
+        pad = STATS_min != 0 ? abs(STATS_min) * 0.1 : 1
+        set xrange [STATS_min - pad:STATS_max + pad]
+    }
     eval "plot ".parts
 } else {
     set label 1 "no design of the grid gave a result" at graph 0.5, graph 0.5 center

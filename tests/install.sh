@@ -48,7 +48,16 @@ check derive-force "$bin" derive --from H100 --name H800x --set scale_up_bw=300G
 check derived-used "$bin" chip H800x
 grep -qF 'scale_up_bw=300GB/s' "$tmp/out" || { echo "FAIL the forced derivation is not the one read back"; fail=1; }
 [ "$(grep -c '^H800x,' "$tmp/user/derived.csv")" -eq 1 ] || { echo "FAIL derived.csv holds H800x more than once"; fail=1; }
-check validate-system "$bin" validate --system --json
+# The installed cases of two kinds (the Server searches of the third take
+# minutes under the sanitizers), then one serving case from the installed
+# data, which reads its length table from there too.
+check validate-system "$bin" validate --system --kind train,power --json
+jq -e '.summary.cases > 20' "$tmp/out" >/dev/null || { echo "FAIL validate --system found no installed cases"; fail=1; }
+mkdir "$tmp/cases"
+cp "$tmp/moved/share/megasim/validation/system/i6-b200-llama2-70b-offline.json" "$tmp/cases/"
+check validate-serve "$bin" validate --system --cases "$tmp/cases" --json
+jq -e '.summary.cases == 1 and .summary.failed == 0' "$tmp/out" >/dev/null ||
+  { echo "FAIL the installed serving case did not run"; fail=1; }
 
 for dir in "$src" "$build"; do
   if grep -qF "$dir/" "$tmp/all"; then
