@@ -5,6 +5,8 @@
  * cache hits loaded instead of computed, a closed loop, MTP, rejection of requests
  * that can never fit, determinism under a seed, and the errors. */
 #include <CUnit/Basic.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -499,6 +501,67 @@ static void test_reject(void)
     fixture_free(&f);
 }
 
+/* k values above a limit and n - k at or below it: GSL's p99 is above
+ * the limit whenever k reaches serve_p99_over_count(n), so a run stopped
+ * there was certain to miss. */
+static void test_p99_over_count(void)
+{
+    CU_ASSERT_EQUAL(serve_p99_over_count(1), 1);
+    CU_ASSERT_EQUAL(serve_p99_over_count(2), 2);     /* floor(0.99) = 0 */
+    CU_ASSERT_EQUAL(serve_p99_over_count(100), 2);   /* floor(98.01) = 98 */
+    CU_ASSERT_EQUAL(serve_p99_over_count(101), 2);   /* floor(99) = 99 */
+    CU_ASSERT_EQUAL(serve_p99_over_count(1000), 11); /* floor(989.01) = 989 */
+    static double v[3000];
+    for (int64_t n = 1; n <= 3000; n += n < 300 ? 1 : 97) {
+        int64_t k = serve_p99_over_count(n);
+        CU_ASSERT_FATAL(k >= 1 && k <= n);
+        /* The worst case for the rule: the rest exactly at the limit, the
+         * k over it by as little as can be. */
+        for (int64_t i = 0; i < n; i++)
+            v[i] = i < n - k ? 1.0 : nextafter(1.0, 2.0);
+        gsl_sort(v, 1, (size_t)n);
+        CU_ASSERT(gsl_stats_quantile_from_sorted_data(v, 1, (size_t)n, 0.99) > 1.0);
+    }
+}
+
+/* Trials of a search at rates below and far above what two GPUs serve: a
+ * run given the limits stops only if its full run misses them, and stops
+ * early past capacity. */
+static void test_stop_at_limits(void)
+{
+    static const double rates[] = {1e3, 2.5e3, 4e3, 1e4, 1e5};
+    const double ttft_limit_s = 0.01, tpot_limit_s = 0.002;
+    int stopped_runs = 0, met_runs = 0;
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+        fixture f;
+        fixture_init(&f, "uniform:50:400", "uniform:2:60", 0);
+        f.sp.kind = REQS_POISSON;
+        f.sp.rate_per_s = rates[i];
+        f.sp.duration_s = 2000 / rates[i];
+        serve_result full, cut;
+        ms_err err = {0};
+        CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &full, &err), MS_OK);
+        f.cfg.stop_p99_ttft_s = ttft_limit_s;
+        f.cfg.stop_p99_tpot_s = tpot_limit_s;
+        CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &cut, &err), MS_OK);
+        CU_ASSERT_EQUAL(full.stopped, 0);
+        int misses = full.ttft_s.p99 > ttft_limit_s || full.tpot_s.p99 > tpot_limit_s;
+        if (cut.stopped) {
+            stopped_runs++;
+            CU_ASSERT(misses);
+            CU_ASSERT(cut.requests < full.requests);
+            CU_ASSERT(cut.stopped_s < full.makespan_s);
+        } else { /* a run not stopped is the full run */
+            CU_ASSERT_EQUAL(cut.requests, full.requests);
+            CU_ASSERT_DOUBLE_EQUAL(cut.ttft_s.p99, full.ttft_s.p99, 0);
+            met_runs += !misses;
+        }
+        fixture_free(&f);
+    }
+    CU_ASSERT(stopped_runs >= 1);
+    CU_ASSERT(met_runs >= 1);
+}
+
 static void test_errors(void)
 {
     static const struct {
@@ -514,6 +577,8 @@ static void test_errors(void)
         {"swap", "--swap-GBps"},
         {"reserve", "--mem-reserve"},
         {"mtp", "--mtp-accept"},
+        {"stop", "open-loop runs only"},
+        {"limit", "p99 limits: expected >= 0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fixture f;
@@ -545,6 +610,10 @@ static void test_errors(void)
             f.cfg.mem_reserve = 1;
         if (!strcmp(w, "mtp"))
             f.cfg.mtp_depth = 1, f.cfg.mtp_accept[0] = 1.5;
+        if (!strcmp(w, "stop"))
+            f.cfg.concurrency = 1, f.cfg.stop_p99_ttft_s = 1;
+        if (!strcmp(w, "limit"))
+            f.cfg.stop_p99_tpot_s = NAN;
         serve_result r;
         ms_err err = {0};
         int rc = serve_run(&f.cfg, &r, &err);
@@ -572,6 +641,8 @@ static CU_TestInfo tests[] = {
     {"chunked prefill", test_chunked_prefill},
     {"a shared prefix is cached once", test_shared_prefix},
     {"a request too long for a cache is rejected", test_reject},
+    {"p99 certain to miss: the count that makes it so", test_p99_over_count},
+    {"a search's trial stops only when certain to miss", test_stop_at_limits},
     {"errors name the option", test_errors},
     CU_TEST_INFO_NULL,
 };

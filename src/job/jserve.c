@@ -957,10 +957,11 @@ static int run_sweep(const jserve_job *j, run *x, report *r, jserve_out *out, ms
 #define SEARCH_TRIALS         48
 
 typedef struct trial {
-    double rate_per_s, ttft_p99_s, tpot_p99_s;
-    double output_tps; /* output tokens completed a second over the run */
+    double rate_per_s, ttft_p99_s, tpot_p99_s; /* NAN when stopped */
+    double output_tps;                         /* output tokens completed a second over the run */
     int64_t rejected;
     int meets;
+    double stopped_s; /* NAN: ran to its end; else when it was certain to fail */
 } trial;
 
 /* A request with one output token has no time per output token, so a
@@ -971,29 +972,36 @@ static int meets_limits(const jserve_job *j, const serve_result *s)
            (isnan(s->tpot_s.p99) || s->tpot_s.p99 <= j->p99_tpot_s);
 }
 
-static int try_rate(const jserve_job *j, run *x, double rate, trial *t, ms_err *err)
+/* A trial stops, if stop, as soon as it is certain to miss a limit
+ * (serve's stop_p99): past capacity, the queue grows and the run would
+ * otherwise go on to its end only to fail. */
+static int try_rate(const jserve_job *j, run *x, double rate, int stop, trial *t, ms_err *err)
 {
     serve_result s;
     set_rate(x, rate);
+    x->cfg.stop_p99_ttft_s = stop ? j->p99_ttft_s : 0;
+    x->cfg.stop_p99_tpot_s = stop ? j->p99_tpot_s : 0;
     int rc = serve_run(&x->cfg, &s, err);
+    x->cfg.stop_p99_ttft_s = x->cfg.stop_p99_tpot_s = 0;
     if (rc)
         return rc;
     *t = (trial){.rate_per_s = rate,
-                 .ttft_p99_s = s.ttft_s.p99,
-                 .tpot_p99_s = s.tpot_s.p99,
+                 .ttft_p99_s = s.stopped ? NAN : s.ttft_s.p99,
+                 .tpot_p99_s = s.stopped ? NAN : s.tpot_s.p99,
                  .output_tps = s.output_tps,
                  .rejected = s.rejected,
-                 .meets = meets_limits(j, &s)};
+                 .meets = !s.stopped && meets_limits(j, &s),
+                 .stopped_s = s.stopped ? s.stopped_s : NAN};
     return MS_OK;
 }
 
 static int none_meets(const jserve_job *j, const trial *t, ms_err *err)
 {
-    if (t->rejected > 0)
+    if (t->rejected > 0) /* the run stops at the first */
         return ms_errf(err, MS_EINVAL,
-                       "--scenario server: %lld requests can never fit an instance's KV cache, "
-                       "so no rate meets the limits",
-                       (long long)t->rejected);
+                       "--scenario server: some requests are too long to ever fit an "
+                       "instance's KV cache, so no rate meets the limits (megasim serve at any "
+                       "rate counts them as rejected)");
     return ms_errf(err, MS_EINVAL,
                    "--scenario server: no arrival rate meets --p99-ttft %g s and --p99-tpot %g "
                    "s: even at %.4g requests/s (1/%d of the offline rate) the p99 time to "
@@ -1024,6 +1032,7 @@ static void report_search(report *r, const jserve_job *j, double capacity, const
         report_num(r, "ttft_p99_s", "TTFT p99", tr[i].ttft_p99_s, "s");
         report_num(r, "tpot_p99_s", "TPOT p99", tr[i].tpot_p99_s, "s");
         report_bool(r, "meets", "within the limits", tr[i].meets);
+        report_num(r, "stopped_at_s", "stopped, certain to miss, at", tr[i].stopped_s, "s");
     }
     report_table_end(r);
 }
@@ -1061,7 +1070,7 @@ static int run_server(const jserve_job *j, const jenv *env, run *x, report *r, j
     double hi = NAN, lo = NAN, rate = capacity;
     size_t best = 0; /* the trial at lo */
     for (int k = 0; k <= SEARCH_STEPS && (isnan(lo) || isnan(hi)); k++) {
-        if ((rc = try_rate(j, x, rate, &tr[n], err)))
+        if ((rc = try_rate(j, x, rate, 1, &tr[n], err)))
             return rc;
         if (tr[n++].meets)
             lo = rate, best = n - 1;
@@ -1071,13 +1080,18 @@ static int run_server(const jserve_job *j, const jenv *env, run *x, report *r, j
         if (!isnan(lo) && !isnan(hi) && lo > hi) /* met higher up than it failed: stop there */
             break;
     }
-    if (isnan(lo))
-        return none_meets(j, &tr[n - 1], err);
+    if (isnan(lo)) { /* the lowest rate again, to its end, for its p99s */
+        trial last = tr[n - 1];
+        if (!isnan(last.stopped_s) && last.rejected == 0 &&
+            (rc = try_rate(j, x, last.rate_per_s, 0, &last, err)))
+            return rc;
+        return none_meets(j, &last, err);
+    }
     if (isnan(hi) || lo > hi)
         hi = lo;
     while (lo < hi && hi / lo > 1 + SEARCH_REL && n < SEARCH_TRIALS) {
         double mid = sqrt(lo * hi);
-        if ((rc = try_rate(j, x, mid, &tr[n], err)))
+        if ((rc = try_rate(j, x, mid, 1, &tr[n], err)))
             return rc;
         if (tr[n++].meets)
             lo = mid, best = n - 1;

@@ -176,6 +176,7 @@ static void prefilled(fleet *f, int64_t i, uint32_t cid, double now)
     if (first) {
         q->first_done = 1;
         q->first_s = now;
+        servei_watch(f, q->first_s - q->arrival_s, f->cfg->stop_p99_ttft_s, &f->late_ttft, now);
         I->prompt_tok += (double)q->input;
         I->hit_tok += (double)q->loaded;
     }
@@ -523,6 +524,12 @@ static int check_config(const serve_config *c, ms_err *err)
     if (c->step_target_s < 0 || !isfinite(c->step_target_s))
         return ms_errf(err, MS_EUSAGE, "--tpot-target: expected seconds >= 0, got %g",
                        c->step_target_s);
+    if (!(c->stop_p99_ttft_s >= 0 && c->stop_p99_ttft_s < INFINITY) ||
+        !(c->stop_p99_tpot_s >= 0 && c->stop_p99_tpot_s < INFINITY))
+        return ms_errf(err, MS_EINVAL, "a search's p99 limits: expected >= 0 s and finite");
+    if ((c->stop_p99_ttft_s > 0 || c->stop_p99_tpot_s > 0) && c->concurrency > 0)
+        return ms_errf(err, MS_EINVAL,
+                       "a search's p99 limits stop open-loop runs only, not --concurrency");
     if (c->concurrency < 0)
         return ms_errf(err, MS_EUSAGE, "--concurrency: expected >= 1, got %lld",
                        (long long)c->concurrency);
@@ -602,6 +609,21 @@ double serve_tokens_per_step(const double *accept, int depth)
     return r;
 }
 
+/* Requests a stream that runs until a duration will give: it is drawn
+ * through once. */
+static int count_stream(const reqs_spec *spec, int64_t *n, ms_err *err)
+{
+    reqs *r;
+    int rc = reqs_new(spec, &r, err);
+    if (rc)
+        return rc;
+    req q;
+    for (*n = 0; reqs_next(r, &q);)
+        ++*n;
+    reqs_free(r);
+    return MS_OK;
+}
+
 int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
 {
     *out = (serve_result){0};
@@ -651,6 +673,12 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
         I->idle = 1;
     }
     f.total = reqs_total(f.stream);
+    if (cfg->stop_p99_ttft_s > 0 || cfg->stop_p99_tpot_s > 0) {
+        int64_t n = f.total;
+        if (n < 0 && (rc = count_stream(cfg->stream, &n, err)))
+            goto out;
+        f.stop_count = serve_p99_over_count(n);
+    }
     f.mean_out = reqs_mean_output(f.stream);
     f.biased_mid_out = f.mean_out > 0 ? reqs_mean_output_square(f.stream) / (2 * f.mean_out) : 0;
     f.at_zero = cfg->stream->kind == REQS_AT_ZERO && cfg->concurrency == 0;
@@ -670,7 +698,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
         rc = err->code ? err->code : MS_ENOMEM;
     if (rc)
         goto out;
-    if (f.done < f.arrived) {
+    if (f.done < f.arrived && !out->stopped) {
         rc = ms_errf(err, MS_EINVAL,
                      "%lld of %lld requests could not finish: their KV caches no longer fit "
                      "the instances' free blocks (raise --max-batch limits or use more GPUs "

@@ -120,6 +120,13 @@ typedef struct serve_config {
     double step_target_s;    /* > 0: admit no sequence that would make a decode step longer */
     const reqs_spec *stream; /* borrowed */
     int64_t concurrency;     /* > 0: closed loop, each finished request sends the next */
+    /* > 0: a trial of a search for the highest rate within p99 limits (open
+     * loop only). The run stops as soon as it is certain to miss one: a
+     * request is rejected, or more requests have taken longer than the
+     * limit to their first token (or per output token) than a p99 within it
+     * allows of the stream's requests (counted first when the stream runs
+     * until a duration). serve_result.stopped then says so. */
+    double stop_p99_ttft_s, stop_p99_tpot_s;
     uint64_t seed;
     serve_record_fn on_record;
     void *record_ctx;
@@ -170,17 +177,27 @@ typedef struct serve_result {
     /* The books of the KV caches over all instances, for tests. */
     int64_t blocks_allocated, blocks_freed, blocks_pinned;
     int over_capacity; /* 1 if any cache ever held more than its capacity */
+    /* 1: stopped early, certain to miss a stop_p99 limit, at stopped_s of
+     * simulated time; every figure above covers only what ran. */
+    int stopped;
+    double stopped_s;
 } serve_result;
+
+/* Of n values, how many above a limit make the p99 (interpolated between
+ * order statistics, as GSL's quantile) certainly above it: the value at
+ * floor(0.99 (n - 1)) is then above the limit. */
+int64_t serve_p99_over_count(int64_t n);
 
 /* The prefill pool's layout: cfg's prefill_tp, prefill_dp and prefill_ep
  * where set (> 0), else par's, with par's precision and the rest. */
 icost_config serve_prefill_par(const serve_config *cfg);
 
 /* Runs the fleet until the stream is exhausted and every request has
- * finished. Fails with MS_EINVAL naming the option when the model's
- * weights leave no room for KV cache on a GPU (with the numbers), a count
- * or fraction is out of range, the pools' instances do not fill gpus, or
- * disaggregation leaves a pool empty; MS_ENOMEM if memory runs out. */
+ * finished, or until a stop_p99 limit is certain to be missed. Fails with
+ * MS_EINVAL naming the option when the model's weights leave no room for
+ * KV cache on a GPU (with the numbers), a count or fraction is out of
+ * range, the pools' instances do not fill gpus, or disaggregation leaves a
+ * pool empty; MS_ENOMEM if memory runs out. */
 int serve_run(const serve_config *cfg, serve_result *out, ms_err *err);
 
 #endif

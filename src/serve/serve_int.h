@@ -267,6 +267,9 @@ typedef struct fleet {
     int64_t next_id, arrived, done, total, clients_left;
     double first_arrival_s, last_done_s;
     dvec ttft, tpot, e2e;
+    /* stop_p99_*: requests over each limit so far, and how many make the
+     * p99 miss it (0: no limit is watched). */
+    int64_t late_ttft, late_tpot, stop_count;
     serve_result *res;
     uint64_t ticks;
 } fleet;
@@ -352,6 +355,9 @@ void servei_pull_parked(fleet *f, int64_t i, double now);
 
 void servei_finish_request(fleet *f, uint32_t rid, double now);
 void servei_reject_request(fleet *f, uint32_t rid);
+/* A latency under a stop_p99 limit: counted in *late when over it (by more
+ * than rounding); the run stops once the p99 is certain to miss it. */
+void servei_watch(fleet *f, double value_s, double limit_s, int64_t *late, double now);
 void servei_collect(fleet *f);
 
 #endif
