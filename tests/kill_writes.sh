@@ -118,7 +118,7 @@ kill_runs() {
 }
 
 # The number of kills of each kind: a network fit takes seconds of CPU
-# (12 s on a 2-core machine), so one, killed as an unkilled run beside it
+# (3.5 s on a 2-core machine), so one, killed as an unkilled run beside it
 # finishes; the rest shared.
 n_net=1
 n_rest=$((kills - n_net))

@@ -524,6 +524,60 @@ static void test_default_by_size(void)
     topo_free(t);
 }
 
+/* A plan routed once (coll_plan_route) times exactly as one routed on
+ * every call, for every algorithm over one domain and over four; and a
+ * choice built once gives what coll_time_default gives, algorithm and
+ * time, at every size and under other parameters. */
+static void test_routed_once(void)
+{
+    topo *t = cluster(32, 450e9);
+    CU_ASSERT_FATAL(t != NULL);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    cp.eff[COLL_EFF_NVLS] = 0.68;
+    cp.eff[TOPO_LINK_SCALEUP] = 0.78;
+    cp.alpha_s[TOPO_LINK_NIC] = 4e-6;
+    cp.base_s = 30e-6;
+    static const coll_algo algos[] = {COLL_RING, COLL_TREE, COLL_HIER, COLL_NVLS, COLL_NVLS_TREE};
+    int timed = 0;
+    for (int64_t gpus = 8; gpus <= 32; gpus *= 4)
+        for (size_t a = 0; a < sizeof algos / sizeof algos[0]; a++) {
+            coll_spec c = {.op = COLL_ALLREDUCE, .algo = algos[a], .bytes = 3e7, .gpus = gpus};
+            coll_plan p;
+            ms_err err = {0};
+            if (coll_plan_build(t, &c, &p, &err) != MS_OK)
+                continue; /* not this shape of group */
+            coll_result each, once;
+            CU_ASSERT_FATAL(coll_time_analytical(t, &c, &p, &cp, &each, &err) == MS_OK);
+            CU_ASSERT_FATAL(coll_plan_route(t, &p, &err) == MS_OK);
+            CU_ASSERT_PTR_NOT_NULL(p.hop);
+            CU_ASSERT_FATAL(coll_time_analytical(t, &c, &p, &cp, &once, &err) == MS_OK);
+            CU_ASSERT_DOUBLE_EQUAL(once.time_s, each.time_s, 0);
+            CU_ASSERT_EQUAL(once.steps, each.steps);
+            coll_plan_free(&p);
+            timed++;
+        }
+    CU_ASSERT(timed >= 5);
+    for (double bytes = 1e3; bytes <= 1e10; bytes *= 10)
+        for (int k = 0; k < 2; k++) {
+            coll_params q = cp;
+            q.alpha_s[COLL_EFF_NVLS] = k ? 80e-6 : 5e-6;
+            coll_spec c = {.op = COLL_ALLREDUCE, .algo = COLL_HIER, .bytes = bytes, .gpus = 32};
+            coll_choice ch;
+            coll_result want, got;
+            coll_algo algo;
+            ms_err err = {0};
+            CU_ASSERT_FATAL(coll_choice_build(t, &c, 1, &ch, &err) == MS_OK);
+            CU_ASSERT_FATAL(coll_choice_route(t, &ch, &err) == MS_OK);
+            CU_ASSERT(ch.n == 3); /* ring, tree, NVLS-tree: NVLS is one domain's */
+            CU_ASSERT_FATAL(coll_choice_time(t, &ch, &q, &algo, &got, &err) == MS_OK);
+            CU_ASSERT_FATAL(coll_time_default(t, &c, 1, &q, &want, &err) == MS_OK);
+            CU_ASSERT_EQUAL(algo, c.algo);
+            CU_ASSERT_DOUBLE_EQUAL(got.time_s, want.time_s, 0);
+            coll_choice_free(&ch);
+        }
+    topo_free(t);
+}
+
 static CU_TestInfo tests[] = {
     {"NVLS and NVLS-tree times by hand", test_nvls_by_hand},
     {"NVLS latency, NVLS-tree levels and the base cost by hand", test_nvls_latency_by_hand},
@@ -538,6 +592,7 @@ static CU_TestInfo tests[] = {
     {"repeated-step shortcut equals the full run", test_shortcut},
     {"H800 NVLink cut", test_h800_cut},
     {"bad specs", test_bad_specs},
+    {"a plan routed once times as one routed each time", test_routed_once},
     CU_TEST_INFO_NULL,
 };
 

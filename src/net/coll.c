@@ -385,6 +385,8 @@ void coll_plan_free(coll_plan *p)
     free(p->x);
     free(p->step_off);
     free(p->repeat);
+    free(p->hop);
+    free(p->hop_off);
     *p = (coll_plan){0};
 }
 
@@ -416,6 +418,49 @@ static size_t xroute(const topo *t, const coll_xfer *x, int32_t *path, size_t ca
         return 1;
     }
     return topo_route(t, x->src, x->dst, path, cap);
+}
+
+/* The links of p's transfer i in *path (p's routes, or routed into buf of
+ * MAX_PATH); returns how many (at most MAX_PATH). */
+static size_t links_of(const topo *t, const coll_plan *p, size_t i, int32_t *buf,
+                       const int32_t **path)
+{
+    if (p->hop) {
+        *path = p->hop + p->hop_off[i];
+        return p->hop_off[i + 1] - p->hop_off[i];
+    }
+    size_t len = xroute(t, &p->x[i], buf, MAX_PATH);
+    *path = buf;
+    return len < MAX_PATH ? len : MAX_PATH;
+}
+
+int coll_plan_route(const topo *t, coll_plan *p, ms_err *err)
+{
+    size_t *off = malloc((p->nx + 1) * sizeof *off), cap = p->nx * 4 + 16, n = 0;
+    int32_t *hop = malloc(cap * sizeof *hop);
+    if (!off || !hop)
+        goto oom;
+    for (size_t i = 0; i < p->nx; i++) {
+        off[i] = n;
+        if (n + MAX_PATH > cap) {
+            int32_t *g = vec_grow(hop, &cap, n + MAX_PATH, 1024, sizeof *hop);
+            if (!g)
+                goto oom;
+            hop = g;
+        }
+        size_t len = xroute(t, &p->x[i], hop + n, MAX_PATH);
+        n += len < MAX_PATH ? len : MAX_PATH;
+    }
+    off[p->nx] = n;
+    free(p->hop);
+    free(p->hop_off);
+    p->hop = hop;
+    p->hop_off = off;
+    return MS_OK;
+oom:
+    free(off);
+    free(hop);
+    return ms_errf(err, MS_ENOMEM, "out of memory routing a collective's plan");
 }
 
 /* Index into coll_params.eff/alpha_s for link l carrying transfer x. */
@@ -456,6 +501,13 @@ static double link_cap(const topo_link *l, const coll_params *cp, const coll_spe
 
 /* ---- analytical ---- */
 
+/* fmax, inlined: the analytical timing's inner loops run it per link
+ * crossed, and a fit runs them millions of times (NaN as fmax takes it). */
+static inline double max_of(double a, double b)
+{
+    return a > b || isnan(b) ? a : b;
+}
+
 int coll_time_analytical(const topo *t, const coll_spec *c, const coll_plan *p,
                          const coll_params *cp, coll_result *out, ms_err *err)
 {
@@ -469,7 +521,7 @@ int coll_time_analytical(const topo *t, const coll_spec *c, const coll_plan *p,
     }
     *out = (coll_result){0};
     double total = 0;
-    int32_t path[MAX_PATH];
+    int32_t buf[MAX_PATH];
     for (size_t k = 0; k < p->nsteps; k++) {
         /* First the bytes on every link; then each transfer's own end: its
          * path latency plus its busiest link's bytes over its bandwidth. */
@@ -479,25 +531,27 @@ int coll_time_analytical(const topo *t, const coll_spec *c, const coll_plan *p,
          * as the bytes a link at its usual efficiency would carry in the
          * same time, so both kinds of traffic can share one load. */
         for (size_t i = p->step_off[k]; i < p->step_off[k + 1]; i++) {
-            size_t len = xroute(t, &p->x[i], path, MAX_PATH);
-            for (size_t h = 0; h < len && h < MAX_PATH; h++) {
+            const int32_t *path;
+            size_t len = links_of(t, p, i, buf, &path);
+            for (size_t h = 0; h < len; h++) {
                 const topo_link *l = topo_link_at(t, (size_t)path[h]);
                 int e = eff_index(l, &p->x[i]);
                 if (load[path[h]] == 0)
                     touched[ntouched++] = path[h];
                 load[path[h]] += p->x[i].bytes * cp->eff[l->kind] / cp->eff[e];
-                alpha = fmax(alpha, cp->alpha_s[e]);
+                alpha = max_of(alpha, cp->alpha_s[e]);
             }
         }
         for (size_t i = p->step_off[k]; i < p->step_off[k + 1]; i++) {
-            size_t len = xroute(t, &p->x[i], path, MAX_PATH);
+            const int32_t *path;
+            size_t len = links_of(t, p, i, buf, &path);
             double lat = 0, drain = 0;
-            for (size_t h = 0; h < len && h < MAX_PATH; h++) {
+            for (size_t h = 0; h < len; h++) {
                 const topo_link *l = topo_link_at(t, (size_t)path[h]);
                 lat += l->latency_s;
-                drain = fmax(drain, load[path[h]] / link_cap(l, cp, c));
+                drain = max_of(drain, load[path[h]] / link_cap(l, cp, c));
             }
-            step = fmax(step, lat + drain);
+            step = max_of(step, lat + drain);
         }
         for (size_t u = 0; u < ntouched; u++)
             load[touched[u]] = 0;
@@ -780,28 +834,19 @@ out:
     return rc;
 }
 
-/* Times c on t with the algorithm c holds; MS_EINVAL from the build too. */
-static int time_as(const topo *t, const coll_spec *c, const coll_params *cp, coll_result *out,
-                   ms_err *err)
+int coll_choice_build(const topo *t, const coll_spec *c, int nvls_capable, coll_choice *out,
+                      ms_err *err)
 {
-    coll_plan p;
-    int rc = coll_plan_build(t, c, &p, err);
-    if (!rc)
-        rc = coll_time_analytical(t, c, &p, cp, out, err);
-    coll_plan_free(&p);
-    return rc;
-}
-
-int coll_time_default(const topo *t, coll_spec *c, int nvls_capable, const coll_params *cp,
-                      coll_result *out, ms_err *err)
-{
-    if (c->op != COLL_ALLREDUCE && c->op != COLL_ALLGATHER && c->op != COLL_REDUCESCATTER)
-        return time_as(t, c, cp, out, err);
-    coll_spec s = *c;
-    s.algo = COLL_RING;
-    int rc = time_as(t, &s, cp, out, err);
+    *out = (coll_choice){0};
+    out->spec[0] = *c;
+    if (c->op == COLL_ALLREDUCE || c->op == COLL_ALLGATHER || c->op == COLL_REDUCESCATTER)
+        out->spec[0].algo = COLL_RING;
+    int rc = coll_plan_build(t, &out->spec[0], &out->plan[0], err);
     if (rc)
-        goto out;
+        return rc;
+    out->n = 1;
+    if (out->spec[0].algo != COLL_RING) /* not an NCCL kernel: as given */
+        return MS_OK;
     /* NCCL's tree (all-reduce only) pays fewer steps than the ring: at small
      * sizes across nodes it is what NCCL runs, whether or not NVLS is on. */
     static const coll_algo others[] = {COLL_TREE, COLL_NVLS, COLL_NVLS_TREE};
@@ -812,18 +857,62 @@ int coll_time_default(const topo *t, coll_spec *c, int nvls_capable, const coll_
             continue;
         coll_spec v = *c;
         v.algo = others[i];
+        ms_err e = {0};
+        if (coll_plan_build(t, &v, &out->plan[out->n], &e))
+            continue; /* not this shape of group (one domain or several), or not this op */
+        out->spec[out->n++] = v;
+    }
+    return MS_OK;
+}
+
+int coll_choice_route(const topo *t, coll_choice *ch, ms_err *err)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        int rc = coll_plan_route(t, &ch->plan[i], err);
+        if (rc)
+            return rc;
+    }
+    return MS_OK;
+}
+
+int coll_choice_time(const topo *t, const coll_choice *ch, const coll_params *cp, coll_algo *algo,
+                     coll_result *out, ms_err *err)
+{
+    int rc = coll_time_analytical(t, &ch->spec[0], &ch->plan[0], cp, out, err);
+    if (rc)
+        return rc;
+    *algo = ch->spec[0].algo;
+    for (size_t i = 1; i < ch->n; i++) {
         coll_result r;
         ms_err e = {0};
-        if (time_as(t, &v, cp, &r, &e))
-            continue; /* not this shape of group (one domain or several), or not this op */
+        if (coll_time_analytical(t, &ch->spec[i], &ch->plan[i], cp, &r, &e))
+            continue;
         if (r.time_s < out->time_s) {
             *out = r;
-            s.algo = v.algo;
+            *algo = ch->spec[i].algo;
         }
     }
-out:
+    return MS_OK;
+}
+
+void coll_choice_free(coll_choice *ch)
+{
+    for (size_t i = 0; i < COLL_CHOICES; i++)
+        coll_plan_free(&ch->plan[i]);
+    ch->n = 0;
+}
+
+int coll_time_default(const topo *t, coll_spec *c, int nvls_capable, const coll_params *cp,
+                      coll_result *out, ms_err *err)
+{
+    coll_choice ch;
+    coll_algo algo;
+    int rc = coll_choice_build(t, c, nvls_capable, &ch, err);
     if (!rc)
-        c->algo = s.algo;
+        rc = coll_choice_time(t, &ch, cp, &algo, out, err);
+    if (!rc)
+        c->algo = algo;
+    coll_choice_free(&ch);
     return rc;
 }
 

@@ -86,6 +86,10 @@ typedef struct coll_plan {
                        chunk crosses in turn, up then down: 2 ceil(log2 nodes);
                        each costs coll_params.level_s once, before the first
                        step (the pipeline filling); 0 for other plans */
+    /* coll_plan_route: the links of transfer i are hop[hop_off[i] ..
+     * hop_off[i+1]); NULL until then (each timing routes again). */
+    int32_t *hop;
+    size_t *hop_off;
 } coll_plan;
 
 /* Index of eff and alpha_s past the link kinds: in-switch reduction
@@ -144,6 +148,11 @@ typedef struct coll_result {
 int coll_plan_build(const topo *t, const coll_spec *c, coll_plan *out, ms_err *err);
 void coll_plan_free(coll_plan *p);
 
+/* Routes every transfer of p on t once and keeps the links in p, for a
+ * plan timed many times (a fit): the times are the same, found without
+ * routing again. MS_ENOMEM if memory runs out (p is then as it was). */
+int coll_plan_route(const topo *t, coll_plan *p, ms_err *err);
+
 /* Total bytes sent and received over the plan (repeats counted): equal,
  * as every byte sent is received; for tests. */
 double coll_plan_bytes(const coll_plan *p);
@@ -152,6 +161,28 @@ int coll_time_analytical(const topo *t, const coll_spec *c, const coll_plan *p,
                          const coll_params *cp, coll_result *out, ms_err *err);
 int coll_time_flow(const topo *t, const coll_spec *c, const coll_plan *p, const coll_params *cp,
                    coll_result *out, ms_err *err);
+
+/* The plans coll_time_default chooses among for a spec, built (and routed,
+ * with coll_choice_route) once for a spec timed many times under different
+ * parameters (a fit). */
+#define COLL_CHOICES 4
+typedef struct coll_choice {
+    coll_spec spec[COLL_CHOICES]; /* [0] the ring; the others that build */
+    coll_plan plan[COLL_CHOICES];
+    size_t n;
+} coll_choice;
+
+/* Builds the choices of c (as coll_time_default would try them); fails as
+ * coll_plan_build does for the ring. Free with coll_choice_free. */
+int coll_choice_build(const topo *t, const coll_spec *c, int nvls_capable, coll_choice *out,
+                      ms_err *err);
+/* What coll_time_default gives for ch's spec under cp: the fastest choice
+ * (the ring on a tie), its algorithm in *algo. */
+int coll_choice_time(const topo *t, const coll_choice *ch, const coll_params *cp, coll_algo *algo,
+                     coll_result *out, ms_err *err);
+/* coll_plan_route on each plan of ch. */
+int coll_choice_route(const topo *t, coll_choice *ch, ms_err *err);
+void coll_choice_free(coll_choice *ch);
 
 /* Runs n plans at once on one flow network, all starting at time 0, every
  * step of each as many times as it repeats (no shortcut), so that

@@ -25,7 +25,8 @@
 typedef struct prepared {
     topo *t;
     coll_spec spec;
-    coll_plan plan; /* when the row names its algorithm */
+    coll_plan plan;    /* when the row names its algorithm, routed */
+    coll_choice among; /* choose: the plans NCCL's default picks from, routed */
     int ok;
     int choose; /* NCCL's default: the algorithm chosen per prediction */
 } prepared;
@@ -122,8 +123,9 @@ static double ll_bytes(const netfit_row *r)
     return LL_TOKENS * LL_TOPK * per;
 }
 
-/* A topology and plan for a row, when megasim models it. */
-static void prepare(netfit_row *r, prepared *p)
+/* A topology and plan for a row, when megasim models it; nic_channels >
+ * 0: the channels through each NIC (the row's NCCL_MIN_CTAS). */
+static void prepare(netfit_row *r, double nic_channels, prepared *p)
 {
     int dispatch = strcmp(r->op, "dispatch") == 0 || strcmp(r->op, "combine") == 0;
     if (dispatch && !is_ll(r) && strcmp(r->algo, "deepep-normal") != 0) {
@@ -156,7 +158,8 @@ static void prepare(netfit_row *r, prepared *p)
     p->spec = (coll_spec){.op = op,
                           .algo = op == COLL_ALLTOALL ? COLL_DIRECT : COLL_RING,
                           .bytes = r->at_bytes,
-                          .gpus = r->gpus};
+                          .gpus = r->gpus,
+                          .nic_channels = nic_channels > 0 ? nic_channels : 0};
     if (strcmp(r->algo, "nvls") == 0)
         p->spec.algo = r->gpus > r->gpus_per_node ? COLL_NVLS_TREE : COLL_NVLS;
     else if (strcmp(r->algo, "nvlstree") == 0)
@@ -167,15 +170,25 @@ static void prepare(netfit_row *r, prepared *p)
         r->why_not = "algorithm not modelled";
         return;
     }
+    /* Built and routed once: a fit times each row many times. */
     if (p->choose) {
         coll_result res;
+        coll_algo algo;
         coll_params cp = COLL_PARAMS_IDEAL;
-        if (coll_time_default(p->t, &p->spec, r->nvls, &cp, &res, &err)) {
+        if (coll_choice_build(p->t, &p->spec, r->nvls, &p->among, &err) ||
+            coll_choice_time(p->t, &p->among, &cp, &algo, &res, &err)) {
             r->why_not = "collective not buildable";
+            return;
+        }
+        if (coll_choice_route(p->t, &p->among, &err)) {
+            r->why_not = "out of memory";
             return;
         }
     } else if (coll_plan_build(p->t, &p->spec, &p->plan, &err)) {
         r->why_not = "collective not buildable";
+        return;
+    } else if (coll_plan_route(p->t, &p->plan, &err)) {
+        r->why_not = "out of memory";
         return;
     }
     p->ok = 1;
@@ -270,13 +283,10 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
             r->why_not = "its source reports the cluster as degraded";
         else if (r->busbw_Bps <= 0 && r->bytes > 0)
             r->why_not = "measured bandwidth rounds to 0 at this size";
-        else
-            prepare(r, &nf->prep[i]);
-        /* NCCL_MIN_CTAS=N runs N channels over the node's NICs (one per
-         * GPU here) instead of NCCL's default. */
-        double ctas = note_setting(note, "NCCL_MIN_CTAS");
-        if (nf->prep[i].ok && ctas > 0)
-            nf->prep[i].spec.nic_channels = ctas / (double)r->gpus_per_node;
+        else /* NCCL_MIN_CTAS=N runs N channels over the node's NICs (one
+              * per GPU here) instead of NCCL's default. */
+            prepare(r, note_setting(note, "NCCL_MIN_CTAS") / (double)r->gpus_per_node,
+                    &nf->prep[i]);
         /* Fitted: nccl-tests ring curves, DeepEP's normal kernels (whose
          * bottleneck bandwidth is the NIC's, or NVLink's within a node),
          * default or NVLS all-reduce tables from 1 GiB up, and the default
@@ -320,6 +330,7 @@ void netfit_free(netfit *nf)
         return;
     for (size_t i = 0; i < nf->n; i++) {
         coll_plan_free(&nf->prep[i].plan);
+        coll_choice_free(&nf->prep[i].among);
         topo_free(nf->prep[i].t);
     }
     free(nf->rows);
@@ -360,8 +371,8 @@ double netfit_predict(const netfit *nf, size_t i, const coll_params *cp)
         return NAN;
     coll_result res;
     ms_err err = {0};
-    coll_spec spec = p->spec;
-    if (p->choose ? coll_time_default(p->t, &spec, r->nvls, cp, &res, &err)
+    coll_algo algo;
+    if (p->choose ? coll_choice_time(p->t, &p->among, cp, &algo, &res, &err)
                   : coll_time_analytical(p->t, &p->spec, &p->plan, cp, &res, &err))
         return NAN;
     return res.busbw_Bps;
@@ -372,12 +383,12 @@ const char *netfit_algo(const netfit *nf, size_t i, const coll_params *cp)
     const prepared *p = &nf->prep[i];
     if (!p->ok)
         return NULL;
-    coll_spec spec = p->spec;
+    coll_algo algo = p->spec.algo;
     coll_result res;
     ms_err err = {0};
-    if (p->choose && coll_time_default(p->t, &spec, nf->rows[i].nvls, cp, &res, &err))
+    if (p->choose && coll_choice_time(p->t, &p->among, cp, &algo, &res, &err))
         return NULL;
-    return coll_algo_name(spec.algo);
+    return coll_algo_name(algo);
 }
 
 #define NPAR 9
