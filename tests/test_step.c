@@ -3,6 +3,8 @@
  * simulating every replica, what overlap and imbalance do, a breakdown
  * that adds up, and a plan that does not fit. */
 #include <CUnit/Basic.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -507,6 +509,73 @@ static void test_domain_override(void)
     MS_ASSERT_WITHIN(fanout[1], tcost_expected_nodes(2, (double)tiny.experts_per_token, 0), 1e-12);
 }
 
+/* step_lower_bound never exceeds the step step_run simulates, over
+ * schedules, layouts, ZeRO stages, recompute, stacks with and without
+ * overlaps, and a skewed expert load; and it is no trivial bound: half the
+ * cases are bounded to more than a third of their step (the search's
+ * pruning rests on both). */
+static void test_lower_bound(void)
+{
+    const sched_kind kinds[] = {SCHED_1F1B,     SCHED_GPIPE,     SCHED_ZB1P,
+                                SCHED_DUALPIPE, SCHED_DUALPIPEV, SCHED_INTERLEAVED};
+    const char *stacks[] = {NULL, "megatron-core-2024", "deepseek-v3"};
+    chip c = test_chip();
+    coll_params net = COLL_PARAMS_IDEAL;
+    net.alpha_s[TOPO_LINK_SCALEUP] = 3e-6;
+    net.alpha_s[TOPO_LINK_NIC] = 9e-6;
+    int checked = 0;
+    static double ratio[4096];
+    for (int64_t tp = 1; tp <= 2; tp *= 2)
+        for (int64_t pp = 1; pp <= 4; pp *= 2)
+            for (int64_t ep = 1; ep <= 8; ep *= 2)
+                for (int zero = 0; zero <= 3; zero += 3)
+                    for (int rc = 0; rc < 3; rc += 2)
+                        for (size_t sk = 0; sk < 3; sk++)
+                            for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+                                plan p = small_plan();
+                                p.tp = tp, p.pp = pp, p.ep = ep, p.zero = zero;
+                                p.dp = p.gpus / (tp * pp);
+                                p.recompute = (plan_recompute)rc;
+                                p.stack = stacks[sk];
+                                p.vpp = kinds[k] == SCHED_INTERLEAVED ? 2 : 1;
+                                double load = ep > 1 && zero ? 1.6 : 1.0;
+                                ms_err err = {0};
+                                if (plan_check(&p, &tiny, &err) != MS_OK)
+                                    continue;
+                                topo_spec ts = step_default_topo(&c, p.gpus);
+                                topo *t = NULL;
+                                CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
+                                step_config cfg = {
+                                    .schedule = kinds[k], .moe_load = load, .comm_sms = 10};
+                                step_result r;
+                                step_work w;
+                                int ran = step_run(&tiny, &c, NULL, &p, t, &net, &cfg, &r, &err);
+                                CU_ASSERT_FATAL(step_work_of(&tiny, &c, NULL, &p, t, &net, load, &w,
+                                                             &err) == MS_OK);
+                                topo_free(t);
+                                if (ran == MS_OK) {
+                                    double b = step_lower_bound(&w, &p, kinds[k]);
+                                    CU_ASSERT(b <= r.step_time_s);
+                                    if (!(b <= r.step_time_s))
+                                        fprintf(stderr,
+                                                "\n    tp %lld pp %lld ep %lld zero %d %s %s: "
+                                                "bound %.9g > step %.9g\n",
+                                                (long long)tp, (long long)pp, (long long)ep, zero,
+                                                sched_name(kinds[k]), p.stack ? p.stack : "plain",
+                                                b, r.step_time_s);
+                                    if (checked < 4096)
+                                        ratio[checked++] = b / r.step_time_s;
+                                }
+                                step_result_free(&r);
+                            }
+    CU_ASSERT_FATAL(checked > 200);
+    gsl_sort(ratio, 1, (size_t)checked);
+    double median = gsl_stats_median_from_sorted_data(ratio, 1, (size_t)checked);
+    CU_ASSERT(median > 1.0 / 3);
+    if (!(median > 1.0 / 3))
+        fprintf(stderr, "\n    bound over step: median %.3g, loosest %.3g\n", median, ratio[0]);
+}
+
 static CU_TestInfo tests[] = {
     {"a cluster's smaller domains decide the expert fanout", test_domain_override},
     {"materialized attention by hand", test_materialized_attention_by_hand},
@@ -522,6 +591,7 @@ static CU_TestInfo tests[] = {
     {"breakdown adds up to the step", test_breakdown_adds_up},
     {"one GPU by hand", test_one_gpu_by_hand},
     {"a plan that does not fit", test_does_not_fit},
+    {"the lower bound never exceeds the simulated step", test_lower_bound},
     CU_TEST_INFO_NULL,
 };
 

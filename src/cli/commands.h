@@ -20,5 +20,6 @@ extern const cli_cmd cmd_run;
 extern const cli_cmd cmd_export_check;
 extern const cli_cmd cmd_derive;
 extern const cli_cmd cmd_export_frontier;
+extern const cli_cmd cmd_search;
 
 #endif

@@ -448,6 +448,38 @@ static int stage_times_compute(const model *m, const chip *c, const calib *cal, 
     return MS_OK;
 }
 
+int step_work_of(const model *m, const chip *c, const calib *cal, const plan *p, const topo *t,
+                 const coll_params *net, double moe_load, step_work *out, ms_err *err)
+{
+    *out = (step_work){0};
+    const topo_spec *ts = topo_get_spec(t);
+    net_ctx nc = {.t = t, .cp = net, .domain = ts->domain_size, .nvls = netfit_chip_has_nvls(c)};
+    chip c_dom = *c; /* as step_run sees it */
+    c_dom.scale_up_domain_chips = (double)ts->domain_size;
+    /* The whole model as one stage: the sum of any split into stages. */
+    stage_times st;
+    plan whole = *p;
+    whole.zero = 0; /* ZeRO-3's gathers are not counted */
+    int rc = stage_times_compute(m, &c_dom, cal, &whole, &nc, 0, 1, moe_load, &st, err);
+    if (rc)
+        return rc;
+    const stack *sk = stack_or_plain(p->stack);
+    double tp_chunks = sk->tp_overlap && p->tp > 1 ? (double)p->tp : 1;
+    out->compute_s = st.tc.f.time_s + st.tc.b.time_s + st.tc.w.time_s;
+    out->ep_s = st.ep_f_s + st.ep_b_s;
+    out->tp_s = (st.tp_f_s + st.tp_b_s) / tp_chunks;
+    return MS_OK;
+}
+
+double step_lower_bound(const step_work *w, const plan *p, sched_kind s)
+{
+    int overlapped = s == SCHED_DUALPIPE || s == SCHED_DUALPIPEV;
+    double per_mb = w->compute_s + w->tp_s + (overlapped ? 0 : w->ep_s);
+    /* Less a rounding's worth: the stages' sum and the whole differ in
+     * their last bits. */
+    return (double)plan_microbatches(p) * per_mb / (double)p->pp * (1 - 1e-9);
+}
+
 void step_result_free(step_result *r)
 {
     if (!r)

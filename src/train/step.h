@@ -157,4 +157,26 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p, con
 
 void step_result_free(step_result *r);
 
+/* What one micro-batch costs on a rank through every stage of the model,
+ * summed (tcost and the collectives are additive over layers): compute,
+ * expert-parallel dispatch and combine, and tensor-parallel all-reduces
+ * at the least the stack's overlap can leave exposed. For a lower bound
+ * on step_run, which search uses to skip plans. */
+typedef struct step_work {
+    double compute_s, ep_s, tp_s;
+} step_work;
+
+/* p checked with plan_check; moe_load as step_config's. Fails as the
+ * step's collectives and tcost fail (MS_EINVAL). */
+int step_work_of(const model *m, const chip *c, const calib *cal, const plan *p, const topo *t,
+                 const coll_params *net, double moe_load, step_work *out, ms_err *err);
+
+/* A step of p under schedule s lasts at least this: each pipeline rank
+ * runs its tasks one after another, and together they run every micro-
+ * batch's work w once; expert-parallel traffic is exposed in every task
+ * except the overlapped pairs of dualpipe and dualpipev (where it counts
+ * nothing). Bubbles, pipeline sends, ZeRO-3 gathers, the gradient reduce
+ * and the optimizer only add. */
+double step_lower_bound(const step_work *w, const plan *p, sched_kind s);
+
 #endif
