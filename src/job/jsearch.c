@@ -47,6 +47,8 @@ static const jopt rows[] = {
      "a plan to place in the ranking: tp=1,pp=16,ep=64,zero=1,mb=1,schedule=dualpipe,"
      "recompute=selective,precision=fp8 (keys left out: tp, pp, vpp, cp, ep 1, zero 1, mb 1, "
      "1f1b, none, bf16)"},
+    {"exhaustive", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, J(exhaustive),
+     "simulate every plan that fits, pruning none by its bound (slow; for checks)"},
     {"tokens", JOPT_POS, "N", NULL, NULL, NAN, NAN, NULL, J(tokens),
      "a token budget: GPU-hours and days of the best plan on it (e.g. 14.8e12)"},
     {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, NAN, NAN, NULL, J(price_per_gpu_hour),
@@ -747,6 +749,8 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
         if (have_cmp && cmp.step_s > keep)
             keep = cmp.step_s;
         double pareto_keep = tk.n > 0 ? within * tk.t[0] : INFINITY;
+        if (j->exhaustive)
+            keep = pareto_keep = INFINITY;
         if (x->bound_s > keep && x->bound_s > pareto_keep) { /* and every one after it */
             out->pruned_bound += (int64_t)(c.n - i);
             break;

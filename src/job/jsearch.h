@@ -43,6 +43,7 @@ typedef struct jsearch_job {
     int64_t top;
     double pareto_within; /* the Pareto set's plans are at most this much slower than the best */
     const char *compare_plan;          /* "tp=1,pp=16,..." or NULL */
+    int exhaustive;                    /* simulate every plan that fits */
     double tokens, price_per_gpu_hour; /* NAN: none */
     jtopo_opts topo;
     int ideal, peak;
