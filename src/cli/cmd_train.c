@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/cpow.h"
 #include "io/trace.h"
+#include "job/jcompare.h"
 #include "job/jtrain.h"
 #include "report/report.h"
 
@@ -50,6 +51,32 @@ static int write_outputs(const jtrain_job *j, const jtrain_out *o, ms_err *err)
     return rc;
 }
 
+static void progress(void *ctx, double done, double total, const char *units)
+{
+    cli_progress_update(ctx, done, total, units, NULL);
+}
+
+/* Several chips, or --best-plan: side by side (src/job/jcompare). */
+static int run_compare(const cli_cmd *cmd, jtrain_job *j)
+{
+    cli_progress bar;
+    cli_progress_start(&bar, "train");
+    j->progress = progress;
+    j->progress_ctx = &bar;
+    ms_err err = {0};
+    char warnings[MODELFILE_WARN_MAX];
+    report *r = report_new();
+    int rc = r ? jcompare_run(j, cli_env(), r, warnings, sizeof warnings, &err)
+               : ms_errf(&err, MS_ENOMEM, "out of memory");
+    cli_progress_end(&bar);
+    if (r && warnings[0])
+        fprintf(stderr, "%s", warnings);
+    if (!rc)
+        rc = cli_emit_report(r, j->json, &err);
+    report_free(r);
+    return rc ? cli_fail(cmd, &err) : CLI_EXIT_OK;
+}
+
 static int run_train(const cli_cmd *cmd, int argc, char **argv)
 {
     jtrain_job j = {0};
@@ -57,6 +84,8 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
     if (ex >= 0)
         return ex;
     cli_keep_plot_data(j.keep_plot_data);
+    if (jcompare_wanted(&j))
+        return run_compare(cmd, &j);
     ms_err err = {0}, e2;
     report *r = report_new();
     jtrain_out out = {0};
@@ -105,6 +134,9 @@ const cli_cmd cmd_train = {
                "A plan that does not fit in HBM is not run: the error says how short it is.\n"
                "MFU counts model FLOPs, 3 x the forward (GEMMs with weights, causal attention,\n"
                "element-wise), without recompute or MTP, against the dense BF16 and FP8 peaks.\n"
+               "--chip A,B,C runs the same job on each chip and prints them side by side, each\n"
+               "against the first with the datasheet figures they differ in; --best-plan runs\n"
+               "each chip on its own fastest plan (megasim search train), the fair comparison.\n"
                "Scenario files (megasim run scenarios/X.json) set the same options.\n",
     .table = &jtrain_options,
     .max_pos = 0,

@@ -20,7 +20,9 @@ static const jopt rows[] = {
     {"model", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(model),
      "model JSON (workloads/*.json or a Hugging Face config.json)"},
     {"chip", JOPT_STR, "NAME", NULL, NULL, NAN, NAN, NULL, T(chip),
-     "chip from hwdb/chips.csv (megasim chips lists them)"},
+     "chip from hwdb/chips.csv (megasim chips lists them), or a list A,B,C side by side"},
+    {"best-plan", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, T(best_plan),
+     "run each chip on its own fastest plan (megasim search train), not the plan given"},
     {"gpus", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, T(gpus), "GPUs in the job"},
     {"tp", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, T(tp), "tensor-parallel degree"},
     {"pp", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, T(pp), "pipeline-parallel stages"},
@@ -134,6 +136,8 @@ static int plan_of(const jtrain_job *j, plan *p, step_config *cfg, ms_err *err)
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!jopt_is_set(&jtrain_options, j, need[i]))
             return ms_errf(err, MS_EUSAGE, "--%s is required", need[i]);
+    if (j->best_plan || strchr(j->chip, ','))
+        return ms_errf(err, MS_EUSAGE, "a list of chips and --best-plan run in jcompare_run");
     *p = (plan){.gpus = j->gpus,
                 .tp = j->tp,
                 .pp = j->pp,

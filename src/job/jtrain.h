@@ -36,7 +36,11 @@ typedef struct jtrain_job {
     jopt_list chips;
     int json;
     int keep_plot_data;
+    int best_plan; /* each chip on its fastest plan (jcompare, jsearch) */
     jopt_given_set given;
+    /* A search's progress (not an option): candidates done and in all. */
+    void (*progress)(void *ctx, double done, double total, const char *units);
+    void *progress_ctx;
 } jtrain_job;
 
 extern const jopt_table jtrain_options;
