@@ -80,28 +80,12 @@ static int run_chip(const jtrain_job *j, const jenv *env, const char *name, cons
     if (k >= 2)
         w->note[k - 2] = 0;
     if (j->best_plan) {
-        jsearch_job s;
-        int rc = jopt_defaults(&jsearch_options, &s, err);
-        if (rc)
-            return rc;
-        s.what = "train";
-        s.model = j->model, s.chip = name, s.gpus = j->gpus, s.seq = j->seq;
-        s.global_batch = j->global_batch, s.stack = j->stack, s.comm_sms = one.comm_sms;
-        s.moe_imbalance = j->moe_imbalance, s.top = 1, s.topo = one.topo, s.ideal = j->ideal;
-        s.peak = j->peak, s.efficiency = j->efficiency, s.chips = j->chips;
-        s.progress = j->progress, s.progress_ctx = j->progress_ctx;
-        report *sr = report_new();
         jsearch_out so;
-        rc = sr ? jsearch_run(&s, env, sr, &so, err) : ms_errf(err, MS_ENOMEM, "out of memory");
-        report_free(sr);
+        jtrain_job in = one;
+        in.best_plan = 1;
+        int rc = jcompare_best_plan(&in, env, &one, &so, err);
         if (rc)
             return rc;
-        const jsearch_plan *b = &so.best;
-        one.tp = b->tp, one.pp = b->pp, one.vpp = b->vpp, one.cp = b->cp, one.ep = b->ep;
-        one.zero = b->zero, one.micro_batch = b->micro_batch, one.dp = JOPT_NO_INT;
-        one.schedule = sched_name(b->schedule);
-        one.recompute = plan_recompute_name(b->recompute);
-        one.precision = b->precision;
         w->candidates = so.candidates, w->simulated = so.simulated;
         report_begin(r, "search", "the search for its best plan");
         report_int(r, "candidates", "valid plans", so.candidates, "");
@@ -130,6 +114,35 @@ static int run_chip(const jtrain_job *j, const jenv *env, const char *name, cons
     }
     jtrain_out_free(&out);
     return rc;
+}
+
+int jcompare_best_plan(const jtrain_job *j, const jenv *env, jtrain_job *out, jsearch_out *so,
+                       ms_err *err)
+{
+    *out = *j;
+    out->best_plan = 0;
+    jsearch_job s;
+    int rc = jopt_defaults(&jsearch_options, &s, err);
+    if (rc)
+        return rc;
+    s.what = "train";
+    s.model = j->model, s.chip = j->chip, s.gpus = j->gpus, s.seq = j->seq;
+    s.global_batch = j->global_batch, s.stack = j->stack, s.comm_sms = j->comm_sms;
+    s.moe_imbalance = j->moe_imbalance, s.top = 1, s.topo = j->topo, s.ideal = j->ideal;
+    s.peak = j->peak, s.efficiency = j->efficiency, s.chips = j->chips;
+    s.progress = j->progress, s.progress_ctx = j->progress_ctx;
+    report *sr = report_new();
+    rc = sr ? jsearch_run(&s, env, sr, so, err) : ms_errf(err, MS_ENOMEM, "out of memory");
+    report_free(sr);
+    if (rc)
+        return rc;
+    const jsearch_plan *b = &so->best;
+    out->tp = b->tp, out->pp = b->pp, out->vpp = b->vpp, out->cp = b->cp, out->ep = b->ep;
+    out->zero = b->zero, out->micro_batch = b->micro_batch, out->dp = JOPT_NO_INT;
+    out->schedule = sched_name(b->schedule);
+    out->recompute = plan_recompute_name(b->recompute);
+    out->precision = b->precision;
+    return MS_OK;
 }
 
 /* How chips a and b differ on their datasheets, as text ("scale-up

@@ -9,6 +9,7 @@
 #define MS_JCOMPARE_H
 
 #include "job/jenv.h"
+#include "job/jsearch.h"
 #include "job/jtrain.h"
 #include "report/report.h"
 
@@ -16,6 +17,14 @@
 
 /* Whether j asks for a comparison: a list of chips (A,B) or --best-plan. */
 int jcompare_wanted(const jtrain_job *j);
+
+/* One chip's fastest plan: out is j on chip j->chip (one name), its plan
+ * (tp, pp, vpp, cp, ep, ZeRO, micro-batch, schedule, recompute,
+ * precision) set to the best jsearch finds for j's model, GPUs, sequence,
+ * batch, stack, comm_sms, load, cluster and calibration, and best_plan
+ * cleared; so is the search's out. Fails as jsearch_run fails. */
+int jcompare_best_plan(const jtrain_job *j, const jenv *env, jtrain_job *out, jsearch_out *so,
+                       ms_err *err);
 
 /* Runs j once per chip of j->chip ("H100,H800,H20"), with each chip's best
  * plan when j->best_plan, filling r: the inputs, the table "chips" (one row

@@ -41,6 +41,9 @@ static const jopt rows[] = {
      "the number in the workload's JSON to rank by (tokens_per_s, ...)"},
     {"minimize", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, F(minimize),
      "smaller is better (a cost); default: larger is better"},
+    {"best-plan", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, F(best_plan),
+     "a train workload runs each design on its own fastest plan (megasim search train), not "
+     "the scenario's: the fair ranking, a search a design"},
     {"workload-arg", JOPT_LIST, "ARGS", NULL, NULL, NAN, NAN, NULL, F(workload_arg),
      "options for the workload, after its fields (repeatable)"},
     {"all-designs", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, F(all_designs),
@@ -208,6 +211,8 @@ static int build_extra(const jfrontier_job *j, const chip_db *db, const char *de
         x->chip_at = x->n;
         rc = add_arg(x, "", err);
     }
+    if (!rc && j->best_plan)
+        rc = add_arg(x, "--best-plan", err);
     size_t used = 0;
     for (int i = 0; i < j->workload_arg.n && !rc; i++) {
         size_t len = strlen(j->workload_arg.v[i]);

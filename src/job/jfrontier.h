@@ -25,7 +25,8 @@ typedef struct jfrontier_job {
     int minimize;
     jopt_list workload_arg;
     int all_designs;
-    int64_t jobs; /* JOPT_NO_INT: the CPUs online */
+    int best_plan; /* a train workload runs each design on its own fastest plan */
+    int64_t jobs;  /* JOPT_NO_INT: the CPUs online */
     const char *rules;
     jopt_list chips;
     const char *csv, *plot;

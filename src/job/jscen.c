@@ -8,6 +8,7 @@
 
 #include "io/jsonfile.h"
 #include "job/jserve.h"
+#include "job/jcompare.h"
 #include "job/jtrain.h"
 #include "report/report.h"
 
@@ -113,8 +114,17 @@ static int run_job(const char *cmd, const cJSON *obj, const char *label, int nex
         jtrain_out o = {0};
         if (!(rc = jopt_defaults(&jtrain_options, &j, err)) &&
             !(rc = fill(&jtrain_options, &j, obj, label, cmd, &own, err)) &&
-            !(rc = jopt_apply(&jtrain_options, &j, nextra, extra, pos, 0, &npos, &help, err)))
-            rc = jtrain_run(&j, env, r, &o, err);
+            !(rc = jopt_apply(&jtrain_options, &j, nextra, extra, pos, 0, &npos, &help, err))) {
+            if (j.chip && strchr(j.chip, ','))
+                rc = ms_errf(err, MS_EUSAGE, "%s: one chip at a time here, not the list '%s'",
+                             label, j.chip);
+            jtrain_job run = j;
+            jsearch_out so;
+            if (!rc && j.best_plan) /* the chip's fastest plan, run as train runs it */
+                rc = jcompare_best_plan(&j, env, &run, &so, err);
+            if (!rc)
+                rc = jtrain_run(&run, env, r, &o, err);
+        }
         jtrain_out_free(&o);
     } else {
         jserve_job j = {0};
