@@ -1,6 +1,7 @@
 /* calib: see calib.h. */
 #include "hw/calib.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,24 @@ typedef struct calib_row {
     const char *source;
 } calib_row;
 
+/* calib_eff's answers, remembered: a training step or a search asks the
+ * same few (family, kind, precision) questions millions of times, and
+ * each answer is a scan of every row. Keyed by content (the family as
+ * calibration matches it, case-insensitively), so the chips asking may
+ * come and go. */
+#define MEMO_SLOTS 256
+#define MEMO_TEXT  48
+typedef struct memo {
+    char family[MEMO_TEXT], kind[MEMO_TEXT];
+    int prec, used;
+    roof_eff eff;
+} memo;
+
 struct calib {
     csvtab *csv; /* owns the strings; NULL in a drawn copy, which borrows its original's */
     calib_row *rows;
     size_t n;
+    memo *memo; /* MEMO_SLOTS, or NULL (then nothing is remembered) */
 };
 
 /* Each kind with the kind it refines ("" for none): a refined kind is a
@@ -225,6 +240,7 @@ int calib_load(const char *path, calib **out, ms_err *err)
         goto out;
     }
     cal->rows = calloc(cal->n ? cal->n : 1, sizeof *cal->rows);
+    cal->memo = calloc(MEMO_SLOTS, sizeof *cal->memo); /* none: nothing remembered */
     if (!cal->rows) {
         rc = ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
         goto out;
@@ -244,6 +260,7 @@ void calib_free(calib *cal)
         return;
     csvtab_free(cal->csv);
     free(cal->rows);
+    free(cal->memo);
     free(cal);
 }
 
@@ -285,6 +302,8 @@ int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err)
     *out = NULL;
     if (d)
         d->rows = malloc((cal->n ? cal->n : 1) * sizeof *d->rows);
+    if (d)
+        d->memo = calloc(MEMO_SLOTS, sizeof *d->memo); /* its own: its rows are drawn */
     if (!d || !d->rows) {
         calib_free(d);
         return ms_errf(err, MS_ENOMEM, "out of memory");
@@ -326,11 +345,39 @@ static void pick(const calib *cal, const chip *c, const char *kind, ms_prec prec
         }
 }
 
+static roof_eff eff_of(const calib *cal, const chip *c, const char *kind, ms_prec prec);
+
 roof_eff calib_eff(const calib *cal, const chip *c, const char *kind, ms_prec prec)
 {
-    roof_eff e = ROOF_EFF_PEAK;
     if (!cal)
-        return e;
+        return ROOF_EFF_PEAK;
+    size_t nf = strlen(c->family), nk = strlen(kind);
+    if (!cal->memo || nf >= MEMO_TEXT || nk >= MEMO_TEXT)
+        return eff_of(cal, c, kind, prec);
+    char fam[MEMO_TEXT];
+    unsigned h = 2166136261u ^ (unsigned)prec;
+    for (size_t i = 0; i <= nf; i++) {
+        fam[i] = (char)tolower((unsigned char)c->family[i]);
+        h = (h ^ (unsigned char)fam[i]) * 16777619u;
+    }
+    for (size_t i = 0; i < nk; i++)
+        h = (h ^ (unsigned char)kind[i]) * 16777619u;
+    memo *m = &cal->memo[h % MEMO_SLOTS];
+    if (m->used && m->prec == (int)prec && strcmp(m->family, fam) == 0 &&
+        strcmp(m->kind, kind) == 0)
+        return m->eff;
+    roof_eff e = eff_of(cal, c, kind, prec);
+    memcpy(m->family, fam, nf + 1);
+    memcpy(m->kind, kind, nk + 1);
+    m->prec = (int)prec;
+    m->eff = e;
+    m->used = 1;
+    return e;
+}
+
+static roof_eff eff_of(const calib *cal, const chip *c, const char *kind, ms_prec prec)
+{
+    roof_eff e = ROOF_EFF_PEAK;
     const char *base = calib_kind_base(kind);
     for (int what = 0; what < 3; what++) {
         double *val = what == 0 ? &e.compute : what == 1 ? &e.memory : &e.overhead_s;
