@@ -21,5 +21,6 @@ extern const cli_cmd cmd_export_check;
 extern const cli_cmd cmd_derive;
 extern const cli_cmd cmd_export_frontier;
 extern const cli_cmd cmd_search;
+extern const cli_cmd cmd_sweep;
 
 #endif

@@ -91,7 +91,7 @@ static int fill(const jopt_table *t, void *job, const cJSON *obj, const char *la
             const char *text;
             int rc = field_text(v, o, label, f->string, own, &text, err);
             if (!rc && text)
-                rc = jopt_set(t, job, o->name, o->type == JOPT_FLAG ? NULL : text, err);
+                rc = jopt_set_from(t, job, o->name, o->type == JOPT_FLAG ? NULL : text, label, err);
             if (rc)
                 return rc;
         }
