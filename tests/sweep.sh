@@ -4,11 +4,13 @@
 # (b) a sweep whose journal holds some rows (and a last row cut short, as
 #     a kill leaves it) runs only the others and writes the same CSV;
 # (c) a sweep killed at a random moment and run again writes the same CSV;
-# (d) a Sobol design gives the same CSV twice.
-# Usage: sweep.sh MEGASIM ROOT
+# (d) a Sobol design gives the same CSV twice;
+# (e) given MPIEXEC (megasim built with MPI), mpirun -n 2 writes it too.
+# Usage: sweep.sh MEGASIM ROOT [MPIEXEC]
 set -uo pipefail
 megasim=$(realpath "$1")
 root=$(realpath "$2")
+mpiexec=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
@@ -55,5 +57,15 @@ done
 cmp -s s1.csv s2.csv || bad "two runs of one Sobol design differ"
 [ "$(wc -l <s1.csv)" -eq 17 ] || bad "the Sobol design's CSV has $(wc -l <s1.csv) lines, not 17"
 
-[ $fail -eq 0 ] && echo "sweep: same CSV with 1 and 2 workers, resumed, after kills"
+# (e) two MPI ranks (as root too, and on a machine of fewer cores).
+if [ -n "$mpiexec" ]; then
+  "$mpiexec" --allow-run-as-root --oversubscribe -n 2 "$megasim" sweep "$spec" --out mpi.csv \
+    --json >mpi.json 2>err || bad "mpirun -n 2: $(cat err)"
+  cmp -s one.csv mpi.csv || bad "mpirun -n 2 wrote another CSV"
+  jq -e '.sweep.ranks == 2 and .sweep.ran == 64' mpi.json >/dev/null ||
+    bad "mpirun -n 2 printed: $(head -c 300 mpi.json)"
+  mpi_note=", and over 2 MPI ranks"
+fi
+
+[ $fail -eq 0 ] && echo "sweep: same CSV with 1 and 2 workers, resumed, after kills${mpi_note:-}"
 exit $fail

@@ -15,6 +15,10 @@
 #include <gsl/gsl_qrng.h>
 #include <gsl/gsl_rng.h>
 
+#ifdef MEGASIM_MPI
+#include <mpi.h>
+#endif
+
 #include "io/afile.h"
 #include "io/csvtab.h"
 #include "io/jsonfile.h"
@@ -393,6 +397,28 @@ static void outputs_of(sweep *s, const cJSON *result)
 
 /* ---- resuming ---- */
 
+/* The outputs named by a header line: the columns between the values and
+ * "error". */
+static void outputs_from_header(sweep *s, const char *line)
+{
+    size_t n = strlen(line);
+    const char *p = line;
+    for (int a = 0; a <= s->nax && p; a++)
+        p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    size_t tail = strlen(",error\n");
+    if (!p || n - (size_t)(p - line) <= tail)
+        return;
+    size_t m = n - (size_t)(p - line) - tail;
+    if (m >= sizeof s->outputs_text)
+        return;
+    memcpy(s->outputs_text, p, m);
+    s->outputs_text[m] = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(s->outputs_text, ",", &save); t && s->nout < MAX_OUTPUTS;
+         t = strtok_r(NULL, ",", &save))
+        s->outputs[s->nout++] = t;
+}
+
 /* Rows already in path (OUT.partial or OUT) into done[] (malloc'd text
  * per point); a last line cut short by a kill is dropped. When the spec
  * names no outputs, the file's header gives them. */
@@ -409,23 +435,8 @@ static int read_done(sweep *s, const char *path, char **done, int64_t *ndone, ms
         rc = ms_errf(err, MS_EINVAL, "%s: no header: remove it to start the sweep again", path);
         goto out;
     }
-    if (!s->outputs_given && s->nout == 0) { /* the outputs between the values and error */
-        char *p = line;
-        for (int a = 0; a <= s->nax && p; a++)
-            p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
-        size_t tail = strlen(",error\n");
-        if (p && (size_t)(n - (p - line)) > tail) {
-            size_t m = (size_t)(n - (p - line)) - tail;
-            if (m < sizeof s->outputs_text) {
-                memcpy(s->outputs_text, p, m);
-                s->outputs_text[m] = 0;
-                char *save = NULL;
-                for (char *t = strtok_r(s->outputs_text, ",", &save); t && s->nout < MAX_OUTPUTS;
-                     t = strtok_r(NULL, ",", &save))
-                    s->outputs[s->nout++] = t;
-            }
-        }
-    }
+    if (!s->outputs_given && s->nout == 0)
+        outputs_from_header(s, line);
     char *want = NULL;
     if (header_text(s, &want) || strcmp(want, line) != 0) {
         free(want);
@@ -604,6 +615,148 @@ static int run_points(const jsweep_job *j, const sweep *s, const jenv *env, cons
     return rc;
 }
 
+/* Rank 0's part before the points run: the rows already done (from
+ * OUT.partial or OUT), point 0 first when the outputs come from its
+ * result, the journal opened (and started), the points left in todo. */
+static int prepare(sweep *s, const jsweep_job *j, const jenv *env, char **done, int64_t *todo,
+                   int64_t *n, int64_t *finished, FILE **journal, char **header, jsweep_out *out,
+                   ms_err *err)
+{
+    int64_t ndone = 0;
+    int have_partial = access(s->partial, F_OK) == 0;
+    int rc = read_done(s, have_partial ? s->partial : s->out, done, &ndone, err);
+    if (rc)
+        return rc;
+    out->resumed = ndone;
+    *finished = ndone;
+    cJSON *res0 = NULL;
+    ms_err e0 = {0};
+    int first = !s->outputs_given && s->nout == 0 && !done[0];
+    if (first) {
+        if (!(res0 = run_obj(s, env, 0, &e0)))
+            return ms_errf(err, MS_EINVAL,
+                           "%s: point 0 failed, so it cannot give the outputs: name them in "
+                           "\"outputs\" (%s)",
+                           s->shown, e0.msg);
+        outputs_of(s, res0);
+    }
+    if (header_text(s, header)) {
+        cJSON_Delete(res0);
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    }
+    if (!(*journal = fopen(s->partial, "a"))) {
+        cJSON_Delete(res0);
+        return ms_errf(err, MS_EIO, "%s: cannot write: %s", s->partial, strerror(errno));
+    }
+    if (!have_partial) { /* a new journal: the header, then any rows of OUT */
+        fputs(*header, *journal);
+        for (int64_t i = 0; i < s->points; i++)
+            if (done[i])
+                fputs(done[i], *journal);
+        fflush(*journal);
+    }
+    if (first) { /* point 0's row, now that the outputs are known */
+        char *row0 = NULL;
+        int v = format_row(s, 0, res0, &e0, &row0);
+        cJSON_Delete(res0);
+        if (v < 0)
+            return ms_errf(err, MS_ENOMEM, "out of memory");
+        out->failed += v;
+        out->ran++;
+        if ((rc = keep_row(*journal, done, 0, row0, err)))
+            return rc;
+        tell(j, ++*finished, s->points);
+    }
+    *n = 0;
+    for (int64_t i = 0; i < s->points; i++)
+        if (!done[i])
+            todo[(*n)++] = i;
+    return MS_OK;
+}
+
+#ifdef MEGASIM_MPI
+/* Rank 0's status, header and points left, to every rank; the others take
+ * their outputs from the header. */
+static int mpi_share(sweep *s, int rank, int status, const char *header, int64_t *todo, int64_t *n,
+                     ms_err *err)
+{
+    int st = status;
+    MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (st)
+        return rank == 0 ? status : ms_errf(err, MS_EINVAL, "rank 0 stopped the sweep");
+    long long len = rank == 0 ? (long long)strlen(header) + 1 : 0, nn = *n;
+    MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    char *h = rank == 0 ? (char *)header : malloc((size_t)len);
+    if (!h)
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Bcast(h, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (rank != 0) {
+        if (!s->outputs_given)
+            outputs_from_header(s, h);
+        free(h);
+    }
+    MPI_Bcast(&nn, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    *n = nn;
+    MPI_Bcast(todo, (int)nn, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    return MS_OK;
+}
+
+/* Rank r runs todo[k] for every k = r mod size; the others send their
+ * rows to rank 0, which keeps its own and theirs as they come. */
+static int mpi_run(const jsweep_job *j, const sweep *s, const jenv *env, int rank, int size,
+                   const int64_t *todo, int64_t n, FILE *journal, char **done, int64_t *finished,
+                   jsweep_out *out, ms_err *err)
+{
+    int64_t others = 0;
+    for (int64_t k = 0; k < n; k++) {
+        if (k % size != rank) {
+            others += k % size != 0;
+            continue;
+        }
+        char *row = NULL;
+        int v = run_point(s, env, todo[k], &row);
+        if (v < 0)
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        if (rank != 0) {
+            MPI_Send(row, (int)strlen(row) + 1, MPI_CHAR, 0, 7, MPI_COMM_WORLD);
+            free(row);
+            continue;
+        }
+        out->failed += v;
+        out->ran++;
+        int rc = keep_row(journal, done, todo[k], row, err);
+        if (rc)
+            return rc;
+        tell(j, ++*finished, s->points);
+    }
+    for (int64_t i = 0; rank == 0 && i < others; i++) {
+        MPI_Status st;
+        int count;
+        MPI_Probe(MPI_ANY_SOURCE, 7, MPI_COMM_WORLD, &st);
+        MPI_Get_count(&st, MPI_CHAR, &count);
+        char *row = malloc((size_t)count + 1);
+        if (!row)
+            return ms_errf(err, MS_ENOMEM, "out of memory");
+        MPI_Recv(row, count, MPI_CHAR, st.MPI_SOURCE, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        row[count] = 0;
+        long long idx = strtoll(row, NULL, 10);
+        size_t len = strlen(row);
+        if (idx < 0 || idx >= s->points || len < 2) {
+            free(row);
+            return ms_errf(err, MS_EIO, "rank %d sent a row of no point", st.MPI_SOURCE);
+        }
+        out->failed += row[len - 2] != ','; /* a failed point's row ends with its error */
+        out->ran++;
+        free(done[idx]);
+        int rc = keep_row(journal, done, idx, row, err);
+        if (rc)
+            return rc;
+        tell(j, ++*finished, s->points);
+    }
+    return MS_OK;
+}
+#endif
+
 static int default_jobs(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -636,68 +789,37 @@ int jsweep_run(const jsweep_job *j, const jenv *env, report *r, jsweep_out *out,
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
     if (rc)
         goto out;
+    int rank = 0, size = 1;
+#ifdef MEGASIM_MPI
+    int init = 0;
+    MPI_Initialized(&init);
+    if (init) {
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+    }
+#endif
+    out->rank = rank;
     snprintf(out->out, sizeof out->out, "%s", s.out);
     out->points = s.points;
-    int64_t ndone = 0;
-    int have_partial = access(s.partial, F_OK) == 0;
-    if ((rc = read_done(&s, have_partial ? s.partial : s.out, done, &ndone, err)))
-        goto out;
-    out->resumed = ndone;
-    /* Point 0 first when the outputs come from its result. */
-    cJSON *res0 = NULL;
-    ms_err e0 = {0};
-    int first = !s.outputs_given && s.nout == 0 && !done[0];
-    if (first) {
-        if (!(res0 = run_obj(&s, env, 0, &e0))) {
-            rc = ms_errf(err, MS_EINVAL,
-                         "%s: point 0 failed, so it cannot give the outputs: name them in "
-                         "\"outputs\" (%s)",
-                         s.shown, e0.msg);
-            goto out;
-        }
-        outputs_of(&s, res0);
-    }
+    int64_t n = 0, finished = 0;
     char *header = NULL;
-    if (header_text(&s, &header)) {
-        cJSON_Delete(res0);
-        rc = ms_errf(err, MS_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (!(journal = fopen(s.partial, "a"))) {
-        free(header);
-        cJSON_Delete(res0);
-        rc = ms_errf(err, MS_EIO, "%s: cannot write: %s", s.partial, strerror(errno));
-        goto out;
-    }
-    if (!have_partial) { /* a new journal: the header, then any rows of OUT */
-        fputs(header, journal);
-        for (int64_t i = 0; i < s.points; i++)
-            if (done[i])
-                fputs(done[i], journal);
-        fflush(journal);
-    }
+    if (rank == 0) /* the files are rank 0's */
+        rc = prepare(&s, j, env, done, todo, &n, &finished, &journal, &header, out, err);
+#ifdef MEGASIM_MPI
+    if (size > 1)
+        rc = mpi_share(&s, rank, rc, header, todo, &n, err);
+#endif
     free(header);
-    int64_t finished = ndone;
-    if (first) { /* point 0's row, now that the outputs are known */
-        char *row0 = NULL;
-        int v = format_row(&s, 0, res0, &e0, &row0);
-        cJSON_Delete(res0);
-        if (v < 0) {
-            rc = ms_errf(err, MS_ENOMEM, "out of memory");
-            goto out;
-        }
-        out->failed += v;
-        out->ran++;
-        if ((rc = keep_row(journal, done, 0, row0, err)))
-            goto out;
-        tell(j, ++finished, s.points);
-    }
-    int64_t n = 0;
-    for (int64_t i = 0; i < s.points; i++)
-        if (!done[i])
-            todo[n++] = i;
+    if (rc)
+        goto out;
     int jobs = j->jobs != JOPT_NO_INT ? (int)j->jobs : default_jobs();
-    if ((rc = run_points(j, &s, env, todo, n, jobs, journal, done, &finished, out, err)))
+#ifdef MEGASIM_MPI
+    if (size > 1)
+        rc = mpi_run(j, &s, env, rank, size, todo, n, journal, done, &finished, out, err);
+    else
+#endif
+        rc = run_points(j, &s, env, todo, n, jobs, journal, done, &finished, out, err);
+    if (rc || rank != 0)
         goto out;
     fclose(journal);
     journal = NULL;
@@ -726,6 +848,7 @@ int jsweep_run(const jsweep_job *j, const jenv *env, report *r, jsweep_out *out,
     report_int(r, "ran", "run now", out->ran, "");
     report_int(r, "failed", "of those, failed (the row says why)", out->failed, "");
     report_int(r, "outputs", "outputs per row", s.nout, "");
+    report_int(r, "ranks", "MPI ranks", size, "");
     report_str(r, "out", "written", s.out);
     report_end(r);
 out:

@@ -22,7 +22,13 @@
  * takes the points already there (or in OUT) and runs only the others;
  * OUT is written whole, in point order, at the end and OUT.partial
  * removed. The same spec gives the same OUT byte for byte, whatever the
- * number of worker processes. */
+ * number of worker processes.
+ *
+ * Built with MPI (MEGASIM_MPI) and started by mpirun, the ranks share the
+ * points (rank r runs every size-th point left, from the r-th): rank 0
+ * reads and writes the files and receives the other ranks' rows; MPI does
+ * the placing, launching and gathering. The CSV is the same as one
+ * process writes. */
 #ifndef MS_JSWEEP_H
 #define MS_JSWEEP_H
 
@@ -48,6 +54,7 @@ extern const jopt_table jsweep_options;
 typedef struct jsweep_out {
     int64_t points, resumed, ran, failed;
     char out[4096];
+    int rank; /* under MPI: this process's rank; only rank 0 writes and reports */
 } jsweep_out;
 
 /* Runs the sweep j: every point not already in OUT.partial or OUT, then
