@@ -21,7 +21,8 @@ static const struct {
     {"{\"command\": \"size\"}", 0, "'size' cannot run inside another command"},
     {"{\"command\": \"train\", \"gpuz\": 8}", 0, "field 'gpuz': not an option of megasim train"},
     {"{\"command\": \"train\", \"gpus\": [8]}", 0, "field 'gpus': expected"},
-    {"{\"command\": \"train\", \"gpus\": \"many\"}", 0, "s.json: field 'gpus': expected a whole number >= 1, got many"},
+    {"{\"command\": \"train\", \"gpus\": \"many\"}", 0,
+     "s.json: field 'gpus': expected a whole number >= 1, got many"},
     {"{\"command\": \"train\", \"gpus\": null}", 0, "field 'gpus': expected"},
 };
 

@@ -3,11 +3,9 @@
 
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include "io/jsonfile.h"
 #include "job/jexport.h"
 #include "job/jscen.h"
+#include "job/jwork.h"
 
 #define MAX_KNOBS   JFRONTIER_MAX_KNOBS
 #define MAX_DESIGNS 2000
@@ -289,9 +288,44 @@ static void progress(const jfrontier_job *j, size_t done, size_t total)
         j->progress(j->progress_ctx, done, total);
 }
 
-/* Runs the workload on every design to run, in jobs processes (fork:
- * each worker runs every jobs-th design and writes a record per design
- * to its pipe). */
+/* What run_designs' workers and collector share. */
+typedef struct designs_ctx {
+    const jfrontier_job *j;
+    const jenv *env;
+    design *ds;
+    extra *x;
+    size_t n, *done;
+} designs_ctx;
+
+static size_t design_work(void *ctx, size_t item, char *rec, size_t cap)
+{
+    designs_ctx *c = ctx;
+    result_rec r = {.index = item};
+    run_one(c->j->workload, c->x, c->env, c->ds[item].d.c.name, c->j->metric, &r.metric, r.error,
+            sizeof r.error);
+    if (cap < sizeof r)
+        return (size_t)-1;
+    memcpy(rec, &r, sizeof r);
+    return sizeof r;
+}
+
+static int design_take(void *ctx, size_t item, const char *rec, size_t len, ms_err *err)
+{
+    designs_ctx *c = ctx;
+    result_rec r;
+    if (len != sizeof r)
+        return ms_errf(err, MS_EIO, "a worker sent a record of %zu bytes", len);
+    memcpy(&r, rec, sizeof r);
+    design *d = &c->ds[item];
+    d->metric = r.metric;
+    d->ran = 1;
+    r.error[sizeof r.error - 1] = '\0';
+    snprintf(d->error, sizeof d->error, "%s", r.error);
+    progress(c->j, ++*c->done, c->n);
+    return MS_OK;
+}
+
+/* Runs the workload on every design to run, in jobs processes (jwork). */
 static int run_designs(const jfrontier_job *j, const jenv *env, design *ds, size_t total, int jobs,
                        extra *x, size_t *done, ms_err *err)
 {
@@ -302,103 +336,8 @@ static int run_designs(const jfrontier_job *j, const jenv *env, design *ds, size
         if (j->all_designs || ds[k].v.controlled == XRULE_FALSE)
             todo[n++] = k;
     *done = 0;
-    if ((size_t)jobs > n)
-        jobs = n ? (int)n : 1;
-    if (jobs <= 1) {
-        for (size_t i = 0; i < n; i++) {
-            design *d = &ds[todo[i]];
-            run_one(j->workload, x, env, d->d.c.name, j->metric, &d->metric, d->error,
-                    sizeof d->error);
-            d->ran = 1;
-            progress(j, ++*done, n);
-        }
-        free(todo);
-        return MS_OK;
-    }
-    int fds[64];
-    pid_t pids[64];
-    int started = 0, rc = MS_OK;
-    fflush(NULL); /* children must not flush copies of our buffers */
-    for (int w = 0; w < jobs; w++) {
-        int p[2];
-        if (pipe(p) != 0) {
-            rc = ms_errf(err, MS_EIO, "pipe: %s", strerror(errno));
-            break;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-            close(p[0]);
-            close(p[1]);
-            rc = ms_errf(err, MS_EIO, "fork: %s", strerror(errno));
-            break;
-        }
-        if (pid == 0) {
-            close(p[0]);
-            for (int k = 0; k < started; k++)
-                close(fds[k]);
-            for (size_t i = (size_t)w; i < n; i += (size_t)jobs) {
-                result_rec r = {.index = todo[i]};
-                run_one(j->workload, x, env, ds[todo[i]].d.c.name, j->metric, &r.metric, r.error,
-                        sizeof r.error);
-                if (write(p[1], &r, sizeof r) != (ssize_t)sizeof r)
-                    _exit(2);
-            }
-            _exit(0);
-        }
-        close(p[1]);
-        fds[started] = p[0];
-        pids[started++] = pid;
-    }
-    /* Records as they come, from whichever worker has one. */
-    int open_n = started;
-    while (open_n > 0) {
-        struct pollfd pf[64];
-        for (int w = 0; w < started; w++)
-            pf[w] = (struct pollfd){.fd = fds[w], .events = POLLIN};
-        if (poll(pf, (nfds_t)started, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = ms_errf(err, MS_EIO, "poll: %s", strerror(errno));
-            break;
-        }
-        for (int w = 0; w < started; w++) {
-            if (fds[w] < 0 || !(pf[w].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            result_rec r;
-            size_t got = 0;
-            while (got < sizeof r) {
-                ssize_t k = read(fds[w], (char *)&r + got, sizeof r - got);
-                if (k <= 0)
-                    break;
-                got += (size_t)k;
-            }
-            if (got < sizeof r) { /* the worker is done (or died) */
-                close(fds[w]);
-                fds[w] = -1;
-                pf[w].fd = -1;
-                open_n--;
-                continue;
-            }
-            if (r.index < total) {
-                design *d = &ds[r.index];
-                d->metric = r.metric;
-                d->ran = 1;
-                r.error[sizeof r.error - 1] = '\0';
-                snprintf(d->error, sizeof d->error, "%s", r.error);
-                progress(j, ++*done, n);
-            }
-        }
-    }
-    for (int w = 0; w < started; w++) {
-        int status;
-        if (fds[w] >= 0)
-            close(fds[w]);
-        if (waitpid(pids[w], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            if (!rc)
-                rc = ms_errf(err, MS_EIO, "a worker running the workload failed");
-    }
-    if (!rc && *done < n)
-        rc = ms_errf(err, MS_EIO, "workers ran %zu of %zu designs", *done, n);
+    designs_ctx c = {.j = j, .env = env, .ds = ds, .x = x, .n = n, .done = done};
+    int rc = jwork_run(todo, n, jobs, design_work, design_take, &c, err);
     free(todo);
     return rc;
 }

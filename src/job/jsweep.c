@@ -4,12 +4,10 @@
 
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gsl/gsl_qrng.h>
@@ -23,6 +21,7 @@
 #include "io/csvtab.h"
 #include "io/jsonfile.h"
 #include "job/jscen.h"
+#include "job/jwork.h"
 
 #define W(f) offsetof(jsweep_job, f)
 
@@ -42,7 +41,6 @@ const jopt_table jsweep_options = {.rows = rows,
 #define MAX_AXES    40 /* GSL's Sobol sequence has at most 40 dimensions */
 #define MAX_OUTPUTS 128
 #define MAX_POINTS  1000000
-#define ROW_MAX     3800 /* a row fits in one atomic pipe write (PIPE_BUF 4096) */
 
 typedef enum design { GRID, RANDOM, SOBOL } design;
 
@@ -470,12 +468,6 @@ out:
 
 /* ---- running ---- */
 
-typedef struct rec {
-    int64_t index;
-    uint32_t len;
-    int failed;
-} rec;
-
 static void tell(const jsweep_job *j, int64_t done, int64_t total)
 {
     if (j->progress)
@@ -490,128 +482,68 @@ static int keep_row(FILE *journal, char **done, int64_t i, char *row, ms_err *er
     return MS_OK;
 }
 
-/* Runs the points todo[0..n) in jobs worker processes, each row kept as
- * it arrives. */
+/* What run_points' workers and collector share. */
+typedef struct points_ctx {
+    const jsweep_job *j;
+    const sweep *s;
+    const jenv *env;
+    FILE *journal;
+    char **done;
+    int64_t *finished;
+    jsweep_out *out;
+} points_ctx;
+
+static size_t point_work(void *ctx, size_t item, char *rec, size_t cap)
+{
+    points_ctx *c = ctx;
+    char *row = NULL;
+    if (run_point(c->s, c->env, (int64_t)item, &row) < 0)
+        return (size_t)-1;
+    size_t len = strlen(row);
+    if (len > cap) { /* cut, still a line */
+        len = cap;
+        row[len - 1] = '\n';
+    }
+    memcpy(rec, row, len);
+    free(row);
+    return len;
+}
+
+static int point_take(void *ctx, size_t item, const char *rec, size_t len, ms_err *err)
+{
+    points_ctx *c = ctx;
+    char *row = strndup(rec, len);
+    if (!row)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    c->out->failed +=
+        len >= 2 && row[len - 2] != ','; /* a failed point's row ends with its error */
+    c->out->ran++;
+    free(c->done[item]);
+    int rc = keep_row(c->journal, c->done, (int64_t)item, row, err);
+    tell(c->j, ++*c->finished, c->s->points);
+    return rc;
+}
+
+/* Runs the points todo[0..n) in jobs worker processes (jwork), each row
+ * kept as it arrives. */
 static int run_points(const jsweep_job *j, const sweep *s, const jenv *env, const int64_t *todo,
                       int64_t n, int jobs, FILE *journal, char **done, int64_t *finished,
                       jsweep_out *out, ms_err *err)
 {
-    if (jobs <= 1 || n < 2) {
-        for (int64_t k = 0; k < n; k++) {
-            char *row = NULL;
-            int v = run_point(s, env, todo[k], &row);
-            if (v < 0)
-                return ms_errf(err, MS_ENOMEM, "out of memory");
-            out->failed += v;
-            out->ran++;
-            int rc = keep_row(journal, done, todo[k], row, err);
-            if (rc)
-                return rc;
-            tell(j, ++*finished, s->points);
-        }
-        return MS_OK;
-    }
-    if (jobs > n)
-        jobs = (int)n;
-    int fds[64];
-    pid_t pids[64];
-    int started = 0, rc = MS_OK;
-    fflush(NULL);
-    for (int w = 0; w < jobs; w++) {
-        int p[2];
-        if (pipe(p) != 0) {
-            rc = ms_errf(err, MS_EIO, "pipe: %s", strerror(errno));
-            break;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-            close(p[0]);
-            close(p[1]);
-            rc = ms_errf(err, MS_EIO, "fork: %s", strerror(errno));
-            break;
-        }
-        if (pid == 0) {
-            close(p[0]);
-            for (int k = 0; k < started; k++)
-                close(fds[k]);
-            for (int64_t k = w; k < n; k += jobs) {
-                char *row = NULL, buf[sizeof(rec) + ROW_MAX];
-                int v = run_point(s, env, todo[k], &row);
-                if (v < 0)
-                    _exit(2);
-                size_t len = strlen(row);
-                if (len > ROW_MAX) { /* cut, still a line */
-                    len = ROW_MAX;
-                    row[len - 1] = '\n';
-                }
-                rec r = {.index = todo[k], .len = (uint32_t)len, .failed = v};
-                memcpy(buf, &r, sizeof r);
-                memcpy(buf + sizeof r, row, len);
-                free(row);
-                if (write(p[1], buf, sizeof r + len) != (ssize_t)(sizeof r + len))
-                    _exit(2);
-            }
-            _exit(0);
-        }
-        close(p[1]);
-        fds[started] = p[0];
-        pids[started++] = pid;
-    }
-    int open_n = started;
-    while (open_n > 0 && !rc) {
-        struct pollfd pf[64];
-        for (int w = 0; w < started; w++)
-            pf[w] = (struct pollfd){.fd = fds[w], .events = POLLIN};
-        if (poll(pf, (nfds_t)started, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = ms_errf(err, MS_EIO, "poll: %s", strerror(errno));
-            break;
-        }
-        for (int w = 0; w < started && !rc; w++) {
-            if (fds[w] < 0 || !(pf[w].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            char buf[sizeof(rec) + ROW_MAX + 1];
-            size_t got = 0, want = sizeof(rec);
-            rec r = {0};
-            while (got < want) {
-                ssize_t k = read(fds[w], buf + got, want - got);
-                if (k <= 0)
-                    break;
-                got += (size_t)k;
-                if (got == sizeof(rec) && want == sizeof(rec)) {
-                    memcpy(&r, buf, sizeof r);
-                    want = sizeof(rec) + (r.len <= ROW_MAX ? r.len : 0);
-                }
-            }
-            if (got < sizeof(rec) || got < want || r.index < 0 || r.index >= s->points) {
-                close(fds[w]); /* the worker is done (or died) */
-                fds[w] = -1;
-                open_n--;
-                continue;
-            }
-            buf[got] = 0;
-            char *row = strdup(buf + sizeof(rec));
-            if (!row) {
-                rc = ms_errf(err, MS_ENOMEM, "out of memory");
-                break;
-            }
-            out->failed += r.failed;
-            out->ran++;
-            free(done[r.index]);
-            rc = keep_row(journal, done, r.index, row, err);
-            tell(j, ++*finished, s->points);
-        }
-    }
-    for (int w = 0; w < started; w++) {
-        if (fds[w] >= 0)
-            close(fds[w]);
-        if (rc)
-            kill(pids[w], SIGKILL);
-        int status;
-        while (waitpid(pids[w], &status, 0) < 0 && errno == EINTR)
-            ;
-    }
+    size_t *items = malloc((size_t)(n > 0 ? n : 1) * sizeof *items);
+    if (!items)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    for (int64_t k = 0; k < n; k++)
+        items[k] = (size_t)todo[k];
+    points_ctx c = {.j = j,
+                    .s = s,
+                    .env = env,
+                    .journal = journal,
+                    .done = done,
+                    .finished = finished,
+                    .out = out};
+    int rc = jwork_run(items, (size_t)n, jobs, point_work, point_take, &c, err);
+    free(items);
     return rc;
 }
 
