@@ -14,7 +14,7 @@
 #include "test_assert.h"
 
 /* The tests run in the source tree. */
-static const jenv env = {.home = ".", .derived_path = NULL, .version = "test"};
+static jenv env = {.home = ".", .derived_path = NULL, .version = "test"};
 
 /* The size job with argv's options (as after "megasim size"), as JSON;
  * NULL on failure, with *rc and err set. */
@@ -150,10 +150,18 @@ static void test_flat_price(void)
 }
 
 /* H100:16,H200:16 share one fabric: ceil(3 x 32 / 64) = 2 switches, half
- * each. H200 (power.csv) draws as the H100 at full load; costs.csv has no
- * H200 server price, so capital is unknown and says why. */
+ * each. H200 (power.csv) draws as the H100 at full load. In a data home
+ * whose costs.csv lacks the H200's server price, capital is unknown and
+ * says why; with it (the shipped hwdb), it is priced. */
 static void test_mixed(void)
 {
+    char home[] = "/tmp/megasim-test-jsize-XXXXXX", cmd[400];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(home));
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/hwdb && cp hwdb/*.csv %s/hwdb/ && "
+             "grep -v '^server_usd.H200,' hwdb/costs.csv >%s/hwdb/costs.csv",
+             home, home, home);
+    CU_ASSERT_FATAL(system(cmd) == 0);
     double half = 16 * h100_gpu_w + 0.5 * 2 * switch_w;
     const want w[] = {
         {"gpus", 32},
@@ -167,13 +175,24 @@ static void test_mixed(void)
     };
     ms_err err = {0};
     int rc;
+    env.home = home;
     cJSON *json = SIZE_JSON(&rc, &err, "--chip", "H100:16,H200:16");
+    env.home = ".";
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    CU_ASSERT(system(cmd) == 0);
     if (rc)
         printf("\n  size H100:16,H200:16: %s\n", err.msg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(json);
     check(json, "mixed", w, sizeof w / sizeof w[0]);
     const cJSON *why = cJSON_GetObjectItemCaseSensitive(json, "capital_unknown");
     CU_ASSERT(cJSON_IsString(why) && strstr(why->valuestring, "H200"));
+    cJSON_Delete(json);
+    /* The shipped costs.csv prices both. */
+    json = SIZE_JSON(&rc, &err, "--chip", "H100:16,H200:16");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    CU_ASSERT(ms_json_num(json, "usd_capital_servers") > 0);
+    CU_ASSERT(cJSON_GetObjectItemCaseSensitive(json, "capital_unknown") == NULL ||
+              cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(json, "capital_unknown")));
     cJSON_Delete(json);
 }
 
