@@ -160,8 +160,47 @@ static void test_csv(void)
     report_free(r);
 }
 
+/* report_find_num skips tables (a Server search's trials hold the same
+ * keys as its run); report_append copies every item, groups and tables
+ * included, so the JSON of the copy inside a group is the original's. */
+static void test_find_and_append(void)
+{
+    report *a = report_new(), *b = report_new();
+    CU_ASSERT_FATAL(a && b);
+    report_table(a, "trials", "trials");
+    report_row(a);
+    report_num(a, "ttft_p99_s", NULL, 9.0, "s");
+    report_table_end(a);
+    report_begin(a, NULL, "run");
+    report_num(a, "ttft_p99_s", NULL, 0.5, "s");
+    report_int(a, "gpus", "GPUs", 32, "");
+    report_strs_split(a, "parts", NULL, "x;y");
+    report_end(a);
+    CU_ASSERT_DOUBLE_EQUAL(report_find_num(a, "ttft_p99_s"), 0.5, 0);
+    CU_ASSERT_DOUBLE_EQUAL(report_find_num(a, "gpus"), 32, 0);
+    CU_ASSERT(isnan(report_find_num(a, "absent")));
+    report_begin(b, "H20", NULL);
+    report_append(b, a);
+    report_end(b);
+    cJSON *ja = report_json(a), *jb = report_json(b);
+    CU_ASSERT_FATAL(ja && jb);
+    char *ta = cJSON_PrintUnformatted(cJSON_GetObjectItem(ja, "trials"));
+    char *tb =
+        cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetObjectItem(jb, "H20"), "trials"));
+    CU_ASSERT(ta && tb && strcmp(ta, tb) == 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItem(cJSON_GetObjectItem(jb, "H20"), "gpus")->valuedouble,
+                           32, 0);
+    free(ta);
+    free(tb);
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    report_free(a);
+    report_free(b);
+}
+
 static CU_TestInfo tests[] = {
     {"unit formats", test_format},
+    {"a number found outside tables; a report appended", test_find_and_append},
     {"text rendering", test_text},
     {"JSON rendering", test_json},
     {"CSV rendering", test_csv},

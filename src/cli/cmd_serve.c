@@ -13,6 +13,7 @@
 #include "cli/cpow.h"
 #include "io/afile.h"
 #include "io/gnuplot.h"
+#include "job/jcompare.h"
 #include "job/jserve.h"
 #include "report/report.h"
 #include "serve/serve.h"
@@ -105,6 +106,27 @@ static int write_outputs(const jserve_job *j, const jserve_out *o, ms_err *err)
     return rc;
 }
 
+/* --chip A,B,C: the chips side by side (src/job/jcompare). */
+static int run_compare(const cli_cmd *cmd, jserve_job *j)
+{
+    cli_progress prog;
+    cli_progress_start(&prog, "serve");
+    j->progress = progress;
+    j->progress_ctx = &prog;
+    ms_err err = {0};
+    char warnings[MODELFILE_WARN_MAX];
+    report *r = report_new();
+    int rc = r ? jcompare_serve_run(j, cli_env(), r, warnings, sizeof warnings, &err)
+               : ms_errf(&err, MS_ENOMEM, "out of memory");
+    cli_progress_end(&prog);
+    if (r && warnings[0])
+        fprintf(stderr, "%s", warnings);
+    if (!rc)
+        rc = cli_emit_report(r, j->json, &err);
+    report_free(r);
+    return rc ? cli_fail(cmd, &err) : CLI_EXIT_OK;
+}
+
 static int run_serve(const cli_cmd *cmd, int argc, char **argv)
 {
     jserve_job j = {0}; /* its callbacks are not options: none unless set below */
@@ -112,6 +134,8 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
     if (ex >= 0)
         return ex;
     cli_keep_plot_data(j.keep_plot_data);
+    if (j.chip && strchr(j.chip, ','))
+        return run_compare(cmd, &j);
     ms_err err = {0};
     csv_out csv = {0};
     cli_progress prog;

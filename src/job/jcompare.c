@@ -190,6 +190,117 @@ static void differences(const chip *a, const chip *b, char *buf, size_t cap)
     }
 }
 
+/* A serving run's figures for the table, from its report. */
+static void serve_row(report *r, const char *chip, const report *cr, const char *note)
+{
+    static const struct {
+        const char *key, *label, *unit;
+    } cols[] = {
+        {"gpus", "GPUs", ""},
+        {"output_tokens_per_s_per_gpu", "output/GPU", "tokens/s"},
+        {"input_tokens_per_s_per_gpu", "input/GPU", "tokens/s"},
+        {"ttft_p99_s", "TTFT p99", "s"},
+        {"tpot_p99_s", "TPOT p99", "s"},
+        {"gpu_hours_per_million_output_tokens", "GPU-h per 1M output", "GPU-hours"},
+        {"usd_per_million_output_tokens", "$ per 1M output", "USD"},
+    };
+    report_row(r);
+    report_str(r, "chip", NULL, chip);
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        report_num(r, cols[i].key, cols[i].label, report_find_num(cr, cols[i].key), cols[i].unit);
+    report_str(r, "note", NULL, note[0] ? note : "-");
+}
+
+int jcompare_serve_run(const jserve_job *j, const jenv *env, report *r, char *warnings, size_t cap,
+                       ms_err *err)
+{
+    warnings[0] = 0;
+    static const char *const single[] = {"csv",         "plot",       "sweep-rate",
+                                         "power-trace", "power-plot", "uncertainty"};
+    for (size_t i = 0; i < sizeof single / sizeof single[0]; i++)
+        if (jopt_is_set(&jserve_options, j, single[i]))
+            return ms_errf(err, MS_EUSAGE, "--%s is for one run: give one chip", single[i]);
+    char buf[1024];
+    const char *names[JCOMPARE_MAX_CHIPS];
+    size_t n = 0;
+    int rc = split_chips(j->chip, buf, sizeof buf, names, &n, err);
+    if (rc)
+        return rc;
+    chip_db *db = NULL;
+    if ((rc = jenv_load_chips(env, &j->chips, &db, err)))
+        return rc;
+    const chip *cs[JCOMPARE_MAX_CHIPS];
+    report *runs[JCOMPARE_MAX_CHIPS] = {NULL};
+    char notes[JCOMPARE_MAX_CHIPS][120];
+    for (size_t i = 0; i < n && !rc; i++) {
+        if ((rc = chip_db_lookup(db, names[i], &cs[i], err)))
+            break;
+        jserve_job one = *j;
+        one.chip = names[i];
+        notes[i][0] = 0;
+        if (isnan(cs[i]->scale_out_bw_Bps) && isnan(one.topo.nic_Gbps) &&
+            !isnan(cs[0]->scale_out_bw_Bps)) {
+            one.topo.nic_Gbps = cs[0]->scale_out_bw_Bps * 8 / 1e9;
+            snprintf(notes[i], sizeof notes[i], "no NIC figure: the %s's %.0f Gb/s", cs[0]->name,
+                     one.topo.nic_Gbps);
+        }
+        jserve_out o = {0};
+        if (!(runs[i] = report_new()))
+            rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        else
+            rc = jserve_run(&one, env, runs[i], &o, err);
+        if (o.warnings[0] && !warnings[0])
+            snprintf(warnings, cap, "%s", o.warnings);
+        jserve_out_free(&o);
+        if (rc) {
+            ms_err inner = *err;
+            rc = ms_errf(err, inner.code, "%s: %s", names[i], inner.msg);
+        }
+    }
+    if (!rc) {
+        report_version(r, env->version);
+        jopt_report_inputs(&jserve_options, j, r);
+        report_begin_hidden(r, "runs");
+        for (size_t i = 0; i < n; i++) {
+            report_begin(r, names[i], NULL);
+            report_append(r, runs[i]);
+            if (notes[i][0])
+                report_str(r, "compare_note", "taken from the first chip", notes[i]);
+            report_end(r);
+        }
+        report_end(r);
+        report_table(r, "chips", "each chip on the same layout and workload");
+        for (size_t i = 0; i < n; i++)
+            serve_row(r, names[i], runs[i], notes[i]);
+        report_table_end(r);
+        if (n > 1) {
+            char title[160];
+            snprintf(title, sizeof title, "against the %s", names[0]);
+            report_table(r, "against", title);
+            double o0 = report_find_num(runs[0], "output_tokens_per_s_per_gpu");
+            double u0 = report_find_num(runs[0], "gpu_hours_per_million_output_tokens");
+            for (size_t i = 1; i < n; i++) {
+                char diff[600];
+                differences(cs[0], cs[i], diff, sizeof diff);
+                report_row(r);
+                report_str(r, "chip", NULL, names[i]);
+                report_num(r, "output_per_gpu_change", "output/GPU",
+                           report_find_num(runs[i], "output_tokens_per_s_per_gpu") / o0 - 1, "%");
+                report_num(r, "gpu_hours_per_output_change", "GPU-hours per output token",
+                           report_find_num(runs[i], "gpu_hours_per_million_output_tokens") / u0 - 1,
+                           "%");
+                report_str(r, "datasheet_differs", "its datasheet differs in",
+                           diff[0] ? diff : "nothing the run uses");
+            }
+            report_table_end(r);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        report_free(runs[i]);
+    chip_db_free(db);
+    return rc;
+}
+
 int jcompare_run(const jtrain_job *j, const jenv *env, report *r, char *warnings, size_t cap,
                  ms_err *err)
 {

@@ -10,6 +10,7 @@
 
 #include "job/jenv.h"
 #include "job/jsearch.h"
+#include "job/jserve.h"
 #include "job/jtrain.h"
 #include "report/report.h"
 
@@ -38,5 +39,14 @@ int jcompare_best_plan(const jtrain_job *j, const jenv *env, jtrain_job *out, js
  * jsearch_run fail, naming the chip. */
 int jcompare_run(const jtrain_job *j, const jenv *env, report *r, char *warnings, size_t cap,
                  ms_err *err);
+
+/* The same for a serving job: j once per chip of j->chip, side by side:
+ * the table "chips" (GPUs, output and input tokens/s per GPU, p99 time to
+ * first token and per output token, GPU-hours and dollars per million
+ * output tokens), "against" and, in JSON only, "runs". Fails with
+ * MS_EUSAGE for options that need one run (--csv, --plot, --sweep-rate,
+ * a power trace or plot, --uncertainty), or as split and jserve_run do. */
+int jcompare_serve_run(const jserve_job *j, const jenv *env, report *r, char *warnings, size_t cap,
+                       ms_err *err);
 
 #endif

@@ -22,7 +22,8 @@
 static const jopt rows[] = {
     {"model", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(model),
      "model JSON (workloads/*.json or a Hugging Face config.json)"},
-    {"chip", JOPT_STR, "NAME", NULL, NULL, NAN, NAN, NULL, S(chip), "chip from hwdb/chips.csv"},
+    {"chip", JOPT_STR, "NAME", NULL, NULL, NAN, NAN, NULL, S(chip),
+     "chip from hwdb/chips.csv, or a list A,B,C side by side"},
     {"gpus", JOPT_INT, "N", NULL, NULL, 1, 1e7, NULL, S(gpus),
      "GPUs in the fleet, a multiple of tp x dp"},
     {"tp", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(tp), "tensor-parallel degree of attention"},

@@ -81,6 +81,34 @@ static ritem *add(report *r, ri_kind kind, const char *key, const char *label, c
     return r->failed ? NULL : it;
 }
 
+double report_find_num(const report *r, const char *key)
+{
+    int depth = 0;
+    for (size_t k = 0; k < r->n; k++) {
+        const ritem *it = &r->items[k];
+        depth += it->kind == RI_TABLE ? 1 : it->kind == RI_TABLE_END ? -1 : 0;
+        if (depth == 0 && it->kind == RI_VALUE && it->key && strcmp(it->key, key) == 0)
+            return it->vkind == RV_NUM ? it->num : it->vkind == RV_INT ? (double)it->i : NAN;
+    }
+    return NAN;
+}
+
+void report_append(report *dst, const report *src)
+{
+    for (size_t k = 0; k < src->n && !dst->failed; k++) {
+        const ritem *s = &src->items[k];
+        ritem *it = add(dst, s->kind, s->key, s->label, s->unit);
+        if (!it)
+            return;
+        it->vkind = s->vkind;
+        it->num = s->num;
+        it->i = s->i;
+        it->hidden = s->hidden;
+        if (s->str && !(it->str = dup(dst, s->str)))
+            return;
+    }
+}
+
 void report_version(report *r, const char *version)
 {
     free(r->version);

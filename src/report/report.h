@@ -62,6 +62,14 @@ void report_table_end(report *r);
 /* 1 if a value under key was added (anywhere in r). */
 int report_has(const report *r, const char *key);
 
+/* The first number under key outside r's tables (a count as a double);
+ * NAN when there is none. For jobs that run other jobs. */
+double report_find_num(const report *r, const char *key);
+
+/* Appends every item of src to dst, where dst is (inside a group, src's
+ * values become the group's). Memory running out marks dst failed. */
+void report_append(report *dst, const report *src);
+
 /* v with its unit as the text shows it: "989.4 TFLOP/s", "3.35 TB/s",
  * "12.5 GiB" (bytes in binary prefixes), "45.2 min" and "3.4 days"
  * (seconds are never "ks"), "$4.75 million", "12.3%" (of a fraction),
