@@ -2,8 +2,10 @@
  * GPUs of a chip, by enumeration, pruning and simulation. The job is
  * src/job/jsearch; this is its command line. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/commands.h"
+#include "job/jfleet.h"
 #include "job/jsearch.h"
 #include "report/report.h"
 
@@ -12,15 +14,61 @@ static void progress(void *ctx, double done, double total, const char *units)
     cli_progress_update(ctx, done, total, units, NULL);
 }
 
+static int run_fleet(const cli_cmd *cmd, int argc, char **argv)
+{
+    jfleet_job j;
+    int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
+    if (ex >= 0)
+        return ex;
+    cli_progress bar;
+    cli_progress_start(&bar, "search serve");
+    j.progress = progress;
+    j.progress_ctx = &bar;
+    ms_err err = {0};
+    report *r = report_new();
+    int rc = r ? jfleet_run(&j, cli_env(), r, &err) : ms_errf(&err, MS_ENOMEM, "out of memory");
+    cli_progress_end(&bar);
+    if (!rc)
+        rc = cli_emit_report(r, j.json, &err);
+    report_free(r);
+    return rc ? cli_fail(cmd, &err) : CLI_EXIT_OK;
+}
+
+static const cli_cmd cmd_search_serve = {
+    .name = "search serve",
+    .run = run_fleet,
+    .summary = "the cheapest serving fleet for a demand, on each chip at its best layout",
+    .usage = "  megasim search serve --model FILE --chip A,B,C (--demand TOKENS | --rate R)\n"
+             "                       --input-len DIST --output-len DIST --p99-ttft S\n"
+             "                       (--p99-tpot S | --tokens-per-user-s X) [--objective O]\n",
+    .details =
+        "For each chip, tries instances of 1, 2, 4, ... GPUs (attention tensor parallel over\n"
+        "1-8 of them and data parallel over the rest; a MoE model's experts over all of\n"
+        "them): one instance is simulated under MLPerf's Server scenario, the highest\n"
+        "Poisson rate within the p99 limits, and the demand (output tokens a day, or\n"
+        "requests a second) takes as many instances as it needs. Each chip's fleet at its\n"
+        "best layout: instances, GPUs, IT power, cost a day, dollars per million output and\n"
+        "input tokens; every layout tried, and why the ones that cannot serve cannot.\n"
+        "Example: megasim search serve --model workloads/deepseek-v3/config.json\n"
+        "  --chip H20,H800 --demand 1e11 --input-len lognormal:1000:1\n"
+        "  --output-len lognormal:2000:0.7 --p99-ttft 10 --tokens-per-user-s 20\n"
+        "  --precision fp8 --serve-arg \"--mtp-accept 0.85 --overlap --nic-Gbps 400\"\n",
+    .table = &jfleet_options,
+    .max_pos = 0,
+};
+
 static int run_search(const cli_cmd *cmd, int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return run_fleet(&cmd_search_serve, argc - 1, argv + 1);
     jsearch_job j;
     const char *pos[1] = {NULL};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, pos, &npos);
     if (ex >= 0)
         return ex;
     if (npos != 1)
-        return cli_usage_error(cmd, "expected what to search: megasim search train ...");
+        return cli_usage_error(
+            cmd, "expected what to search: megasim search train ... or megasim search serve ...");
     j.what = pos[0];
     cli_progress bar;
     cli_progress_start(&bar, "search");
@@ -45,8 +93,9 @@ static int run_search(const cli_cmd *cmd, int argc, char **argv)
 const cli_cmd cmd_search = {
     .name = "search",
     .run = run_search,
-    .summary = "search every training plan of a model on a chip for the fastest",
+    .summary = "search the fastest training plan (train), or the cheapest serving fleet (serve)",
     .usage =
+        "  megasim search serve ... (megasim search serve --help: the cheapest fleet)\n"
         "  megasim search train --model FILE --chip NAME --gpus N --seq N --global-batch N\n"
         "                       [--precision LIST] [--top K] [--compare-plan PLAN]\n"
         "                       [--tokens N [--price-per-gpu-hour USD]] [--json] [--csv FILE]\n",

@@ -197,7 +197,9 @@ static int load_inputs(const jsearch_job *j, const jenv *env, inputs *in, jsearc
         if (!jopt_is_set(&jsearch_options, j, need[i]))
             return ms_errf(err, MS_EUSAGE, "--%s is required", need[i]);
     if (!j->what || strcmp(j->what, "train") != 0)
-        return ms_errf(err, MS_EUSAGE, "expected what to search: megasim search train ...");
+        return ms_errf(
+            err, MS_EUSAGE,
+            "expected what to search: megasim search train ... or megasim search serve ...");
     if (!isnan(j->price_per_gpu_hour) && isnan(j->tokens))
         return ms_errf(err, MS_EUSAGE,
                        "--price-per-gpu-hour prices --tokens: give the token budget too");

@@ -1,0 +1,293 @@
+/* jfleet: see jfleet.h. */
+#include "job/jfleet.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/chip.h"
+#include "job/jserve.h"
+#include "model/modelfile.h"
+
+#define F(f) offsetof(jfleet_job, f)
+
+static const jopt rows[] = {
+    {"model", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, F(model),
+     "model JSON (workloads/*.json or a Hugging Face config.json)"},
+    {"chip", JOPT_STR, "LIST", NULL, NULL, NAN, NAN, NULL, F(chip),
+     "chips to size a fleet of, each at its own best layout: H20,H800,H100"},
+    {"demand", JOPT_POS, "TOKENS", NULL, NULL, 1, 1e18, NULL, F(demand_tokens_per_day),
+     "output tokens a day the fleet must serve (e.g. 1e11)"},
+    {"rate", JOPT_POS, "R", NULL, NULL, 1e-6, 1e9, NULL, F(rate_per_s),
+     "or requests a second the fleet must serve"},
+    {"input-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, F(input_len),
+     "prompt lengths: fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA or table:FILE"},
+    {"output-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, F(output_len),
+     "output lengths, likewise"},
+    {"p99-ttft", JOPT_POS, "S", "s", NULL, 1e-6, 86400, NULL, F(p99_ttft_s),
+     "the p99 time to first token allowed"},
+    {"p99-tpot", JOPT_POS, "S", "s", NULL, 1e-6, 3600, NULL, F(p99_tpot_s),
+     "the p99 time per output token allowed"},
+    {"tokens-per-user-s", JOPT_POS, "X", NULL, NULL, 1e-3, 1e6, NULL, F(tokens_per_user_s),
+     "or the tokens a second each user must see: a p99 time per output token of 1/X"},
+    {"precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, F(precision),
+     "weights and activations: bf16, fp8, fp4"},
+    {"kv-precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, F(kv_precision),
+     "KV cache: bf16 or fp8"},
+    {"duration", JOPT_POS, "S", "s", "600", 1e-3, 86400, NULL, F(duration_s),
+     "seconds of arrivals each rate of an instance's search runs (MLPerf Server: at least "
+     "600; a fixed count of requests would fit in a large instance at once, at any rate)"},
+    {"max-instance-gpus", JOPT_INT, "N", NULL, "256", 1, 65536, NULL, F(max_instance_gpus),
+     "the largest instance tried (powers of two from 1)"},
+    {"objective", JOPT_CHOICE, "O", NULL, "cost", NAN, NAN, "cost|gpus|power", F(objective),
+     "what each chip's best fleet minimizes: cost a day, GPUs or IT power"},
+    {"serve-arg", JOPT_LIST, "ARGS", NULL, NULL, NAN, NAN, NULL, F(serve_arg),
+     "more options of every serve run, e.g. \"--mtp-accept 0.85 --overlap\" (repeatable)"},
+    {"chips", JOPT_LIST, "FILE", NULL, NULL, NAN, NAN, NULL, F(chips),
+     "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
+    {"json", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, F(json), "print JSON"},
+};
+
+const jopt_table jfleet_options = {.rows = rows,
+                                   .n = sizeof rows / sizeof rows[0],
+                                   .track_given = 1,
+                                   .given_off = offsetof(jfleet_job, given)};
+
+#define MAX_CHIPS   16
+#define MAX_LAYOUTS 64
+#define MAX_ARGS    96
+
+typedef struct layout {
+    int64_t gpus, tp, dp, ep;
+    int ok;
+    double rate_per_s, out_tps, it_W, usd_per_gpu_hour, usd_per_M_out, usd_per_M_in;
+    int64_t instances;
+    double fleet_gpus, fleet_W, usd_per_day;
+    char why[200];
+} layout;
+
+/* One instance of layout L on chip under the Server scenario: its figures
+ * into L, or its reason in L->why. */
+static int try_layout(const jfleet_job *j, const jenv *env, const char *chip, double p99_tpot,
+                      char **extra, int nextra, layout *L, ms_err *err)
+{
+    char g[24], tp[24], dp[24], ep[24], ttft[40], tpot[40], req[40];
+    snprintf(g, sizeof g, "%lld", (long long)L->gpus);
+    snprintf(tp, sizeof tp, "%lld", (long long)L->tp);
+    snprintf(dp, sizeof dp, "%lld", (long long)L->dp);
+    snprintf(ep, sizeof ep, "%lld", (long long)L->ep);
+    snprintf(ttft, sizeof ttft, "%.17g", j->p99_ttft_s);
+    snprintf(tpot, sizeof tpot, "%.17g", p99_tpot);
+    snprintf(req, sizeof req, "%.17g", j->duration_s);
+    char *argv[MAX_ARGS] = {"--model",        (char *)j->model,
+                            "--chip",         (char *)chip,
+                            "--gpus",         g,
+                            "--tp",           tp,
+                            "--dp",           dp,
+                            "--ep",           ep,
+                            "--input-len",    (char *)j->input_len,
+                            "--output-len",   (char *)j->output_len,
+                            "--scenario",     "server",
+                            "--p99-ttft",     ttft,
+                            "--p99-tpot",     tpot,
+                            "--duration",     req,
+                            "--precision",    (char *)j->precision,
+                            "--kv-precision", (char *)j->kv_precision};
+    int argc = 28;
+    for (int i = 0; i < j->chips.n && argc + 2 < MAX_ARGS; i++) {
+        argv[argc++] = "--chips";
+        argv[argc++] = (char *)j->chips.v[i];
+    }
+    for (int i = 0; i < nextra && argc < MAX_ARGS; i++)
+        argv[argc++] = extra[i];
+    jserve_job s = {0};
+    int npos, help;
+    ms_err e = {0};
+    int rc = jopt_parse(&jserve_options, &s, argc, argv, NULL, 0, &npos, &help, &e);
+    if (rc) /* a bad --serve-arg: the user's to fix */
+        return ms_errf(err, rc, "--serve-arg: %s", e.msg);
+    report *r = report_new();
+    jserve_out o = {0};
+    rc = r ? jserve_run(&s, env, r, &o, &e) : ms_errf(&e, MS_ENOMEM, "out of memory");
+    if (rc == MS_ENOMEM) {
+        *err = e;
+    } else if (rc) {
+        snprintf(L->why, sizeof L->why, "%.199s", e.msg);
+        rc = MS_OK;
+    } else {
+        L->ok = 1;
+        L->rate_per_s = report_find_num(r, "rate_found_per_s");
+        L->out_tps = report_find_num(r, "output_tokens_per_s");
+        L->it_W = report_find_num(r, "it_power_mean_w");
+        L->usd_per_gpu_hour = report_find_num(r, "usd_per_gpu_hour_all_in");
+        L->usd_per_M_out = report_find_num(r, "usd_per_million_output_tokens");
+        L->usd_per_M_in = report_find_num(r, "usd_per_million_input_tokens");
+        if (!(L->rate_per_s > 0 && L->out_tps > 0)) {
+            L->ok = 0;
+            snprintf(L->why, sizeof L->why, "the search found no rate");
+        }
+    }
+    jserve_out_free(&o);
+    report_free(r);
+    return rc;
+}
+
+static double objective_of(const jfleet_job *j, const layout *L)
+{
+    double v = j->objective == 0 ? L->usd_per_day : j->objective == 1 ? L->fleet_gpus : L->fleet_W;
+    return isnan(v) ? INFINITY : v;
+}
+
+static void layout_text(const layout *L, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%lld GPUs: tp %lld, dp %lld, ep %lld", (long long)L->gpus, (long long)L->tp,
+             (long long)L->dp, (long long)L->ep);
+}
+
+int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
+{
+    static const char *const need[] = {"model", "chip", "input-len", "output-len", "p99-ttft"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!jopt_is_set(&jfleet_options, j, need[i]))
+            return ms_errf(err, MS_EUSAGE, "--%s is required", need[i]);
+    if (isnan(j->demand_tokens_per_day) == isnan(j->rate_per_s))
+        return ms_errf(err, MS_EUSAGE,
+                       "give the demand as --demand TOKENS (output tokens a day) or --rate R "
+                       "(requests a second), one of them");
+    if (isnan(j->p99_tpot_s) == isnan(j->tokens_per_user_s))
+        return ms_errf(err, MS_EUSAGE,
+                       "give the speed each user sees as --p99-tpot S or --tokens-per-user-s X, "
+                       "one of them");
+    double p99_tpot = isnan(j->p99_tpot_s) ? 1 / j->tokens_per_user_s : j->p99_tpot_s;
+    /* The chips, and whether the model has experts (they spread over the
+     * whole instance). */
+    char list[1024];
+    const char *names[MAX_CHIPS];
+    size_t nc = 0;
+    if (strlen(j->chip) >= sizeof list)
+        return ms_errf(err, MS_EUSAGE, "--chip: the list is too long");
+    strcpy(list, j->chip);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (nc == MAX_CHIPS)
+            return ms_errf(err, MS_EUSAGE, "--chip: at most %d chips", MAX_CHIPS);
+        names[nc++] = t;
+    }
+    chip_db *db = NULL;
+    model m;
+    char warn[MODELFILE_WARN_MAX], path[4096];
+    int rc = modelfile_load(jenv_find(env, j->model, path, sizeof path), &m, warn, err);
+    if (!rc)
+        rc = jenv_load_chips(env, &j->chips, &db, err);
+    for (size_t c = 0; !rc && c < nc; c++) {
+        const chip *x;
+        rc = chip_db_lookup(db, names[c], &x, err);
+    }
+    /* --serve-arg, split at spaces. */
+    char split[2048], *extra[MAX_ARGS];
+    int nextra = 0;
+    size_t used = 0;
+    for (int i = 0; !rc && i < j->serve_arg.n; i++) {
+        size_t len = strlen(j->serve_arg.v[i]);
+        if (used + len + 1 > sizeof split) {
+            rc = ms_errf(err, MS_EUSAGE, "--serve-arg: too long");
+            break;
+        }
+        char *s = split + used;
+        memcpy(s, j->serve_arg.v[i], len + 1);
+        used += len + 1;
+        for (char *save = NULL, *t = strtok_r(s, " ", &save); t && nextra < MAX_ARGS - 40;
+             t = strtok_r(NULL, " ", &save))
+            extra[nextra++] = t;
+    }
+    if (rc) {
+        chip_db_free(db);
+        return rc;
+    }
+    int moe = m.num_experts > 0;
+    static layout L[MAX_CHIPS][MAX_LAYOUTS];
+    int nl[MAX_CHIPS] = {0}, best[MAX_CHIPS];
+    size_t total = 0, done = 0;
+    for (int64_t g = 1; g <= j->max_instance_gpus; g *= 2)
+        for (int64_t tp = 1; tp <= 8 && tp <= g; tp *= 2)
+            total += moe || tp == (g < 8 ? g : 8);
+    total *= nc;
+    for (size_t c = 0; c < nc && !rc; c++) {
+        best[c] = -1;
+        for (int64_t g = 1; g <= j->max_instance_gpus && !rc; g *= 2)
+            for (int64_t tp = 1; tp <= 8 && tp <= g && !rc; tp *= 2) {
+                if (!moe && tp != (g < 8 ? g : 8)) /* dense: tensor parallel up to 8 */
+                    continue;
+                if (nl[c] == MAX_LAYOUTS)
+                    break;
+                layout *x = &L[c][nl[c]++];
+                *x = (layout){.gpus = g, .tp = tp, .dp = g / tp, .ep = moe ? g : 1};
+                rc = try_layout(j, env, names[c], p99_tpot, extra, nextra, x, err);
+                if (j->progress)
+                    j->progress(j->progress_ctx, (double)++done, (double)total, "layouts");
+                if (rc || !x->ok)
+                    continue;
+                double need_tps = !isnan(j->demand_tokens_per_day)
+                                      ? j->demand_tokens_per_day / 86400
+                                      : j->rate_per_s * x->out_tps / x->rate_per_s;
+                x->instances = (int64_t)ceil(need_tps / x->out_tps - 1e-9);
+                if (x->instances < 1)
+                    x->instances = 1;
+                x->fleet_gpus = (double)(x->instances * g);
+                x->fleet_W = (double)x->instances * x->it_W;
+                x->usd_per_day = x->fleet_gpus * 24 * x->usd_per_gpu_hour;
+                if (best[c] < 0 || objective_of(j, x) < objective_of(j, &L[c][best[c]]))
+                    best[c] = nl[c] - 1;
+            }
+    }
+    for (size_t c = 0; c < nc && !rc; c++)
+        if (best[c] < 0)
+            rc = ms_errf(err, MS_EINVAL,
+                         "no layout of %s meets --p99-ttft %g s and a p99 time per output token "
+                         "of %g s (up to %lld GPUs an instance); the last tried: %s",
+                         names[c], j->p99_ttft_s, p99_tpot, (long long)j->max_instance_gpus,
+                         nl[c] ? L[c][nl[c] - 1].why : "none tried");
+    if (rc) {
+        chip_db_free(db);
+        return rc;
+    }
+    report_version(r, env->version);
+    jopt_report_inputs(&jfleet_options, j, r);
+    report_num(r, "p99_tpot_s", "p99 time per output token allowed", p99_tpot, "s");
+    report_table(r, "best", "each chip's fleet at its best layout");
+    for (size_t c = 0; c < nc; c++) {
+        const layout *x = &L[c][best[c]];
+        char text[120];
+        layout_text(x, text, sizeof text);
+        report_row(r);
+        report_str(r, "chip", NULL, names[c]);
+        report_str(r, "instance", NULL, text);
+        report_int(r, "instances", NULL, x->instances, "");
+        report_num(r, "gpus", "GPUs", x->fleet_gpus, "");
+        report_num(r, "it_power_w", "IT power", x->fleet_W, "W");
+        report_num(r, "usd_per_day", "cost a day", x->usd_per_day, "USD");
+        report_num(r, "usd_per_million_output_tokens", "$ per 1M output", x->usd_per_M_out, "USD");
+        report_num(r, "usd_per_million_input_tokens", "$ per 1M input", x->usd_per_M_in, "USD");
+        report_num(r, "instance_rate_per_s", "requests/s an instance", x->rate_per_s, "requests/s");
+    }
+    report_table_end(r);
+    report_table(r, "layouts", "every layout tried");
+    for (size_t c = 0; c < nc; c++)
+        for (int k = 0; k < nl[c]; k++) {
+            const layout *x = &L[c][k];
+            char text[120];
+            layout_text(x, text, sizeof text);
+            report_row(r);
+            report_str(r, "chip", NULL, names[c]);
+            report_str(r, "instance", NULL, text);
+            report_num(r, "instance_rate_per_s", "requests/s", x->ok ? x->rate_per_s : NAN,
+                       "requests/s");
+            report_num(r, "gpus", "fleet GPUs", x->ok ? x->fleet_gpus : NAN, "");
+            report_num(r, "usd_per_day", "cost a day", x->ok ? x->usd_per_day : NAN, "USD");
+            report_str(r, "why_not", "why none", x->ok ? "-" : x->why);
+        }
+    report_table_end(r);
+    chip_db_free(db);
+    return MS_OK;
+}
