@@ -52,6 +52,17 @@ typedef struct row {
     char note[300]; /* what was taken from the first chip, or "" */
 } row;
 
+/* Side by side, the cluster is held fixed: a chip whose row has no NIC
+ * figure gets the first chip's NIC (into *nic_Gbps, unless the user gave
+ * one), said in note. */
+static void nic_of_first(const chip *c, const chip *first, double *nic_Gbps, char *note, size_t cap)
+{
+    if (isnan(c->scale_out_bw_Bps) && isnan(*nic_Gbps) && !isnan(first->scale_out_bw_Bps)) {
+        *nic_Gbps = first->scale_out_bw_Bps * 8 / 1e9;
+        snprintf(note, cap, "no NIC figure: the %s's %.0f Gb/s; ", first->name, *nic_Gbps);
+    }
+}
+
 /* j on chip name, with its best plan when asked: its train report in r
  * (the caller's group), its row in *w. */
 static int run_chip(const jtrain_job *j, const jenv *env, const char *name, const chip *first,
@@ -61,15 +72,10 @@ static int run_chip(const jtrain_job *j, const jenv *env, const char *name, cons
     one.chip = name;
     one.best_plan = 0;
     *w = (row){.chip = name, .step_s = NAN, .c = c};
-    /* Side by side, the cluster is held fixed: a chip whose row has no NIC
-     * figure gets the first chip's NIC, and one with no SM count cannot
-     * give SMs to overlapped communication (which is then free: an
-     * optimistic figure). Both are said in the row. */
-    if (isnan(c->scale_out_bw_Bps) && isnan(one.topo.nic_Gbps) && !isnan(first->scale_out_bw_Bps)) {
-        one.topo.nic_Gbps = first->scale_out_bw_Bps * 8 / 1e9;
-        snprintf(w->note, sizeof w->note, "no NIC figure: the %s's %.0f Gb/s; ", first->name,
-                 one.topo.nic_Gbps);
-    }
+    /* The first chip's NIC where this one has none; a chip with no SM
+     * count cannot give SMs to overlapped communication (which is then
+     * free: an optimistic figure). Both are said in the row. */
+    nic_of_first(c, first, &one.topo.nic_Gbps, w->note, sizeof w->note);
     if (isnan(c->compute_units) && one.comm_sms > 0) {
         size_t k = strlen(w->note);
         snprintf(w->note + k, sizeof w->note - k,
@@ -238,12 +244,10 @@ int jcompare_serve_run(const jserve_job *j, const jenv *env, report *r, char *wa
         jserve_job one = *j;
         one.chip = names[i];
         notes[i][0] = 0;
-        if (isnan(cs[i]->scale_out_bw_Bps) && isnan(one.topo.nic_Gbps) &&
-            !isnan(cs[0]->scale_out_bw_Bps)) {
-            one.topo.nic_Gbps = cs[0]->scale_out_bw_Bps * 8 / 1e9;
-            snprintf(notes[i], sizeof notes[i], "no NIC figure: the %s's %.0f Gb/s", cs[0]->name,
-                     one.topo.nic_Gbps);
-        }
+        nic_of_first(cs[i], cs[0], &one.topo.nic_Gbps, notes[i], sizeof notes[i]);
+        size_t k = strlen(notes[i]);
+        if (k >= 2) /* the "; " that ends it */
+            notes[i][k - 2] = 0;
         jserve_out o = {0};
         if (!(runs[i] = report_new()))
             rc = ms_errf(err, MS_ENOMEM, "out of memory");

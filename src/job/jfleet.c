@@ -206,7 +206,11 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
         return rc;
     }
     int moe = m.num_experts > 0;
-    static layout L[MAX_CHIPS][MAX_LAYOUTS];
+    layout(*L)[MAX_LAYOUTS] = calloc(nc, sizeof *L);
+    if (!L) {
+        chip_db_free(db);
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    }
     int nl[MAX_CHIPS] = {0}, best[MAX_CHIPS];
     size_t total = 0, done = 0;
     for (int64_t g = 1; g <= j->max_instance_gpus; g *= 2)
@@ -249,6 +253,7 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
                          names[c], j->p99_ttft_s, p99_tpot, (long long)j->max_instance_gpus,
                          nl[c] ? L[c][nl[c] - 1].why : "none tried");
     if (rc) {
+        free(L);
         chip_db_free(db);
         return rc;
     }
@@ -288,6 +293,7 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
             report_str(r, "why_not", "why none", x->ok ? "-" : x->why);
         }
     report_table_end(r);
+    free(L);
     chip_db_free(db);
     return MS_OK;
 }

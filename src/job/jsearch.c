@@ -12,7 +12,6 @@
 #include "net/coll.h"
 #include "train/stack.h"
 #include "train/step.h"
-#include "train/tcost.h"
 
 #define J(f) offsetof(jsearch_job, f)
 
@@ -174,7 +173,6 @@ typedef struct inputs {
     model m;
     chip_db *db;
     const chip *c;
-    chip c_dom; /* the chip with the cluster's scale-up domain, as step sees it */
     calib *cal;
     coll_params net;
     topo *cluster;
@@ -229,8 +227,6 @@ static int load_inputs(const jsearch_job *j, const jenv *env, inputs *in, jsearc
         (rc = jtopo_build(&j->topo, &ts, &in->cluster, err)))
         return rc;
     in->domain = ts.domain_size > 0 ? ts.domain_size : 1;
-    in->c_dom = *in->c;
-    in->c_dom.scale_up_domain_chips = (double)in->domain;
     return MS_OK;
 }
 
@@ -507,7 +503,7 @@ static int results_push(results *r, const result *x)
  * (the schedule refuses the shape, or it does not fit once the schedule's
  * extras count), or an error to stop the search (MS_ENOMEM). */
 static int simulate(const jsearch_job *j, const inputs *in, const char *const *tried, const cand *x,
-                    result *res, ms_err *err)
+                    result *res, ms_err *why)
 {
     plan p = plan_of(j, in, tried[x->recipe], x);
     int overlapped = x->schedule == SCHED_DUALPIPE || x->schedule == SCHED_DUALPIPEV;
@@ -515,15 +511,10 @@ static int simulate(const jsearch_job *j, const inputs *in, const char *const *t
                        .comm_sms = overlapped ? j->comm_sms : 0,
                        .moe_load = j->moe_imbalance};
     step_result s;
-    ms_err e = {0};
-    int rc = step_run(&in->m, in->c, in->cal, &p, in->cluster, &in->net, &cfg, &s, &e);
+    int rc = step_run(&in->m, in->c, in->cal, &p, in->cluster, &in->net, &cfg, &s, why);
     if (rc) {
         step_result_free(&s);
-        if (rc == MS_ENOMEM) {
-            *err = e;
-            return rc;
-        }
-        return 1;
+        return rc == MS_ENOMEM ? rc : 1;
     }
     *res = (result){.x = *x,
                     .step_s = s.step_time_s,
@@ -704,25 +695,15 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
             goto out;
         }
         plan p = plan_of(j, &in, cmp_plan.precision, &x);
-        if ((rc = plan_check(&p, &in.m, err)))
-            goto out;
-        int v = simulate(j, &in, cmp_tried, &x, &cmp, err);
-        if (v < 0 || v == MS_ENOMEM) {
-            rc = MS_ENOMEM;
+        ms_err why = {0};
+        if ((rc = plan_check(&p, &in.m, &why))) {
+            rc = ms_errf(err, MS_EUSAGE, "--compare-plan: %s", why.msg);
             goto out;
         }
-        if (v == 1) { /* the step's own message, to say why */
-            step_config cfg = {.schedule = cmp_plan.schedule,
-                               .comm_sms = (cmp_plan.schedule == SCHED_DUALPIPE ||
-                                            cmp_plan.schedule == SCHED_DUALPIPEV)
-                                               ? j->comm_sms
-                                               : 0,
-                               .moe_load = j->moe_imbalance};
-            step_result s;
-            ms_err e = {0};
-            step_run(&in.m, in.c, in.cal, &p, in.cluster, &in.net, &cfg, &s, &e);
-            step_result_free(&s);
-            rc = ms_errf(err, MS_EINVAL, "--compare-plan cannot run: %s", e.msg);
+        int v = simulate(j, &in, cmp_tried, &x, &cmp, &why);
+        if (v) { /* the step's own message says why */
+            rc = v == MS_ENOMEM ? (*err = why, MS_ENOMEM)
+                                : ms_errf(err, MS_EINVAL, "--compare-plan cannot run: %s", why.msg);
             goto out;
         }
         out->compare_step_s = cmp.step_s;
@@ -762,9 +743,11 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
             continue;
         }
         result one;
-        int v = simulate(j, &in, tried, x, &one, err);
+        ms_err why = {0};
+        int v = simulate(j, &in, tried, x, &one, &why);
         out->simulated++;
         if (v == MS_ENOMEM) {
+            *err = why;
             rc = v;
             goto out;
         }
@@ -861,12 +844,14 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
              "Pareto set: plans within %.3g%% of the fastest step, none faster with less memory",
              100 * j->pareto_within);
     report_table(r, "pareto", title);
+    /* res is fastest first: a plan is on the set when every plan before it
+     * needs more memory, and no plan of the same step needs less. */
+    double least_B = INFINITY;
     for (size_t i = 0; i < res.n && res.a[i].step_s <= within * best->step_s; i++) {
-        int dominated = 0;
-        for (size_t k = 0; k < res.n && !dominated; k++)
-            dominated =
-                k != i && res.a[k].step_s <= res.a[i].step_s && res.a[k].mem_B <= res.a[i].mem_B &&
-                (res.a[k].step_s < res.a[i].step_s || res.a[k].mem_B < res.a[i].mem_B || k < i);
+        int dominated = least_B <= res.a[i].mem_B;
+        for (size_t k = i + 1; !dominated && k < res.n && res.a[k].step_s == res.a[i].step_s; k++)
+            dominated = res.a[k].mem_B < res.a[i].mem_B;
+        least_B = fmin(least_B, res.a[i].mem_B);
         if (dominated)
             continue;
         report_row(r);
