@@ -151,15 +151,16 @@ static void test_flat_price(void)
 
 /* H100:16,H200:16 share one fabric: ceil(3 x 32 / 64) = 2 switches, half
  * each. H200 (power.csv) draws as the H100 at full load. In a data home
- * whose costs.csv lacks the H200's server price, capital is unknown and
- * says why; with it (the shipped hwdb), it is priced. */
+ * whose costs.csv lacks the H200's server and rental prices, capital is
+ * unknown and says why; with them (the shipped hwdb), it is priced. */
 static void test_mixed(void)
 {
     char home[] = "/tmp/megasim-test-jsize-XXXXXX", cmd[400];
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(home));
     snprintf(cmd, sizeof cmd,
              "mkdir -p %s/hwdb && cp hwdb/*.csv %s/hwdb/ && "
-             "grep -v '^server_usd.H200,' hwdb/costs.csv >%s/hwdb/costs.csv",
+             "grep -v -e '^server_usd.H200,' -e '^gpu_hour_usd.H200,' hwdb/costs.csv "
+             ">%s/hwdb/costs.csv",
              home, home, home);
     CU_ASSERT_FATAL(system(cmd) == 0);
     double half = 16 * h100_gpu_w + 0.5 * 2 * switch_w;

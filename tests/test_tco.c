@@ -45,6 +45,32 @@ static void test_rate_by_hand(void)
     CU_ASSERT(isnan(tco_capital_rate(&in).capital_usd_per_gpu_hour));
 }
 
+static void test_horizon_by_hand(void)
+{
+    tco_inputs in = example();
+    /* 1,000 GPUs owned for 2 years, 1.5 MW at the meter: half the servers
+     * and network (4-year life), 2/15 of the facility, 2 x 8766 h of 1.5 MW. */
+    tco_horizon h = tco_over_years(&in, NAN, 1000, 1.5e6, 2);
+    MS_ASSERT_WITHIN(h.servers_usd, 15e6, 1e-6);
+    MS_ASSERT_WITHIN(h.network_usd, 2.195e6, 1e-6);
+    MS_ASSERT_WITHIN(h.facility_usd, 14e6 * 2 / 15, 1e-6);
+    MS_ASSERT_WITHIN(h.energy_usd, 1500 * 2 * 8766.0 * 0.08, 1e-6);
+    MS_ASSERT_WITHIN(h.total_usd, h.servers_usd + h.network_usd + h.facility_usd + h.energy_usd,
+                     1e-6);
+    CU_ASSERT(isnan(h.rent_usd));
+    /* Past the servers' life the replacements are paid for: 8 years is
+     * twice their price. */
+    MS_ASSERT_WITHIN(tco_over_years(&in, NAN, 1000, 1.5e6, 8).servers_usd, 60e6, 1e-6);
+    /* Rented at $2 a GPU-hour: the rent is the price less its energy. */
+    tco_horizon r = tco_over_years(&in, 2, 1000, 1.5e6, 2);
+    MS_ASSERT_WITHIN(r.total_usd, 2 * 1000 * 2 * 8766.0, 1e-6);
+    MS_ASSERT_WITHIN(r.rent_usd + r.energy_usd, r.total_usd, 1e-6);
+    CU_ASSERT(isnan(r.servers_usd) && isnan(r.network_usd) && isnan(r.facility_usd));
+    /* An unknown server price leaves the total unknown. */
+    in.server_usd_per_gpu = NAN;
+    CU_ASSERT(isnan(tco_over_years(&in, NAN, 1000, 1.5e6, 2).total_usd));
+}
+
 static void test_errors(void)
 {
     static const struct {
@@ -69,6 +95,7 @@ static void test_errors(void)
 
 static CU_TestInfo tests[] = {
     {"capital rate and energy by hand", test_rate_by_hand},
+    {"cost over a horizon by hand", test_horizon_by_hand},
     {"errors name the figure", test_errors},
     CU_TEST_INFO_NULL,
 };

@@ -41,6 +41,8 @@ static const jopt rows[] = {
      "600; a fixed count of requests would fit in a large instance at once, at any rate)"},
     {"max-instance-gpus", JOPT_INT, "N", NULL, "256", 1, 65536, NULL, F(max_instance_gpus),
      "the largest instance tried (powers of two from 1)"},
+    {"max-gpus", JOPT_INT, "N", NULL, NULL, 1, 1e9, NULL, F(max_gpus),
+     "the largest fleet allowed: a layout whose fleet needs more GPUs is set aside"},
     {"objective", JOPT_CHOICE, "O", NULL, "cost", NAN, NAN, "cost|gpus|power", F(objective),
      "what each chip's best fleet minimizes: cost a day, GPUs or IT power"},
     {"serve-arg", JOPT_LIST, "ARGS", NULL, NULL, NAN, NAN, NULL, F(serve_arg),
@@ -62,9 +64,9 @@ const jopt_table jfleet_options = {.rows = rows,
 typedef struct layout {
     int64_t gpus, tp, dp, ep;
     int ok;
-    double rate_per_s, out_tps, it_W, usd_per_gpu_hour, usd_per_M_out, usd_per_M_in;
+    double rate_per_s, out_tps, it_W, meter_W, usd_per_gpu_hour, usd_per_M_out, usd_per_M_in;
     int64_t instances;
-    double fleet_gpus, fleet_W, usd_per_day;
+    double fleet_gpus, fleet_W, fleet_meter_W, usd_per_day;
     char why[200];
 } layout;
 
@@ -121,6 +123,7 @@ static int try_layout(const jfleet_job *j, const jenv *env, const char *chip, do
         L->rate_per_s = report_find_num(r, "rate_found_per_s");
         L->out_tps = report_find_num(r, "output_tokens_per_s");
         L->it_W = report_find_num(r, "it_power_mean_w");
+        L->meter_W = report_find_num(r, "facility_power_mean_w");
         L->usd_per_gpu_hour = report_find_num(r, "usd_per_gpu_hour_all_in");
         L->usd_per_M_out = report_find_num(r, "usd_per_million_output_tokens");
         L->usd_per_M_in = report_find_num(r, "usd_per_million_input_tokens");
@@ -211,14 +214,14 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
         chip_db_free(db);
         return ms_errf(err, MS_ENOMEM, "out of memory");
     }
-    int nl[MAX_CHIPS] = {0}, best[MAX_CHIPS];
+    int nl[MAX_CHIPS] = {0}, best[MAX_CHIPS], smallest[MAX_CHIPS];
     size_t total = 0, done = 0;
     for (int64_t g = 1; g <= j->max_instance_gpus; g *= 2)
         for (int64_t tp = 1; tp <= 8 && tp <= g; tp *= 2)
             total += moe || tp == (g < 8 ? g : 8);
     total *= nc;
     for (size_t c = 0; c < nc && !rc; c++) {
-        best[c] = -1;
+        best[c] = smallest[c] = -1;
         for (int64_t g = 1; g <= j->max_instance_gpus && !rc; g *= 2)
             for (int64_t tp = 1; tp <= 8 && tp <= g && !rc; tp *= 2) {
                 if (!moe && tp != (g < 8 ? g : 8)) /* dense: tensor parallel up to 8 */
@@ -240,18 +243,38 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
                     x->instances = 1;
                 x->fleet_gpus = (double)(x->instances * g);
                 x->fleet_W = (double)x->instances * x->it_W;
+                x->fleet_meter_W = (double)x->instances * x->meter_W;
                 x->usd_per_day = x->fleet_gpus * 24 * x->usd_per_gpu_hour;
+                if (smallest[c] < 0 || x->fleet_gpus < L[c][smallest[c]].fleet_gpus)
+                    smallest[c] = nl[c] - 1;
+                if (j->max_gpus != JOPT_NO_INT && x->fleet_gpus > (double)j->max_gpus) {
+                    x->ok = 0;
+                    snprintf(x->why, sizeof x->why,
+                             "the demand takes %lld instances, %.0f GPUs: over --max-gpus %lld",
+                             (long long)x->instances, x->fleet_gpus, (long long)j->max_gpus);
+                    continue;
+                }
                 if (best[c] < 0 || objective_of(j, x) < objective_of(j, &L[c][best[c]]))
                     best[c] = nl[c] - 1;
             }
     }
     for (size_t c = 0; c < nc && !rc; c++)
-        if (best[c] < 0)
+        if (best[c] < 0 && smallest[c] >= 0) {
+            const layout *x = &L[c][smallest[c]];
+            char text[120];
+            layout_text(x, text, sizeof text);
+            rc = ms_errf(err, MS_EINVAL,
+                         "no fleet of %s within --max-gpus %lld meets the demand: the smallest "
+                         "takes %.0f GPUs (%lld instances of %s), %.1fx the limit",
+                         names[c], (long long)j->max_gpus, x->fleet_gpus, (long long)x->instances,
+                         text, x->fleet_gpus / (double)j->max_gpus);
+        } else if (best[c] < 0) {
             rc = ms_errf(err, MS_EINVAL,
                          "no layout of %s meets --p99-ttft %g s and a p99 time per output token "
                          "of %g s (up to %lld GPUs an instance); the last tried: %s",
                          names[c], j->p99_ttft_s, p99_tpot, (long long)j->max_instance_gpus,
                          nl[c] ? L[c][nl[c] - 1].why : "none tried");
+        }
     if (rc) {
         free(L);
         chip_db_free(db);
@@ -271,6 +294,7 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
         report_int(r, "instances", NULL, x->instances, "");
         report_num(r, "gpus", "GPUs", x->fleet_gpus, "");
         report_num(r, "it_power_w", "IT power", x->fleet_W, "W");
+        report_num(r, "facility_power_w", "at the meter", x->fleet_meter_W, "W");
         report_num(r, "usd_per_day", "cost a day", x->usd_per_day, "USD");
         report_num(r, "usd_per_million_output_tokens", "$ per 1M output", x->usd_per_M_out, "USD");
         report_num(r, "usd_per_million_input_tokens", "$ per 1M input", x->usd_per_M_in, "USD");

@@ -11,7 +11,8 @@
  * (output tokens a day, or requests a second) then takes ceil(demand /
  * one instance's rate) instances; their GPUs, IT power (the instance run's
  * mean, its share of the network included) and cost a day (GPU-hours at
- * the run's all-in price) follow. Each chip's best layout is the one with
+ * the run's all-in price) follow; a fleet over the GPUs allowed is set
+ * aside. Each chip's best layout is the one with
  * the lowest objective: cost a day, GPUs, or power. */
 #ifndef MS_JFLEET_H
 #define MS_JFLEET_H
@@ -30,6 +31,7 @@ typedef struct jfleet_job {
     const char *precision, *kv_precision;
     double duration_s;         /* of arrivals, per trial of an instance's Server search */
     int64_t max_instance_gpus; /* the largest instance tried */
+    int64_t max_gpus;          /* the largest fleet allowed; JOPT_NO_INT: none */
     int objective;             /* 0 cost, 1 GPUs, 2 power */
     jopt_list serve_arg;       /* more serve options for every run ("--mtp-accept 0.85") */
     jopt_list chips;
@@ -47,7 +49,8 @@ extern const jopt_table jfleet_options;
  * day, dollars per million output and input tokens) and "layouts" (every
  * layout tried, its rate or why it has none). Fails with MS_EUSAGE for
  * missing or contradicting options, or MS_EINVAL naming a chip on which
- * no layout meets the limits (with the last layout's reason). */
+ * no layout meets the limits (with the last layout's reason) or none
+ * within --max-gpus (with the smallest fleet and how far over it is). */
 int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err);
 
 #endif

@@ -47,11 +47,24 @@ static int load_tco(const jpower_opts *o, const chip *c, double gpus, jpower *ou
     override(&t->life_years, o->life_years);
     override(&t->energy_usd_per_kwh, o->energy_usd_per_kwh);
     t->it_w_per_gpu = prun_provisioned_w_per_gpu(&out->lv, &out->site, gpus);
-    if (isnan(t->server_usd_per_gpu))
+    double rent;
+    if (isfinite(out->price_per_gpu_hour)) {
+        snprintf(out->price_basis, sizeof out->price_basis,
+                 "rented at $%g a GPU-hour (--price-per-gpu-hour)", out->price_per_gpu_hour);
+    } else if (isnan(t->server_usd_per_gpu) &&
+               chip_value(out->db, "gpu_hour_usd", c->name, &rent, err) == MS_OK) {
+        /* No purchase price (TPUs are not sold): the cloud's price. */
+        out->price_per_gpu_hour = rent;
+        snprintf(out->price_basis, sizeof out->price_basis,
+                 "rented at $%g a GPU-hour (hwdb/costs.csv gpu_hour_usd.%s: no server price)", rent,
+                 c->name);
+    } else if (isnan(t->server_usd_per_gpu)) {
         snprintf(out->unpriced, sizeof out->unpriced,
-                 "hwdb/costs.csv has no server_usd.%s or rack_usd.%s: give --server-usd (one "
-                 "%g-GPU server) or --price-per-gpu-hour",
-                 c->name, c->name, out->lv.node_gpus);
+                 "hwdb/costs.csv has no server_usd.%s, rack_usd.%s or gpu_hour_usd.%s: give "
+                 "--server-usd (one %g-GPU server) or --price-per-gpu-hour",
+                 c->name, c->name, c->name, out->lv.node_gpus);
+    }
+    *err = (ms_err){0};
     return tco_check(t, err);
 }
 
@@ -125,6 +138,7 @@ prun_basis jpower_basis(const jpower *p)
                         .site = p->site,
                         .tco = p->tco,
                         .price_per_gpu_hour = p->price_per_gpu_hour,
+                        .price_basis = p->price_basis,
                         .estimated = p->estimated};
 }
 
@@ -149,6 +163,8 @@ void jpower_report(report *r, const prun *run, const char *title)
         report_num(r, "smoothing_extra_energy_fraction", "energy smoothing adds",
                    run->floor_energy_frac, "%");
     }
+    if (run->price_basis[0])
+        report_str(r, "price_basis", "priced", run->price_basis);
     report_num(r, "run_duration_s", "run", run->duration_s, "s");
     report_num(r, "gpu_hours_total", "GPU-hours", run->gpu_hours, "GPU-hours");
     report_num(r, "usd_total", "cost", run->usd_total, "USD");

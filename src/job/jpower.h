@@ -106,13 +106,17 @@ typedef struct jpower {
     double price_per_gpu_hour; /* a flat price instead of ownership; NAN: none */
     const char *chip;
     const char *estimated; /* power.csv's estimated columns for the chip ("" when measured) */
-    char unpriced[300];    /* why capital is unknown (tco.server_usd_per_gpu NAN); "" if known */
+    char unpriced[300];    /* why cost is unknown (no server price, no rental); "" if known */
+    char price_basis[200]; /* "" when owned at a server price; else how it is priced */
 } jpower;
 
 /* Reads the databases and o for chip c in a cluster of gpus GPUs with
  * switches network switches; price is a flat price per GPU-hour (NAN:
- * none). Errors name the file and key or the option. Free with
- * jpower_free, also after a failure. */
+ * none). A chip with no server or rack price (and no --server-usd) is
+ * rented at hwdb/costs.csv's gpu_hour_usd for it when there is one:
+ * price_per_gpu_hour is then that, and price_basis says so. Errors name
+ * the file and key or the option. Free with jpower_free, also after a
+ * failure. */
 int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpus, int64_t switches,
                 double price, jpower *out, ms_err *err);
 

@@ -110,6 +110,9 @@ static const jopt rows[] = {
     {"uncertainty", JOPT_INT, "N", NULL, NULL, 1, 1e6, NULL, S(uncertainty), JUNC_HELP},
     {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, NAN, NAN, NULL, S(price_per_gpu_hour),
      "a flat price of one GPU-hour instead of owning the fleet (hwdb/costs.csv)"},
+    {"years", JOPT_POS, "Y", NULL, NULL, NAN, 100, NULL, S(years),
+     "the fleet's cost over Y years of serving as the run did, servers and network straight-line "
+     "over their life, and per million tokens served in that time"},
     {"power-resolution", JOPT_POS, "S", "s", "1", 1e-6, 3600, NULL, S(power_resolution_s),
      "seconds per point of the power series"},
     JPOWER_ROWS(S(power)),
@@ -283,6 +286,7 @@ typedef struct run {
     double price_eff; /* what a GPU-hour costs: the flat price or ownership; NAN: unknown */
     int have_power;
     prun power;
+    tco_horizon life; /* with --years */
     const jserve_job *job;
     double rate; /* of the run under way, for the per-request records */
 } run;
@@ -389,6 +393,10 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
                        "its GPUs with --prefill-gpus N");
     if (j->plot && !j->sweep_rate)
         return ms_errf(err, MS_EUSAGE, "--plot draws a --sweep-rate; give both");
+    if (!isnan(j->years) && j->sweep_rate)
+        return ms_errf(err, MS_EUSAGE,
+                       "--years prices one run's fleet over a horizon; a --sweep-rate is many "
+                       "runs: give one of them");
     return MS_OK;
 }
 
@@ -781,6 +789,38 @@ static void report_pools(const rctx *c, const serve_result *s, double node)
 }
 
 /* One run's figures (a sweep's rows hold the same). */
+/* --years: the fleet's cost over the horizon, serving all along as in the
+ * run (its mean power, its tokens a second), and per million tokens of
+ * each kind, the GPU-seconds split between prefill and decode as the run
+ * split them. */
+static void report_horizon(report *r, const tco_horizon *h, const serve_result *s)
+{
+    char title[96], a[32];
+    snprintf(title, sizeof title, "cost over %s years, serving as in this run",
+             report_format(h->years, "", a, sizeof a));
+    report_begin(r, "over_years", title);
+    report_num(r, "years", "years", h->years, "");
+    if (isnan(h->rent_usd)) {
+        report_num(r, "usd_servers", "servers", h->servers_usd, "USD");
+        report_num(r, "usd_network", "network", h->network_usd, "USD");
+        report_num(r, "usd_facility", "facility", h->facility_usd, "USD");
+    } else {
+        report_num(r, "usd_rent", "rent, less its energy", h->rent_usd, "USD");
+    }
+    report_num(r, "usd_energy", "energy", h->energy_usd, "USD");
+    report_num(r, "usd_total", "total", h->total_usd, "USD");
+    double secs = h->years * TCO_HOURS_PER_YEAR * 3600, span = s->makespan_s;
+    double in_tok = s->input_tokens / span * secs, out_tok = s->output_tokens / span * secs;
+    double gpu_s = s->gpu_s_input + s->gpu_s_output;
+    report_num(r, "input_tokens", "input tokens served", in_tok, "");
+    report_num(r, "output_tokens", "output tokens served", out_tok, "");
+    report_num(r, "usd_per_million_input_tokens", "per million input tokens",
+               in_tok > 0 ? h->total_usd * s->gpu_s_input / gpu_s / (in_tok / 1e6) : NAN, "USD");
+    report_num(r, "usd_per_million_output_tokens", "per million output tokens",
+               out_tok > 0 ? h->total_usd * s->gpu_s_output / gpu_s / (out_tok / 1e6) : NAN, "USD");
+    report_end(r);
+}
+
 static void report_result(report *r, const run *x, const serve_result *s, int in_row)
 {
     rctx c = {r, in_row};
@@ -868,6 +908,8 @@ static void report_result(report *r, const run *x, const serve_result *s, int in
     end(&c);
     if (x->have_power && !in_row)
         jpower_report(r, &x->power, "power and cost of the run (facility = IT x PUE)");
+    if (!in_row && !isnan(x->life.years))
+        report_horizon(r, &x->life, s);
     begin(&c, "engine");
     num(&c, "iterations", NULL, (double)s->iterations, "");
     num(&c, "events", NULL, (double)s->events, "");
@@ -894,6 +936,11 @@ static int run_one(const jserve_job *j, const jenv *env, run *x, double rate, re
                                    j->price_per_gpu_hour, &pw, &loaded, out->power_note,
                                    sizeof out->power_note, err)))
         goto out;
+    if (!loaded && !isnan(j->years)) {
+        rc = ms_errf(err, MS_EINVAL, "--years needs the fleet's energy, so its power: %s",
+                     out->power_note);
+        goto out;
+    }
     if (loaded) {
         pa = (pacc){.pw = &pw, .plain = pw.site, .dt = j->power_resolution_s};
         pa.plain.floor_frac = 0;
@@ -910,6 +957,10 @@ static int run_one(const jserve_job *j, const jenv *env, run *x, double rate, re
         goto out;
     if (x->have_power && isnan(j->price_per_gpu_hour))
         x->price_eff = x->power.usd_per_gpu_hour;
+    x->life = (tco_horizon){.years = NAN};
+    if (x->have_power && !isnan(j->years))
+        x->life = tco_over_years(&pw.tco, pw.price_per_gpu_hour, (double)x->cfg.gpus,
+                                 x->power.facility_mean_w, j->years);
     report_result(r, x, &s, 0);
 out:
     for (int k = 0; k < 3; k++)
@@ -1196,7 +1247,7 @@ static int serve_draws(const jserve_job *j, const jenv *env, run *x, junc **band
 int jserve_run(const jserve_job *j, const jenv *env, report *r, jserve_out *out, ms_err *err)
 {
     *out = (jserve_out){0};
-    run x = {.job = j, .price_eff = j->price_per_gpu_hour, .rate = NAN};
+    run x = {.job = j, .price_eff = j->price_per_gpu_hour, .rate = NAN, .life = {.years = NAN}};
     junc *bands = NULL;
     int rc = setup(j, env, &x, err);
     if (!rc && j->uncertainty != JOPT_NO_INT && (j->peak || j->sweep_rate))

@@ -50,6 +50,7 @@ typedef struct jserve_job {
     int64_t seed;
     int64_t uncertainty; /* draws of the calibration for a band; JOPT_NO_INT: none */
     double price_per_gpu_hour, power_resolution_s;
+    double years; /* the horizon the fleet's cost is summed over; NAN: none */
     jpower_opts power;
     const char *csv, *sweep_rate, *plot;
     jtopo_opts topo;

@@ -36,6 +36,9 @@ static const jopt rows[] = {
      "the peak --mfu is a fraction of"},
     {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, NAN, NAN, NULL, S(price_per_gpu_hour),
      "a flat price instead of owning the fleet"},
+    {"years", JOPT_POS, "Y", NULL, NULL, NAN, 100, NULL, S(years),
+     "the horizon the cost of ownership is summed over, servers and network straight-line over "
+     "their life (default: their life, hwdb/costs.csv life_years)"},
     JPOWER_ROWS(S(pw)),
     {"chips", JOPT_LIST, "FILE", NULL, NULL, NAN, NAN, NULL, S(chips),
      "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
@@ -55,6 +58,7 @@ typedef struct kind {
     int loaded;
     double servers, racks, it_w, it_per_gpu_w; /* it_w and it_per_gpu_w with the fabric's share */
     double usd_capital_per_hour, usd_energy_per_hour;
+    tco_horizon life; /* over the fleet's horizon, at full load */
 } kind;
 
 /* The whole fleet at full load. */
@@ -71,6 +75,8 @@ typedef struct fleet {
     double hbm_B;
     double capex_servers, capex_network, capex_facility;
     double usd_capital_per_hour, usd_energy_per_hour; /* the whole fleet at full load */
+    tco_horizon life;                                 /* the kinds' summed */
+    char price_basis[300];                            /* the first rented kind's, or "" */
     double train_days;
     char model[96];     /* the model's name, with --model */
     char unpriced[300]; /* why capital is unknown; "" when it is known */
@@ -211,6 +217,34 @@ static int gpus_for_power(const jsize_job *j, fleet *f, ms_err *err)
     return MS_OK;
 }
 
+/* a + b where a part is known in either (an owned kind has no rent, a
+ * rented one no servers); NAN when neither. */
+static double add_known(double a, double b)
+{
+    return isnan(a) ? b : isnan(b) ? a : a + b;
+}
+
+/* The fleet's horizon: the kinds' parts summed, the total unknown when
+ * any kind's is. */
+static void sum_horizons(fleet *f)
+{
+    tco_horizon *h = &f->life;
+    *h = (tco_horizon){.years = f->k[0].life.years,
+                       .servers_usd = NAN,
+                       .network_usd = NAN,
+                       .facility_usd = NAN,
+                       .rent_usd = NAN};
+    for (size_t i = 0; i < f->n; i++) {
+        const tco_horizon *k = &f->k[i].life;
+        h->servers_usd = add_known(h->servers_usd, k->servers_usd);
+        h->network_usd = add_known(h->network_usd, k->network_usd);
+        h->facility_usd = add_known(h->facility_usd, k->facility_usd);
+        h->rent_usd = add_known(h->rent_usd, k->rent_usd);
+        h->energy_usd += k->energy_usd;
+        h->total_usd += k->total_usd; /* NAN stays */
+    }
+}
+
 /* The fleet's servers, racks, power, peaks, HBM and ownership, kind by
  * kind; the fabric is one, its switches shared out by GPUs. */
 static void tally(fleet *f)
@@ -246,13 +280,21 @@ static void tally(fleet *f)
         f->capex_servers += g * t.server_usd_per_gpu;
         f->capex_network += g * t.network_usd_per_gpu;
         f->capex_facility += g * t.it_w_per_gpu * t.facility_usd_per_w;
-        k->usd_capital_per_hour = g * r.capital_usd_per_gpu_hour;
-        f->usd_capital_per_hour += k->usd_capital_per_hour;
         k->usd_energy_per_hour = tco_energy_usd(&t, g * t.it_w_per_gpu * k->pw.site.pue * 3600);
         f->usd_energy_per_hour += k->usd_energy_per_hour;
+        double price = k->pw.price_per_gpu_hour; /* a flat or rental price; NAN: owned */
+        k->usd_capital_per_hour =
+            isfinite(price) ? price * g - k->usd_energy_per_hour : g * r.capital_usd_per_gpu_hour;
+        f->usd_capital_per_hour += k->usd_capital_per_hour;
+        double years = isnan(f->life.years) ? t.life_years : f->life.years;
+        k->life = tco_over_years(&t, price, g, g * t.it_w_per_gpu * k->pw.site.pue, years);
         if (k->pw.unpriced[0] && !f->unpriced[0])
             snprintf(f->unpriced, sizeof f->unpriced, "%s", k->pw.unpriced);
+        if (k->pw.price_basis[0] && !f->price_basis[0])
+            snprintf(f->price_basis, sizeof f->price_basis, "%s: %s", k->c->name,
+                     k->pw.price_basis);
     }
+    sum_horizons(f);
     f->pue = f->k[0].pw.site.pue;
     f->meter_w = f->by_power ? f->site_w : f->it_w * f->pue;
 }
@@ -287,13 +329,12 @@ static void summary(const fleet *f, char *buf, size_t cap)
 }
 
 /* One row per kind: servers and racks whole, as they are bought. */
-static void report_kinds(report *r, const fleet *f, double price)
+static void report_kinds(report *r, const fleet *f)
 {
     report_table(r, "fleet", "by chip");
     for (size_t i = 0; i < f->n; i++) {
         const kind *k = &f->k[i];
-        double capital =
-            isfinite(price) ? price * k->gpus - k->usd_energy_per_hour : k->usd_capital_per_hour;
+        double capital = k->usd_capital_per_hour;
         report_row(r);
         report_str(r, "chip", NULL, k->c->name);
         report_num(r, "gpus", "GPUs", k->gpus, "");
@@ -314,7 +355,7 @@ static void report_fleet(report *r, const jsize_job *j, const fleet *f)
     char line[600];
     summary(f, line, sizeof line);
     report_str(r, "summary", f->by_power ? "what the power holds" : "the fleet", line);
-    report_kinds(r, f, j->price_per_gpu_hour);
+    report_kinds(r, f);
     report_begin(r, NULL, "the cluster at full load");
     report_num(r, "gpus", "GPUs", f->gpus, "");
     report_begin_hidden(r, NULL); /* fractions of a server or rack: by chip, whole, in text */
@@ -345,8 +386,31 @@ static void report_fleet(report *r, const jsize_job *j, const fleet *f)
                f->usd_capital_per_hour / f->gpus, "USD");
     report_num(r, "usd_per_gpu_hour_energy", "energy a GPU-hour at full load",
                f->usd_energy_per_hour / f->gpus, "USD");
-    if (f->unpriced[0] && isnan(j->price_per_gpu_hour))
+    if (f->unpriced[0])
         report_str(r, "capital_unknown", "capital unknown", f->unpriced);
+    if (f->price_basis[0])
+        report_str(r, "price_basis", "priced", f->price_basis);
+    report_end(r);
+    char title[96], a[32];
+    snprintf(title, sizeof title, "cost over %s years at full load%s",
+             report_format(f->life.years, "", a, sizeof a),
+             isnan(j->years) ? " (the servers' life)" : "");
+    report_begin(r, "over_years", title);
+    report_num(r, "years", "years", f->life.years, "");
+    /* The parts this fleet has: owned kinds have no rent, rented ones no
+     * servers, network or facility. */
+    const struct {
+        const char *key, *label;
+        double v;
+    } parts[] = {{"usd_servers", "servers", f->life.servers_usd},
+                 {"usd_network", "network", f->life.network_usd},
+                 {"usd_facility", "facility", f->life.facility_usd},
+                 {"usd_rent", "rent, less its energy", f->life.rent_usd},
+                 {"usd_energy", "energy", f->life.energy_usd}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (!isnan(parts[i].v) || (i < 3 && isnan(f->life.rent_usd)))
+            report_num(r, parts[i].key, parts[i].label, parts[i].v, "USD");
+    report_num(r, "usd_total", "total", f->life.total_usd, "USD");
     report_end(r);
     if (j->model) {
         char a[64], b[64];
@@ -388,9 +452,8 @@ int jsize_run(const jsize_job *j, const jenv *env, report *r, jsize_out *out, ms
     if (!rc && f->by_power)
         rc = gpus_for_power(j, f, err);
     if (!rc) {
+        f->life.years = j->years;
         tally(f);
-        if (isfinite(j->price_per_gpu_hour))
-            f->usd_capital_per_hour = j->price_per_gpu_hour * f->gpus - f->usd_energy_per_hour;
     }
     if (!rc && j->model)
         rc = train_days(j, env, f, out, err);

@@ -27,6 +27,7 @@ typedef struct jsize_job {
     double mfu;                /* assumed model FLOPs utilization; NAN: none */
     int precision;             /* the peak mfu is a fraction of: 0 bf16, 1 fp8 */
     double price_per_gpu_hour; /* a flat price instead of ownership; NAN: none */
+    double years;              /* the cost horizon; NAN: the servers' life */
     jpower_opts pw;
     jopt_list chips;
     int json;

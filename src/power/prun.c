@@ -26,6 +26,7 @@ void prun_summarize(const prun_basis *b, const pseries *it, const pseries *smoot
                   .swing_unsmoothed_w = raw.swing_max_w,
                   .it_unsmoothed_mean_w = raw.mean_w};
     snprintf(out->estimated, sizeof out->estimated, "%s", b->estimated ? b->estimated : "");
+    snprintf(out->price_basis, sizeof out->price_basis, "%s", b->price_basis ? b->price_basis : "");
     prun_costs(b, out);
 }
 

@@ -22,6 +22,9 @@ typedef struct prun_basis {
     double price_per_gpu_hour; /* a flat price instead of ownership; NAN: none */
     const char *estimated;     /* power levels that are estimates, ';'-separated; NULL: none
                                   (borrowed; copied into prun.estimated) */
+    const char *price_basis;   /* how the run is priced when not by owning at a known server
+                                  price ("rented at ..."); NULL or "": owned (borrowed; copied
+                                  into prun.price_basis) */
 } prun_basis;
 
 /* What a run drew and cost. */
@@ -31,6 +34,7 @@ typedef struct prun {
     double it_mean_w, it_peak_w, it_min_w;
     double facility_mean_w; /* it_mean_w x pue */
     char estimated[160];    /* the power levels that are estimates, ';'-separated */
+    char price_basis[200];  /* prun_basis.price_basis, or "" */
     double node_mean_w;     /* one server at the wall, mean */
     double node_peak_w;     /* a server's share of the IT peak (switches excluded): the mean
                                server at the cluster's busiest moment */

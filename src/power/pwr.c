@@ -22,7 +22,12 @@ int pwr_check(const pwr_levels *l, const pwr_site *s, const char *what, ms_err *
                {"node_other_W", l->node_other_w},
                {"node_other_idle_W", l->node_other_idle_w}};
     for (size_t i = 0; i < sizeof gpu / sizeof gpu[0]; i++)
-        if (!positive(gpu[i].v))
+        if (isnan(gpu[i].v)) /* a blank: unknown, not wrong */
+            return ms_errf(err, MS_EINVAL,
+                           "%s: power figure '%s' is unknown (blank in hwdb/power.csv): add it "
+                           "with its source to model this chip's power",
+                           what, gpu[i].name);
+        else if (!positive(gpu[i].v))
             return ms_errf(err, MS_EINVAL,
                            "%s: power figure '%s' must be a positive number (hwdb/power.csv), "
                            "got %g",

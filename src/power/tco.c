@@ -45,3 +45,26 @@ double tco_energy_usd(const tco_inputs *in, double energy_j)
 {
     return energy_j / 3.6e6 * in->energy_usd_per_kwh;
 }
+
+tco_horizon tco_over_years(const tco_inputs *in, double price_per_gpu_hour, double gpus,
+                           double meter_mean_w, double years)
+{
+    double hours = years * TCO_HOURS_PER_YEAR;
+    tco_horizon h = {.years = years,
+                     .servers_usd = NAN,
+                     .network_usd = NAN,
+                     .facility_usd = NAN,
+                     .rent_usd = NAN,
+                     .energy_usd = tco_energy_usd(in, meter_mean_w * hours * 3600)};
+    if (isfinite(price_per_gpu_hour)) {
+        h.total_usd = price_per_gpu_hour * gpus * hours;
+        h.rent_usd = h.total_usd - h.energy_usd;
+        return h;
+    }
+    h.servers_usd = gpus * in->server_usd_per_gpu * years / in->life_years;
+    h.network_usd = gpus * in->network_usd_per_gpu * years / in->life_years;
+    h.facility_usd =
+        gpus * in->it_w_per_gpu * in->facility_usd_per_w * years / in->facility_life_years;
+    h.total_usd = h.servers_usd + h.network_usd + h.facility_usd + h.energy_usd;
+    return h;
+}

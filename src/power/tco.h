@@ -37,4 +37,21 @@ tco_rate tco_capital_rate(const tco_inputs *in);
 /* Dollars of energy_j joules at the meter. */
 double tco_energy_usd(const tco_inputs *in, double energy_j);
 
+/* What gpus GPUs cost over a horizon of years. Owned (price NAN): each
+ * purchase counted straight-line, years / its life of its price (a
+ * horizon past a life pays for the replacements, one short of it leaves
+ * the rest of the value unspent), rent NAN. Rented at price a GPU-hour:
+ * rent is what the price leaves after the energy it includes, servers,
+ * network and facility NAN. Energy at meter_mean_w all along either way. */
+typedef struct tco_horizon {
+    double years;
+    double servers_usd, network_usd, facility_usd; /* owned */
+    double rent_usd;                               /* rented, less its energy */
+    double energy_usd;
+    double total_usd; /* NAN when the server price is unknown */
+} tco_horizon;
+
+tco_horizon tco_over_years(const tco_inputs *in, double price_per_gpu_hour, double gpus,
+                           double meter_mean_w, double years);
+
 #endif
