@@ -3,7 +3,9 @@
  * what it prunes by its bound never holds a faster plan than it finds (the
  * same top plans as simulating every plan that fits), the compared plan is
  * ranked among them, and a cluster too small for the model says the
- * closest plan and by how much. */
+ * closest plan and by how much. Ranked by cost or energy, the bound prunes
+ * no plan of the top either, and a plan's energy a step is what train
+ * draws for it. */
 #include <CUnit/Basic.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "job/jsearch.h"
+#include "job/jtrain.h"
 #include "test_assert.h"
 #include "test_json.h"
 
@@ -135,6 +138,78 @@ static void test_pruning_loses_nothing(void)
     cJSON_Delete(all);
 }
 
+/* energy_j of one step of tiny-mla on 16 H100 with the plan's options. */
+static double train_energy_j(int n, char **plan_args)
+{
+    char *argv[32] = {"--model",        "tests/data/models/tiny_mla.json",
+                      "--chip",         "H100",
+                      "--gpus",         "16",
+                      "--seq",          "1024",
+                      "--global-batch", "64"};
+    int argc = 10;
+    for (int i = 0; i < n; i++)
+        argv[argc++] = plan_args[i];
+    jtrain_job j = {0};
+    int npos, help;
+    ms_err err = {0};
+    if (jopt_parse(&jtrain_options, &j, argc, argv, NULL, 0, &npos, &help, &err))
+        return NAN;
+    report *r = report_new();
+    jtrain_out o = {0};
+    double e = NAN;
+    if (jtrain_run(&j, &env, r, &o, &err) == MS_OK) {
+        cJSON *json = report_json(r);
+        e = ms_json_num(json, "energy_j");
+        cJSON_Delete(json);
+    } else {
+        printf("\n    train: %s\n", err.msg);
+    }
+    jtrain_out_free(&o);
+    report_free(r);
+    return e;
+}
+
+static void test_objectives(void)
+{
+    const char *objectives[] = {"energy", "cost"};
+    const char *keys[] = {"energy_per_step_j", "usd_per_step"};
+    for (int k = 0; k < 2; k++) {
+        jsearch_out a, b;
+        int rc;
+        ms_err err = {0};
+        char *args[] = {"--objective", (char *)objectives[k], "--compare-plan",
+                        "tp=1,pp=2,ep=4,zero=1,mb=1,schedule=1f1b", "--exhaustive"};
+        cJSON *pruned = search("16", 4, args, &a, &rc, &err);
+        if (!pruned)
+            printf("\n    search: %s\n", err.msg);
+        cJSON *all = search("16", 5, args, &b, &rc, &err);
+        CU_ASSERT_FATAL(pruned && all);
+        CU_ASSERT(a.pruned_bound > 0 && a.simulated < b.simulated);
+        const cJSON *ta = cJSON_GetObjectItem(pruned, "top"), *tb = cJSON_GetObjectItem(all, "top");
+        CU_ASSERT_FATAL(cJSON_GetArraySize(ta) == 5 && cJSON_GetArraySize(tb) == 5);
+        for (int i = 0; i < 5; i++) {
+            const cJSON *x = cJSON_GetArrayItem(ta, i), *y = cJSON_GetArrayItem(tb, i);
+            CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(x, "plan")->valuestring,
+                                   cJSON_GetObjectItem(y, "plan")->valuestring);
+            CU_ASSERT(ms_json_num(x, keys[k]) == ms_json_num(y, keys[k]));
+            if (i > 0) /* the least first */
+                CU_ASSERT(ms_json_num(cJSON_GetArrayItem(ta, i - 1), keys[k]) <=
+                          ms_json_num(x, keys[k]));
+        }
+        CU_ASSERT(a.compare_rank == b.compare_rank && a.compare_rank > 1);
+        /* The compared plan's energy a step is train's for it. */
+        const cJSON *cmp = cJSON_GetObjectItem(pruned, "compare");
+        char *plan_args[] = {"--tp",   "1", "--pp",          "2", "--ep",       "4",
+                             "--zero", "1", "--micro-batch", "1", "--schedule", "1f1b"};
+        double e = train_energy_j(12, plan_args);
+        MS_ASSERT_WITHIN(ms_json_num(cmp, "energy_per_step_j"), e, 1e-9 * e);
+        CU_ASSERT(ms_json_num(cmp, keys[k]) >
+                  ms_json_num(cJSON_GetObjectItem(pruned, "best"), keys[k]));
+        cJSON_Delete(pruned);
+        cJSON_Delete(all);
+    }
+}
+
 static void test_nothing_fits(void)
 {
     jsearch_out o;
@@ -164,6 +239,7 @@ static void test_nothing_fits(void)
 static CU_TestInfo tests[] = {
     {"a plan's text reads back as written; its errors", test_plan_text},
     {"pruning by the bound loses no plan of the top or the Pareto set", test_pruning_loses_nothing},
+    {"ranked by energy or cost: pruning loses nothing, train's energy", test_objectives},
     {"nothing fits: the closest plan and by how much", test_nothing_fits},
     CU_TEST_INFO_NULL,
 };

@@ -94,11 +94,11 @@ const cli_cmd cmd_search = {
     .name = "search",
     .run = run_search,
     .summary = "search the fastest training plan (train), or the cheapest serving fleet (serve)",
-    .usage =
-        "  megasim search serve ... (megasim search serve --help: the cheapest fleet)\n"
-        "  megasim search train --model FILE --chip NAME --gpus N --seq N --global-batch N\n"
-        "                       [--precision LIST] [--top K] [--compare-plan PLAN]\n"
-        "                       [--tokens N [--price-per-gpu-hour USD]] [--json] [--csv FILE]\n",
+    .usage = "  megasim search serve ... (megasim search serve --help: the cheapest fleet)\n"
+             "  megasim search train --model FILE --chip NAME --gpus N --seq N --global-batch N\n"
+             "                       [--precision LIST] [--top K] [--compare-plan PLAN]\n"
+             "                       [--objective time|cost|energy] [--tokens N]\n"
+             "                       [--price-per-gpu-hour USD] [--json] [--csv FILE]\n",
     .details =
         "Enumerates every plan that divides the GPUs: tensor parallel (powers of two up to\n"
         "the scale-up domain), context parallel (1-8), pipeline stages with each schedule\n"
@@ -107,7 +107,9 @@ const cli_cmd cmd_search = {
         "precision. Plans that do not fit in memory are pruned, then every plan whose lower\n"
         "bound (its compute alone, shared over the pipeline ranks) cannot place in the top K\n"
         "or the Pareto set of step time and memory; the rest are simulated as megasim train\n"
-        "runs them, fastest first. The counts of each are printed. A plan's text, as the\n"
+        "runs them, fastest first. The counts of each are printed. --objective cost or\n"
+        "energy ranks by a step's cost (capital and energy, or a price per GPU-hour) or its\n"
+        "energy at the meter, drawn as megasim train draws it. A plan's text, as the\n"
         "tables print it, is what --compare-plan takes; its keys are megasim train's options.\n"
         "Example: megasim search train --model workloads/deepseek-v3/config.json --chip H800\n"
         "  --gpus 2048 --seq 4096 --global-batch 15360 --compare-plan tp=1,pp=16,ep=64,\\\n"

@@ -10,6 +10,7 @@
 #include "core/num.h"
 #include "hw/calib.h"
 #include "net/coll.h"
+#include "net/topo.h"
 #include "train/stack.h"
 #include "train/step.h"
 
@@ -51,7 +52,11 @@ static const jopt rows[] = {
     {"tokens", JOPT_POS, "N", NULL, NULL, NAN, NAN, NULL, J(tokens),
      "a token budget: GPU-hours and days of the best plan on it (e.g. 14.8e12)"},
     {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, NAN, NAN, NULL, J(price_per_gpu_hour),
-     "with --tokens: what one GPU-hour costs, for the budget's cost"},
+     "what one GPU-hour costs, all in, instead of owning the GPUs (hwdb/costs.csv)"},
+    {"objective", JOPT_CHOICE, "O", NULL, "time", NAN, NAN, "time|cost|energy", J(objective),
+     "what the ranking minimizes: a step's time, its cost (capital and energy) or its energy at "
+     "the meter"},
+    JPOWER_ROWS(J(power)),
     JTOPO_ROWS(J(topo)),
     {"ideal", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, J(ideal),
      "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
@@ -178,13 +183,86 @@ typedef struct inputs {
     topo *cluster;
     const char *stack;
     int64_t domain;
+    jpower pw;
+    int have_power;         /* the chip's power levels are known */
+    char power_note[300];   /* why not, when not */
+    double floor_meter_w;   /* the whole job at its floor, at the meter */
+    double busy_meter_w;    /* the whole job busy at its least busy draw, at the meter */
+    double usd_per_s_fixed; /* capital a second (the flat price's share without energy: 0) */
 } inputs;
 
 static void inputs_free(inputs *in)
 {
+    jpower_free(&in->pw);
     topo_free(in->cluster);
     calib_free(in->cal);
     chip_db_free(in->db);
+}
+
+/* The chip's power levels and prices as train reads them (the cluster's
+ * switches included), and what the whole job draws at its floor. */
+static int load_power(const jsearch_job *j, const jenv *env, inputs *in, ms_err *err)
+{
+    topo_size sz = topo_get_size(in->cluster);
+    int64_t switches = sz.switches[1] + sz.switches[2] + sz.switches[3];
+    int rc = jpower_load_optional(&j->power, env, in->c, (double)j->gpus, switches,
+                                  j->price_per_gpu_hour, &in->pw, &in->have_power, in->power_note,
+                                  sizeof in->power_note, err);
+    if (rc)
+        return rc;
+    if (!in->have_power && j->objective != 0)
+        return ms_errf(err, MS_EINVAL, "--objective %s needs the chip's power: %s",
+                       j->objective == 1 ? "cost" : "energy", in->power_note);
+    if (!in->have_power)
+        return MS_OK;
+    const jpower *pw = &in->pw;
+    in->floor_meter_w =
+        ((double)j->gpus * pwr_it_per_gpu_w(&pw->lv, pwr_floor_w(&pw->lv, &pw->site)) +
+         (double)switches * pw->site.switch_w) *
+        pw->site.pue;
+    /* A busy second draws at least the lesser of memory-bound and
+     * communication power (matrix power is above both), and no less than
+     * the floor. */
+    double floor_w = pwr_floor_w(&pw->lv, &pw->site);
+    double busy_w = fmax(floor_w, fmin(pw->lv.memory_w, pw->lv.comm_w));
+    in->busy_meter_w =
+        in->floor_meter_w +
+        (double)j->gpus * (pwr_it_per_gpu_w(&pw->lv, busy_w) - pwr_it_per_gpu_w(&pw->lv, floor_w)) *
+            pw->site.pue;
+    in->usd_per_s_fixed =
+        isfinite(pw->price_per_gpu_hour)
+            ? 0 /* the price is all in: a step's cost is its GPU-hours at it */
+            : tco_capital_rate(&pw->tco).capital_usd_per_gpu_hour * (double)j->gpus / 3600;
+    if (j->objective == 1 && isnan(in->usd_per_s_fixed))
+        return ms_errf(err, MS_EINVAL, "--objective cost: %s", pw->unpriced);
+    return MS_OK;
+}
+
+/* A step's energy at the meter: the job at its floor for the step, plus
+ * what each task of replica 0's ranks draws above it, for every GPU of its
+ * stage (as train's power series adds them). */
+static double step_energy_j(const inputs *in, const plan *p, const step_result *s)
+{
+    const jpower *pw = &in->pw;
+    double per_rank = (double)(p->gpus / p->pp), above_j = 0;
+    for (size_t i = 0; i < s->nacts; i++) {
+        const step_activity *x = &s->acts[i];
+        double it_w, gpu_w;
+        pwr_work_w(&pw->lv, &pw->site, x->dur_s, x->matrix_s, x->memory_s, x->comm_s, &it_w,
+                   &gpu_w);
+        above_j += per_rank * it_w * x->dur_s;
+    }
+    return in->floor_meter_w * s->step_time_s + above_j * pw->site.pue;
+}
+
+/* A step's cost: its GPU-hours at the flat price, or at the capital rate
+ * with its energy at the meter's price. */
+static double step_usd(const inputs *in, double gpus, double step_s, double energy_j)
+{
+    const jpower *pw = &in->pw;
+    if (isfinite(pw->price_per_gpu_hour))
+        return pw->price_per_gpu_hour * gpus * step_s / 3600;
+    return in->usd_per_s_fixed * step_s + tco_energy_usd(&pw->tco, energy_j);
 }
 
 static int load_inputs(const jsearch_job *j, const jenv *env, inputs *in, jsearch_out *out,
@@ -198,9 +276,10 @@ static int load_inputs(const jsearch_job *j, const jenv *env, inputs *in, jsearc
         return ms_errf(
             err, MS_EUSAGE,
             "expected what to search: megasim search train ... or megasim search serve ...");
-    if (!isnan(j->price_per_gpu_hour) && isnan(j->tokens))
+    if (j->power.power_trace || j->power.power_plot)
         return ms_errf(err, MS_EUSAGE,
-                       "--price-per-gpu-hour prices --tokens: give the token budget too");
+                       "--%s: a search draws no power over time (megasim train does, for a plan)",
+                       j->power.power_trace ? "power-trace" : "power-plot");
     char path[4096];
     int rc;
     if ((rc = modelfile_load(jenv_find(env, j->model, path, sizeof path), &in->m, out->warnings,
@@ -227,7 +306,7 @@ static int load_inputs(const jsearch_job *j, const jenv *env, inputs *in, jsearc
         (rc = jtopo_build(&j->topo, &ts, &in->cluster, err)))
         return rc;
     in->domain = ts.domain_size > 0 ? ts.domain_size : 1;
-    return MS_OK;
+    return load_power(j, env, in, err);
 }
 
 /* The recipes to try: --precision's, or bf16 and fp8 where the chip has
@@ -475,7 +554,10 @@ static int by_bound(const void *pa, const void *pb)
 
 typedef struct result {
     cand x;
+    double obj; /* what the ranking minimizes */
     double step_s, tokens_per_s, mfu, mem_B, bubble, exposed, gpu_hours_per_T;
+    double energy_j, usd; /* a step's; NAN when unknown */
+    int on_front;         /* in the Pareto set of step time and memory */
     step_part part[2];
     double part_frac[2];
 } result;
@@ -524,8 +606,11 @@ static int simulate(const jsearch_job *j, const inputs *in, const char *const *t
                     .bubble = s.bubble_fraction,
                     .exposed = s.exposed_comm_fraction,
                     .gpu_hours_per_T = s.gpu_hours_per_trillion_tokens,
+                    .energy_j = in->have_power ? step_energy_j(in, &p, &s) : NAN,
                     .part = {STEP_PARTS, STEP_PARTS},
                     .part_frac = {NAN, NAN}};
+    res->usd = in->have_power ? step_usd(in, (double)p.gpus, s.step_time_s, res->energy_j) : NAN;
+    res->obj = j->objective == 0 ? res->step_s : j->objective == 1 ? res->usd : res->energy_j;
     /* The two largest parts of the step: why the plan takes what it takes. */
     for (int k = 0; k < STEP_PARTS; k++) {
         double f = s.part_s[k] / s.step_time_s;
@@ -611,6 +696,19 @@ static int front_add(front *f, double t, double m)
     return 0;
 }
 
+/* The least objective a plan whose step lasts at least bound_s can have:
+ * the time itself, or its energy: bound_s is a pipeline rank's busy
+ * seconds at the least (step_lower_bound: every task's work shared over
+ * the ranks, none of it idle), and each busy second of every GPU draws at
+ * least busy_meter_w's share. */
+static double obj_bound(const jsearch_job *j, const inputs *in, double bound_s)
+{
+    if (j->objective == 0)
+        return bound_s;
+    double energy_j = in->busy_meter_w * bound_s;
+    return j->objective == 2 ? energy_j : step_usd(in, (double)j->gpus, bound_s, energy_j);
+}
+
 /* ---- the report ---- */
 
 static void result_row(report *r, const result *x, const char *const *tried)
@@ -629,6 +727,8 @@ static void result_row(report *r, const result *x, const char *const *tried)
              x->part[0] < STEP_PARTS ? step_part_name(x->part[0]) : "-", 100 * x->part_frac[0],
              x->part[1] < STEP_PARTS ? step_part_name(x->part[1]) : "-", 100 * x->part_frac[1]);
     report_str(r, "largest_parts", "largest parts", text);
+    report_num(r, "energy_per_step_j", "energy/step", x->energy_j, "J");
+    report_num(r, "usd_per_step", "cost/step", x->usd, "USD");
 }
 
 static int by_step(const void *pa, const void *pb)
@@ -639,11 +739,20 @@ static int by_step(const void *pa, const void *pb)
     return a->x.order < b->x.order ? -1 : a->x.order > b->x.order;
 }
 
+static int by_obj(const void *pa, const void *pb)
+{
+    const result *a = pa, *b = pb;
+    if (a->obj != b->obj)
+        return a->obj < b->obj ? -1 : 1;
+    return by_step(pa, pb);
+}
+
 /* ---- the search ---- */
 
 int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *out, ms_err *err)
 {
-    *out = (jsearch_out){.best_step_s = NAN, .compare_step_s = NAN};
+    *out = (jsearch_out){
+        .best_step_s = NAN, .best_energy_j = NAN, .best_usd = NAN, .compare_step_s = NAN};
     inputs in = {0};
     cands c = {0};
     results res = {0};
@@ -708,6 +817,7 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
         }
         out->compare_step_s = cmp.step_s;
     }
+    double best_t = INFINITY; /* the fastest step simulated: the Pareto set's reference */
 
     /* Memory first, then the bound in ascending order. */
     size_t w = 0;
@@ -729,16 +839,18 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
     for (size_t i = 0; i < c.n; i++) {
         const cand *x = &c.a[i];
         double keep = tk.n == tk.k ? tk.t[tk.k - 1] : INFINITY;
-        if (have_cmp && cmp.step_s > keep)
-            keep = cmp.step_s;
-        double pareto_keep = tk.n > 0 ? within * tk.t[0] : INFINITY;
+        if (have_cmp && cmp.obj > keep)
+            keep = cmp.obj;
+        double pareto_keep = within * best_t;
         if (j->exhaustive)
             keep = pareto_keep = INFINITY;
-        if (x->bound_s > keep && x->bound_s > pareto_keep) { /* and every one after it */
+        /* The objective's bound grows with the time's: both are sorted. */
+        double obj_lb = obj_bound(j, &in, x->bound_s);
+        if (obj_lb > keep && x->bound_s > pareto_keep) { /* and every one after it */
             out->pruned_bound += (int64_t)(c.n - i);
             break;
         }
-        if (x->bound_s > keep && front_dominates(&fr, x->bound_s, x->mem_B)) {
+        if (obj_lb > keep && front_dominates(&fr, x->bound_s, x->mem_B)) {
             out->pruned_bound++;
             continue;
         }
@@ -759,7 +871,8 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
             rc = ms_errf(err, MS_ENOMEM, "out of memory for the results");
             goto out;
         }
-        topk_add(&tk, one.step_s);
+        topk_add(&tk, one.obj);
+        best_t = fmin(best_t, one.step_s);
         if (j->progress && out->simulated % 16 == 0)
             j->progress(j->progress_ctx, (double)(i + 1), (double)c.n, "candidates");
     }
@@ -783,16 +896,32 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
         }
         goto out;
     }
+    /* The Pareto set of step time and memory, among plans within
+     * --pareto-within of the fastest: fastest first, a plan is on it when
+     * every plan before it needs more memory, and no plan of the same
+     * step needs less. */
     qsort(res.a, res.n, sizeof *res.a, by_step);
+    double within_s = within * res.a[0].step_s, least_B = INFINITY;
+    for (size_t i = 0; i < res.n && res.a[i].step_s <= within_s; i++) {
+        int dominated = least_B <= res.a[i].mem_B;
+        for (size_t k = i + 1; !dominated && k < res.n && res.a[k].step_s == res.a[i].step_s; k++)
+            dominated = res.a[k].mem_B < res.a[i].mem_B;
+        least_B = fmin(least_B, res.a[i].mem_B);
+        res.a[i].on_front = !dominated;
+    }
+    qsort(res.a, res.n, sizeof *res.a, by_obj);
     const result *best = &res.a[0];
     out->best_step_s = best->step_s;
+    out->best_energy_j = best->energy_j;
+    out->best_usd = best->usd;
     out->best = splan_of(tried[best->x.recipe], &best->x);
     if (have_cmp) {
-        size_t faster = 0;
+        size_t better = 0;
         for (size_t i = 0; i < res.n; i++)
-            faster += res.a[i].step_s < cmp.step_s;
-        out->compare_rank = (int64_t)faster + 1;
+            better += res.a[i].obj < cmp.obj;
+        out->compare_rank = (int64_t)better + 1;
     }
+    static const char *const obj_names[] = {"the fastest", "the cheapest", "the least energy"};
 
     report_version(r, env->version);
     jopt_report_inputs(&jsearch_options, j, r);
@@ -807,7 +936,17 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
     report_int(r, "simulated", "simulated", out->simulated, "");
     report_int(r, "failed", "of those, the schedule cannot run", out->failed, "");
     report_end(r);
-    report_begin(r, "best", "the fastest plan");
+    report_str(r, "objective", "ranked by",
+               j->objective == 0   ? "a step's time"
+               : j->objective == 1 ? "a step's cost"
+                                   : "a step's energy at the meter");
+    if (in.have_power && in.pw.price_basis[0])
+        report_str(r, "price_basis", "priced", in.pw.price_basis);
+    if (!in.have_power)
+        report_str(r, "power_unknown", "energy and cost unknown", in.power_note);
+    char title[160];
+    snprintf(title, sizeof title, "%s plan", obj_names[j->objective]);
+    report_begin(r, "best", title);
     result_row(r, best, tried);
     report_num(r, "gpu_hours_per_trillion_tokens", "GPU-hours per trillion tokens",
                best->gpu_hours_per_T, "GPU-hours");
@@ -815,9 +954,10 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
         double gpu_h = best->gpu_hours_per_T * j->tokens / 1e12;
         report_num(r, "gpu_hours", "GPU-hours of the token budget", gpu_h, "GPU-hours");
         report_num(r, "days", "days of the token budget", gpu_h / (double)j->gpus / 24, "days");
-        if (isfinite(j->price_per_gpu_hour))
-            report_num(r, "cost_usd", "cost at the price per GPU-hour",
-                       gpu_h * j->price_per_gpu_hour, "USD");
+        double steps = j->tokens / ((double)j->global_batch * (double)j->seq);
+        report_num(r, "energy_j", "energy of the token budget at the meter", best->energy_j * steps,
+                   "J");
+        report_num(r, "cost_usd", "cost of the token budget", best->usd * steps, "USD");
     }
     report_end(r);
     if (have_cmp) {
@@ -827,40 +967,40 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
         report_str(r, "plan", NULL, text);
         report_num(r, "step_time_s", "step", cmp.step_s, "s");
         report_num(r, "memory_per_gpu_B", "memory/GPU", cmp.mem_B, "B");
+        report_num(r, "energy_per_step_j", "energy/step", cmp.energy_j, "J");
+        report_num(r, "usd_per_step", "cost/step", cmp.usd, "USD");
         report_int(r, "rank", "rank among the plans simulated", out->compare_rank, "");
         report_num(r, "slower_than_best", "slower than the best", cmp.step_s / best->step_s - 1,
                    "%");
+        if (j->objective != 0)
+            report_num(r, "worse_than_best",
+                       j->objective == 1 ? "dearer than the best" : "more energy than the best",
+                       cmp.obj / best->obj - 1, "%");
         report_end(r);
     }
-    report_table(r, "top", "the fastest plans");
+    snprintf(title, sizeof title, "%s plans", obj_names[j->objective]);
+    report_table(r, "top", title);
     for (size_t i = 0; i < res.n && i < (size_t)j->top; i++) {
         report_row(r);
         report_int(r, "rank", "#", (int64_t)i + 1, "");
         result_row(r, &res.a[i], tried);
     }
     report_table_end(r);
-    char title[160];
     snprintf(title, sizeof title,
              "Pareto set: plans within %.3g%% of the fastest step, none faster with less memory",
              100 * j->pareto_within);
     report_table(r, "pareto", title);
-    /* res is fastest first: a plan is on the set when every plan before it
-     * needs more memory, and no plan of the same step needs less. */
-    double least_B = INFINITY;
-    for (size_t i = 0; i < res.n && res.a[i].step_s <= within * best->step_s; i++) {
-        int dominated = least_B <= res.a[i].mem_B;
-        for (size_t k = i + 1; !dominated && k < res.n && res.a[k].step_s == res.a[i].step_s; k++)
-            dominated = res.a[k].mem_B < res.a[i].mem_B;
-        least_B = fmin(least_B, res.a[i].mem_B);
-        if (dominated)
-            continue;
-        report_row(r);
-        result_row(r, &res.a[i], tried);
-    }
+    qsort(res.a, res.n, sizeof *res.a, by_step);
+    for (size_t i = 0; i < res.n; i++)
+        if (res.a[i].on_front) {
+            report_row(r);
+            result_row(r, &res.a[i], tried);
+        }
     report_table_end(r);
+    qsort(res.a, res.n, sizeof *res.a, by_obj);
     /* Every plan simulated: in JSON and --csv, not in the text. */
     report_begin_hidden(r, NULL);
-    report_table(r, "simulated", "every plan simulated, fastest first");
+    report_table(r, "simulated", "every plan simulated, best first");
     for (size_t i = 0; i < res.n; i++) {
         report_row(r);
         result_row(r, &res.a[i], tried);

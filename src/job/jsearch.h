@@ -17,7 +17,14 @@
  * order of their bound; one whose bound is above the K-th best step found
  * (and above the compared plan's step) and above the step of a simulated
  * plan that needs no more memory is neither in the top K nor in the Pareto
- * set of step time and memory, and is not simulated. */
+ * set of step time and memory, and is not simulated.
+ *
+ * With --objective cost or energy the plans are ranked by what a step
+ * costs (ownership or a price per GPU-hour, with its energy at the meter)
+ * or the energy it draws at the meter, from the step's activity on the
+ * chip's power levels (hwdb/power.csv) as train draws it. The bound then
+ * prunes through the least a step can draw: every GPU, its server share
+ * and the switches at their floor for the bound's time. */
 #ifndef MS_JSEARCH_H
 #define MS_JSEARCH_H
 
@@ -25,6 +32,7 @@
 
 #include "job/jenv.h"
 #include "job/jopt.h"
+#include "job/jpower.h"
 #include "job/jtopo.h"
 #include "model/modelfile.h"
 #include "report/report.h"
@@ -45,6 +53,8 @@ typedef struct jsearch_job {
     const char *compare_plan;          /* "tp=1,pp=16,..." or NULL */
     int exhaustive;                    /* simulate every plan that fits */
     double tokens, price_per_gpu_hour; /* NAN: none */
+    int objective;                     /* 0 step time, 1 cost, 2 energy (a step's) */
+    jpower_opts power;                 /* prices, PUE and lives, for cost and energy */
     jtopo_opts topo;
     int ideal, peak;
     const char *efficiency;
@@ -86,6 +96,8 @@ typedef struct jsearch_out {
     int64_t simulated;     /* run on the engine */
     int64_t failed;        /* of those simulated: the schedule cannot run it, or it does not fit */
     double best_step_s;    /* NAN: none found */
+    double best_energy_j;  /* of a step at the meter; NAN: power unknown */
+    double best_usd;       /* a step's cost; NAN: unpriced */
     jsearch_plan best;
     double compare_step_s; /* NAN: no compared plan */
     int64_t compare_rank;  /* 1-based among the plans simulated; 0: none */
