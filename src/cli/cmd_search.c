@@ -40,7 +40,8 @@ static const cli_cmd cmd_search_serve = {
     .summary = "the cheapest serving fleet for a demand, on each chip at its best layout",
     .usage = "  megasim search serve --model FILE --chip A,B,C (--demand TOKENS | --rate R)\n"
              "                       --input-len DIST --output-len DIST --p99-ttft S\n"
-             "                       (--p99-tpot S | --tokens-per-user-s X) [--objective O]\n",
+             "                       (--p99-tpot S | --tokens-per-user-s X) [--objective O]\n"
+             "                       [--disaggregate P:D,...] [--max-gpus N]\n",
     .details =
         "For each chip, tries instances of 1, 2, 4, ... GPUs (attention tensor parallel over\n"
         "1-8 of them and data parallel over the rest; a MoE model's experts over all of\n"
@@ -49,6 +50,8 @@ static const cli_cmd cmd_search_serve = {
         "requests a second) takes as many instances as it needs. Each chip's fleet at its\n"
         "best layout: instances, GPUs, IT power, cost a day, dollars per million output and\n"
         "input tokens; every layout tried, and why the ones that cannot serve cannot.\n"
+        "--disaggregate P:D,... also tries each layout as prefill and decode pools, P and D\n"
+        "instances a group; --max-gpus N sets aside fleets of more than N GPUs.\n"
         "Example: megasim search serve --model workloads/deepseek-v3/config.json\n"
         "  --chip H20,H800 --demand 1e11 --input-len lognormal:1000:1\n"
         "  --output-len lognormal:2000:0.7 --p99-ttft 10 --tokens-per-user-s 20\n"

@@ -41,6 +41,9 @@ static const jopt rows[] = {
      "600; a fixed count of requests would fit in a large instance at once, at any rate)"},
     {"max-instance-gpus", JOPT_INT, "N", NULL, "256", 1, 65536, NULL, F(max_instance_gpus),
      "the largest instance tried (powers of two from 1)"},
+    {"disaggregate", JOPT_STR, "LIST", NULL, NULL, NAN, NAN, NULL, F(disaggregate),
+     "also try each layout split into prefill and decode pools, P:D instances of each "
+     "(1:1,1:3); the KV cache crosses the NIC (give one: --serve-arg \"--nic-Gbps 400\")"},
     {"max-gpus", JOPT_INT, "N", NULL, NULL, 1, 1e9, NULL, F(max_gpus),
      "the largest fleet allowed: a layout whose fleet needs more GPUs is set aside"},
     {"objective", JOPT_CHOICE, "O", NULL, "cost", NAN, NAN, "cost|gpus|power", F(objective),
@@ -58,11 +61,13 @@ const jopt_table jfleet_options = {.rows = rows,
                                    .given_off = offsetof(jfleet_job, given)};
 
 #define MAX_CHIPS   16
-#define MAX_LAYOUTS 64
+#define MAX_LAYOUTS 256
+#define MAX_RATIOS  8
 #define MAX_ARGS    96
 
 typedef struct layout {
-    int64_t gpus, tp, dp, ep;
+    int64_t gpus, tp, dp, ep; /* one instance */
+    int64_t pre, dec;         /* prefill and decode instances of a group; 0, 0: colocated */
     int ok;
     double rate_per_s, out_tps, it_W, meter_W, usd_per_gpu_hour, usd_per_M_out, usd_per_M_in;
     int64_t instances;
@@ -75,8 +80,11 @@ typedef struct layout {
 static int try_layout(const jfleet_job *j, const jenv *env, const char *chip, double p99_tpot,
                       char **extra, int nextra, layout *L, ms_err *err)
 {
-    char g[24], tp[24], dp[24], ep[24], ttft[40], tpot[40], req[40];
-    snprintf(g, sizeof g, "%lld", (long long)L->gpus);
+    char g[24], tp[24], dp[24], ep[24], ttft[40], tpot[40], req[40], pd[48];
+    /* A disaggregated group is one serve run of its P + D instances. */
+    snprintf(g, sizeof g, "%lld",
+             (long long)(L->gpus * (L->pre + L->dec > 0 ? L->pre + L->dec : 1)));
+    snprintf(pd, sizeof pd, "%lld:%lld", (long long)L->pre, (long long)L->dec);
     snprintf(tp, sizeof tp, "%lld", (long long)L->tp);
     snprintf(dp, sizeof dp, "%lld", (long long)L->dp);
     snprintf(ep, sizeof ep, "%lld", (long long)L->ep);
@@ -101,6 +109,10 @@ static int try_layout(const jfleet_job *j, const jenv *env, const char *chip, do
     for (int i = 0; i < j->chips.n && argc + 2 < MAX_ARGS; i++) {
         argv[argc++] = "--chips";
         argv[argc++] = (char *)j->chips.v[i];
+    }
+    if (L->pre > 0) {
+        argv[argc++] = "--disaggregate";
+        argv[argc++] = pd;
     }
     for (int i = 0; i < nextra && argc < MAX_ARGS; i++)
         argv[argc++] = extra[i];
@@ -145,8 +157,45 @@ static double objective_of(const jfleet_job *j, const layout *L)
 
 static void layout_text(const layout *L, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%lld GPUs: tp %lld, dp %lld, ep %lld", (long long)L->gpus, (long long)L->tp,
-             (long long)L->dp, (long long)L->ep);
+    int n = 0;
+    if (L->pre > 0)
+        n = snprintf(buf, cap, "prefill:decode %lld:%lld of ", (long long)L->pre,
+                     (long long)L->dec);
+    snprintf(buf + n, cap - (size_t)n, "%lld GPUs: tp %lld, dp %lld, ep %lld", (long long)L->gpus,
+             (long long)L->tp, (long long)L->dp, (long long)L->ep);
+}
+
+/* --disaggregate "1:1,1:3" into ratios[k][0]:ratios[k][1]. */
+static int parse_ratios(const char *text, int64_t ratios[][2], int *n, ms_err *err)
+{
+    *n = 0;
+    if (!text)
+        return MS_OK;
+    const char *p = text;
+    for (;;) {
+        char *end;
+        long long a = strtoll(p, &end, 10), b = -1;
+        if (end != p && *end == ':') {
+            const char *q = end + 1;
+            b = strtoll(q, &end, 10);
+            if (end == q)
+                b = -1;
+        }
+        if (a < 1 || b < 1 || a > 64 || b > 64 || (*end && *end != ','))
+            return ms_errf(err, MS_EUSAGE,
+                           "--disaggregate '%s': expected P:D pairs of whole numbers from 1 to "
+                           "64, separated by commas (1:1,1:3)",
+                           text);
+        if (*n == MAX_RATIOS)
+            return ms_errf(err, MS_EUSAGE, "--disaggregate '%s': at most %d ratios", text,
+                           MAX_RATIOS);
+        ratios[*n][0] = a;
+        ratios[*n][1] = b;
+        ++*n;
+        if (!*end)
+            return MS_OK;
+        p = end + 1;
+    }
 }
 
 int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
@@ -208,6 +257,15 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
         chip_db_free(db);
         return rc;
     }
+    int64_t ratios[MAX_RATIOS + 1][2] = {{0, 0}}; /* colocated first */
+    int nr = 0;
+    if (!rc)
+        rc = parse_ratios(j->disaggregate, ratios + 1, &nr, err);
+    nr++;
+    if (rc) {
+        chip_db_free(db);
+        return rc;
+    }
     int moe = m.num_experts > 0;
     layout(*L)[MAX_LAYOUTS] = calloc(nc, sizeof *L);
     if (!L) {
@@ -219,44 +277,53 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
     for (int64_t g = 1; g <= j->max_instance_gpus; g *= 2)
         for (int64_t tp = 1; tp <= 8 && tp <= g; tp *= 2)
             total += moe || tp == (g < 8 ? g : 8);
-    total *= nc;
+    total *= nc * (size_t)nr;
     for (size_t c = 0; c < nc && !rc; c++) {
         best[c] = smallest[c] = -1;
         for (int64_t g = 1; g <= j->max_instance_gpus && !rc; g *= 2)
-            for (int64_t tp = 1; tp <= 8 && tp <= g && !rc; tp *= 2) {
-                if (!moe && tp != (g < 8 ? g : 8)) /* dense: tensor parallel up to 8 */
-                    continue;
-                if (nl[c] == MAX_LAYOUTS)
-                    break;
-                layout *x = &L[c][nl[c]++];
-                *x = (layout){.gpus = g, .tp = tp, .dp = g / tp, .ep = moe ? g : 1};
-                rc = try_layout(j, env, names[c], p99_tpot, extra, nextra, x, err);
-                if (j->progress)
-                    j->progress(j->progress_ctx, (double)++done, (double)total, "layouts");
-                if (rc || !x->ok)
-                    continue;
-                double need_tps = !isnan(j->demand_tokens_per_day)
-                                      ? j->demand_tokens_per_day / 86400
-                                      : j->rate_per_s * x->out_tps / x->rate_per_s;
-                x->instances = (int64_t)ceil(need_tps / x->out_tps - 1e-9);
-                if (x->instances < 1)
-                    x->instances = 1;
-                x->fleet_gpus = (double)(x->instances * g);
-                x->fleet_W = (double)x->instances * x->it_W;
-                x->fleet_meter_W = (double)x->instances * x->meter_W;
-                x->usd_per_day = x->fleet_gpus * 24 * x->usd_per_gpu_hour;
-                if (smallest[c] < 0 || x->fleet_gpus < L[c][smallest[c]].fleet_gpus)
-                    smallest[c] = nl[c] - 1;
-                if (j->max_gpus != JOPT_NO_INT && x->fleet_gpus > (double)j->max_gpus) {
-                    x->ok = 0;
-                    snprintf(x->why, sizeof x->why,
-                             "the demand takes %lld instances, %.0f GPUs: over --max-gpus %lld",
-                             (long long)x->instances, x->fleet_gpus, (long long)j->max_gpus);
-                    continue;
+            for (int64_t tp = 1; tp <= 8 && tp <= g && !rc; tp *= 2)
+                for (int k = 0; k < nr && !rc; k++) {
+                    if (!moe && tp != (g < 8 ? g : 8)) /* dense: tensor parallel up to 8 */
+                        continue;
+                    if (nl[c] == MAX_LAYOUTS)
+                        break;
+                    layout *x = &L[c][nl[c]++];
+                    *x = (layout){.gpus = g,
+                                  .tp = tp,
+                                  .dp = g / tp,
+                                  .ep = moe ? g : 1,
+                                  .pre = ratios[k][0],
+                                  .dec = ratios[k][1]};
+                    rc = try_layout(j, env, names[c], p99_tpot, extra, nextra, x, err);
+                    if (j->progress)
+                        j->progress(j->progress_ctx, (double)++done, (double)total, "layouts");
+                    if (rc || !x->ok)
+                        continue;
+                    double need_tps = !isnan(j->demand_tokens_per_day)
+                                          ? j->demand_tokens_per_day / 86400
+                                          : j->rate_per_s * x->out_tps / x->rate_per_s;
+                    /* Runs of a group: one instance, or P + D of them. */
+                    int64_t runs = (int64_t)ceil(need_tps / x->out_tps - 1e-9);
+                    if (runs < 1)
+                        runs = 1;
+                    int64_t per_run = x->pre > 0 ? x->pre + x->dec : 1;
+                    x->instances = runs * per_run;
+                    x->fleet_gpus = (double)(x->instances * g);
+                    x->fleet_W = (double)runs * x->it_W;
+                    x->fleet_meter_W = (double)runs * x->meter_W;
+                    x->usd_per_day = x->fleet_gpus * 24 * x->usd_per_gpu_hour;
+                    if (smallest[c] < 0 || x->fleet_gpus < L[c][smallest[c]].fleet_gpus)
+                        smallest[c] = nl[c] - 1;
+                    if (j->max_gpus != JOPT_NO_INT && x->fleet_gpus > (double)j->max_gpus) {
+                        x->ok = 0;
+                        snprintf(x->why, sizeof x->why,
+                                 "the demand takes %lld instances, %.0f GPUs: over --max-gpus %lld",
+                                 (long long)x->instances, x->fleet_gpus, (long long)j->max_gpus);
+                        continue;
+                    }
+                    if (best[c] < 0 || objective_of(j, x) < objective_of(j, &L[c][best[c]]))
+                        best[c] = nl[c] - 1;
                 }
-                if (best[c] < 0 || objective_of(j, x) < objective_of(j, &L[c][best[c]]))
-                    best[c] = nl[c] - 1;
-            }
     }
     for (size_t c = 0; c < nc && !rc; c++)
         if (best[c] < 0 && smallest[c] >= 0) {
@@ -298,7 +365,8 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
         report_num(r, "usd_per_day", "cost a day", x->usd_per_day, "USD");
         report_num(r, "usd_per_million_output_tokens", "$ per 1M output", x->usd_per_M_out, "USD");
         report_num(r, "usd_per_million_input_tokens", "$ per 1M input", x->usd_per_M_in, "USD");
-        report_num(r, "instance_rate_per_s", "requests/s an instance", x->rate_per_s, "requests/s");
+        report_num(r, "instance_rate_per_s", "requests/s an instance or group", x->rate_per_s,
+                   "requests/s");
     }
     report_table_end(r);
     report_table(r, "layouts", "every layout tried");

@@ -11,7 +11,10 @@
  * (output tokens a day, or requests a second) then takes ceil(demand /
  * one instance's rate) instances; their GPUs, IT power (the instance run's
  * mean, its share of the network included) and cost a day (GPU-hours at
- * the run's all-in price) follow; a fleet over the GPUs allowed is set
+ * the run's all-in price) follow. With --disaggregate, each layout is also
+ * tried as groups of P prefill and D decode instances (serve
+ * --disaggregate P:D, the group simulated as one run), the demand taking
+ * whole groups. A fleet over the GPUs allowed is set
  * aside. Each chip's best layout is the one with
  * the lowest objective: cost a day, GPUs, or power. */
 #ifndef MS_JFLEET_H
@@ -32,6 +35,7 @@ typedef struct jfleet_job {
     double duration_s;         /* of arrivals, per trial of an instance's Server search */
     int64_t max_instance_gpus; /* the largest instance tried */
     int64_t max_gpus;          /* the largest fleet allowed; JOPT_NO_INT: none */
+    const char *disaggregate;  /* "1:1,1:3": prefill:decode groups to try too; NULL: none */
     int objective;             /* 0 cost, 1 GPUs, 2 power */
     jopt_list serve_arg;       /* more serve options for every run ("--mtp-accept 0.85") */
     jopt_list chips;
