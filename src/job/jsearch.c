@@ -187,7 +187,8 @@ typedef struct inputs {
     int have_power;         /* the chip's power levels are known */
     char power_note[300];   /* why not, when not */
     double floor_meter_w;   /* the whole job at its floor, at the meter */
-    double busy_meter_w;    /* the whole job busy at its least busy draw, at the meter */
+    double busy_meter_w;    /* the job's GPUs busy, at the least, over the floor, at the meter */
+    double compute_meter_w; /* computing, at the least (memory-bound), over the floor */
     double usd_per_s_fixed; /* capital a second (the flat price's share without energy: 0) */
 } inputs;
 
@@ -220,15 +221,15 @@ static int load_power(const jsearch_job *j, const jenv *env, inputs *in, ms_err 
         ((double)j->gpus * pwr_it_per_gpu_w(&pw->lv, pwr_floor_w(&pw->lv, &pw->site)) +
          (double)switches * pw->site.switch_w) *
         pw->site.pue;
-    /* A busy second draws at least the lesser of memory-bound and
-     * communication power (matrix power is above both), and no less than
-     * the floor. */
-    double floor_w = pwr_floor_w(&pw->lv, &pw->site);
+    /* Above the floor, a second of compute draws at least memory-bound
+     * power (matrix power is above it), a busy second of any kind at
+     * least the lesser of that and communication power. */
+    double floor_w = pwr_floor_w(&pw->lv, &pw->site), g = (double)j->gpus;
     double busy_w = fmax(floor_w, fmin(pw->lv.memory_w, pw->lv.comm_w));
-    in->busy_meter_w =
-        in->floor_meter_w +
-        (double)j->gpus * (pwr_it_per_gpu_w(&pw->lv, busy_w) - pwr_it_per_gpu_w(&pw->lv, floor_w)) *
-            pw->site.pue;
+    double compute_w = fmax(floor_w, pw->lv.memory_w);
+    double floor_it_w = pwr_it_per_gpu_w(&pw->lv, floor_w);
+    in->busy_meter_w = g * (pwr_it_per_gpu_w(&pw->lv, busy_w) - floor_it_w) * pw->site.pue;
+    in->compute_meter_w = g * (pwr_it_per_gpu_w(&pw->lv, compute_w) - floor_it_w) * pw->site.pue;
     in->usd_per_s_fixed =
         isfinite(pw->price_per_gpu_hour)
             ? 0 /* the price is all in: a step's cost is its GPU-hours at it */
@@ -354,6 +355,7 @@ typedef struct cand {
     int32_t tp, pp, vpp, cp, ep, mb;
     int8_t zero, recompute, schedule, recipe; /* recipe: index into the tried list */
     double bound_s;                           /* no schedule runs it faster */
+    double compute_bound_s;                   /* of it, compute (the rest communication) */
     double mem_B;                             /* per rank, before a schedule's extras */
     uint32_t order;                           /* enumeration order: ties are broken by it */
 } cand;
@@ -469,6 +471,8 @@ static int assess(const jsearch_job *j, const inputs *in, const char *const *tri
     if (rc)
         return 1;
     x->bound_s = step_lower_bound(&w, &p, (sched_kind)x->schedule);
+    step_work compute_only = {.compute_s = w.compute_s};
+    x->compute_bound_s = step_lower_bound(&compute_only, &p, (sched_kind)x->schedule);
     plan_memory mem = plan_memory_per_rank(&p, &in->m);
     x->mem_B = mem.total_B;
     return 0;
@@ -696,17 +700,18 @@ static int front_add(front *f, double t, double m)
     return 0;
 }
 
-/* The least objective a plan whose step lasts at least bound_s can have:
- * the time itself, or its energy: bound_s is a pipeline rank's busy
- * seconds at the least (step_lower_bound: every task's work shared over
- * the ranks, none of it idle), and each busy second of every GPU draws at
- * least busy_meter_w's share. */
-static double obj_bound(const jsearch_job *j, const inputs *in, double bound_s)
+/* The least objective x can have: its step's time, or its energy: the
+ * floor for the step, and above it x's bound in busy seconds of each
+ * pipeline rank (step_lower_bound: every task's work shared over the
+ * ranks, none of it idle), its compute at least memory-bound power, the
+ * rest at least the least busy power. */
+static double obj_bound(const jsearch_job *j, const inputs *in, const cand *x)
 {
     if (j->objective == 0)
-        return bound_s;
-    double energy_j = in->busy_meter_w * bound_s;
-    return j->objective == 2 ? energy_j : step_usd(in, (double)j->gpus, bound_s, energy_j);
+        return x->bound_s;
+    double energy_j = in->floor_meter_w * x->bound_s + in->compute_meter_w * x->compute_bound_s +
+                      in->busy_meter_w * (x->bound_s - x->compute_bound_s);
+    return j->objective == 2 ? energy_j : step_usd(in, (double)j->gpus, x->bound_s, energy_j);
 }
 
 /* ---- the report ---- */
@@ -844,13 +849,17 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
         double pareto_keep = within * best_t;
         if (j->exhaustive)
             keep = pareto_keep = INFINITY;
-        /* The objective's bound grows with the time's: both are sorted. */
-        double obj_lb = obj_bound(j, &in, x->bound_s);
-        if (obj_lb > keep && x->bound_s > pareto_keep) { /* and every one after it */
+        /* The candidates after x bound no lower in time, nor in cost or
+         * energy with every busy second at the least busy draw: when that
+         * cannot place, stop. */
+        cand least = {.bound_s = x->bound_s, .compute_bound_s = 0};
+        double obj_lb = obj_bound(j, &in, x), least_lb = obj_bound(j, &in, &least);
+        if (least_lb > keep && x->bound_s > pareto_keep) {
             out->pruned_bound += (int64_t)(c.n - i);
             break;
         }
-        if (obj_lb > keep && front_dominates(&fr, x->bound_s, x->mem_B)) {
+        if (obj_lb > keep &&
+            (x->bound_s > pareto_keep || front_dominates(&fr, x->bound_s, x->mem_B))) {
             out->pruned_bound++;
             continue;
         }
