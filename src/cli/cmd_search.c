@@ -109,7 +109,7 @@ const cli_cmd cmd_search = {
         "parallel, ZeRO 0-3, micro-batches of 1-8 sequences, each recompute policy and\n"
         "precision. Plans that do not fit in memory are pruned, then every plan whose lower\n"
         "bound (its compute alone, shared over the pipeline ranks) cannot place in the top K\n"
-        "or the Pareto set of step time and memory; the rest are simulated as megasim train\n"
+        "or the Pareto set of step time, memory and cost; the rest are simulated as megasim train\n"
         "runs them, fastest first. The counts of each are printed. --objective cost or\n"
         "energy ranks by a step's cost (capital and energy, or a price per GPU-hour) or its\n"
         "energy at the meter, drawn as megasim train draws it. A plan's text, as the\n"

@@ -41,8 +41,8 @@ static const jopt rows[] = {
      "model context parallelism's exchange of keys and values, so cp > 1 would look free)"},
     {"top", JOPT_INT, "K", NULL, "10", 1, 1000, NULL, J(top), "plans to list, fastest first"},
     {"pareto-within", JOPT_NUM, "X", NULL, "0.1", 0, 10, NULL, J(pareto_within),
-     "the Pareto set of step time and memory holds plans up to this much slower than the "
-     "fastest (0.1: 10%)"},
+     "the Pareto set of step time, memory and cost holds plans up to this much slower than "
+     "the fastest (0.1: 10%)"},
     {"compare-plan", JOPT_STR, "PLAN", NULL, NULL, NAN, NAN, NULL, J(compare_plan),
      "a plan to place in the ranking: tp=1,pp=16,ep=64,zero=1,mb=1,schedule=dualpipe,"
      "recompute=selective,precision=fp8 (keys left out: tp, pp, vpp, cp, ep 1, zero 1, mb 1, "
@@ -561,7 +561,7 @@ typedef struct result {
     double obj; /* what the ranking minimizes */
     double step_s, tokens_per_s, mfu, mem_B, bubble, exposed, gpu_hours_per_T;
     double energy_j, usd; /* a step's; NAN when unknown */
-    int on_front;         /* in the Pareto set of step time and memory */
+    int on_front;         /* in the Pareto set of step time, memory and cost */
     step_part part[2];
     double part_frac[2];
 } result;
@@ -653,65 +653,77 @@ static void topk_add(topk *tk, double t)
     }
 }
 
-/* Whether a plan simulated already is at least as fast as bound with no
- * more memory than mem: then x is in no Pareto set. The front is kept as
- * plans sorted by step time, each needing less memory than the one
- * before. */
+/* Whether a plan simulated already is at least as fast as bound, with no
+ * more memory than mem and costing no more than cost: then x is in no
+ * Pareto set. The front keeps the plans no other dominates, sorted by
+ * step time. Cost is 0 for every plan when it is unknown: the set is then
+ * of step time and memory. */
 typedef struct front {
-    double *t, *m;
+    double *t, *m, *c;
     size_t n, cap;
 } front;
 
-static int front_dominates(const front *f, double bound_s, double mem_B)
+static int front_dominates(const front *f, double bound_s, double mem_B, double cost)
 {
     for (size_t i = 0; i < f->n && f->t[i] <= bound_s; i++)
-        if (f->m[i] <= mem_B)
+        if (f->m[i] <= mem_B && f->c[i] <= cost)
             return 1;
     return 0;
 }
 
-static int front_add(front *f, double t, double m)
+static int front_add(front *f, double t, double m, double c)
 {
-    if (front_dominates(f, t, m))
+    if (front_dominates(f, t, m, c))
         return 0;
     /* Drop what the new plan dominates, insert it in time order. */
     size_t w = 0;
     for (size_t i = 0; i < f->n; i++)
-        if (!(f->t[i] >= t && f->m[i] >= m))
-            f->t[w] = f->t[i], f->m[w] = f->m[i], w++;
+        if (!(f->t[i] >= t && f->m[i] >= m && f->c[i] >= c))
+            f->t[w] = f->t[i], f->m[w] = f->m[i], f->c[w] = f->c[i], w++;
     f->n = w;
     if (f->n == f->cap) {
         size_t cap = f->cap ? 2 * f->cap : 64;
-        double *a = realloc(f->t, cap * sizeof *a), *b;
-        if (!a)
-            return -1;
-        f->t = a;
-        if (!(b = realloc(f->m, cap * sizeof *b)))
-            return -1;
-        f->m = b;
+        double **arrays[] = {&f->t, &f->m, &f->c};
+        for (int a = 0; a < 3; a++) {
+            double *grown = realloc(*arrays[a], cap * sizeof *grown);
+            if (!grown)
+                return -1;
+            *arrays[a] = grown;
+        }
         f->cap = cap;
     }
     size_t i = f->n++;
     while (i > 0 && f->t[i - 1] > t) {
-        f->t[i] = f->t[i - 1], f->m[i] = f->m[i - 1];
+        f->t[i] = f->t[i - 1], f->m[i] = f->m[i - 1], f->c[i] = f->c[i - 1];
         i--;
     }
-    f->t[i] = t, f->m[i] = m;
+    f->t[i] = t, f->m[i] = m, f->c[i] = c;
     return 0;
 }
 
-/* The least objective x can have: its step's time, or its energy: the
- * floor for the step, and above it x's bound in busy seconds of each
- * pipeline rank (step_lower_bound: every task's work shared over the
- * ranks, none of it idle), its compute at least memory-bound power, the
- * rest at least the least busy power. */
+/* The least energy x's step can draw at the meter: the floor for the
+ * step, and above it x's bound in busy seconds of each pipeline rank
+ * (step_lower_bound: every task's work shared over the ranks, none of it
+ * idle), its compute at least memory-bound power, the rest at least the
+ * least busy power. */
+static double energy_bound(const inputs *in, const cand *x)
+{
+    return in->floor_meter_w * x->bound_s + in->compute_meter_w * x->compute_bound_s +
+           in->busy_meter_w * (x->bound_s - x->compute_bound_s);
+}
+
+/* The least cost of x's step; 0 when cost is unknown (as the front's). */
+static double cost_bound(const jsearch_job *j, const inputs *in, const cand *x)
+{
+    return in->have_power ? step_usd(in, (double)j->gpus, x->bound_s, energy_bound(in, x)) : 0;
+}
+
+/* The least objective x can have. */
 static double obj_bound(const jsearch_job *j, const inputs *in, const cand *x)
 {
-    if (j->objective == 0)
-        return x->bound_s;
-    double energy_j = in->floor_meter_w * x->bound_s + in->compute_meter_w * x->compute_bound_s +
-                      in->busy_meter_w * (x->bound_s - x->compute_bound_s);
-    return j->objective == 2 ? energy_j : step_usd(in, (double)j->gpus, x->bound_s, energy_j);
+    return j->objective == 0   ? x->bound_s
+           : j->objective == 1 ? cost_bound(j, in, x)
+                               : energy_bound(in, x);
 }
 
 /* ---- the report ---- */
@@ -858,8 +870,8 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
             out->pruned_bound += (int64_t)(c.n - i);
             break;
         }
-        if (obj_lb > keep &&
-            (x->bound_s > pareto_keep || front_dominates(&fr, x->bound_s, x->mem_B))) {
+        if (obj_lb > keep && (x->bound_s > pareto_keep ||
+                              front_dominates(&fr, x->bound_s, x->mem_B, cost_bound(j, &in, x)))) {
             out->pruned_bound++;
             continue;
         }
@@ -876,7 +888,8 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
             out->failed++;
             continue;
         }
-        if (results_push(&res, &one) || front_add(&fr, one.step_s, one.mem_B)) {
+        if (results_push(&res, &one) ||
+            front_add(&fr, one.step_s, one.mem_B, in.have_power ? one.usd : 0)) {
             rc = ms_errf(err, MS_ENOMEM, "out of memory for the results");
             goto out;
         }
@@ -905,17 +918,24 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
         }
         goto out;
     }
-    /* The Pareto set of step time and memory, among plans within
-     * --pareto-within of the fastest: fastest first, a plan is on it when
-     * every plan before it needs more memory, and no plan of the same
-     * step needs less. */
+    /* The Pareto set of step time, memory and cost (when known), among
+     * plans within --pareto-within of the fastest: a plan is on it when no
+     * other is at least as good in all three and better in one. One that
+     * dominates it is no slower, so within the window too. */
     qsort(res.a, res.n, sizeof *res.a, by_step);
-    double within_s = within * res.a[0].step_s, least_B = INFINITY;
-    for (size_t i = 0; i < res.n && res.a[i].step_s <= within_s; i++) {
-        int dominated = least_B <= res.a[i].mem_B;
-        for (size_t k = i + 1; !dominated && k < res.n && res.a[k].step_s == res.a[i].step_s; k++)
-            dominated = res.a[k].mem_B < res.a[i].mem_B;
-        least_B = fmin(least_B, res.a[i].mem_B);
+    size_t nwin = 0;
+    while (nwin < res.n && res.a[nwin].step_s <= within * res.a[0].step_s)
+        nwin++;
+    for (size_t i = 0; i < nwin; i++) {
+        const result *a = &res.a[i];
+        double ca = in.have_power ? a->usd : 0;
+        int dominated = 0;
+        for (size_t k = 0; k < nwin && res.a[k].step_s <= a->step_s && !dominated; k++) {
+            const result *b = &res.a[k];
+            double cb = in.have_power ? b->usd : 0;
+            dominated = b->mem_B <= a->mem_B && cb <= ca &&
+                        (b->step_s < a->step_s || b->mem_B < a->mem_B || cb < ca);
+        }
         res.a[i].on_front = !dominated;
     }
     qsort(res.a, res.n, sizeof *res.a, by_obj);
@@ -996,7 +1016,10 @@ int jsearch_run(const jsearch_job *j, const jenv *env, report *r, jsearch_out *o
     }
     report_table_end(r);
     snprintf(title, sizeof title,
-             "Pareto set: plans within %.3g%% of the fastest step, none faster with less memory",
+             in.have_power ? "Pareto set: plans within %.3g%% of the fastest step that no plan "
+                             "beats in step, memory and cost at once"
+                           : "Pareto set: plans within %.3g%% of the fastest step, none faster "
+                             "with less memory (cost unknown)",
              100 * j->pareto_within);
     report_table(r, "pareto", title);
     qsort(res.a, res.n, sizeof *res.a, by_step);
@@ -1020,6 +1043,7 @@ out:
     free(res.a);
     free(fr.t);
     free(fr.m);
+    free(fr.c);
     free(tk.t);
     free(c.a);
     free(bc);

@@ -16,8 +16,9 @@
  * and bubbles only add). Candidates are simulated (train/step) in the
  * order of their bound; one whose bound is above the K-th best step found
  * (and above the compared plan's step) and above the step of a simulated
- * plan that needs no more memory is neither in the top K nor in the Pareto
- * set of step time and memory, and is not simulated.
+ * plan that needs no more memory and costs no more is neither in the top
+ * K nor in the Pareto set of step time, memory and cost (of step time and
+ * memory when the chip's power or price is unknown), and is not simulated.
  *
  * With --objective cost or energy the plans are ranked by what a step
  * costs (ownership or a price per GPU-hour, with its energy at the meter)
@@ -105,8 +106,8 @@ typedef struct jsearch_out {
 } jsearch_out;
 
 /* Runs the search j (what "train"), filling r: the inputs, "search" (the
- * counts), "best", the tables "top" (the K fastest) and "pareto" (step
- * time against memory per GPU), "compare" (the compared plan and its
+ * counts), "best", the tables "top" (the K best by the objective) and
+ * "pareto" (step time, memory per GPU and cost), "compare" (the compared plan and its
  * rank), and the table "simulated" (every plan run, what --csv writes).
  * Fails naming the option at fault (MS_EUSAGE), or MS_EINVAL when no plan
  * fits (saying the closest and by how much). */
