@@ -1,5 +1,6 @@
 /* Tests of report (src/report): the unit formats a person reads, and one
- * report rendered as text, JSON and CSV, each held to what it must say. */
+ * report rendered as text, JSON, CSV, HTML and Markdown, each held to what
+ * it must say. */
 #include <CUnit/Basic.h>
 #include <math.h>
 #include <stdlib.h>
@@ -198,12 +199,195 @@ static void test_find_and_append(void)
     report_free(b);
 }
 
+/* A report for the document renderers: top-level values, a titled group
+ * holding a titled group, a hidden group, a table of a string and a number
+ * column, and strings holding '<', '&' and '|'. */
+static report *doc_example(void)
+{
+    report *r = report_new();
+    report_num(r, "power_w", "power", 1234.5, "W");
+    report_str(r, "note", NULL, "a < b & c | d");
+    report_begin(r, "outer", "Outer <1>");
+    report_int(r, "gpus", "GPUs", 2048, "");
+    report_begin(r, "inner", "Inner & more");
+    report_num(r, "hbm_bw_Bps", "HBM bandwidth", 3.35e12, "B/s");
+    report_end(r);
+    report_end(r);
+    report_begin_hidden(r, "inputs");
+    report_str(r, "secret", NULL, "hidden-value-xyz");
+    report_end(r);
+    report_table(r, "chips", "chips | list");
+    report_row(r);
+    report_str(r, "chip", NULL, "H100");
+    report_num(r, "tdp_w", "TDP", 700, "W");
+    report_row(r);
+    report_str(r, "chip", NULL, "H20 <cut>");
+    report_num(r, "tdp_w", "TDP", 400, "W");
+    report_table_end(r);
+    return r;
+}
+
+/* What writer makes of r at level, NUL-terminated, for the caller to free. */
+static char *render(const report *r, int (*writer)(const report *, FILE *, int, ms_err *),
+                    int level)
+{
+    char *s = NULL;
+    size_t len = 0;
+    ms_err err = {0};
+    FILE *f = open_memstream(&s, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(writer(r, f, level, &err), MS_OK);
+    fclose(f);
+    return s;
+}
+
+/* Each of want in s, none of unwanted; a miss prints what was looked for
+ * and the whole document. */
+static void check_doc(const char *s, const char *const *want, size_t nwant,
+                      const char *const *unwanted, size_t nunwanted)
+{
+    for (size_t i = 0; i < nwant; i++) {
+        if (!strstr(s, want[i]))
+            fprintf(stderr, "\n  missing '%s' in:\n%s", want[i], s);
+        CU_ASSERT_PTR_NOT_NULL(strstr(s, want[i]));
+    }
+    for (size_t i = 0; i < nunwanted; i++) {
+        if (strstr(s, unwanted[i]))
+            fprintf(stderr, "\n  unwanted '%s' in:\n%s", unwanted[i], s);
+        CU_ASSERT_PTR_NULL(strstr(s, unwanted[i]));
+    }
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void test_html(void)
+{
+    report *r = doc_example();
+    char *s = render(r, report_write_html, 2);
+    static const char *const want[] = {
+        "<table class=\"kv\">\n<tr><th scope=\"row\">power</th><td class=\"num\">",
+        "<tr><th scope=\"row\">note</th><td>a &lt; b &amp; c | d</td></tr>\n",
+        "<section>\n<h2>Outer &lt;1&gt;</h2>\n",
+        "<tr><th scope=\"row\">GPUs</th><td class=\"num\">2,048</td></tr>\n",
+        "<section>\n<h3>Inner &amp; more</h3>\n",
+        "<td class=\"num\">3.35 TB/s</td>",
+        "</section>\n</section>\n",
+        "<table>\n<caption>chips | list</caption>\n"
+        "<thead><tr><th>chip</th><th class=\"num\">TDP</th></tr></thead>\n<tbody>\n"
+        "<tr><td>H100</td><td class=\"num\">700 W</td></tr>\n"
+        "<tr><td>H20 &lt;cut&gt;</td><td class=\"num\">400 W</td></tr>\n</tbody>\n</table>\n",
+    };
+    static const char *const unwanted[] = {
+        "hidden-value-xyz", "inputs", "secret", "<h1", "<h4", "a < b", "<cut>", "<html"};
+    check_doc(s, want, N(want), unwanted, N(unwanted));
+    /* The top-level values come first, then h2 before the h3 it holds. */
+    const char *kv = strstr(s, "<table class=\"kv\">"), *h2 = strstr(s, "<h2>"),
+               *h3 = strstr(s, "<h3>");
+    CU_ASSERT(kv == s && h2 && h3 && h2 < h3);
+    free(s);
+    /* Headings stop at h6. */
+    s = render(r, report_write_html, 6);
+    static const char *const deep[] = {"<h6>Outer", "<h6>Inner"};
+    static const char *const too_deep[] = {"<h7", "<h5"};
+    check_doc(s, deep, N(deep), too_deep, N(too_deep));
+    free(s);
+    report_free(r);
+}
+
+/* A number reads the same in HTML and Markdown as in text. */
+static void test_doc_numbers_as_text(void)
+{
+    report *r = doc_example();
+    char want[64], text_line[128], html_cell[128], md_row[128];
+    report_format(1234.5, "W", want, sizeof want);
+    CU_ASSERT_STRING_EQUAL(want, "1.234 kW"); /* 1234.5 in 4 significant digits */
+    snprintf(text_line, sizeof text_line, "power  %s\n", want);
+    snprintf(html_cell, sizeof html_cell, "<td class=\"num\">%s</td>", want);
+    snprintf(md_row, sizeof md_row, "| power | %s |\n", want);
+    FILE *f = tmpfile();
+    ms_err err = {0};
+    CU_ASSERT_EQUAL(report_write_text(r, f, &err), MS_OK);
+    char *text = slurp(f), *html = render(r, report_write_html, 2),
+         *md = render(r, report_write_markdown, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, text_line));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, html_cell));
+    CU_ASSERT_PTR_NOT_NULL(strstr(md, md_row));
+    free(text);
+    free(html);
+    free(md);
+    fclose(f);
+    report_free(r);
+}
+
+static void test_markdown(void)
+{
+    report *r = doc_example();
+    char *s = render(r, report_write_markdown, 2);
+    static const char *const want[] = {
+        "| quantity | value |\n| --- | --- |\n| power | ",
+        "| note | a < b & c \\| d |\n",
+        "\n## Outer <1>\n\n| quantity | value |\n| --- | --- |\n| GPUs | 2,048 |\n",
+        "\n### Inner & more\n\n| quantity | value |\n| --- | --- |\n| HBM bandwidth | 3.35 TB/s "
+        "|\n",
+        "\n**chips \\| list**\n\n| chip | TDP |\n| --- | ---: |\n| H100 | 700 W |\n"
+        "| H20 <cut> | 400 W |\n",
+    };
+    static const char *const unwanted[] = {"hidden-value-xyz", "secret", "#### ", "c | d"};
+    check_doc(s, want, N(want), unwanted, N(unwanted));
+    CU_ASSERT(strncmp(s, "| quantity | value |\n", 21) == 0); /* top-level values first */
+    free(s);
+    report_free(r);
+}
+
+/* A table inside a row is drawn after its table, as a table of its own;
+ * a write error is MS_EIO. */
+static void test_doc_nested_and_failed(void)
+{
+    report *r = report_new();
+    report_table(r, "runs", "runs");
+    report_row(r);
+    report_str(r, "name", NULL, "a");
+    report_table(r, "trials", "trials of a");
+    report_row(r);
+    report_num(r, "ttft_s", "TTFT", 0.5, "s");
+    report_table_end(r);
+    report_row(r);
+    report_str(r, "name", NULL, "b");
+    report_table_end(r);
+    char *s = render(r, report_write_html, 2);
+    static const char *const want[] = {
+        "<caption>runs</caption>\n<thead><tr><th>name</th></tr></thead>\n<tbody>\n"
+        "<tr><td>a</td></tr>\n<tr><td>b</td></tr>\n</tbody>\n</table>\n"
+        "<table>\n<caption>trials of a</caption>\n",
+        "<tr><td class=\"num\">500 ms</td></tr>\n",
+    };
+    check_doc(s, want, N(want), NULL, 0);
+    free(s);
+    s = render(r, report_write_markdown, 2);
+    static const char *const want_md[] = {"| name |\n| --- |\n| a |\n| b |\n\n**trials of a**\n\n"
+                                          "| TTFT |\n| ---: |\n| 500 ms |\n"};
+    check_doc(s, want_md, N(want_md), NULL, 0);
+    free(s);
+    /* A stream that cannot be written: MS_EIO, as text gives. */
+    FILE *ro = fopen("/dev/null", "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
+    ms_err err = {0};
+    CU_ASSERT_EQUAL(report_write_html(r, ro, 2, &err), MS_EIO);
+    CU_ASSERT_EQUAL(report_write_markdown(r, ro, 2, &err), MS_EIO);
+    fclose(ro);
+    report_free(r);
+}
+
 static CU_TestInfo tests[] = {
     {"unit formats", test_format},
     {"a number found outside tables; a report appended", test_find_and_append},
     {"text rendering", test_text},
     {"JSON rendering", test_json},
     {"CSV rendering", test_csv},
+    {"HTML rendering", test_html},
+    {"Markdown rendering", test_markdown},
+    {"HTML and Markdown numbers as text prints them", test_doc_numbers_as_text},
+    {"HTML and Markdown: a table in a row; a write error", test_doc_nested_and_failed},
     CU_TEST_INFO_NULL,
 };
 

@@ -9,6 +9,7 @@ extern const cli_cmd cmd_chips;
 extern const cli_cmd cmd_chip;
 extern const cli_cmd cmd_roofline;
 extern const cli_cmd cmd_default;
+extern const cli_cmd cmd_report;
 extern const cli_cmd cmd_model;
 extern const cli_cmd cmd_validate;
 extern const cli_cmd cmd_calibrate;

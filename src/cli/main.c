@@ -1,5 +1,6 @@
 /* megasim: the command-line entry point. Dispatches to the subcommands in
- * the table below; with no arguments, says what megasim can do. */
+ * the table below; with no arguments, runs the report of the whole story
+ * (megasim report); --help says what megasim can do. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,7 +10,7 @@ static const cli_cmd *const commands[] = {
     &cmd_default,  &cmd_chips,     &cmd_chip,         &cmd_roofline, &cmd_model,
     &cmd_validate, &cmd_calibrate, &cmd_collective,   &cmd_train,    &cmd_serve,
     &cmd_size,     &cmd_run,       &cmd_export_check, &cmd_derive,   &cmd_export_frontier,
-    &cmd_search,   &cmd_sweep,
+    &cmd_search,   &cmd_sweep,     &cmd_report,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -24,8 +25,8 @@ static void overview(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-15s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f,
-            "\nThe default scenario: 'megasim default' (a roofline comparison of the H100, H800,\n"
-            "H20, H200 and B200).\n"
+            "\nWith no arguments: 'megasim report', the whole story as a report to open in a\n"
+            "browser (megasim-report/index.html). 'megasim default': a roofline comparison.\n"
             "Data (hwdb/, workloads/, scenarios/): %s\n"
             "  (%s; looked for beside the binary, then in $MEGASIM_HOME,\n"
             "  then in the source tree). Files named on the command line are looked for in the\n"
@@ -44,7 +45,11 @@ int main(int argc, char **argv)
         printf("megasim %s\n", cli_version());
         return CLI_EXIT_OK;
     }
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+    if (argc < 2) {
+        char *report_argv[] = {"report", NULL};
+        return cmd_report.run(&cmd_report, 1, report_argv);
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         if (argc >= 3 && strcmp(argv[1], "help") == 0) {
             for (size_t i = 0; i < NCOMMANDS; i++)

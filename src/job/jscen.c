@@ -7,9 +7,17 @@
 #include <string.h>
 
 #include "io/jsonfile.h"
-#include "job/jserve.h"
 #include "job/jcompare.h"
+#include "job/jexport.h"
+#include "job/jfleet.h"
+#include "job/jfrontier.h"
+#include "job/jroof.h"
+#include "job/jsearch.h"
+#include "job/jserve.h"
+#include "job/jsize.h"
+#include "job/jsystem.h"
 #include "job/jtrain.h"
+#include "job/jvalid.h"
 #include "report/report.h"
 
 /* The JSON object in path (as given, else under the data directory);
@@ -238,4 +246,185 @@ int jscen_command(const char *path, const jenv *env, char *name, size_t cap, ms_
         snprintf(name, cap, "%s", c->valuestring);
     cJSON_Delete(root);
     return rc;
+}
+
+/* ---- any command, into a report ---- */
+
+/* job (of table t) at its defaults, then obj's fields, then extra. */
+static int fill_job(const jopt_table *t, void *job, const cJSON *obj, const char *label,
+                    const char *cmd, int nextra, char **extra, texts *own, ms_err *err)
+{
+    const char *pos[1];
+    int npos, help, rc;
+    if ((rc = jopt_defaults(t, job, err)) || (rc = fill(t, job, obj, label, cmd, own, err)))
+        return rc;
+    if ((rc = jopt_apply(t, job, nextra, extra, pos, 0, &npos, &help, err)))
+        return ms_errf(err, rc, "%s: %s", label, err->msg);
+    return MS_OK;
+}
+
+static int report_train(const cJSON *obj, const char *label, int nextra, char **extra,
+                        const jenv *env, texts *own, report *r, ms_err *err)
+{
+    jtrain_job j = {0};
+    jtrain_out o = {0};
+    int rc = fill_job(&jtrain_options, &j, obj, label, "train", nextra, extra, own, err);
+    if (!rc && jcompare_wanted(&j)) {
+        char warnings[2048];
+        rc = jcompare_run(&j, env, r, warnings, sizeof warnings, err);
+    } else if (!rc) {
+        jtrain_job run = j;
+        jsearch_out so;
+        if (j.best_plan)
+            rc = jcompare_best_plan(&j, env, &run, &so, err);
+        if (!rc)
+            rc = jtrain_run(&run, env, r, &o, err);
+    }
+    jtrain_out_free(&o);
+    return rc;
+}
+
+static int report_serve(const cJSON *obj, const char *label, int nextra, char **extra,
+                        const jenv *env, texts *own, report *r, ms_err *err)
+{
+    jserve_job j = {0};
+    jserve_out o = {0};
+    int rc = fill_job(&jserve_options, &j, obj, label, "serve", nextra, extra, own, err);
+    if (!rc && j.chip && strchr(j.chip, ',')) {
+        char warnings[2048];
+        rc = jcompare_serve_run(&j, env, r, warnings, sizeof warnings, err);
+    } else if (!rc) {
+        rc = jserve_run(&j, env, r, &o, err);
+    }
+    jserve_out_free(&o);
+    return rc;
+}
+
+static int report_size(const cJSON *obj, const char *label, int nextra, char **extra,
+                       const jenv *env, texts *own, report *r, ms_err *err)
+{
+    jsize_job j = {0};
+    jsize_out o;
+    int rc = fill_job(&jsize_options, &j, obj, label, "size", nextra, extra, own, err);
+    return rc ? rc : jsize_run(&j, env, r, &o, err);
+}
+
+static int report_roofline(const cJSON *obj, const char *label, int nextra, char **extra,
+                           const jenv *env, texts *own, report *r, ms_err *err)
+{
+    jroof_job j = {0};
+    int rc = fill_job(&jroof_options, &j, obj, label, "roofline", nextra, extra, own, err);
+    if (rc)
+        return rc;
+    jroof_out *o = calloc(1, sizeof *o); /* large: its points and curves */
+    if (!o)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    rc = jroof_run(&j, env, r, o, err);
+    free(o);
+    return rc;
+}
+
+static int report_export_check(const cJSON *obj, const char *label, int nextra, char **extra,
+                               const jenv *env, texts *own, report *r, ms_err *err)
+{
+    jexport_check_job j = {0};
+    int rc =
+        fill_job(&jexport_check_options, &j, obj, label, "export-check", nextra, extra, own, err);
+    return rc ? rc : jexport_check_run(&j, env, r, err);
+}
+
+static int report_frontier(const cJSON *obj, const char *label, int nextra, char **extra,
+                           const jenv *env, texts *own, report *r, ms_err *err)
+{
+    jfrontier_job j = {0};
+    jfrontier_out o = {0};
+    int rc =
+        fill_job(&jfrontier_options, &j, obj, label, "export-frontier", nextra, extra, own, err);
+    if (!rc)
+        rc = jfrontier_run(&j, env, r, &o, err);
+    jfrontier_out_free(&o);
+    return rc;
+}
+
+static int report_search_train(const cJSON *obj, const char *label, int nextra, char **extra,
+                               const jenv *env, texts *own, report *r, ms_err *err)
+{
+    jsearch_job j = {0};
+    jsearch_out o;
+    int rc = fill_job(&jsearch_options, &j, obj, label, "search train", nextra, extra, own, err);
+    j.what = "train";
+    return rc ? rc : jsearch_run(&j, env, r, &o, err);
+}
+
+static int report_search_serve(const cJSON *obj, const char *label, int nextra, char **extra,
+                               const jenv *env, texts *own, report *r, ms_err *err)
+{
+    jfleet_job j = {0};
+    int rc = fill_job(&jfleet_options, &j, obj, label, "search serve", nextra, extra, own, err);
+    return rc ? rc : jfleet_run(&j, env, r, err);
+}
+
+static int report_validate(const cJSON *obj, const char *label, int nextra, char **extra,
+                           const jenv *env, texts *own, report *r, ms_err *err)
+{
+    jvalid_job j = {0};
+    int rc = fill_job(&jvalid_options, &j, obj, label, "validate", nextra, extra, own, err);
+    if (!rc)
+        rc = jvalid_check(&j, err);
+    if (rc)
+        return rc;
+    if (j.system) {
+        jsystem_out o = {0};
+        rc = jsystem_run(&j, env, r, &o, err);
+        jsystem_out_free(&o);
+    } else {
+        jvalid_out o = {0};
+        rc = jvalid_run(&j, env, r, &o, err);
+        jvalid_out_free(&o);
+    }
+    return rc;
+}
+
+typedef int (*report_fn)(const cJSON *obj, const char *label, int nextra, char **extra,
+                         const jenv *env, texts *own, report *r, ms_err *err);
+
+static const struct {
+    const char *cmd;
+    report_fn run;
+} reporters[] = {
+    {"train", report_train},
+    {"serve", report_serve},
+    {"size", report_size},
+    {"roofline", report_roofline},
+    {"export-check", report_export_check},
+    {"export-frontier", report_frontier},
+    {"search train", report_search_train},
+    {"search serve", report_search_serve},
+    {"validate", report_validate},
+};
+
+const char *jscen_report_commands(void)
+{
+    return "train, serve, size, roofline, export-check, export-frontier, search train, search "
+           "serve, validate";
+}
+
+int jscen_report_obj(const cJSON *obj, const char *label, int nextra, char **extra, const jenv *env,
+                     report *r, ms_err *err)
+{
+    if (!cJSON_IsObject(obj))
+        return ms_errf(err, MS_EINVAL, "%s: expected a JSON object", label);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, "command");
+    if (!cJSON_IsString(c))
+        return ms_errf(err, MS_EINVAL, "%s: field 'command': expected a string, one of %s", label,
+                       jscen_report_commands());
+    for (size_t i = 0; i < sizeof reporters / sizeof reporters[0]; i++)
+        if (strcmp(reporters[i].cmd, c->valuestring) == 0) {
+            texts own = {.n = 0};
+            int rc = reporters[i].run(obj, label, nextra, extra, env, &own, r, err);
+            texts_free(&own);
+            return rc;
+        }
+    return ms_errf(err, MS_EINVAL, "%s: field 'command': '%s' is not one of %s", label,
+                   c->valuestring, jscen_report_commands());
 }

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "job/jenv.h"
+#include "report/report.h"
 
 /* Runs the scenario object obj (label names it in messages), the options
  * extra[0..nextra) applied after its fields ("--chip", "H800x"). need_cmd,
@@ -27,6 +28,17 @@ int jscen_check_obj(const cJSON *obj, const char *label, ms_err *err);
 /* The same for the scenario file path (found as jenv_find finds it). */
 int jscen_run_file(const char *path, int nextra, char **extra, const char *need_cmd,
                    const jenv *env, cJSON **json, ms_err *err);
+
+/* Runs the scenario object obj of any command a study runs (its
+ * "command": train, serve, size, roofline, export-check, export-frontier,
+ * "search train", "search serve", validate; a chip list for train and
+ * serve runs them side by side), extra applied after its fields, into r.
+ * Errors name label and the field or option. */
+int jscen_report_obj(const cJSON *obj, const char *label, int nextra, char **extra, const jenv *env,
+                     report *r, ms_err *err);
+
+/* Those commands, as a list for messages. */
+const char *jscen_report_commands(void);
 
 /* The command the scenario file path names ("train", "serve", ...),
  * copied into name. */

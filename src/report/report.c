@@ -555,6 +555,333 @@ int report_write_text(const report *r, FILE *f, ms_err *err)
     return MS_OK;
 }
 
+/* ---- HTML and Markdown ---- */
+
+/* One walk draws both documents; a format is this row of hooks. */
+typedef struct doc_ops {
+    void (*section)(FILE *f, int level, const char *title); /* a titled group opens */
+    void (*section_end)(FILE *f);
+    void (*kv_begin)(FILE *f); /* before a group's first value */
+    void (*kv_row)(FILE *f, const char *label, const char *value, int num);
+    void (*kv_end)(FILE *f);
+    void (*table_begin)(FILE *f, const char *title, const ritem *const *cols, size_t ncols);
+    void (*cell)(FILE *f, const char *text, int num, size_t c, size_t ncols);
+    void (*table_end)(FILE *f);
+} doc_ops;
+
+#define DOC_LEVEL_MAX 6 /* <h6>, "######": the deepest heading either has */
+
+static int is_num(const ritem *it)
+{
+    return it->vkind == RV_NUM || it->vkind == RV_INT;
+}
+
+/* The values from k to end, those of shown untitled groups among them
+ * (text draws them in the enclosing column), as one kv table opened at the
+ * first; tables and titled groups are stepped over, for doc_blocks. */
+static void doc_values(const report *r, size_t k, size_t end, const doc_ops *d, FILE *f, int *open)
+{
+    while (k < end) {
+        const ritem *it = &r->items[k];
+        if (it->kind == RI_VALUE) {
+            char b[VALUE_MAX];
+            cell(it, b, sizeof b);
+            if (!*open)
+                d->kv_begin(f);
+            *open = 1;
+            d->kv_row(f, label_of(it), b, is_num(it));
+            k++;
+        } else if (it->kind == RI_BEGIN && !it->label && !it->hidden) {
+            doc_values(r, k + 1, skip(r, k) - 1, d, f, open);
+            k = skip(r, k);
+        } else {
+            k = next_own(r, k);
+        }
+    }
+}
+
+/* A table from k (its RI_TABLE) as a grid with the columns text_table
+ * finds; a table inside a row follows the grid as a grid of its own, in
+ * row order. Returns the index after it. */
+static size_t doc_table(const report *r, size_t k, const doc_ops *d, FILE *f)
+{
+    size_t end = skip(r, k) - 1; /* its RI_TABLE_END */
+    const ritem *cols[MAX_COLS];
+    size_t ncols = 0;
+    for (size_t q = k + 1; q < end; q = next_own(r, q)) {
+        const ritem *it = &r->items[q];
+        if (it->kind != RI_VALUE)
+            continue;
+        size_t c = 0;
+        while (c < ncols && strcmp(cols[c]->key, it->key) != 0)
+            c++;
+        if (c == ncols && ncols < MAX_COLS)
+            cols[ncols++] = it;
+    }
+    if (ncols > 0) { /* a table of nothing but inner tables has no grid of its own */
+        d->table_begin(f, r->items[k].label, cols, ncols);
+        for (size_t q = k + 1; q < end; q = next_own(r, q)) {
+            if (r->items[q].kind != RI_ROW)
+                continue;
+            for (size_t c = 0; c < ncols; c++) {
+                /* Scanning the row per column keeps no per-row buffer; as in
+                 * text, the row's last value under the key wins. */
+                const ritem *v = NULL;
+                for (size_t t = q + 1; t < end && r->items[t].kind != RI_ROW; t = next_own(r, t))
+                    if (r->items[t].kind == RI_VALUE && strcmp(cols[c]->key, r->items[t].key) == 0)
+                        v = &r->items[t];
+                char b[CELL_MAX] = "-";
+                if (v)
+                    cell(v, b, sizeof b);
+                d->cell(f, b[0] ? b : "-", v && is_num(v), c, ncols);
+            }
+        }
+        d->table_end(f);
+    }
+    for (size_t q = k + 1; q < end; q = next_own(r, q))
+        if (r->items[q].kind == RI_TABLE)
+            doc_table(r, q, d, f);
+    return end + 1;
+}
+
+static void doc_group(const report *r, size_t k, size_t end, int level, const doc_ops *d, FILE *f);
+
+/* The tables and titled groups from k to end, in order, those of shown
+ * untitled groups among them; hidden groups are left out, as in text. */
+static void doc_blocks(const report *r, size_t k, size_t end, int level, const doc_ops *d, FILE *f)
+{
+    while (k < end) {
+        const ritem *it = &r->items[k];
+        if (it->kind == RI_TABLE) {
+            k = doc_table(r, k, d, f);
+        } else if (it->kind == RI_BEGIN) {
+            size_t close = skip(r, k);
+            if (!it->hidden && it->label) {
+                d->section(f, level, it->label);
+                doc_group(r, k + 1, close - 1, level < DOC_LEVEL_MAX ? level + 1 : level, d, f);
+                d->section_end(f);
+            } else if (!it->hidden) {
+                doc_blocks(r, k + 1, close - 1, level, d, f);
+            }
+            k = close;
+        } else {
+            k++;
+        }
+    }
+}
+
+/* A group's body: its values first, in one kv table, then its tables and
+ * titled groups, whose headings are at level. */
+static void doc_group(const report *r, size_t k, size_t end, int level, const doc_ops *d, FILE *f)
+{
+    int open = 0;
+    doc_values(r, k, end, d, f, &open);
+    if (open)
+        d->kv_end(f);
+    doc_blocks(r, k, end, level, d, f);
+}
+
+static int doc_write(const report *r, FILE *f, int level, const doc_ops *d, ms_err *err)
+{
+    if (r->failed)
+        return ms_errf(err, MS_ENOMEM, "out of memory while building the report");
+    level = level < 1 ? 1 : level > DOC_LEVEL_MAX ? DOC_LEVEL_MAX : level;
+    doc_group(r, 0, r->n, level, d, f);
+    if (ferror(f))
+        return ms_errf(err, MS_EIO, "write error on the report");
+    return MS_OK;
+}
+
+/* s with & < > " ' as entities, so a label or value cannot open markup. */
+static void html_esc(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
+        default:
+            fputc(*s, f);
+        }
+    }
+}
+
+static void html_section(FILE *f, int level, const char *title)
+{
+    fprintf(f, "<section>\n<h%d>", level);
+    html_esc(f, title);
+    fprintf(f, "</h%d>\n", level);
+}
+
+static void html_section_end(FILE *f)
+{
+    fputs("</section>\n", f);
+}
+
+static void html_kv_begin(FILE *f)
+{
+    fputs("<table class=\"kv\">\n", f);
+}
+
+static void html_kv_row(FILE *f, const char *label, const char *value, int num)
+{
+    fputs("<tr><th scope=\"row\">", f);
+    html_esc(f, label);
+    fputs(num ? "</th><td class=\"num\">" : "</th><td>", f);
+    html_esc(f, value);
+    fputs("</td></tr>\n", f);
+}
+
+static void html_kv_end(FILE *f)
+{
+    fputs("</table>\n", f);
+}
+
+static void html_table_begin(FILE *f, const char *title, const ritem *const *cols, size_t ncols)
+{
+    fputs("<table>\n", f);
+    if (title) {
+        fputs("<caption>", f);
+        html_esc(f, title);
+        fputs("</caption>\n", f);
+    }
+    fputs("<thead><tr>", f);
+    for (size_t c = 0; c < ncols; c++) {
+        fputs(is_num(cols[c]) ? "<th class=\"num\">" : "<th>", f);
+        html_esc(f, label_of(cols[c]));
+        fputs("</th>", f);
+    }
+    fputs("</tr></thead>\n<tbody>\n", f);
+}
+
+static void html_cell(FILE *f, const char *text, int num, size_t c, size_t ncols)
+{
+    fputs(c == 0 ? "<tr>" : "", f);
+    fputs(num ? "<td class=\"num\">" : "<td>", f);
+    html_esc(f, text);
+    fputs(c + 1 == ncols ? "</td></tr>\n" : "</td>", f);
+}
+
+static void html_table_end(FILE *f)
+{
+    fputs("</tbody>\n</table>\n", f);
+}
+
+static const doc_ops html_ops = {
+    .section = html_section,
+    .section_end = html_section_end,
+    .kv_begin = html_kv_begin,
+    .kv_row = html_kv_row,
+    .kv_end = html_kv_end,
+    .table_begin = html_table_begin,
+    .cell = html_cell,
+    .table_end = html_table_end,
+};
+
+int report_write_html(const report *r, FILE *f, int level, ms_err *err)
+{
+    return doc_write(r, f, level, &html_ops, err);
+}
+
+/* s with '|' as "\|" (it would end a pipe-table cell) and a line break as a
+ * blank (it would end the row); other Markdown syntax passes as it is. */
+static void md_esc(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else
+            fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+    }
+}
+
+/* Every block ends with a blank line, which Markdown needs between blocks. */
+static void md_section(FILE *f, int level, const char *title)
+{
+    fprintf(f, "%.*s ", level, "######");
+    md_esc(f, title);
+    fputs("\n\n", f);
+}
+
+static void md_nothing(FILE *f)
+{
+    (void)f;
+}
+
+static void md_kv_begin(FILE *f)
+{
+    fputs("| quantity | value |\n| --- | --- |\n", f);
+}
+
+static void md_kv_row(FILE *f, const char *label, const char *value, int num)
+{
+    (void)num; /* a column of mixed values stays left-aligned */
+    fputs("| ", f);
+    md_esc(f, label);
+    fputs(" | ", f);
+    md_esc(f, value);
+    fputs(" |\n", f);
+}
+
+static void md_blank(FILE *f)
+{
+    fputc('\n', f);
+}
+
+static void md_table_begin(FILE *f, const char *title, const ritem *const *cols, size_t ncols)
+{
+    if (title) {
+        fputs("**", f);
+        md_esc(f, title);
+        fputs("**\n\n", f);
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        fputs("| ", f);
+        md_esc(f, label_of(cols[c]));
+        fputs(" ", f);
+    }
+    fputs("|\n", f);
+    for (size_t c = 0; c < ncols; c++) /* numbers right-aligned, as in text */
+        fputs(is_num(cols[c]) ? "| ---: " : "| --- ", f);
+    fputs("|\n", f);
+}
+
+static void md_cell(FILE *f, const char *text, int num, size_t c, size_t ncols)
+{
+    (void)num; /* the column's alignment is in its header */
+    fputs("| ", f);
+    md_esc(f, text);
+    fputs(c + 1 == ncols ? " |\n" : " ", f);
+}
+
+static const doc_ops md_ops = {
+    .section = md_section,
+    .section_end = md_nothing,
+    .kv_begin = md_kv_begin,
+    .kv_row = md_kv_row,
+    .kv_end = md_blank,
+    .table_begin = md_table_begin,
+    .cell = md_cell,
+    .table_end = md_blank,
+};
+
+int report_write_markdown(const report *r, FILE *f, int level, ms_err *err)
+{
+    return doc_write(r, f, level, &md_ops, err);
+}
+
 /* ---- JSON ---- */
 
 /* v in the fewest digits that read back as exactly v (cJSON's own

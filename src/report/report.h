@@ -1,12 +1,13 @@
 /* report: a command's result as an ordered list of named values with
- * units, in groups and tables, and the three renderings of it: aligned
- * text for a person, JSON and CSV for machines. A command builds one
- * report and hands it to one renderer, so its text and its JSON cannot
- * disagree; a new result field is one report_* call.
+ * units, in groups and tables, and its renderings: aligned text for a
+ * person, JSON and CSV for machines, HTML and Markdown for documents. A
+ * command builds one report and hands it to one renderer, so its text and
+ * its JSON cannot disagree; a new result field is one report_* call.
  *
  * Values are kept in SI base units (seconds, bytes, watts, dollars, FLOP/s,
- * fractions); the text renderer chooses the prefix per unit, JSON and CSV
- * write them as they are, NAN as null (JSON) or an empty field (CSV). */
+ * fractions); the text, HTML and Markdown renderers choose the prefix per
+ * unit (report_format), JSON and CSV write them as they are, NAN as null
+ * (JSON) or an empty field (CSV). */
 #ifndef MS_REPORT_H
 #define MS_REPORT_H
 
@@ -91,5 +92,31 @@ int report_json_exact(cJSON *j);
 /* The table under key (NULL: the first table) as CSV, through libcsv; a
  * report without that table fails with MS_EINVAL naming it. */
 int report_write_csv(const report *r, const char *table_key, FILE *f, ms_err *err);
+
+/* r as an HTML fragment (no <html>/<body>; the caller's page holds it):
+ * a titled group is a <section> with an <hN> heading (N = level, the
+ * level passed in for the top, one more for each nested titled group,
+ * at most 6; level is clamped to 1..6), its values a two-column
+ * <table class="kv"> of label and formatted value (the same text
+ * report_write_text prints, units included); a table is a <table> with a
+ * <caption> (its title) and a <thead> of column labels, numbers in
+ * <td class="num">; hidden groups are left out as the text leaves them
+ * out. Every string is HTML-escaped (& < > " ').
+ * A group's values come first, in one kv table (so the top-level values
+ * are one kv table at the top), then its tables and titled groups in
+ * order; an untitled group's values join its enclosing group's kv table.
+ * A table inside a table row is drawn after the enclosing table as a table
+ * of its own (rows in order, its caption its own title); a group inside a
+ * row is left out, as in text. MS_ENOMEM if r failed, MS_EIO on a write
+ * error. */
+int report_write_html(const report *r, FILE *f, int level, ms_err *err);
+
+/* r as Markdown, laid out as report_write_html lays it out: titled groups
+ * as headings (level as above, '#' x N), values as a two-column pipe table
+ * (| quantity | value |), tables as pipe tables (numeric columns
+ * right-aligned) under their title in bold; '|' in any string escaped as
+ * '\|', a line break in one written as a blank; other Markdown syntax is
+ * not escaped. Errors as report_write_html. */
+int report_write_markdown(const report *r, FILE *f, int level, ms_err *err);
 
 #endif
