@@ -30,7 +30,6 @@
 
 /* Whether plots keep their .dat and .gp beside them (a job's
  * --keep-plot-data). */
-static int keep_plot_data;
 
 /* The scenario file whose fields lead the next command's arguments. */
 static jopt_origin scenario_origin;
@@ -239,81 +238,6 @@ int cli_user_path(char *buf, size_t cap, const char *rel, ms_err *err)
     return MS_OK;
 }
 
-/* The temporary directory of the plot being drawn and its two files, removed
- * once it is drawn (or at exit, if the command failed before drawing). */
-static char plot_tmp[4096], plot_tmp_dat[4300], plot_tmp_gp[4300];
-
-static void plot_tmp_clean(void)
-{
-    if (!plot_tmp[0])
-        return;
-    remove(plot_tmp_dat);
-    remove(plot_tmp_gp);
-    rmdir(plot_tmp);
-    plot_tmp[0] = '\0';
-}
-
-int cli_plot_paths(const char *out, char *dat, size_t dat_cap, char *gp, size_t gp_cap, int *svg,
-                   ms_err *err)
-{
-    size_t len = strlen(out);
-    *svg = len > 4 && strcmp(out + len - 4, ".svg") == 0;
-    if (len <= 4 || (!*svg && strcmp(out + len - 4, ".png") != 0))
-        return ms_errf(err, MS_EUSAGE, "--plot '%s': expected a file name ending in .png or .svg",
-                       out);
-    plot_tmp_clean();
-    /* Beside the image when they are to be kept or gnuplot is missing
-     * (then the user draws them); else in a directory of their own. */
-    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
-    const char *tmpdir = getenv("TMPDIR");
-    int a, b;
-    if (!keep_plot_data && gp_available() &&
-        snprintf(plot_tmp, sizeof plot_tmp, "%s/megasim-plot-XXXXXX",
-                 tmpdir && tmpdir[0] ? tmpdir : "/tmp") < (int)sizeof plot_tmp &&
-        mkdtemp(plot_tmp)) {
-        static int registered;
-        if (!registered)
-            registered = !atexit(plot_tmp_clean);
-        int blen = (int)strlen(base) - 4;
-        a = snprintf(dat, dat_cap, "%s/%.*s.dat", plot_tmp, blen, base);
-        b = snprintf(gp, gp_cap, "%s/%.*s.gp", plot_tmp, blen, base);
-        snprintf(plot_tmp_dat, sizeof plot_tmp_dat, "%s", dat);
-        snprintf(plot_tmp_gp, sizeof plot_tmp_gp, "%s", gp);
-    } else {
-        plot_tmp[0] = '\0';
-        a = snprintf(dat, dat_cap, "%.*s.dat", (int)len - 4, out);
-        b = snprintf(gp, gp_cap, "%.*s.gp", (int)len - 4, out);
-    }
-    if (a < 0 || (size_t)a >= dat_cap || b < 0 || (size_t)b >= gp_cap)
-        return ms_errf(err, MS_EUSAGE, "--plot '%s': name too long", out);
-    return MS_OK;
-}
-
-int cli_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, ms_err *err)
-{
-    *drawn = 0;
-    if (!gp_available()) {
-        fprintf(stderr,
-                "note: gnuplot is not installed: wrote %s and %s; draw them with 'gnuplot %s'\n",
-                dat, gp, gp);
-        return MS_OK;
-    }
-    /* gnuplot writes the image itself, in place: a kill of megasim lets
-     * it finish, a failed drawing is removed, and an image it created is
-     * removed with this run's other new files if the run fails later. */
-    int existed = access(out, F_OK) == 0;
-    int rc = gp_run(gp, err);
-    if (rc)
-        remove(out); /* gnuplot may leave an empty image behind */
-    else {
-        *drawn = 1;
-        if (!existed)
-            afile_record(out);
-    }
-    plot_tmp_clean();
-    return rc;
-}
-
 /* Prints json to stdout with a newline, numbers exact, and frees it. */
 static int json_emit(cJSON *json, ms_err *err)
 {
@@ -348,11 +272,6 @@ int cli_write_report_csv(const report *r, const char *table_key, const char *pat
     else
         rc = afile_commit(af, err);
     return rc;
-}
-
-void cli_keep_plot_data(int keep)
-{
-    keep_plot_data |= keep; /* a job run inside another leaves the outer one's choice */
 }
 
 const char *cli_data_path(const char *path, char *buf, size_t cap)

@@ -57,10 +57,6 @@ int cli_emit_report(const struct report *r, int json, ms_err *err);
 int cli_write_report_csv(const struct report *r, const char *table_key, const char *path,
                          ms_err *err);
 
-/* Whether plots keep their .dat and .gp beside them (a job's
- * --keep-plot-data); once set, it stays set. */
-void cli_keep_plot_data(int keep);
-
 void cli_help(const cli_cmd *cmd, FILE *f);
 
 /* Prints "megasim CMD: message", removes the files this run created
@@ -96,20 +92,6 @@ int cli_user_path(char *buf, size_t cap, const char *rel, ms_err *err);
 
 /* The derived chips' file, under the user directory. */
 #define CLI_DERIVED_CHIPS "derived.csv"
-
-/* For a plot to be drawn to out (.png or .svg): the paths of its data and
- * script files (BASE.dat, BASE.gp) and whether it is SVG. They go in a
- * temporary directory that cli_plot_draw removes, or beside out when the
- * command was given --keep-plot-data (every command that plots takes it)
- * or gnuplot is not installed. MS_EUSAGE if out has neither extension. */
-int cli_plot_paths(const char *out, char *dat, size_t dat_cap, char *gp, size_t gp_cap, int *svg,
-                   ms_err *err);
-
-/* Draws script gp (which writes out) with gnuplot; without gnuplot, says
- * on stderr which files were written and how to draw them, and sets
- * *drawn to 0. A failed drawing removes the partial image. The temporary
- * files of cli_plot_paths are removed either way. */
-int cli_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, ms_err *err);
 
 /* path as given when it exists or is absolute, else home/path when that
  * exists (written into buf), else path. */

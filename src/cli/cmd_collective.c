@@ -19,7 +19,7 @@ static int write_plot(const jcoll_out *o, const char *out, ms_err *err)
 {
     char dat_path[4200], gp_path[4200];
     int svg, drawn,
-        rc = cli_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err);
+        rc = gp_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err);
     if (rc)
         return rc;
     afile *dat_af;
@@ -61,7 +61,7 @@ static int write_plot(const jcoll_out *o, const char *out, ms_err *err)
     fprintf(g, "\n");
     if ((rc = afile_commit(g_af, err)))
         return rc;
-    rc = cli_plot_draw(gp_path, dat_path, out, &drawn, err);
+    rc = gp_plot_draw(gp_path, dat_path, out, &drawn, err);
     if (!rc && drawn)
         fprintf(stderr, "plot: %s\n", out);
     return rc;
@@ -73,7 +73,7 @@ static int run_collective(const cli_cmd *cmd, int argc, char **argv)
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;
-    cli_keep_plot_data(j.keep_plot_data);
+    gp_keep_plot_data(j.keep_plot_data);
     ms_err err = {0};
     report *r = report_new();
     jcoll_out out;

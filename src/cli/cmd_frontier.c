@@ -68,7 +68,7 @@ static int write_plot(const char *out, const jfrontier_out *o, const char *key, 
     double base_metric = o->base_metric;
     char dat_path[4200], gp_path[4200], tmpl_path[4096];
     int svg, drawn, rc;
-    if ((rc = cli_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err)) ||
+    if ((rc = gp_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err)) ||
         (rc = cli_home_path(tmpl_path, sizeof tmpl_path, "plots/frontier.gp", err)))
         return rc;
     afile *dat_af;
@@ -111,7 +111,7 @@ static int write_plot(const char *out, const jfrontier_out *o, const char *key, 
     if ((rc = gp_write_script(gp_path, tmpl_path, "megasim export-frontier", dat_path, out, svg,
                               title, vars, 4, err)))
         return rc;
-    return cli_plot_draw(gp_path, dat_path, out, &drawn, err);
+    return gp_plot_draw(gp_path, dat_path, out, &drawn, err);
 }
 
 static void progress(void *ctx, size_t done, size_t total)
@@ -125,7 +125,7 @@ static int run_frontier(const cli_cmd *cmd, int argc, char **argv)
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;
-    cli_keep_plot_data(j.keep_plot_data);
+    gp_keep_plot_data(j.keep_plot_data);
     ms_err err = {0};
     cli_progress prog;
     jfrontier_out out = {0};

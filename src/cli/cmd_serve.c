@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/cpow.h"
+#include "job/jpower.h"
 #include "io/afile.h"
 #include "io/gnuplot.h"
 #include "job/jcompare.h"
@@ -57,7 +57,7 @@ static int write_sweep_plot(const char *out, const jserve_out *o, ms_err *err)
 {
     char dat_path[4200], gp_path[4200], tmpl_path[4096];
     int svg, drawn, rc;
-    if ((rc = cli_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err)) ||
+    if ((rc = gp_plot_paths(out, dat_path, sizeof dat_path, gp_path, sizeof gp_path, &svg, err)) ||
         (rc = cli_home_path(tmpl_path, sizeof tmpl_path, "plots/serve-sweep.gp", err)))
         return rc;
     afile *dat_af;
@@ -76,7 +76,7 @@ static int write_sweep_plot(const char *out, const jserve_out *o, ms_err *err)
     if ((rc = gp_write_script(gp_path, tmpl_path, "megasim serve", dat_path, out, svg, o->title,
                               NULL, 0, err)))
         return rc;
-    return cli_plot_draw(gp_path, dat_path, out, &drawn, err);
+    return gp_plot_draw(gp_path, dat_path, out, &drawn, err);
 }
 
 /* The per-request CSV, opened with its header. */
@@ -98,8 +98,8 @@ static int write_outputs(const jserve_job *j, const jserve_out *o, ms_err *err)
     if (o->power_it) {
         char title[400];
         snprintf(title, sizeof title, "serving %s", o->title);
-        rc = cli_power_write(j->power.power_trace, j->power.power_plot, o->floor_frac, o->power_it,
-                             o->power_smooth, title, err);
+        rc = jpower_write_series(cli_env(), j->power.power_trace, j->power.power_plot,
+                                 o->floor_frac, o->power_it, o->power_smooth, title, err);
     }
     if (!rc && j->plot && (rc = write_sweep_plot(j->plot, o, err)) == MS_OK)
         fprintf(j->json ? stderr : stdout, "plot: %s\n", j->plot);
@@ -133,7 +133,7 @@ static int run_serve(const cli_cmd *cmd, int argc, char **argv)
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;
-    cli_keep_plot_data(j.keep_plot_data);
+    gp_keep_plot_data(j.keep_plot_data);
     if (j.chip && strchr(j.chip, ','))
         return run_compare(cmd, &j);
     ms_err err = {0};

@@ -7,47 +7,23 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/cpow.h"
-#include "io/trace.h"
+#include "job/jpower.h"
+#include "io/gnuplot.h"
 #include "job/jcompare.h"
 #include "job/jtrain.h"
 #include "report/report.h"
-
-static int write_trace(const char *path, const step_result *r, const plan *p, ms_err *err)
-{
-    trace_writer *w;
-    int rc = trace_open(path, &w, err);
-    if (rc)
-        return rc;
-    uint64_t named = 0;
-    for (size_t i = 0; i < r->nspans; i++) {
-        const step_span *s = &r->spans[i];
-        if (!(named >> s->rank & 1)) {
-            char name[64];
-            snprintf(name, sizeof name, "pipeline rank %d (GPU %lld)", s->rank,
-                     (long long)((int64_t)s->rank * p->tp * p->cp * p->dp));
-            trace_name_process(w, s->rank, name);
-            trace_name_thread(w, s->rank, 0, "compute");
-            trace_name_thread(w, s->rank, 1, "communication");
-            named |= UINT64_C(1) << s->rank;
-        }
-        trace_span(w, s->rank, s->lane, s->name, s->lane ? "comm" : "compute", s->start_s,
-                   s->dur_s);
-    }
-    return trace_close(w, err);
-}
 
 /* What the run leaves besides its report: a trace, the power series. */
 static int write_outputs(const jtrain_job *j, const jtrain_out *o, ms_err *err)
 {
     int rc = MS_OK;
-    if (j->trace && !(rc = write_trace(j->trace, &o->step, &o->plan, err)))
+    if (j->trace && !(rc = jtrain_write_trace(j->trace, o, err)))
         fprintf(j->json ? stderr : stdout,
                 "trace: %s (%zu spans; open in https://ui.perfetto.dev)\n", j->trace,
                 o->step.nspans);
     if (!rc && o->power_it)
-        rc = cli_power_write(j->power.power_trace, j->power.power_plot, o->floor_frac, o->power_it,
-                             o->power_smooth, o->power_title, err);
+        rc = jpower_write_series(cli_env(), j->power.power_trace, j->power.power_plot,
+                                 o->floor_frac, o->power_it, o->power_smooth, o->power_title, err);
     return rc;
 }
 
@@ -83,7 +59,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv)
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;
-    cli_keep_plot_data(j.keep_plot_data);
+    gp_keep_plot_data(j.keep_plot_data);
     if (jcompare_wanted(&j))
         return run_compare(cmd, &j);
     ms_err err = {0}, e2;

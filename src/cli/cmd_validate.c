@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/vsystem.h"
 #include "io/afile.h"
 #include "io/gnuplot.h"
 #include "job/jsystem.h"
@@ -46,7 +45,7 @@ static int write_points(const jvalid_out *o, const char *dat, int has[JVALID_KIN
 static int write_plot(const jvalid_out *o, const char *out, int *drawn, ms_err *err)
 {
     char dat[4200], gp[4200];
-    int svg, has[JVALID_KINDS], rc = cli_plot_paths(out, dat, sizeof dat, gp, sizeof gp, &svg, err);
+    int svg, has[JVALID_KINDS], rc = gp_plot_paths(out, dat, sizeof dat, gp, sizeof gp, &svg, err);
     if (rc || (rc = write_points(o, dat, has, err)))
         return rc;
     afile *g_af;
@@ -76,7 +75,7 @@ static int write_plot(const jvalid_out *o, const char *out, int *drawn, ms_err *
     fprintf(g, "\n");
     if ((rc = afile_commit(g_af, err)))
         return rc;
-    return cli_plot_draw(gp, dat, out, drawn, err);
+    return gp_plot_draw(gp, dat, out, drawn, err);
 }
 
 /* "[3/22] t5-gpt-1t.json" redrawn in place on a terminal. */
@@ -112,8 +111,8 @@ static int run_system(const cli_cmd *cmd, jvalid_job *j)
         cli_progress_end(&lines);
     fputs(r ? o.warnings : "", stderr);
     if (!rc)
-        rc = j->markdown ? vs_markdown(&o, stdout, &err) : cli_emit_report(r, j->json, &err);
-    if (!rc && j->plot && !(rc = vs_plot(&o, j->plot, &drawn, &err)) && drawn)
+        rc = j->markdown ? jsystem_markdown(&o, stdout, &err) : cli_emit_report(r, j->json, &err);
+    if (!rc && j->plot && !(rc = jsystem_plot(&o, j->plot, &drawn, &err)) && drawn)
         fprintf(j->json ? stderr : stdout, "plot: %s\n", j->plot);
     int ex = rc ? cli_fail(cmd, &err) : CLI_EXIT_OK;
     for (size_t i = 0; !rc && i < o.n; i++)
@@ -136,7 +135,7 @@ static int run_validate(const cli_cmd *cmd, int argc, char **argv)
     int npos, drawn, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;
-    cli_keep_plot_data(j.keep_plot_data);
+    gp_keep_plot_data(j.keep_plot_data);
     if (j.system)
         return run_system(cmd, &j);
     ms_err err = {0};

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -158,4 +159,88 @@ void gp_write_style(FILE *f)
     for (int k = 0; k < GP_COLOURS; k++)
         fprintf(f, "set linetype %d lc rgb \"%s\"\n", k + 1, colours[k]);
     fprintf(f, "set linetype cycle %d\n", GP_COLOURS);
+}
+
+/* ---- plots drawn for a command ---- */
+
+static int keep_plot_data;
+
+void gp_keep_plot_data(int keep)
+{
+    keep_plot_data |= keep; /* a job run inside another leaves the outer one's choice */
+}
+
+/* The temporary directory of the plot being drawn and its two files, removed
+ * once it is drawn (or at exit, if the command failed before drawing). */
+static char plot_tmp[4096], plot_tmp_dat[4300], plot_tmp_gp[4300];
+
+static void plot_tmp_clean(void)
+{
+    if (!plot_tmp[0])
+        return;
+    remove(plot_tmp_dat);
+    remove(plot_tmp_gp);
+    rmdir(plot_tmp);
+    plot_tmp[0] = '\0';
+}
+
+int gp_plot_paths(const char *out, char *dat, size_t dat_cap, char *gp, size_t gp_cap, int *svg,
+                  ms_err *err)
+{
+    size_t len = strlen(out);
+    *svg = len > 4 && strcmp(out + len - 4, ".svg") == 0;
+    if (len <= 4 || (!*svg && strcmp(out + len - 4, ".png") != 0))
+        return ms_errf(err, MS_EUSAGE, "--plot '%s': expected a file name ending in .png or .svg",
+                       out);
+    plot_tmp_clean();
+    /* Beside the image when they are to be kept or gnuplot is missing
+     * (then the user draws them); else in a directory of their own. */
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    const char *tmpdir = getenv("TMPDIR");
+    int a, b;
+    if (!keep_plot_data && gp_available() &&
+        snprintf(plot_tmp, sizeof plot_tmp, "%s/megasim-plot-XXXXXX",
+                 tmpdir && tmpdir[0] ? tmpdir : "/tmp") < (int)sizeof plot_tmp &&
+        mkdtemp(plot_tmp)) {
+        static int registered;
+        if (!registered)
+            registered = !atexit(plot_tmp_clean);
+        int blen = (int)strlen(base) - 4;
+        a = snprintf(dat, dat_cap, "%s/%.*s.dat", plot_tmp, blen, base);
+        b = snprintf(gp, gp_cap, "%s/%.*s.gp", plot_tmp, blen, base);
+        snprintf(plot_tmp_dat, sizeof plot_tmp_dat, "%s", dat);
+        snprintf(plot_tmp_gp, sizeof plot_tmp_gp, "%s", gp);
+    } else {
+        plot_tmp[0] = '\0';
+        a = snprintf(dat, dat_cap, "%.*s.dat", (int)len - 4, out);
+        b = snprintf(gp, gp_cap, "%.*s.gp", (int)len - 4, out);
+    }
+    if (a < 0 || (size_t)a >= dat_cap || b < 0 || (size_t)b >= gp_cap)
+        return ms_errf(err, MS_EUSAGE, "--plot '%s': name too long", out);
+    return MS_OK;
+}
+
+int gp_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, ms_err *err)
+{
+    *drawn = 0;
+    if (!gp_available()) {
+        fprintf(stderr,
+                "note: gnuplot is not installed: wrote %s and %s; draw them with 'gnuplot %s'\n",
+                dat, gp, gp);
+        return MS_OK;
+    }
+    /* gnuplot writes the image itself, in place: a kill of megasim lets
+     * it finish, a failed drawing is removed, and an image it created is
+     * removed with this run's other new files if the run fails later. */
+    int existed = access(out, F_OK) == 0;
+    int rc = gp_run(gp, err);
+    if (rc)
+        remove(out); /* gnuplot may leave an empty image behind */
+    else {
+        *drawn = 1;
+        if (!existed)
+            afile_record(out);
+    }
+    plot_tmp_clean();
+    return rc;
 }

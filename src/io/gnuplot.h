@@ -43,4 +43,22 @@ int gp_write_script(const char *script_path, const char *template_path, const ch
                     const char *datafile, const char *outfile, int svg, const char *title,
                     const char *const (*vars)[2], size_t nvars, ms_err *err);
 
+/* Whether plots keep their .dat and .gp beside them (a job's
+ * --keep-plot-data); once set, it stays set. */
+void gp_keep_plot_data(int keep);
+
+/* For a plot to be drawn to out (.png or .svg): the paths of its data and
+ * script files (BASE.dat, BASE.gp) and whether it is SVG. They go in a
+ * temporary directory that gp_plot_draw removes, or beside out when the
+ * command was given --keep-plot-data (every command that plots takes it)
+ * or gnuplot is not installed. MS_EUSAGE if out has neither extension. */
+int gp_plot_paths(const char *out, char *dat, size_t dat_cap, char *gp, size_t gp_cap, int *svg,
+                  ms_err *err);
+
+/* Draws script gp (which writes out) with gnuplot; without gnuplot, says
+ * on stderr which files were written and how to draw them, and sets
+ * *drawn to 0. A failed drawing removes the partial image. The temporary
+ * files of gp_plot_paths are removed either way. */
+int gp_plot_draw(const char *gp, const char *dat, const char *out, int *drawn, ms_err *err);
+
 #endif

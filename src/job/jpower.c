@@ -1,8 +1,12 @@
 /* jpower: see jpower.h. */
 #include "job/jpower.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "io/afile.h"
+#include "io/gnuplot.h"
 
 static const jopt rows[] = {JPOWER_ROWS(0)};
 const jopt_table jpower_options = {.rows = rows, .n = sizeof rows / sizeof rows[0]};
@@ -172,4 +176,57 @@ void jpower_report(report *r, const prun *run, const char *title)
     report_num(r, "usd_energy", "energy", run->usd_energy, "USD");
     report_num(r, "usd_per_gpu_hour_all_in", "per GPU-hour, all in", run->usd_per_gpu_hour, "USD");
     report_end(r);
+}
+
+int jpower_write_series(const jenv *env, const char *trace, const char *plot, double floor_frac,
+                        const pseries *it, const pseries *smooth, const char *title, ms_err *err)
+{
+    if (!trace && !plot)
+        return MS_OK;
+    char dat[4200], gp[4200], tmpl[4096];
+    int svg = 0, rc;
+    if (plot && (rc = gp_plot_paths(plot, dat, sizeof dat, gp, sizeof gp, &svg, err)))
+        return rc;
+    const char *csv = trace ? trace : dat;
+    const pseries *cols[2] = {it, smooth};
+    const char *names[2] = {"it_w", "it_smoothed_w"};
+    size_t n = smooth ? 2 : 1;
+    if ((rc = pseries_write_csv(csv, cols, names, n, err)))
+        return rc;
+    if (!plot)
+        return MS_OK;
+    if ((rc = jenv_path(env, "plots/power.gp", tmpl, sizeof tmpl, err)))
+        return rc;
+    FILE *t = fopen(tmpl, "r");
+    if (!t)
+        return ms_errf(err, MS_EIO, "%s: cannot read the plot template: %s", tmpl, strerror(errno));
+    afile *af;
+    if ((rc = afile_open(gp, &af, err))) {
+        fclose(t);
+        return rc;
+    }
+    FILE *g = afile_stream(af);
+    fprintf(g, "# written by megasim; draw with: gnuplot %s\ndatafile = ", gp);
+    gp_write_string(g, csv);
+    fprintf(g, "\noutfile = ");
+    gp_write_string(g, plot);
+    fprintf(g, "\nformat = \"%s\"\ntitle_text = ", svg ? "svg" : "png");
+    gp_write_string(g, title);
+    fprintf(g, "\nncols = %zu\narray col_title[%zu]\ncol_title[1] = \"IT power\"\n", n, n);
+    if (smooth)
+        fprintf(g, "col_title[2] = \"IT power, smoothed (floor %.0f%% of matrix power)\"\n",
+                100 * floor_frac);
+    char line[512];
+    while (fgets(line, sizeof line, t))
+        fputs(line, g);
+    int bad = ferror(t);
+    fclose(t);
+    if (bad) {
+        afile_abort(af);
+        return ms_errf(err, MS_EIO, "%s: read failed", tmpl);
+    }
+    if ((rc = afile_commit(af, err)))
+        return rc;
+    int drawn;
+    return gp_plot_draw(gp, csv, plot, &drawn, err);
 }

@@ -14,6 +14,7 @@
 #include "job/jopt.h"
 #include "power/pdb.h"
 #include "power/prun.h"
+#include "power/pseries.h"
 #include "report/report.h"
 
 typedef struct jpower_opts {
@@ -132,6 +133,12 @@ void jpower_free(jpower *p);
 
 /* What prun computes a run's figures from (borrowing p's strings). */
 prun_basis jpower_basis(const jpower *p);
+
+/* Writes a run's power over time to trace (CSV) and draws it to plot
+ * (.png or .svg; either may be NULL) with plots/power.gp: the IT series
+ * and, with a floor (floor_frac > 0), the smoothed one. */
+int jpower_write_series(const jenv *env, const char *trace, const char *plot, double floor_frac,
+                        const pseries *it, const pseries *smooth, const char *title, ms_err *err);
 
 /* A run's power and cost as report values (their JSON keys flat in the
  * enclosing object), under the text heading title. */

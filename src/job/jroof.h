@@ -112,4 +112,10 @@ int jroof_run(const jroof_job *j, const jenv *env, report *r, jroof_out *out, ms
 int jroof_default_run(const jroof_default_job *j, const jenv *env, report *r, jroof_out *out,
                       ms_err *err);
 
+/* Draws s's roofline to out (.png or .svg) with plots/roofline.gp, log-log:
+ * each chip's roof per precision and the operations placed under it.
+ * *drawn is 0 when gnuplot is missing (the data and script are left, and
+ * said on stderr). */
+int jroof_plot(const jroof_out *s, const jenv *env, const char *out, int *drawn, ms_err *err);
+
 #endif

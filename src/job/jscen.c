@@ -279,6 +279,11 @@ static int report_train(const cJSON *obj, const char *label, int nextra, char **
             rc = jcompare_best_plan(&j, env, &run, &so, err);
         if (!rc)
             rc = jtrain_run(&run, env, r, &o, err);
+        if (!rc && j.trace)
+            rc = jtrain_write_trace(j.trace, &o, err);
+        if (!rc && o.power_it)
+            rc = jpower_write_series(env, j.power.power_trace, j.power.power_plot, o.floor_frac,
+                                     o.power_it, o.power_smooth, o.power_title, err);
     }
     jtrain_out_free(&o);
     return rc;
@@ -295,6 +300,11 @@ static int report_serve(const cJSON *obj, const char *label, int nextra, char **
         rc = jcompare_serve_run(&j, env, r, warnings, sizeof warnings, err);
     } else if (!rc) {
         rc = jserve_run(&j, env, r, &o, err);
+        char title[400];
+        snprintf(title, sizeof title, "serving %s", o.title);
+        if (!rc && o.power_it)
+            rc = jpower_write_series(env, j.power.power_trace, j.power.power_plot, o.floor_frac,
+                                     o.power_it, o.power_smooth, title, err);
     }
     jserve_out_free(&o);
     return rc;
@@ -319,7 +329,10 @@ static int report_roofline(const cJSON *obj, const char *label, int nextra, char
     jroof_out *o = calloc(1, sizeof *o); /* large: its points and curves */
     if (!o)
         return ms_errf(err, MS_ENOMEM, "out of memory");
+    int drawn;
     rc = jroof_run(&j, env, r, o, err);
+    if (!rc && j.plot)
+        rc = jroof_plot(o, env, j.plot, &drawn, err);
     free(o);
     return rc;
 }
@@ -375,7 +388,10 @@ static int report_validate(const cJSON *obj, const char *label, int nextra, char
         return rc;
     if (j.system) {
         jsystem_out o = {0};
+        int drawn;
         rc = jsystem_run(&j, env, r, &o, err);
+        if (!rc && j.plot)
+            rc = jsystem_plot(&o, j.plot, &drawn, err);
         jsystem_out_free(&o);
     } else {
         jvalid_out o = {0};

@@ -45,13 +45,15 @@ typedef struct headline {
 typedef struct entry {
     int section;
     const char *label, *text;
-    const char *short_name; /* in the summary; the label when not given */
-    const cJSON *scenario;  /* the object run (owned by file, or the study's "run") */
-    cJSON *file;            /* a "scenario" file read, owned */
-    const char *path;       /* that file as named in the study, or NULL */
-    char *args[32];         /* borrowed from the study */
+    const char *short_name;  /* in the summary; the label when not given */
+    const cJSON *scenario;   /* the object run (owned by file, or the study's "run") */
+    cJSON *file;             /* a "scenario" file read, owned */
+    const char *path;        /* that file as named in the study, or NULL */
+    char *args[40];          /* borrowed from the study, then the files' options */
+    char file_args[8][4400]; /* those options and their paths in the report being written */
     int nargs;
     const cJSON *tries;
+    const cJSON *files; /* {"trace": "v3-step.json", ...}: options writing into the report */
     headline h[MAX_HEADLINES];
     int nh;
     char command[1024]; /* the command line that reproduces it */
@@ -67,6 +69,7 @@ typedef struct study {
     const cJSON *sections;
     entry e[MAX_ENTRIES];
     int n;
+    char dir[4200]; /* the report being written */
 } study;
 
 static void study_free(study *s)
@@ -224,9 +227,26 @@ static int read_entry(study *s, int si, const cJSON *o, const char *file, const 
         return ms_errf(err, MS_EINVAL, "%s: %s.args: expected a list of strings", file, where);
     cJSON_ArrayForEach(a, args)
     {
-        if (!cJSON_IsString(a) || x->nargs == (int)(sizeof x->args / sizeof x->args[0]))
+        if (!cJSON_IsString(a) || x->nargs == 32)
             return ms_errf(err, MS_EINVAL, "%s: %s.args: expected at most 32 strings", file, where);
         x->args[x->nargs++] = a->valuestring;
+    }
+    x->files = cJSON_GetObjectItemCaseSensitive(o, "files");
+    if (x->files && (!cJSON_IsObject(x->files) || cJSON_GetArraySize(x->files) > 4))
+        return ms_errf(err, MS_EINVAL,
+                       "%s: %s.files: expected an object of at most 4 option: file name pairs",
+                       file, where);
+    const cJSON *fl;
+    cJSON_ArrayForEach(fl, x->files)
+    {
+        int ok = cJSON_IsString(fl) && fl->valuestring[0] && fl->valuestring[0] != '.';
+        for (const char *c = ok ? fl->valuestring : ""; *c && ok; c++)
+            ok = isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_';
+        if (!ok)
+            return ms_errf(err, MS_EINVAL,
+                           "%s: %s.files.%s: expected a file name of letters, digits, '.', '-' "
+                           "and '_' (it is written inside the report)",
+                           file, where, fl->string);
     }
     x->tries = cJSON_GetObjectItemCaseSensitive(o, "try");
     const cJSON *t;
@@ -360,7 +380,8 @@ static double num_at(const cJSON *j, const char *path)
     return cJSON_IsNumber(j) ? j->valuedouble : NAN;
 }
 
-static void run_entry(entry *x, const jenv *env)
+/* Runs x, its files (--OPTION FILE) written into dir. */
+static void run_entry(entry *x, const char *dir, const jenv *env)
 {
     ms_err err = {0};
     char label[256], found[4096];
@@ -373,6 +394,23 @@ static void run_entry(entry *x, const jenv *env)
         x->scenario = x->file;
     }
     make_command(x);
+    const cJSON *fl;
+    int nf = 0;
+    cJSON_ArrayForEach(fl, x->files)
+    {
+        /* The command shown writes the file where the reader runs it. */
+        size_t n = strlen(x->command);
+        snprintf(x->command + n, sizeof x->command - n, " --%s %s", fl->string, fl->valuestring);
+        for (char *c = x->command + n + 3; *c && *c != ' '; c++)
+            *c = *c == '_' ? '-' : *c;
+        snprintf(x->file_args[nf], sizeof x->file_args[nf], "--%s", fl->string);
+        for (char *c = x->file_args[nf]; *c; c++)
+            *c = *c == '_' ? '-' : *c;
+        x->args[x->nargs++] = x->file_args[nf];
+        snprintf(x->file_args[nf + 1], sizeof x->file_args[nf + 1], "%s/%s", dir, fl->valuestring);
+        x->args[x->nargs++] = x->file_args[nf + 1];
+        nf += 2;
+    }
     if (!rc && !(x->r = report_new()))
         rc = ms_errf(&err, MS_ENOMEM, "out of memory");
     if (!rc)
@@ -439,7 +477,7 @@ static const char page_style[] =
     "h1{font-size:1.9rem}h2{margin-top:2.5rem;border-bottom:2px solid #ccc}"
     "table{border-collapse:collapse;margin:.6rem 0}td,th{padding:.2rem .6rem;"
     "border-bottom:1px solid #e2e2e2;text-align:left;vertical-align:top}"
-    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     "pre{background:#f4f4f4;padding:.5rem;overflow-x:auto;white-space:pre-wrap}"
     ".failed{color:#a40000;font-weight:bold}.err-bad{color:#a40000}"
     "details{margin:.5rem 0 1.5rem}summary{cursor:pointer;color:#333}"
@@ -474,6 +512,36 @@ static void html_headlines(FILE *f, const entry *x)
     fputs("</tbody></table>\n", f);
 }
 
+/* x's files: an SVG drawn in the page (its own file kept beside it), any
+ * other file linked. */
+static void write_files_html(FILE *f, const char *dir, const entry *x)
+{
+    const cJSON *fl;
+    cJSON_ArrayForEach(fl, x->files)
+    {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, fl->valuestring);
+        size_t len = strlen(fl->valuestring);
+        char *svg = NULL;
+        if (len > 4 && strcmp(fl->valuestring + len - 4, ".svg") == 0)
+            svg = jsonfile_slurp(path, NULL, &(ms_err){0});
+        const char *start = svg ? strstr(svg, "<svg") : NULL;
+        if (start) {
+            fputs("<figure>", f);
+            fputs(start, f);
+            fprintf(f, "<figcaption>As a file: <a href=\"%s\">%s</a></figcaption></figure>\n",
+                    fl->valuestring, fl->valuestring);
+        } else if (access(path, F_OK) == 0) {
+            fprintf(f, "<p>Written by --%s: <a href=\"%s\">%s</a>%s</p>\n", fl->string,
+                    fl->valuestring, fl->valuestring,
+                    strcmp(fl->string, "trace") == 0 ? " (a Chrome trace: open it in Perfetto, "
+                                                       "ui.perfetto.dev)"
+                                                     : "");
+        }
+        free(svg);
+    }
+}
+
 static int write_html(const study *s, FILE *f, ms_err *err)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -488,7 +556,31 @@ static int write_html(const study *s, FILE *f, ms_err *err)
         html_text(f, s->intro);
         fputs("</p>\n", f);
     }
-    fputs("<nav><ol>\n", f);
+    fputs("<h2 id=\"glance\">At a glance</h2>\n<table class=\"headline\"><thead><tr>"
+          "<th>quantity</th><th class=\"num\">megasim</th><th class=\"num\">published</th>"
+          "<th class=\"num\">error</th></tr></thead><tbody>\n",
+          f);
+    for (int i = 0; i < s->n; i++)
+        for (int k = 0; k < s->e[i].nh && !s->e[i].error[0]; k++) {
+            const headline *h = &s->e[i].h[k];
+            if (!h->summary)
+                continue;
+            char a[64], b[64];
+            double e = rel_error(h);
+            fprintf(f, "<tr><td><a href=\"#%s\">", s->e[i].slug);
+            html_text(f, s->e[i].short_name);
+            fputs("</a>: ", f);
+            html_text(f, h->label);
+            fprintf(f, "</td><td class=\"num\">%s</td><td class=\"num\">%s</td>",
+                    report_format(h->value, h->unit, a, sizeof a),
+                    isfinite(h->published) ? report_format(h->published, h->unit, b, sizeof b)
+                                           : "-");
+            if (isfinite(e))
+                fprintf(f, "<td class=\"num\">%+.1f%%</td></tr>\n", 100 * e);
+            else
+                fputs("<td class=\"num\">-</td></tr>\n", f);
+        }
+    fputs("</tbody></table>\n<nav><ol>\n", f);
     for (int si = 0; si < cJSON_GetArraySize(s->sections); si++) {
         fprintf(f, "<li><a href=\"#s%d\">", si + 1);
         html_text(f, section_title(s, si));
@@ -533,6 +625,8 @@ static int write_html(const study *s, FILE *f, ms_err *err)
             fprintf(f, "<p>As data: <a href=\"%s.json\">%s.json</a></p>\n</details>\n", x->slug,
                     x->slug);
         }
+        if (!x->error[0])
+            write_files_html(f, s->dir, x);
         const cJSON *t;
         if (x->tries && x->tries->child) {
             fputs("<p>Try next:</p><pre>", f);
@@ -590,6 +684,9 @@ static int write_md(const study *s, FILE *f, ms_err *err)
             }
             fputs("\n", f);
         }
+        const cJSON *fl;
+        cJSON_ArrayForEach(fl, x->files) fprintf(f, "Written by --%s: [%s](%s)\n\n", fl->string,
+                                                 fl->valuestring, fl->valuestring);
         int rc = report_write_markdown(x->r, f, 4, err);
         if (rc)
             return rc;
@@ -662,17 +759,24 @@ static void remove_tree(const char *dir)
     nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* The report written beside out, then renamed into place: the old one is
- * moved aside and removed only once the new one is whole. */
-static int write_dir(const char *out, const study *s, char *written, size_t cap, ms_err *err)
+/* The directory the report is written in, beside out, until it is whole. */
+static int make_partial(const char *out, char *tmp, size_t cap, ms_err *err)
 {
-    char tmp[4200], old[4200];
-    snprintf(tmp, sizeof tmp, "%s.partial-%ld", out, (long)getpid());
-    snprintf(old, sizeof old, "%s.old-%ld", out, (long)getpid());
+    snprintf(tmp, cap, "%s.partial-%ld", out, (long)getpid());
     remove_tree(tmp);
     if (mkdir(tmp, 0777) != 0)
         return ms_errf(err, MS_EIO, "%s: cannot create the report directory: %s", tmp,
                        strerror(errno));
+    return MS_OK;
+}
+
+/* The report written in tmp, then renamed into place as out: the old one
+ * is moved aside and removed only once the new one is whole. */
+static int write_dir(const char *tmp, const char *out, const study *s, char *written, size_t cap,
+                     ms_err *err)
+{
+    char old[4200];
+    snprintf(old, sizeof old, "%s.old-%ld", out, (long)getpid());
     int rc;
     if ((rc = write_file(tmp, "index.html", s, write_html, err)) ||
         (rc = write_file(tmp, "report.md", s, write_md, err)) || (rc = write_data(tmp, s, err))) {
@@ -757,17 +861,22 @@ int jstudy_run(const jstudy_job *j, const jenv *env, report *r, jstudy_out *out,
     const char *file =
         jenv_find(env, j->study ? j->study : "scenarios/story.json", found, sizeof found);
     study s;
+    char tmp[4200];
     int rc = read_study(file, &s, err);
+    if (!rc)
+        rc = make_partial(j->out, tmp, sizeof tmp, err);
+    if (!rc)
+        snprintf(s.dir, sizeof s.dir, "%s", tmp);
     for (int i = 0; !rc && i < s.n; i++) {
         if (j->progress)
             j->progress(j->progress_ctx, (double)i, (double)s.n, "entries");
-        run_entry(&s.e[i], env);
+        run_entry(&s.e[i], tmp, env);
         out->entries++;
         if (s.e[i].error[0] && out->failed++ == 0)
             snprintf(out->first_failure, sizeof out->first_failure, "%s", s.e[i].error);
     }
     if (!rc)
-        rc = write_dir(j->out, &s, out->dir, sizeof out->dir, err);
+        rc = write_dir(tmp, j->out, &s, out->dir, sizeof out->dir, err);
     if (!rc) {
         report_version(r, env->version);
         summarize(&s, r);

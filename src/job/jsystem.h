@@ -24,6 +24,8 @@
 #ifndef MS_JSYSTEM_H
 #define MS_JSYSTEM_H
 
+#include <stdio.h>
+
 #include <stddef.h>
 
 #include "core/err.h"
@@ -95,5 +97,15 @@ int jsystem_covered(double published, double p10, double p90);
 
 /* predicted / published - 1. */
 double jsystem_rel_error(double predicted, double published);
+
+/* Draws o's cases to out (.png or .svg): one panel per family (the first
+ * word of a case's name) and unit, predicted against published on
+ * log-log axes with y = x and a +-10% band. *drawn is 0 when gnuplot is
+ * missing (the files are then left, and said on stderr). */
+int jsystem_plot(const jsystem_out *o, const char *out, int *drawn, ms_err *err);
+
+/* The table as Markdown: one row per case with its memory per GPU and
+ * the two largest parts of its step, then the summary per kind. */
+int jsystem_markdown(const jsystem_out *o, FILE *f, ms_err *err);
 
 #endif

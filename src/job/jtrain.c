@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hw/calib.h"
+#include "io/trace.h"
 #include "job/junc.h"
 #include "train/plan.h"
 #include "train/sched.h"
@@ -622,4 +623,30 @@ void jtrain_out_free(jtrain_out *out)
     pseries_free(out->power_it);
     pseries_free(out->power_smooth);
     out->power_it = out->power_smooth = NULL;
+}
+
+int jtrain_write_trace(const char *path, const jtrain_out *o, ms_err *err)
+{
+    const step_result *r = &o->step;
+    const plan *p = &o->plan;
+    trace_writer *w;
+    int rc = trace_open(path, &w, err);
+    if (rc)
+        return rc;
+    uint64_t named = 0;
+    for (size_t i = 0; i < r->nspans; i++) {
+        const step_span *s = &r->spans[i];
+        if (!(named >> s->rank & 1)) {
+            char name[64];
+            snprintf(name, sizeof name, "pipeline rank %d (GPU %lld)", s->rank,
+                     (long long)((int64_t)s->rank * p->tp * p->cp * p->dp));
+            trace_name_process(w, s->rank, name);
+            trace_name_thread(w, s->rank, 0, "compute");
+            trace_name_thread(w, s->rank, 1, "communication");
+            named |= UINT64_C(1) << s->rank;
+        }
+        trace_span(w, s->rank, s->lane, s->name, s->lane ? "comm" : "compute", s->start_s,
+                   s->dur_s);
+    }
+    return trace_close(w, err);
 }

@@ -67,4 +67,8 @@ typedef struct jtrain_out {
 int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out, ms_err *err);
 void jtrain_out_free(jtrain_out *out);
 
+/* Writes the step of o as a Chrome trace (open in Perfetto) to path: a
+ * process per traced pipeline rank, its compute and communication lanes. */
+int jtrain_write_trace(const char *path, const jtrain_out *o, ms_err *err);
+
 #endif
