@@ -432,28 +432,6 @@ static void run_entry(entry *x, const char *dir, const jenv *env)
 
 /* ---- writing ---- */
 
-static void html_text(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
-
 static const char *section_title(const study *s, int si)
 {
     const cJSON *sec = cJSON_GetArrayItem(s->sections, si);
@@ -497,7 +475,7 @@ static void html_headlines(FILE *f, const entry *x)
         char a[64], b[64];
         double e = rel_error(h);
         fputs("<tr><td>", f);
-        html_text(f, h->label);
+        report_html_escape(f, h->label);
         fprintf(f, "</td><td class=\"num\">%s</td><td class=\"num\">%s</td>",
                 report_format(h->value, h->unit, a, sizeof a),
                 isfinite(h->published) ? report_format(h->published, h->unit, b, sizeof b) : "-");
@@ -506,7 +484,7 @@ static void html_headlines(FILE *f, const entry *x)
                     100 * e);
         else
             fputs("<td class=\"num\">-</td><td>", f);
-        html_text(f, h->source ? h->source : "");
+        report_html_escape(f, h->source ? h->source : "");
         fputs("</td></tr>\n", f);
     }
     fputs("</tbody></table>\n", f);
@@ -547,13 +525,13 @@ static int write_html(const study *s, FILE *f, ms_err *err)
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
           f);
-    html_text(f, s->title);
+    report_html_escape(f, s->title);
     fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n<h1>", page_style);
-    html_text(f, s->title);
+    report_html_escape(f, s->title);
     fputs("</h1>\n", f);
     if (s->intro) {
         fputs("<p>", f);
-        html_text(f, s->intro);
+        report_html_escape(f, s->intro);
         fputs("</p>\n", f);
     }
     fputs("<h2 id=\"glance\">At a glance</h2>\n<table class=\"headline\"><thead><tr>"
@@ -568,9 +546,9 @@ static int write_html(const study *s, FILE *f, ms_err *err)
             char a[64], b[64];
             double e = rel_error(h);
             fprintf(f, "<tr><td><a href=\"#%s\">", s->e[i].slug);
-            html_text(f, s->e[i].short_name);
+            report_html_escape(f, s->e[i].short_name);
             fputs("</a>: ", f);
-            html_text(f, h->label);
+            report_html_escape(f, h->label);
             fprintf(f, "</td><td class=\"num\">%s</td><td class=\"num\">%s</td>",
                     report_format(h->value, h->unit, a, sizeof a),
                     isfinite(h->published) ? report_format(h->published, h->unit, b, sizeof b)
@@ -583,7 +561,7 @@ static int write_html(const study *s, FILE *f, ms_err *err)
     fputs("</tbody></table>\n<nav><ol>\n", f);
     for (int si = 0; si < cJSON_GetArraySize(s->sections); si++) {
         fprintf(f, "<li><a href=\"#s%d\">", si + 1);
-        html_text(f, section_title(s, si));
+        report_html_escape(f, section_title(s, si));
         fputs("</a></li>\n", f);
     }
     fputs("</ol></nav>\n", f);
@@ -593,28 +571,28 @@ static int write_html(const study *s, FILE *f, ms_err *err)
         if (x->section != last) {
             last = x->section;
             fprintf(f, "<h2 id=\"s%d\">", last + 1);
-            html_text(f, section_title(s, last));
+            report_html_escape(f, section_title(s, last));
             fputs("</h2>\n", f);
             if (section_text(s, last)) {
                 fputs("<p>", f);
-                html_text(f, section_text(s, last));
+                report_html_escape(f, section_text(s, last));
                 fputs("</p>\n", f);
             }
         }
         fprintf(f, "<section id=\"%s\"><h3>", x->slug);
-        html_text(f, x->label);
+        report_html_escape(f, x->label);
         fputs("</h3>\n", f);
         if (x->text) {
             fputs("<p>", f);
-            html_text(f, x->text);
+            report_html_escape(f, x->text);
             fputs("</p>\n", f);
         }
         fputs("<pre>", f);
-        html_text(f, x->command);
+        report_html_escape(f, x->command);
         fputs("</pre>\n", f);
         if (x->error[0]) {
             fputs("<p class=\"failed\">This entry failed: ", f);
-            html_text(f, x->error);
+            report_html_escape(f, x->error);
             fputs("</p>\n", f);
         } else {
             html_headlines(f, x);
@@ -632,7 +610,7 @@ static int write_html(const study *s, FILE *f, ms_err *err)
             fputs("<p>Try next:</p><pre>", f);
             cJSON_ArrayForEach(t, x->tries)
             {
-                html_text(f, t->valuestring);
+                report_html_escape(f, t->valuestring);
                 fputc('\n', f);
             }
             fputs("</pre>\n", f);

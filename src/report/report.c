@@ -692,8 +692,7 @@ static int doc_write(const report *r, FILE *f, int level, const doc_ops *d, ms_e
     return MS_OK;
 }
 
-/* s with & < > " ' as entities, so a label or value cannot open markup. */
-static void html_esc(FILE *f, const char *s)
+void report_html_escape(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
@@ -721,7 +720,7 @@ static void html_esc(FILE *f, const char *s)
 static void html_section(FILE *f, int level, const char *title)
 {
     fprintf(f, "<section>\n<h%d>", level);
-    html_esc(f, title);
+    report_html_escape(f, title);
     fprintf(f, "</h%d>\n", level);
 }
 
@@ -738,9 +737,9 @@ static void html_kv_begin(FILE *f)
 static void html_kv_row(FILE *f, const char *label, const char *value, int num)
 {
     fputs("<tr><th scope=\"row\">", f);
-    html_esc(f, label);
+    report_html_escape(f, label);
     fputs(num ? "</th><td class=\"num\">" : "</th><td>", f);
-    html_esc(f, value);
+    report_html_escape(f, value);
     fputs("</td></tr>\n", f);
 }
 
@@ -754,13 +753,13 @@ static void html_table_begin(FILE *f, const char *title, const ritem *const *col
     fputs("<table>\n", f);
     if (title) {
         fputs("<caption>", f);
-        html_esc(f, title);
+        report_html_escape(f, title);
         fputs("</caption>\n", f);
     }
     fputs("<thead><tr>", f);
     for (size_t c = 0; c < ncols; c++) {
         fputs(is_num(cols[c]) ? "<th class=\"num\">" : "<th>", f);
-        html_esc(f, label_of(cols[c]));
+        report_html_escape(f, label_of(cols[c]));
         fputs("</th>", f);
     }
     fputs("</tr></thead>\n<tbody>\n", f);
@@ -770,7 +769,7 @@ static void html_cell(FILE *f, const char *text, int num, size_t c, size_t ncols
 {
     fputs(c == 0 ? "<tr>" : "", f);
     fputs(num ? "<td class=\"num\">" : "<td>", f);
-    html_esc(f, text);
+    report_html_escape(f, text);
     fputs(c + 1 == ncols ? "</td></tr>\n" : "</td>", f);
 }
 

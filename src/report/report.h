@@ -111,6 +111,10 @@ int report_write_csv(const report *r, const char *table_key, FILE *f, ms_err *er
  * error. */
 int report_write_html(const report *r, FILE *f, int level, ms_err *err);
 
+/* Writes s to f with & < > " ' as HTML entities, so text cannot open
+ * markup (for pages that hold report_write_html's fragments). */
+void report_html_escape(FILE *f, const char *s);
+
 /* r as Markdown, laid out as report_write_html lays it out: titled groups
  * as headings (level as above, '#' x N), values as a two-column pipe table
  * (| quantity | value |), tables as pipe tables (numeric columns
