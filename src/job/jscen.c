@@ -250,6 +250,18 @@ int jscen_command(const char *path, const jenv *env, char *name, size_t cap, ms_
 
 /* ---- any command, into a report ---- */
 
+/* The PNG twin of an SVG plot path ("x.svg" -> "x.png") in buf; NULL when
+ * path is not an SVG. A study's report draws both: the page holds the
+ * SVG, the Markdown the PNG. */
+static const char *png_twin(const char *path, char *buf, size_t cap)
+{
+    size_t len = path ? strlen(path) : 0;
+    if (len < 5 || strcmp(path + len - 4, ".svg") != 0 || len >= cap)
+        return NULL;
+    snprintf(buf, cap, "%.*s.png", (int)len - 4, path);
+    return buf;
+}
+
 /* job (of table t) at its defaults, then obj's fields, then extra. */
 static int fill_job(const jopt_table *t, void *job, const cJSON *obj, const char *label,
                     const char *cmd, int nextra, char **extra, texts *own, ms_err *err)
@@ -281,9 +293,13 @@ static int report_train(const cJSON *obj, const char *label, int nextra, char **
             rc = jtrain_run(&run, env, r, &o, err);
         if (!rc && j.trace)
             rc = jtrain_write_trace(j.trace, &o, err);
+        char png[4200];
         if (!rc && o.power_it)
             rc = jpower_write_series(env, j.power.power_trace, j.power.power_plot, o.floor_frac,
                                      o.power_it, o.power_smooth, o.power_title, err);
+        if (!rc && o.power_it && png_twin(j.power.power_plot, png, sizeof png))
+            rc = jpower_write_series(env, NULL, png, o.floor_frac, o.power_it, o.power_smooth,
+                                     o.power_title, err);
     }
     jtrain_out_free(&o);
     return rc;
@@ -331,8 +347,11 @@ static int report_roofline(const cJSON *obj, const char *label, int nextra, char
         return ms_errf(err, MS_ENOMEM, "out of memory");
     int drawn;
     rc = jroof_run(&j, env, r, o, err);
+    char png[4200];
     if (!rc && j.plot)
         rc = jroof_plot(o, env, j.plot, &drawn, err);
+    if (!rc && png_twin(j.plot, png, sizeof png))
+        rc = jroof_plot(o, env, png, &drawn, err);
     free(o);
     return rc;
 }
@@ -390,8 +409,11 @@ static int report_validate(const cJSON *obj, const char *label, int nextra, char
         jsystem_out o = {0};
         int drawn;
         rc = jsystem_run(&j, env, r, &o, err);
+        char png[4200];
         if (!rc && j.plot)
             rc = jsystem_plot(&o, j.plot, &drawn, err);
+        if (!rc && png_twin(j.plot, png, sizeof png))
+            rc = jsystem_plot(&o, png, &drawn, err);
         jsystem_out_free(&o);
     } else {
         jvalid_out o = {0};

@@ -507,8 +507,11 @@ static void write_files_html(FILE *f, const char *dir, const entry *x)
         if (start) {
             fputs("<figure>", f);
             fputs(start, f);
-            fprintf(f, "<figcaption>As a file: <a href=\"%s\">%s</a></figcaption></figure>\n",
-                    fl->valuestring, fl->valuestring);
+            fprintf(f,
+                    "<figcaption>As files: <a href=\"%s\">%s</a>, <a href=\"%.*s.png\">%.*s.png"
+                    "</a></figcaption></figure>\n",
+                    fl->valuestring, fl->valuestring, (int)len - 4, fl->valuestring, (int)len - 4,
+                    fl->valuestring);
         } else if (access(path, F_OK) == 0) {
             fprintf(f, "<p>Written by --%s: <a href=\"%s\">%s</a>%s</p>\n", fl->string,
                     fl->valuestring, fl->valuestring,
@@ -663,8 +666,16 @@ static int write_md(const study *s, FILE *f, ms_err *err)
             fputs("\n", f);
         }
         const cJSON *fl;
-        cJSON_ArrayForEach(fl, x->files) fprintf(f, "Written by --%s: [%s](%s)\n\n", fl->string,
-                                                 fl->valuestring, fl->valuestring);
+        cJSON_ArrayForEach(fl, x->files)
+        {
+            size_t len = strlen(fl->valuestring);
+            if (len > 4 && strcmp(fl->valuestring + len - 4, ".svg") == 0)
+                fprintf(f, "![%s](%.*s.png)\n\n(also as [%s](%s))\n\n", x->label, (int)len - 4,
+                        fl->valuestring, fl->valuestring, fl->valuestring);
+            else
+                fprintf(f, "Written by --%s: [%s](%s)\n\n", fl->string, fl->valuestring,
+                        fl->valuestring);
+        }
         int rc = report_write_markdown(x->r, f, 4, err);
         if (rc)
             return rc;
