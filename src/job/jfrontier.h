@@ -75,4 +75,14 @@ int jfrontier_run(const jfrontier_job *j, const jenv *env, report *r, jfrontier_
                   ms_err *err);
 void jfrontier_out_free(jfrontier_out *out);
 
+/* Writes every design run to path as CSV: its factors, its figures under
+ * the rule, whether the rule controls it and its metric key. */
+int jfrontier_write_csv(const char *path, const jfrontier_out *o, const char *key, ms_err *err);
+
+/* Draws the trade-off to out (.png or .svg) with plots/frontier.gp: each
+ * design's metric against its TPP, the controlled ones apart, the best
+ * marked. */
+int jfrontier_plot(const jenv *env, const char *out, const jfrontier_out *o, const char *key,
+                   ms_err *err);
+
 #endif

@@ -372,8 +372,13 @@ static int report_frontier(const cJSON *obj, const char *label, int nextra, char
     jfrontier_out o = {0};
     int rc =
         fill_job(&jfrontier_options, &j, obj, label, "export-frontier", nextra, extra, own, err);
+    char png[4200];
     if (!rc)
         rc = jfrontier_run(&j, env, r, &o, err);
+    if (!rc && j.plot)
+        rc = jfrontier_plot(env, j.plot, &o, j.metric, err);
+    if (!rc && png_twin(j.plot, png, sizeof png))
+        rc = jfrontier_plot(env, png, &o, j.metric, err);
     jfrontier_out_free(&o);
     return rc;
 }
