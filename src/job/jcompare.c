@@ -134,7 +134,10 @@ int jcompare_best_plan(const jtrain_job *j, const jenv *env, jtrain_job *out, js
     s.what = "train";
     s.model = j->model, s.chip = j->chip, s.gpus = j->gpus, s.seq = j->seq;
     s.global_batch = j->global_batch, s.stack = j->stack, s.comm_sms = j->comm_sms;
-    s.moe_imbalance = j->moe_imbalance, s.top = 1, s.topo = j->topo, s.ideal = j->ideal;
+    /* The fastest plan alone: no Pareto set, whose plans near the best
+     * would each be simulated for nothing here. */
+    s.moe_imbalance = j->moe_imbalance, s.top = 1, s.pareto_within = 0, s.topo = j->topo;
+    s.ideal = j->ideal;
     s.peak = j->peak, s.efficiency = j->efficiency, s.chips = j->chips;
     s.progress = j->progress, s.progress_ctx = j->progress_ctx;
     report *sr = report_new();
