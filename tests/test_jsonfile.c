@@ -70,6 +70,17 @@ static void test_num_at(void)
     CU_ASSERT(isnan(jsonfile_num_at(j, "n")));
     CU_ASSERT(isnan(jsonfile_num_at(j, "a.c")));
     CU_ASSERT(isnan(jsonfile_num_at(j, "v.5")));
+    /* An array item chosen by its fields. */
+    cJSON *rows = cJSON_Parse("{\"r\": [{\"chip\": \"H100\", \"b\": 1, \"t\": 3},"
+                              " {\"chip\": \"H20\", \"b\": 1, \"t\": 5},"
+                              " {\"chip\": \"H20\", \"b\": 64, \"t\": 8.5}]}");
+    CU_ASSERT_FATAL(rows != NULL);
+    MS_ASSERT_EXACT(jsonfile_num_at(rows, "r[chip=H20].t"), 5);
+    MS_ASSERT_EXACT(jsonfile_num_at(rows, "r[chip=H20,b=64].t"), 8.5);
+    CU_ASSERT(isnan(jsonfile_num_at(rows, "r[chip=B200].t")));
+    CU_ASSERT(isnan(jsonfile_num_at(rows, "r[chip].t")));
+    CU_ASSERT(isnan(jsonfile_num_at(rows, "r[chip=H20.t")));
+    cJSON_Delete(rows);
     char longkey[200];
     memset(longkey, 'k', sizeof longkey - 1);
     longkey[sizeof longkey - 1] = '\0';

@@ -95,12 +95,9 @@ static int open_csv(const char *path, csv_out *csv, ms_err *err)
 static int write_outputs(const jserve_job *j, const jserve_out *o, ms_err *err)
 {
     int rc = MS_OK;
-    if (o->power_it) {
-        char title[400];
-        snprintf(title, sizeof title, "serving %s", o->title);
+    if (o->power_it)
         rc = jpower_write_series(cli_env(), j->power.power_trace, j->power.power_plot,
-                                 o->floor_frac, o->power_it, o->power_smooth, title, err);
-    }
+                                 o->floor_frac, o->power_it, o->power_smooth, o->power_title, err);
     if (!rc && j->plot && (rc = write_sweep_plot(j->plot, o, err)) == MS_OK)
         fprintf(j->json ? stderr : stdout, "plot: %s\n", j->plot);
     return rc;

@@ -64,18 +64,73 @@ cJSON *jsonfile_read_object(const char *path, const char *shown, ms_err *err)
     return root;
 }
 
+/* Whether field k of o is v (a string, or a number read as text). */
+static int field_is(const cJSON *o, const char *k, const char *v)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, k);
+    return (cJSON_IsString(f) && strcmp(f->valuestring, v) == 0) ||
+           (cJSON_IsNumber(f) && f->valuedouble == strtod(v, NULL));
+}
+
+/* The first item of array a meeting every condition of conds
+ * ("chip=H20,batch=64", written over); NULL when none. */
+static const cJSON *item_where(const cJSON *a, char *conds)
+{
+    char *k[8], *v[8];
+    int n = 0;
+    for (char *save = NULL, *c = strtok_r(conds, ",", &save); c && n < 8;
+         c = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(c, '=');
+        if (!eq)
+            return NULL;
+        *eq = '\0';
+        k[n] = c;
+        v[n++] = eq + 1;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a)
+    {
+        int all = n > 0;
+        for (int i = 0; i < n && all; i++)
+            all = field_is(it, k[i], v[i]);
+        if (all)
+            return it;
+    }
+    return NULL;
+}
+
 double jsonfile_num_at(const cJSON *j, const char *path)
 {
-    char key[128];
+    char seg[160];
     while (j && *path) {
         size_t len = strcspn(path, ".");
-        if (len >= sizeof key)
+        if (len >= sizeof seg)
             return NAN;
-        memcpy(key, path, len);
-        key[len] = '\0';
-        j = cJSON_IsArray(j) ? cJSON_GetArrayItem(j, atoi(key))
-                             : cJSON_GetObjectItemCaseSensitive(j, key);
+        /* a '.' inside [...] belongs to the selector's value */
+        const char *br = memchr(path, '[', len);
+        if (br && !memchr(br, ']', len - (size_t)(br - path))) {
+            const char *close = strchr(br, ']');
+            if (!close)
+                return NAN;
+            len = (size_t)(close - path) + 1;
+        }
+        memcpy(seg, path, len);
+        seg[len] = '\0';
         path += len + (path[len] == '.');
+        char *sel = strchr(seg, '[');
+        if (sel) {
+            *sel++ = '\0';
+            char *end = strchr(sel, ']');
+            if (!end)
+                return NAN;
+            *end = '\0';
+            j = item_where(cJSON_GetObjectItemCaseSensitive(j, seg), sel);
+        } else {
+            char *end;
+            long k = strtol(seg, &end, 10);
+            j = cJSON_IsArray(j) && !*end ? cJSON_GetArrayItem(j, (int)k)
+                                          : cJSON_GetObjectItemCaseSensitive(j, seg);
+        }
     }
     return cJSON_IsNumber(j) ? j->valuedouble : NAN;
 }

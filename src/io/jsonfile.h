@@ -24,7 +24,9 @@ int jsonfile_line_of(const char *text, const char *pos);
 cJSON *jsonfile_read_object(const char *path, const char *shown, ms_err *err);
 
 /* The number at a dotted path of j ("a.b": key b of object a; "a.0": the
- * first item of array a), NAN when it is absent, null or not a number. */
+ * first item of array a; "a[chip=H20,batch=64].c": key c of the first
+ * item of array a whose fields chip and batch are "H20" and 64), NAN when
+ * it is absent, null or not a number. */
 double jsonfile_num_at(const cJSON *j, const char *path);
 
 #endif

@@ -316,11 +316,9 @@ static int report_serve(const cJSON *obj, const char *label, int nextra, char **
         rc = jcompare_serve_run(&j, env, r, warnings, sizeof warnings, err);
     } else if (!rc) {
         rc = jserve_run(&j, env, r, &o, err);
-        char title[400];
-        snprintf(title, sizeof title, "serving %s", o.title);
         if (!rc && o.power_it)
             rc = jpower_write_series(env, j.power.power_trace, j.power.power_plot, o.floor_frac,
-                                     o.power_it, o.power_smooth, title, err);
+                                     o.power_it, o.power_smooth, o.power_title, err);
     }
     jserve_out_free(&o);
     return rc;

@@ -487,6 +487,7 @@ static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, m
     x->cfg.stream = &x->spec;
     snprintf(out->title, sizeof out->title, "%s on %lld x %s", x->m.name, (long long)x->cfg.gpus,
              x->cfg.c->name);
+    snprintf(out->power_title, sizeof out->power_title, "serving %s", out->title);
     out->gpus = (double)x->cfg.gpus;
     return MS_OK;
 }

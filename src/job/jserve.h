@@ -74,7 +74,8 @@ typedef struct jserve_out {
     double *rates;       /* a sweep's rates; NULL for one run */
     serve_result *sweep; /* their results */
     size_t nrates;
-    char title[300]; /* "model on N x chip" */
+    char title[300];       /* "model on N x chip" */
+    char power_title[310]; /* the power plot's: "serving model on N x chip" */
     double gpus;
     pseries *power_it, *power_smooth; /* NULL when power is not reported */
     double floor_frac;

@@ -305,81 +305,6 @@ static int read_study(const char *file, study *s, ms_err *err)
 
 /* ---- running ---- */
 
-/* Whether field k of o is v (a string, or a number read as text). */
-static int field_is(const cJSON *o, const char *k, const char *v)
-{
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, k);
-    return (cJSON_IsString(f) && strcmp(f->valuestring, v) == 0) ||
-           (cJSON_IsNumber(f) && f->valuedouble == strtod(v, NULL));
-}
-
-/* The first item of array a meeting every condition of conds
- * ("chip=H20,batch=64", written over); NULL when none. */
-static const cJSON *item_where(const cJSON *a, char *conds)
-{
-    char *k[8], *v[8];
-    int n = 0;
-    for (char *save = NULL, *c = strtok_r(conds, ",", &save); c && n < 8;
-         c = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(c, '=');
-        if (!eq)
-            return NULL;
-        *eq = '\0';
-        k[n] = c;
-        v[n++] = eq + 1;
-    }
-    const cJSON *it;
-    cJSON_ArrayForEach(it, a)
-    {
-        int all = n > 0;
-        for (int i = 0; i < n && all; i++)
-            all = field_is(it, k[i], v[i]);
-        if (all)
-            return it;
-    }
-    return NULL;
-}
-
-/* The number at path in j: dotted keys ("best.step_time_s"), an array's
- * item by position ("results.0") or by its fields ("chips[chip=H20].mfu",
- * "layer_times[chip=H20,batch=64].layer_time_s");
- * NAN when absent or not a number. */
-static double num_at(const cJSON *j, const char *path)
-{
-    char seg[160];
-    while (j && *path) {
-        size_t len = strcspn(path, ".");
-        if (len >= sizeof seg)
-            return NAN;
-        /* a '.' inside [...] belongs to the selector's value */
-        const char *br = memchr(path, '[', len);
-        if (br && !memchr(br, ']', len - (size_t)(br - path))) {
-            const char *close = strchr(br, ']');
-            if (!close)
-                return NAN;
-            len = (size_t)(close - path) + 1;
-        }
-        memcpy(seg, path, len);
-        seg[len] = '\0';
-        path += len + (path[len] == '.');
-        char *sel = strchr(seg, '[');
-        if (sel) {
-            *sel++ = '\0';
-            char *end = strchr(sel, ']');
-            if (!end)
-                return NAN;
-            *end = '\0';
-            j = item_where(cJSON_GetObjectItemCaseSensitive(j, seg), sel);
-        } else {
-            char *end;
-            long k = strtol(seg, &end, 10);
-            j = cJSON_IsArray(j) && !*end ? cJSON_GetArrayItem(j, (int)k)
-                                          : cJSON_GetObjectItemCaseSensitive(j, seg);
-        }
-    }
-    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
-}
-
 /* Runs x, its files (--OPTION FILE) written into dir. */
 static void run_entry(entry *x, const char *dir, const jenv *env)
 {
@@ -427,7 +352,7 @@ static void run_entry(entry *x, const char *dir, const jenv *env)
         return;
     }
     for (int k = 0; k < x->nh; k++)
-        x->h[k].value = num_at(x->json, x->h[k].key);
+        x->h[k].value = jsonfile_num_at(x->json, x->h[k].key);
 }
 
 /* ---- writing ---- */
@@ -828,10 +753,12 @@ static void summarize(const study *s, report *r)
     int failed = 0;
     for (int i = 0; i < s->n; i++)
         failed += s->e[i].error[0] != '\0';
-    if (failed) /* a table with no rows would print its heading alone */
-        report_table(r, "failed", "entries that failed");
+    /* A table with no rows would print its heading alone: hidden then. */
+    if (failed)
+        report_begin(r, NULL, NULL);
     else
-        report_begin_hidden(r, NULL), report_table(r, "failed", NULL);
+        report_begin_hidden(r, NULL);
+    report_table(r, "failed", "entries that failed");
     for (int i = 0; i < s->n; i++)
         if (s->e[i].error[0]) {
             report_row(r);
@@ -839,8 +766,7 @@ static void summarize(const study *s, report *r)
             report_str(r, "error", NULL, s->e[i].error);
         }
     report_table_end(r);
-    if (!failed)
-        report_end(r);
+    report_end(r);
 }
 
 int jstudy_run(const jstudy_job *j, const jenv *env, report *r, jstudy_out *out, ms_err *err)
