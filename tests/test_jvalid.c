@@ -223,6 +223,35 @@ static void test_system_bad(void)
     report_free(r);
 }
 
+/* The cases run in worker processes come back in file-name order, each
+ * as it runs alone: --jobs 3 gives what --jobs 1 gives. */
+static void test_system_jobs(void)
+{
+    jsystem_out out[2];
+    for (int k = 0; k < 2; k++) {
+        jvalid_job j = {0};
+        ms_err err = {0};
+        char *argv[] = {"--system", "--cases", "tests/data/system_bad", "--jobs", k ? "3" : "1"};
+        report *r = report_new();
+        CU_ASSERT_EQUAL_FATAL(parse(&jvalid_options, &j, 5, argv, &err), MS_OK);
+        CU_ASSERT_EQUAL_FATAL(jsystem_run(&j, &env, r, &out[k], &err), MS_OK);
+        report_free(r);
+    }
+    CU_ASSERT_EQUAL_FATAL(out[0].n, 6);
+    CU_ASSERT_EQUAL_FATAL(out[1].n, out[0].n);
+    CU_ASSERT_EQUAL(out[1].failed, out[0].failed);
+    for (size_t i = 0; i < out[0].n; i++) {
+        CU_ASSERT_STRING_EQUAL(out[1].cases[i].file, out[0].cases[i].file);
+        CU_ASSERT_STRING_EQUAL(out[1].cases[i].error, out[0].cases[i].error);
+        CU_ASSERT(out[1].cases[i].predicted == out[0].cases[i].predicted ||
+                  (isnan(out[1].cases[i].predicted) && isnan(out[0].cases[i].predicted)));
+    }
+    CU_ASSERT(strcmp(out[0].cases[0].file, out[0].cases[1].file) < 0);
+    CU_ASSERT_STRING_EQUAL(out[1].warnings, out[0].warnings);
+    jsystem_out_free(&out[0]);
+    jsystem_out_free(&out[1]);
+}
+
 static void test_modes(void)
 {
     static struct {
@@ -234,6 +263,7 @@ static void test_modes(void)
         {2, {"--cases", "x"}, "go with --system"},
         {2, {"--kind", "serve"}, "go with --system"},
         {1, {"--markdown"}, "go with --system"},
+        {2, {"--jobs", "2"}, "go with --system"},
         {3, {"--system", "--json", "--markdown"}, "choose one"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -291,6 +321,7 @@ static CU_TestInfo tests[] = {
     {"thresholds", test_limits},
     {"kernel row against datasheet and efficiency.csv", test_kernel_row},
     {"system suite: bad case files", test_system_bad},
+    {"system suite: the same cases in worker processes", test_system_jobs},
     {"modes that do not go together", test_modes},
     {"calibrate --dry-run writes nothing", test_calibrate_dry_run},
     CU_TEST_INFO_NULL,

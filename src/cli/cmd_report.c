@@ -7,9 +7,11 @@
 #include "job/jstudy.h"
 #include "report/report.h"
 
-static void progress(void *ctx, double done, double total, const char *units)
+/* "report: 7 of 21 entries (33%), V3, each chip's best plan, 12 s": the
+ * entry now running. */
+static void progress(void *ctx, double done, double total, const char *units, const char *label)
 {
-    cli_progress_update(ctx, done, total, units, NULL);
+    cli_progress_update(ctx, done, total, units, label);
 }
 
 static int run_report(const cli_cmd *cmd, int argc, char **argv)
@@ -47,19 +49,22 @@ const cli_cmd cmd_report = {
     .name = "report",
     .run = run_report,
     .summary = "the whole story as a report to open in a browser (megasim with no arguments)",
-    .usage = "  megasim report [--study FILE.json] [--out DIR] [--json]\n",
+    .usage = "  megasim report [--study FILE.json] [--out DIR] [--quick] [--json]\n",
     .details =
         "Runs a study: the sections of scenarios/story.json by default (chips and rooflines,\n"
         "training DeepSeek-V3, reasoning inference, export rules, megaclusters and power, how\n"
         "far to trust it), or your own list with --study. Writes DIR (megasim-report/):\n"
-        "index.html, one self-contained page; report.md; each entry's JSON and a CSV per\n"
-        "table. Prints the headline figures, each beside its published counterpart and the\n"
+        "index.html, one self-contained page; report.md; each entry's JSON, a CSV per table\n"
+        "and summary.json. --quick leaves out the entries marked \"slow\" (about 40 s of the\n"
+        "default study's 45), naming each and its command. Prints the headline figures, each "
+        "beside its published counterpart and the\n"
         "error where there is one. An entry that fails is marked in the report and the others\n"
         "still run; the exit status is then 1. The directory is replaced whole at the end: an\n"
         "interrupted run leaves the previous report as it was.\n"
         "A study file: {\"title\": ..., \"sections\": [{\"title\": ..., \"entries\": [{\"label\":\n"
         "..., \"scenario\": \"scenarios/X.json\" or \"run\": {\"command\": \"size\", ...},\n"
-        "\"args\": [...], \"headline\": [{\"key\": \"a.b.0.c\", \"label\": ..., \"unit\": ...,\n"
+        "\"args\": [...], \"slow\": true, \"headline\": [{\"key\": \"a.b.0.c\", \"label\": ..., "
+        "\"unit\": ...,\n"
         "\"published\": N, \"source\": ...}], \"try\": [\"megasim ...\"]}]}]}\n",
     .table = &jstudy_options,
     .max_pos = 0,

@@ -78,11 +78,12 @@ static int write_plot(const jvalid_out *o, const char *out, int *drawn, ms_err *
     return gp_plot_draw(gp, dat, out, drawn, err);
 }
 
-/* "[3/22] t5-gpt-1t.json" redrawn in place on a terminal. */
+/* "[3/22] t5-gpt-1t.json", the cases done and the last of them, redrawn
+ * in place on a terminal. */
 static void progress(void *ctx, size_t done, size_t total, const char *name)
 {
     (void)ctx;
-    fprintf(stderr, "\r[%zu/%zu] %s\033[K", done + 1, total, name);
+    fprintf(stderr, "\r[%zu/%zu] %s\033[K", done, total, name);
 }
 
 /* Elsewhere (a pipe, a log): a line every few seconds once the suite has

@@ -3,10 +3,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hw/chip.h"
 #include "job/jsearch.h"
+#include "job/jwork.h"
 #include "train/sched.h"
 
 int jcompare_wanted(const jtrain_job *j)
@@ -63,10 +65,10 @@ static void nic_of_first(const chip *c, const chip *first, double *nic_Gbps, cha
     }
 }
 
-/* j on chip name, with its best plan when asked: its train report in r
- * (the caller's group), its row in *w. */
-static int run_chip(const jtrain_job *j, const jenv *env, const char *name, const chip *first,
-                    const chip *c, report *r, row *w, char *warnings, size_t cap, ms_err *err)
+/* j as chip name runs it beside the first chip, what it took from that
+ * chip said in w->note. */
+static jtrain_job chip_job(const jtrain_job *j, const char *name, const chip *first, const chip *c,
+                           row *w)
 {
     jtrain_job one = *j;
     one.chip = name;
@@ -85,19 +87,108 @@ static int run_chip(const jtrain_job *j, const jenv *env, const char *name, cons
     size_t k = strlen(w->note);
     if (k >= 2)
         w->note[k - 2] = 0;
+    return one;
+}
+
+/* A chip's search for its best plan, as a worker sends it back. */
+typedef struct search_rec {
+    int rc;
+    char msg[MS_ERR_MSG_MAX];
+    jsearch_out so;
+    char best[256]; /* so.best as jsearch_plan_format writes it */
+} search_rec;
+
+/* What the searches' workers and collector share. */
+typedef struct searches_ctx {
+    const jtrain_job *jobs; /* [chip]: as chip_job made it */
+    const jenv *env;
+    jsearch_out *so; /* [chip] */
+    int *rc;         /* [chip] */
+    char (*msg)[MS_ERR_MSG_MAX];
+    const jtrain_job *j; /* for its progress */
+    size_t n, done;
+} searches_ctx;
+
+static size_t search_work(void *ctx, size_t item, char *rec, size_t cap)
+{
+    searches_ctx *x = ctx;
+    search_rec *w = calloc(1, sizeof *w);
+    if (!w || cap < sizeof *w) {
+        free(w);
+        return (size_t)-1;
+    }
+    jtrain_job in = x->jobs[item], out;
+    in.best_plan = 1;
+    in.progress = NULL; /* workers would write over each other */
+    ms_err err = {0};
+    w->rc = jcompare_best_plan(&in, x->env, &out, &w->so, &err);
+    snprintf(w->msg, sizeof w->msg, "%s", err.msg);
+    if (!w->rc)
+        jsearch_plan_format(&w->so.best, w->best, sizeof w->best);
+    w->so.best.precision = NULL; /* a pointer of the worker's */
+    memcpy(rec, w, sizeof *w);
+    free(w);
+    return sizeof(search_rec);
+}
+
+static int search_take(void *ctx, size_t item, const char *rec, size_t len, ms_err *err)
+{
+    searches_ctx *x = ctx;
+    search_rec *w = malloc(sizeof *w);
+    if (!w)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    if (len != sizeof *w) {
+        free(w);
+        return ms_errf(err, MS_EIO, "a worker sent a record of %zu bytes", len);
+    }
+    memcpy(w, rec, sizeof *w);
+    x->so[item] = w->so;
+    x->rc[item] = w->rc;
+    snprintf(x->msg[item], sizeof x->msg[item], "%.*s", (int)sizeof w->msg - 1, w->msg);
+    if (!w->rc && jsearch_plan_parse("best plan", w->best, &x->so[item].best, err)) {
+        free(w);
+        return err->code;
+    }
+    free(w);
+    x->done++;
+    if (x->j->progress)
+        x->j->progress(x->j->progress_ctx, (double)x->done, (double)x->n, "chips searched");
+    return MS_OK;
+}
+
+/* The chips' searches for their best plans, one worker process each (at
+ * most the processors online): so[i] and rc[i] for jobs[i], an error's
+ * text in msg[i]. Fails only when the workers do. */
+static int search_chips(const jtrain_job *j, const jtrain_job *jobs, size_t n, const jenv *env,
+                        jsearch_out *so, int *rc, char (*msg)[MS_ERR_MSG_MAX], ms_err *err)
+{
+    size_t items[JCOMPARE_MAX_CHIPS];
+    for (size_t i = 0; i < n; i++)
+        items[i] = i;
+    searches_ctx x = {.jobs = jobs, .env = env, .so = so, .rc = rc, .msg = msg, .j = j, .n = n};
+    return jwork_run(items, n, jwork_default_jobs(), search_work, search_take, &x, err);
+}
+
+/* one (from chip_job) on its chip, on the plan searched (so) when j asks
+ * for the best: its train report in r (the caller's group), its row in
+ * *w. */
+static int run_chip(const jtrain_job *j, const jtrain_job *one_in, const jsearch_out *so,
+                    const jenv *env, report *r, row *w, char *warnings, size_t cap, ms_err *err)
+{
+    jtrain_job one = *one_in;
     if (j->best_plan) {
-        jsearch_out so;
-        jtrain_job in = one;
-        in.best_plan = 1;
-        int rc = jcompare_best_plan(&in, env, &one, &so, err);
-        if (rc)
-            return rc;
-        w->candidates = so.candidates, w->simulated = so.simulated;
+        const jsearch_plan *b = &so->best;
+        one.tp = b->tp, one.pp = b->pp, one.vpp = b->vpp, one.cp = b->cp, one.ep = b->ep;
+        one.zero = b->zero, one.micro_batch = b->micro_batch, one.dp = JOPT_NO_INT;
+        one.schedule = sched_name(b->schedule);
+        one.recompute = plan_recompute_name(b->recompute);
+        one.precision = b->precision;
+        w->candidates = so->candidates, w->simulated = so->simulated;
         report_begin(r, "search", "the search for its best plan");
-        report_int(r, "candidates", "valid plans", so.candidates, "");
-        report_int(r, "pruned_memory", "pruned: do not fit", so.pruned_memory, "");
-        report_int(r, "pruned_bound", "pruned: their bound cannot place", so.pruned_bound, "");
-        report_int(r, "simulated", "simulated", so.simulated, "");
+        report_int(r, "candidates", "valid plans", so->candidates, "");
+        report_int(r, "pruned_memory", "pruned: do not fit", so->pruned_memory, "");
+        report_int(r, "pruned_bound", "pruned: their bound cannot place", so->pruned_bound, "");
+        report_int(r, "simulated", "simulated", so->simulated, "");
         report_end(r);
     }
     jtrain_out out = {0};
@@ -333,16 +424,32 @@ int jcompare_run(const jtrain_job *j, const jenv *env, report *r, char *warnings
     if ((rc = jenv_load_chips(env, &j->chips, &db, err)))
         return rc;
     row rows[JCOMPARE_MAX_CHIPS];
+    jtrain_job jobs[JCOMPARE_MAX_CHIPS];
+    for (size_t i = 0; i < n && !rc; i++) {
+        const chip *c;
+        if (!(rc = chip_db_lookup(db, names[i], &c, err)))
+            jobs[i] = chip_job(j, names[i], i ? rows[0].c : c, c, &rows[i]);
+    }
+    /* The searches, the long part, side by side; each chip's run after. */
+    jsearch_out so[JCOMPARE_MAX_CHIPS];
+    int src[JCOMPARE_MAX_CHIPS] = {0};
+    char msg[JCOMPARE_MAX_CHIPS][MS_ERR_MSG_MAX];
+    if (!rc && j->best_plan)
+        rc = search_chips(j, jobs, n, env, so, src, msg, err);
+    if (rc) {
+        chip_db_free(db);
+        return rc;
+    }
     report_version(r, env->version);
     jopt_report_inputs(&jtrain_options, j, r);
     /* Each chip's own report, whole, in JSON; the table below in text. */
     report_begin_hidden(r, "runs");
     for (size_t i = 0; i < n && !rc; i++) {
-        const chip *c;
-        if ((rc = chip_db_lookup(db, names[i], &c, err)))
-            break;
         report_begin(r, names[i], NULL);
-        rc = run_chip(j, env, names[i], i ? rows[0].c : c, c, r, &rows[i], warnings, cap, err);
+        if (j->best_plan && src[i])
+            rc = ms_errf(err, src[i], "%s", msg[i]);
+        else
+            rc = run_chip(j, &jobs[i], &so[i], env, r, &rows[i], warnings, cap, err);
         if (!rc && rows[i].note[0])
             report_str(r, "compare_note", "taken from the first chip", rows[i].note);
         report_end(r);

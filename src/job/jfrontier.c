@@ -272,12 +272,6 @@ static int better(const design *a, const design *b, int nk, int minimize)
     return minimize ? a->metric < b->metric : a->metric > b->metric;
 }
 
-static int default_jobs(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
-
 /* What a worker sends back for one design. */
 typedef struct result_rec {
     size_t index;
@@ -559,7 +553,8 @@ int jfrontier_run(const jfrontier_job *j, const jenv *env, report *r, jfrontier_
     double t0 = now_s();
     if (!rc)
         rc = run_designs(j, env, out->ds, out->n,
-                         j->jobs != JOPT_NO_INT ? (int)j->jobs : default_jobs(), &x, &done, err);
+                         j->jobs != JOPT_NO_INT ? (int)j->jobs : jwork_default_jobs(), &x, &done,
+                         err);
     if (!rc) {
         for (size_t q = 0; q < out->n; q++) {
             const design *d = &out->ds[q];

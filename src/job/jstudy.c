@@ -23,6 +23,8 @@ static const jopt rows[] = {
     {"out", JOPT_STR, "DIR", NULL, "megasim-report", NAN, NAN, NULL, J(out),
      "the report directory, replaced whole at the end"},
     {"json", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, J(json), "print the summary as JSON"},
+    {"quick", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, J(quick),
+     "leave out the entries marked slow (the page names each and its command)"},
 };
 
 const jopt_table jstudy_options = {.rows = rows,
@@ -56,6 +58,8 @@ typedef struct entry {
     const cJSON *files; /* {"trace": "v3-step.json", ...}: options writing into the report */
     headline h[MAX_HEADLINES];
     int nh;
+    int slow;           /* "slow": true, left out by --quick */
+    int left_out;       /* it was */
     char command[1024]; /* the command line that reproduces it */
     char slug[64];      /* file names: "03-deepseek-v3-on-2048-h800" */
     report *r;          /* owned; NULL when it failed */
@@ -248,6 +252,10 @@ static int read_entry(study *s, int si, const cJSON *o, const char *file, const 
                            "and '_' (it is written inside the report)",
                            file, where, fl->string);
     }
+    const cJSON *slow = cJSON_GetObjectItemCaseSensitive(o, "slow");
+    if (slow && !cJSON_IsBool(slow))
+        return ms_errf(err, MS_EINVAL, "%s: %s.slow: expected true or false", file, where);
+    x->slow = cJSON_IsTrue(slow);
     x->tries = cJSON_GetObjectItemCaseSensitive(o, "try");
     const cJSON *t;
     if (x->tries && !cJSON_IsArray(x->tries))
@@ -305,8 +313,9 @@ static int read_study(const char *file, study *s, ms_err *err)
 
 /* ---- running ---- */
 
-/* Runs x, its files (--OPTION FILE) written into dir. */
-static void run_entry(entry *x, const char *dir, const jenv *env)
+/* Runs x, its files (--OPTION FILE) written into dir; only makes its
+ * command when leave_out. */
+static void run_entry(entry *x, const char *dir, const jenv *env, int leave_out)
 {
     ms_err err = {0};
     char label[256], found[4096];
@@ -335,6 +344,10 @@ static void run_entry(entry *x, const char *dir, const jenv *env)
         snprintf(x->file_args[nf + 1], sizeof x->file_args[nf + 1], "%s/%s", dir, fl->valuestring);
         x->args[x->nargs++] = x->file_args[nf + 1];
         nf += 2;
+    }
+    if (!rc && leave_out) {
+        x->left_out = 1;
+        return;
     }
     if (!rc && !(x->r = report_new()))
         rc = ms_errf(&err, MS_ENOMEM, "out of memory");
@@ -382,7 +395,7 @@ static const char page_style[] =
     "border-bottom:1px solid #e2e2e2;text-align:left;vertical-align:top}"
     "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     "pre{background:#f4f4f4;padding:.5rem;overflow-x:auto;white-space:pre-wrap}"
-    ".failed{color:#a40000;font-weight:bold}.err-bad{color:#a40000}"
+    ".failed{color:#a40000;font-weight:bold}.err-bad{color:#a40000}.left-out{color:#555}"
     "details{margin:.5rem 0 1.5rem}summary{cursor:pointer;color:#333}"
     "nav ol{columns:2}"
     "@media print{details{display:block}body{max-width:none}a{color:inherit}}";
@@ -467,7 +480,7 @@ static int write_html(const study *s, FILE *f, ms_err *err)
           "<th class=\"num\">error</th></tr></thead><tbody>\n",
           f);
     for (int i = 0; i < s->n; i++)
-        for (int k = 0; k < s->e[i].nh && !s->e[i].error[0]; k++) {
+        for (int k = 0; k < s->e[i].nh && s->e[i].r; k++) {
             const headline *h = &s->e[i].h[k];
             if (!h->summary)
                 continue;
@@ -522,6 +535,10 @@ static int write_html(const study *s, FILE *f, ms_err *err)
             fputs("<p class=\"failed\">This entry failed: ", f);
             report_html_escape(f, x->error);
             fputs("</p>\n", f);
+        } else if (x->left_out) {
+            fputs("<p class=\"left-out\">Left out of this report by --quick, as it takes "
+                  "longer than the rest: the command above runs it.</p>\n",
+                  f);
         } else {
             html_headlines(f, x);
             fputs("<details><summary>the whole report</summary>\n", f);
@@ -531,7 +548,7 @@ static int write_html(const study *s, FILE *f, ms_err *err)
             fprintf(f, "<p>As data: <a href=\"%s.json\">%s.json</a></p>\n</details>\n", x->slug,
                     x->slug);
         }
-        if (!x->error[0])
+        if (!x->error[0] && !x->left_out)
             write_files_html(f, s->dir, x);
         const cJSON *t;
         if (x->tries && x->tries->child) {
@@ -569,6 +586,12 @@ static int write_md(const study *s, FILE *f, ms_err *err)
         fprintf(f, "```sh\n%s\n```\n\n", x->command);
         if (x->error[0]) {
             fprintf(f, "**This entry failed:** %s\n\n", x->error);
+            continue;
+        }
+        if (x->left_out) {
+            fputs("Left out of this report by --quick, as it takes longer than the rest: the "
+                  "command above runs it.\n\n",
+                  f);
             continue;
         }
         if (x->nh) {
@@ -724,7 +747,7 @@ static void headline_rows(const study *s, report *r, int all)
 {
     for (int i = 0; i < s->n; i++) {
         const entry *x = &s->e[i];
-        for (int k = 0; k < x->nh && !x->error[0]; k++) {
+        for (int k = 0; k < x->nh && x->r; k++) {
             const headline *h = &x->h[k];
             if (!all && !h->summary)
                 continue;
@@ -767,6 +790,33 @@ static void summarize(const study *s, report *r)
         }
     report_table_end(r);
     report_end(r);
+    char left[1024] = "";
+    size_t n = 0;
+    for (int i = 0; i < s->n && n < sizeof left; i++)
+        if (s->e[i].left_out)
+            n += (size_t)snprintf(left + n, sizeof left - n, "%s%s", n ? "; " : "",
+                                  s->e[i].short_name);
+    if (n)
+        report_str(r, "left_out", "left out by --quick", left);
+}
+
+/* The summary as --json prints it, into dir/summary.json. */
+static int write_summary(const char *dir, const study *s, const jenv *env, ms_err *err)
+{
+    char path[4352];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    report *r = report_new();
+    if (!r)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    report_version(r, env->version);
+    summarize(s, r);
+    FILE *f = fopen(path, "w");
+    int rc = f ? report_write_json(r, f, err)
+               : ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    if (f && fclose(f) != 0 && !rc)
+        rc = ms_errf(err, MS_EIO, "%s: cannot write: %s", path, strerror(errno));
+    report_free(r);
+    return rc;
 }
 
 int jstudy_run(const jstudy_job *j, const jenv *env, report *r, jstudy_out *out, ms_err *err)
@@ -784,12 +834,15 @@ int jstudy_run(const jstudy_job *j, const jenv *env, report *r, jstudy_out *out,
         snprintf(s.dir, sizeof s.dir, "%s", tmp);
     for (int i = 0; !rc && i < s.n; i++) {
         if (j->progress)
-            j->progress(j->progress_ctx, (double)i, (double)s.n, "entries");
-        run_entry(&s.e[i], tmp, env);
+            j->progress(j->progress_ctx, (double)i, (double)s.n, "entries", s.e[i].short_name);
+        run_entry(&s.e[i], tmp, env, j->quick && s.e[i].slow);
         out->entries++;
+        out->left_out += s.e[i].left_out;
         if (s.e[i].error[0] && out->failed++ == 0)
             snprintf(out->first_failure, sizeof out->first_failure, "%s", s.e[i].error);
     }
+    if (!rc && (rc = write_summary(tmp, &s, env, err)))
+        remove_tree(tmp);
     if (!rc)
         rc = write_dir(tmp, j->out, &s, out->dir, sizeof out->dir, err);
     if (!rc) {

@@ -17,12 +17,14 @@
  *                                 "source": "..."}],
  *                   "try": ["megasim run ... --chip H100"]}]}]}
  *
- * ("run": {"command": "size", ...} instead of "scenario".) Every entry
- * runs, in order; one that fails (an unknown command, a bad option, a
+ * ("run": {"command": "size", ...} instead of "scenario"; "slow": true
+ * marks an entry that --quick leaves out.) Every entry runs, in order;
+ * one that fails (an unknown command, a bad option, a
  * missing model) is marked with its message and the others still run.
  * The directory OUT then holds index.html (one self-contained page: no
  * scripts, no network), report.md (the same as Markdown), one JSON file
- * per entry and one CSV per table of its report. It is written beside OUT
+ * per entry, one CSV per table of its report and summary.json (the
+ * summary, as --json prints it). It is written beside OUT
  * and renamed into place at the end, so an interrupted run leaves the
  * previous report as it was. */
 #ifndef MS_JSTUDY_H
@@ -38,9 +40,11 @@ typedef struct jstudy_job {
     const char *study; /* the study file; NULL: scenarios/story.json */
     const char *out;   /* the report directory */
     int json;
+    int quick; /* leave out the entries marked "slow" */
     jopt_given_set given;
-    /* Not options: told before each entry runs (may be NULL). */
-    void (*progress)(void *ctx, double done, double total, const char *units);
+    /* Not options: told before each entry runs, with its label (may be
+     * NULL). */
+    void (*progress)(void *ctx, double done, double total, const char *units, const char *label);
     void *progress_ctx;
 } jstudy_job;
 
@@ -48,17 +52,18 @@ extern const jopt_table jstudy_options;
 
 typedef struct jstudy_out {
     int64_t entries, failed;
+    int64_t left_out;         /* slow entries --quick did not run */
     char first_failure[1024]; /* the first failed entry's message, or "" */
     char dir[4096];           /* the directory written */
 } jstudy_out;
 
 /* Runs the study of j and writes its directory, filling r with the
  * summary (the table "headlines": section, entry, quantity, megasim's
- * figure, the published one and the relative error, and "failed" for the
- * entries that failed). Returns MS_OK even when entries failed (out
- * counts them; the directory marks them); fails, writing nothing, on a
- * study file that cannot be read or is malformed (naming the file and
- * field), and when the directory cannot be written. */
+ * figure, the published one and the relative error, "failed" for the
+ * entries that failed, and "left_out" naming those --quick left out). Returns MS_OK even when
+ * entries failed (out counts them; the directory marks them); fails, writing nothing, on a study
+ * file that cannot be read or is malformed (naming the file and field), and when the directory
+ * cannot be written. */
 int jstudy_run(const jstudy_job *j, const jenv *env, report *r, jstudy_out *out, ms_err *err);
 
 #endif

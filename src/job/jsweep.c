@@ -689,12 +689,6 @@ static int mpi_run(const jsweep_job *j, const sweep *s, const jenv *env, int ran
 }
 #endif
 
-static int default_jobs(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
-
 int jsweep_run(const jsweep_job *j, const jenv *env, report *r, jsweep_out *out, ms_err *err)
 {
     *out = (jsweep_out){0};
@@ -744,7 +738,7 @@ int jsweep_run(const jsweep_job *j, const jenv *env, report *r, jsweep_out *out,
     free(header);
     if (rc)
         goto out;
-    int jobs = j->jobs != JOPT_NO_INT ? (int)j->jobs : default_jobs();
+    int jobs = j->jobs != JOPT_NO_INT ? (int)j->jobs : jwork_default_jobs();
 #ifdef MEGASIM_MPI
     if (size > 1)
         rc = mpi_run(j, &s, env, rank, size, todo, n, journal, done, &finished, out, err);

@@ -15,6 +15,7 @@
 #include "io/gnuplot.h"
 #include "io/jsonfile.h"
 #include "job/jscen.h"
+#include "job/jwork.h"
 #include "model/model.h"
 #include "model/modelfile.h"
 
@@ -727,6 +728,98 @@ static void fill_report(report *r, const jvalid_job *j, const jenv *env, const c
     summary(r, o, j->uncertainty > 0);
 }
 
+/* What a worker sends back for one case: whether it was skipped, the
+ * case, and the model files' warnings (text to the end of the record). */
+typedef struct case_rec {
+    int skipped;
+    jsystem_case c;
+} case_rec;
+
+/* What run_cases' workers and collector share. */
+typedef struct cases_ctx {
+    const jvalid_job *j;
+    const jenv *env;
+    const char *dir, *shown;
+    char **names;
+    const int *want;
+    case_rec *got; /* [item]: in file-name order, whichever worker ran it */
+    jsystem_out *out;
+    size_t n, done;
+} cases_ctx;
+
+static size_t case_work(void *ctx, size_t item, char *rec, size_t cap)
+{
+    cases_ctx *x = ctx;
+    char path[4700], shown_file[600];
+    snprintf(path, sizeof path, "%s/%s", x->dir, x->names[item]);
+    snprintf(shown_file, sizeof shown_file, "%s/%s", x->shown, x->names[item]);
+    jsystem_out *o = calloc(1, sizeof *o); /* for the warnings alone */
+    case_rec *cr = malloc(sizeof *cr);
+    size_t len = (size_t)-1;
+    if (o && cr) {
+        cr->skipped = run_case(path, shown_file, x->j, x->env, x->want, o, &cr->c);
+        size_t w = strlen(o->warnings);
+        if (sizeof *cr + w <= cap) {
+            memcpy(rec, cr, sizeof *cr);
+            memcpy(rec + sizeof *cr, o->warnings, w);
+            len = sizeof *cr + w;
+        }
+    }
+    free(o);
+    free(cr);
+    return len;
+}
+
+static int case_take(void *ctx, size_t item, const char *rec, size_t len, ms_err *err)
+{
+    cases_ctx *x = ctx;
+    if (len < sizeof *x->got)
+        return ms_errf(err, MS_EIO, "a worker sent a record of %zu bytes", len);
+    memcpy(&x->got[item], rec, sizeof *x->got);
+    size_t used = strlen(x->out->warnings), w = len - sizeof *x->got;
+    if (used + w < sizeof x->out->warnings) {
+        memcpy(x->out->warnings + used, rec + sizeof *x->got, w);
+        x->out->warnings[used + w] = '\0';
+    }
+    x->done++;
+    if (x->j->progress)
+        x->j->progress(x->j->progress_ctx, x->done, x->n, x->names[item]);
+    return MS_OK;
+}
+
+/* Runs the cases names[0..nn) of dir in worker processes (jwork), at most
+ * j->jobs at a time, into out in file-name order. */
+static int run_cases(const jvalid_job *j, const jenv *env, const char *dir, const char *shown,
+                     char **names, size_t nn, const int *want, jsystem_out *out, ms_err *err)
+{
+    size_t *items = malloc(nn * sizeof *items);
+    case_rec *got = calloc(nn, sizeof *got);
+    int rc = items && got ? MS_OK : ms_errf(err, MS_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < nn; i++)
+        items[i] = i;
+    cases_ctx x = {.j = j,
+                   .env = env,
+                   .dir = dir,
+                   .shown = shown,
+                   .names = names,
+                   .want = want,
+                   .got = got,
+                   .out = out,
+                   .n = nn};
+    if (!rc)
+        rc = jwork_run(items, nn, j->jobs > 0 ? (int)j->jobs : jwork_default_jobs(), case_work,
+                       case_take, &x, err);
+    for (size_t i = 0; !rc && i < nn; i++) {
+        if (got[i].skipped)
+            continue;
+        out->cases[out->n] = got[i].c;
+        out->failed += out->cases[out->n++].error[0] != 0;
+    }
+    free(items);
+    free(got);
+    return rc;
+}
+
 int jsystem_run(const jvalid_job *j, const jenv *env, report *r, jsystem_out *out, ms_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -749,16 +842,8 @@ int jsystem_run(const jvalid_job *j, const jenv *env, report *r, jsystem_out *ou
         rc = list_cases(dir, shown, &names, &nn, err);
     if (!rc && !(out->cases = calloc(nn, sizeof *out->cases)))
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
-    for (size_t i = 0; !rc && i < nn; i++) {
-        char path[4700], shown_file[600];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        snprintf(shown_file, sizeof shown_file, "%s/%s", shown, names[i]);
-        if (j->progress)
-            j->progress(j->progress_ctx, i, nn, names[i]);
-        if (run_case(path, shown_file, j, env, want, out, &out->cases[out->n]))
-            continue;
-        out->failed += out->cases[out->n++].error[0] != 0;
-    }
+    if (!rc)
+        rc = run_cases(j, env, dir, shown, names, nn, want, out, err);
     for (int k = 0; !rc && k < JSYSTEM_KINDS; k++) {
         jsystem_stats *st = &out->stats[k];
         *st = jsystem_stats_of(out->cases, out->n, kinds[k]);

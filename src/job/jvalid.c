@@ -53,6 +53,8 @@ static const jopt validate_rows[] = {
      "with --system --uncertainty: random seed of the draws"},
     {"keep-plot-data", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL,
      offsetof(jvalid_job, keep_plot_data), "keep the plot's .dat and .gp files beside it"},
+    {"jobs", JOPT_INT, "N", NULL, NULL, 1, 64, NULL, offsetof(jvalid_job, jobs),
+     "with --system: cases run at a time, in worker processes (default: the processors online)"},
 };
 
 const jopt_table jvalid_options = {.rows = validate_rows,
@@ -99,10 +101,10 @@ int jvalid_check(const jvalid_job *j, ms_err *err)
                        "--network and --system are separate suites: give one (see 'megasim "
                        "validate --help')");
     if (!j->system && (j->cases || j->kinds || j->max_median || j->max_worst || j->markdown ||
-                       j->uncertainty > 0))
+                       j->uncertainty > 0 || j->jobs > 0))
         return ms_errf(err, MS_EUSAGE,
-                       "--cases, --kind, --max-median, --max-worst, --markdown and --uncertainty "
-                       "go with --system (see 'megasim validate --help')");
+                       "--cases, --kind, --max-median, --max-worst, --markdown, --uncertainty "
+                       "and --jobs go with --system (see 'megasim validate --help')");
     if (j->json && j->markdown)
         return ms_errf(err, MS_EUSAGE, "--json and --markdown: choose one");
     return MS_OK;

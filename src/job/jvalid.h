@@ -44,8 +44,10 @@ typedef struct jvalid_job {
     int64_t uncertainty; /* --system: draws for each case's band; JOPT_NO_INT: none */
     int64_t seed;        /* of the draws */
     int keep_plot_data;
+    int64_t jobs; /* --system: cases at a time; JOPT_NO_INT: the processors online */
     jopt_given_set given;
-    /* Not options: told before each case of --system runs (may be NULL). */
+    /* Not options: told as each case of --system finishes, with the cases
+     * done, it among them (may be NULL). */
     void (*progress)(void *ctx, size_t done, size_t total, const char *name);
     void *progress_ctx;
 } jvalid_job;

@@ -1,4 +1,5 @@
 /* jwork: see jwork.h. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "job/jwork.h"
 
 #include <errno.h>
@@ -6,7 +7,9 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,11 +35,14 @@ static int read_all(int fd, char *buf, size_t n)
     return 1;
 }
 
-static void worker(const size_t *items, size_t n, size_t first, size_t step, jwork_fn work,
-                   void *ctx, int fd)
+/* Takes the next item from the shared counter until none is left: a
+ * worker that drew short runs goes on to more, so one long item does not
+ * leave the others' share waiting behind it. */
+static void worker(const size_t *items, size_t n, atomic_size_t *next, jwork_fn work, void *ctx,
+                   int fd)
 {
     char buf[sizeof(head) + JWORK_RECORD_MAX];
-    for (size_t i = first; i < n; i += step) {
+    for (size_t i; (i = atomic_fetch_add(next, 1)) < n;) {
         size_t len = work(ctx, items[i], buf + sizeof(head), JWORK_RECORD_MAX);
         if (len > JWORK_RECORD_MAX)
             _exit(2);
@@ -46,6 +52,12 @@ static void worker(const size_t *items, size_t n, size_t first, size_t step, jwo
             _exit(2);
     }
     _exit(0);
+}
+
+int jwork_default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
 }
 
 int jwork_run(const size_t *items, size_t n, int jobs, jwork_fn work, jwork_take_fn take, void *ctx,
@@ -70,6 +82,12 @@ int jwork_run(const size_t *items, size_t n, int jobs, jwork_fn work, jwork_take
     int fds[MAX_WORKERS];
     pid_t pids[MAX_WORKERS];
     int started = 0, rc = MS_OK;
+    /* The next item to run, in memory every worker shares. */
+    atomic_size_t *next =
+        mmap(NULL, sizeof *next, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (next == MAP_FAILED)
+        return ms_errf(err, MS_EIO, "mmap: %s", strerror(errno));
+    atomic_init(next, 0);
     fflush(NULL); /* children must not flush copies of our buffers */
     for (int w = 0; w < jobs; w++) {
         int p[2];
@@ -88,7 +106,7 @@ int jwork_run(const size_t *items, size_t n, int jobs, jwork_fn work, jwork_take
             close(p[0]);
             for (int k = 0; k < started; k++)
                 close(fds[k]);
-            worker(items, n, (size_t)w, (size_t)jobs, work, ctx, p[1]);
+            worker(items, n, next, work, ctx, p[1]);
         }
         close(p[1]);
         fds[started] = p[0];
@@ -131,6 +149,7 @@ int jwork_run(const size_t *items, size_t n, int jobs, jwork_fn work, jwork_take
         while (waitpid(pids[w], &status, 0) < 0 && errno == EINTR)
             ;
     }
+    munmap(next, sizeof *next);
     if (!rc && taken < n)
         rc = ms_errf(err, MS_EIO, "%zu of %zu runs were lost: a worker process died", n - taken, n);
     return rc;
