@@ -132,7 +132,8 @@ struct sim {
     size_t pending;
     size_t tombstones;
 
-    chunk *free_chunks;
+    chunk **free_chunks; /* stack of the chunks not in a bucket, nfree_chunks of them */
+    size_t nfree_chunks;
     size_t nchunks; /* carved so far; sim_at keeps nchunks >= need(entries) */
     block *blocks;
 
@@ -191,26 +192,33 @@ static void set_sticky_nomem(sim *s, const char *what)
                 what, s->pending);
 }
 
+/* The free chunks are a stack of pointers beside them, not a list through
+ * them: a chunk's memory is first touched when it is taken, so an engine
+ * with few events never faults in most of its slack. */
 static void chunk_give(sim *s, chunk *c)
 {
     POISON(c->e, sizeof c->e);
-    c->next = s->free_chunks;
-    s->free_chunks = c;
+    s->free_chunks[s->nfree_chunks++] = c;
 }
 
 /* Never fails: the pool holds enough chunks (see CHUNK_SLACK). */
 static chunk *chunk_take(sim *s)
 {
-    chunk *c = s->free_chunks;
-    assert(c != NULL);
-    s->free_chunks = c->next;
-    UNPOISON(c->e, sizeof c->e);
+    assert(s->nfree_chunks > 0);
+    chunk *c = s->free_chunks[--s->nfree_chunks];
+    UNPOISON(c, sizeof *c); /* a new block's chunk is poisoned whole */
     c->next = NULL;
     return c;
 }
 
+/* Blocks hold at most this many chunks (126 KiB): an allocator serves
+ * blocks this small from its pools and reuses them (AddressSanitizer's
+ * among them), where a larger one is mapped and unmapped for every engine,
+ * its pages faulted in again each time. */
+#define BLOCK_CHUNKS_MAX 63
+
 /* Grows the pool to hold `entries` entries, keeping the slack. Returns false
- * (sticky error set) if memory ran out. Blocks at least double the pool. */
+ * (sticky error set) if memory ran out. Grows by at least the pool's size. */
 static bool chunks_reserve(sim *s, size_t entries)
 {
     size_t need = entries / CHUNK_ENTRIES + 1 + CHUNK_SLACK;
@@ -219,16 +227,29 @@ static bool chunks_reserve(sim *s, size_t entries)
     size_t add = need - s->nchunks;
     if (add < s->nchunks)
         add = s->nchunks;
-    block *bl = alloc_allowed(s) ? malloc(sizeof(block) + add * sizeof(chunk)) : NULL;
-    if (!bl) {
+    /* Room on the stack for every chunk, the new ones included. */
+    chunk **stack =
+        alloc_allowed(s) ? realloc(s->free_chunks, (s->nchunks + add) * sizeof *stack) : NULL;
+    if (!stack) {
         set_sticky_nomem(s, "event pool");
         return false;
     }
-    bl->next = s->blocks;
-    s->blocks = bl;
-    for (size_t i = 0; i < add; i++)
-        chunk_give(s, &bl->c[i]);
-    s->nchunks += add;
+    s->free_chunks = stack;
+    while (add > 0) {
+        size_t k = add < BLOCK_CHUNKS_MAX ? add : BLOCK_CHUNKS_MAX;
+        block *bl = alloc_allowed(s) ? malloc(sizeof(block) + k * sizeof(chunk)) : NULL;
+        if (!bl) { /* the blocks added so far stay in the pool */
+            set_sticky_nomem(s, "event pool");
+            return false;
+        }
+        bl->next = s->blocks;
+        s->blocks = bl;
+        POISON(bl->c, k * sizeof(chunk)); /* free until taken */
+        for (size_t i = 0; i < k; i++)
+            s->free_chunks[s->nfree_chunks++] = &bl->c[i];
+        s->nchunks += k;
+        add -= k;
+    }
     return true;
 }
 
@@ -435,6 +456,7 @@ void sim_free(sim *s)
         next = bl->next;
         free(bl);
     }
+    free(s->free_chunks);
     free(s->gens);
     free(s->recs);
     free(s->free_slots);
