@@ -154,7 +154,7 @@ typedef struct wide_job {
 
 static void test_wide_table(void)
 {
-    static char names[100][8];
+    static char names[100][16]; /* room for any int, which GCC -O1 checks */
     static jopt wide[100];
     for (int i = 0; i < 100; i++) {
         snprintf(names[i], sizeof names[i], "o%d", i);

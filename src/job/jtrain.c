@@ -70,6 +70,7 @@ static const jopt rows[] = {
     {"power-resolution", JOPT_POS, "S", "s", NULL, 1e-6, 3600, NULL, T(power_resolution_s),
      "seconds per point of the power series (default: step / 200)"},
     JPOWER_ROWS(T(power)),
+    JGOODPUT_ROWS(T(goodput)),
     {"trace", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(trace),
      "write a Chrome trace (open in Perfetto) of one step"},
     {"trace-ranks", JOPT_STR, "LIST", NULL, NULL, NAN, NAN, NULL, T(trace_ranks),
@@ -181,11 +182,16 @@ static int plan_of(const jtrain_job *j, plan *p, step_config *cfg, ms_err *err)
     }
     if (!j->trace)
         cfg->trace_mask = 0;
-    if ((j->checkpoint_every != JOPT_NO_INT) != !isnan(j->checkpoint_GBps))
+    /* With --runs the interval may be left to the search for the best. */
+    if (j->checkpoint_every != JOPT_NO_INT && isnan(j->checkpoint_GBps))
         return ms_errf(err, MS_EUSAGE,
-                       "--checkpoint-every and --checkpoint-GBps go together: how often, and how "
-                       "fast each GPU writes");
-    return MS_OK;
+                       "--checkpoint-every needs --checkpoint-GBps: how fast each GPU writes");
+    if (j->checkpoint_every == JOPT_NO_INT && !isnan(j->checkpoint_GBps) &&
+        j->goodput.runs == JOPT_NO_INT)
+        return ms_errf(err, MS_EUSAGE,
+                       "--checkpoint-GBps needs --checkpoint-every N (how often), or --runs N "
+                       "(which finds the best interval)");
+    return jgoodput_check(&j->goodput, err);
 }
 
 /* The model, chip, calibration and network the step runs on. */
@@ -611,6 +617,19 @@ int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out,
     if (!rc || drc) {
         int mrc = train_once(j, env, &in, &cfg, drc ? NULL : bands, r, out, err);
         rc = drc ? drc : mrc;
+    }
+    if (!rc && j->goodput.runs != JOPT_NO_INT) {
+        const step_result *s = &out->step;
+        jgoodput_run_in gi = {.gpus = (double)out->plan.gpus,
+                              .step_s = s->step_time_s,
+                              .tokens_per_s = s->tokens_per_s,
+                              .tokens = j->tokens,
+                              .price_per_gpu_hour = j->price_per_gpu_hour,
+                              .ckpt_bytes_per_gpu = s->memory.weights_B + s->memory.optimizer_B,
+                              .ckpt_write_Bps = j->checkpoint_GBps * 1e9,
+                              .ckpt_every_steps = j->checkpoint_every,
+                              .c = in.c};
+        rc = jgoodput_run(&j->goodput, env, &gi, r, err);
     }
     junc_free(bands);
     inputs_free(&in);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "job/jenv.h"
+#include "job/jgoodput.h"
 #include "job/jopt.h"
 #include "job/jpower.h"
 #include "job/jtopo.h"
@@ -27,6 +28,7 @@ typedef struct jtrain_job {
     int64_t power_steps, checkpoint_every;
     double checkpoint_GBps, power_resolution_s;
     jpower_opts power;
+    jgoodput_opts goodput;
     const char *trace, *trace_ranks;
     jtopo_opts topo;
     int ideal, peak;

@@ -1,0 +1,35 @@
+/* fuzz_fdb: the failure database (hwdb/failures.csv): the input as the
+ * file; when it loads, its rates scaled to 1,024 GPUs drive one short run
+ * with failures (src/train/goodput). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fz.h"
+#include "train/fdb.h"
+#include "train/goodput.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
+{
+    const char *path = fz_file(data, n, "csv");
+    ms_err err = {0};
+    fdb *db = NULL;
+    if (fdb_load(path, &db, &err) == MS_OK) {
+        goodput_cfg c = {.work_s = 86400,
+                         .window_s = 86400,
+                         .ckpt_every_s = 3600,
+                         .ckpt_write_s = 60,
+                         .restart_s = 300};
+        for (size_t i = 0; i < fdb_count(db) && c.nkinds < GOODPUT_MAX_KINDS; i++) {
+            const fdb_row *w = fdb_at(db, i);
+            c.kinds[c.nkinds++] =
+                (goodput_kind){.name = w->component,
+                               .rate_per_s = w->per_1000_day / 1000 / 86400 * 1024,
+                               .needs_spare = w->needs_spare};
+            (void)fdb_per_name(w->per);
+        }
+        goodput_run r;
+        (void)goodput_run_one(&c, 0, &r, &err);
+    }
+    fdb_free(db);
+    return 0;
+}

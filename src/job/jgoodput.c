@@ -1,0 +1,335 @@
+/* jgoodput: see jgoodput.h. */
+#include "job/jgoodput.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/topo.h"
+#include "train/fdb.h"
+#include "train/goodput.h"
+
+/* A server of 8 GPUs, as an HGX board: what a "node" row counts. */
+#define NODE_GPUS 8
+
+/* The restart when none is given: relaunching the job (Kokolis et al.,
+ * "Revisiting Reliability in Large-Scale ML Research Clusters", arXiv
+ * 2410.21680, take 5 to 20 minutes of restart overhead: 5 minutes here)
+ * and an initialisation that grows with the GPUs (MegaScale, arXiv
+ * 2402.15627 section 3.5: under 5 s on 2,048 GPUs, under 30 s on more
+ * than 10,000 after their fixes: about 3.1 ms a GPU). An estimate. */
+#define RESTART_BASE_S    300.0
+#define RESTART_PER_GPU_S 0.0031
+
+/* Checkpoint intervals searched, as factors of Daly's. */
+static const double factors[] = {0.25, 0.35, 0.5, 0.7, 1, 1.4, 2, 2.8, 4};
+#define NFACTORS (sizeof factors / sizeof factors[0])
+
+int jgoodput_check(const jgoodput_opts *o, ms_err *err)
+{
+    int runs = o->runs != JOPT_NO_INT;
+    if (!runs && (!isnan(o->window_days) || o->failure_rates || o->async_checkpoint ||
+                  !isnan(o->snapshot_s) || !isnan(o->restart_s) || o->hot_spares != JOPT_NO_INT ||
+                  !isnan(o->repair_hours) || !isnan(o->straggler_per_day)))
+        return ms_errf(err, MS_EUSAGE,
+                       "--window-days, --failure-rates, --async-checkpoint, --snapshot-s, "
+                       "--restart-s, --hot-spares, --repair-hours and --stragglers-per-day go "
+                       "with --runs N (the run simulated N times with failures)");
+    if ((o->hot_spares != JOPT_NO_INT) != !isnan(o->repair_hours))
+        return ms_errf(err, MS_EUSAGE,
+                       "--hot-spares and --repair-hours go together: how many spare parts, and "
+                       "how long a failed one takes to replace by hand");
+    if (!isnan(o->snapshot_s) && !o->async_checkpoint)
+        return ms_errf(err, MS_EUSAGE, "--snapshot-s goes with --async-checkpoint");
+    return MS_OK;
+}
+
+static double units_of(fdb_per per, double gpus)
+{
+    int64_t radix;
+    switch (per) {
+    case FDB_GPU:
+    case FDB_LINK: /* a NIC per GPU */
+        return gpus;
+    case FDB_NODE:
+        return ceil(gpus / NODE_GPUS);
+    case FDB_SWITCH:
+        return (double)topo_fattree_switches(gpus, &radix);
+    default:
+        return 1;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of v[0..n) (sorted in place), linearly interpolated. */
+static double quantile(double *v, size_t n, double q)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    double at = q * (double)(n - 1);
+    size_t i = (size_t)at;
+    return i + 1 < n ? v[i] + (at - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+/* What runs of one interval give. */
+typedef struct tally {
+    double *ettr, *wall, *intr; /* per run */
+    double mean_ettr, mean_wall, mean_intr;
+    double lost, down, ckpt, slow; /* means, of the wall time */
+    double by_kind[GOODPUT_MAX_KINDS];
+    int all_done;
+} tally;
+
+static int run_all(const goodput_cfg *c, int64_t runs, tally *t, ms_err *err)
+{
+    memset(t->by_kind, 0, sizeof t->by_kind);
+    t->mean_ettr = t->mean_wall = t->mean_intr = t->lost = t->down = t->ckpt = t->slow = 0;
+    t->all_done = 1;
+    double n = (double)runs;
+    for (int64_t k = 0; k < runs; k++) {
+        goodput_run g;
+        int rc = goodput_run_one(c, (uint64_t)k, &g, err);
+        if (rc)
+            return rc;
+        t->ettr[k] = g.ettr, t->wall[k] = g.wall_s, t->intr[k] = (double)g.interruptions;
+        t->mean_ettr += g.ettr / n, t->mean_wall += g.wall_s / n;
+        t->mean_intr += (double)g.interruptions / n;
+        t->lost += g.lost_s / g.wall_s / n, t->down += g.down_s / g.wall_s / n;
+        t->ckpt += g.ckpt_s / g.wall_s / n, t->slow += g.slow_s / g.wall_s / n;
+        for (int i = 0; i < c->nkinds; i++)
+            t->by_kind[i] += (double)g.by_kind[i] / n;
+        t->all_done &= g.done;
+    }
+    return MS_OK;
+}
+
+/* cfg from o, in and the rates of db. */
+static int make_cfg(const jgoodput_opts *o, const jgoodput_run_in *in, const fdb *db,
+                    goodput_cfg *c, ms_err *err)
+{
+    *c = (goodput_cfg){.seed = 1};
+    if (isnan(in->tokens) && isnan(o->window_days))
+        return ms_errf(err, MS_EUSAGE,
+                       "--runs needs the run's length: --tokens N (the budget) or --window-days D "
+                       "(a wall-clock window)");
+    if (isnan(in->ckpt_write_Bps))
+        return ms_errf(err, MS_EUSAGE,
+                       "--runs needs --checkpoint-GBps: how fast each GPU writes its checkpoint "
+                       "(and reads it back after a failure)");
+    /* Without a budget the window bounds the run: work it cannot finish. */
+    c->work_s = isnan(in->tokens) ? 1e3 * o->window_days * 86400 : in->tokens / in->tokens_per_s;
+    c->window_s = isnan(o->window_days) ? 0 : o->window_days * 86400;
+    for (size_t i = 0; i < fdb_count(db) && c->nkinds < GOODPUT_MAX_KINDS; i++) {
+        const fdb_row *w = fdb_at(db, i);
+        c->kinds[c->nkinds++] = (goodput_kind){.name = w->component,
+                                               .rate_per_s = w->per_1000_day / 1000 / 86400 *
+                                                             units_of(w->per, in->gpus),
+                                               .needs_spare = w->needs_spare};
+    }
+    c->ckpt_write_s = in->ckpt_bytes_per_gpu / in->ckpt_write_Bps;
+    c->restore_s = c->ckpt_write_s;
+    c->ckpt_async = o->async_checkpoint;
+    if (o->async_checkpoint) {
+        c->ckpt_snapshot_s = o->snapshot_s;
+        if (isnan(c->ckpt_snapshot_s) && in->c && in->c->host_io_bw_Bps > 0)
+            c->ckpt_snapshot_s = in->ckpt_bytes_per_gpu / in->c->host_io_bw_Bps;
+        if (isnan(c->ckpt_snapshot_s))
+            return ms_errf(err, MS_EUSAGE,
+                           "--async-checkpoint: the chip has no host link figure to time its "
+                           "snapshot: give --snapshot-s");
+    }
+    c->detect_s = o->detect_s;
+    c->restart_s =
+        isnan(o->restart_s) ? RESTART_BASE_S + RESTART_PER_GPU_S * in->gpus : o->restart_s;
+    c->spares = o->hot_spares == JOPT_NO_INT ? INT64_MAX : o->hot_spares;
+    c->repair_s = isnan(o->repair_hours) ? 0 : o->repair_hours * 3600;
+    if (!isnan(o->straggler_per_day)) {
+        c->straggler_rate_per_s = o->straggler_per_day / 86400;
+        c->straggler_slowdown = o->straggler_slowdown;
+        c->straggler_s = o->straggler_minutes * 60;
+    }
+    return MS_OK;
+}
+
+/* The smallest whole number of steps longer than what a checkpoint
+ * pauses the job (and, async, than its write), at least 1. */
+static int64_t min_steps(const goodput_cfg *c, double step_s)
+{
+    double pause = c->ckpt_async ? fmax(c->ckpt_snapshot_s, c->ckpt_write_s) : c->ckpt_write_s;
+    return (int64_t)floor(pause / step_s) + 1;
+}
+
+static void report_tally(report *r, const goodput_cfg *c, const jgoodput_run_in *in, const tally *t,
+                         int64_t runs)
+{
+    double e[3], w[2], i[2];
+    double *v = malloc((size_t)runs * sizeof *v);
+    if (!v)
+        return;
+    memcpy(v, t->ettr, (size_t)runs * sizeof *v);
+    e[0] = quantile(v, (size_t)runs, 0.1), e[1] = quantile(v, (size_t)runs, 0.5);
+    e[2] = quantile(v, (size_t)runs, 0.9);
+    memcpy(v, t->wall, (size_t)runs * sizeof *v);
+    w[0] = quantile(v, (size_t)runs, 0.1), w[1] = quantile(v, (size_t)runs, 0.9);
+    memcpy(v, t->intr, (size_t)runs * sizeof *v);
+    i[0] = quantile(v, (size_t)runs, 0.1), i[1] = quantile(v, (size_t)runs, 0.9);
+    free(v);
+    report_num(r, "ettr", "effective training time ratio, mean", t->mean_ettr, "%");
+    report_num(r, "ettr_p10", "  10th percentile", e[0], "%");
+    report_num(r, "ettr_p50", "  median", e[1], "%");
+    report_num(r, "ettr_p90", "  90th percentile", e[2], "%");
+    report_num(r, "interruptions", "interruptions, mean", t->mean_intr, "");
+    report_num(r, "interruptions_p10", "  10th percentile", i[0], "");
+    report_num(r, "interruptions_p90", "  90th percentile", i[1], "");
+    if (c->window_s <= 0) { /* a window's runs all last the window */
+        report_num(r, "wall_days", "wall-clock, mean", t->mean_wall / 86400, "days");
+        report_num(r, "wall_days_p10", "  10th percentile", w[0] / 86400, "days");
+        report_num(r, "wall_days_p90", "  90th percentile", w[1] / 86400, "days");
+    }
+    report_num(r, "lost_work_fraction", "of the wall time: work lost", t->lost, "%");
+    report_num(r, "stopped_fraction", "  stopped (detect, wait, restart, restore)", t->down, "%");
+    report_num(r, "checkpoint_fraction", "  paused for checkpoints", t->ckpt, "%");
+    if (c->straggler_rate_per_s > 0)
+        report_num(r, "straggler_fraction", "  slowed by stragglers", t->slow, "%");
+    if (!isnan(in->tokens) && c->window_s <= 0) {
+        double gpu_hours = t->mean_wall / 3600 * in->gpus;
+        report_num(r, "gpu_hours", "GPU-hours with failures, mean", gpu_hours, "GPU-hours");
+        if (!isnan(in->price_per_gpu_hour))
+            report_num(r, "cost_usd", "cost with failures, mean",
+                       gpu_hours * in->price_per_gpu_hour, "USD");
+    }
+}
+
+int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in *in, report *r,
+                 ms_err *err)
+{
+    int rc = jgoodput_check(o, err);
+    if (rc)
+        return rc;
+    char found[4096], shown[4200];
+    const char *path = o->failure_rates;
+    if (path)
+        snprintf(found, sizeof found, "%s", path);
+    else if ((rc = jenv_path(env, "hwdb/failures.csv", found, sizeof found, err)))
+        return rc;
+    snprintf(shown, sizeof shown, "%s", path ? path : "hwdb/failures.csv");
+    fdb *db = NULL;
+    goodput_cfg c;
+    tally t = {0};
+    int64_t runs = o->runs;
+    if ((rc = fdb_load(found, &db, err)) || (rc = make_cfg(o, in, db, &c, err)))
+        goto out;
+    t.ettr = malloc((size_t)runs * sizeof *t.ettr);
+    t.wall = malloc((size_t)runs * sizeof *t.wall);
+    t.intr = malloc((size_t)runs * sizeof *t.intr);
+    if (!t.ettr || !t.wall || !t.intr) {
+        rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        goto out;
+    }
+    double mtbi = goodput_mtbi_s(&c);
+    double pause = c.ckpt_async ? c.ckpt_snapshot_s : c.ckpt_write_s;
+    double daly = goodput_daly_s(pause, mtbi);
+    int64_t lo = min_steps(&c, in->step_s);
+    if (in->ckpt_every_steps != JOPT_NO_INT && in->ckpt_every_steps < lo) {
+        rc = ms_errf(err, MS_EUSAGE,
+                     "--checkpoint-every %lld: %.4g s of steps is no longer than a checkpoint "
+                     "(%.4g s to write%s): at least %lld steps",
+                     (long long)in->ckpt_every_steps, (double)in->ckpt_every_steps * in->step_s,
+                     c.ckpt_write_s, c.ckpt_async ? ", written behind the job" : "", (long long)lo);
+        goto out;
+    }
+    /* The intervals around Daly's, on the same failures (run k draws the
+     * same whatever the interval). */
+    int64_t steps[NFACTORS];
+    double mean[NFACTORS];
+    size_t ns = 0, best = 0;
+    for (size_t f = 0; f < NFACTORS; f++) {
+        double want = isfinite(daly) ? factors[f] * daly : factors[f] * 86400;
+        int64_t k = (int64_t)llround(fmax(want / in->step_s, (double)lo));
+        if (ns && steps[ns - 1] == k)
+            continue;
+        c.ckpt_every_s = (double)k * in->step_s;
+        ms_err why = {0};
+        int v = run_all(&c, runs, &t, &why);
+        if (v == MS_ENOMEM) {
+            rc = ms_errf(err, v, "%s", why.msg);
+            goto out;
+        }
+        /* MS_EINVAL: at this interval a run cannot end; others may. */
+        steps[ns] = k, mean[ns] = v ? -1 : t.mean_ettr;
+        if (mean[ns] > mean[best])
+            best = ns;
+        ns++;
+    }
+    int64_t used = in->ckpt_every_steps != JOPT_NO_INT ? in->ckpt_every_steps : steps[best];
+    c.ckpt_every_s = (double)used * in->step_s;
+    if ((rc = run_all(&c, runs, &t, err)))
+        goto out;
+
+    char title[200];
+    snprintf(title, sizeof title, "goodput: the run with failures, %lld runs%s", (long long)runs,
+             c.window_s > 0 ? " of its window" : "");
+    report_begin(r, "goodput", title);
+    report_int(r, "runs", NULL, runs, "");
+    if (c.window_s > 0)
+        report_num(r, "window_days", "wall-clock window", c.window_s / 86400, "days");
+    else
+        report_num(r, "work_days", "the steps alone", c.work_s / 86400, "days");
+    report_num(r, "mtbi_s", "an interruption every", mtbi, "s");
+    report_tally(r, &c, in, &t, runs);
+    report_int(r, "checkpoint_every_steps",
+               in->ckpt_every_steps != JOPT_NO_INT ? "checkpoint every (given)"
+                                                   : "checkpoint every (the best simulated)",
+               used, "steps");
+    report_num(r, "checkpoint_interval_s", "  that is", c.ckpt_every_s, "s");
+    report_num(r, "checkpoint_pause_s", "  the job paused for each", pause, "s");
+    report_num(r, "checkpoint_write_s", "  written in", c.ckpt_write_s, "s");
+    report_num(r, "best_checkpoint_interval_s", "best interval simulated",
+               (double)steps[best] * in->step_s, "s");
+    report_num(r, "best_ettr", "  its ETTR", mean[best], "%");
+    report_num(r, "young_interval_s", "Young's interval", goodput_young_s(pause, mtbi), "s");
+    report_num(r, "daly_interval_s", "Daly's interval", daly, "s");
+    report_num(r, "detect_s", "detection", c.detect_s, "s");
+    report_num(r, "restart_s",
+               isnan(o->restart_s) ? "restart (300 s + 3.1 ms a GPU, an estimate)" : "restart",
+               c.restart_s, "s");
+    report_num(r, "restore_s", "restore (the checkpoint read back)", c.restore_s, "s");
+    if (o->hot_spares != JOPT_NO_INT) {
+        report_int(r, "hot_spares", NULL, o->hot_spares, "");
+        report_num(r, "repair_s", "a part replaced by hand", c.repair_s, "s");
+    }
+    report_str(r, "failure_rates", "failure rates from", shown);
+    report_end(r);
+
+    report_table(r, "interruptions", "interruptions by component (mean over the runs)");
+    for (int k = 0; k < c.nkinds; k++) {
+        const fdb_row *w = fdb_at(db, (size_t)k);
+        report_row(r);
+        report_str(r, "component", NULL, w->component);
+        report_str(r, "per", NULL, fdb_per_name(w->per));
+        report_num(r, "units", NULL, units_of(w->per, in->gpus), "");
+        report_num(r, "per_1000_per_day", "per 1000 a day", w->per_1000_day, "");
+        report_num(r, "expected", "interruptions", t.by_kind[k], "");
+        report_num(r, "share", NULL, t.mean_intr > 0 ? t.by_kind[k] / t.mean_intr : NAN, "%");
+        report_str(r, "measured_on", "measured on", w->measured_on);
+    }
+    report_table_end(r);
+    report_table(r, "checkpoint_intervals", "ETTR against the checkpoint interval (same failures)");
+    for (size_t s = 0; s < ns; s++) {
+        report_row(r);
+        report_int(r, "every_steps", "every", steps[s], "steps");
+        report_num(r, "interval_s", "interval", (double)steps[s] * in->step_s, "s");
+        report_num(r, "ettr", "ETTR, mean", mean[s], "%");
+    }
+    report_table_end(r);
+out:
+    free(t.ettr);
+    free(t.wall);
+    free(t.intr);
+    fdb_free(db);
+    return rc;
+}

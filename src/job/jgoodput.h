@@ -1,0 +1,176 @@
+/* jgoodput: a training run with failures (src/train/goodput) as options of
+ * train (JGOODPUT_ROWS) and a report: the rates of hwdb/failures.csv
+ * scaled by what the cluster holds (GPUs, NIC links, fabric switches,
+ * 8-GPU servers, the job), run --runs times over the run's token budget or
+ * a wall-clock window; the effective training time ratio (ETTR),
+ * interruptions, days and cost with failures, their percentiles over the
+ * runs; the checkpoint interval that keeps the most work (simulated, on
+ * the same failures for every interval) beside Young's and Daly's. */
+#ifndef MS_JGOODPUT_H
+#define MS_JGOODPUT_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/chip.h"
+#include "job/jenv.h"
+#include "job/jopt.h"
+#include "report/report.h"
+
+typedef struct jgoodput_opts {
+    int64_t runs;              /* JOPT_NO_INT: no failures */
+    double window_days;        /* NAN: until the token budget is done */
+    const char *failure_rates; /* NULL: hwdb/failures.csv */
+    int async_checkpoint;
+    double snapshot_s;        /* async: the pause to copy state aside; NAN: over the host link */
+    double detect_s;          /* from a failure to the job's stop */
+    double restart_s;         /* NAN: 300 s + 3.1 ms a GPU (see jgoodput.c) */
+    int64_t hot_spares;       /* JOPT_NO_INT: a spare is always there */
+    double repair_hours;      /* NAN: none given (needed with --hot-spares) */
+    double straggler_per_day; /* of the whole job; NAN: none */
+    double straggler_slowdown, straggler_minutes;
+} jgoodput_opts;
+
+/* The rows of a job whose jgoodput_opts sits at byte offset base. */
+#define JGOODPUT_ROWS(base)                                                                        \
+    {"runs",                                                                                       \
+     JOPT_INT,                                                                                     \
+     "N",                                                                                          \
+     NULL,                                                                                         \
+     NULL,                                                                                         \
+     1,                                                                                            \
+     100000,                                                                                       \
+     NULL,                                                                                         \
+     (base) + offsetof(jgoodput_opts, runs),                                                       \
+     "simulate the whole run N times with failures (hwdb/failures.csv): goodput"},                 \
+        {"window-days",                                                                            \
+         JOPT_POS,                                                                                 \
+         "D",                                                                                      \
+         "days",                                                                                   \
+         NULL,                                                                                     \
+         1e-3,                                                                                     \
+         1e5,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, window_days),                                            \
+         "with --runs: a wall-clock window instead of the token budget"},                          \
+        {"failure-rates",                                                                          \
+         JOPT_STR,                                                                                 \
+         "FILE",                                                                                   \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NAN,                                                                                      \
+         NAN,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, failure_rates),                                          \
+         "with --runs: failure rates to use (default: hwdb/failures.csv)"},                        \
+        {"async-checkpoint",                                                                       \
+         JOPT_FLAG,                                                                                \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NAN,                                                                                      \
+         NAN,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, async_checkpoint),                                       \
+         "with --runs: checkpoints written behind the job, which pauses only to snapshot"},        \
+        {"snapshot-s",                                                                             \
+         JOPT_NUM,                                                                                 \
+         "S",                                                                                      \
+         "s",                                                                                      \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         1e6,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, snapshot_s),                                             \
+         "with --async-checkpoint: the pause (default: the state over the host link)"},            \
+        {"detect-s",                                                                               \
+         JOPT_NUM,                                                                                 \
+         "S",                                                                                      \
+         "s",                                                                                      \
+         "600",                                                                                    \
+         0,                                                                                        \
+         1e6,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, detect_s),                                               \
+         "with --runs: from a failure to the job's stop (MegaScale: under 10 minutes)"},           \
+        {"restart-s",                                                                              \
+         JOPT_NUM,                                                                                 \
+         "S",                                                                                      \
+         "s",                                                                                      \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         1e7,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, restart_s),                                              \
+         "with --runs: relaunch and initialisation (default: 300 s + 3.1 ms a GPU)"},              \
+        {"hot-spares",                                                                             \
+         JOPT_INT,                                                                                 \
+         "N",                                                                                      \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         1e9,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, hot_spares),                                             \
+         "with --runs: spare parts at hand (default: always one)"},                                \
+        {"repair-hours",                                                                           \
+         JOPT_POS,                                                                                 \
+         "H",                                                                                      \
+         "hours",                                                                                  \
+         NULL,                                                                                     \
+         1e-3,                                                                                     \
+         1e5,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, repair_hours),                                           \
+         "with --hot-spares: a part replaced by hand"},                                            \
+        {"stragglers-per-day",                                                                     \
+         JOPT_POS,                                                                                 \
+         "X",                                                                                      \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         1e-6,                                                                                     \
+         1e5,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, straggler_per_day),                                      \
+         "with --runs: slow GPUs holding every step, arriving X a day"},                           \
+        {"straggler-slowdown",                                                                     \
+         JOPT_NUM,                                                                                 \
+         "F",                                                                                      \
+         NULL,                                                                                     \
+         "0.1",                                                                                    \
+         0,                                                                                        \
+         100,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, straggler_slowdown),                                     \
+         "with --stragglers-per-day: the job runs 1 + F times slower"},                            \
+    {                                                                                              \
+        "straggler-minutes", JOPT_POS, "M", "minutes", "60", 1e-3, 1e6, NULL,                      \
+            (base) + offsetof(jgoodput_opts, straggler_minutes),                                   \
+            "with --stragglers-per-day: until one is found and removed"                            \
+    }
+
+/* What the run gives the goodput: one step and its checkpoint. */
+typedef struct jgoodput_run_in {
+    double gpus, step_s, tokens_per_s;
+    double tokens;             /* NAN: none (a window is then needed) */
+    double price_per_gpu_hour; /* NAN: none */
+    double ckpt_bytes_per_gpu;
+    double ckpt_write_Bps;    /* a GPU's write to storage, and read back; NAN: none given */
+    int64_t ckpt_every_steps; /* JOPT_NO_INT: the best simulated */
+    const chip *c;
+} jgoodput_run_in;
+
+/* MS_EUSAGE, naming the options, for goodput options without --runs and
+ * --repair-hours without --hot-spares and the like. */
+int jgoodput_check(const jgoodput_opts *o, ms_err *err);
+
+/* Runs the goodput of o over in, adding the group "goodput" and the table
+ * "interruptions" to r. Fails naming the option or file at fault: no
+ * --tokens nor --window-days, no --checkpoint-GBps, a checkpoint interval
+ * no longer than a checkpoint, bad rows in the failure rates, a run that
+ * cannot end. */
+int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in *in, report *r,
+                 ms_err *err);
+
+#endif
