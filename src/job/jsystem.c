@@ -34,7 +34,9 @@
     X(JS_PREFILL_NODE, "prefill_input_tokens_per_s_per_busy_node", 0)                              \
     X(JS_PREFILL_NODE_COMPUTED, "prefill_computed_tokens_per_s_per_busy_node", 0)                  \
     X(JS_DECODE_NODE, "decode_output_tokens_per_s_per_busy_node", 0)                               \
-    X(JS_DECODE_NODE_FULL, "decode_output_tokens_per_s_per_node_full_batch", 0)
+    X(JS_DECODE_NODE_FULL, "decode_output_tokens_per_s_per_node_full_batch", 0)                    \
+    X(JS_INTERRUPTIONS, "interruptions", 0)                                                        \
+    X(JS_ETTR, "ettr", 0)
 
 typedef enum js_metric {
 #define JS_ENUM(e, key, c) e,
@@ -60,11 +62,12 @@ static const struct {
     int recompute_counted;
 } countings[] = {{"megatron-2021", 1}, {"megatron-core", 0}};
 
-static const char *const kinds[JSYSTEM_KINDS] = {"train", "power", "serve"};
+static const char *const kinds[JSYSTEM_KINDS] = {"train", "power", "serve", "goodput"};
 
-/* The command a kind's scenario runs: train for train, serve for serve,
- * either for power (a node's power in training or in serving); cmd is
- * the scenario's own. NULL when cmd is not one the kind runs. */
+/* The command a kind's scenario runs: train for train and goodput (a run
+ * with failures), serve for serve, either for power (a node's power in
+ * training or in serving); cmd is the scenario's own. NULL when cmd is
+ * not one the kind runs. */
 static const char *kind_command(const char *kind, const char *cmd)
 {
     int power = strcmp(kind, "power") == 0, serve = strcmp(kind, "serve") == 0;
@@ -75,10 +78,10 @@ static const char *kind_command(const char *kind, const char *cmd)
     return NULL;
 }
 
-/* "train, power or serve", for messages. */
+/* "train, power, serve or goodput", for messages. */
 static const char *kind_list(void)
 {
-    return "train, power or serve";
+    return "train, power, serve or goodput";
 }
 
 static const char *const known_fields[] = {"case",       "kind",        "metric",  "counting",
@@ -389,6 +392,8 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
         c->fits = cJSON_IsBool(fits) ? cJSON_IsTrue(fits) : -1;
         if (metric == JS_TFLOPS)
             rc = tflops(sc, run, counting, shown, env, out, &v, err);
+        else if (metric == JS_INTERRUPTIONS || metric == JS_ETTR) /* the runs with failures */
+            v = num(cJSON_GetObjectItemCaseSensitive(run, "goodput"), metric_keys[metric]);
         else if (metric == JS_SERVER_TPS) /* the search's own figure */
             v = num(cJSON_GetObjectItemCaseSensitive(run, "server_search"), "output_tokens_per_s");
         else

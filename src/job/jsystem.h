@@ -35,7 +35,7 @@
 
 /* The kinds of case: "train" (a train scenario), "serve" (a serve
  * scenario), "power" (a node's power, in either). */
-#define JSYSTEM_KINDS 3
+#define JSYSTEM_KINDS 4
 const char *jsystem_kind(int k);
 
 #define JSYSTEM_NAME 128

@@ -37,7 +37,7 @@ static const jopt validate_rows[] = {
     {"cases", JOPT_STR, "DIR", NULL, NULL, NAN, NAN, NULL, offsetof(jvalid_job, cases),
      "with --system: the case files to run (default: validation/system)"},
     {"kind", JOPT_STR, "K[,K]", NULL, NULL, NAN, NAN, NULL, offsetof(jvalid_job, kinds),
-     "with --system: only the cases of these kinds (train, power, serve)"},
+     "with --system: only the cases of these kinds (train, power, serve, goodput)"},
     {"max-median", JOPT_STR, "X", NULL, NULL, NAN, NAN, NULL, offsetof(jvalid_job, max_median),
      "with --system: fail when a kind's median |relative error| exceeds X (0.08 = 8%; or "
      "train=X,power=Y)"},
