@@ -128,7 +128,8 @@ static void test_limits(void)
     CU_ASSERT_STRING_EQUAL(jsystem_kind(2), "serve");
     CU_ASSERT(isinf(l[0]) && isinf(l[1]) && l[2] == 0.3);
     CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "decode=0.1", l, &err), MS_EUSAGE);
-    MS_ASSERT_STR_HAS(err.msg, "--max-worst: unknown kind 'decode' (train, power, serve or goodput)");
+    MS_ASSERT_STR_HAS(err.msg,
+                      "--max-worst: unknown kind 'decode' (train, power, serve or goodput)");
     CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "-1", l, &err), MS_EUSAGE);
     CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "train=", l, &err), MS_EUSAGE);
 }
