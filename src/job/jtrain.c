@@ -68,7 +68,14 @@ static const jopt rows[] = {
     {"checkpoint-GBps", JOPT_POS, "X", "GB/s", NULL, 1e-3, 1e6, NULL, T(checkpoint_GBps),
      "write bandwidth to storage per GPU for checkpoints (GB/s)"},
     {"power-resolution", JOPT_POS, "S", "s", NULL, 1e-6, 3600, NULL, T(power_resolution_s),
-     "seconds per point of the power series (default: step / 200)"},
+     "seconds per point of the power series (default: step / 200; 0.001 for the grid's band)"},
+    {"band-low-hz", JOPT_NUM, "F", "Hz", "0.1", 0, 1e6, NULL, T(band_low_hz),
+     "the grid's band of the power spectrum, from F (oscillations utilities watch: 0.1-20 Hz)"},
+    {"band-high-hz", JOPT_POS, "F", "Hz", "20", 1e-6, 1e6, NULL, T(band_high_hz), "the band's top"},
+    {"ramp-limit", JOPT_POS, "X", "MW/s", NULL, 1e-9, 1e9, NULL, T(ramp_limit_MW_per_s),
+     "the steepest ramp the grid allows the facility, MW/s: the run says whether it holds"},
+    {"band-limit", JOPT_NUM, "F", NULL, NULL, 0, 1, NULL, T(band_limit),
+     "the most of the power's swings (AC energy) allowed in the band, a fraction"},
     JPOWER_ROWS(T(power)),
     JGOODPUT_ROWS(T(goodput)),
     {"trace", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(trace),
@@ -182,6 +189,16 @@ static int plan_of(const jtrain_job *j, plan *p, step_config *cfg, ms_err *err)
     }
     if (!j->trace)
         cfg->trace_mask = 0;
+    if (!(j->band_low_hz < j->band_high_hz))
+        return ms_errf(err, MS_EUSAGE, "--band-low-hz %g is not below --band-high-hz %g",
+                       j->band_low_hz, j->band_high_hz);
+    if (!isnan(j->band_limit) && !isnan(j->power_resolution_s) &&
+        1 / (2 * j->power_resolution_s) < j->band_high_hz)
+        return ms_errf(err, MS_EUSAGE,
+                       "--band-limit: points of %g s hold frequencies up to %g Hz, below the "
+                       "band's %g Hz: a --power-resolution of %g s or finer",
+                       j->power_resolution_s, 1 / (2 * j->power_resolution_s), j->band_high_hz,
+                       1 / (2 * j->band_high_hz));
     /* With --runs the interval may be left to the search for the best. */
     if (j->checkpoint_every != JOPT_NO_INT && isnan(j->checkpoint_GBps))
         return ms_errf(err, MS_EUSAGE,
@@ -311,6 +328,65 @@ static void series_fill(series *s, const jpower *pw, const plan *p, const step_r
 /* The run's power and cost: the token budget (else one step), stretched by
  * run_factor for checkpoints of ckpt_s each. *have is 0 when the chip's
  * power levels are unknown and nothing asked for them. */
+/* The group "grid": the facility's swings, their spectrum and the
+ * limits given. */
+static void report_grid(report *r, const jtrain_job *j, const jtrain_out *o)
+{
+    char title[200];
+    const pspec_stats *g = &o->grid;
+    snprintf(title, sizeof title, "the facility's power as the grid sees it (%lld steps)",
+             (long long)j->power_steps);
+    report_begin(r, "grid", title);
+    if (!o->have_grid) {
+        report_str(r, "note", NULL, o->grid_note);
+        report_end(r);
+        return;
+    }
+    char band[120];
+    snprintf(band, sizeof band, "of the swings' energy in %g-%g Hz", g->band_lo_hz, g->band_hi_hz);
+    report_num(r, "resolution_s", "points every", 1 / (2 * g->nyquist_hz), "s");
+    report_num(r, "swing_rms_w", "swings about the mean, RMS", g->ac_rms_w, "W");
+    report_num(r, "dynamic_range_w", "dynamic range (highest less lowest)", g->range_w, "W");
+    report_num(r, "ramp_max_w_per_s", "steepest ramp", g->ramp_max_w_per_s, "W/s");
+    report_num(r, "band_fraction", band, g->band_fraction, "%");
+    report_num(r, "dominant_hz", "the strongest frequency", g->dominant_hz, "Hz");
+    report_num(r, "dominant_fraction", "  its share of the swings' energy", g->dominant_fraction,
+               "%");
+    report_num(r, "frequency_resolution_hz", "frequency resolution", g->df_hz, "Hz");
+    if (!isnan(j->ramp_limit_MW_per_s)) {
+        report_num(r, "ramp_limit_w_per_s", "ramp limit", j->ramp_limit_MW_per_s * 1e6, "W/s");
+        report_bool(r, "ramp_within", "  the ramp within it",
+                    g->ramp_max_w_per_s <= j->ramp_limit_MW_per_s * 1e6);
+    }
+    if (!isnan(j->band_limit)) {
+        report_num(r, "band_limit", "band limit", j->band_limit, "%");
+        report_bool(r, "band_within", "  the band within it", g->band_fraction <= j->band_limit);
+    }
+    report_end(r);
+}
+
+/* The facility's power (IT x pue) as the grid sees it, into out->grid;
+ * a series too coarse for the band gets a note instead. */
+static void grid_spectrum(const jtrain_job *j, const pseries *it, double pue, jtrain_out *out)
+{
+    ms_err why = {0};
+    out->have_grid = 0;
+    out->grid_note[0] = 0;
+    if (1 / (2 * pseries_dt(it)) < j->band_high_hz) {
+        snprintf(out->grid_note, sizeof out->grid_note,
+                 "points of %.3g s hold frequencies up to %.3g Hz, below the band's %g Hz: "
+                 "--power-resolution 0.001 for the spectrum",
+                 pseries_dt(it), 1 / (2 * pseries_dt(it)), j->band_high_hz);
+        return;
+    }
+    if (pspec_of(it, j->band_low_hz, j->band_high_hz, &out->grid, NULL, NULL, &why)) {
+        snprintf(out->grid_note, sizeof out->grid_note, "%s", why.msg);
+        return;
+    }
+    out->grid.ac_rms_w *= pue, out->grid.range_w *= pue, out->grid.ramp_max_w_per_s *= pue;
+    out->have_grid = 1;
+}
+
 static int train_power(const jtrain_job *j, const jenv *env, const inputs *in, const plan *p,
                        const step_result *r, double ckpt_s, double run_factor, prun *run, int *have,
                        jtrain_out *out, ms_err *err)
@@ -320,7 +396,11 @@ static int train_power(const jtrain_job *j, const jenv *env, const inputs *in, c
     int64_t switches = sz.switches[1] + sz.switches[2] + sz.switches[3];
     jpower pw;
     int loaded;
-    double res_s = isnan(j->power_resolution_s) ? r->step_time_s / 200 : j->power_resolution_s;
+    /* A limit for the grid is judged at 1 ms, as the grid sees the power. */
+    int limits = !isnan(j->ramp_limit_MW_per_s) || !isnan(j->band_limit);
+    double res_s = !isnan(j->power_resolution_s) ? j->power_resolution_s
+                   : limits                      ? 0.001
+                                                 : r->step_time_s / 200;
     int rc = jpower_load_optional(&j->power, env, in->c, (double)p->gpus, switches,
                                   j->price_per_gpu_hour, &pw, &loaded, out->power_note,
                                   sizeof out->power_note, err);
@@ -352,6 +432,7 @@ static int train_power(const jtrain_job *j, const jenv *env, const inputs *in, c
         out->power_smooth = *keep_sm;
         *keep_it = *keep_sm = NULL;
         out->floor_frac = pw.site.floor_frac;
+        grid_spectrum(j, out->power_smooth ? out->power_smooth : out->power_it, pw.site.pue, out);
         snprintf(out->power_title, sizeof out->power_title, "%lld x %s, %lld training steps%s",
                  (long long)p->gpus, in->c->name, (long long)j->power_steps,
                  ck ? ", a checkpoint after the first" : "");
@@ -560,6 +641,8 @@ static int train_once(const jtrain_job *j, const jenv *env, inputs *in, const st
                           isfinite(j->tokens)
                               ? "power and cost of the token budget (facility = IT x PUE)"
                               : "power and cost of one step (facility = IT x PUE)");
+        if (have_power)
+            report_grid(r, j, out);
     }
     return rc;
 }

@@ -14,6 +14,7 @@
 #include "job/jtopo.h"
 #include "model/modelfile.h"
 #include "power/pseries.h"
+#include "power/pspec.h"
 #include "report/report.h"
 #include "train/step.h"
 
@@ -27,6 +28,9 @@ typedef struct jtrain_job {
     double tokens, price_per_gpu_hour; /* NAN: none */
     int64_t power_steps, checkpoint_every;
     double checkpoint_GBps, power_resolution_s;
+    double band_low_hz, band_high_hz; /* the grid's band of the spectrum */
+    double ramp_limit_MW_per_s;       /* NAN: none */
+    double band_limit;                /* most AC energy allowed in the band; NAN: none */
     jpower_opts power;
     jgoodput_opts goodput;
     const char *trace, *trace_ranks;
@@ -54,6 +58,9 @@ typedef struct jtrain_out {
     plan plan;
     pseries *power_it, *power_smooth; /* NULL when power is not reported */
     double floor_frac;
+    pspec_stats grid;               /* the facility's power as the grid sees it */
+    int have_grid;                  /* 0: no power, or the series too coarse for the band */
+    char grid_note[MS_ERR_MSG_MAX]; /* why there is no spectrum, or "" */
     char power_title[200];
     char warnings[MODELFILE_WARN_MAX]; /* the model file's, one per line */
     char power_note[MS_ERR_MSG_MAX];   /* why power is not reported; "" when it is */
