@@ -24,6 +24,8 @@ static int write_outputs(const jtrain_job *j, const jtrain_out *o, ms_err *err)
     if (!rc && o->power_it)
         rc = jpower_write_series(cli_env(), j->power.power_trace, j->power.power_plot,
                                  o->floor_frac, o->power_it, o->power_smooth, o->power_title, err);
+    if (!rc && j->spectrum_plot)
+        rc = jtrain_write_spectrum(cli_env(), j, o, j->spectrum_plot, err);
     return rc;
 }
 

@@ -230,3 +230,51 @@ int jpower_write_series(const jenv *env, const char *trace, const char *plot, do
     int drawn;
     return gp_plot_draw(gp, csv, plot, &drawn, err);
 }
+
+int jpower_write_spectrum(const jenv *env, const char *plot, const double *share, size_t n,
+                          double df_hz, double lo_hz, double hi_hz, const char *title, ms_err *err)
+{
+    char dat[4200], gp[4200], tmpl[4096];
+    int svg = 0, rc;
+    if ((rc = gp_plot_paths(plot, dat, sizeof dat, gp, sizeof gp, &svg, err)) ||
+        (rc = jenv_path(env, "plots/spectrum.gp", tmpl, sizeof tmpl, err)))
+        return rc;
+    afile *df;
+    if ((rc = afile_open(dat, &df, err)))
+        return rc;
+    FILE *d = afile_stream(df);
+    fprintf(d, "frequency_hz,share\n");
+    for (size_t k = 1; k < n; k++)
+        fprintf(d, "%.9g,%.9g\n", (double)k * df_hz, share[k]);
+    if ((rc = afile_commit(df, err)))
+        return rc;
+    FILE *t = fopen(tmpl, "r");
+    if (!t)
+        return ms_errf(err, MS_EIO, "%s: cannot read the plot template: %s", tmpl, strerror(errno));
+    afile *af;
+    if ((rc = afile_open(gp, &af, err))) {
+        fclose(t);
+        return rc;
+    }
+    FILE *g = afile_stream(af);
+    fprintf(g, "# written by megasim; draw with: gnuplot %s\ndatafile = ", gp);
+    gp_write_string(g, dat);
+    fprintf(g, "\noutfile = ");
+    gp_write_string(g, plot);
+    fprintf(g, "\nformat = \"%s\"\ntitle_text = ", svg ? "svg" : "png");
+    gp_write_string(g, title);
+    fprintf(g, "\nband_lo = %.9g\nband_hi = %.9g\n", fmax(lo_hz, df_hz), hi_hz);
+    char line[512];
+    while (fgets(line, sizeof line, t))
+        fputs(line, g);
+    int bad = ferror(t);
+    fclose(t);
+    if (bad) {
+        afile_abort(af);
+        return ms_errf(err, MS_EIO, "%s: read failed", tmpl);
+    }
+    if ((rc = afile_commit(af, err)))
+        return rc;
+    int drawn;
+    return gp_plot_draw(gp, dat, plot, &drawn, err);
+}

@@ -144,4 +144,11 @@ int jpower_write_series(const jenv *env, const char *trace, const char *plot, do
  * enclosing object), under the text heading title. */
 void jpower_report(report *r, const prun *run, const char *title);
 
+/* Draws a spectrum to plot (.png or .svg) with plots/spectrum.gp: share[k]
+ * of the swings' energy at k x df_hz (k = 1 .. n - 1), the band lo_hz to
+ * hi_hz shaded, on log axes; without gnuplot the .dat and .gp are kept
+ * and a note says so (gp_plot_draw). */
+int jpower_write_spectrum(const jenv *env, const char *plot, const double *share, size_t n,
+                          double df_hz, double lo_hz, double hi_hz, const char *title, ms_err *err);
+
 #endif

@@ -76,6 +76,8 @@ static const jopt rows[] = {
      "the steepest ramp the grid allows the facility, MW/s: the run says whether it holds"},
     {"band-limit", JOPT_NUM, "F", NULL, NULL, 0, 1, NULL, T(band_limit),
      "the most of the power's swings (AC energy) allowed in the band, a fraction"},
+    {"spectrum-plot", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(spectrum_plot),
+     "draw the spectrum of the facility's power, the band shaded (.png or .svg; at 1 ms)"},
     JPOWER_ROWS(T(power)),
     JGOODPUT_ROWS(T(goodput)),
     {"trace", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(trace),
@@ -379,7 +381,8 @@ static void grid_spectrum(const jtrain_job *j, const pseries *it, double pue, jt
                  pseries_dt(it), 1 / (2 * pseries_dt(it)), j->band_high_hz);
         return;
     }
-    if (pspec_of(it, j->band_low_hz, j->band_high_hz, &out->grid, NULL, NULL, &why)) {
+    if (pspec_of(it, j->band_low_hz, j->band_high_hz, &out->grid, &out->grid_psd, &out->grid_npsd,
+                 &why)) {
         snprintf(out->grid_note, sizeof out->grid_note, "%s", why.msg);
         return;
     }
@@ -397,7 +400,7 @@ static int train_power(const jtrain_job *j, const jenv *env, const inputs *in, c
     jpower pw;
     int loaded;
     /* A limit for the grid is judged at 1 ms, as the grid sees the power. */
-    int limits = !isnan(j->ramp_limit_MW_per_s) || !isnan(j->band_limit);
+    int limits = !isnan(j->ramp_limit_MW_per_s) || !isnan(j->band_limit) || j->spectrum_plot;
     double res_s = !isnan(j->power_resolution_s) ? j->power_resolution_s
                    : limits                      ? 0.001
                                                  : r->step_time_s / 200;
@@ -725,6 +728,22 @@ void jtrain_out_free(jtrain_out *out)
     pseries_free(out->power_it);
     pseries_free(out->power_smooth);
     out->power_it = out->power_smooth = NULL;
+    free(out->grid_psd);
+    out->grid_psd = NULL;
+    out->grid_npsd = 0;
+}
+
+int jtrain_write_spectrum(const jenv *env, const jtrain_job *j, const jtrain_out *o,
+                          const char *plot, ms_err *err)
+{
+    if (!o->grid_psd)
+        return ms_errf(err, MS_EINVAL, "--spectrum-plot: no spectrum: %s",
+                       o->grid_note[0] ? o->grid_note : "the run reports no power");
+    char title[300];
+    snprintf(title, sizeof title, "%s: the facility's power, %s", o->power_title,
+             "its swings by frequency (1 ms points)");
+    return jpower_write_spectrum(env, plot, o->grid_psd, o->grid_npsd, o->grid.df_hz,
+                                 j->band_low_hz, o->grid.band_hi_hz, title, err);
 }
 
 int jtrain_write_trace(const char *path, const jtrain_out *o, ms_err *err)

@@ -31,6 +31,7 @@ typedef struct jtrain_job {
     double band_low_hz, band_high_hz; /* the grid's band of the spectrum */
     double ramp_limit_MW_per_s;       /* NAN: none */
     double band_limit;                /* most AC energy allowed in the band; NAN: none */
+    const char *spectrum_plot;        /* the spectrum drawn (.png or .svg), or NULL */
     jpower_opts power;
     jgoodput_opts goodput;
     const char *trace, *trace_ranks;
@@ -58,7 +59,9 @@ typedef struct jtrain_out {
     plan plan;
     pseries *power_it, *power_smooth; /* NULL when power is not reported */
     double floor_frac;
-    pspec_stats grid;               /* the facility's power as the grid sees it */
+    pspec_stats grid; /* the facility's power as the grid sees it */
+    double *grid_psd; /* its energy shares at k x grid.df_hz (owned), or NULL */
+    size_t grid_npsd;
     int have_grid;                  /* 0: no power, or the series too coarse for the band */
     char grid_note[MS_ERR_MSG_MAX]; /* why there is no spectrum, or "" */
     char power_title[200];
@@ -75,6 +78,11 @@ typedef struct jtrain_out {
  * ("step_time_s_p10", ...); its own figures stay the undrawn ones. */
 int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out, ms_err *err);
 void jtrain_out_free(jtrain_out *out);
+
+/* Draws o's spectrum (grid_psd) to plot (.png or .svg), the band of j
+ * shaded; fails when the run has none (o->grid_note says why). */
+int jtrain_write_spectrum(const jenv *env, const jtrain_job *j, const jtrain_out *o,
+                          const char *plot, ms_err *err);
 
 /* Writes the step of o as a Chrome trace (open in Perfetto) to path: a
  * process per traced pipeline rank, its compute and communication lanes. */
