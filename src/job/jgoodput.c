@@ -166,18 +166,11 @@ static int64_t min_steps(const goodput_cfg *c, double step_s)
 static void report_tally(report *r, const goodput_cfg *c, const jgoodput_run_in *in, const tally *t,
                          int64_t runs)
 {
-    double e[3], w[2], i[2];
-    double *v = malloc((size_t)runs * sizeof *v);
-    if (!v)
-        return;
-    memcpy(v, t->ettr, (size_t)runs * sizeof *v);
-    e[0] = quantile(v, (size_t)runs, 0.1), e[1] = quantile(v, (size_t)runs, 0.5);
-    e[2] = quantile(v, (size_t)runs, 0.9);
-    memcpy(v, t->wall, (size_t)runs * sizeof *v);
-    w[0] = quantile(v, (size_t)runs, 0.1), w[1] = quantile(v, (size_t)runs, 0.9);
-    memcpy(v, t->intr, (size_t)runs * sizeof *v);
-    i[0] = quantile(v, (size_t)runs, 0.1), i[1] = quantile(v, (size_t)runs, 0.9);
-    free(v);
+    /* The per-run arrays are the caller's scratch: sorted in place. */
+    size_t n = (size_t)runs;
+    double e[3] = {quantile(t->ettr, n, 0.1), quantile(t->ettr, n, 0.5), quantile(t->ettr, n, 0.9)};
+    double w[2] = {quantile(t->wall, n, 0.1), quantile(t->wall, n, 0.9)};
+    double i[2] = {quantile(t->intr, n, 0.1), quantile(t->intr, n, 0.9)};
     report_num(r, "ettr", "effective training time ratio, mean", t->mean_ettr, "%");
     report_num(r, "ettr_p10", "  10th percentile", e[0], "%");
     report_num(r, "ettr_p50", "  median", e[1], "%");

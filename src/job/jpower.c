@@ -248,32 +248,11 @@ int jpower_write_spectrum(const jenv *env, const char *plot, const double *share
         fprintf(d, "%.9g,%.9g\n", (double)k * df_hz, share[k]);
     if ((rc = afile_commit(df, err)))
         return rc;
-    FILE *t = fopen(tmpl, "r");
-    if (!t)
-        return ms_errf(err, MS_EIO, "%s: cannot read the plot template: %s", tmpl, strerror(errno));
-    afile *af;
-    if ((rc = afile_open(gp, &af, err))) {
-        fclose(t);
-        return rc;
-    }
-    FILE *g = afile_stream(af);
-    fprintf(g, "# written by megasim; draw with: gnuplot %s\ndatafile = ", gp);
-    gp_write_string(g, dat);
-    fprintf(g, "\noutfile = ");
-    gp_write_string(g, plot);
-    fprintf(g, "\nformat = \"%s\"\ntitle_text = ", svg ? "svg" : "png");
-    gp_write_string(g, title);
-    fprintf(g, "\nband_lo = %.9g\nband_hi = %.9g\n", fmax(lo_hz, df_hz), hi_hz);
-    char line[512];
-    while (fgets(line, sizeof line, t))
-        fputs(line, g);
-    int bad = ferror(t);
-    fclose(t);
-    if (bad) {
-        afile_abort(af);
-        return ms_errf(err, MS_EIO, "%s: read failed", tmpl);
-    }
-    if ((rc = afile_commit(af, err)))
+    char lo[32], hi[32];
+    snprintf(lo, sizeof lo, "%.9g", fmax(lo_hz, df_hz)); /* a log axis starts above 0 */
+    snprintf(hi, sizeof hi, "%.9g", hi_hz);
+    const char *const vars[][2] = {{"band_lo", lo}, {"band_hi", hi}};
+    if ((rc = gp_write_script(gp, tmpl, "megasim", dat, plot, svg, title, vars, 2, err)))
         return rc;
     int drawn;
     return gp_plot_draw(gp, dat, plot, &drawn, err);
