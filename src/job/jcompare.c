@@ -65,6 +65,16 @@ static void nic_of_first(const chip *c, const chip *first, double *nic_Gbps, cha
     }
 }
 
+/* The plan b as train's options of *j (dp follows from the rest). */
+static void apply_plan(jtrain_job *j, const jsearch_plan *b)
+{
+    j->tp = b->tp, j->pp = b->pp, j->vpp = b->vpp, j->cp = b->cp, j->ep = b->ep;
+    j->zero = b->zero, j->micro_batch = b->micro_batch, j->dp = JOPT_NO_INT;
+    j->schedule = sched_name(b->schedule);
+    j->recompute = plan_recompute_name(b->recompute);
+    j->precision = b->precision;
+}
+
 /* j as chip name runs it beside the first chip, what it took from that
  * chip said in w->note. */
 static jtrain_job chip_job(const jtrain_job *j, const char *name, const chip *first, const chip *c,
@@ -177,12 +187,7 @@ static int run_chip(const jtrain_job *j, const jtrain_job *one_in, const jsearch
 {
     jtrain_job one = *one_in;
     if (j->best_plan) {
-        const jsearch_plan *b = &so->best;
-        one.tp = b->tp, one.pp = b->pp, one.vpp = b->vpp, one.cp = b->cp, one.ep = b->ep;
-        one.zero = b->zero, one.micro_batch = b->micro_batch, one.dp = JOPT_NO_INT;
-        one.schedule = sched_name(b->schedule);
-        one.recompute = plan_recompute_name(b->recompute);
-        one.precision = b->precision;
+        apply_plan(&one, &so->best);
         w->candidates = so->candidates, w->simulated = so->simulated;
         report_begin(r, "search", "the search for its best plan");
         report_int(r, "candidates", "valid plans", so->candidates, "");
@@ -236,12 +241,7 @@ int jcompare_best_plan(const jtrain_job *j, const jenv *env, jtrain_job *out, js
     report_free(sr);
     if (rc)
         return rc;
-    const jsearch_plan *b = &so->best;
-    out->tp = b->tp, out->pp = b->pp, out->vpp = b->vpp, out->cp = b->cp, out->ep = b->ep;
-    out->zero = b->zero, out->micro_batch = b->micro_batch, out->dp = JOPT_NO_INT;
-    out->schedule = sched_name(b->schedule);
-    out->recompute = plan_recompute_name(b->recompute);
-    out->precision = b->precision;
+    apply_plan(out, &so->best);
     return MS_OK;
 }
 
