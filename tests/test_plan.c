@@ -182,6 +182,7 @@ static void test_memory_by_hand(void)
     plan_memory m = plan_memory_per_rank(&p, &tiny);
     CU_ASSERT(m.params_per_rank == 2454168.0 + 630120.0);
     CU_ASSERT(m.weights_B + m.grads_B + m.optimizer_B == 16.0 * (2454168.0 + 630120.0));
+    CU_ASSERT(m.checkpoint_B == 14.0 * (2454168.0 + 630120.0));
 
     /* Two stages: layers 0-1 (dense, MoE) with the embedding; layers 2-3
      * (MoE, MoE) with the head, final norm and MTP: the second is bigger:
@@ -197,6 +198,11 @@ static void test_memory_by_hand(void)
     plan_memory z = plan_memory_per_rank(&p, &tiny);
     CU_ASSERT(z.optimizer_B == 12.0 * (2454168.0 + 630120.0) / 2);
     CU_ASSERT(z.grads_B == 2.0 * (2454168.0 + 630120.0));
+    /* A checkpoint writes the weights (2 bytes) and state (12) once,
+     * half on each data-parallel rank, though both hold the weights; the
+     * two stages of m write half each too. */
+    CU_ASSERT(z.checkpoint_B == 14.0 * (2454168.0 + 630120.0) / 2);
+    CU_ASSERT(m.checkpoint_B == z.checkpoint_B);
     p.ep = 2;
     plan_memory e = plan_memory_per_rank(&p, &tiny);
     CU_ASSERT(e.params_per_rank == 2454168.0 + 630120.0 - 4 * 393216.0 / 2);

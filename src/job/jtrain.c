@@ -609,9 +609,9 @@ static int train_once(const jtrain_job *j, const jenv *env, inputs *in, const st
         report_short(r, s, in->c, err);
     if (rc)
         return rc;
-    /* Checkpoints: the run's GPUs idle while each writes its weights and
-     * optimizer state; GPU-hours and days include them. */
-    double ckpt_B = s->memory.weights_B + s->memory.optimizer_B, ckpt_s = 0, run_factor = 1;
+    /* Checkpoints: the run's GPUs idle while each writes its share of the
+     * weights and optimizer state; GPU-hours and days include them. */
+    double ckpt_B = s->memory.checkpoint_B, ckpt_s = 0, run_factor = 1;
     if (j->checkpoint_every != JOPT_NO_INT) {
         ckpt_s = prun_ckpt_s(ckpt_B, j->checkpoint_GBps * 1e9);
         run_factor = prun_ckpt_run_factor(ckpt_s, j->checkpoint_every, s->step_time_s);
@@ -711,7 +711,7 @@ int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out,
                               .tokens_per_s = s->tokens_per_s,
                               .tokens = j->tokens,
                               .price_per_gpu_hour = j->price_per_gpu_hour,
-                              .ckpt_bytes_per_gpu = s->memory.weights_B + s->memory.optimizer_B,
+                              .ckpt_bytes_per_gpu = s->memory.checkpoint_B,
                               .ckpt_write_Bps = j->checkpoint_GBps * 1e9,
                               .ckpt_every_steps = j->checkpoint_every,
                               .c = in.c};

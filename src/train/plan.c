@@ -170,6 +170,7 @@ plan_memory plan_memory_per_rank(const plan *p, const model *m)
             held *= interleave;
         mem.activations_B = (per_layer_token / split + whole_B) * (double)n * tokens * held;
         mem.framework_B = PLAN_FRAMEWORK_B;
+        mem.checkpoint_B = (mp.total + mp.mtp) * (r->weight_B + state_B) / (double)p->gpus;
         mem.total_B =
             mem.weights_B + mem.grads_B + mem.optimizer_B + mem.activations_B + mem.framework_B;
         if (mem.total_B > best.total_B)

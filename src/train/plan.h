@@ -58,6 +58,12 @@ typedef struct plan_memory {
     double framework_B; /* a stated allowance (PLAN_FRAMEWORK_B), not a measurement */
     double total_B;
     double params_per_rank; /* of the busiest stage */
+    /* A checkpoint's bytes per GPU: the model's weights and optimizer
+     * state once, spread over every GPU. Replicas are not written twice:
+     * Megatron-Core's fully parallel save and PyTorch's distributed
+     * checkpoint deduplicate them and let each data-parallel rank write a
+     * share (Llama 3, arXiv:2407.21783, 3.3.1: "1 MB to 4 GB per GPU"). */
+    double checkpoint_B;
 } plan_memory;
 
 /* What a rank holds beyond the model's state and activations: the CUDA
