@@ -80,6 +80,7 @@ static const jopt rows[] = {
      "draw the spectrum of the facility's power, the band shaded (.png or .svg; at 1 ms)"},
     JPOWER_ROWS(T(power)),
     JGOODPUT_ROWS(T(goodput)),
+    JMITIG_ROWS(T(mitig)),
     {"trace", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(trace),
      "write a Chrome trace (open in Perfetto) of one step"},
     {"trace-ranks", JOPT_STR, "LIST", NULL, NULL, NAN, NAN, NULL, T(trace_ranks),
@@ -201,6 +202,11 @@ static int plan_of(const jtrain_job *j, plan *p, step_config *cfg, ms_err *err)
                        "band's %g Hz: a --power-resolution of %g s or finer",
                        j->power_resolution_s, 1 / (2 * j->power_resolution_s), j->band_high_hz,
                        1 / (2 * j->band_high_hz));
+    if (isnan(j->ramp_limit_MW_per_s) &&
+        (j->mitig.plot || !isnan(j->mitig.rack_j_per_gpu) || !isnan(j->mitig.rack_w_per_gpu)))
+        return ms_errf(err, MS_EUSAGE,
+                       "--mitigation-plot, --rack-storage-J-per-gpu and --rack-storage-W-per-gpu "
+                       "go with --ramp-limit MW/s: the limit the mitigations are sized for");
     /* With --runs the interval may be left to the search for the best. */
     if (j->checkpoint_every != JOPT_NO_INT && isnan(j->checkpoint_GBps))
         return ms_errf(err, MS_EUSAGE,
@@ -400,7 +406,8 @@ static int train_power(const jtrain_job *j, const jenv *env, const inputs *in, c
     jpower pw;
     int loaded;
     /* A limit for the grid is judged at 1 ms, as the grid sees the power. */
-    int limits = !isnan(j->ramp_limit_MW_per_s) || !isnan(j->band_limit) || j->spectrum_plot;
+    int limits = !isnan(j->ramp_limit_MW_per_s) || !isnan(j->band_limit) || j->spectrum_plot ||
+                 j->mitig.plot;
     double res_s = !isnan(j->power_resolution_s) ? j->power_resolution_s
                    : limits                      ? 0.001
                                                  : r->step_time_s / 200;
@@ -439,6 +446,15 @@ static int train_power(const jtrain_job *j, const jenv *env, const inputs *in, c
         snprintf(out->power_title, sizeof out->power_title, "%lld x %s, %lld training steps%s",
                  (long long)p->gpus, in->c->name, (long long)j->power_steps,
                  ck ? ", a checkpoint after the first" : "");
+        /* Mitigations start from the load itself, without the site's floor. */
+        if (out->have_grid && !isnan(j->ramp_limit_MW_per_s)) {
+            char title[300];
+            snprintf(title, sizeof title, "%s: the site's power at %.3g ms points",
+                     out->power_title, res_s * 1e3);
+            rc = jmitig_size(&j->mitig, pw.db, in->c->name, out->power_it, pw.site.pue,
+                             (double)p->gpus, j->ramp_limit_MW_per_s * 1e6,
+                             pw.tco.energy_usd_per_kwh, title, &out->mitig, err);
+        }
         *have = 1;
     }
     series_free(&s);
@@ -646,6 +662,7 @@ static int train_once(const jtrain_job *j, const jenv *env, inputs *in, const st
                               : "power and cost of one step (facility = IT x PUE)");
         if (have_power)
             report_grid(r, j, out);
+        jmitig_report(r, &out->mitig);
     }
     return rc;
 }
@@ -730,6 +747,7 @@ void jtrain_out_free(jtrain_out *out)
     out->power_it = out->power_smooth = NULL;
     free(out->grid_psd);
     out->grid_psd = NULL;
+    jmitig_free(&out->mitig);
     out->grid_npsd = 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "job/jenv.h"
 #include "job/jgoodput.h"
+#include "job/jmitig.h"
 #include "job/jopt.h"
 #include "job/jpower.h"
 #include "job/jtopo.h"
@@ -34,6 +35,7 @@ typedef struct jtrain_job {
     const char *spectrum_plot;        /* the spectrum drawn (.png or .svg), or NULL */
     jpower_opts power;
     jgoodput_opts goodput;
+    jmitig_opts mitig;
     const char *trace, *trace_ranks;
     jtopo_opts topo;
     int ideal, peak;
@@ -64,6 +66,7 @@ typedef struct jtrain_out {
     size_t grid_npsd;
     int have_grid;                  /* 0: no power, or the series too coarse for the band */
     char grid_note[MS_ERR_MSG_MAX]; /* why there is no spectrum, or "" */
+    jmitig_out mitig;               /* sized for --ramp-limit when the grid is judged */
     char power_title[200];
     char warnings[MODELFILE_WARN_MAX]; /* the model file's, one per line */
     char power_note[MS_ERR_MSG_MAX];   /* why power is not reported; "" when it is */

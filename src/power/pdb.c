@@ -195,6 +195,11 @@ static const cost_spec cost_specs[] = {
     {"facility_life_years", 0, "years", 0, 0, 200, 0},
     {"energy_usd_per_kWh", 0, "USD/kWh", 0, 0, 10, 0},
     {"energy_usd_per_kWh.", 0, "USD/kWh", 0, 0, 10, 0},
+    {"battery_kW", 0, "kW", 0, 0, 1e6, 0},
+    {"battery_kWh", 0, "kWh", 0, 0, 1e7, 0},
+    {"battery_usd", 0, "USD", 0, 0, 1e9, 0},
+    {"battery_round_trip", 0, "fraction", 0, 0, 1, 0},
+    {"rack_storage_J_per_gpu.", 1, "J", 0, 0, 1e9, 0},
 };
 #define NSPECS (sizeof cost_specs / sizeof cost_specs[0])
 
