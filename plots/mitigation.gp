@@ -14,14 +14,12 @@ if (format eq "svg") {
     }
 }
 set output outfile
-set title title_text
+set title title_text . "\n" . sprintf("each mitigation holds the ramp to %s MW/s", ramp_limit_MW_per_s)
 set datafile separator comma
 set xlabel "time (s)"
 set ylabel "site power (MW)"
 set grid xtics ytics lc rgb "#dddddd"
 set key below
-set label 1 sprintf("each mitigation holds the ramp to %s MW/s", ramp_limit_MW_per_s) \
-    at graph 0.01, graph 0.04 textcolor rgb "#555555"
 plot datafile skip 1 using 1:2 with lines lw 1 lc rgb "#999999" title "without", \
      '' skip 1 using 1:3 with lines lw 2 lc rgb "#d62728" title "power floor (burns the gap)", \
      '' skip 1 using 1:4 with lines lw 2 lc rgb "#ff7f0e" title "software fill (burns less)", \

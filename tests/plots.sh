@@ -50,6 +50,9 @@ draw curve serve --model workloads/llama-3-70b/config.json --chip H100 --gpus 64
   --input-len lognormal:1000:1 --output-len fixed:200 --sweep-rate 20,80 --requests 300 --plot curve.png
 draw power run scenarios/gpt4-class-a100-20k-smoothed.json --power-plot power.png
 draw spectrum run scenarios/gpt4-class-a100-20k.json --spectrum-plot spectrum.png
+draw mitigation run scenarios/gpt4-class-a100-20k.json --ramp-limit 10 --mitigation-plot mitigation.png
+draw goodput_scale run scenarios/llama3-405b-goodput-16k-h100.json --runs 5 \
+  --goodput-scale-plot goodput_scale.png
 # Nine designs of 200 requests, not the scenario's 48 of 1,000: the same
 # plot, in seconds rather than a minute under the sanitizers.
 draw frontier run scenarios/frontier-oct2023-reasoning.json --workload-arg "--requests 200" \

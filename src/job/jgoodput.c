@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/afile.h"
+#include "io/gnuplot.h"
 #include "net/topo.h"
 #include "train/fdb.h"
 #include "train/goodput.h"
@@ -41,6 +43,9 @@ int jgoodput_check(const jgoodput_opts *o, ms_err *err)
                        "how long a failed one takes to replace by hand");
     if (!isnan(o->snapshot_s) && !o->async_checkpoint)
         return ms_errf(err, MS_EUSAGE, "--snapshot-s goes with --async-checkpoint");
+    if (o->scale_plot && !runs)
+        return ms_errf(err, MS_EUSAGE,
+                       "--goodput-scale-plot goes with --runs N: each size is simulated N times");
     return MS_OK;
 }
 
@@ -197,8 +202,106 @@ static void report_tally(report *r, const goodput_cfg *c, const jgoodput_run_in 
     }
 }
 
+/* The sizes of --goodput-scale-plot: powers of two from 1,024 to 2^20,
+ * the run's own count among them. */
+static size_t scale_counts(double own, double *gpus)
+{
+    size_t n = 0;
+    int placed = 0;
+    for (double g = 1024; g <= 1048576; g *= 2) {
+        if (!placed && own <= g) {
+            if (own < g)
+                gpus[n++] = own;
+            placed = 1;
+        }
+        gpus[n++] = g;
+    }
+    if (!placed)
+        gpus[n++] = own;
+    return n;
+}
+
+/* The table goodput_by_scale and *out: the run's options at each size,
+ * the same work per GPU, at Daly's interval (whole steps). */
+static int by_scale(const jgoodput_opts *o, const jgoodput_run_in *in, const fdb *db, tally *t,
+                    report *r, jgoodput_scale *out, ms_err *err)
+{
+    *out = (jgoodput_scale){.run_gpus = in->gpus};
+    out->n = scale_counts(in->gpus, out->gpus);
+    report_table(r, "goodput_by_scale",
+                 "ETTR against the cluster's size (each GPU's share of the job as here, "
+                 "Daly's interval)");
+    for (size_t k = 0; k < out->n; k++) {
+        jgoodput_run_in at = *in;
+        at.gpus = out->gpus[k];
+        goodput_cfg c;
+        int rc = make_cfg(o, &at, db, &c, err);
+        if (rc)
+            return rc;
+        double pause = c.ckpt_async ? c.ckpt_snapshot_s : c.ckpt_write_s;
+        double daly = goodput_daly_s(pause, goodput_mtbi_s(&c));
+        double steps = fmax(round((isfinite(daly) ? daly : 86400) / in->step_s),
+                            (double)min_steps(&c, in->step_s));
+        c.ckpt_every_s = steps * in->step_s;
+        out->mtbi_s[k] = goodput_mtbi_s(&c);
+        out->interval_s[k] = c.ckpt_every_s;
+        ms_err why = {0};
+        rc = run_all(&c, o->runs, t, &why);
+        if (rc == MS_ENOMEM)
+            return ms_errf(err, rc, "%s", why.msg);
+        size_t n = (size_t)o->runs;
+        out->ettr[k] = rc ? NAN : t->mean_ettr; /* MS_EINVAL: a run that cannot end */
+        out->ettr_p10[k] = rc ? NAN : quantile(t->ettr, n, 0.1);
+        out->ettr_p90[k] = rc ? NAN : quantile(t->ettr, n, 0.9);
+        report_row(r);
+        report_num(r, "gpus", "GPUs", out->gpus[k], "");
+        report_num(r, "mtbi_s", "an interruption every", out->mtbi_s[k], "s");
+        report_num(r, "restart_s", "restart", c.restart_s, "s");
+        report_num(r, "interval_s", "checkpoint every", out->interval_s[k], "s");
+        report_num(r, "ettr", "ETTR, mean", out->ettr[k], "%");
+        report_num(r, "ettr_p10", "10th percentile", out->ettr_p10[k], "%");
+        report_num(r, "ettr_p90", "90th percentile", out->ettr_p90[k], "%");
+    }
+    report_table_end(r);
+    char own[64];
+    report_format(in->gpus, "", own, sizeof own);
+    snprintf(out->title, sizeof out->title,
+             "ETTR against the cluster's size: %lld runs of %s each, every GPU's share as at "
+             "%s GPUs",
+             (long long)o->runs, isnan(o->window_days) ? "the token budget" : "the window", own);
+    return MS_OK;
+}
+
+int jgoodput_write_scale_plot(const jenv *env, const char *plot, const jgoodput_scale *s,
+                              ms_err *err)
+{
+    char dat[4200], gp[4200], tmpl[4096];
+    int svg = 0, rc;
+    if ((rc = gp_plot_paths(plot, dat, sizeof dat, gp, sizeof gp, &svg, err)) ||
+        (rc = jenv_path(env, "plots/goodput_scale.gp", tmpl, sizeof tmpl, err)))
+        return rc;
+    afile *df;
+    if ((rc = afile_open(dat, &df, err)))
+        return rc;
+    FILE *d = afile_stream(df);
+    fprintf(d, "gpus,ettr_pct,ettr_p10_pct,ettr_p90_pct,this_run\n");
+    for (size_t k = 0; k < s->n; k++) {
+        if (isnan(s->ettr[k]))
+            fprintf(d, "%.0f,NaN,NaN,NaN,%d\n", s->gpus[k], s->gpus[k] == s->run_gpus);
+        else
+            fprintf(d, "%.0f,%.6g,%.6g,%.6g,%d\n", s->gpus[k], 100 * s->ettr[k],
+                    100 * s->ettr_p10[k], 100 * s->ettr_p90[k], s->gpus[k] == s->run_gpus);
+    }
+    if ((rc = afile_commit(df, err)))
+        return rc;
+    if ((rc = gp_write_script(gp, tmpl, "megasim", dat, plot, svg, s->title, NULL, 0, err)))
+        return rc;
+    int drawn;
+    return gp_plot_draw(gp, dat, plot, &drawn, err);
+}
+
 int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in *in, report *r,
-                 ms_err *err)
+                 jgoodput_scale *scale, ms_err *err)
 {
     int rc = jgoodput_check(o, err);
     if (rc)
@@ -319,6 +422,8 @@ int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in 
         report_num(r, "ettr", "ETTR, mean", mean[s], "%");
     }
     report_table_end(r);
+    if (o->scale_plot)
+        rc = by_scale(o, in, db, &t, r, scale, err);
 out:
     free(t.ettr);
     free(t.wall);

@@ -30,6 +30,7 @@ typedef struct jgoodput_opts {
     double repair_hours;      /* NAN: none given (needed with --hot-spares) */
     double straggler_per_day; /* of the whole job; NAN: none */
     double straggler_slowdown, straggler_minutes;
+    const char *scale_plot; /* .png or .svg of the ETTR against the cluster's size, or NULL */
 } jgoodput_opts;
 
 /* The rows of a job whose jgoodput_opts sits at byte offset base. */
@@ -144,10 +145,21 @@ typedef struct jgoodput_opts {
          NULL,                                                                                     \
          (base) + offsetof(jgoodput_opts, straggler_slowdown),                                     \
          "with --stragglers-per-day: the job runs 1 + F times slower"},                            \
+        {"straggler-minutes",                                                                      \
+         JOPT_POS,                                                                                 \
+         "M",                                                                                      \
+         "minutes",                                                                                \
+         "60",                                                                                     \
+         1e-3,                                                                                     \
+         1e6,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, straggler_minutes),                                      \
+         "with --stragglers-per-day: until one is found and removed"},                             \
     {                                                                                              \
-        "straggler-minutes", JOPT_POS, "M", "minutes", "60", 1e-3, 1e6, NULL,                      \
-            (base) + offsetof(jgoodput_opts, straggler_minutes),                                   \
-            "with --stragglers-per-day: until one is found and removed"                            \
+        "goodput-scale-plot", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL,                        \
+            (base) + offsetof(jgoodput_opts, scale_plot),                                          \
+            "with --runs: the ETTR from 1,024 to 1,048,576 GPUs, each GPU's share of the job "     \
+            "as here (.png or .svg; also the table goodput_by_scale)"                              \
     }
 
 /* What the run gives the goodput: one step and its checkpoint. */
@@ -161,16 +173,38 @@ typedef struct jgoodput_run_in {
     const chip *c;
 } jgoodput_run_in;
 
+/* The ETTR against the cluster's size (--goodput-scale-plot): GPU counts
+ * from 1,024 to 1,048,576 (and the run's own), each GPU's share of the job
+ * as in the run (the same step, checkpoint and window), the failures and
+ * the restart growing with the count, at Daly's interval. */
+#define JGOODPUT_MAX_SCALES 24
+typedef struct jgoodput_scale {
+    size_t n;
+    double gpus[JGOODPUT_MAX_SCALES];
+    double mtbi_s[JGOODPUT_MAX_SCALES];
+    double interval_s[JGOODPUT_MAX_SCALES];
+    double ettr[JGOODPUT_MAX_SCALES], ettr_p10[JGOODPUT_MAX_SCALES],
+        ettr_p90[JGOODPUT_MAX_SCALES]; /* NAN where a run cannot end */
+    double run_gpus;                   /* the run's own count */
+    char title[300];
+} jgoodput_scale;
+
+/* Draws s to plot (.png or .svg). */
+int jgoodput_write_scale_plot(const jenv *env, const char *plot, const jgoodput_scale *s,
+                              ms_err *err);
+
 /* MS_EUSAGE, naming the options, for goodput options without --runs and
  * --repair-hours without --hot-spares and the like. */
 int jgoodput_check(const jgoodput_opts *o, ms_err *err);
 
 /* Runs the goodput of o over in, adding the group "goodput" and the table
- * "interruptions" to r. Fails naming the option or file at fault: no
+ * "interruptions" to r; with o->scale_plot also the table
+ * "goodput_by_scale", its figures into *scale (not NULL then). Fails naming the option or file at
+ * fault: no
  * --tokens nor --window-days, no --checkpoint-GBps, a checkpoint interval
  * no longer than a checkpoint, bad rows in the failure rates, a run that
  * cannot end. */
 int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in *in, report *r,
-                 ms_err *err);
+                 jgoodput_scale *scale, ms_err *err);
 
 #endif

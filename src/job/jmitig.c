@@ -101,7 +101,7 @@ void jmitig_report(report *r, const jmitig_out *m)
     report_num(r, "ramp_without_w_per_s", "steepest ramp without", m->none.ramp_max_w_per_s, "W/s");
     report_num(r, "peak_without_w", "peak without", m->none.peak_w, "W");
     report_num(r, "mean_w", "mean", m->none.mean_w, "W");
-    report_num(r, "energy_usd_per_kwh", "energy priced at", price, "USD/kWh");
+    report_num(r, "energy_usd_per_kwh", "energy priced at, a kWh", price, "USD");
 
     report_num(r, "floor_w", "power floor: the site never below", m->floor_level_w, "W");
     report_num(r, "floor_fraction_of_peak", "  that is, of the peak",

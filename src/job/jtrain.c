@@ -732,7 +732,7 @@ int jtrain_run(const jtrain_job *j, const jenv *env, report *r, jtrain_out *out,
                               .ckpt_write_Bps = j->checkpoint_GBps * 1e9,
                               .ckpt_every_steps = j->checkpoint_every,
                               .c = in.c};
-        rc = jgoodput_run(&j->goodput, env, &gi, r, err);
+        rc = jgoodput_run(&j->goodput, env, &gi, r, &out->goodput_scale, err);
     }
     junc_free(bands);
     inputs_free(&in);

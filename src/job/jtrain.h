@@ -67,6 +67,7 @@ typedef struct jtrain_out {
     int have_grid;                  /* 0: no power, or the series too coarse for the band */
     char grid_note[MS_ERR_MSG_MAX]; /* why there is no spectrum, or "" */
     jmitig_out mitig;               /* sized for --ramp-limit when the grid is judged */
+    jgoodput_scale goodput_scale;   /* --goodput-scale-plot's figures */
     char power_title[200];
     char warnings[MODELFILE_WARN_MAX]; /* the model file's, one per line */
     char power_note[MS_ERR_MSG_MAX];   /* why power is not reported; "" when it is */
