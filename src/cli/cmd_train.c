@@ -24,12 +24,8 @@ static int write_outputs(const jtrain_job *j, const jtrain_out *o, ms_err *err)
     if (!rc && o->power_it)
         rc = jpower_write_series(cli_env(), j->power.power_trace, j->power.power_plot,
                                  o->floor_frac, o->power_it, o->power_smooth, o->power_title, err);
-    if (!rc && j->spectrum_plot)
-        rc = jtrain_write_spectrum(cli_env(), j, o, j->spectrum_plot, err);
-    if (!rc && j->goodput.scale_plot)
-        rc = jgoodput_write_scale_plot(cli_env(), j->goodput.scale_plot, &o->goodput_scale, err);
-    if (!rc && j->mitig.plot)
-        rc = jmitig_write_plot(cli_env(), j->mitig.plot, &o->mitig, err);
+    if (!rc)
+        rc = jtrain_write_plots(cli_env(), j, o, 0, err);
     return rc;
 }
 

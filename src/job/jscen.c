@@ -300,10 +300,8 @@ static int report_train(const cJSON *obj, const char *label, int nextra, char **
         if (!rc && o.power_it && png_twin(j.power.power_plot, png, sizeof png))
             rc = jpower_write_series(env, NULL, png, o.floor_frac, o.power_it, o.power_smooth,
                                      o.power_title, err);
-        if (!rc && j.spectrum_plot)
-            rc = jtrain_write_spectrum(env, &j, &o, j.spectrum_plot, err);
-        if (!rc && j.spectrum_plot && png_twin(j.spectrum_plot, png, sizeof png))
-            rc = jtrain_write_spectrum(env, &j, &o, png, err);
+        if (!rc)
+            rc = jtrain_write_plots(env, &j, &o, 1, err);
     }
     jtrain_out_free(&o);
     return rc;

@@ -764,6 +764,39 @@ int jtrain_write_spectrum(const jenv *env, const jtrain_job *j, const jtrain_out
                                  j->band_low_hz, o->grid.band_hi_hz, title, err);
 }
 
+/* One plot of a run to path; with png_twins, an SVG's PNG twin beside it. */
+static int plot_one(const jenv *env, const jtrain_job *j, const jtrain_out *o, int which,
+                    const char *path, int png_twins, ms_err *err)
+{
+    char png[4200];
+    size_t len = strlen(path);
+    int twin = png_twins && len > 4 && len < sizeof png && strcmp(path + len - 4, ".svg") == 0;
+    if (twin)
+        snprintf(png, sizeof png, "%.*s.png", (int)len - 4, path);
+    if (which == 1 && !o->mitig.have)
+        return ms_errf(err, MS_EINVAL, "--mitigation-plot: nothing sized: %s",
+                       o->grid_note[0] ? o->grid_note : "the run reports no power");
+    int rc = MS_OK;
+    for (int k = 0; k < 1 + twin && !rc; k++) {
+        const char *to = k ? png : path;
+        rc = which == 0   ? jtrain_write_spectrum(env, j, o, to, err)
+             : which == 1 ? jmitig_write_plot(env, to, &o->mitig, err)
+                          : jgoodput_write_scale_plot(env, to, &o->goodput_scale, err);
+    }
+    return rc;
+}
+
+int jtrain_write_plots(const jenv *env, const jtrain_job *j, const jtrain_out *o, int png_twins,
+                       ms_err *err)
+{
+    const char *paths[3] = {j->spectrum_plot, j->mitig.plot, j->goodput.scale_plot};
+    int rc = MS_OK;
+    for (int k = 0; k < 3 && !rc; k++)
+        if (paths[k])
+            rc = plot_one(env, j, o, k, paths[k], png_twins, err);
+    return rc;
+}
+
 int jtrain_write_trace(const char *path, const jtrain_out *o, ms_err *err)
 {
     const step_result *r = &o->step;

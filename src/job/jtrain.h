@@ -88,6 +88,12 @@ void jtrain_out_free(jtrain_out *out);
 int jtrain_write_spectrum(const jenv *env, const jtrain_job *j, const jtrain_out *o,
                           const char *plot, ms_err *err);
 
+/* Draws the plots j asks for beyond the power series: --spectrum-plot,
+ * --mitigation-plot and --goodput-scale-plot; with png_twins, each SVG
+ * also as a PNG beside it (a report page links both). */
+int jtrain_write_plots(const jenv *env, const jtrain_job *j, const jtrain_out *o, int png_twins,
+                       ms_err *err);
+
 /* Writes the step of o as a Chrome trace (open in Perfetto) to path: a
  * process per traced pipeline rank, its compute and communication lanes. */
 int jtrain_write_trace(const char *path, const jtrain_out *o, ms_err *err);

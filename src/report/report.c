@@ -361,6 +361,8 @@ const char *report_format(double v, const char *unit, char *buf, size_t cap)
         si(v / 3600, "Wh", buf, cap);
     else if (strcmp(unit, "%") == 0)
         snprintf(buf, cap, "%.3g%%", 100 * v);
+    else if (strcmp(unit, "days") == 0 && fabs(v) < 1) /* not "246 m days" */
+        snprintf(buf, cap, "%.3g days", v);
     else if (strcmp(unit, "plain") == 0) /* a year, an id: digits as they are */
         snprintf(buf, cap, "%.15g", v);
     else if (unit[0] == '\0' && fabs(v) < 1e15 && (v == floor(v) || fabs(v) >= 1e4))
