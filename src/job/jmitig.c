@@ -18,8 +18,8 @@ static double db_or_nan(const pdb *db, const char *key)
 }
 
 int jmitig_size(const jmitig_opts *o, const pdb *db, const char *chip, const pseries *it,
-                double pue, double gpus, double ramp_w_per_s, double energy_usd_per_kwh,
-                const char *title, jmitig_out *out, ms_err *err)
+                double idle_it_w, double pue, double gpus, double ramp_w_per_s,
+                double energy_usd_per_kwh, const char *title, jmitig_out *out, ms_err *err)
 {
     *out = (jmitig_out){.ramp_w_per_s = ramp_w_per_s,
                         .pue = pue,
@@ -50,6 +50,13 @@ int jmitig_size(const jmitig_opts *o, const pdb *db, const char *chip, const pse
     int rc = pmit_store(out->load_w, n, dt, ramp_w_per_s, out->store_w, &out->store, err);
     if (rc)
         return rc;
+    /* A failure: the grid can only follow the fall at the limit, a ramp
+     * of drop / limit seconds, the area of its triangle taken in by a
+     * store (or burnt by fill); a restart is the same in reverse. */
+    out->idle_w = idle_it_w * pue;
+    out->fail_drop_w = fmax(0, out->none.peak_w - out->idle_w);
+    out->fail_ramp_s = out->fail_drop_w / ramp_w_per_s;
+    out->fail_energy_j = out->fail_drop_w * out->fail_drop_w / (2 * ramp_w_per_s);
 
     out->battery_kw = db_or_nan(db, "battery_kW");
     out->battery_kwh = db_or_nan(db, "battery_kWh");
@@ -130,7 +137,8 @@ void jmitig_report(report *r, const jmitig_out *m)
                    m->rack_from_db ? "  a rack holds (hwdb/costs.csv)" : "  a rack holds (given)",
                    m->rack_j_per_gpu, "J/GPU");
     }
-    char verdict[300];
+    char verdict[400];
+    double fail_j = m->fail_energy_j / m->pue / m->gpus;
     if (!isnan(m->rack_w_per_gpu) && need_w > m->rack_w_per_gpu)
         snprintf(verdict, sizeof verdict,
                  "no size meets this: the swings need %.4g W a GPU from the store, more than the "
@@ -140,19 +148,27 @@ void jmitig_report(report *r, const jmitig_out *m)
         snprintf(
             verdict, sizeof verdict,
             "the rack's storage is unknown for this chip: --rack-storage-J-per-gpu to judge it");
-    else if (need_j <= m->rack_j_per_gpu)
-        snprintf(verdict, sizeof verdict, "meets it: %.3g J a GPU needed of %.3g", need_j,
-                 m->rack_j_per_gpu);
     else
         snprintf(verdict, sizeof verdict,
-                 "falls short: %.3g J a GPU needed, %.3g times what the rack holds", need_j,
-                 need_j / m->rack_j_per_gpu);
+                 "the steps: %s (%.3g J a GPU needed of %.3g); a failure: %s (%.3g J a GPU)",
+                 need_j <= m->rack_j_per_gpu ? "meets them" : "falls short", need_j,
+                 m->rack_j_per_gpu, fail_j <= m->rack_j_per_gpu ? "meets it" : "falls short",
+                 fail_j);
     report_str(r, "rack_storage_verdict", "  the rack's storage", verdict);
 
-    /* Site batteries: whole units, enough for both the energy and the power. */
+    report_num(r, "failure_drop_w", "a failure: the site falls at once by", m->fail_drop_w, "W");
+    report_num(r, "idle_w", "  to, the job stopped", m->idle_w, "W");
+    report_num(r, "failure_ramp_s", "  the grid follows it at the limit in", m->fail_ramp_s, "s");
+    report_num(r, "failure_energy_j", "  storage takes in (or fill burns) meanwhile",
+               m->fail_energy_j, "J");
+    report_num(r, "failure_energy_per_gpu_j", "  per GPU", m->fail_energy_j / m->pue / m->gpus,
+               "J/GPU");
+
+    /* Site batteries: whole units, enough for both the energy (the steps'
+     * swing and a failure's fall) and the power (the steps' or the fall). */
     if (!isnan(m->battery_kw) && !isnan(m->battery_kwh)) {
-        double units = ceil(fmax(m->store.store_j / 3.6e6 / m->battery_kwh,
-                                 m->store.store_w / 1e3 / m->battery_kw) -
+        double units = ceil(fmax((m->store.store_j + m->fail_energy_j) / 3.6e6 / m->battery_kwh,
+                                 fmax(m->store.store_w, m->fail_drop_w) / 1e3 / m->battery_kw) -
                             1e-9);
         report_num(r, "battery_units", "site batteries: units", units, "");
         report_num(r, "battery_capital_usd", "  their price", units * m->battery_usd, "USD");

@@ -61,6 +61,10 @@ typedef struct jmitig_out {
     double *load_w, *floor_w, *fill_w, *store_w; /* the site's draw: without, and after each */
     pmit_result none, floor, fill, store;
     double floor_level_w;
+    double idle_w;        /* the site with its job stopped (a failure, a restart) */
+    double fail_drop_w;   /* the fall at a failure: the step's peak to idle, at once */
+    double fail_ramp_s;   /* how long the grid takes to follow it at the limit */
+    double fail_energy_j; /* what storage takes in, or fill burns, meanwhile */
     double energy_usd_per_kwh;
     double battery_kw, battery_kwh, battery_usd, battery_round_trip; /* NAN: unknown */
     double rack_j_per_gpu, rack_w_per_gpu;                           /* NAN: unknown */
@@ -70,12 +74,14 @@ typedef struct jmitig_out {
 
 /* Sizes the mitigations of site power it x pue (W, the IT draw of gpus
  * GPUs of chip, one or more repeating steps) for ramp_w_per_s at the
- * site; energy at energy_usd_per_kwh. db gives the battery and rack
+ * site, and for a failure that drops the site from its peak to
+ * idle_it_w x pue at once (and the restart that brings it back); energy
+ * at energy_usd_per_kwh. db gives the battery and rack
  * storage figures (missing ones are unknown, not errors). MS_ENOMEM. Free
  * out with jmitig_free, also after a failure. */
 int jmitig_size(const jmitig_opts *o, const pdb *db, const char *chip, const pseries *it,
-                double pue, double gpus, double ramp_w_per_s, double energy_usd_per_kwh,
-                const char *title, jmitig_out *out, ms_err *err);
+                double idle_it_w, double pue, double gpus, double ramp_w_per_s,
+                double energy_usd_per_kwh, const char *title, jmitig_out *out, ms_err *err);
 
 /* The group "mitigations" and the table "mitigation_costs". */
 void jmitig_report(report *r, const jmitig_out *m);

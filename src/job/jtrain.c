@@ -451,7 +451,9 @@ static int train_power(const jtrain_job *j, const jenv *env, const inputs *in, c
             char title[300];
             snprintf(title, sizeof title, "%s: the site's power at %.3g ms points",
                      out->power_title, res_s * 1e3);
-            rc = jmitig_size(&j->mitig, pw.db, in->c->name, out->power_it, pw.site.pue,
+            double idle_it_w = (double)p->gpus * pwr_it_per_gpu_w(&pw.lv, pw.lv.idle_w) +
+                               (double)pw.site.switches * pw.site.switch_w;
+            rc = jmitig_size(&j->mitig, pw.db, in->c->name, out->power_it, idle_it_w, pw.site.pue,
                              (double)p->gpus, j->ramp_limit_MW_per_s * 1e6,
                              pw.tco.energy_usd_per_kwh, title, &out->mitig, err);
         }
