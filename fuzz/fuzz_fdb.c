@@ -18,13 +18,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
                          .window_s = 86400,
                          .ckpt_every_s = 3600,
                          .ckpt_write_s = 60,
-                         .restart_s = 300};
+                         .restart_s = 300,
+                         .detect_s = 30,
+                         .hang_detect_s = 600};
         for (size_t i = 0; i < fdb_count(db) && c.nkinds < GOODPUT_MAX_KINDS; i++) {
             const fdb_row *w = fdb_at(db, i);
             c.kinds[c.nkinds++] =
                 (goodput_kind){.name = w->component,
                                .rate_per_s = w->per_1000_day / 1000 / 86400 * 1024,
-                               .needs_spare = w->needs_spare};
+                               .needs_spare = w->needs_spare,
+                               .hangs = w->hangs};
             (void)fdb_per_name(w->per);
         }
         goodput_run r;

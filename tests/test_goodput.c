@@ -128,6 +128,12 @@ static void test_spares(void)
         double per = r.down_s / (double)r.interruptions;
         MS_ASSERT_NEAR(per, 10 + (spares ? 200 : 3000) + 100 + 50, 0.02);
     }
+    /* A failure that hangs the job waits for the hang's timeout instead. */
+    c.kinds[0].hangs = 1, c.hang_detect_s = 500, c.spares = 1;
+    goodput_run r;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(goodput_run_one(&c, 1, &r, &err), MS_OK);
+    MS_ASSERT_NEAR(r.down_s / (double)r.interruptions, 500 + 200 + 100 + 50, 0.02);
 }
 
 static void test_young_daly(void)

@@ -11,6 +11,16 @@
 #include "train/fdb.h"
 #include "train/goodput.h"
 
+/* Detection (--detect-s, --hang-detect-s; the defaults are in jgoodput.h).
+ * A failure that raises an error (a GPU's Xid ending its process, a link
+ * or switch going down) reaches every rank as an error of NCCL's
+ * InfiniBand transport once a peer's queue pair gives up: NCCL sets 7
+ * retries of 4.096 us x 2^20 (NCCL_IB_RETRY_CNT and NCCL_IB_TIMEOUT, 20
+ * since NCCL 2.20; 18 before: 7.5 s), 30 s, and PyTorch's asynchronous
+ * error handling then stops the job. A failure that leaves the job
+ * hanging waits for PyTorch's NCCL timeout, 10 minutes (pytorch/pytorch
+ * PR 110947). hwdb/failures.csv says which a component does. */
+
 /* A server of 8 GPUs, as an HGX board: what a "node" row counts. */
 #define NODE_GPUS 8
 
@@ -133,7 +143,8 @@ static int make_cfg(const jgoodput_opts *o, const jgoodput_run_in *in, const fdb
         c->kinds[c->nkinds++] = (goodput_kind){.name = w->component,
                                                .rate_per_s = w->per_1000_day / 1000 / 86400 *
                                                              units_of(w->per, in->gpus),
-                                               .needs_spare = w->needs_spare};
+                                               .needs_spare = w->needs_spare,
+                                               .hangs = w->hangs};
     }
     c->ckpt_write_s = in->ckpt_bytes_per_gpu / in->ckpt_write_Bps;
     c->restore_s = c->ckpt_write_s;
@@ -148,6 +159,7 @@ static int make_cfg(const jgoodput_opts *o, const jgoodput_run_in *in, const fdb
                            "snapshot: give --snapshot-s");
     }
     c->detect_s = o->detect_s;
+    c->hang_detect_s = o->hang_detect_s;
     c->restart_s =
         isnan(o->restart_s) ? RESTART_BASE_S + RESTART_PER_GPU_S * in->gpus : o->restart_s;
     c->spares = o->hot_spares == JOPT_NO_INT ? INT64_MAX : o->hot_spares;
@@ -389,7 +401,8 @@ int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in 
     report_num(r, "best_ettr", "  its ETTR", mean[best], "%");
     report_num(r, "young_interval_s", "Young's interval", goodput_young_s(pause, mtbi), "s");
     report_num(r, "daly_interval_s", "Daly's interval", daly, "s");
-    report_num(r, "detect_s", "detection", c.detect_s, "s");
+    report_num(r, "detect_s", "detection of a failure that raises an error", c.detect_s, "s");
+    report_num(r, "hang_detect_s", "  of one that hangs the job", c.hang_detect_s, "s");
     report_num(r, "restart_s",
                isnan(o->restart_s) ? "restart (300 s + 3.1 ms a GPU, an estimate)" : "restart",
                c.restart_s, "s");

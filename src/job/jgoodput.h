@@ -24,7 +24,8 @@ typedef struct jgoodput_opts {
     const char *failure_rates; /* NULL: hwdb/failures.csv */
     int async_checkpoint;
     double snapshot_s;        /* async: the pause to copy state aside; NAN: over the host link */
-    double detect_s;          /* from a failure to the job's stop */
+    double detect_s;          /* from a failure that raises an error to the job's stop */
+    double hang_detect_s;     /* from one that hangs the job to its stop */
     double restart_s;         /* NAN: 300 s + 3.1 ms a GPU (see jgoodput.c) */
     int64_t hot_spares;       /* JOPT_NO_INT: a spare is always there */
     double repair_hours;      /* NAN: none given (needed with --hot-spares) */
@@ -89,12 +90,23 @@ typedef struct jgoodput_opts {
          JOPT_NUM,                                                                                 \
          "S",                                                                                      \
          "s",                                                                                      \
-         "600",                                                                                    \
+         "30",                                                                                     \
          0,                                                                                        \
          1e6,                                                                                      \
          NULL,                                                                                     \
          (base) + offsetof(jgoodput_opts, detect_s),                                               \
-         "with --runs: from a failure to the job's stop (MegaScale: under 10 minutes)"},           \
+         "with --runs: from a failure that raises an error to the job's stop (NCCL's transport: "  \
+         "7 retries of 4.096 us x 2^20)"},                                                         \
+        {"hang-detect-s",                                                                          \
+         JOPT_NUM,                                                                                 \
+         "S",                                                                                      \
+         "s",                                                                                      \
+         "600",                                                                                    \
+         0,                                                                                        \
+         1e6,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, hang_detect_s),                                          \
+         "with --runs: from a failure that hangs the job to its stop (PyTorch's NCCL timeout)"},   \
         {"restart-s",                                                                              \
          JOPT_NUM,                                                                                 \
          "S",                                                                                      \

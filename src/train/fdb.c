@@ -9,11 +9,11 @@
 
 #include "io/csvtab.h"
 
-enum { C_COMPONENT, C_PER, C_RATE, C_SPARE, C_MEASURED, C_ESTIMATED, C_SOURCE, NCOLS };
+enum { C_COMPONENT, C_PER, C_RATE, C_SPARE, C_SURFACES, C_MEASURED, C_ESTIMATED, C_SOURCE, NCOLS };
 
-static const char *const cols[NCOLS] = {"component",   "per",         "failures_per_1000_per_day",
-                                        "needs_spare", "measured_on", "estimated",
-                                        "source"};
+static const char *const cols[NCOLS] = {"component",   "per",      "failures_per_1000_per_day",
+                                        "needs_spare", "surfaces", "measured_on",
+                                        "estimated",   "source"};
 
 static const char *const pers[FDB_PERS] = {"gpu", "node", "link", "switch", "job"};
 
@@ -95,6 +95,12 @@ static int read_row(const csvtab *t, const size_t *map, size_t r, fdb_row *w, ms
                        "%s:%d: column 'needs_spare' of '%s': expected yes or no, got '%s'", path,
                        line, w->component, f[C_SPARE]);
     w->needs_spare = strcmp(f[C_SPARE], "yes") == 0;
+    if (strcmp(f[C_SURFACES], "error") && strcmp(f[C_SURFACES], "hang"))
+        return ms_errf(err, MS_EINVAL,
+                       "%s:%d: column 'surfaces' of '%s': expected error (the job stops on an "
+                       "error it sees) or hang (it waits for a timeout), got '%s'",
+                       path, line, w->component, f[C_SURFACES]);
+    w->hangs = strcmp(f[C_SURFACES], "hang") == 0;
     if (f[C_ESTIMATED][0] && strcmp(f[C_ESTIMATED], cols[C_RATE]))
         return ms_errf(err, MS_EINVAL,
                        "%s:%d: column 'estimated' of '%s': expected blank or "

@@ -1,8 +1,9 @@
 /* fdb: the failure database, hwdb/failures.csv: per kind of component,
  * how often one of them interrupts a training job (failures per 1000 of
  * it a day), what it is counted per (a GPU, a node, a NIC link, a fabric
- * switch, the job), and whether it takes a part to replace (a hot spare or
- * a repair) or only a restart. Every row names what it was measured on and
+ * switch, the job), whether it takes a part to replace (a hot spare or
+ * a repair) or only a restart, and how the job finds out: an error it
+ * sees, or a hang that only a timeout ends. Every row names what it was measured on and
  * its source; hwdb/README.md documents the file. */
 #ifndef MS_FDB_H
 #define MS_FDB_H
@@ -19,6 +20,7 @@ typedef struct fdb_row {
     fdb_per per;
     double per_1000_day; /* failures per 1000 units a day, > 0 */
     int needs_spare;
+    int hangs; /* the job hangs until a timeout finds it; 0: it stops on an error it sees */
     const char *measured_on, *source;
     int estimated; /* the rate is an estimate */
     int line;      /* of the file */
@@ -29,7 +31,7 @@ typedef struct fdb fdb;
 /* Loads path. Every column must be present and no other; a component
  * named once (case-insensitively); per one of gpu, node, link, switch,
  * job; the rate a number above 0 and below 1000 (a failure of each unit
- * every day); needs_spare yes or no; estimated blank or
+ * every day); needs_spare yes or no; surfaces error or hang; estimated blank or
  * failures_per_1000_per_day; measured_on and source not blank. Fails with
  * MS_EIO, MS_EPARSE or MS_EINVAL naming file, line and column. Caller
  * frees with fdb_free. */

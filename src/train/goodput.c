@@ -197,7 +197,8 @@ static void on_fail(sim *s, void *ctx, sim_payload p)
             wait = c->repair_s;
         }
     }
-    x->resume = at(x, t + c->detect_s + wait + c->restart_s + c->restore_s, on_resume, 0);
+    double detect = c->kinds[k].hangs ? c->hang_detect_s : c->detect_s;
+    x->resume = at(x, t + detect + wait + c->restart_s + c->restore_s, on_resume, 0);
     next_failure(x);
 }
 
@@ -261,6 +262,7 @@ int goodput_check(const goodput_cfg *c, ms_err *err)
         {"ckpt_snapshot_s", offsetof(goodput_cfg, ckpt_snapshot_s), 0},
         {"restore_s", offsetof(goodput_cfg, restore_s), 0},
         {"detect_s", offsetof(goodput_cfg, detect_s), 0},
+        {"hang_detect_s", offsetof(goodput_cfg, hang_detect_s), 0},
         {"restart_s", offsetof(goodput_cfg, restart_s), 0},
         {"repair_s", offsetof(goodput_cfg, repair_s), 0},
         {"swap_s", offsetof(goodput_cfg, swap_s), 0},

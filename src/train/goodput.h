@@ -32,6 +32,7 @@ typedef struct goodput_kind {
     const char *name;  /* borrowed */
     double rate_per_s; /* of the whole job: per-unit rate x units; >= 0 */
     int needs_spare;   /* a part to replace (a hot spare or a repair); 0: a restart fixes it */
+    int hangs;         /* found by hang_detect_s's timeout; 0: by an error, detect_s */
 } goodput_kind;
 
 typedef struct goodput_cfg {
@@ -44,7 +45,8 @@ typedef struct goodput_cfg {
     int ckpt_async;         /* the job runs on while it is written */
     double ckpt_snapshot_s; /* async: the job's pause to copy its state aside, >= 0 */
     double restore_s;       /* reading the last checkpoint back, >= 0 */
-    double detect_s;        /* from a failure to the job's stop, >= 0 */
+    double detect_s;        /* from a failure that raises an error to the job's stop, >= 0 */
+    double hang_detect_s;   /* from one that hangs the job to its stop (a timeout), >= 0 */
     double restart_s;       /* relaunch and initialisation of the whole job, >= 0 */
     double repair_s;        /* a failed part replaced by hand, >= 0 */
     double swap_s;          /* a hot spare swapped in, >= 0 */
