@@ -45,6 +45,7 @@ static void test_format(void)
         {1234567, "", "1,234,567"},
         {0.25, "", "0.25"},
         {14740.3, "", "14,740"},
+        {4807.2, "", "4,807"}, /* a count that is a mean: grouped like the counts */
         {1.061e25, "FLOP/s", "10.61 YFLOP/s"},
         {NAN, "W", "-"},
         {0, "B/s", "0 B/s"},

@@ -365,7 +365,7 @@ const char *report_format(double v, const char *unit, char *buf, size_t cap)
         snprintf(buf, cap, "%.3g days", v);
     else if (strcmp(unit, "plain") == 0) /* a year, an id: digits as they are */
         snprintf(buf, cap, "%.15g", v);
-    else if (unit[0] == '\0' && fabs(v) < 1e15 && (v == floor(v) || fabs(v) >= 1e4))
+    else if (unit[0] == '\0' && fabs(v) < 1e15 && (v == floor(v) || fabs(v) >= 1e3))
         grouped(round(v), buf, cap); /* counts; a large figure needs no decimals */
     else if (unit[0] == '\0')
         snprintf(buf, cap, "%.4g", v);
