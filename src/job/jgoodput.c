@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/afile.h"
-#include "io/gnuplot.h"
+#include "job/jplot.h"
 #include "net/topo.h"
 #include "train/fdb.h"
 #include "train/goodput.h"
@@ -294,15 +293,11 @@ static int by_scale(const jgoodput_opts *o, const jgoodput_run_in *in, const fdb
 int jgoodput_write_scale_plot(const jenv *env, const char *plot, const jgoodput_scale *s,
                               ms_err *err)
 {
-    char dat[4200], gp[4200], tmpl[4096];
-    int svg = 0, rc;
-    if ((rc = gp_plot_paths(plot, dat, sizeof dat, gp, sizeof gp, &svg, err)) ||
-        (rc = jenv_path(env, "plots/goodput_scale.gp", tmpl, sizeof tmpl, err)))
+    jplot p;
+    FILE *d;
+    int rc = jplot_begin(env, plot, "goodput_scale", &p, &d, err);
+    if (rc)
         return rc;
-    afile *df;
-    if ((rc = afile_open(dat, &df, err)))
-        return rc;
-    FILE *d = afile_stream(df);
     fprintf(d, "gpus,ettr_pct,ettr_p10_pct,ettr_p90_pct,this_run\n");
     for (size_t k = 0; k < s->n; k++) {
         if (isnan(s->ettr[k]))
@@ -311,12 +306,7 @@ int jgoodput_write_scale_plot(const jenv *env, const char *plot, const jgoodput_
             fprintf(d, "%.0f,%.6g,%.6g,%.6g,%d\n", s->gpus[k], 100 * s->ettr[k],
                     100 * s->ettr_p10[k], 100 * s->ettr_p90[k], s->gpus[k] == s->run_gpus);
     }
-    if ((rc = afile_commit(df, err)))
-        return rc;
-    if ((rc = gp_write_script(gp, tmpl, "megasim", dat, plot, svg, s->title, NULL, 0, err)))
-        return rc;
-    int drawn;
-    return gp_plot_draw(gp, dat, plot, &drawn, err);
+    return jplot_end(&p, 1, s->title, NULL, 0, err);
 }
 
 int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in *in, report *r,

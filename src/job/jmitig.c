@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/afile.h"
-#include "io/gnuplot.h"
+#include "job/jplot.h"
 #include "power/tco.h"
 
 /* A key of costs.csv, or NAN when it has none. */
@@ -193,26 +192,17 @@ int jmitig_write_plot(const jenv *env, const char *plot, const jmitig_out *m, ms
 {
     if (!m->have)
         return ms_errf(err, MS_EUSAGE, "--mitigation-plot needs --ramp-limit: what to hold to");
-    char dat[4200], gp[4200], tmpl[4096];
-    int svg = 0, rc;
-    if ((rc = gp_plot_paths(plot, dat, sizeof dat, gp, sizeof gp, &svg, err)) ||
-        (rc = jenv_path(env, "plots/mitigation.gp", tmpl, sizeof tmpl, err)))
+    jplot p;
+    FILE *d;
+    int rc = jplot_begin(env, plot, "mitigation", &p, &d, err);
+    if (rc)
         return rc;
-    afile *df;
-    if ((rc = afile_open(dat, &df, err)))
-        return rc;
-    FILE *d = afile_stream(df);
     fprintf(d, "time_s,without_MW,floor_MW,fill_MW,storage_MW\n");
     for (size_t i = 0; i < m->n; i++)
         fprintf(d, "%.9g,%.9g,%.9g,%.9g,%.9g\n", ((double)i + 0.5) * m->dt_s, m->load_w[i] / 1e6,
                 m->floor_w[i] / 1e6, m->fill_w[i] / 1e6, m->store_w[i] / 1e6);
-    if ((rc = afile_commit(df, err)))
-        return rc;
     char lim[64];
     snprintf(lim, sizeof lim, "%.6g", m->ramp_w_per_s / 1e6);
     const char *const vars[][2] = {{"ramp_limit_MW_per_s", lim}};
-    if ((rc = gp_write_script(gp, tmpl, "megasim", dat, plot, svg, m->title, vars, 1, err)))
-        return rc;
-    int drawn;
-    return gp_plot_draw(gp, dat, plot, &drawn, err);
+    return jplot_end(&p, 1, m->title, vars, 1, err);
 }

@@ -7,6 +7,7 @@
 
 #include "io/afile.h"
 #include "io/gnuplot.h"
+#include "job/jplot.h"
 
 static const jopt rows[] = {JPOWER_ROWS(0)};
 const jopt_table jpower_options = {.rows = rows, .n = sizeof rows / sizeof rows[0]};
@@ -234,26 +235,17 @@ int jpower_write_series(const jenv *env, const char *trace, const char *plot, do
 int jpower_write_spectrum(const jenv *env, const char *plot, const double *share, size_t n,
                           double df_hz, double lo_hz, double hi_hz, const char *title, ms_err *err)
 {
-    char dat[4200], gp[4200], tmpl[4096];
-    int svg = 0, rc;
-    if ((rc = gp_plot_paths(plot, dat, sizeof dat, gp, sizeof gp, &svg, err)) ||
-        (rc = jenv_path(env, "plots/spectrum.gp", tmpl, sizeof tmpl, err)))
+    jplot p;
+    FILE *d;
+    int rc = jplot_begin(env, plot, "spectrum", &p, &d, err);
+    if (rc)
         return rc;
-    afile *df;
-    if ((rc = afile_open(dat, &df, err)))
-        return rc;
-    FILE *d = afile_stream(df);
     fprintf(d, "frequency_hz,share\n");
     for (size_t k = 1; k < n; k++)
         fprintf(d, "%.9g,%.9g\n", (double)k * df_hz, share[k]);
-    if ((rc = afile_commit(df, err)))
-        return rc;
     char lo[32], hi[32];
     snprintf(lo, sizeof lo, "%.9g", fmax(lo_hz, df_hz)); /* a log axis starts above 0 */
     snprintf(hi, sizeof hi, "%.9g", hi_hz);
     const char *const vars[][2] = {{"band_lo", lo}, {"band_hi", hi}};
-    if ((rc = gp_write_script(gp, tmpl, "megasim", dat, plot, svg, title, vars, 2, err)))
-        return rc;
-    int drawn;
-    return gp_plot_draw(gp, dat, plot, &drawn, err);
+    return jplot_end(&p, 1, title, vars, 2, err);
 }
