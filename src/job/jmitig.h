@@ -48,8 +48,8 @@ typedef struct jmitig_opts {
     {                                                                                              \
         "mitigation-plot", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL,                           \
             (base) + offsetof(jmitig_opts, plot),                                                  \
-            "draw the site's power over a step at 1 ms with and without each mitigation of "       \
-            "--ramp-limit (.png or .svg)"                                                          \
+            "draw the site's power over the power steps at 1 ms with and without each mitigation " \
+            "of --ramp-limit (.png or .svg)"                                                       \
     }
 
 /* The four mitigations of one run. */

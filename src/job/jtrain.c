@@ -73,7 +73,8 @@ static const jopt rows[] = {
      "the grid's band of the power spectrum, from F (oscillations utilities watch: 0.1-20 Hz)"},
     {"band-high-hz", JOPT_POS, "F", "Hz", "20", 1e-6, 1e6, NULL, T(band_high_hz), "the band's top"},
     {"ramp-limit", JOPT_POS, "X", "MW/s", NULL, 1e-9, 1e9, NULL, T(ramp_limit_MW_per_s),
-     "the steepest ramp the grid allows the facility, MW/s: the run says whether it holds"},
+     "the steepest ramp the grid allows the facility, MW/s: whether the run holds it, and each "
+     "mitigation (floor, fill, storage) sized for it with its cost"},
     {"band-limit", JOPT_NUM, "F", NULL, NULL, 0, 1, NULL, T(band_limit),
      "the most of the power's swings (AC energy) allowed in the band, a fraction"},
     {"spectrum-plot", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(spectrum_plot),
