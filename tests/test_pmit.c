@@ -16,6 +16,12 @@ static void test_ramp(void)
     /* The wrap counts: 0 .. 30 rises by 10 a point and falls 30 back. */
     static const double saw[4] = {0, 10, 20, 30};
     MS_ASSERT_NEAR(pmit_ramp_max(saw, 4, 1), 30, 1e-12);
+    pmit_result d;
+    pmit_describe(SQUARE, 10, 1, &d);
+    MS_ASSERT_NEAR(d.peak_w, 100, 1e-12);
+    MS_ASSERT_NEAR(d.min_w, 0, 1e-12);
+    MS_ASSERT_NEAR(d.mean_w, 50, 1e-12);
+    MS_ASSERT_NEAR(d.ramp_max_w_per_s, 100, 1e-12);
 }
 
 /* Both drops of 100 W need a floor within 10 W of the top: 90 W, burning

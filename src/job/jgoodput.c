@@ -178,6 +178,13 @@ static int make_cfg(const jgoodput_opts *o, const jgoodput_run_in *in, const fdb
     return MS_OK;
 }
 
+/* How long the job pauses for a checkpoint: its snapshot when it is
+ * written behind the job, else its whole write. */
+static double pause_s(const goodput_cfg *c)
+{
+    return c->ckpt_async ? c->ckpt_snapshot_s : c->ckpt_write_s;
+}
+
 /* The smallest whole number of steps longer than what a checkpoint
  * pauses the job (and, async, than its write), at least 1. */
 static int64_t min_steps(const goodput_cfg *c, double step_s)
@@ -256,12 +263,11 @@ static int by_scale(const jgoodput_opts *o, const jgoodput_run_in *in, const fdb
         int rc = make_cfg(o, &at, db, &c, err);
         if (rc)
             return rc;
-        double pause = c.ckpt_async ? c.ckpt_snapshot_s : c.ckpt_write_s;
-        double daly = goodput_daly_s(pause, goodput_mtbi_s(&c));
+        out->mtbi_s[k] = goodput_mtbi_s(&c);
+        double daly = goodput_daly_s(pause_s(&c), out->mtbi_s[k]);
         double steps = fmax(round((isfinite(daly) ? daly : 86400) / in->step_s),
                             (double)min_steps(&c, in->step_s));
         c.ckpt_every_s = steps * in->step_s;
-        out->mtbi_s[k] = goodput_mtbi_s(&c);
         out->interval_s[k] = c.ckpt_every_s;
         ms_err why = {0};
         rc = run_all(&c, o->runs, t, &why);
@@ -336,8 +342,9 @@ int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in 
         goto out;
     }
     double mtbi = goodput_mtbi_s(&c);
-    double pause = c.ckpt_async ? c.ckpt_snapshot_s : c.ckpt_write_s;
+    double pause = pause_s(&c);
     double daly = goodput_daly_s(pause, mtbi);
+    int64_t search_runs = runs < SEARCH_RUNS ? runs : SEARCH_RUNS;
     int64_t lo = min_steps(&c, in->step_s);
     if (in->ckpt_every_steps != JOPT_NO_INT && in->ckpt_every_steps < lo) {
         rc = ms_errf(err, MS_EUSAGE,
@@ -359,7 +366,7 @@ int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in 
             continue;
         c.ckpt_every_s = (double)k * in->step_s;
         ms_err why = {0};
-        int v = run_all(&c, runs < SEARCH_RUNS ? runs : SEARCH_RUNS, &t, &why);
+        int v = run_all(&c, search_runs, &t, &why);
         if (v == MS_ENOMEM) {
             rc = ms_errf(err, v, "%s", why.msg);
             goto out;
@@ -396,15 +403,15 @@ int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in 
     report_num(r, "best_checkpoint_interval_s", "best interval simulated",
                (double)steps[best] * in->step_s, "s");
     report_num(r, "best_ettr", "  its ETTR, over the runs compared", mean[best], "%");
-    report_int(r, "search_runs", "  runs the intervals were compared on",
-               runs < SEARCH_RUNS ? runs : SEARCH_RUNS, "");
+    report_int(r, "search_runs", "  runs the intervals were compared on", search_runs, "");
     report_num(r, "young_interval_s", "Young's interval", goodput_young_s(pause, mtbi), "s");
     report_num(r, "daly_interval_s", "Daly's interval", daly, "s");
     report_num(r, "detect_s", "detection of a failure that raises an error", c.detect_s, "s");
     report_num(r, "hang_detect_s", "  of one that hangs the job", c.hang_detect_s, "s");
-    report_num(r, "restart_s",
-               isnan(o->restart_s) ? "restart (300 s + 3.1 ms a GPU, an estimate)" : "restart",
-               c.restart_s, "s");
+    char restart[120];
+    snprintf(restart, sizeof restart, "restart (%g s + %g ms a GPU, an estimate)", RESTART_BASE_S,
+             RESTART_PER_GPU_S * 1e3);
+    report_num(r, "restart_s", isnan(o->restart_s) ? restart : "restart", c.restart_s, "s");
     report_num(r, "restore_s", "restore (the checkpoint read back)", c.restore_s, "s");
     if (o->hot_spares != JOPT_NO_INT) {
         report_int(r, "hot_spares", NULL, o->hot_spares, "");
@@ -429,7 +436,7 @@ int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in 
     char ttl[160];
     snprintf(ttl, sizeof ttl,
              "ETTR against the checkpoint interval (the same failures: the first %lld runs)",
-             (long long)(runs < SEARCH_RUNS ? runs : SEARCH_RUNS));
+             (long long)search_runs);
     report_table(r, "checkpoint_intervals", ttl);
     for (size_t s = 0; s < ns; s++) {
         report_row(r);

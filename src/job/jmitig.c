@@ -42,8 +42,7 @@ int jmitig_size(const jmitig_opts *o, const pdb *db, const char *chip, const pse
     for (size_t i = 0; i < n; i++)
         out->load_w[i] = pseries_power_w(it, i) * pue;
     double dt = out->dt_s;
-    out->none = (pmit_result){0};
-    pmit_fill(out->load_w, n, dt, INFINITY, out->fill_w, &out->none); /* the load, described */
+    pmit_describe(out->load_w, n, dt, &out->none);
     out->floor_level_w = pmit_floor(out->load_w, n, dt, ramp_w_per_s, out->floor_w, &out->floor);
     pmit_fill(out->load_w, n, dt, ramp_w_per_s, out->fill_w, &out->fill);
     int rc = pmit_store(out->load_w, n, dt, ramp_w_per_s, out->store_w, &out->store, err);
@@ -81,7 +80,7 @@ void jmitig_free(jmitig_out *m)
     m->have = 0;
 }
 
-/* A year of a mean power (W) in watt-hours at the meter, and its price. */
+/* A year of a mean power (W), in watt-hours at the meter. */
 static double year_wh(double w)
 {
     return w * TCO_HOURS_PER_YEAR;
@@ -160,8 +159,7 @@ void jmitig_report(report *r, const jmitig_out *m)
     report_num(r, "failure_ramp_s", "  the grid follows it at the limit in", m->fail_ramp_s, "s");
     report_num(r, "failure_energy_j", "  storage takes in (or fill burns) meanwhile",
                m->fail_energy_j, "J");
-    report_num(r, "failure_energy_per_gpu_j", "  per GPU", m->fail_energy_j / m->pue / m->gpus,
-               "J/GPU");
+    report_num(r, "failure_energy_per_gpu_j", "  per GPU", fail_j, "J/GPU");
 
     /* Site batteries: whole units, enough for both the energy (the steps'
      * swing and a failure's fall) and the power (the steps' or the fall). */

@@ -334,9 +334,6 @@ static void series_fill(series *s, const jpower *pw, const plan *p, const step_r
     }
 }
 
-/* The run's power and cost: the token budget (else one step), stretched by
- * run_factor for checkpoints of ckpt_s each. *have is 0 when the chip's
- * power levels are unknown and nothing asked for them. */
 /* The group "grid": the facility's swings, their spectrum and the
  * limits given. */
 static void report_grid(report *r, const jtrain_job *j, const jtrain_out *o)
@@ -397,6 +394,9 @@ static void grid_spectrum(const jtrain_job *j, const pseries *it, double pue, jt
     out->have_grid = 1;
 }
 
+/* The run's power and cost: the token budget (else one step), stretched by
+ * run_factor for checkpoints of ckpt_s each. *have is 0 when the chip's
+ * power levels are unknown and nothing asked for them. */
 static int train_power(const jtrain_job *j, const jenv *env, const inputs *in, const plan *p,
                        const step_result *r, double ckpt_s, double run_factor, prun *run, int *have,
                        jtrain_out *out, ms_err *err)
@@ -761,11 +761,14 @@ int jtrain_write_spectrum(const jenv *env, const jtrain_job *j, const jtrain_out
         return ms_errf(err, MS_EINVAL, "--spectrum-plot: no spectrum: %s",
                        o->grid_note[0] ? o->grid_note : "the run reports no power");
     char title[300];
-    snprintf(title, sizeof title, "%s: the facility's power, %s", o->power_title,
-             "its swings by frequency (1 ms points)");
+    snprintf(title, sizeof title,
+             "%s: the facility's power, its swings by frequency (%.3g ms points)", o->power_title,
+             1e3 / (2 * o->grid.nyquist_hz));
     return jpower_write_spectrum(env, plot, o->grid_psd, o->grid_npsd, o->grid.df_hz,
                                  j->band_low_hz, o->grid.band_hi_hz, title, err);
 }
+
+enum { PLOT_SPECTRUM, PLOT_MITIGATION, PLOT_GOODPUT_SCALE, NPLOTS };
 
 /* One plot of a run to path; with png_twins, an SVG's PNG twin beside it. */
 static int plot_one(const jenv *env, const jtrain_job *j, const jtrain_out *o, int which,
@@ -776,15 +779,16 @@ static int plot_one(const jenv *env, const jtrain_job *j, const jtrain_out *o, i
     int twin = png_twins && len > 4 && len < sizeof png && strcmp(path + len - 4, ".svg") == 0;
     if (twin)
         snprintf(png, sizeof png, "%.*s.png", (int)len - 4, path);
-    if (which == 1 && !o->mitig.have)
+    if (which == PLOT_MITIGATION && !o->mitig.have)
         return ms_errf(err, MS_EINVAL, "--mitigation-plot: nothing sized: %s",
                        o->grid_note[0] ? o->grid_note : "the run reports no power");
     int rc = MS_OK;
     for (int k = 0; k < 1 + twin && !rc; k++) {
         const char *to = k ? png : path;
-        rc = which == 0   ? jtrain_write_spectrum(env, j, o, to, err)
-             : which == 1 ? jmitig_write_plot(env, to, &o->mitig, err)
-                          : jgoodput_write_scale_plot(env, to, &o->goodput_scale, err);
+        rc = which == PLOT_SPECTRUM ? jtrain_write_spectrum(env, j, o, to, err)
+             : which == PLOT_MITIGATION
+                 ? jmitig_write_plot(env, to, &o->mitig, err)
+                 : jgoodput_write_scale_plot(env, to, &o->goodput_scale, err);
     }
     return rc;
 }
@@ -792,9 +796,11 @@ static int plot_one(const jenv *env, const jtrain_job *j, const jtrain_out *o, i
 int jtrain_write_plots(const jenv *env, const jtrain_job *j, const jtrain_out *o, int png_twins,
                        ms_err *err)
 {
-    const char *paths[3] = {j->spectrum_plot, j->mitig.plot, j->goodput.scale_plot};
+    const char *paths[NPLOTS] = {[PLOT_SPECTRUM] = j->spectrum_plot,
+                                 [PLOT_MITIGATION] = j->mitig.plot,
+                                 [PLOT_GOODPUT_SCALE] = j->goodput.scale_plot};
     int rc = MS_OK;
-    for (int k = 0; k < 3 && !rc; k++)
+    for (int k = 0; k < NPLOTS && !rc; k++)
         if (paths[k])
             rc = plot_one(env, j, o, k, paths[k], png_twins, err);
     return rc;

@@ -12,8 +12,7 @@ double pmit_ramp_max(const double *p, size_t n, double dt)
     return worst / dt;
 }
 
-/* Peak, lowest, mean and steepest ramp of g. */
-static void describe(const double *g, size_t n, double dt, pmit_result *out)
+void pmit_describe(const double *g, size_t n, double dt, pmit_result *out)
 {
     double peak = g[0], low = g[0], sum = 0;
     for (size_t i = 0; i < n; i++)
@@ -77,7 +76,7 @@ void pmit_fill(const double *p, size_t n, double dt, double ramp_w_per_s, double
         size_t i = k % n, next = (k + 1) % n;
         g[i] = fmax(g[i], g[next] - step);
     }
-    describe(g, n, dt, out);
+    pmit_describe(g, n, dt, out);
     out->added_w = out->mean_w - mean_of(p, n);
 }
 
@@ -127,7 +126,7 @@ int pmit_store(const double *p, size_t n, double dt, double ramp_w_per_s, double
         if (in_w < 0)
             given -= in_w;
     }
-    describe(g, n, dt, out);
+    pmit_describe(g, n, dt, out);
     out->store_j = e_hi - e_lo;
     out->store_w = flow;
     out->discharged_w = given / (double)n;

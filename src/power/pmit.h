@@ -41,6 +41,10 @@ typedef struct pmit_result {
  * last to the first included, in W/s. n >= 2, dt > 0. */
 double pmit_ramp_max(const double *p, size_t n, double dt);
 
+/* The peak, lowest point, mean and steepest ramp of p (the rest of *out
+ * 0): the load before any mitigation. n >= 2, dt > 0. */
+void pmit_describe(const double *p, size_t n, double dt, pmit_result *out);
+
 /* The lowest floor F such that max(p, F) keeps to ramp_w_per_s; *out
  * describes max(p, F), and g (n points, may be NULL) receives it.
  * Returns F. n >= 2, dt > 0, ramp > 0. */
