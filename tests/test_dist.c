@@ -73,10 +73,15 @@ static void test_parse_cases(void)
         BAD("lognormal:100:-0.5", MS_EINVAL, "with 0 <= SIGMA <= 4, got 'lognormal:100:-0.5'"),
         BAD("lognormal:100:4.5", MS_EINVAL, "with 0 <= SIGMA <= 4"),
         BAD("lognormal:2e8:1", MS_EINVAL, "MEDIAN <= 10^8 tokens"),
-        BAD("lognormal:100", MS_EINVAL, "expected lognormal:MEDIAN:SIGMA with two numbers"),
-        BAD("lognormal:100:1:2", MS_EINVAL, "expected lognormal:MEDIAN:SIGMA with two numbers"),
-        BAD("lognormal:x:1", MS_EINVAL, "with two numbers, got 'lognormal:x:1'"),
-        BAD("lognormal:nan:1", MS_EINVAL, "with two numbers"),
+        GOOD("lognormal:100:1:2", DIST_LOGNORMAL, 100, 1),
+        BAD("lognormal:100", MS_EINVAL,
+            "expected lognormal:MEDIAN:SIGMA or lognormal:MEDIAN:SIGMA:MAX with numbers"),
+        BAD("lognormal:100:1:2:3", MS_EINVAL, "lognormal:MEDIAN:SIGMA:MAX with numbers"),
+        BAD("lognormal:x:1", MS_EINVAL, "with numbers, got 'lognormal:x:1'"),
+        BAD("lognormal:nan:1", MS_EINVAL, "with numbers"),
+        BAD("lognormal:100:1:2.5", MS_EINVAL, "MAX a whole number of tokens from 1 to 10^8"),
+        BAD("lognormal:100:1:0", MS_EINVAL, "MAX a whole number"),
+        BAD("lognormal:100:1:1e9", MS_EINVAL, "MAX a whole number"),
         BAD("fixed:0", MS_EINVAL, "--output-len: expected fixed:N with N a whole number"),
         BAD("fixed:2.5", MS_EINVAL, "got 'fixed:2.5'"),
         BAD("fixed:abc", MS_EINVAL, "got 'fixed:abc'"),
@@ -92,7 +97,7 @@ static void test_parse_cases(void)
         BAD("uniform:20:10", MS_EINVAL, "expected uniform:A:B with B >= A, got 'uniform:20:10'"),
         BAD("gamma:3:4", MS_EINVAL,
             "--output-len: unknown distribution 'gamma:3:4': expected one of fixed:N, uniform:A:B, "
-            "lognormal:MEDIAN:SIGMA, table:FILE"),
+            "lognormal:MEDIAN:SIGMA[:MAX], table:FILE"),
         BAD("", MS_EINVAL, "unknown distribution ''"),
         BAD("FIXED:3", MS_EINVAL, "unknown distribution"),
         BAD("table:", MS_EINVAL, "expected table:FILE with a file name"),
@@ -133,10 +138,10 @@ static void test_long_spec(void)
 
 static void test_kinds_listed(void)
 {
-    static const char *const forms[] = {"fixed:N", "uniform:A:B", "lognormal:MEDIAN:SIGMA",
+    static const char *const forms[] = {"fixed:N", "uniform:A:B", "lognormal:MEDIAN:SIGMA[:MAX]",
                                         "table:FILE"};
     CU_ASSERT_STRING_EQUAL(dist_kinds(),
-                           "fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA, table:FILE");
+                           "fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA[:MAX], table:FILE");
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
         CU_ASSERT_PTR_NOT_NULL(strstr(dist_kinds(), forms[i]));
 }
@@ -207,6 +212,30 @@ static void test_lognormal_median(void)
     MS_ASSERT_WITHIN_AS("fraction below the median", frac, 0.5, 5 * 0.5 / sqrt(DRAWS));
     rng_free(r);
     dist_free(&d);
+}
+
+/* A lognormal cut at MAX: E[min(X, M)^k] by hand at M = the median
+ * (z = 0): sigma 1 gives e^(mu + 1/2) Phi(-1) + M/2 = 1000 x 1.648721 x
+ * 0.158655 + 500 = 761.58 and e^(2 mu + 2) Phi(-2) + M^2/2 = 10^6 x
+ * 7.389056 x 0.0227501 + 500,000 = 668,102; sigma 0 puts every draw at
+ * min(median, M). Draws never pass M, and their mean is dist_mean's. */
+static void test_lognormal_cap(void)
+{
+    MS_ASSERT_WITHIN_AS("mean at M = median", dist_lognormal_clipped_moment(1000, 1, 1000, 1),
+                        761.58, 0.01);
+    MS_ASSERT_WITHIN_AS("E[X^2] at M = median", dist_lognormal_clipped_moment(1000, 1, 1000, 2),
+                        668102, 1);
+    CU_ASSERT_DOUBLE_EQUAL(dist_lognormal_clipped_moment(1000, 0, 500, 1), 500, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(dist_lognormal_clipped_moment(1000, 0, 5000, 1), 1000, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(dist_lognormal_clipped_moment(1000, 0.5, INFINITY, 1), 1000 * exp(0.125),
+                           1e-9);
+    /* a far cap changes nothing */
+    CU_ASSERT_DOUBLE_EQUAL(dist_lognormal_clipped_moment(1000, 0.5, 1e8, 1), 1000 * exp(0.125),
+                           1e-6);
+    double m = dist_lognormal_clipped_moment(8000, 0.7, 32768, 1);
+    double sd = sqrt(dist_lognormal_clipped_moment(8000, 0.7, 32768, 2) - m * m);
+    check_mean("lognormal:8000:0.7:32768", 12, m, sd, 0.5, 1, 32768);
+    CU_ASSERT(m < 8000 * exp(0.245) - 100); /* the cap takes something off */
 }
 
 /* Every value of a small uniform comes up, each about equally often, and
@@ -404,6 +433,7 @@ static CU_TestInfo dist_tests[] = {
     {"dist_kinds lists every kind", test_kinds_listed},
     {"sample means match dist_mean", test_sample_means},
     {"lognormal median", test_lognormal_median},
+    {"lognormal cut at MAX", test_lognormal_cap},
     {"uniform bounds and frequencies", test_uniform_bounds},
     {"table frequencies", test_table_frequencies},
     {"table found under table_dir", test_table_dir},

@@ -20,7 +20,8 @@ static const cli_opt opts[] = {
 
 #define MAX_ARGS 160
 
-static const cli_cmd *const runnable[] = {&cmd_train, &cmd_serve, &cmd_size, &cmd_export_frontier};
+static const cli_cmd *const runnable[] = {&cmd_train, &cmd_serve, &cmd_size, &cmd_export_frontier,
+                                          &cmd_rl};
 
 /* An option of cmd as a scenario field sees it. */
 typedef struct scen_opt {
@@ -147,7 +148,7 @@ static int scen_from_obj(const cJSON *root, const char *path, int nextra, char *
     if (!cJSON_IsString(c))
         return ms_errf(err, MS_EINVAL,
                        "%s: field 'command': expected a string naming the command "
-                       "(\"train\", \"serve\", \"size\" or \"export-frontier\")",
+                       "(\"train\", \"serve\", \"size\", \"export-frontier\" or \"rl\")",
                        path);
     for (size_t i = 0; i < sizeof runnable / sizeof runnable[0]; i++)
         if (strcmp(runnable[i]->name, c->valuestring) == 0)
@@ -155,7 +156,7 @@ static int scen_from_obj(const cJSON *root, const char *path, int nextra, char *
     if (!sa->cmd)
         return ms_errf(err, MS_EINVAL,
                        "%s: field 'command': '%s' is not a command a scenario can "
-                       "run (train, serve, size, export-frontier)",
+                       "run (train, serve, size, export-frontier, rl)",
                        path, c->valuestring);
     sa->args[sa->nargs++] = (char *)sa->cmd->name;
     int rc = MS_OK;
@@ -221,7 +222,7 @@ const cli_cmd cmd_run = {
     .summary = "run a scenario file (scenarios/*.json): a command and its options as JSON",
     .usage = "  megasim run FILE.json [OPTIONS of its command, which override the file]\n",
     .details =
-        "A scenario is a JSON object: \"command\" names the command (train, serve, size or\n"
+        "A scenario is a JSON object: \"command\" names the command (train, serve, size, rl or\n"
         "export-frontier), every other field is one of its options with '_' for '-'\n"
         "(\"global_batch\": 15360 is --global-batch 15360, \"json\": true is --json, a list\n"
         "repeats an option); \"description\" and \"source\" say what it is and where its\n"

@@ -23,5 +23,6 @@ extern const cli_cmd cmd_derive;
 extern const cli_cmd cmd_export_frontier;
 extern const cli_cmd cmd_search;
 extern const cli_cmd cmd_sweep;
+extern const cli_cmd cmd_rl;
 
 #endif

@@ -10,7 +10,7 @@ static const cli_cmd *const commands[] = {
     &cmd_default,  &cmd_chips,     &cmd_chip,         &cmd_roofline, &cmd_model,
     &cmd_validate, &cmd_calibrate, &cmd_collective,   &cmd_train,    &cmd_serve,
     &cmd_size,     &cmd_run,       &cmd_export_check, &cmd_derive,   &cmd_export_frontier,
-    &cmd_search,   &cmd_sweep,     &cmd_report,
+    &cmd_search,   &cmd_sweep,     &cmd_report,       &cmd_rl,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

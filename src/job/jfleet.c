@@ -236,23 +236,11 @@ int jfleet_run(const jfleet_job *j, const jenv *env, report *r, ms_err *err)
         const chip *x;
         rc = chip_db_lookup(db, names[c], &x, err);
     }
-    /* --serve-arg, split at spaces. */
-    char split[2048], *extra[MAX_ARGS];
+    char split[2048], *extra[MAX_ARGS - 40];
     int nextra = 0;
-    size_t used = 0;
-    for (int i = 0; !rc && i < j->serve_arg.n; i++) {
-        size_t len = strlen(j->serve_arg.v[i]);
-        if (used + len + 1 > sizeof split) {
-            rc = ms_errf(err, MS_EUSAGE, "--serve-arg: too long");
-            break;
-        }
-        char *s = split + used;
-        memcpy(s, j->serve_arg.v[i], len + 1);
-        used += len + 1;
-        for (char *save = NULL, *t = strtok_r(s, " ", &save); t && nextra < MAX_ARGS - 40;
-             t = strtok_r(NULL, " ", &save))
-            extra[nextra++] = t;
-    }
+    if (!rc)
+        rc = jopt_split_list(&j->serve_arg, "serve-arg", split, sizeof split, extra, MAX_ARGS - 40,
+                             &nextra, err);
     if (rc) {
         chip_db_free(db);
         return rc;

@@ -376,6 +376,28 @@ int jopt_is_set(const jopt_table *t, const void *job, const char *name)
     return 0;
 }
 
+int jopt_split_list(const jopt_list *l, const char *opt, char *buf, size_t cap, char **words,
+                    int max, int *n, ms_err *err)
+{
+    size_t used = 0;
+    *n = 0;
+    for (int i = 0; i < l->n; i++) {
+        size_t len = strlen(l->v[i]);
+        if (used + len + 1 > cap)
+            return ms_errf(err, MS_EUSAGE, "--%s: too long (at most %zu characters in all)", opt,
+                           cap - 1);
+        char *s = buf + used;
+        memcpy(s, l->v[i], len + 1);
+        used += len + 1;
+        for (char *save = NULL, *t = strtok_r(s, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            if (*n == max)
+                return ms_errf(err, MS_EUSAGE, "--%s: too many words (at most %d)", opt, max);
+            words[(*n)++] = t;
+        }
+    }
+    return MS_OK;
+}
+
 const char *jopt_help_text(const jopt *o, char *buf, size_t cap)
 {
     char range[256], extra[320] = "";

@@ -106,6 +106,13 @@ int jopt_apply_from(const jopt_table *t, void *job, int argc, char **argv, const
 int jopt_set_from(const jopt_table *t, void *job, const char *name, const char *value,
                   const char *file, ms_err *err);
 
+/* The words of every value of l split at spaces (a list option that
+ * carries another command's arguments, "--mtp-accept 0.85 --overlap"),
+ * into words[0..*n): pointers into buf, which holds cap bytes. Fails with
+ * MS_EUSAGE naming --opt when they do not fit buf or max words. */
+int jopt_split_list(const jopt_list *l, const char *opt, char *buf, size_t cap, char **words,
+                    int max, int *n, ms_err *err);
+
 /* The row of name, or NULL. */
 const jopt *jopt_find(const jopt_table *t, const char *name);
 

@@ -10,6 +10,7 @@
 #include "job/jcompare.h"
 #include "job/jexport.h"
 #include "job/jfleet.h"
+#include "job/jrl.h"
 #include "job/jfrontier.h"
 #include "job/jroof.h"
 #include "job/jsearch.h"
@@ -134,6 +135,12 @@ static int run_job(const char *cmd, const cJSON *obj, const char *label, int nex
                 rc = jtrain_run(&run, env, r, &o, err);
         }
         jtrain_out_free(&o);
+    } else if (strcmp(cmd, "rl") == 0) {
+        jrl_job j = {0};
+        if (!(rc = jopt_defaults(&jrl_options, &j, err)) &&
+            !(rc = fill(&jrl_options, &j, obj, label, cmd, &own, err)) &&
+            !(rc = jopt_apply(&jrl_options, &j, nextra, extra, pos, 0, &npos, &help, err)))
+            rc = jrl_run(&j, env, r, err);
     } else {
         jserve_job j = {0};
         jserve_out o = {0};
@@ -150,7 +157,7 @@ static int run_job(const char *cmd, const cJSON *obj, const char *label, int nex
     return rc;
 }
 
-/* The command of obj ("train" or "serve", need_cmd when not NULL), or
+/* The command of obj ("train", "serve" or "rl", need_cmd when not NULL), or
  * NULL with err filled. */
 static const char *command_of(const cJSON *obj, const char *label, const char *need_cmd,
                               ms_err *err)
@@ -162,8 +169,8 @@ static const char *command_of(const cJSON *obj, const char *label, const char *n
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, "command");
     if (!cJSON_IsString(c)) {
         ms_errf(err, MS_EINVAL,
-                "%s: field 'command': expected a string naming the command (\"train\" "
-                "or \"serve\")",
+                "%s: field 'command': expected a string naming the command (\"train\", "
+                "\"serve\" or \"rl\")",
                 label);
         return NULL;
     }
@@ -172,10 +179,10 @@ static const char *command_of(const cJSON *obj, const char *label, const char *n
         ms_errf(err, MS_EINVAL, "%s: field 'command': expected %s, got '%s'", label, need_cmd, cmd);
         return NULL;
     }
-    if (strcmp(cmd, "train") != 0 && strcmp(cmd, "serve") != 0) {
+    if (strcmp(cmd, "train") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "rl") != 0) {
         ms_errf(err, MS_EINVAL,
-                "%s: field 'command': '%s' cannot run inside another command; a train or "
-                "serve scenario can",
+                "%s: field 'command': '%s' cannot run inside another command; a train, "
+                "serve or rl scenario can",
                 label, cmd);
         return NULL;
     }
@@ -193,6 +200,10 @@ int jscen_check_obj(const cJSON *obj, const char *label, ms_err *err)
         jtrain_job j = {0};
         if (!(rc = jopt_defaults(&jtrain_options, &j, err)))
             rc = fill(&jtrain_options, &j, obj, label, cmd, &own, err);
+    } else if (strcmp(cmd, "rl") == 0) {
+        jrl_job j = {0};
+        if (!(rc = jopt_defaults(&jrl_options, &j, err)))
+            rc = fill(&jrl_options, &j, obj, label, cmd, &own, err);
     } else {
         jserve_job j = {0};
         if (!(rc = jopt_defaults(&jserve_options, &j, err)))
@@ -326,6 +337,14 @@ static int report_serve(const cJSON *obj, const char *label, int nextra, char **
     return rc;
 }
 
+static int report_rl(const cJSON *obj, const char *label, int nextra, char **extra, const jenv *env,
+                     texts *own, report *r, ms_err *err)
+{
+    jrl_job j = {0};
+    int rc = fill_job(&jrl_options, &j, obj, label, "rl", nextra, extra, own, err);
+    return rc ? rc : jrl_run(&j, env, r, err);
+}
+
 static int report_size(const cJSON *obj, const char *label, int nextra, char **extra,
                        const jenv *env, texts *own, report *r, ms_err *err)
 {
@@ -437,6 +456,7 @@ static const struct {
 } reporters[] = {
     {"train", report_train},
     {"serve", report_serve},
+    {"rl", report_rl},
     {"size", report_size},
     {"roofline", report_roofline},
     {"export-check", report_export_check},
@@ -448,7 +468,7 @@ static const struct {
 
 const char *jscen_report_commands(void)
 {
-    return "train, serve, size, roofline, export-check, export-frontier, search train, search "
+    return "train, serve, rl, size, roofline, export-check, export-frontier, search train, search "
            "serve, validate";
 }
 

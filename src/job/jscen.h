@@ -1,7 +1,7 @@
 /* jscen: a scenario (a command and its options as JSON: "command": "train",
  * "global_batch": 15360, ...) run through the job of its command, its
- * result handed back as the report's JSON. Runs train and serve scenarios,
- * the ones other jobs (a frontier, the system suite) run; nothing is
+ * result handed back as the report's JSON. Runs train, serve and rl
+ * scenarios, the ones other jobs (a frontier, the system suite, a sweep) run; nothing is
  * printed and no file written. */
 #ifndef MS_JSCEN_H
 #define MS_JSCEN_H
@@ -20,7 +20,7 @@ int jscen_run_obj(const cJSON *obj, const char *label, int nextra, char **extra,
                   const char *need_cmd, const jenv *env, cJSON **json, ms_err *err);
 
 /* Checks the scenario object obj as jscen_run_obj reads it, without
- * running it: its command is train or serve and each field sets an
+ * running it: its command is train, serve or rl and each field sets an
  * option of that command to a value the option accepts. Fails with
  * MS_EINVAL naming label and the field. */
 int jscen_check_obj(const cJSON *obj, const char *label, ms_err *err);
@@ -30,7 +30,7 @@ int jscen_run_file(const char *path, int nextra, char **extra, const char *need_
                    const jenv *env, cJSON **json, ms_err *err);
 
 /* Runs the scenario object obj of any command a study runs (its
- * "command": train, serve, size, roofline, export-check, export-frontier,
+ * "command": train, serve, rl, size, roofline, export-check, export-frontier,
  * "search train", "search serve", validate; a chip list for train and
  * serve runs them side by side), extra applied after its fields, into r.
  * Errors name label and the field or option. */

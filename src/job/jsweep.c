@@ -150,7 +150,7 @@ static int read_spec(sweep *s, const jsweep_job *j, const jenv *env, ms_err *err
                              err);
     }
     if (!cJSON_IsString(scen))
-        return field_err(s, "scenario", "expected the path of a train or serve scenario", err);
+        return field_err(s, "scenario", "expected the path of a train, serve or rl scenario", err);
     char sp[4096];
     if (!(s->base = jsonfile_read_object(jenv_find(env, scen->valuestring, sp, sizeof sp),
                                          scen->valuestring, err)))

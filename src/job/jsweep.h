@@ -1,6 +1,6 @@
 /* jsweep: a design over the options of a scenario, run point by point.
  *
- * A spec (JSON) names a train or serve scenario, the keys to vary and how:
+ * A spec (JSON) names a train, serve or rl scenario, the keys to vary and how:
  *   {"scenario": "scenarios/deepseek-v3-pretrain-h800.json",
  *    "design": "grid" | "random" | "sobol",
  *    "points": 64,              (random and sobol: how many)

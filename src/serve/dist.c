@@ -8,6 +8,7 @@
 #include "serve/dist.h"
 
 #include <assert.h>
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@
  * extremes allowed (MEDIAN 10^8, SIGMA 4), over 6 for MEDIAN <= 10^4.
  * dist_mean ignores it. */
 #define MAX_DRAW   1e15
-#define MAX_PARAMS 2 /* numbers after the kind */
+#define MAX_PARAMS 3 /* numbers after the kind */
 
 /* The spec split at its colons: the kind and up to MAX_PARAMS numbers
  * as text (pointers into a copy of the spec). */
@@ -54,7 +55,7 @@ static int parse_table(const fields *f, const char *what, const char *table_dir,
 #define DIST_KIND_MAP(X)                                                                           \
     X(DIST_FIXED, "fixed", "fixed:N", parse_fixed)                                                 \
     X(DIST_UNIFORM, "uniform", "uniform:A:B", parse_uniform)                                       \
-    X(DIST_LOGNORMAL, "lognormal", "lognormal:MEDIAN:SIGMA", parse_lognormal)                      \
+    X(DIST_LOGNORMAL, "lognormal", "lognormal:MEDIAN:SIGMA[:MAX]", parse_lognormal)                \
     X(DIST_TABLE, "table", "table:FILE", parse_table)
 
 static const struct {
@@ -149,11 +150,12 @@ static int parse_lognormal(const fields *f, const char *what, const char *table_
                            ms_err *err)
 {
     (void)table_dir;
-    double v[2];
-    if (parse_params(f, 2, v))
+    double v[3] = {0, 0, INFINITY};
+    if ((f->nparams != 2 && f->nparams != 3) || parse_params(f, f->nparams, v))
         return ms_errf(err, MS_EINVAL,
-                       "%s: expected lognormal:MEDIAN:SIGMA with two numbers, got '%s'", what,
-                       out->spec);
+                       "%s: expected lognormal:MEDIAN:SIGMA or lognormal:MEDIAN:SIGMA:MAX with "
+                       "numbers, got '%s'",
+                       what, out->spec);
     if (v[0] < 1)
         return ms_errf(err, MS_EINVAL,
                        "%s: expected lognormal:MEDIAN:SIGMA with MEDIAN >= 1, got '%s'", what,
@@ -166,8 +168,14 @@ static int parse_lognormal(const fields *f, const char *what, const char *table_
         return ms_errf(err, MS_EINVAL,
                        "%s: expected lognormal:MEDIAN:SIGMA with 0 <= SIGMA <= 4, got '%s'", what,
                        out->spec);
+    if (f->nparams == 3 && (v[2] != floor(v[2]) || v[2] < 1 || v[2] > MAX_TOKENS))
+        return ms_errf(err, MS_EINVAL,
+                       "%s: expected lognormal:MEDIAN:SIGMA:MAX with MAX a whole number of tokens "
+                       "from 1 to 10^8, got '%s'",
+                       what, out->spec);
     out->a = v[0];
     out->b = v[1];
+    out->cap = v[2];
     return MS_OK;
 }
 
@@ -334,7 +342,7 @@ int64_t dist_sample(const dist *d, rng *r)
         return (int64_t)d->a + (int64_t)rng_below(r, (uint64_t)(d->b - d->a) + 1);
     case DIST_LOGNORMAL: {
         double x = gsl_ran_lognormal(rng_gsl(r), log(d->a), d->b);
-        x = nearbyint(x);
+        x = nearbyint(fmin(x, d->cap));
         if (!(x >= 1)) /* also catches a NaN, though none can come */
             return 1;
         return (int64_t)(x < MAX_DRAW ? x : MAX_DRAW);
@@ -347,6 +355,20 @@ int64_t dist_sample(const dist *d, rng *r)
     return 1;
 }
 
+double dist_lognormal_clipped_moment(double median, double sigma, double cap, int k)
+{
+    double mu = log(median), raw = exp(k * mu + k * k * sigma * sigma / 2);
+    if (!(cap < INFINITY))
+        return raw;
+    double z = log(cap) - mu;
+    if (sigma == 0) /* a point at the median, or at the cap below it */
+        return pow(fmin(median, cap), k);
+    /* E[min(X, M)^k] = E[X^k; X < M] + M^k P(X >= M), the first term the
+     * k-th raw moment times Phi((ln M - mu - k sigma^2) / sigma). */
+    return raw * gsl_cdf_ugaussian_P((z - k * sigma * sigma) / sigma) +
+           pow(cap, k) * gsl_cdf_ugaussian_Q(z / sigma);
+}
+
 double dist_mean(const dist *d)
 {
     switch (d->kind) {
@@ -355,7 +377,7 @@ double dist_mean(const dist *d)
     case DIST_UNIFORM:
         return (d->a + d->b) / 2;
     case DIST_LOGNORMAL:
-        return d->a * exp(d->b * d->b / 2);
+        return dist_lognormal_clipped_moment(d->a, d->b, d->cap, 1);
     case DIST_TABLE: {
         double mean = 0, prev = 0;
         for (size_t i = 0; i < d->n; i++) {
@@ -380,7 +402,7 @@ double dist_mean_square(const dist *d)
         return (n * n - 1) / 12 + m * m;
     }
     case DIST_LOGNORMAL:
-        return d->a * d->a * exp(2 * d->b * d->b);
+        return dist_lognormal_clipped_moment(d->a, d->b, d->cap, 2);
     case DIST_TABLE: {
         double s = 0, prev = 0;
         for (size_t i = 0; i < d->n; i++) {

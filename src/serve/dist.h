@@ -3,6 +3,8 @@
  *   fixed:N                 always N
  *   uniform:A:B             an integer uniform on [A, B]
  *   lognormal:MEDIAN:SIGMA  exp(N(ln MEDIAN, SIGMA^2)), rounded, at least 1
+ *   lognormal:MEDIAN:SIGMA:MAX  the same, a draw above MAX taken as MAX
+ *                           (a generation cut at its maximum length)
  *   table:FILE              an empirical table: a CSV with columns
  *                           `tokens` and `weight` (any non-negative
  *                           weights, not all zero); a draw picks a row
@@ -27,6 +29,7 @@ typedef enum dist_kind { DIST_FIXED, DIST_UNIFORM, DIST_LOGNORMAL, DIST_TABLE } 
 typedef struct dist {
     dist_kind kind;
     double a, b;     /* fixed: a = N; uniform: [a, b]; lognormal: median a, sigma b */
+    double cap;      /* lognormal: the largest draw (INFINITY: none) */
     int64_t *tokens; /* table rows (owned) */
     double *cdf;     /* cumulative weight / total, last = 1 (owned) */
     size_t n;
@@ -44,6 +47,10 @@ typedef struct dist {
  * dist_free on it is harmless); on success free with dist_free. */
 int dist_parse(const char *spec, const char *what, const char *table_dir, dist *out, ms_err *err);
 
+/* E[min(X, cap)^k] for X lognormal with this median and sigma, k 1 or
+ * 2 (cap INFINITY: the raw moment median^k exp(k^2 sigma^2 / 2)). */
+double dist_lognormal_clipped_moment(double median, double sigma, double cap, int k);
+
 /* NULL-safe; leaves *d zeroed. */
 void dist_free(dist *d);
 
@@ -54,7 +61,8 @@ void dist_free(dist *d);
 int64_t dist_sample(const dist *d, rng *r);
 
 /* The mean of a draw (exact for fixed, uniform and table; for lognormal
- * the mean of the continuous law, median exp(sigma^2 / 2)). */
+ * the mean of the continuous law, median exp(sigma^2 / 2), clipped at its
+ * MAX as dist_lognormal_clipped_moment gives). */
 double dist_mean(const dist *d);
 
 /* The mean of a draw's square, E[X^2] (exact as dist_mean is): with the
