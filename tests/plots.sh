@@ -57,6 +57,8 @@ draw goodput_scale run scenarios/llama3-405b-goodput-16k-h100.json --runs 5 \
 # plot, in seconds rather than a minute under the sanitizers.
 draw frontier run scenarios/frontier-oct2023-reasoning.json --workload-arg "--requests 200" \
   --vary flops=0.05:1:3,scale_up_bw=0.25:1:3,hbm_bw=0.6:1.2:3 --plot frontier.png
+# The R1-Zero loop's first 120 steps: three length stretches.
+draw rl run scenarios/r1-zero-rl-h800.json --steps 120 --plot rl.png
 # Without --keep-plot-data, nothing but the image is left behind.
 "$megasim" validate --plot alone.png >/dev/null 2>&1
 [ -s alone.png ] && [ ! -e alone.dat ] && [ ! -e alone.gp ] ||

@@ -330,7 +330,7 @@ static void test_errors(void)
          "--output-len must be lognormal"},
         {{"--updates-per-step", "3"}, MS_EUSAGE, "must split into equal minibatches"},
         {{"--rollout-tp", "3"}, MS_EUSAGE, "does not divide the rollout pool's 8"},
-        {{"--chip", "NOHOST"}, MS_EINVAL, "no host link figure"},
+        {{"--chip", "NOHOST"}, MS_EUSAGE, "--host-GBps: the NOHOST has no host link figure"},
         {{"--train-arg", "--pp 3"}, MS_EUSAGE, "policy update on 8 x R1X"},
         {{"--serve-arg", "--no-such-option 1"}, MS_EUSAGE, "rollout: "},
         {{"--critic-model", TINY}, MS_EUSAGE, "only with --algorithm ppo"},

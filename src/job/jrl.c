@@ -83,6 +83,8 @@ static const jopt rows[] = {
      "training: SMs for communication"},
     {"nic-Gbps", JOPT_POS, "G", "Gb/s", NULL, 1e-3, 1e6, NULL, F(nic_Gbps),
      "NIC line rate a GPU (default: the chip's), for every part and the weight sync"},
+    {"host-GBps", JOPT_POS, "G", "GB/s", NULL, 1e-3, 1e5, NULL, F(host_GBps),
+     "host link a GPU, each way, for the colocated switch (default: the chip's)"},
     {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, 1e-6, 1e4, NULL, F(price_per_gpu_hour),
      "rent a GPU-hour (default: ownership cost from hwdb/costs.csv)"},
     {"seed", JOPT_INT, "N", NULL, "1", 0, 9e15, NULL, F(seed), "of the length draws"},
@@ -556,11 +558,12 @@ static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
         s->ph.sync_s = 0;
     }
     if (j->placement == JRL_COLOCATED) {
-        double host_Bps = x->c->host_io_bw_Bps;
+        double host_Bps = !isnan(j->host_GBps) ? j->host_GBps * 1e9 : x->c->host_io_bw_Bps;
         if (!(host_Bps > 0))
-            return ms_errf(err, MS_EINVAL,
-                           "the %s has no host link figure in hwdb/chips.csv "
-                           "(host_io_GBps_per_dir): the colocated switch cannot be timed",
+            return ms_errf(err, MS_EUSAGE,
+                           "--host-GBps: the %s has no host link figure in hwdb/chips.csv "
+                           "(host_io_GBps_per_dir), and the colocated switch moves training's "
+                           "state over it: give one",
                            j->chip);
         s->ph.switch_s = 2 * (t.state_B_per_gpu + tc.state_B_per_gpu) / host_Bps;
     }

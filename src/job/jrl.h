@@ -52,7 +52,8 @@ typedef struct jrl_job {
     /* The training plan, passed to the train job as given (NULL: its default). */
     const char *tp, *pp, *dp, *ep, *zero, *micro_batch, *precision, *schedule, *recompute, *stack,
         *comm_sms;
-    double nic_Gbps, price_per_gpu_hour; /* NAN: the chip's, the default basis */
+    double nic_Gbps, host_GBps; /* NAN: the chip's */
+    double price_per_gpu_hour;  /* NAN: ownership cost */
     int64_t seed;
     jopt_list serve_arg, train_arg;
     const char *csv, *plot;
