@@ -671,8 +671,8 @@ typedef struct totals {
 } totals;
 
 static int write_csv(const jrl_job *j, const stretch *s, int64_t ns, ms_err *err);
-static int write_plot(const jrl_job *j, const jenv *env, const stretch *s, int64_t ns,
-                      const char *title, ms_err *err);
+static int write_plot(const jrl_job *j, const jenv *env, const char *out, const stretch *s,
+                      int64_t ns, const char *title, ms_err *err);
 
 /* Walks the steps: stretch k's phases for each step in it. With f, each
  * step's row of CSV. */
@@ -860,7 +860,13 @@ int jrl_run(const jrl_job *j, const jenv *env, report *r, ms_err *err)
     if (!rc && j->csv)
         rc = write_csv(j, s, ns, err);
     if (!rc && j->plot)
-        rc = write_plot(j, env, s, ns, title, err);
+        rc = write_plot(j, env, j->plot, s, ns, title, err);
+    size_t len = j->plot ? strlen(j->plot) : 0;
+    if (!rc && j->png_twin && len > 4 && strcmp(j->plot + len - 4, ".svg") == 0) {
+        char png[4200];
+        snprintf(png, sizeof png, "%.*s.png", (int)len - 4, j->plot);
+        rc = write_plot(j, env, png, s, ns, title, err);
+    }
     free(s);
     chip_db_free(db);
     free(x);
@@ -884,12 +890,12 @@ static int write_csv(const jrl_job *j, const stretch *s, int64_t ns, ms_err *err
     return afile_commit(af, err);
 }
 
-static int write_plot(const jrl_job *j, const jenv *env, const stretch *s, int64_t ns,
-                      const char *title, ms_err *err)
+static int write_plot(const jrl_job *j, const jenv *env, const char *out, const stretch *s,
+                      int64_t ns, const char *title, ms_err *err)
 {
     jplot p;
     FILE *d;
-    int rc = jplot_begin(env, j->plot, "rl_steps", &p, &d, err);
+    int rc = jplot_begin(env, out, "rl_steps", &p, &d, err);
     if (rc)
         return rc;
     fputs(CSV_HEADER, d);

@@ -60,7 +60,10 @@ typedef struct jrl_job {
     jopt_list chips;
     int json, keep_plot_data;
     jopt_given_set given;
-    /* Not options: told of each simulation run (may be NULL). */
+    /* Not options: with png_twin 1, an SVG --plot is drawn as a PNG beside
+     * it too (a report page links both); told of each simulation run
+     * (progress may be NULL). */
+    int png_twin;
     void (*progress)(void *ctx, double done, double total, const char *units);
     void *progress_ctx;
 } jrl_job;

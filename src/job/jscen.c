@@ -342,6 +342,7 @@ static int report_rl(const cJSON *obj, const char *label, int nextra, char **ext
 {
     jrl_job j = {0};
     int rc = fill_job(&jrl_options, &j, obj, label, "rl", nextra, extra, own, err);
+    j.png_twin = 1;
     return rc ? rc : jrl_run(&j, env, r, err);
 }
 
