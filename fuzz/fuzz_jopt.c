@@ -1,9 +1,10 @@
 /* fuzz_jopt: command lines as the option tables read them (jopt_parse):
  * whole numbers, numbers, sizes ("1GiB"), rates, choices, lists and
- * flags, range checks and "did you mean". The input's first byte picks
- * the table, modulo their count, in the order of tables[] ('@' train, 'A'
- * serve, 'B' size, ...); the rest is argv, one argument a line. The
- * resolved options are then echoed as a report's inputs. */
+ * flags, range checks and "did you mean". The input's first byte less
+ * '@' picks the table, modulo their count, in the order of tables[] ('@'
+ * train, 'A' serve, 'B' size, ..., 'P' rl); the rest is argv, one
+ * argument a line. The resolved options are then echoed as a report's
+ * inputs, and an rl job's length schedule parsed. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "job/jmodel.h"
 #include "job/jopt.h"
 #include "job/jpower.h"
+#include "job/jrl.h"
 #include "job/jroof.h"
 #include "job/jserve.h"
 #include "job/jsize.h"
@@ -43,6 +45,7 @@ typedef union any_job {
     jtrain_job train;
     jvalid_job valid;
     jvalid_calibrate_job calibrate;
+    jrl_job rl;
 } any_job;
 
 static const jopt_table *const tables[] = {
@@ -50,6 +53,7 @@ static const jopt_table *const tables[] = {
     &jchips_options,        &jchip_options,  &jexport_check_options, &jexport_derive_options,
     &jfrontier_options,     &jmodel_options, &jpower_options,        &jroof_options,
     &jroof_default_options, &jtopo_options,  &jvalid_options,        &jvalid_calibrate_options,
+    &jrl_options,
 };
 enum { NTABLES = sizeof tables / sizeof tables[0], MAX_ARGS = 64 };
 
@@ -57,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
     if (n == 0)
         return 0;
-    const jopt_table *t = tables[data[0] % NTABLES];
+    const jopt_table *t = tables[(uint8_t)(data[0] - '@') % NTABLES];
     char *text = fz_str(data + 1, n - 1);
     char *argv[MAX_ARGS];
     int argc = 0;
@@ -80,6 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
         if (r)
             jopt_report_inputs(t, job, r);
         report_free(r);
+        jrl_point pts[JRL_MAX_POINTS];
+        int np;
+        if (t == &jrl_options && job->rl.length_schedule)
+            (void)jrl_parse_schedule(job->rl.length_schedule, pts, JRL_MAX_POINTS, &np, &err);
     }
     free(job);
     free(text);
