@@ -276,6 +276,33 @@ static void test_disaggregated_idle(void)
     cJSON_Delete(json);
 }
 
+/* PPO with a reward model, all three models the policy's: scoring is three
+ * forwards where GRPO's is one, the update and the switch twice GRPO's
+ * (the critic trains and moves as the policy does). */
+static void test_ppo_by_hand(void)
+{
+    int rc;
+    ms_err err = {0};
+    cJSON *g =
+        RL_JSON(&rc, &err, TINY_LOOP, "--gpus", "1", "--prompts-per-step", "2",
+                "--samples-per-prompt", "4", "--input-len", "fixed:50", "--output-len", "fixed:30");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    cJSON *p = RL_JSON(&rc, &err, TINY_LOOP, "--gpus", "1", "--prompts-per-step", "2",
+                       "--samples-per-prompt", "4", "--input-len", "fixed:50", "--output-len",
+                       "fixed:30", "--algorithm", "ppo", "--reward", "model");
+    if (!p)
+        printf("\n  %s\n", err.msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    double score = ms_json_num(g, "step.score_s");
+    CU_ASSERT(score > 0);
+    MS_ASSERT_NEAR(ms_json_num(p, "step.score_s"), 3 * score, 1e-12);
+    MS_ASSERT_NEAR(ms_json_num(p, "step.update_s"), 2 * ms_json_num(g, "step.update_s"), 1e-12);
+    MS_ASSERT_NEAR(ms_json_num(p, "step.switch_s"), 2 * ms_json_num(g, "step.switch_s"), 1e-12);
+    MS_ASSERT_EXACT(ms_json_num(p, "step.rollout_s"), ms_json_num(g, "step.rollout_s"));
+    cJSON_Delete(g);
+    cJSON_Delete(p);
+}
+
 /* A length schedule: each stretch simulated once, its steps counted. */
 static void test_stretches(void)
 {
@@ -380,6 +407,7 @@ static CU_TestInfo tests[] = {
     {"a one-GPU loop by hand", test_one_gpu_by_hand},
     {"the longest answer of a group holds the step", test_longest_answer_holds_the_step},
     {"a disaggregated split's idle time", test_disaggregated_idle},
+    {"PPO with a reward model, by hand from GRPO", test_ppo_by_hand},
     {"stretches of a length schedule", test_stretches},
     {"errors", test_errors},
     CU_TEST_INFO_NULL,

@@ -13,6 +13,7 @@
 #include "job/jplot.h"
 #include "job/jserve.h"
 #include "job/jtrain.h"
+#include "power/pdb.h"
 #include "serve/dist.h"
 
 #define F(f) offsetof(jrl_job, f)
@@ -570,6 +571,25 @@ static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
     return MS_OK;
 }
 
+/* A waiting GPU's IT power: its idle level and its share of its server's
+ * idle draw (hwdb/power.csv, as the power series of the runs count it);
+ * NAN when the chip has no row there (the energy is then unknown). */
+static double idle_gpu_W(const jenv *env, const char *chip)
+{
+    char pw[4096], co[4096];
+    pdb *db = NULL;
+    ms_err e = {0};
+    double w = NAN;
+    if (!jenv_path(env, "hwdb/power.csv", pw, sizeof pw, &e) &&
+        !jenv_path(env, "hwdb/costs.csv", co, sizeof co, &e) && !pdb_load(pw, co, &db, &e)) {
+        const pdb_chip *pc = pdb_chip_find(db, chip);
+        if (pc)
+            w = pc->idle_W + pc->node_other_idle_W / pc->node_gpus;
+    }
+    pdb_free(db);
+    return w;
+}
+
 /* ---- checks ---- */
 
 static int check(const jrl_job *j, ms_err *err)
@@ -760,7 +780,7 @@ static void report_loop(report *r, const jrl_job *j, const ctx *x, const stretch
     report_num(r, "tokens_generated", "tokens generated", t->out_tokens, "tokens");
     report_num(r, "output_tokens_per_s", "generated a second, over the loop",
                t->out_tokens / t->time_s, "tokens/s");
-    report_num(r, "energy_j", "energy, IT (idle GPUs at their idle power)", energy_J, "J");
+    report_num(r, "energy_j", "energy, IT (waiting GPUs at their idle power)", energy_J, "J");
     report_num(r, "it_power_mean_w", "IT power, mean", energy_J / t->time_s, "W");
     report_end(r);
     report_table(r, "stretches", "each length stretch, simulated once");
@@ -843,7 +863,7 @@ int jrl_run(const jrl_job *j, const jenv *env, report *r, ms_err *err)
     if (!rc) {
         totals t = {0};
         walk(j, s, ns, &t, NULL);
-        double idle_W = isnan(x->c->idle_W) ? 0 : x->c->idle_W;
+        double idle_W = idle_gpu_W(env, j->chip);
         report_str(r, "summary", NULL, title);
         char how[400];
         snprintf(how, sizeof how,
