@@ -303,6 +303,75 @@ static void test_ppo_by_hand(void)
     cJSON_Delete(p);
 }
 
+static cJSON *split_run(const char *chip, const char *roll_chip)
+{
+    int rc;
+    ms_err err = {0};
+    char *argv[48] = {"--chips",
+                      CHIPS,
+                      "--model",
+                      TINY,
+                      "--serve-arg",
+                      "--peak --ideal",
+                      "--train-arg",
+                      "--peak --ideal",
+                      "--price-per-gpu-hour",
+                      "2",
+                      "--gpus",
+                      "2",
+                      "--placement",
+                      "disaggregated",
+                      "--rollout-gpus",
+                      "1",
+                      "--prompts-per-step",
+                      "4",
+                      "--samples-per-prompt",
+                      "2",
+                      "--input-len",
+                      "fixed:50",
+                      "--output-len",
+                      "fixed:40",
+                      "--reference",
+                      "none",
+                      "--chip",
+                      (char *)chip};
+    int argc = 28;
+    if (roll_chip) {
+        argv[argc++] = "--rollout-chip";
+        argv[argc++] = (char *)roll_chip;
+        argv[argc++] = "--rollout-price-per-gpu-hour";
+        argv[argc++] = "1";
+    }
+    cJSON *json = rl_json(argc, argv, &rc, &err);
+    if (!json)
+        printf("\n  %s\n", err.msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    return json;
+}
+
+/* A rollout pool of another chip: its rollout and sync are those of a
+ * loop all on that chip (the sync at the slower NIC, R1Y's 200 Gb/s), its
+ * update that of a loop all on the training chip; each pool at its own
+ * price, R1Y's GPU-hour at $1 and R1X's at $2. */
+static void test_rollout_chip(void)
+{
+    cJSON *mixed = split_run("R1X", "R1Y"), *x = split_run("R1X", NULL),
+          *y = split_run("R1Y", NULL);
+    MS_ASSERT_EXACT(ms_json_num(mixed, "step.rollout_s"), ms_json_num(y, "step.rollout_s"));
+    MS_ASSERT_EXACT(ms_json_num(mixed, "step.sync_s"), ms_json_num(y, "step.sync_s"));
+    MS_ASSERT_EXACT(ms_json_num(mixed, "step.update_s"), ms_json_num(x, "step.update_s"));
+    CU_ASSERT(ms_json_num(y, "step.rollout_s") != ms_json_num(x, "step.rollout_s"));
+    double t = ms_json_num(mixed, "time_s");
+    MS_ASSERT_NEAR(ms_json_num(mixed, "usd_total"), t / 3600 * (1 * 1 + 1 * 2), 1e-12);
+    MS_ASSERT_NEAR(ms_json_num(x, "usd_total"), ms_json_num(x, "time_s") / 3600 * 4, 1e-12);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(mixed, "summary")->valuestring,
+                           "RL on 1 x R1Y rolling out, 1 x R1X training: disaggregated, "
+                           "synchronous, GRPO");
+    cJSON_Delete(mixed);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+}
+
 /* A length schedule: each stretch simulated once, its steps counted. */
 static void test_stretches(void)
 {
@@ -361,6 +430,10 @@ static void test_errors(void)
         {{"--train-arg", "--pp 3"}, MS_EUSAGE, "policy update on 8 x R1X"},
         {{"--serve-arg", "--no-such-option 1"}, MS_EUSAGE, "rollout: "},
         {{"--critic-model", TINY}, MS_EUSAGE, "only with --algorithm ppo"},
+        {{"--rollout-chip", "R1Y"}, MS_EUSAGE, "--rollout-chip: only with --placement"},
+        {{"--placement", "disaggregated", "--rollout-gpus", "4", "--rollout-chip", "Z9"},
+         MS_ENOTFOUND,
+         "Z9"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *argv[40] = {"--chips",
@@ -408,6 +481,7 @@ static CU_TestInfo tests[] = {
     {"the longest answer of a group holds the step", test_longest_answer_holds_the_step},
     {"a disaggregated split's idle time", test_disaggregated_idle},
     {"PPO with a reward model, by hand from GRPO", test_ppo_by_hand},
+    {"a rollout pool of another chip", test_rollout_chip},
     {"stretches of a length schedule", test_stretches},
     {"errors", test_errors},
     CU_TEST_INFO_NULL,

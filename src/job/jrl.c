@@ -27,6 +27,8 @@ static const jopt rows[] = {
      F(placement),
      "colocated: every GPU rolls out, then trains; disaggregated: a rollout pool and a "
      "training pool"},
+    {"rollout-chip", JOPT_STR, "NAME", NULL, NULL, NAN, NAN, NULL, F(rollout_chip),
+     "disaggregated: the rollout pool's chip (default: --chip)"},
     {"rollout-gpus", JOPT_INT, "N", NULL, NULL, 1, 1e7, NULL, F(rollout_gpus),
      "disaggregated: the rollout pool's GPUs (the rest train)"},
     {"mode", JOPT_CHOICE, "M", NULL, "sync", NAN, NAN, "sync|async", F(mode),
@@ -88,6 +90,9 @@ static const jopt rows[] = {
      "host link a GPU, each way, for the colocated switch (default: the chip's)"},
     {"price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, 1e-6, 1e4, NULL, F(price_per_gpu_hour),
      "rent a GPU-hour (default: ownership cost from hwdb/costs.csv)"},
+    {"rollout-price-per-gpu-hour", JOPT_POS, "USD", "USD", NULL, 1e-6, 1e4, NULL,
+     F(rollout_price_per_gpu_hour),
+     "rent a rollout GPU-hour (default: as --price-per-gpu-hour, else ownership cost)"},
     {"seed", JOPT_INT, "N", NULL, "1", 0, 9e15, NULL, F(seed), "of the length draws"},
     {"serve-arg", JOPT_LIST, "ARGS", NULL, NULL, NAN, NAN, NULL, F(serve_arg),
      "more options of every rollout and scoring run: \"--mtp-accept 0.85 --overlap\""},
@@ -257,7 +262,7 @@ static const char *fmt(args *a, const char *f, double x)
 typedef struct ctx {
     const jrl_job *j;
     const jenv *env;
-    const chip *c;
+    const chip *c, *rc; /* the training pool's chip, the rollout pool's */
     int64_t roll_gpus, train_gpus, inst_gpus;
     char sbuf[2048], tbuf[2048];
     char *sx[MAX_ARGS / 2], *tx[MAX_ARGS / 2];
@@ -265,17 +270,17 @@ typedef struct ctx {
     int runs, runs_total;
 } ctx;
 
-static void common(const ctx *x, args *a, const char *model)
+static void common(const ctx *x, args *a, const char *model, const char *chip, double price)
 {
     const jrl_job *j = x->j;
     add(a, "--model", model);
-    add(a, "--chip", j->chip);
+    add(a, "--chip", chip);
     for (int i = 0; i < j->chips.n; i++)
         add(a, "--chips", j->chips.v[i]);
     if (!isnan(j->nic_Gbps))
         add(a, "--nic-Gbps", fmt(a, "%.17g", j->nic_Gbps));
-    if (!isnan(j->price_per_gpu_hour))
-        add(a, "--price-per-gpu-hour", fmt(a, "%.17g", j->price_per_gpu_hour));
+    if (!isnan(price))
+        add(a, "--price-per-gpu-hour", fmt(a, "%.17g", price));
 }
 
 static void tick(ctx *x)
@@ -310,15 +315,23 @@ static int cmp_double(const void *a, const void *b)
  * pool_gpus; its makespan, tokens, energy and, with d, each group's end. */
 typedef struct serve_fig {
     double makespan_s, input_tokens, output_tokens, energy_J, weights_B_per_gpu;
+    double usd_per_gpu_hour;
 } serve_fig;
 
-static int run_serve(ctx *x, const char *what, const char *model, int64_t pool_gpus,
+/* The rollout pool's price a GPU-hour as given; NAN: its runs' basis. */
+static double roll_price(const jrl_job *j)
+{
+    return !isnan(j->rollout_price_per_gpu_hour) ? j->rollout_price_per_gpu_hour
+                                                 : j->price_per_gpu_hour;
+}
+
+static int run_serve(ctx *x, const char *what, const char *model, const chip *c, int64_t pool_gpus,
                      const char *in_len, const char *out_len, int64_t requests, int64_t best_of,
                      int64_t seed, dones *d, serve_fig *f, ms_err *err)
 {
     const jrl_job *j = x->j;
     args a = {.n = 0};
-    common(x, &a, model);
+    common(x, &a, model, c->name, c == x->rc ? roll_price(j) : j->price_per_gpu_hour);
     add(&a, "--gpus", fmt(&a, "%.0f", (double)pool_gpus));
     add(&a, "--tp", fmt(&a, "%.0f", (double)j->rollout_tp));
     add(&a, "--dp", fmt(&a, "%.0f", (double)j->rollout_dp));
@@ -350,7 +363,7 @@ static int run_serve(ctx *x, const char *what, const char *model, int64_t pool_g
                      "%s on %lld x %s (instances of tp %lld, dp %lld, ep %lld): %s [the serve "
                      "job's options: here --rollout-tp, --rollout-dp, --rollout-ep, "
                      "--rollout-precision, the rest through --serve-arg]",
-                     what, (long long)pool_gpus, j->chip, (long long)j->rollout_tp,
+                     what, (long long)pool_gpus, c->name, (long long)j->rollout_tp,
                      (long long)j->rollout_dp, (long long)j->rollout_ep, e.msg);
     } else {
         f->makespan_s = report_find_num(r, "makespan_s");
@@ -358,6 +371,7 @@ static int run_serve(ctx *x, const char *what, const char *model, int64_t pool_g
         f->output_tokens = report_find_num(r, "output_tokens");
         f->energy_J = report_find_num(r, "energy_j");
         f->weights_B_per_gpu = report_find_num(r, "weights_bytes_per_gpu");
+        f->usd_per_gpu_hour = report_find_num(r, "usd_per_gpu_hour_all_in");
         if (!(f->makespan_s > 0))
             rc = ms_errf(err, MS_EINVAL, "%s: the run finished no request", what);
     }
@@ -378,7 +392,7 @@ static int run_train(ctx *x, const char *what, const char *model, int64_t seq, i
 {
     const jrl_job *j = x->j;
     args a = {.n = 0};
-    common(x, &a, model);
+    common(x, &a, model, j->chip, j->price_per_gpu_hour);
     add(&a, "--gpus", fmt(&a, "%.0f", (double)x->train_gpus));
     add(&a, "--seq", fmt(&a, "%.0f", (double)seq));
     add(&a, "--global-batch", fmt(&a, "%.0f", (double)global_batch));
@@ -437,7 +451,7 @@ typedef struct stretch {
     double tail_s, mean_out, mean_sample, samples, out_tokens;
     double energy_J;           /* the runs' energy for one step, idle GPUs not counted */
     double rollout_wait_gpu_s; /* GPU-seconds of rollout instances done before the slowest */
-    double usd_per_gpu_hour;
+    double usd_per_gpu_hour, roll_usd_per_gpu_hour; /* the training pool's, the rollout pool's */
 } stretch;
 
 /* A forward over every sample of model on the scoring pool: a prefill of
@@ -452,8 +466,8 @@ static int forward(ctx *x, const char *what, const char *model, int64_t seq, str
     snprintf(in, sizeof in, "fixed:%lld", (long long)seq);
     int64_t n = j->prompts_per_step * j->samples_per_prompt, I = x->train_gpus / x->inst_gpus;
     serve_fig f;
-    int rc = run_serve(x, what, model, x->inst_gpus, in, "fixed:1", (n + I - 1) / I, 1, j->seed,
-                       NULL, &f, err);
+    int rc = run_serve(x, what, model, x->c, x->inst_gpus, in, "fixed:1", (n + I - 1) / I, 1,
+                       j->seed, NULL, &f, err);
     if (!rc) {
         *fwd_s += f.makespan_s;
         s->energy_J += f.energy_J * (double)I;
@@ -481,8 +495,8 @@ static int rollout(ctx *x, int64_t index, stretch *s, serve_fig *roll, ms_err *e
         if (prompts == 0)
             continue;
         serve_fig f;
-        rc = run_serve(x, "rollout", j->model, x->inst_gpus, j->input_len, s->out_len, prompts, G,
-                       j->seed + index * I + i, &d, &f, err);
+        rc = run_serve(x, "rollout", j->model, x->rc, x->inst_gpus, j->input_len, s->out_len,
+                       prompts, G, j->seed + index * I + i, &d, &f, err);
         if (rc)
             break;
         roll->makespan_s = fmax(roll->makespan_s, f.makespan_s);
@@ -490,6 +504,7 @@ static int rollout(ctx *x, int64_t index, stretch *s, serve_fig *roll, ms_err *e
         roll->output_tokens += f.output_tokens;
         roll->energy_J += f.energy_J;
         roll->weights_B_per_gpu = f.weights_B_per_gpu;
+        roll->usd_per_gpu_hour = f.usd_per_gpu_hour;
         gpu_busy_s += f.makespan_s * (double)x->inst_gpus;
     }
     if (!rc) {
@@ -540,9 +555,11 @@ static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
     /* rented at the price given, else the train job's all-in ownership cost */
     s->usd_per_gpu_hour =
         !isnan(j->price_per_gpu_hour) ? j->price_per_gpu_hour : t.usd_per_gpu_hour;
+    s->roll_usd_per_gpu_hour = !isnan(roll_price(j)) ? roll_price(j) : roll.usd_per_gpu_hour;
     /* The sync: over the NICs between pools; colocated, over the scale-up
      * links when an instance sits in one domain, else the NICs. */
-    double nic_Bps = !isnan(j->nic_Gbps) ? j->nic_Gbps * 1e9 / 8 : x->c->scale_out_bw_Bps;
+    double nic_Bps = !isnan(j->nic_Gbps) ? j->nic_Gbps * 1e9 / 8
+                                         : fmin(x->c->scale_out_bw_Bps, x->rc->scale_out_bw_Bps);
     double link_Bps = nic_Bps;
     if (j->placement == JRL_COLOCATED && x->inst_gpus <= x->c->scale_up_domain_chips &&
         x->c->scale_up_bw_Bps > 0)
@@ -552,7 +569,7 @@ static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
             return ms_errf(err, MS_EUSAGE,
                            "--nic-Gbps: the %s has no NIC figure in hwdb/chips.csv, and the "
                            "weight sync crosses the NICs: give one",
-                           j->chip);
+                           x->rc->scale_out_bw_Bps > 0 ? x->c->name : x->rc->name);
         s->ph.sync_s =
             jrl_sync_s(j->placement, roll.weights_B_per_gpu, x->inst_gpus, x->train_gpus, link_Bps);
     } else { /* one GPU: the rollout reads the weights the trainer wrote */
@@ -615,6 +632,10 @@ static int check(const jrl_job *j, ms_err *err)
             return ms_errf(err, MS_EUSAGE,
                            "--rollout-gpus: only with --placement disaggregated (colocated, "
                            "every GPU rolls out)");
+        if (j->rollout_chip)
+            return ms_errf(err, MS_EUSAGE,
+                           "--rollout-chip: only with --placement disaggregated (colocated, the "
+                           "same GPUs roll out and train)");
         if (j->mode == JRL_ASYNC)
             return ms_errf(err, MS_EUSAGE,
                            "--mode async: one-step-off needs --placement disaggregated (colocated "
@@ -728,18 +749,24 @@ static void walk(const jrl_job *j, const stretch *s, int64_t ns, totals *t, FILE
 }
 
 static void report_loop(report *r, const jrl_job *j, const ctx *x, const stretch *s, int64_t ns,
-                        const totals *t, double idle_W)
+                        const totals *t, double idle_W, double roll_idle_W)
 {
     double n = (double)j->steps;
     double gpus = (double)j->gpus;
     double gpu_h = t->time_s * gpus / 3600;
-    double usd_h = s[0].usd_per_gpu_hour;
+    /* each pool at its own price a GPU-hour (one pool, colocated) */
+    double usd = j->placement == JRL_DISAGGREGATED
+                     ? t->time_s / 3600 *
+                           ((double)x->roll_gpus * s[0].roll_usd_per_gpu_hour +
+                            (double)x->train_gpus * s[0].usd_per_gpu_hour)
+                     : gpu_h * s[0].usd_per_gpu_hour;
+    double usd_h = usd / gpu_h;
     /* the headline figures first, at the top level */
     report_num(r, "rl_step_time_s", "RL step, mean", t->time_s / n, "s");
     report_num(r, "rollout_fraction", "rollout, share of the time", t->rollout_s / t->time_s, "%");
     report_num(r, "time_s", "the whole loop", t->time_s, "s");
     report_num(r, "gpu_hours", "GPU-hours", gpu_h, "GPU-hours");
-    report_num(r, "usd_total", "cost", gpu_h * usd_h, "USD");
+    report_num(r, "usd_total", "cost", usd, "USD");
     report_begin(r, "step", "an RL step, mean over the steps");
     report_num(r, "rollout_s", "rollout (to the last answer)", t->rollout_s / n, "s");
     report_num(r, "rollout_tail_s", "its long tail (the last 10% of groups)", t->tail_s / n, "s");
@@ -753,7 +780,9 @@ static void report_loop(report *r, const jrl_job *j, const ctx *x, const stretch
     report_begin(r, "pools", "the pools' use");
     if (j->placement == JRL_DISAGGREGATED) {
         report_int(r, "rollout_gpus", "rollout pool", x->roll_gpus, "GPUs");
+        report_str(r, "rollout_chip", "its chip", x->rc->name);
         report_int(r, "train_gpus", "training pool", x->train_gpus, "GPUs");
+        report_str(r, "train_chip", "its chip", x->c->name);
         report_num(r, "rollout_pool_busy", "rollout pool busy", t->roll_busy_s / t->time_s, "%");
         report_num(r, "train_pool_busy", "training pool busy", t->train_busy_s / t->time_s, "%");
         report_num(r, "rollout_idle_s", "rollout pool idle a step", t->roll_idle_s / n, "s");
@@ -766,16 +795,18 @@ static void report_loop(report *r, const jrl_job *j, const ctx *x, const stretch
                    (t->switch_s + t->sync_s) / t->time_s, "%");
     }
     report_end(r);
-    double idle_gpu_s =
-        j->placement == JRL_DISAGGREGATED
-            ? t->roll_idle_s * (double)x->roll_gpus + t->train_idle_s * (double)x->train_gpus
-            : (t->switch_s + t->sync_s) * gpus;
-    double energy_J = t->energy_J + (idle_gpu_s + t->wait_gpu_s) * idle_W;
+    /* GPUs waiting: each pool's idle time (colocated: the switch and the
+     * sync) and the rollout instances done before the slowest */
+    double idle_J = j->placement == JRL_DISAGGREGATED
+                        ? (t->roll_idle_s * (double)x->roll_gpus + t->wait_gpu_s) * roll_idle_W +
+                              t->train_idle_s * (double)x->train_gpus * idle_W
+                        : ((t->switch_s + t->sync_s) * gpus + t->wait_gpu_s) * idle_W;
+    double energy_J = t->energy_J + idle_J;
     report_begin(r, "totals", "the whole loop");
     report_int(r, "steps", "RL steps", j->steps, "");
     report_int(r, "optimizer_steps", "optimizer steps", j->steps * j->updates_per_step, "");
     report_int(r, "simulated_stretches", "length stretches simulated", ns, "");
-    report_num(r, "usd_per_gpu_hour", "per GPU-hour, all in", usd_h, "USD");
+    report_num(r, "usd_per_gpu_hour", "per GPU-hour, all in (mean of the pools)", usd_h, "USD");
     report_num(r, "samples", "answers generated", t->samples, "");
     report_num(r, "tokens_generated", "tokens generated", t->out_tokens, "tokens");
     report_num(r, "output_tokens_per_s", "generated a second, over the loop",
@@ -805,6 +836,9 @@ static int open_pools(const jrl_job *j, const jenv *env, ctx *x, chip_db **db, m
     int rc = jenv_load_chips(env, &j->chips, db, err);
     if (!rc)
         rc = chip_db_lookup(*db, j->chip, &x->c, err);
+    x->rc = x->c;
+    if (!rc && j->rollout_chip)
+        rc = chip_db_lookup(*db, j->rollout_chip, &x->rc, err);
     if (rc)
         return rc;
     x->inst_gpus = j->rollout_tp * j->rollout_dp;
@@ -855,15 +889,20 @@ int jrl_run(const jrl_job *j, const jenv *env, report *r, ms_err *err)
     x->runs_total = (int)(ns * per);
     for (int64_t k = 0; !rc && k < ns; k++)
         rc = run_stretch(x, k, &s[k], err);
-    char title[300];
-    snprintf(title, sizeof title, "RL on %lld x %s: %s, %s, %s", (long long)j->gpus, j->chip,
+    char title[300], on[120];
+    if (x->rc && x->rc != x->c)
+        snprintf(on, sizeof on, "%lld x %s rolling out, %lld x %s training",
+                 (long long)x->roll_gpus, x->rc->name, (long long)x->train_gpus, x->c->name);
+    else
+        snprintf(on, sizeof on, "%lld x %s", (long long)j->gpus, j->chip);
+    snprintf(title, sizeof title, "RL on %s: %s, %s, %s", on,
              j->placement == JRL_COLOCATED ? "colocated" : "disaggregated",
              j->mode == JRL_SYNC ? "synchronous" : "one step off",
              j->algorithm == JRL_GRPO ? "GRPO" : "PPO");
     if (!rc) {
         totals t = {0};
         walk(j, s, ns, &t, NULL);
-        double idle_W = idle_gpu_W(env, j->chip);
+        double idle_W = idle_gpu_W(env, x->c->name), roll_idle_W = idle_gpu_W(env, x->rc->name);
         report_str(r, "summary", NULL, title);
         char how[400];
         snprintf(how, sizeof how,
@@ -874,7 +913,7 @@ int jrl_run(const jrl_job *j, const jenv *env, report *r, ms_err *err)
                  (long long)j->updates_per_step, j->updates_per_step == 1 ? "" : "s",
                  (long long)j->steps, (long long)ns, ns == 1 ? "" : "es");
         report_str(r, "sampling", "steps", how);
-        report_loop(r, j, x, s, ns, &t, idle_W);
+        report_loop(r, j, x, s, ns, &t, idle_W, roll_idle_W);
         jopt_report_inputs(&jrl_options, j, r);
     }
     if (!rc && j->csv)

@@ -40,6 +40,7 @@ enum { JRL_GRPO = 0, JRL_PPO = 1 };                /* jrl_job.algorithm */
 
 typedef struct jrl_job {
     const char *model, *chip;
+    const char *rollout_chip;   /* disaggregated: the rollout pool's chip; NULL: chip */
     int64_t gpus, rollout_gpus; /* rollout_gpus: the disaggregated rollout pool */
     int placement, mode, algorithm;
     int reference; /* 0: the reference policy's forward (KL term), 1: none */
@@ -52,8 +53,9 @@ typedef struct jrl_job {
     /* The training plan, passed to the train job as given (NULL: its default). */
     const char *tp, *pp, *dp, *ep, *zero, *micro_batch, *precision, *schedule, *recompute, *stack,
         *comm_sms;
-    double nic_Gbps, host_GBps; /* NAN: the chip's */
-    double price_per_gpu_hour;  /* NAN: ownership cost */
+    double nic_Gbps, host_GBps;        /* NAN: the chip's */
+    double price_per_gpu_hour;         /* NAN: ownership cost */
+    double rollout_price_per_gpu_hour; /* the rollout pool's; NAN: as price_per_gpu_hour */
     int64_t seed;
     jopt_list serve_arg, train_arg;
     const char *csv, *plot;
