@@ -716,8 +716,10 @@ static int write_plot(const jrl_job *j, const jenv *env, const char *out, const 
                       int64_t ns, const char *title, ms_err *err);
 
 /* Walks the steps: stretch k's phases for each step in it. With f, each
- * step's row of CSV. */
-static void walk(const jrl_job *j, const stretch *s, int64_t ns, totals *t, FILE *f)
+ * step's row of CSV; sparse, only the rows where the step time may change
+ * (a stretch's first and last step, the loop's first two and last two), which
+ * draw the same staircase from a few rows whatever the steps. */
+static void walk(const jrl_job *j, const stretch *s, int64_t ns, totals *t, FILE *f, int sparse)
 {
     const jrl_phases *prev = NULL;
     for (int64_t k = 0; k < ns; k++)
@@ -740,7 +742,9 @@ static void walk(const jrl_job *j, const stretch *s, int64_t ns, totals *t, FILE
             t->samples += s[k].samples;
             t->energy_J += s[k].energy_J;
             t->wait_gpu_s += s[k].rollout_wait_gpu_s;
-            if (f)
+            int row = !sparse || i <= 1 || i == s[k].first || i == s[k].first + s[k].steps - 1 ||
+                      i >= j->steps - 2;
+            if (f && row)
                 fprintf(f, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.6g\n", (long long)i,
                         st.step_s, cur->rollout_s, s[k].tail_s, cur->score_s, cur->update_s,
                         cur->sync_s, cur->switch_s, st.rollout_idle_s, st.train_idle_s,
@@ -901,7 +905,7 @@ int jrl_run(const jrl_job *j, const jenv *env, report *r, ms_err *err)
              j->algorithm == JRL_GRPO ? "GRPO" : "PPO");
     if (!rc) {
         totals t = {0};
-        walk(j, s, ns, &t, NULL);
+        walk(j, s, ns, &t, NULL, 0);
         double idle_W = idle_gpu_W(env, x->c->name), roll_idle_W = idle_gpu_W(env, x->rc->name);
         report_str(r, "summary", NULL, title);
         char how[400];
@@ -918,13 +922,16 @@ int jrl_run(const jrl_job *j, const jenv *env, report *r, ms_err *err)
     }
     if (!rc && j->csv)
         rc = write_csv(j, s, ns, err);
+    char ptitle[400]; /* one step off, the phases overlap: their stack passes the step */
+    snprintf(ptitle, sizeof ptitle, "%s%s", title,
+             j->mode == JRL_ASYNC ? " (phases overlap: the step is the black line)" : "");
     if (!rc && j->plot)
-        rc = write_plot(j, env, j->plot, s, ns, title, err);
+        rc = write_plot(j, env, j->plot, s, ns, ptitle, err);
     size_t len = j->plot ? strlen(j->plot) : 0;
     if (!rc && j->png_twin && len > 4 && strcmp(j->plot + len - 4, ".svg") == 0) {
         char png[4200];
         snprintf(png, sizeof png, "%.*s.png", (int)len - 4, j->plot);
-        rc = write_plot(j, env, png, s, ns, title, err);
+        rc = write_plot(j, env, png, s, ns, ptitle, err);
     }
     free(s);
     chip_db_free(db);
@@ -945,7 +952,7 @@ static int write_csv(const jrl_job *j, const stretch *s, int64_t ns, ms_err *err
     FILE *f = afile_stream(af);
     fputs(CSV_HEADER, f);
     totals t = {0};
-    walk(j, s, ns, &t, f);
+    walk(j, s, ns, &t, f, 0);
     return afile_commit(af, err);
 }
 
@@ -959,6 +966,6 @@ static int write_plot(const jrl_job *j, const jenv *env, const char *out, const 
         return rc;
     fputs(CSV_HEADER, d);
     totals t = {0};
-    walk(j, s, ns, &t, d);
+    walk(j, s, ns, &t, d, 1);
     return jplot_end(&p, 1, title, NULL, 0, err);
 }
