@@ -60,7 +60,9 @@ const cli_cmd cmd_rl = {
         "A length schedule is piecewise constant: each stretch of steps is simulated once\n"
         "and its steps follow by arithmetic, so long loops stay fast; the report says how\n"
         "many stretches stand for how many steps.\n"
-        "Scenario files (megasim run scenarios/X.json) set the same options.\n",
+        "--rollout-chip puts the rollout pool on another chip (H20s rolling out for H800s).\n"
+        "Scenario files (megasim run scenarios/X.json) set the same options.\n"
+        "Example: megasim run scenarios/r1-zero-rl-h800.json --plot rl.png\n",
     .table = &jrl_options,
     .max_pos = 0,
 };
