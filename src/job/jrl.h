@@ -18,7 +18,8 @@
  *    colocated;
  *  - placement: colocated (all GPUs alternate; training's state moves to
  *    host memory and back around each rollout, as verl does with its
- *    offload) or disaggregated (a rollout pool and a training pool); and
+ *    fsdp_config param_offload and optimizer_offload settings) or
+ *    disaggregated (a rollout pool and a training pool); and
  *    synchronous or one-step-off asynchronous (disaggregated only: the
  *    rollout of step i runs beside the update of step i - 1).
  * Output lengths may follow a schedule of medians by step that is
