@@ -477,7 +477,7 @@ static int forward(ctx *x, const char *what, const char *model, int64_t seq, str
 
 /* The rollout: the step's prompts dealt evenly to the rollout instances
  * (verl dispatches a batch in equal chunks to its data-parallel rollout
- * workers: Dispatch.DP_COMPUTE_PROTO in verl/single_controller), each
+ * workers: Dispatch.DP_COMPUTE_PROTO, verl/single_controller/base/decorator.py), each
  * instance simulated on its own draws; the step waits for the slowest,
  * the others idle until it ends. */
 static int rollout(ctx *x, int64_t index, stretch *s, serve_fig *roll, ms_err *err)
