@@ -1,6 +1,7 @@
 /* jrl: see jrl.h. */
 #include "job/jrl.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -268,6 +269,7 @@ typedef struct ctx {
     char *sx[MAX_ARGS / 2], *tx[MAX_ARGS / 2];
     int nsx, ntx;
     int runs, runs_total;
+    char uncalibrated[512]; /* the training runs' kernels at datasheet peak, ';'-separated */
 } ctx;
 
 static void common(const ctx *x, args *a, const char *model, const char *chip, double price)
@@ -381,6 +383,25 @@ static int run_serve(ctx *x, const char *what, const char *model, const chip *c,
     return rc;
 }
 
+/* Adds the kernels the train report r ran at datasheet peak (its list
+ * "uncalibrated") to x's, each once. */
+static void note_uncalibrated(ctx *x, const report *r)
+{
+    cJSON *js = report_json(r);
+    const cJSON *list = js ? cJSON_GetObjectItemCaseSensitive(js, "uncalibrated") : NULL, *it;
+    cJSON_ArrayForEach(it, list)
+    {
+        size_t used = strlen(x->uncalibrated),
+               len = cJSON_IsString(it) ? strlen(it->valuestring) : 0;
+        if (len == 0 || strstr(x->uncalibrated, it->valuestring) ||
+            used + len + 2 >= sizeof x->uncalibrated)
+            continue;
+        snprintf(x->uncalibrated + used, sizeof x->uncalibrated - used, "%s%s", used ? ";" : "",
+                 it->valuestring);
+    }
+    cJSON_Delete(js);
+}
+
 /* One optimizer step of model on the training pool: its time, energy,
  * the price of a GPU-hour and the state a GPU holds. */
 typedef struct train_fig {
@@ -435,6 +456,7 @@ static int run_train(ctx *x, const char *what, const char *model, int64_t seq, i
                              report_find_num(r, "optimizer");
         if (!(f->step_s > 0))
             rc = ms_errf(err, MS_EINVAL, "%s: no step time", what);
+        note_uncalibrated(x, r);
     }
     jtrain_out_free(&o);
     report_free(r);
@@ -918,6 +940,10 @@ int jrl_run(const jrl_job *j, const jenv *env, report *r, ms_err *err)
                  (long long)j->updates_per_step, j->updates_per_step == 1 ? "" : "s",
                  (long long)j->steps, (long long)ns, ns == 1 ? "" : "es");
         report_str(r, "sampling", "steps", how);
+        if (x->uncalibrated[0])
+            report_strs_split(r, "uncalibrated",
+                              "training kernels at the datasheet peak for want of a measurement",
+                              x->uncalibrated);
         report_loop(r, j, x, s, ns, &t, idle_W, roll_idle_W);
         jopt_report_inputs(&jrl_options, j, r);
     }
