@@ -38,7 +38,8 @@ static const jopt rows[] = {
     {"steps", JOPT_INT, "N", NULL, "5", 1, MAX_STEPS, NULL, F(steps),
      "points per knob given without N"},
     {"workload", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, F(workload),
-     "a train or serve scenario to run on each design (as given, else under the data directory)"},
+     "a train, serve or rl scenario to run on each design (as given, else under the data "
+     "directory)"},
     {"metric", JOPT_STR, "KEY", NULL, NULL, NAN, NAN, NULL, F(metric),
      "the number in the workload's JSON to rank by (tokens_per_s, ...)"},
     {"minimize", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, F(minimize),
@@ -361,8 +362,9 @@ static int prepare(const jfrontier_job *j, const jenv *env, setup *s, ms_err *er
     char wcmd[64], path[4096];
     if (!rc)
         rc = jscen_command(j->workload, env, wcmd, sizeof wcmd, err);
-    if (!rc && strcmp(wcmd, "train") != 0 && strcmp(wcmd, "serve") != 0)
-        rc = ms_errf(err, MS_EUSAGE, "--workload %s: runs '%s'; expected a train or serve scenario",
+    if (!rc && strcmp(wcmd, "train") != 0 && strcmp(wcmd, "serve") != 0 && strcmp(wcmd, "rl") != 0)
+        rc = ms_errf(err, MS_EUSAGE,
+                     "--workload %s: runs '%s'; expected a train, serve or rl scenario",
                      jenv_find(env, j->workload, path, sizeof path), wcmd);
     if (!rc)
         rc = jenv_load_chips(env, &j->chips, &s->db, err);

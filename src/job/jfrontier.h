@@ -1,6 +1,6 @@
 /* jfrontier: the export-frontier job. Derives a grid of what-if chips from
  * one (factors on FLOPs, interconnect, memory...), judges each under an
- * export rule, runs a train or serve scenario on every design the rule
+ * export rule, runs a train, serve or rl scenario on every design the rule
  * does not control (in worker processes), and ranks them by a number of
  * the scenario's result: the best chip the rule allows, and the
  * trade-off. */
