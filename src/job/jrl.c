@@ -471,7 +471,8 @@ typedef struct stretch {
     char out_len[256];
     jrl_phases ph;
     double tail_s, mean_out, mean_sample, samples, out_tokens;
-    double energy_J;           /* the runs' energy for one step, idle GPUs not counted */
+    double energy_J; /* the runs' energy for one step, idle GPUs not counted */
+    double roll_energy_J, update_energy_J; /* of it: the rollout's, the update's */
     double rollout_wait_gpu_s; /* GPU-seconds of rollout instances done before the slowest */
     double usd_per_gpu_hour, roll_usd_per_gpu_hour; /* the training pool's, the rollout pool's */
 } stretch;
@@ -536,7 +537,7 @@ static int rollout(ctx *x, int64_t index, stretch *s, serve_fig *roll, ms_err *e
         s->out_tokens = roll->output_tokens;
         s->mean_out = roll->output_tokens / s->samples;
         s->mean_sample = roll->input_tokens / (double)P + s->mean_out;
-        s->energy_J = roll->energy_J;
+        s->energy_J = s->roll_energy_J = roll->energy_J;
         /* instances done early wait for the slowest: idle GPU-seconds */
         s->rollout_wait_gpu_s = roll->makespan_s * (double)x->roll_gpus - gpu_busy_s;
         qsort(d.t, d.n, sizeof *d.t, cmp_double);
@@ -574,7 +575,8 @@ static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
         return rc;
     double U = (double)j->updates_per_step;
     s->ph.update_s = U * (t.step_s + tc.step_s);
-    s->energy_J += U * (t.energy_J + tc.energy_J);
+    s->update_energy_J = U * (t.energy_J + tc.energy_J);
+    s->energy_J += s->update_energy_J;
     /* rented at the price given, else the train job's all-in ownership cost */
     s->usd_per_gpu_hour =
         !isnan(j->price_per_gpu_hour) ? j->price_per_gpu_hour : t.usd_per_gpu_hour;
@@ -775,6 +777,13 @@ static void walk(const jrl_job *j, const stretch *s, int64_t ns, totals *t, FILE
         }
 }
 
+/* The rollout pool's mean IT power through a stretch's rollout, its
+ * instances done before the slowest waiting at their idle power. */
+static double rollout_W(const stretch *s, double roll_idle_W)
+{
+    return (s->roll_energy_J + s->rollout_wait_gpu_s * roll_idle_W) / s->ph.rollout_s;
+}
+
 static void report_loop(report *r, const jrl_job *j, const ctx *x, const stretch *s, int64_t ns,
                         const totals *t, double idle_W, double roll_idle_W)
 {
@@ -840,6 +849,14 @@ static void report_loop(report *r, const jrl_job *j, const ctx *x, const stretch
                t->out_tokens / t->time_s, "tokens/s");
     report_num(r, "energy_j", "energy, IT (waiting GPUs at their idle power)", energy_J, "J");
     report_num(r, "it_power_mean_w", "IT power, mean", energy_J / t->time_s, "W");
+    if (j->placement == JRL_COLOCATED) { /* the same GPUs step between two draws */
+        double swing = 0;
+        for (int64_t k = 0; k < ns; k++)
+            swing = fmax(swing, fabs(s[k].update_energy_J / s[k].ph.update_s -
+                                     rollout_W(&s[k], roll_idle_W)));
+        report_num(r, "phase_swing_w", "largest step between rolling out and updating, IT", swing,
+                   "W");
+    }
     report_end(r);
     report_table(r, "stretches", "each length stretch, simulated once");
     for (int64_t k = 0; k < ns; k++) {
@@ -854,6 +871,8 @@ static void report_loop(report *r, const jrl_job *j, const ctx *x, const stretch
         report_num(r, "update_s", "update", s[k].ph.update_s, "s");
         report_num(r, "sync_s", "sync", s[k].ph.sync_s, "s");
         report_num(r, "switch_s", "switch", s[k].ph.switch_s, "s");
+        report_num(r, "rollout_it_w", "rolling out, IT", rollout_W(&s[k], roll_idle_W), "W");
+        report_num(r, "update_it_w", "updating, IT", s[k].update_energy_J / s[k].ph.update_s, "W");
     }
     report_table_end(r);
 }
