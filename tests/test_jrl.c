@@ -204,6 +204,15 @@ static void test_one_gpu_by_hand(void)
     MS_ASSERT_NEAR(ms_json_num(json, "usd_total"), 2 * 10 * step / 3600, 1e-8);
     MS_ASSERT_EXACT(ms_json_num(json, "totals.tokens_generated"), 200);
     CU_ASSERT(state > 0 && sw > update); /* the tiny model's switch is its largest part */
+
+    /* Two GPUs colocated, an instance each: every GPU gathers a whole copy
+     * of the weights from the trainers over NVLink (R1X: 400 GB/s a way). */
+    cJSON *two = RL_JSON(&rc, &err, TINY_LOOP, "--gpus", "2", "--prompts-per-step", "2",
+                         "--samples-per-prompt", "1", "--input-len", "fixed:50", "--output-len",
+                         "fixed:20", "--reference", "none");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(two);
+    MS_ASSERT_NEAR(ms_json_num(two, "step.sync_s"), icost_weights_B_per_gpu(ic) / 400e9, 1e-9);
+    cJSON_Delete(two);
     icost_free(ic);
     chip_db_free(db);
     cJSON_Delete(json);
@@ -234,8 +243,6 @@ static void test_longest_answer_holds_the_step(void)
     double one_long = rollout_of("fixed:300", "1");
     double all_long = rollout_of("fixed:300", "16");
     double all_short = rollout_of("fixed:10", "16");
-    printf("\n  mixed %g, one long %g, all long %g, all short %g\n", mixed, one_long, all_long,
-           all_short);
     CU_ASSERT(mixed >= one_long);
     CU_ASSERT(mixed <= all_long * (1 + 1e-12));
     CU_ASSERT(mixed > 10 * all_short);
@@ -431,6 +438,9 @@ static void test_errors(void)
         {{"--serve-arg", "--no-such-option 1"}, MS_EUSAGE, "rollout: "},
         {{"--critic-model", TINY}, MS_EUSAGE, "only with --algorithm ppo"},
         {{"--rollout-chip", "R1Y"}, MS_EUSAGE, "--rollout-chip: only with --placement"},
+        {{"--rollout-price-per-gpu-hour", "1"},
+         MS_EUSAGE,
+         "--rollout-price-per-gpu-hour: only with --placement"},
         {{"--placement", "disaggregated", "--rollout-gpus", "4", "--rollout-chip", "Z9"},
          MS_ENOTFOUND,
          "Z9"},

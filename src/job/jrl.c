@@ -1,7 +1,6 @@
 /* jrl: see jrl.h. */
 #include "job/jrl.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -114,7 +113,11 @@ const jopt_table jrl_options = {.rows = rows,
                                 .track_given = 1,
                                 .given_off = offsetof(jrl_job, given)};
 
-#define MAX_ARGS  128
+/* A sub-run's command line: up to 64 --chips files (JOPT_MAX_LIST) and
+ * about 30 words of its own, then at most MAX_EXTRA words of --serve-arg
+ * or --train-arg; MAX_ARGS holds them all, so none is ever dropped. */
+#define MAX_EXTRA 64
+#define MAX_ARGS  (2 * JOPT_MAX_LIST + 40 + MAX_EXTRA)
 #define TAIL_FRAC 0.9 /* the long tail: after this share of the groups has finished */
 
 /* ---- pure arithmetic ---- */
@@ -236,7 +239,7 @@ double jrl_sync_s(int placement, double rollout_B_per_gpu, int64_t instance_gpus
 typedef struct args {
     char *v[MAX_ARGS];
     int n;
-    char store[MAX_ARGS][64]; /* numbers formatted here */
+    char store[16][64]; /* numbers formatted here (a sub-run formats at most 9) */
     int nstore;
 } args;
 
@@ -251,7 +254,7 @@ static void add(args *a, const char *name, const char *value)
 
 static const char *fmt(args *a, const char *f, double x)
 {
-    if (a->nstore == MAX_ARGS)
+    if (a->nstore == (int)(sizeof a->store / sizeof a->store[0]))
         return "0";
     char *s = a->store[a->nstore++];
     snprintf(s, sizeof a->store[0], f, x);
@@ -266,7 +269,7 @@ typedef struct ctx {
     const chip *c, *rc; /* the training pool's chip, the rollout pool's */
     int64_t roll_gpus, train_gpus, inst_gpus;
     char sbuf[2048], tbuf[2048];
-    char *sx[MAX_ARGS / 2], *tx[MAX_ARGS / 2];
+    char *sx[MAX_EXTRA], *tx[MAX_EXTRA];
     int nsx, ntx;
     int runs, runs_total;
     char uncalibrated[512]; /* the training runs' kernels at datasheet peak, ';'-separated */
@@ -383,23 +386,22 @@ static int run_serve(ctx *x, const char *what, const char *model, const chip *c,
     return rc;
 }
 
-/* Adds the kernels the train report r ran at datasheet peak (its list
- * "uncalibrated") to x's, each once. */
-static void note_uncalibrated(ctx *x, const report *r)
+/* Adds the operation classes a training step ran at datasheet peak
+ * ("attention bf16 compute; ...", tcost_stage.uncalibrated) to x's, each
+ * once. */
+static void note_uncalibrated(ctx *x, const char *list)
 {
-    cJSON *js = report_json(r);
-    const cJSON *list = js ? cJSON_GetObjectItemCaseSensitive(js, "uncalibrated") : NULL, *it;
-    cJSON_ArrayForEach(it, list)
-    {
-        size_t used = strlen(x->uncalibrated),
-               len = cJSON_IsString(it) ? strlen(it->valuestring) : 0;
-        if (len == 0 || strstr(x->uncalibrated, it->valuestring) ||
-            used + len + 2 >= sizeof x->uncalibrated)
+    char buf[sizeof x->uncalibrated];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *it = strtok_r(buf, ";", &save); it; it = strtok_r(NULL, ";", &save)) {
+        while (*it == ' ')
+            it++;
+        size_t used = strlen(x->uncalibrated), len = strlen(it);
+        if (len == 0 || strstr(x->uncalibrated, it) || used + len + 2 >= sizeof x->uncalibrated)
             continue;
         snprintf(x->uncalibrated + used, sizeof x->uncalibrated - used, "%s%s", used ? ";" : "",
-                 it->valuestring);
+                 it);
     }
-    cJSON_Delete(js);
 }
 
 /* One optimizer step of model on the training pool: its time, energy,
@@ -456,7 +458,7 @@ static int run_train(ctx *x, const char *what, const char *model, int64_t seq, i
                              report_find_num(r, "optimizer");
         if (!(f->step_s > 0))
             rc = ms_errf(err, MS_EINVAL, "%s: no step time", what);
-        note_uncalibrated(x, r);
+        note_uncalibrated(x, o.step.stage0.uncalibrated);
     }
     jtrain_out_free(&o);
     report_free(r);
@@ -589,7 +591,7 @@ static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
     if (j->placement == JRL_COLOCATED && x->inst_gpus <= x->c->scale_up_domain_chips &&
         x->c->scale_up_bw_Bps > 0)
         link_Bps = x->c->scale_up_bw_Bps;
-    if (x->inst_gpus > 1 || j->placement == JRL_DISAGGREGATED) {
+    if (j->gpus > 1) {
         if (!(link_Bps > 0))
             return ms_errf(err, MS_EUSAGE,
                            "--nic-Gbps: the %s has no NIC figure in hwdb/chips.csv, and the "
@@ -597,7 +599,7 @@ static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
                            x->rc->scale_out_bw_Bps > 0 ? x->c->name : x->rc->name);
         s->ph.sync_s =
             jrl_sync_s(j->placement, roll.weights_B_per_gpu, x->inst_gpus, x->train_gpus, link_Bps);
-    } else { /* one GPU: the rollout reads the weights the trainer wrote */
+    } else { /* one GPU: the rollout reads the weights the trainer wrote in place */
         s->ph.sync_s = 0;
     }
     if (j->placement == JRL_COLOCATED) {
@@ -613,23 +615,25 @@ static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
     return MS_OK;
 }
 
-/* A waiting GPU's IT power: its idle level and its share of its server's
- * idle draw (hwdb/power.csv, as the power series of the runs count it);
- * NAN when the chip has no row there (the energy is then unknown). */
-static double idle_gpu_W(const jenv *env, const char *chip)
+/* A waiting GPU's IT power, for the training chip and the rollout chip:
+ * its idle level and its share of its server's idle draw (hwdb/power.csv,
+ * as the power series of the runs count it); NAN for a chip without a row
+ * there (the energy is then unknown). */
+static void idle_gpu_W(const jenv *env, const ctx *x, double *train_W, double *roll_W)
 {
     char pw[4096], co[4096];
     pdb *db = NULL;
     ms_err e = {0};
-    double w = NAN;
+    *train_W = *roll_W = NAN;
     if (!jenv_path(env, "hwdb/power.csv", pw, sizeof pw, &e) &&
         !jenv_path(env, "hwdb/costs.csv", co, sizeof co, &e) && !pdb_load(pw, co, &db, &e)) {
-        const pdb_chip *pc = pdb_chip_find(db, chip);
-        if (pc)
-            w = pc->idle_W + pc->node_other_idle_W / pc->node_gpus;
+        const pdb_chip *t = pdb_chip_find(db, x->c->name), *r = pdb_chip_find(db, x->rc->name);
+        if (t)
+            *train_W = t->idle_W + t->node_other_idle_W / t->node_gpus;
+        if (r)
+            *roll_W = r->idle_W + r->node_other_idle_W / r->node_gpus;
     }
     pdb_free(db);
-    return w;
 }
 
 /* ---- checks ---- */
@@ -657,10 +661,11 @@ static int check(const jrl_job *j, ms_err *err)
             return ms_errf(err, MS_EUSAGE,
                            "--rollout-gpus: only with --placement disaggregated (colocated, "
                            "every GPU rolls out)");
-        if (j->rollout_chip)
+        if (j->rollout_chip || !isnan(j->rollout_price_per_gpu_hour))
             return ms_errf(err, MS_EUSAGE,
-                           "--rollout-chip: only with --placement disaggregated (colocated, the "
-                           "same GPUs roll out and train)");
+                           "--%s: only with --placement disaggregated (colocated, the same GPUs "
+                           "roll out and train)",
+                           j->rollout_chip ? "rollout-chip" : "rollout-price-per-gpu-hour");
         if (j->mode == JRL_ASYNC)
             return ms_errf(err, MS_EUSAGE,
                            "--mode async: one-step-off needs --placement disaggregated (colocated "
@@ -733,7 +738,7 @@ static int stretches(const jrl_job *j, stretch **out, int64_t *n, ms_err *err)
 typedef struct totals {
     double time_s, rollout_s, tail_s, score_s, update_s, sync_s, switch_s;
     double roll_busy_s, train_busy_s, roll_idle_s, train_idle_s;
-    double out_tokens, samples, energy_J, wait_gpu_s, usd;
+    double out_tokens, samples, energy_J, wait_gpu_s;
 } totals;
 
 static int write_csv(const jrl_job *j, const stretch *s, int64_t ns, ms_err *err);
@@ -907,10 +912,10 @@ static int open_pools(const jrl_job *j, const jenv *env, ctx *x, chip_db **db, m
                        "instances of the rollout layout (%lld GPUs), which must divide it: "
                        "change --rollout-gpus or the rollout layout",
                        (long long)x->train_gpus, (long long)x->inst_gpus);
-    if ((rc = jopt_split_list(&j->serve_arg, "serve-arg", x->sbuf, sizeof x->sbuf, x->sx,
-                              MAX_ARGS / 2, &x->nsx, err)))
+    if ((rc = jopt_split_list(&j->serve_arg, "serve-arg", x->sbuf, sizeof x->sbuf, x->sx, MAX_EXTRA,
+                              &x->nsx, err)))
         return rc;
-    return jopt_split_list(&j->train_arg, "train-arg", x->tbuf, sizeof x->tbuf, x->tx, MAX_ARGS / 2,
+    return jopt_split_list(&j->train_arg, "train-arg", x->tbuf, sizeof x->tbuf, x->tx, MAX_EXTRA,
                            &x->ntx, err);
 }
 
@@ -948,7 +953,8 @@ int jrl_run(const jrl_job *j, const jenv *env, report *r, ms_err *err)
     if (!rc) {
         totals t = {0};
         walk(j, s, ns, &t, NULL, 0);
-        double idle_W = idle_gpu_W(env, x->c->name), roll_idle_W = idle_gpu_W(env, x->rc->name);
+        double idle_W, roll_idle_W;
+        idle_gpu_W(env, x, &idle_W, &roll_idle_W);
         report_str(r, "summary", NULL, title);
         char how[400];
         snprintf(how, sizeof how,

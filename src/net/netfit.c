@@ -106,11 +106,10 @@ static double num(const csvtab *t, size_t r, int col)
  * scale per 128 values and 16 bytes of header in dispatch, BF16 in combine
  * (deepseek-ai/DeepEP tests/test_low_latency.py, num_fp8_bytes and
  * num_bf16_bytes). Its bandwidth column is those bytes over the time. */
-#define LL_KIND         6 /* netfit_write's row for them, past the link kinds and NVLS */
-#define LL_TOKENS       128.0
-#define LL_HIDDEN       7168.0
-#define LL_TOPK         8.0
-#define NETFIT_GPUS_MAX 1073741824.0 /* 2^30, the largest fabric topo builds */
+#define LL_KIND   6 /* netfit_write's row for them, past the link kinds and NVLS */
+#define LL_TOKENS 128.0
+#define LL_HIDDEN 7168.0
+#define LL_TOPK   8.0
 
 static int is_ll(const netfit_row *r)
 {
@@ -247,13 +246,13 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
         double g = num(t, i, col[1]), gpn = num(t, i, col[2]), nic = num(t, i, col[3]);
         r->bytes = num(t, i, col[6]);
         double bus = num(t, i, col[7]);
-        if (!(g >= 1 && g <= NETFIT_GPUS_MAX) || g != floor(g) ||
-            (!isnan(gpn) && !(gpn >= 1 && gpn <= NETFIT_GPUS_MAX)) || nic < 0 || r->bytes < 0 ||
-            !(bus >= 0)) {
+        if (!(g >= 1 && g <= (double)TOPO_MAX_GPUS) || g != floor(g) ||
+            (!isnan(gpn) && !(gpn >= 1 && gpn <= (double)TOPO_MAX_GPUS)) || nic < 0 ||
+            r->bytes < 0 || !(bus >= 0)) {
             rc = ms_errf(err, MS_EINVAL,
                          "%s:%d: columns gpus, gpus_per_node, nic_Gbps, bytes, busbw_GBps: "
-                         "expected non-negative numbers, gpus and gpus_per_node from 1 to %.0f",
-                         path, r->line, NETFIT_GPUS_MAX);
+                         "expected non-negative numbers, gpus and gpus_per_node from 1 to %lld",
+                         path, r->line, (long long)TOPO_MAX_GPUS);
             goto out;
         }
         r->gpus = (int64_t)g;

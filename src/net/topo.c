@@ -273,12 +273,11 @@ static int plan_torus(topo *t, ms_err *err)
 static int validate(topo *t, ms_err *err)
 {
     const topo_spec *s = &t->spec;
-    const int64_t max_gpus = INT64_C(1) << 30;
     int rc;
 
-    if (s->gpus < 1 || s->gpus > max_gpus)
+    if (s->gpus < 1 || s->gpus > TOPO_MAX_GPUS)
         return ms_errf(err, MS_EINVAL, "field 'gpus': expected 1 to %lld GPUs, got %lld",
-                       (long long)max_gpus, (long long)s->gpus);
+                       (long long)TOPO_MAX_GPUS, (long long)s->gpus);
     if (s->domain_size < 1)
         return ms_errf(err, MS_EINVAL, "field 'domain_size': expected >= 1 GPU, got %lld",
                        (long long)s->domain_size);

@@ -14,6 +14,9 @@
 
 #include "core/err.h"
 
+/* The most GPUs a topology holds (topo_new refuses more). */
+#define TOPO_MAX_GPUS (INT64_C(1) << 30)
+
 typedef enum topo_fabric {
     TOPO_FABRIC_NONE,       /* scale-up domains only (gpus == domain size, or sites only) */
     TOPO_FABRIC_FATTREE,    /* rail-optimized fat-tree: NIC r of every node on rail r */
