@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/chip.h"
 #include "net/coll.h"
+#include "net/netfit.h"
 #include "net/topo.h"
 #include "test_assert.h"
 
@@ -578,6 +580,45 @@ static void test_routed_once(void)
     topo_free(t);
 }
 
+/* netfit times a file's rows many times in a fit: a file whose rows ask
+ * for more transfers than it times is refused at the row that passes the
+ * budget, named by line, and nothing leaks; below it every row predicts. */
+static void test_netfit_transfer_budget(void)
+{
+    char path[] = "/tmp/megasim_test_netfitXXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("chip,gpus,gpus_per_node,nic_Gbps,op,algo,bytes,busbw_GBps,source\n"
+          "H100,64,8,400,alltoall,default,1073741824,40,a\n"
+          "H100,1024,8,400,allreduce,ring,1073741824,40,b\n",
+          f);
+    fclose(f);
+    chip_db *db = NULL;
+    netfit *nf = NULL;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(chip_db_load("hwdb/chips.csv", &db, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(netfit_load(path, db, &nf, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(netfit_count(nf), 2);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    for (size_t i = 0; i < 2; i++) {
+        double busbw_Bps = netfit_predict(nf, i, &cp);
+        CU_ASSERT(netfit_at(nf, i)->why_not == NULL && isfinite(busbw_Bps) && busbw_Bps > 0);
+    }
+    netfit_free(nf);
+    nf = NULL;
+    /* 1,024 GPUs all to all: 1,047,552 transfers, four times the budget */
+    f = fopen(path, "a");
+    fputs("H100,1024,8,400,alltoall,ring,1073741824,40,c\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(netfit_load(path, db, &nf, &err), MS_EINVAL);
+    CU_ASSERT(nf == NULL);
+    CU_ASSERT(strstr(err.msg, ":4:") && strstr(err.msg, "alltoall of 1024 GPUs") &&
+              strstr(err.msg, "262144"));
+    chip_db_free(db);
+    remove(path);
+}
+
 static CU_TestInfo tests[] = {
     {"NVLS and NVLS-tree times by hand", test_nvls_by_hand},
     {"NVLS latency, NVLS-tree levels and the base cost by hand", test_nvls_latency_by_hand},
@@ -593,6 +634,7 @@ static CU_TestInfo tests[] = {
     {"H800 NVLink cut", test_h800_cut},
     {"bad specs", test_bad_specs},
     {"a plan routed once times as one routed each time", test_routed_once},
+    {"netfit refuses a file past its transfer budget", test_netfit_transfer_budget},
     CU_TEST_INFO_NULL,
 };
 

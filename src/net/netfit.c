@@ -123,21 +123,31 @@ static double ll_bytes(const netfit_row *r)
     return LL_TOKENS * LL_TOPK * per;
 }
 
+/* The most transfers the rows of one file may ask to time (every plan a
+ * row could be timed with, summed): a fit times each row many times, and
+ * each timing walks every transfer's links. The shipped file asks for
+ * about 77 thousand; a 512-GPU all-to-all alone, 261,632. */
+#define MAX_TRANSFERS ((size_t)1 << 18)
+
 /* A topology and plan for a row, when megasim models it; nic_channels >
- * 0: the channels through each NIC (the row's NCCL_MIN_CTAS). */
-static void prepare(netfit_row *r, double nic_channels, prepared *p)
+ * 0: the channels through each NIC (the row's NCCL_MIN_CTAS). *left: the
+ * transfers the file may still ask for, less this row's. Fails only when
+ * the row would pass that budget; a row megasim does not model gets its
+ * why_not. */
+static int prepare(netfit_row *r, double nic_channels, size_t *left, prepared *p, const char *path,
+                   ms_err *err)
 {
     int dispatch = strcmp(r->op, "dispatch") == 0 || strcmp(r->op, "combine") == 0;
     if (dispatch && !is_ll(r) && strcmp(r->algo, "deepep-normal") != 0) {
         r->why_not = "algorithm not modelled";
-        return;
+        return MS_OK;
     }
     if (dispatch)
-        return; /* predicted from the link rates: see netfit_predict */
+        return MS_OK; /* predicted from the link rates: see netfit_predict */
     coll_op op;
     if (coll_op_parse(r->op, &op)) {
         r->why_not = "op not modelled";
-        return;
+        return MS_OK;
     }
     topo_spec ts = {.gpus = r->gpus,
                     .domain_size = r->gpus_per_node,
@@ -150,10 +160,10 @@ static void prepare(netfit_row *r, double nic_channels, prepared *p)
                     .nic_bw_Bps = isnan(r->nic_Bps) ? r->chip->scale_out_bw_Bps : r->nic_Bps,
                     .nic_latency_s = 0,
                     .sites = 1};
-    ms_err err = {0};
-    if (topo_build(&ts, &p->t, &err)) {
+    ms_err ignored = {0};
+    if (topo_build(&ts, &p->t, &ignored)) {
         r->why_not = "topology not buildable";
-        return;
+        return MS_OK;
     }
     p->spec = (coll_spec){.op = op,
                           .algo = op == COLL_ALLTOALL ? COLL_DIRECT : COLL_RING,
@@ -168,30 +178,44 @@ static void prepare(netfit_row *r, double nic_channels, prepared *p)
         p->choose = 1;
     else if (strcmp(r->algo, "ring") != 0) {
         r->why_not = "algorithm not modelled";
-        return;
+        return MS_OK;
     }
-    /* Built and routed once: a fit times each row many times. */
+    if (p->choose ? coll_choice_build(p->t, &p->spec, r->nvls, &p->among, &ignored)
+                  : coll_plan_build(p->t, &p->spec, &p->plan, &ignored)) {
+        r->why_not = "collective not buildable";
+        return MS_OK;
+    }
+    size_t nx = 0;
+    if (p->choose)
+        for (size_t k = 0; k < p->among.n; k++)
+            nx += p->among.plan[k].nx;
+    else
+        nx = p->plan.nx;
+    if (nx > *left)
+        return ms_errf(err, MS_EINVAL,
+                       "%s:%d: the collectives up to this %s of %lld GPUs ask for %zu transfers "
+                       "to be timed, more than the %zu megasim times for one file (a fit times "
+                       "each row many times): drop or shrink the largest collectives",
+                       path, r->line, r->op, (long long)r->gpus, MAX_TRANSFERS - *left + nx,
+                       MAX_TRANSFERS);
+    *left -= nx;
+    /* Routed once: a fit times each row many times. */
+    if (p->choose ? coll_choice_route(p->t, &p->among, &ignored)
+                  : coll_plan_route(p->t, &p->plan, &ignored)) {
+        r->why_not = "out of memory";
+        return MS_OK;
+    }
     if (p->choose) {
         coll_result res;
         coll_algo algo;
         coll_params cp = COLL_PARAMS_IDEAL;
-        if (coll_choice_build(p->t, &p->spec, r->nvls, &p->among, &err) ||
-            coll_choice_time(p->t, &p->among, &cp, &algo, &res, &err)) {
+        if (coll_choice_time(p->t, &p->among, &cp, &algo, &res, &ignored)) {
             r->why_not = "collective not buildable";
-            return;
+            return MS_OK;
         }
-        if (coll_choice_route(p->t, &p->among, &err)) {
-            r->why_not = "out of memory";
-            return;
-        }
-    } else if (coll_plan_build(p->t, &p->spec, &p->plan, &err)) {
-        r->why_not = "collective not buildable";
-        return;
-    } else if (coll_plan_route(p->t, &p->plan, &err)) {
-        r->why_not = "out of memory";
-        return;
     }
     p->ok = 1;
+    return MS_OK;
 }
 
 /* Whether a note says "degraded", in any case. */
@@ -225,7 +249,7 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
             rc = ms_errf(err, MS_EPARSE, "%s:1: missing column '%s'", path, need[i]);
             goto out;
         }
-    size_t n = csvtab_nrows(nf->csv);
+    size_t n = csvtab_nrows(nf->csv), left = MAX_TRANSFERS;
     nf->rows = calloc(n + 1, sizeof *nf->rows);
     nf->prep = calloc(n + 1, sizeof *nf->prep);
     if (!nf->rows || !nf->prep) {
@@ -235,6 +259,7 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
     for (size_t i = 0; i < n; i++) {
         netfit_row *r = &nf->rows[i];
         const csvtab *t = nf->csv;
+        nf->n = i + 1; /* what netfit_free frees, should this row fail */
         r->line = csvtab_row_line(t, i);
         const char *name = csvtab_field(t, i, (size_t)col[0]);
         r->chip = name ? chip_db_find(db, name) : NULL;
@@ -284,10 +309,11 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
             r->why_not = "its source reports the cluster as degraded";
         else if (r->busbw_Bps <= 0 && r->bytes > 0)
             r->why_not = "measured bandwidth rounds to 0 at this size";
-        else /* NCCL_MIN_CTAS=N runs N channels over the node's NICs (one
-              * per GPU here) instead of NCCL's default. */
-            prepare(r, note_setting(note, "NCCL_MIN_CTAS") / (double)r->gpus_per_node,
-                    &nf->prep[i]);
+        /* NCCL_MIN_CTAS=N runs N channels over the node's NICs (one per
+         * GPU here) instead of NCCL's default. */
+        else if ((rc = prepare(r, note_setting(note, "NCCL_MIN_CTAS") / (double)r->gpus_per_node,
+                               &left, &nf->prep[i], path, err)))
+            goto out;
         /* Fitted: nccl-tests ring curves, DeepEP's normal kernels (whose
          * bottleneck bandwidth is the NIC's, or NVLink's within a node),
          * default or NVLS all-reduce tables from 1 GiB up, and the default
@@ -303,7 +329,6 @@ int netfit_load(const char *path, const chip_db *db, netfit **out, ms_err *err)
         r->fit = (!r->why_not && !isnan(r->bytes) &&
                   (strcmp(r->algo, "ring") == 0 || big_ar || nvls_run)) ||
                  strcmp(r->algo, "deepep-normal") == 0 || is_ll(r);
-        nf->n = i + 1;
     }
     /* One fit row in five of each curve (chip, gpus, op) held out. */
     for (size_t i = 0; i < nf->n; i++) {
