@@ -1,17 +1,42 @@
 /* fuzz_fdb: the failure database (hwdb/failures.csv): the input as the
  * file; when it loads, its rates scaled to 1,024 GPUs drive one short run
- * with failures (src/train/goodput). */
+ * with failures (src/train/goodput). The same input as a published
+ * breakdown of interruptions (src/train/fpub), grouped against the
+ * shipped rates when it loads. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "fz.h"
 #include "train/fdb.h"
+#include "train/fpub.h"
 #include "train/goodput.h"
+
+static const fdb *shipped(void)
+{
+    static fdb *db;
+    ms_err err = {0};
+    if (!db && fdb_load(fz_src("hwdb/failures.csv"), &db, &err)) {
+        fprintf(stderr, "fuzz_fdb: %s\n", err.msg);
+        abort();
+    }
+    return db;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
     const char *path = fz_file(data, n, "csv");
     ms_err err = {0};
+    fpub *pub = NULL;
+    if (fpub_load(path, &pub, &err) == MS_OK) {
+        double predicted[GOODPUT_MAX_KINDS] = {1, 2, 3};
+        fpub_group g[8];
+        size_t ng;
+        if (fpub_compare(pub, shipped(), predicted, g, 8, &ng, &err) == MS_OK)
+            (void)fpub_total(pub);
+    }
+    fpub_free(pub);
     fdb *db = NULL;
     if (fdb_load(path, &db, &err) == MS_OK) {
         goodput_cfg c = {.work_s = 86400,

@@ -4,12 +4,18 @@
  * mean ETTR against first-order arithmetic; the stop of a part with and
  * without a hot spare; Young's and Daly's intervals by hand; the same
  * failures for the same seed; bad configurations and a run that cannot
- * end. */
+ * end; a published breakdown of interruptions grouped against the
+ * failure rates, by hand, and its bad files. */
 #include <CUnit/Basic.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test_assert.h"
+#include "train/fdb.h"
+#include "train/fpub.h"
 #include "train/goodput.h"
 
 static goodput_cfg base(void)
@@ -208,6 +214,124 @@ static void test_bad(void)
     MS_ASSERT_STR_HAS(err.msg, "the run does not end");
 }
 
+/* text into a new temporary file; its path in path (a mkstemp template) */
+static void write_tmp(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char rates_csv[] =
+    "component,per,failures_per_1000_per_day,needs_spare,surfaces,measured_on,estimated,source\n"
+    "gpu,gpu,0.5,yes,error,a,,s\n"
+    "link,link,0.02,no,error,b,,s\n"
+    "switch,switch,0.02,yes,error,c,,s\n"
+    "host,node,0.1,yes,error,d,,s\n";
+
+/* Rows naming the same components form one group (case and spaces
+ * aside), in the order the file first names them; a component no row
+ * names stands alone with no published figure; blank rows are the
+ * not-modelled group, last. Sums by hand. */
+static void test_published_groups(void)
+{
+    char rates[] = "/tmp/megasim_test_fdbXXXXXX", pubp[] = "/tmp/megasim_test_fpubXXXXXX";
+    write_tmp(rates, rates_csv);
+    write_tmp(pubp, "category,interruptions,components,source\n"
+                    "faulty GPU,148,gpu,t\n"
+                    "switch/cable,35,link+switch,t\n"
+                    "software,54,,t\n"
+                    "HBM,72,GPU,t\n"
+                    "NIC,7, switch + link ,t\n"
+                    "CPU,2,,t\n");
+    fdb *db = NULL;
+    fpub *pub = NULL;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(fdb_load(rates, &db, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(fpub_load(pubp, &pub, &err), MS_OK);
+    double predicted[] = {400, 10, 2, 30};
+    fpub_group g[8];
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(fpub_compare(pub, db, predicted, g, 8, &n, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 4);
+    CU_ASSERT_STRING_EQUAL(g[0].components, "gpu");
+    MS_ASSERT_WITHIN(g[0].published, 220, 0);
+    MS_ASSERT_WITHIN(g[0].predicted, 400, 0);
+    CU_ASSERT_STRING_EQUAL(g[0].categories, "faulty GPU 148, HBM 72");
+    CU_ASSERT_STRING_EQUAL(g[1].components, "link + switch");
+    MS_ASSERT_WITHIN(g[1].published, 42, 0);
+    MS_ASSERT_WITHIN(g[1].predicted, 12, 0);
+    CU_ASSERT_STRING_EQUAL(g[2].components, "host");
+    CU_ASSERT(isnan(g[2].published) && g[2].modelled);
+    MS_ASSERT_WITHIN(g[2].predicted, 30, 0);
+    CU_ASSERT_STRING_EQUAL(g[3].components, "not modelled");
+    CU_ASSERT(!g[3].modelled && isnan(g[3].predicted));
+    MS_ASSERT_WITHIN(g[3].published, 56, 0);
+    CU_ASSERT_STRING_EQUAL(g[3].categories, "software 54, CPU 2");
+    MS_ASSERT_WITHIN(fpub_total(pub), 318, 0);
+    /* too few slots: an error, not a short table */
+    CU_ASSERT_EQUAL(fpub_compare(pub, db, predicted, g, 3, &n, &err), MS_EINVAL);
+    fpub_free(pub);
+    fdb_free(db);
+    remove(rates);
+    remove(pubp);
+}
+
+/* Each bad file: one message naming the file's line and column. */
+static void test_published_bad(void)
+{
+    static const struct {
+        const char *text, *want;
+        int at_compare; /* found when grouped against the rates, not on loading */
+    } bad[] = {
+        {"category,interruptions,source\nx,1,t\n", "missing column 'components'", 0},
+        {"category,interruptions,components,source,extra\nx,1,gpu,t,1\n", "unknown column 'extra'",
+         0},
+        {"category,interruptions,components,source\n", "no rows", 0},
+        {"category,interruptions,components,source\nx,-1,gpu,t\n", ":2: column 'interruptions'", 0},
+        {"category,interruptions,components,source\nx,lots,gpu,t\n", ":2: column 'interruptions'",
+         0},
+        {"category,interruptions,components,source\n,1,gpu,t\n", ":2: column 'category'", 0},
+        {"category,interruptions,components,source\nx,1,gpu,\n", ":2: column 'source'", 0},
+        {"category,interruptions,components,source\nx,1,gpu,t\ny,1,tpu,t\n",
+         ":3: column 'components' of 'y': 'tpu' is not a component", 1},
+        {"category,interruptions,components,source\nx,1,gpu+,t\n", ":2: column 'components'", 1},
+        {"category,interruptions,components,source\nx,1,link,t\ny,2,link+switch,t\n",
+         ":3: column 'components' of 'y': 'link' is already compared in another group (line 2)", 1},
+    };
+    char rates[] = "/tmp/megasim_test_fdbXXXXXX";
+    write_tmp(rates, rates_csv);
+    fdb *db = NULL;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(fdb_load(rates, &db, &err), MS_OK);
+    double predicted[4] = {0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char pubp[] = "/tmp/megasim_test_fpubXXXXXX";
+        write_tmp(pubp, bad[i].text);
+        fpub *pub = NULL;
+        fpub_group g[8];
+        size_t n;
+        err = (ms_err){0};
+        int rc = fpub_load(pubp, &pub, &err);
+        if (bad[i].at_compare) {
+            CU_ASSERT_EQUAL(rc, MS_OK);
+            if (!rc)
+                rc = fpub_compare(pub, db, predicted, g, 8, &n, &err);
+        }
+        CU_ASSERT_NOT_EQUAL(rc, MS_OK);
+        if (!strstr(err.msg, bad[i].want) || !strstr(err.msg, pubp))
+            printf("\n    case %zu: got '%s'\n", i, err.msg);
+        CU_ASSERT(strstr(err.msg, bad[i].want) != NULL && strstr(err.msg, pubp) != NULL);
+        fpub_free(pub);
+        remove(pubp);
+    }
+    fdb_free(db);
+    remove(rates);
+}
+
 static CU_TestInfo tests[] = {
     {"nothing fails: checkpoints alone, by hand", test_nothing_fails},
     {"the wall time splits whole", test_wall_splits_whole},
@@ -217,6 +341,8 @@ static CU_TestInfo tests[] = {
     {"Young's and Daly's intervals", test_young_daly},
     {"the same seed, the same failures", test_seeded},
     {"bad configurations and a run that cannot end", test_bad},
+    {"a published breakdown grouped against the rates", test_published_groups},
+    {"bad published breakdowns", test_published_bad},
     CU_TEST_INFO_NULL,
 };
 

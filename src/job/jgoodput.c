@@ -8,6 +8,7 @@
 #include "job/jplot.h"
 #include "net/topo.h"
 #include "train/fdb.h"
+#include "train/fpub.h"
 #include "train/goodput.h"
 
 /* Detection (--detect-s, --hang-detect-s; the defaults are in jgoodput.h).
@@ -43,6 +44,10 @@ static const double factors[] = {0.25, 0.35, 0.5, 0.7, 1, 1.4, 2, 2.8, 4};
  * own figures then come from all its runs at the interval chosen. */
 #define SEARCH_RUNS 20
 
+/* A published breakdown's groups: one per failure-rate row at most, and
+ * the rows megasim does not model. */
+#define MAX_GROUPS 65
+
 int jgoodput_check(const jgoodput_opts *o, ms_err *err)
 {
     int runs = o->runs != JOPT_NO_INT;
@@ -62,6 +67,10 @@ int jgoodput_check(const jgoodput_opts *o, ms_err *err)
     if (o->scale_plot && !runs)
         return ms_errf(err, MS_EUSAGE,
                        "--goodput-scale-plot goes with --runs N: each size is simulated N times");
+    if (o->published && !runs)
+        return ms_errf(err, MS_EUSAGE,
+                       "--published-interruptions goes with --runs N: megasim's interruptions "
+                       "come from the runs");
     return MS_OK;
 }
 
@@ -144,7 +153,10 @@ static int make_cfg(const jgoodput_opts *o, const jgoodput_run_in *in, const fdb
     /* Without a budget the window bounds the run: work it cannot finish. */
     c->work_s = isnan(in->tokens) ? 1e3 * o->window_days * 86400 : in->tokens / in->tokens_per_s;
     c->window_s = isnan(o->window_days) ? 0 : o->window_days * 86400;
-    for (size_t i = 0; i < fdb_count(db) && c->nkinds < GOODPUT_MAX_KINDS; i++) {
+    if (fdb_count(db) > GOODPUT_MAX_KINDS)
+        return ms_errf(err, MS_EINVAL, "%s: %zu kinds of failure, at most %d are simulated",
+                       fdb_path(db), fdb_count(db), GOODPUT_MAX_KINDS);
+    for (size_t i = 0; i < fdb_count(db); i++) {
         const fdb_row *w = fdb_at(db, i);
         c->kinds[c->nkinds++] = (goodput_kind){.name = w->component,
                                                .rate_per_s = w->per_1000_day / 1000 / 86400 *
@@ -315,6 +327,32 @@ int jgoodput_write_scale_plot(const jenv *env, const char *plot, const jgoodput_
     return jplot_end(&p, 1, s->title, NULL, 0, err);
 }
 
+/* The table interruptions_published: megasim's mean interruptions beside
+ * a published breakdown, group by group, and in all. */
+static int report_published(report *r, const char *shown, const fpub *pub, const fdb *db,
+                            const tally *t, fpub_group *g, size_t *ng, ms_err *err)
+{
+    int rc = fpub_compare(pub, db, t->by_kind, g, MAX_GROUPS, ng, err);
+    if (rc)
+        return rc;
+    char title[4200];
+    snprintf(title, sizeof title, "interruptions beside the published breakdown (%s)", shown);
+    report_table(r, "interruptions_published", title);
+    for (size_t i = 0; i <= *ng; i++) {
+        int all = i == *ng;
+        double pred = all ? t->mean_intr : g[i].predicted;
+        double publ = all ? fpub_total(pub) : g[i].published;
+        report_row(r);
+        report_str(r, "components", "megasim's components", all ? "all" : g[i].components);
+        report_num(r, "predicted", "megasim", pred, "");
+        report_num(r, "published", NULL, publ, "");
+        report_num(r, "rel_error", "error", publ > 0 ? pred / publ - 1 : NAN, "%");
+        report_str(r, "categories", "published rows", all ? "" : g[i].categories);
+    }
+    report_table_end(r);
+    return MS_OK;
+}
+
 int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in *in, report *r,
                  jgoodput_scale *scale, ms_err *err)
 {
@@ -332,8 +370,19 @@ int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in 
     goodput_cfg c;
     tally t = {0};
     int64_t runs = o->runs;
+    fpub *pub = NULL;
+    fpub_group groups[MAX_GROUPS];
+    size_t ngroups = 0;
     if ((rc = fdb_load(found, &db, err)) || (rc = make_cfg(o, in, db, &c, err)))
         goto out;
+    if (o->published) {
+        /* checked against the rates now, before the runs */
+        char pubpath[4096];
+        double zero[64] = {0};
+        if ((rc = fpub_load(jenv_find(env, o->published, pubpath, sizeof pubpath), &pub, err)) ||
+            (rc = fpub_compare(pub, db, zero, groups, MAX_GROUPS, &ngroups, err)))
+            goto out;
+    }
     t.ettr = malloc((size_t)runs * sizeof *t.ettr);
     t.wall = malloc((size_t)runs * sizeof *t.wall);
     t.intr = malloc((size_t)runs * sizeof *t.intr);
@@ -433,6 +482,8 @@ int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in 
         report_str(r, "measured_on", "measured on", w->measured_on);
     }
     report_table_end(r);
+    if (pub && (rc = report_published(r, o->published, pub, db, &t, groups, &ngroups, err)))
+        goto out;
     char ttl[160];
     snprintf(ttl, sizeof ttl,
              "ETTR against the checkpoint interval (the same failures: the first %lld runs)",
@@ -451,6 +502,7 @@ out:
     free(t.ettr);
     free(t.wall);
     free(t.intr);
+    fpub_free(pub);
     fdb_free(db);
     return rc;
 }

@@ -32,6 +32,8 @@ typedef struct jgoodput_opts {
     double straggler_per_day; /* of the whole job; NAN: none */
     double straggler_slowdown, straggler_minutes;
     const char *scale_plot; /* .png or .svg of the ETTR against the cluster's size, or NULL */
+    const char
+        *published; /* a published breakdown of the interruptions (src/train/fpub), or NULL */
 } jgoodput_opts;
 
 /* The rows of a job whose jgoodput_opts sits at byte offset base. */
@@ -167,11 +169,23 @@ typedef struct jgoodput_opts {
          NULL,                                                                                     \
          (base) + offsetof(jgoodput_opts, straggler_minutes),                                      \
          "with --stragglers-per-day: until one is found and removed"},                             \
+        {"goodput-scale-plot",                                                                     \
+         JOPT_STR,                                                                                 \
+         "FILE",                                                                                   \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NAN,                                                                                      \
+         NAN,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jgoodput_opts, scale_plot),                                             \
+         "with --runs: the ETTR from 1,024 to 1,048,576 GPUs, each GPU's share of the job as "     \
+         "here (.png or .svg; also the table goodput_by_scale)"},                                  \
     {                                                                                              \
-        "goodput-scale-plot", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL,                        \
-            (base) + offsetof(jgoodput_opts, scale_plot),                                          \
-            "with --runs: the ETTR from 1,024 to 1,048,576 GPUs, each GPU's share of the job "     \
-            "as here (.png or .svg; also the table goodput_by_scale)"                              \
+        "published-interruptions", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL,                   \
+            (base) + offsetof(jgoodput_opts, published),                                           \
+            "with --runs: a published breakdown of the run's interruptions (CSV: category, "       \
+            "interruptions, components, source) set beside megasim's, group by group (table "      \
+            "interruptions_published)"                                                             \
     }
 
 /* What the run gives the goodput: one step and its checkpoint. */

@@ -151,6 +151,11 @@ void fdb_free(fdb *db)
     free(db);
 }
 
+const char *fdb_path(const fdb *db)
+{
+    return csvtab_path(db->csv);
+}
+
 size_t fdb_count(const fdb *db)
 {
     return db->n;

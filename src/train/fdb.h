@@ -41,6 +41,9 @@ void fdb_free(fdb *db); /* NULL ok */
 size_t fdb_count(const fdb *db);
 const fdb_row *fdb_at(const fdb *db, size_t i); /* borrowed; NULL past the end */
 
+/* The path given to fdb_load. */
+const char *fdb_path(const fdb *db);
+
 /* "gpu", "node", ... */
 const char *fdb_per_name(fdb_per per);
 
