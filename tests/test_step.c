@@ -100,6 +100,39 @@ static void test_stage_flops(void)
     CU_ASSERT(strstr(err.msg, "fp8") && strstr(err.msg, "X"));
 }
 
+/* An attention span (samples of spread lengths, length-weighted) moves
+ * only attention: each query reads (span + 1) / 2 keys instead of
+ * (seq + 1) / 2. tiny_mla's 5 attention blocks (4 layers and the MTP
+ * block) each do 2 x 96 + 2 x 64 = 320 FLOPs a token a key in the
+ * forward: a span of 768 on 256-token sequences adds 256 keys, so
+ * 5 x 256 x 320 x 256 FLOPs; the input gradient adds 2.5 times that. */
+static void test_attention_span_by_hand(void)
+{
+    chip c = test_chip();
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1;
+    tcost_stage base, wide;
+    ms_err err = {0};
+    CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &base, &err) == MS_OK);
+    p.attn_span = 768;
+    CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &wide, &err) == MS_OK);
+    double extra = 5.0 * 256 * 320 * 256;
+    MS_ASSERT_WITHIN(wide.f.flops - base.f.flops, extra, 1e-6);
+    MS_ASSERT_WITHIN(wide.b.flops - base.b.flops, 2.5 * extra, 1e-6);
+    MS_ASSERT_WITHIN(wide.w.flops, base.w.flops, 0);
+    CU_ASSERT(wide.f.by_kind_s[TCOST_GEMM] == base.f.by_kind_s[TCOST_GEMM]);
+    /* (its time need not grow: at 256 tokens this attention is bound by its bytes) */
+    CU_ASSERT(wide.f.by_kind_s[TCOST_ATTENTION] >= base.f.by_kind_s[TCOST_ATTENTION]);
+    /* the span as the sequence: nothing moves */
+    p.attn_span = 256;
+    CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &wide, &err) == MS_OK);
+    MS_ASSERT_WITHIN(wide.f.flops, base.f.flops, 0);
+    /* a span below a token is refused by the plan */
+    p.attn_span = 0.5;
+    CU_ASSERT(plan_check(&p, &tiny, &err) == MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "attention_span") != NULL);
+}
+
 /* HBM bytes of FP8 quantization for one GEMM as tcost.h states the rules:
  * x cast BF16 -> FP8 (2 + q bytes an element, q = 1 + 4/128 with the
  * scale), the output gradient cast in both layouts (2 + 2q) or, where it
@@ -577,6 +610,7 @@ static void test_lower_bound(void)
 }
 
 static CU_TestInfo tests[] = {
+    {"an attention span, by hand", test_attention_span_by_hand},
     {"a cluster's smaller domains decide the expert fanout", test_domain_override},
     {"materialized attention by hand", test_materialized_attention_by_hand},
     {"software stacks: recompute, TP and DP overlap", test_stack_overlaps},

@@ -410,14 +410,15 @@ typedef struct train_fig {
     double step_s, energy_J, usd_per_gpu_hour, state_B_per_gpu;
 } train_fig;
 
-static int run_train(ctx *x, const char *what, const char *model, int64_t seq, int64_t global_batch,
-                     train_fig *f, ms_err *err)
+static int run_train(ctx *x, const char *what, const char *model, int64_t seq, double span,
+                     int64_t global_batch, train_fig *f, ms_err *err)
 {
     const jrl_job *j = x->j;
     args a = {.n = 0};
     common(x, &a, model, j->chip, j->price_per_gpu_hour);
     add(&a, "--gpus", fmt(&a, "%.0f", (double)x->train_gpus));
     add(&a, "--seq", fmt(&a, "%.0f", (double)seq));
+    add(&a, "--attention-span", fmt(&a, "%.17g", span));
     add(&a, "--global-batch", fmt(&a, "%.0f", (double)global_batch));
     const struct {
         const char *name, *v;
@@ -473,26 +474,26 @@ typedef struct stretch {
     char out_len[256];
     jrl_phases ph;
     double tail_s, mean_out, mean_sample, samples, out_tokens;
-    double energy_J; /* the runs' energy for one step, idle GPUs not counted */
+    double scored_len; /* the length scoring and the update run at (see length_weighted) */
+    double energy_J;   /* the runs' energy for one step, idle GPUs not counted */
     double roll_energy_J, update_energy_J; /* of it: the rollout's, the update's */
     double rollout_wait_gpu_s; /* GPU-seconds of rollout instances done before the slowest */
     double usd_per_gpu_hour, roll_usd_per_gpu_hour; /* the training pool's, the rollout pool's */
 } stretch;
 
 /* A forward over every sample of model on the scoring pool: a prefill of
- * each sample (its prompt and answer, at the batch's mean length), the
- * samples dealt evenly to instances of the rollout layout; one instance
+ * n samples of seq tokens (the step's samples at their length-weighted
+ * length), dealt evenly to instances of the rollout layout; one instance
  * with the largest share is simulated (the samples are all alike). */
-static int forward(ctx *x, const char *what, const char *model, int64_t seq, stretch *s,
+static int forward(ctx *x, const char *what, const char *model, int64_t seq, int64_t n, stretch *s,
                    double *fwd_s, ms_err *err)
 {
-    const jrl_job *j = x->j;
     char in[64];
     snprintf(in, sizeof in, "fixed:%lld", (long long)seq);
-    int64_t n = j->prompts_per_step * j->samples_per_prompt, I = x->train_gpus / x->inst_gpus;
+    int64_t I = x->train_gpus / x->inst_gpus;
     serve_fig f;
     int rc = run_serve(x, what, model, x->c, x->inst_gpus, in, "fixed:1", (n + I - 1) / I, 1,
-                       j->seed, NULL, &f, err);
+                       x->j->seed, NULL, &f, err);
     if (!rc) {
         *fwd_s += f.makespan_s;
         s->energy_J += f.energy_J * (double)I;
@@ -550,29 +551,76 @@ static int rollout(ctx *x, int64_t index, stretch *s, serve_fig *roll, ms_err *e
     return rc;
 }
 
+/* E[L^2] / E[L]^2 for L a prompt and its answer, drawn independently from
+ * in_spec and out_spec: how much more attention a batch of these samples
+ * does than samples all of its mean length would (attention grows with
+ * each sample's length squared). 1 for fixed lengths. */
+static int length_dispersion(const jenv *env, const char *in_spec, const char *out_spec, double *r,
+                             ms_err *err)
+{
+    char dir[4096];
+    dist in = {0}, out = {0};
+    int rc = jenv_path(env, "workloads", dir, sizeof dir, err);
+    if (!rc)
+        rc = dist_parse(in_spec, "--input-len", dir, &in, err);
+    if (!rc)
+        rc = dist_parse(out_spec, "--output-len", dir, &out, err);
+    if (!rc) {
+        double mi = dist_mean(&in), mo = dist_mean(&out);
+        double m = mi + mo;
+        *r = (dist_mean_square(&in) + 2 * mi * mo + dist_mean_square(&out)) / (m * m);
+    }
+    dist_free(&in);
+    dist_free(&out);
+    return rc;
+}
+
+/* Scoring runs its samples at one length, as sequences of the step's
+ * tokens: the length-weighted mean E[L^2] / E[L] (the realised mean
+ * times the dispersion), with as many sequences as keep the tokens,
+ * n mean / length. The linear work (GEMMs, the weights' traffic) follows
+ * the tokens and the attention the sum of squared lengths, each as the
+ * spread batch has them. (The update keeps its samples and their mean
+ * length, for its batch to divide as the plan needs, and takes the
+ * length-weighted mean as its attention span.) */
+static void length_weighted(double mean, double dispersion, int64_t n, int64_t *len,
+                            int64_t *n_at_len)
+{
+    *len = (int64_t)ceil(mean * dispersion);
+    double k = floor((double)n * mean / (double)*len + 0.5);
+    *n_at_len = k >= 1 ? (int64_t)k : 1;
+}
+
 static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
 {
     const jrl_job *j = x->j;
     int64_t P = j->prompts_per_step, G = j->samples_per_prompt;
     serve_fig roll = {0};
+    double disp = 1;
     int rc = rollout(x, index, s, &roll, err);
-    int64_t seq = (int64_t)ceil(s->mean_sample);
+    if (!rc)
+        rc = length_dispersion(x->env, j->input_len, s->out_len, &disp, err);
+    int64_t seq = 1, n = 1;
+    if (!rc) {
+        length_weighted(s->mean_sample, disp, P * G, &seq, &n);
+        s->scored_len = s->mean_sample * disp;
+    }
     /* Scoring, on the training pool (or every GPU, colocated). */
     if (!rc && j->reference == 0)
-        rc = forward(x, "reference forward", j->model, seq, s, &s->ph.score_s, err);
+        rc = forward(x, "reference forward", j->model, seq, n, s, &s->ph.score_s, err);
     if (!rc && j->reward == 1)
         rc = forward(x, "reward-model forward", j->reward_model ? j->reward_model : j->model, seq,
-                     s, &s->ph.score_s, err);
+                     n, s, &s->ph.score_s, err);
     const char *critic = j->critic_model ? j->critic_model : j->model;
     if (!rc && j->algorithm == JRL_PPO)
-        rc = forward(x, "critic forward", critic, seq, s, &s->ph.score_s, err);
+        rc = forward(x, "critic forward", critic, seq, n, s, &s->ph.score_s, err);
     /* The update: U optimizer steps of P G / U samples. */
     train_fig t = {0}, tc = {0};
-    int64_t batch = P * G / j->updates_per_step;
+    int64_t batch = P * G / j->updates_per_step, mean_seq = (int64_t)ceil(s->mean_sample);
     if (!rc)
-        rc = run_train(x, "policy update", j->model, seq, batch, &t, err);
+        rc = run_train(x, "policy update", j->model, mean_seq, s->scored_len, batch, &t, err);
     if (!rc && j->algorithm == JRL_PPO)
-        rc = run_train(x, "critic update", critic, seq, batch, &tc, err);
+        rc = run_train(x, "critic update", critic, mean_seq, s->scored_len, batch, &tc, err);
     if (rc)
         return rc;
     double U = (double)j->updates_per_step;
@@ -870,6 +918,8 @@ static void report_loop(report *r, const jrl_job *j, const ctx *x, const stretch
         report_int(r, "steps", "steps", s[k].steps, "");
         report_str(r, "output_len", "answer lengths", s[k].out_len);
         report_num(r, "mean_output_tokens", "mean answer", s[k].mean_out, "tokens");
+        report_num(r, "attention_span_tokens", "attention spans (length-weighted)", s[k].scored_len,
+                   "tokens");
         report_num(r, "rollout_s", "rollout", s[k].ph.rollout_s, "s");
         report_num(r, "tail_s", "tail", s[k].tail_s, "s");
         report_num(r, "score_s", "scoring", s[k].ph.score_s, "s");

@@ -37,6 +37,9 @@ static const jopt rows[] = {
     {"zero", JOPT_INT, "N", NULL, "1", 0, 3, NULL, T(zero),
      "ZeRO stage over the data-parallel group"},
     {"seq", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, T(seq), "tokens per sequence"},
+    {"attention-span", JOPT_POS, "N", "tokens", NULL, 1, 1e9, NULL, T(attention_span),
+     "the tokens each sequence's attention spans, length-weighted (E[L^2] / E[L] over samples "
+     "of lengths L) where samples vary in length or documents are packed (default: --seq)"},
     {"global-batch", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, T(global_batch),
      "sequences per step"},
     {"micro-batch", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, T(micro_batch),
@@ -159,6 +162,7 @@ static int plan_of(const jtrain_job *j, plan *p, step_config *cfg, ms_err *err)
                 .cp = j->cp,
                 .zero = (int)j->zero,
                 .seq_len = j->seq,
+                .attn_span = isnan(j->attention_span) ? 0 : j->attention_span,
                 .global_batch = j->global_batch,
                 .micro_batch = j->micro_batch,
                 .recipe = j->precision};
@@ -477,6 +481,8 @@ static void report_plan(report *r, const plan *p, const step_config *cfg)
     report_int(r, "cp", "context parallel", p->cp, "");
     report_int(r, "zero", "ZeRO stage", p->zero, "");
     report_int(r, "seq", "tokens per sequence", p->seq_len, "");
+    if (p->attn_span > 0)
+        report_num(r, "attention_span", "attention spans, length-weighted", p->attn_span, "tokens");
     report_int(r, "global_batch", "sequences per step", p->global_batch, "");
     report_int(r, "micro_batch", "sequences per micro-batch", p->micro_batch, "");
     report_str(r, "precision", NULL, p->recipe);

@@ -29,6 +29,7 @@ typedef struct jtrain_job {
     double tokens, price_per_gpu_hour; /* NAN: none */
     int64_t power_steps, checkpoint_every;
     double checkpoint_GBps, power_resolution_s;
+    double attention_span;            /* tokens, length-weighted; NAN: the sequence */
     double band_low_hz, band_high_hz; /* the grid's band of the spectrum */
     double ramp_limit_MW_per_s;       /* NAN: none */
     double band_limit;                /* most AC energy allowed in the band; NAN: none */

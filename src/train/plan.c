@@ -24,6 +24,11 @@ int plan_check(const plan *p, const model *m, ms_err *err)
         (rc = positive("global_batch", p->global_batch, err)) ||
         (rc = positive("micro_batch", p->micro_batch, err)))
         return rc;
+    if (!(p->attn_span == 0 || (p->attn_span >= 1 && p->attn_span <= 1e9)))
+        return ms_errf(err, MS_EINVAL,
+                       "field 'attention_span': expected tokens from 1 to 1e9 (0: the sequence), "
+                       "got %g",
+                       p->attn_span);
     int64_t prod = p->tp * p->pp * p->cp * p->dp;
     if (prod != p->gpus)
         return ms_errf(

@@ -23,6 +23,8 @@ typedef struct plan {
     int64_t tp, pp, vpp, dp, ep, cp;
     int zero;             /* ZeRO stage 0-3, over the data-parallel group */
     int64_t seq_len;      /* tokens per sequence */
+    double attn_span;     /* tokens attention spans, length-weighted (E[L^2] / E[L] of samples
+                             of lengths L): causal attention reads half on average; 0: seq_len */
     int64_t global_batch; /* sequences per step */
     int64_t micro_batch;  /* sequences per micro-batch */
     const char *recipe;   /* "bf16" or "fp8": see model_recipe_find */

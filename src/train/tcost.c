@@ -354,7 +354,7 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
     shape s = {
         .T = (double)(p->micro_batch * p->seq_len) / (double)p->cp,
         .tp = (double)p->tp,
-        .keys = ((double)p->seq_len + 1) / 2,
+        .keys = ((p->attn_span > 0 ? p->attn_span : (double)p->seq_len) + 1) / 2,
         .load = moe_load,
         .epr = m->num_experts > 0 ? (double)m->num_experts / (double)p->ep : 1,
         .gp = gp,
