@@ -231,7 +231,33 @@ static void test_put_field_round_trip(void)
     }
 }
 
+/* A header mapped to its columns in any order; a missing or an unknown
+ * column named with line 1 and the hint. */
+static void test_map_cols(void)
+{
+    static const char *const cols[] = {"a", "b", "c"};
+    size_t map[3];
+    int rc;
+    ms_err err = {0};
+    csvtab *t = read_text("c,a,b\n1,2,3\n", &rc, &err);
+    CU_ASSERT_FATAL(t != NULL);
+    CU_ASSERT_EQUAL(csvtab_map_cols(t, cols, 3, map, "see X", &err), MS_OK);
+    CU_ASSERT(map[0] == 1 && map[1] == 2 && map[2] == 0);
+    csvtab_free(t);
+    t = read_text("a,b\n1,2\n", &rc, &err);
+    CU_ASSERT_FATAL(t != NULL);
+    CU_ASSERT_EQUAL(csvtab_map_cols(t, cols, 3, map, "see X", &err), MS_EPARSE);
+    CU_ASSERT(strstr(err.msg, ":1: missing column 'c' in the header; see X") != NULL);
+    csvtab_free(t);
+    t = read_text("a,b,c,d\n1,2,3,4\n", &rc, &err);
+    CU_ASSERT_FATAL(t != NULL);
+    CU_ASSERT_EQUAL(csvtab_map_cols(t, cols, 3, map, "see X", &err), MS_EPARSE);
+    CU_ASSERT(strstr(err.msg, ":1: unknown column 'd' (field 4); see X") != NULL);
+    csvtab_free(t);
+}
+
 static CU_TestInfo tests[] = {
+    {"a header mapped to its columns", test_map_cols},
     {"quoted fields, blank lines, a short row", test_fields},
     {"malformed and empty files name file and line", test_bad_files},
     {"csvtab_put_field round-trips", test_put_field_round_trip},

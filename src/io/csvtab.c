@@ -204,6 +204,27 @@ int csvtab_find_col(const csvtab *t, const char *name)
     return -1;
 }
 
+int csvtab_map_cols(const csvtab *t, const char *const *cols, size_t n, size_t *map,
+                    const char *hint, ms_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = csvtab_find_col(t, cols[i]);
+        if (c < 0)
+            return ms_errf(err, MS_EPARSE, "%s:1: missing column '%s' in the header; %s", t->path,
+                           cols[i], hint);
+        map[i] = (size_t)c;
+    }
+    for (size_t c = 0; c < csvtab_ncols(t); c++) {
+        size_t i = 0;
+        while (i < n && strcmp(cols[i], csvtab_colname(t, c)) != 0)
+            i++;
+        if (i == n)
+            return ms_errf(err, MS_EPARSE, "%s:1: unknown column '%s' (field %zu); %s", t->path,
+                           csvtab_colname(t, c), c + 1, hint);
+    }
+    return MS_OK;
+}
+
 size_t csvtab_nrows(const csvtab *t)
 {
     return t->nrows - 1;

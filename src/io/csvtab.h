@@ -30,6 +30,13 @@ const char *csvtab_colname(const csvtab *t, size_t col);
 /* Index of the header field named name (exact match), or -1. */
 int csvtab_find_col(const csvtab *t, const char *name);
 
+/* The header of a file whose columns are exactly cols[0..n) in any
+ * order: map[i] receives the field of cols[i]. Fails with MS_EPARSE
+ * naming the file's line 1: a missing column, or one not in cols; hint
+ * ends each message ("see hwdb/README.md"). */
+int csvtab_map_cols(const csvtab *t, const char *const *cols, size_t n, size_t *map,
+                    const char *hint, ms_err *err);
+
 size_t csvtab_nrows(const csvtab *t); /* data rows, header excluded */
 size_t csvtab_row_nfields(const csvtab *t, size_t row);
 int csvtab_row_line(const csvtab *t, size_t row); /* 1-based file line */

@@ -30,29 +30,6 @@ const char *fdb_per_name(fdb_per per)
     return per >= 0 && per < FDB_PERS ? pers[per] : "?";
 }
 
-static int map_header(const csvtab *t, size_t *map, ms_err *err)
-{
-    const char *path = csvtab_path(t);
-    for (int i = 0; i < NCOLS; i++) {
-        int c = csvtab_find_col(t, cols[i]);
-        if (c < 0)
-            return ms_errf(err, MS_EPARSE, "%s:1: missing column '%s' in the header", path,
-                           cols[i]);
-        map[i] = (size_t)c;
-    }
-    if (csvtab_ncols(t) != NCOLS)
-        for (size_t c = 0; c < csvtab_ncols(t); c++) {
-            int known = 0;
-            for (int i = 0; i < NCOLS; i++)
-                known |= strcmp(cols[i], csvtab_colname(t, c)) == 0;
-            if (!known)
-                return ms_errf(err, MS_EPARSE,
-                               "%s:1: unknown column '%s' (field %zu); see hwdb/README.md", path,
-                               csvtab_colname(t, c), c + 1);
-        }
-    return MS_OK;
-}
-
 /* Row r into *w, its fields checked. */
 static int read_row(const csvtab *t, const size_t *map, size_t r, fdb_row *w, ms_err *err)
 {
@@ -119,7 +96,7 @@ int fdb_load(const char *path, fdb **out, ms_err *err)
     size_t map[NCOLS];
     int rc = csvtab_read(path, &db->csv, err);
     if (!rc)
-        rc = map_header(db->csv, map, err);
+        rc = csvtab_map_cols(db->csv, cols, NCOLS, map, "see hwdb/README.md", err);
     size_t n = rc ? 0 : csvtab_nrows(db->csv);
     if (!rc && n == 0)
         rc = ms_errf(err, MS_EINVAL, "%s: no rows: at least one kind of failure is needed", path);

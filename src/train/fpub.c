@@ -35,26 +35,10 @@ static int read_rows(fpub *p, ms_err *err)
     const csvtab *t = p->csv;
     const char *path = csvtab_path(t);
     size_t map[NCOLS];
-    for (int i = 0; i < NCOLS; i++) {
-        int c = csvtab_find_col(t, cols[i]);
-        if (c < 0)
-            return ms_errf(err, MS_EPARSE,
-                           "%s:1: missing column '%s' (expected category, interruptions, "
-                           "components, source)",
-                           path, cols[i]);
-        map[i] = (size_t)c;
-    }
-    if (csvtab_ncols(t) != NCOLS)
-        for (size_t c = 0; c < csvtab_ncols(t); c++) {
-            int known = 0;
-            for (int i = 0; i < NCOLS; i++)
-                known |= strcmp(cols[i], csvtab_colname(t, c)) == 0;
-            if (!known)
-                return ms_errf(err, MS_EPARSE,
-                               "%s:1: unknown column '%s' (expected category, interruptions, "
-                               "components, source)",
-                               path, csvtab_colname(t, c));
-        }
+    int rc = csvtab_map_cols(t, cols, NCOLS, map,
+                             "expected category, interruptions, components, source", err);
+    if (rc)
+        return rc;
     size_t n = csvtab_nrows(t);
     if (n == 0)
         return ms_errf(err, MS_EINVAL, "%s: no rows: at least one published category is needed",
