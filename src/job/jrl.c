@@ -474,7 +474,8 @@ typedef struct stretch {
     char out_len[256];
     jrl_phases ph;
     double tail_s, mean_out, mean_sample, samples, out_tokens;
-    double scored_len; /* the length scoring and the update run at (see length_weighted) */
+    double scored_len; /* the samples' length-weighted mean: scoring's length, the update's
+                          attention span (see length_weighted) */
     double energy_J;   /* the runs' energy for one step, idle GPUs not counted */
     double roll_energy_J, update_energy_J; /* of it: the rollout's, the update's */
     double rollout_wait_gpu_s; /* GPU-seconds of rollout instances done before the slowest */
