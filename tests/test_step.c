@@ -127,6 +127,17 @@ static void test_attention_span_by_hand(void)
     p.attn_span = 256;
     CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &wide, &err) == MS_OK);
     MS_ASSERT_WITHIN(wide.f.flops, base.f.flops, 0);
+    /* 2021 Megatron's materialized attention writes a score for every key
+     * of the span too: GPT-2's scores over a span of 1,024 on 512-token
+     * sequences take about twice the time (its Q, K, V reads do not grow) */
+    plan q = small_plan();
+    q.gpus = 1, q.pp = 1, q.dp = 1, q.ep = 1, q.global_batch = 1, q.seq_len = 512;
+    q.stack = "megatron-2021";
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &q, 0, 1, 1, &base, &err) == MS_OK);
+    q.attn_span = 1024;
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, NULL, &q, 0, 1, 1, &wide, &err) == MS_OK);
+    double ratio = wide.f.by_kind_s[TCOST_ATTENTION] / base.f.by_kind_s[TCOST_ATTENTION];
+    CU_ASSERT(ratio > 1.8 && ratio <= 2);
     /* a span below a token is refused by the plan */
     p.attn_span = 0.5;
     CU_ASSERT(plan_check(&p, &tiny, &err) == MS_EINVAL);

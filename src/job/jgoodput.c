@@ -378,7 +378,7 @@ int jgoodput_run(const jgoodput_opts *o, const jenv *env, const jgoodput_run_in 
     if (o->published) {
         /* checked against the rates now, before the runs */
         char pubpath[4096];
-        double zero[64] = {0};
+        double zero[GOODPUT_MAX_KINDS] = {0}; /* make_cfg has refused more kinds */
         if ((rc = fpub_load(jenv_find(env, o->published, pubpath, sizeof pubpath), &pub, err)) ||
             (rc = fpub_compare(pub, db, zero, groups, MAX_GROUPS, &ngroups, err)))
             goto out;

@@ -577,17 +577,16 @@ static int length_dispersion(const jenv *env, const char *in_spec, const char *o
 }
 
 /* Scoring runs its samples at one length, as sequences of the step's
- * tokens: the length-weighted mean E[L^2] / E[L] (the realised mean
+ * tokens: the length-weighted mean span = E[L^2] / E[L] (the realised mean
  * times the dispersion), with as many sequences as keep the tokens,
- * n mean / length. The linear work (GEMMs, the weights' traffic) follows
+ * n mean / span. The linear work (GEMMs, the weights' traffic) follows
  * the tokens and the attention the sum of squared lengths, each as the
  * spread batch has them. (The update keeps its samples and their mean
- * length, for its batch to divide as the plan needs, and takes the
- * length-weighted mean as its attention span.) */
-static void length_weighted(double mean, double dispersion, int64_t n, int64_t *len,
-                            int64_t *n_at_len)
+ * length, for its batch to divide as the plan needs, and takes the span
+ * as its attention span.) */
+static void length_weighted(double mean, double span, int64_t n, int64_t *len, int64_t *n_at_len)
 {
-    *len = (int64_t)ceil(mean * dispersion);
+    *len = (int64_t)ceil(span);
     double k = floor((double)n * mean / (double)*len + 0.5);
     *n_at_len = k >= 1 ? (int64_t)k : 1;
 }
@@ -603,8 +602,8 @@ static int run_stretch(ctx *x, int64_t index, stretch *s, ms_err *err)
         rc = length_dispersion(x->env, j->input_len, s->out_len, &disp, err);
     int64_t seq = 1, n = 1;
     if (!rc) {
-        length_weighted(s->mean_sample, disp, P * G, &seq, &n);
         s->scored_len = s->mean_sample * disp;
+        length_weighted(s->mean_sample, s->scored_len, P * G, &seq, &n);
     }
     /* Scoring, on the training pool (or every GPU, colocated). */
     if (!rc && j->reference == 0)

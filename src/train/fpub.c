@@ -159,22 +159,20 @@ static void append(char *buf, size_t cap, const char *sep, const char *text, dou
 int fpub_compare(const fpub *p, const fdb *db, const double *predicted_by_kind, fpub_group *g,
                  size_t cap, size_t *ng, ms_err *err)
 {
-    uint64_t masks[MAX_ROWS + 64];
-    int first_line[64] = {0}; /* the line whose group holds component k */
+    uint64_t rm[MAX_ROWS];         /* each row's components; 0: not modelled */
+    uint64_t masks[MAX_ROWS + 64]; /* the groups, in the order they are shown */
+    int first_line[64] = {0};      /* the line whose group holds component k */
     uint64_t group_of[64] = {0};
     size_t n = 0;
     int blank = 0;
     *ng = 0;
     for (size_t i = 0; i < p->n; i++) {
         const row *w = &p->rows[i];
-        uint64_t m;
-        int rc = mask_of(p, w, db, &m, err);
+        int rc = mask_of(p, w, db, &rm[i], err);
         if (rc)
             return rc;
-        if (!m) {
-            blank = 1;
-            continue;
-        }
+        uint64_t m = rm[i];
+        blank |= m == 0;
         for (size_t k = 0; k < fdb_count(db); k++)
             if (m >> k & 1) {
                 if (first_line[k] && group_of[k] != m)
@@ -190,18 +188,23 @@ int fpub_compare(const fpub *p, const fdb *db, const double *predicted_by_kind, 
         size_t j = 0;
         while (j < n && masks[j] != m)
             j++;
-        if (j == n)
+        if (m && j == n)
             masks[n++] = m;
     }
     for (size_t k = 0; k < fdb_count(db); k++)
         if (!first_line[k])
             masks[n++] = UINT64_C(1) << k;
-    if (n + (size_t)blank > cap)
-        return ms_errf(err, MS_EINVAL, "%s: %zu groups to compare, at most %zu", fpub_path(p),
-                       n + (size_t)blank, cap);
+    if (blank)
+        masks[n++] = 0; /* the rows megasim has no rate for, last */
+    if (n > cap)
+        return ms_errf(err, MS_EINVAL, "%s: %zu groups to compare, at most %zu", fpub_path(p), n,
+                       cap);
     for (size_t j = 0; j < n; j++) {
         fpub_group *o = &g[j];
-        *o = (fpub_group){.published = NAN, .predicted = 0, .modelled = 1};
+        *o = (fpub_group){
+            .published = NAN, .predicted = masks[j] ? 0 : NAN, .modelled = masks[j] != 0};
+        if (!masks[j])
+            snprintf(o->components, sizeof o->components, "not modelled");
         for (size_t k = 0; k < fdb_count(db); k++)
             if (masks[j] >> k & 1) {
                 size_t used = strlen(o->components);
@@ -209,30 +212,12 @@ int fpub_compare(const fpub *p, const fdb *db, const double *predicted_by_kind, 
                          used ? " + " : "", fdb_at(db, k)->component);
                 o->predicted += predicted_by_kind[k];
             }
-        for (size_t i = 0; i < p->n; i++) {
-            uint64_t m;
-            (void)mask_of(p, &p->rows[i], db, &m, err); /* checked above */
-            if (m == masks[j]) {
+        for (size_t i = 0; i < p->n; i++)
+            if (rm[i] == masks[j]) {
                 o->published = (isnan(o->published) ? 0 : o->published) + p->rows[i].count;
                 append(o->categories, sizeof o->categories, ", ", p->rows[i].category,
                        p->rows[i].count);
             }
-        }
-    }
-    if (blank) {
-        fpub_group *o = &g[n];
-        *o = (fpub_group){.published = 0, .predicted = NAN, .modelled = 0};
-        snprintf(o->components, sizeof o->components, "not modelled");
-        for (size_t i = 0; i < p->n; i++) {
-            uint64_t m;
-            (void)mask_of(p, &p->rows[i], db, &m, err);
-            if (!m) {
-                o->published += p->rows[i].count;
-                append(o->categories, sizeof o->categories, ", ", p->rows[i].category,
-                       p->rows[i].count);
-            }
-        }
-        n++;
     }
     *ng = n;
     return MS_OK;

@@ -210,10 +210,11 @@ typedef struct shape {
     double T;   /* tokens of the rank's context slice in one micro-batch */
     double Tsp; /* tokens after the sequence-parallel split: T / tp */
     double Tn;  /* tokens norms and dropouts run on: Tsp, or T without sequence parallelism */
-    double seq; /* tokens of a whole sequence */
+    double seq; /* tokens a query's scores run over: the sequence, or the plan's
+                   length-weighted attention span */
     const stack *sk;
     double tp;    /* tensor-parallel ranks */
-    double keys;  /* average keys a query attends, over the whole sequence */
+    double keys;  /* average keys a query attends: (seq + 1) / 2, causal */
     double load;  /* routed tokens over the mean */
     double epr;   /* routed experts per rank */
     ms_prec gp;   /* GEMM precision of the recipe */
@@ -351,15 +352,16 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
     out->head = stage == stages - 1;
     out->mtp_modules = out->head ? m->mtp_layers : 0;
 
+    double span = p->attn_span > 0 ? p->attn_span : (double)p->seq_len;
     shape s = {
         .T = (double)(p->micro_batch * p->seq_len) / (double)p->cp,
         .tp = (double)p->tp,
-        .keys = ((p->attn_span > 0 ? p->attn_span : (double)p->seq_len) + 1) / 2,
+        .keys = (span + 1) / 2,
         .load = moe_load,
         .epr = m->num_experts > 0 ? (double)m->num_experts / (double)p->ep : 1,
         .gp = gp,
         .act_B = 2,
-        .seq = (double)p->seq_len,
+        .seq = span,
         .sk = stack_or_plain(p->stack),
     };
     s.Tsp = s.T / s.tp;
