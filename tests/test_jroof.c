@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/roofline.h"
 #include "job/jroof.h"
 #include "test_assert.h"
 #include "test_json.h"
@@ -87,9 +88,10 @@ static void test_peak(void)
 }
 
 /* hwdb/efficiency.csv's row family,op_kind,precision,compute_eff,
- * memory_eff,overhead_us,...: blank efficiencies are 1 (peak), a blank
- * overhead 0. Returns 0 when the row is found. */
-static int calib_row(const char *key, double *ce, double *me, double *over_s)
+ * memory_eff,overhead_us,log_sd,overlap_p,...: blank efficiencies are 1
+ * (peak), a blank overhead 0, a blank exponent 0 (the max). Returns 0
+ * when the row is found. */
+static int calib_row(const char *key, double *ce, double *me, double *over_s, double *p_out)
 {
     FILE *f = fopen("hwdb/efficiency.csv", "r");
     char line[2048];
@@ -98,14 +100,14 @@ static int calib_row(const char *key, double *ce, double *me, double *over_s)
         if (strncmp(line, key, strlen(key)) != 0)
             continue;
         char *p = line + strlen(key), *end;
-        double v[3];
-        for (int k = 0; k < 3; k++) {
+        double v[5];
+        for (int k = 0; k < 5; k++) {
             v[k] = strtod(p, &end);
             if (end == p)
                 v[k] = k < 2 ? 1 : 0;
             p = strchr(end, ',') + 1;
         }
-        *ce = v[0], *me = v[1], *over_s = v[2] * 1e-6;
+        *ce = v[0], *me = v[1], *over_s = v[2] * 1e-6, *p_out = v[4];
         found = 1;
     }
     if (f)
@@ -116,8 +118,8 @@ static int calib_row(const char *key, double *ce, double *me, double *over_s)
 /* The same GEMM calibrated: its time from the hopper gemm bf16 row. */
 static void test_calibrated(void)
 {
-    double ce = NAN, me = NAN, over_s = NAN;
-    CU_ASSERT_EQUAL_FATAL(calib_row("hopper,gemm,bf16,", &ce, &me, &over_s), 0);
+    double ce = NAN, me = NAN, over_s = NAN, p = NAN;
+    CU_ASSERT_EQUAL_FATAL(calib_row("hopper,gemm,bf16,", &ce, &me, &over_s, &p), 0);
     cJSON *j;
     ms_err err = {0};
     char *argv[] = {"--chip", "H100,H20", "--gemm", "8192,8192,8192,bf16"};
@@ -125,7 +127,7 @@ static void test_calibrated(void)
     cJSON *rows = cJSON_GetObjectItem(j, "results");
     CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(rows), 2);
     cJSON *row = cJSON_GetArrayItem(rows, 0);
-    double want = fmax(FLOPS / (989.4e12 * ce), BYTES / (3.35e12 * me)) + over_s;
+    double want = roof_combine(FLOPS / (989.4e12 * ce), BYTES / (3.35e12 * me), p) + over_s;
     MS_ASSERT_NEAR_AS("calibrated time", ms_json_num(row, "time_s"), want, 1e-12);
     MS_ASSERT_NEAR_AS("compute efficiency", ms_json_num(row, "compute_efficiency"), ce, 0);
     MS_ASSERT_NEAR_AS("memory efficiency", ms_json_num(row, "memory_efficiency"), me, 0);
@@ -135,7 +137,7 @@ static void test_calibrated(void)
     /* H20, the same family, takes the same row at its own peaks (148
      * TFLOP/s bf16, 4.0 TB/s), and its time is said over H100's. */
     cJSON *h20 = cJSON_GetArrayItem(rows, 1);
-    double want20 = fmax(FLOPS / (148e12 * ce), BYTES / (4.0e12 * me)) + over_s;
+    double want20 = roof_combine(FLOPS / (148e12 * ce), BYTES / (4.0e12 * me), p) + over_s;
     MS_ASSERT_NEAR_AS("H20 time", ms_json_num(h20, "time_s"), want20, 1e-12);
     MS_ASSERT_NEAR_AS("H20 vs H100", ms_json_num(h20, "time_vs_first_chip"),
                       ms_json_num(h20, "time_s") / ms_json_num(row, "time_s"), 0);

@@ -161,15 +161,16 @@ static void test_bad_files(void)
                          "missing column 'source'"));
 }
 
-/* Synthetic GEMMs timed with eta_c 0.7, eta_m 0.6 and 3 us of overhead:
- * the fit must give them back. Shapes span memory- and compute-bound. */
-static void test_fit_recovers(void)
+/* Synthetic GEMMs timed with eta_c 0.7, eta_m 0.6, 3 us of overhead and
+ * the overlap exponent truth_p: the fit must give them back, exponent
+ * included. Shapes span memory- and compute-bound, and the ridge. */
+static void fit_recovers(double truth_p)
 {
     static const int shapes[][3] = {{1, 8192, 8192},    {8, 8192, 8192},    {64, 8192, 8192},
                                     {256, 8192, 8192},  {1024, 8192, 8192}, {4096, 4096, 4096},
                                     {8192, 8192, 8192}, {16, 4096, 7168},   {32, 7168, 2048},
                                     {2048, 2048, 2048}, {512, 512, 512},    {128, 128, 128}};
-    roof_eff truth = {.compute = 0.7, .memory = 0.6, .overhead_s = 3e-6};
+    roof_eff truth = {.compute = 0.7, .memory = 0.6, .overhead_s = 3e-6, .overlap_p = truth_p};
     char text[8192] = PUB_HEAD;
     const chip *x = chip_db_find(db, "X100");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -184,9 +185,19 @@ static void test_fit_recovers(void)
     kfit_group *groups = NULL;
     size_t n = 0;
     ms_err err = {0};
-    CU_ASSERT_FATAL(kfit_run(set, &groups, &n, &err) == MS_OK);
+    kfit_overlap ov = {0};
+    CU_ASSERT_FATAL(kfit_run(set, &groups, &n, &ov, &err) == MS_OK);
     CU_ASSERT_EQUAL_FATAL(n, 1);
     const kfit_group *g = &groups[0];
+    /* The grid holds the truth, which alone leaves (next to) no residual. */
+    CU_ASSERT_EQUAL(ov.p, truth_p);
+    CU_ASSERT_EQUAL(g->eff.overlap_p, truth_p);
+    for (size_t i = 0; i < KFIT_OVERLAP_N; i++) {
+        int truth = kfit_overlap_grid[i] == truth_p;
+        /* p = 6 is near the max: 1e-6 from it, still a hundred times
+         * the truth's. */
+        CU_ASSERT(truth ? ov.ss[i] < 1e-8 : ov.ss[i] > 5e-7);
+    }
     CU_ASSERT(g->ntrain == 10 && g->nheld == 2); /* rows 5 and 10 held out */
     CU_ASSERT(kfit_held_out(set, 4) && kfit_held_out(set, 9) && !kfit_held_out(set, 3));
     CU_ASSERT(g->has_compute && g->has_memory && g->has_overhead);
@@ -211,6 +222,7 @@ static void test_fit_recovers(void)
     CU_ASSERT_FATAL(calib_load(out, &cal, &err) == MS_OK);
     roof_eff e = calib_eff(cal, x, "gemm", MS_BF16);
     MS_ASSERT_WITHIN(e.compute, 0.7, 1e-3);
+    CU_ASSERT_EQUAL(e.overlap_p, truth_p); /* blank (max) when 0 */
     MS_ASSERT_WITHIN(e.overhead_s, 3e-6, 1e-8);
     CU_ASSERT(e.compute_source && strstr(e.compute_source, "fitted by 'megasim calibrate'"));
     e = calib_eff(cal, x, "gemm", MS_FP8); /* kept from the original file */
@@ -229,6 +241,12 @@ static void test_fit_recovers(void)
     kmeas_free(set);
 }
 
+static void test_fit_recovers(void)
+{
+    fit_recovers(0); /* the roofline's max */
+    fit_recovers(2);
+}
+
 /* Only best-case bandwidth rows: the fit pins down memory, leaves compute. */
 static void test_fit_leaves_unknowns_blank(void)
 {
@@ -238,7 +256,7 @@ static void test_fit_leaves_unknowns_blank(void)
     kfit_group *groups = NULL;
     size_t n = 0;
     ms_err err = {0};
-    CU_ASSERT_FATAL(kfit_run(set, &groups, &n, &err) == MS_OK);
+    CU_ASSERT_FATAL(kfit_run(set, &groups, &n, NULL, &err) == MS_OK);
     CU_ASSERT_EQUAL_FATAL(n, 1);
     CU_ASSERT(groups[0].has_memory && !groups[0].has_compute && !groups[0].has_overhead);
     /* The geometric mean of 0.8 and 0.75, what least squares on logs gives. */

@@ -74,10 +74,13 @@ const cli_cmd cmd_roofline = {
         "                   [--plot FILE.png] [--json] [--peak]\n"
         "  megasim roofline --chip LIST --model FILE [--phase P] [--batch LIST] [--context N]\n",
     .details =
-        "Each operation takes max(FLOPs / (peak x eta_c), bytes / (HBM bandwidth x eta_m)).\n"
-        "eta are fractions of peak that real kernels reach, from hwdb/efficiency.csv per chip\n"
-        "family, operation kind and precision; where it has none, the datasheet peak is used\n"
-        "and a note says so (the 'eff' columns show 100%).\n"
+        "Each operation takes (tc^p + tm^p)^(1/p), tc = FLOPs / (peak x eta_c) and tm = bytes /\n"
+        "(HBM bandwidth x eta_m). eta are fractions of peak that real kernels reach, from\n"
+        "hwdb/efficiency.csv per chip family, operation kind and precision; where it has none,\n"
+        "the datasheet peak is used and a note says so (the 'eff' columns show 100%). p says\n"
+        "how far a kernel's memory traffic hides under its arithmetic, fitted to every kernel\n"
+        "measurement together by 'megasim calibrate' (the overlap_p column; blank, or --peak:\n"
+        "the textbook max(tc, tm)): near the ridge point real kernels reach neither roof.\n"
         "A GEMM moves A and B once and writes C once (C in bf16 for fp8/fp4 inputs, int32 for\n"
         "int8). PREC is one of fp64, fp32, tf32, bf16 (or fp16), fp8, fp4, int8.\n\n"
         "With --model, the ops of one layer (a MoE layer where there is one) are placed for\n"

@@ -21,6 +21,7 @@ typedef struct calib_row {
     double memory;     /* NAN when blank */
     double overhead_s; /* NAN when blank */
     double log_sd;     /* spread of the fit's residuals; NAN when blank */
+    double overlap_p;  /* roofline's combine exponent (hw/roofline); NAN when blank */
     const char *measured_on;
     const char *source;
 } calib_row;
@@ -115,7 +116,7 @@ static int parse_eff(const char *path, int line, const char *col, const char *te
     return MS_OK;
 }
 
-static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, ms_err *err)
+static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, int p_col, ms_err *err)
 {
     const csvtab *t = cal->csv;
     const char *path = csvtab_path(t);
@@ -171,6 +172,19 @@ static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, ms_err *err
                                path, line, sd);
             row->log_sd = v;
         }
+        row->overlap_p = NAN;
+        const char *op = p_col >= 0 ? csvtab_field(t, r, (size_t)p_col) : "";
+        if (op[0]) {
+            char *end;
+            double v = num_strtod(op, &end);
+            if (end == op || *end || !(v >= 1 && v <= 1e3))
+                return ms_errf(err, MS_EINVAL,
+                               "%s:%d: column 'overlap_p': expected the exponent that combines "
+                               "compute and memory time, a number from 1 to 1000, or blank (the "
+                               "roofline's max), got \"%s\"",
+                               path, line, op);
+            row->overlap_p = v;
+        }
         row->measured_on = f[C_MEASURED_ON];
         if (isnan(row->compute) && isnan(row->memory) && isnan(row->overhead_s))
             return ms_errf(err, MS_EINVAL,
@@ -190,6 +204,7 @@ static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, ms_err *err
             const char *both = !isnan(o->compute) && !isnan(row->compute)         ? "compute_eff"
                                : !isnan(o->memory) && !isnan(row->memory)         ? "memory_eff"
                                : !isnan(o->overhead_s) && !isnan(row->overhead_s) ? "overhead_us"
+                               : !isnan(o->overlap_p) && !isnan(row->overlap_p)   ? "overlap_p"
                                                                                   : NULL;
             if (both && strcmp(o->family, row->family) == 0 && strcmp(o->kind, row->kind) == 0 &&
                 o->any_prec == row->any_prec && (row->any_prec || o->prec == row->prec))
@@ -223,11 +238,12 @@ int calib_load(const char *path, calib **out, ms_err *err)
         }
     }
     int sd_col = csvtab_find_col(cal->csv, "log_sd");
-    if (csvtab_ncols(cal->csv) != C_COUNT + (sd_col >= 0)) {
+    int p_col = csvtab_find_col(cal->csv, "overlap_p");
+    if (csvtab_ncols(cal->csv) != (size_t)(C_COUNT + (sd_col >= 0) + (p_col >= 0))) {
         rc = ms_errf(err, MS_EPARSE,
                      "%s:1: expected exactly the columns family, op_kind, precision, "
                      "compute_eff, memory_eff, overhead_us, measured_on, source (and "
-                     "optionally log_sd)",
+                     "optionally log_sd and overlap_p)",
                      path);
         goto out;
     }
@@ -245,7 +261,7 @@ int calib_load(const char *path, calib **out, ms_err *err)
         rc = ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
         goto out;
     }
-    if ((rc = load_rows(cal, map, sd_col, err)))
+    if ((rc = load_rows(cal, map, sd_col, p_col, err)))
         goto out;
     *out = cal;
     cal = NULL;
@@ -325,14 +341,17 @@ int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err)
 
 /* Fills *val, *src and *on from rows matching family and kind whose
  * precision matches exactly (pass 0) or is the wildcard (pass 1); first
- * match wins. what: 0 compute, 1 memory, 2 overhead. */
+ * match wins. what: 0 compute, 1 memory, 2 overhead, 3 overlap exponent. */
 static void pick(const calib *cal, const chip *c, const char *kind, ms_prec prec, int what,
                  double *val, const char **src, const char **on)
 {
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < cal->n; i++) {
             const calib_row *r = &cal->rows[i];
-            double v = what == 0 ? r->compute : what == 1 ? r->memory : r->overhead_s;
+            double v = what == 0   ? r->compute
+                       : what == 1 ? r->memory
+                       : what == 2 ? r->overhead_s
+                                   : r->overlap_p;
             int prec_match = pass == 0 ? (!r->any_prec && r->prec == prec) : r->any_prec;
             if (prec_match && !isnan(v) && strcasecmp(r->family, c->family) == 0 &&
                 strcmp(r->kind, kind) == 0) {
@@ -379,11 +398,16 @@ static roof_eff eff_of(const calib *cal, const chip *c, const char *kind, ms_pre
 {
     roof_eff e = ROOF_EFF_PEAK;
     const char *base = calib_kind_base(kind);
-    for (int what = 0; what < 3; what++) {
-        double *val = what == 0 ? &e.compute : what == 1 ? &e.memory : &e.overhead_s;
+    const char *p_source = NULL;
+    for (int what = 0; what < 4; what++) {
+        double *val = what == 0   ? &e.compute
+                      : what == 1 ? &e.memory
+                      : what == 2 ? &e.overhead_s
+                                  : &e.overlap_p;
         const char **src = what == 0   ? &e.compute_source
                            : what == 1 ? &e.memory_source
-                                       : &e.overhead_source;
+                           : what == 2 ? &e.overhead_source
+                                       : &p_source;
         pick(cal, c, kind, prec, what, val, src, &e.measured_on);
         if (!*src && base && strcmp(base, kind) != 0)
             pick(cal, c, base, prec, what, val, src, &e.measured_on);

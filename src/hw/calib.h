@@ -15,9 +15,11 @@ typedef struct calib calib;
 
 /* Loads and validates an efficiency CSV (columns family, op_kind,
  * precision, compute_eff, memory_eff, overhead_us, measured_on, source,
- * and optionally log_sd, in any order). Efficiencies are in (0, 1] or
- * blank; overhead_us >= 0 or blank; log_sd (the spread of the fit's
- * residuals, see kfit.h) >= 0 or blank; op_kind is one of calib_kinds();
+ * and optionally log_sd and overlap_p, in any order). Efficiencies are
+ * in (0, 1] or blank; overhead_us >= 0 or blank; log_sd (the spread of
+ * the fit's residuals, see kfit.h) >= 0 or blank; overlap_p (how compute
+ * and memory time combine, see roofline.h) from 1 to 1000, or blank for
+ * the roofline's max; op_kind is one of calib_kinds();
  * precision is a precision name or '*'. Errors name file, line and
  * column. */
 int calib_load(const char *path, calib **out, ms_err *err);
@@ -50,10 +52,11 @@ double calib_scale_eff(double eff, double factor);
  * memory. */
 int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err);
 
-/* Efficiencies for an op of kind at prec on c: each of compute, memory and
- * overhead from the row for (c->family, kind, prec), else the row for
- * (family, kind, any precision), else, for a refined kind, the same two
- * lookups for its base kind, else 1 (or 0 s) with a NULL source. cal
+/* Efficiencies for an op of kind at prec on c: each of compute, memory,
+ * overhead and overlap exponent from the row for (c->family, kind,
+ * prec), else the row for (family, kind, any precision), else, for a
+ * refined kind, the same two lookups for its base kind, else 1 (or 0 s,
+ * or 0 for the max) with a NULL source. cal
  * may be NULL (no calibration: peak everywhere). measured_on names the
  * chips of the first row used, so a caller can say when a chip borrows
  * its family's figures. Strings are borrowed from cal. */

@@ -41,12 +41,13 @@ int kfit_held_out(const kmeas_set *set, size_t i)
     return before % 5 == 4;
 }
 
-static roof_eff eff_of(const gsl_vector *x)
+static roof_eff eff_of(const gsl_vector *x, double overlap_p)
 {
     double v = gsl_vector_get(x, 2);
     return (roof_eff){.compute = 1 / (1 + exp(-gsl_vector_get(x, 0))),
                       .memory = 1 / (1 + exp(-gsl_vector_get(x, 1))),
                       .overhead_s = v * v * 1e-6,
+                      .overlap_p = overlap_p,
                       .overhead_source = "fit"};
 }
 
@@ -54,6 +55,7 @@ typedef struct fit_ctx {
     const kmeas_row **rows;
     size_t n;
     int overhead_free; /* the rows can pin a fixed cost down */
+    double overlap_p;  /* the exponent every group is fitted at */
 } fit_ctx;
 
 /* 1 if rows[0..n) can tell a fixed cost from a rate: a timed row, or
@@ -81,7 +83,7 @@ static int overhead_identifiable(const kmeas_row *const *rows, size_t n)
 static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
 {
     const fit_ctx *ctx = data;
-    roof_eff e = eff_of(x);
+    roof_eff e = eff_of(x, ctx->overlap_p);
     for (size_t i = 0; i < ctx->n; i++) {
         double p = kmeas_predict(ctx->rows[i], &e);
         gsl_vector_set(f, i, isfinite(p) && p > 0 ? log(p / ctx->rows[i]->measured) : 10.0);
@@ -147,9 +149,15 @@ static int fit_group(kfit_group *g, const fit_ctx *ctx, ms_err *err)
                      gsl_strerror(status));
         goto out;
     }
-    g->eff = eff_of(gsl_multifit_nlinear_position(w));
+    g->eff = eff_of(gsl_multifit_nlinear_position(w), ctx->overlap_p);
     g->eff.overhead_source = NULL;
     identified(g, ctx);
+    g->ss = 0;
+    for (size_t i = 0; i < ctx->n; i++) {
+        double pr = kmeas_predict(ctx->rows[i], &g->eff);
+        double e = isfinite(pr) && pr > 0 ? log(pr / ctx->rows[i]->measured) : 10.0;
+        g->ss += e * e;
+    }
 out:
     gsl_vector_free(x);
     if (w)
@@ -197,19 +205,15 @@ static void add_chip(char *list, size_t cap, const char *name)
     snprintf(list + used, cap - used, "%s%s", used ? ";" : "", name);
 }
 
-int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, ms_err *err)
+/* Fits every group of set at overlap exponent p into g (room for every
+ * row), their count in *ng; *ss the sum of squared log residuals over
+ * the rows fitted. rows: scratch room for every row. */
+static int fit_all(const kmeas_set *set, double p, kfit_group *g, size_t *ng, double *ss,
+                   const kmeas_row **rows, ms_err *err)
 {
-    size_t n = kmeas_count(set);
-    kfit_group *g = calloc(n ? n : 1, sizeof *g);
-    const kmeas_row **rows = calloc(n ? n : 1, sizeof *rows);
-    size_t ng = 0;
+    size_t n = kmeas_count(set), k = 0;
     int rc = MS_OK;
-    *groups = NULL;
-    *ngroups = 0;
-    if (!g || !rows) {
-        rc = ms_errf(err, MS_ENOMEM, "out of memory");
-        goto out;
-    }
+    *ss = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         const kmeas_row *first = kmeas_at(set, i);
         int seen = 0;
@@ -217,11 +221,12 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, ms_err 
             seen = same_group(kmeas_at(set, j), first);
         if (seen)
             continue;
-        kfit_group *grp = &g[ng++];
+        kfit_group *grp = &g[k++];
+        memset(grp, 0, sizeof *grp);
         snprintf(grp->family, sizeof grp->family, "%s", first->chip->family);
         snprintf(grp->kind, sizeof grp->kind, "%s", first->kind);
         grp->prec_key = kmeas_prec_key(first);
-        fit_ctx ctx = {.rows = rows, .n = 0};
+        fit_ctx ctx = {.rows = rows, .n = 0, .overlap_p = p};
         for (size_t j = i; j < n; j++) {
             const kmeas_row *r = kmeas_at(set, j);
             if (!same_group(r, first))
@@ -236,13 +241,49 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, ms_err 
         grp->ntrain = ctx.n;
         ctx.overhead_free = overhead_identifiable(ctx.rows, ctx.n);
         rc = fit_group(grp, &ctx, err);
-        if (!rc)
+        if (!rc) {
             grp->log_sd = group_spread(set, i, grp);
+            *ss += grp->ss;
+        }
     }
+    *ng = k;
+    return rc;
+}
+
+const double kfit_overlap_grid[KFIT_OVERLAP_N] = {0, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6};
+
+int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, kfit_overlap *ov,
+             ms_err *err)
+{
+    size_t n = kmeas_count(set), ng = 0;
+    kfit_group *g = calloc(n ? n : 1, sizeof *g);
+    const kmeas_row **rows = calloc(n ? n : 1, sizeof *rows);
+    kfit_overlap o = {0};
+    int rc = MS_OK;
+    *groups = NULL;
+    *ngroups = 0;
+    if (!g || !rows) {
+        rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* One exponent for every group: few groups hold rows near their
+     * ridge point, where alone it shows; the rest would take any. The
+     * grid's least sum of squares wins; the first (max) on a tie. */
+    size_t best = 0;
+    for (size_t i = 0; i < KFIT_OVERLAP_N && !rc; i++) {
+        rc = fit_all(set, kfit_overlap_grid[i], g, &ng, &o.ss[i], rows, err);
+        if (!rc && o.ss[i] < o.ss[best] - 1e-12)
+            best = i;
+    }
+    o.p = kfit_overlap_grid[best];
+    if (!rc)
+        rc = fit_all(set, o.p, g, &ng, &o.ss[best], rows, err);
     if (!rc) {
         *groups = g;
         *ngroups = ng;
         g = NULL;
+        if (ov)
+            *ov = o;
     }
 out:
     free(g);
@@ -284,9 +325,9 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
         rc = csvtab_read(in_path, &t, err);
     if (rc)
         goto out;
-    static const char *const cols[] = {"family",      "op_kind",     "precision",
-                                       "compute_eff", "memory_eff",  "overhead_us",
-                                       "log_sd",      "measured_on", "source"};
+    static const char *const cols[] = {"family",      "op_kind",     "precision", "compute_eff",
+                                       "memory_eff",  "overhead_us", "log_sd",    "overlap_p",
+                                       "measured_on", "source"};
     enum { NCOLS = sizeof cols / sizeof cols[0] };
     int at[NCOLS];
     for (size_t c = 0; c < NCOLS; c++)
@@ -313,7 +354,7 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
     }
     for (size_t i = 0; i < n; i++) {
         const kfit_group *g = &groups[i];
-        char ce[32] = "", me[32] = "", oh[32] = "", sd[32] = "", src[512];
+        char ce[32] = "", me[32] = "", oh[32] = "", sd[32] = "", op[32] = "", src[512];
         if (g->has_compute)
             snprintf(ce, sizeof ce, "%.4f", g->eff.compute);
         if (g->has_memory)
@@ -322,6 +363,8 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
             snprintf(oh, sizeof oh, "%.3f", g->eff.overhead_s * 1e6);
         if (!isnan(g->log_sd))
             snprintf(sd, sizeof sd, "%.4f", g->log_sd);
+        if (g->eff.overlap_p > 0)
+            snprintf(op, sizeof op, "%g", g->eff.overlap_p);
         if (!g->has_compute && !g->has_memory && !g->has_overhead)
             continue;
         snprintf(src, sizeof src,
@@ -335,6 +378,7 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
         put(f, me, 0);
         put(f, oh, 0);
         put(f, sd, 0);
+        put(f, op, 0);
         put(f, g->measured_on, 0);
         put(f, src, 1);
     }

@@ -1,8 +1,10 @@
 /* kfit: fitting the calibration (compute and memory efficiency and a fixed
- * overhead per operation, per chip family, operation kind and precision)
- * to kernel measurements, by least squares on log(predicted / measured)
- * with GSL. One row in five of each group is held out of the fit, so the
- * error on those shows whether the curves predict or merely memorize. */
+ * overhead per operation, per chip family, operation kind and precision,
+ * and one exponent for how compute and memory time combine, see
+ * roofline.h) to kernel measurements, by least squares on log(predicted
+ * / measured) with GSL. One row in five of each group is held out of the
+ * fit, so the error on those shows whether the curves predict or merely
+ * memorize. */
 #ifndef MS_KFIT_H
 #define MS_KFIT_H
 
@@ -29,11 +31,25 @@ typedef struct kfit_group {
      * more than the figures (a single measurement says nothing of its
      * own spread). */
     double log_sd;
+    double ss; /* sum of squared log(predicted / measured) over the rows fitted */
 } kfit_group;
 
-/* Fits every (family, kind, precision) group of set. *groups is an array
- * of *n the caller frees. Fails with MS_EINVAL if GSL's solver fails. */
-int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *n, ms_err *err);
+/* The overlap exponents tried (roof_combine's p; 0 the max), and how
+ * each fitted. */
+#define KFIT_OVERLAP_N 10
+extern const double kfit_overlap_grid[KFIT_OVERLAP_N];
+typedef struct kfit_overlap {
+    double p;                  /* the one chosen, in every group's eff */
+    double ss[KFIT_OVERLAP_N]; /* every group's sum of squares, at each of the grid */
+} kfit_overlap;
+
+/* Fits every (family, kind, precision) group of set, all at one overlap
+ * exponent: the one of kfit_overlap_grid whose fits leave the least sum
+ * of squared log residuals over every row fitted (the max on a tie).
+ * *groups is an array of *n the caller frees; *ov (may be NULL) says
+ * which exponent and how each fared. Fails with MS_EINVAL if GSL's
+ * solver fails. */
+int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *n, kfit_overlap *ov, ms_err *err);
 
 /* 1 if row i of set is held out of the fit: the 5th, 10th, ... row of
  * its group in file order. */
@@ -45,7 +61,8 @@ double kfit_spread(double ss, size_t n, size_t p);
 
 /* Writes efficiency CSV out_path: the rows of in_path whose (family, kind,
  * precision) no group replaces, then one row per group (log_sd as
- * kfit_group says, blank when NAN). Columns are written by name, so an
+ * kfit_group says, blank when NAN; overlap_p the group's, blank for the
+ * max). Columns are written by name, so an
  * in_path without log_sd keeps its rows with log_sd blank. what names
  * the fitted files for the source column. out_path is written whole or
  * not at all, and its directory is locked from the read of in_path to

@@ -34,6 +34,22 @@ double roof_ridge(const chip *c, ms_prec prec, const roof_eff *eff)
     return peak * eff->compute / (c->hbm_bw_Bps * eff->memory);
 }
 
+int roof_overlap_ok(double p)
+{
+    return p == 0 || (p >= 1 && isfinite(p));
+}
+
+double roof_combine(double compute_s, double memory_s, double p)
+{
+    assert(compute_s >= 0 && memory_s >= 0 && roof_overlap_ok(p));
+    double hi = fmax(compute_s, memory_s);
+    if (p == 0 || hi == 0)
+        return hi;
+    /* Scaled by the larger, so the powers stay in [0, 1]. */
+    double lo = fmin(compute_s, memory_s) / hi;
+    return hi * pow(1 + pow(lo, p), 1 / p);
+}
+
 int roof_time(const chip *c, const roof_op *op, const roof_eff *eff, roof_result *out, ms_err *err)
 {
     if (!(op->flops >= 0) || !isfinite(op->flops))
@@ -49,6 +65,10 @@ int roof_time(const chip *c, const roof_op *op, const roof_eff *eff, roof_result
                        eff->compute, eff->memory);
     if (!(eff->overhead_s >= 0) || !isfinite(eff->overhead_s))
         return ms_errf(err, MS_EINVAL, "overhead must be a time >= 0, got %g s", eff->overhead_s);
+    if (!roof_overlap_ok(eff->overlap_p))
+        return ms_errf(err, MS_EINVAL,
+                       "the overlap exponent must be 0 (max) or a number >= 1, got %g",
+                       eff->overlap_p);
     double peak = chip_peak(c, op->prec);
     if (op->flops > 0 && isnan(peak))
         return ms_errf(err, MS_EINVAL, "chip %s has no %s peak in the database", c->name,
@@ -58,7 +78,7 @@ int roof_time(const chip *c, const roof_op *op, const roof_eff *eff, roof_result
     r.compute_time_s = op->flops > 0 ? op->flops / (peak * eff->compute) : 0.0;
     r.memory_time_s = op->bytes / (c->hbm_bw_Bps * eff->memory);
     r.bound = r.compute_time_s >= r.memory_time_s ? ROOF_COMPUTE : ROOF_MEMORY;
-    r.time_s = fmax(r.compute_time_s, r.memory_time_s) + eff->overhead_s;
+    r.time_s = roof_combine(r.compute_time_s, r.memory_time_s, eff->overlap_p) + eff->overhead_s;
     r.attained_flop_per_s = op->flops / r.time_s;
     r.attained_bytes_per_s = op->bytes / r.time_s;
     r.intensity_flop_per_byte = op->flops / op->bytes;

@@ -1,8 +1,15 @@
 /* roofline: the time of one operation on one chip, as
- *   time = max(flops / (peak * eta_c), bytes / (hbm_bw * eta_m)) + t0
+ *   time = combine(flops / (peak * eta_c), bytes / (hbm_bw * eta_m)) + t0
  * with eta the fraction of peak a real kernel reaches and t0 its fixed
  * cost (launch, tail), from calibration: eta 1 and t0 0 when there is
- * none. Pure arithmetic: no I/O, no allocation. */
+ * none. combine is the p-norm (tc^p + tm^p)^(1/p): how far a kernel's
+ * memory traffic hides under its arithmetic. p = infinity (written 0) is
+ * the textbook roofline's max, a perfect overlap; p = 1 no overlap at
+ * all. Measured kernels near their ridge point reach neither roof (a
+ * DeepGEMM FP8 product of 4096 x 32768 x 512 on H800 sits at 30% of the
+ * FLOP peak and 37% of HBM's), which max cannot express; calibration
+ * fits p to every kernel row together (hw/kfit). Pure arithmetic: no
+ * I/O, no allocation. */
 #ifndef MS_ROOFLINE_H
 #define MS_ROOFLINE_H
 
@@ -28,16 +35,18 @@ typedef struct roof_eff {
     double compute;
     double memory;
     double overhead_s; /* fixed time per operation, >= 0 */
+    double overlap_p;  /* combine's exponent, >= 1; 0 for max (perfect overlap) */
     const char *compute_source;
     const char *memory_source;
     const char *overhead_source;
     const char *measured_on; /* chips the figures were measured on; NULL if none */
 } roof_eff;
 
-#define ROOF_EFF_PEAK ((roof_eff){.compute = 1.0, .memory = 1.0, .overhead_s = 0.0})
+#define ROOF_EFF_PEAK                                                                              \
+    ((roof_eff){.compute = 1.0, .memory = 1.0, .overhead_s = 0.0, .overlap_p = 0.0})
 
 typedef struct roof_result {
-    double time_s;                  /* max of the two bounds, plus the overhead */
+    double time_s;                  /* the two bounds combined, plus the overhead */
     double compute_time_s;          /* flops / (peak * eta_c) */
     double memory_time_s;           /* bytes / (hbm_bw * eta_m) */
     double attained_flop_per_s;     /* flops / time_s */
@@ -56,9 +65,17 @@ roof_op roof_gemm(int64_t m, int64_t n, int64_t k, ms_prec prec);
 /* Bytes of one output element of a GEMM with inputs at prec. */
 double roof_gemm_out_bytes(ms_prec prec);
 
+/* The two bounds' times combined: max(tc, tm) when p is 0, else
+ * (tc^p + tm^p)^(1/p). Asserts tc, tm >= 0 and p 0 or >= 1. */
+double roof_combine(double compute_s, double memory_s, double p);
+
+/* 1 if p is a valid overlap exponent: 0 (max) or a finite p >= 1. */
+int roof_overlap_ok(double p);
+
 /* Times op on c. Fails with MS_EINVAL if op has FLOPs at a precision the
  * chip has no peak for, or if flops < 0, bytes <= 0, an efficiency is
- * outside (0, 1] or the overhead is negative. */
+ * outside (0, 1], the overhead is negative or the overlap exponent is
+ * neither 0 nor >= 1. */
 int roof_time(const chip *c, const roof_op *op, const roof_eff *eff, roof_result *out, ms_err *err);
 
 /* The ridge point of c at prec in FLOP/byte: peak*eta_c / (bw*eta_m);

@@ -608,10 +608,11 @@ int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report 
     kmeas_set *set = NULL;
     kfit_group *groups = NULL;
     size_t ng = 0;
+    kfit_overlap ov = {0};
     char what[1024], path[4096];
     int rc = load_rows(env, &j->chips, &j->results, &db, &set, what, sizeof what, err);
     if (!rc)
-        rc = kfit_run(set, &groups, &ng, err);
+        rc = kfit_run(set, &groups, &ng, &ov, err);
     if (!rc && !j->efficiency)
         rc = jenv_path(env, "hwdb/efficiency.csv", path, sizeof path, err);
     const char *eff = j->efficiency ? j->efficiency : path;
@@ -622,6 +623,20 @@ int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report 
         jopt_report_inputs(&jvalid_calibrate_options, j, r);
         report_str(r, "results", "measurements from", what);
         written(r, eff, j->dry_run, "megasim validate");
+        report_table(r, "overlap",
+                     "how compute and memory time combine, (tc^p + tm^p)^(1/p), one p for every "
+                     "group: each tried, with the sum over every row fitted of log(predicted / "
+                     "measured)^2; 'max' is the roofline's (perfect overlap)");
+        for (size_t i = 0; i < KFIT_OVERLAP_N; i++) {
+            char p_text[16];
+            double p = kfit_overlap_grid[i];
+            snprintf(p_text, sizeof p_text, p > 0 ? "%g" : "max", p);
+            report_row(r);
+            report_str(r, "p", NULL, p_text);
+            report_num(r, "sum_sq_log_error", "sum of squares", ov.ss[i], "");
+            report_str(r, "chosen", NULL, p == ov.p ? "yes" : "");
+        }
+        report_table_end(r);
         report_table(r, "groups",
                      "fitted per chip family, kind and precision (compute and memory: "
                      "efficiency against datasheet peak; overhead: per operation; spread: standard "

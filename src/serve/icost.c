@@ -88,6 +88,7 @@ typedef struct op {
     double inv_flop_rate; /* 1 / (peak x eta_c) */
     double inv_bw;        /* 1 / (hbm bw x eta_m) */
     double overhead_s;
+    double overlap_p; /* roof_combine's exponent */
     int side; /* of a MoE layer: 0 before the expert dispatch, 1 between dispatch and combine */
 } op;
 
@@ -159,6 +160,7 @@ static void push(builder *b, const char *kind, ms_prec prec, lin flops, lin byte
                           .inv_flop_rate = 1 / (peak * eff.compute),
                           .inv_bw = 1 / (b->c->hbm_bw_Bps * eff.memory),
                           .overhead_s = eff.overhead_s,
+                          .overlap_p = eff.overlap_p,
                           .side = b->side};
 }
 
@@ -621,7 +623,7 @@ static void eval_list(const oplist *l, const double *x, icost_time *t, double *s
             continue;
         double f = sdot(&o->flops, x), by = sdot(&o->bytes, x);
         double tc = f * o->inv_flop_rate, tm = by * o->inv_bw;
-        double ti = (tc >= tm ? tc : tm) + o->overhead_s;
+        double ti = roof_combine(tc, tm, o->overlap_p) + o->overhead_s;
         time += ti;
         if (side_s)
             side_s[o->side] += ti;

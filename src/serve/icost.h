@@ -2,7 +2,7 @@
  * continuous batching, a batch that mixes decode steps (one token per
  * sequence, or one plus a multi-token-prediction draft) with chunks of
  * prompts being prefilled. Each operation of each layer is timed by the
- * calibrated roofline, max(FLOPs / (peak x eta_c), bytes / (HBM bw x
+ * calibrated roofline, combine(FLOPs / (peak x eta_c), bytes / (HBM bw x
  * eta_m)) + the kernel's fixed cost, and the instance's tensor- and
  * expert-parallel traffic by coll's analytical model on its topology.
  *
