@@ -6,7 +6,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "hw/calib.h"
 #include "hw/roofline.h"
 #include "model/modelfile.h"
 #include "model/mops.h"
@@ -135,7 +137,7 @@ static double mops_time(const model *m, const chip *c, const calib *cal, int moe
     for (size_t i = 0; i < n; i++) {
         roof_op op = {
             .kind = ops[i].kind, .prec = MS_BF16, .flops = ops[i].flops, .bytes = ops[i].bytes};
-        roof_eff eff = calib_eff(cal, c, ops[i].kind, MS_BF16);
+        roof_eff eff = calib_eff_hbm(cal, c, ops[i].kind, MS_BF16);
         roof_result r;
         CU_ASSERT_EQUAL_FATAL(roof_time(c, &op, &eff, &r, &err), MS_OK);
         t += r.time_s;
@@ -152,7 +154,8 @@ static double head_time(const model *m, const chip *c, const calib *cal, double 
     head.kind = "gemm";
     roof_result r1, r2;
     ms_err err = {0};
-    roof_eff e1 = calib_eff(cal, c, "stream", MS_BF16), e2 = calib_eff(cal, c, "gemm", MS_BF16);
+    roof_eff e1 = calib_eff_hbm(cal, c, "stream", MS_BF16),
+             e2 = calib_eff_hbm(cal, c, "gemm", MS_BF16);
     CU_ASSERT_EQUAL_FATAL(roof_time(c, &norm, &e1, &r1, &err), MS_OK);
     CU_ASSERT_EQUAL_FATAL(roof_time(c, &head, &e2, &r2, &err), MS_OK);
     return r1.time_s + r2.time_s;
@@ -457,6 +460,69 @@ static void test_errors(void)
     }
 }
 
+/* Loads calibration text from a temporary file. */
+static calib *calib_text(const char *text)
+{
+    char path[] = "/tmp/megasim_icost_cal_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    calib *cal = NULL;
+    ms_err err = {0};
+    int rc = calib_load(path, &cal, &err);
+    unlink(path);
+    if (rc)
+        fprintf(stderr, "\n    %s\n", err.msg);
+    CU_ASSERT_FATAL(rc == MS_OK);
+    return cal;
+}
+
+/* A kind with no memory figure takes the family's stream one, as train
+ * does: on a chip of 1 GB/s whose streams reach half of it, a decode step
+ * whose GEMMs have only a compute figure (1.0) takes what it takes at
+ * 0.5 GB/s uncalibrated. Attention has no row: its compute runs at the
+ * peak, and the instance says so; without the stream row, every memory
+ * figure is at the peak too. */
+static void test_stream_fallback_and_uncalibrated(void)
+{
+    static const char head[] =
+        "family,op_kind,precision,compute_eff,memory_eff,overhead_us,measured_on,source\n"
+        "x,gemm,bf16,1.0,,,X,a\n";
+    char with_stream[512];
+    snprintf(with_stream, sizeof with_stream, "%sx,stream,*,,0.5,,X,b\n", head);
+    ms_err err = {0};
+    model g = tiny_gqa();
+    chip c = round_chip(1.5e9, 1e9), half = round_chip(1.5e9, 0.5e9);
+    icost_config cfg = one_gpu();
+    calib *cal = calib_text(with_stream);
+    icost *a, *b;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, cal, &cfg, NULL, NULL, &a, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &half, NULL, &cfg, NULL, NULL, &b, &err), MS_OK);
+    icost_batch batch = {.decode_seqs = 2,
+                         .decode_ctx = 20,
+                         .prefill_tokens = 5,
+                         .prefill_seqs = 1,
+                         .prefill_keys = 15,
+                         .prefill_done = 1};
+    MS_ASSERT_NEAR(icost_eval(a, &batch).compute_s, icost_eval(b, &batch).compute_s, 1e-12);
+    CU_ASSERT_STRING_EQUAL(icost_uncalibrated(a),
+                           "attention bf16 compute; attention_decode bf16 compute");
+    CU_ASSERT_STRING_EQUAL(icost_uncalibrated(b), ""); /* the peak was asked for */
+    icost_free(a);
+    calib_free(cal);
+    cal = calib_text(head);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, cal, &cfg, NULL, NULL, &a, &err), MS_OK);
+    const char *u = icost_uncalibrated(a);
+    CU_ASSERT(strstr(u, "stream bf16 memory") && strstr(u, "gemm bf16 memory") &&
+              strstr(u, "attention_decode bf16 memory") && !strstr(u, "gemm bf16 compute") &&
+              !strstr(u, "stream bf16 compute"));
+    icost_free(a);
+    icost_free(b);
+    calib_free(cal);
+}
+
 static CU_TestInfo tests[] = {
     {"decode step against a hand-computed roofline", test_decode_by_hand},
     {"decode and prefill equal mops at one GPU", test_matches_mops},
@@ -466,6 +532,7 @@ static CU_TestInfo tests[] = {
     {"a draft model's weights, cache and steps", test_draft_model},
     {"an overlapped MoE layer's four stages by hand", test_overlap_layer_by_hand},
     {"errors name the option", test_errors},
+    {"the stream fallback and what runs at a peak", test_stream_fallback_and_uncalibrated},
     CU_TEST_INFO_NULL,
 };
 

@@ -394,6 +394,19 @@ roof_eff calib_eff(const calib *cal, const chip *c, const char *kind, ms_prec pr
     return e;
 }
 
+roof_eff calib_eff_hbm(const calib *cal, const chip *c, const char *kind, ms_prec prec)
+{
+    roof_eff e = calib_eff(cal, c, kind, prec);
+    if (!e.memory_source) {
+        roof_eff s = calib_eff(cal, c, "stream", prec);
+        if (s.memory_source) {
+            e.memory = s.memory;
+            e.memory_source = s.memory_source;
+        }
+    }
+    return e;
+}
+
 static roof_eff eff_of(const calib *cal, const chip *c, const char *kind, ms_prec prec)
 {
     roof_eff e = ROOF_EFF_PEAK;

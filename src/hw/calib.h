@@ -62,6 +62,14 @@ int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err);
  * its family's figures. Strings are borrowed from cal. */
 roof_eff calib_eff(const calib *cal, const chip *c, const char *kind, ms_prec prec);
 
+/* calib_eff, with the memory figure (and its source) of the family's
+ * "stream" row where kind has none of its own: a kernel bound by HBM
+ * traffic reaches at most what the family's streaming kernels reach (a
+ * BF16 GEMM benchmarked only where compute binds it, an attention kernel
+ * measured only in FLOP/s). As calib_eff where the family has no stream
+ * row either. What train and serve time their operations with. */
+roof_eff calib_eff_hbm(const calib *cal, const chip *c, const char *kind, ms_prec prec);
+
 /* 1 if kind is an operation kind calibration knows. */
 int calib_kind_ok(const char *kind);
 

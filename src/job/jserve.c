@@ -915,6 +915,15 @@ static void report_result(report *r, const run *x, const serve_result *s, int in
     num(&c, "iterations", NULL, (double)s->iterations, "");
     num(&c, "events", NULL, (double)s->events, "");
     end(&c);
+    if (!in_row) { /* as train says it */
+        report_begin(r, NULL, "calibration");
+        report_str(r, "compute_calibration", "compute",
+                   cfg->cal ? "hwdb/efficiency.csv" : "datasheet peak (--peak)");
+        report_strs_split(r, "uncalibrated",
+                          "at the datasheet peak for want of a kernel measurement",
+                          s->uncalibrated);
+        report_end(r);
+    }
     if (in_row)
         report_end(r);
 }

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +120,8 @@ struct icost {
     double tp_draft_token_s, tp_dpre_token_s; /* a draft model's, a draft and a prompt token */
     double ep_fixed_s[2], ep_prefill_token_s[2], ep_decode_token_s[2];
     double ep_layers;
-    double normal_sm_share; /* of the SMs, what compute keeps beside DeepEP's normal kernels */
+    double normal_sm_share;      /* of the SMs, what compute keeps beside DeepEP's normal kernels */
+    char uncal[ICOST_UNCAL_CAP]; /* icost_uncalibrated */
 };
 
 typedef struct builder {
@@ -137,7 +139,26 @@ static void push(builder *b, const char *kind, ms_prec prec, lin flops, lin byte
 {
     if (b->failed)
         return;
-    roof_eff eff = calib_eff(b->cal, b->c, kind, prec);
+    /* As train/tcost: where a kind has no memory figure, the family's
+     * streaming one. */
+    roof_eff eff = calib_eff_hbm(b->cal, b->c, kind, prec);
+    /* What runs at a datasheet peak for want of a row: the memory figure
+     * of every kind, the compute one of every kind but streams (whose
+     * FLOPs never bind). */
+    if (b->cal) {
+        for (int what = 0; what < 2; what++) {
+            if (what == 0 ? eff.compute_source || strcmp(kind, "stream") == 0
+                          : eff.memory_source != NULL)
+                continue;
+            char item[64];
+            snprintf(item, sizeof item, "%s %s %s", kind, ms_prec_name(prec),
+                     what == 0 ? "compute" : "memory");
+            char *u = b->ic->uncal;
+            size_t used = strlen(u);
+            if (!strstr(u, item) && used + strlen(item) + 3 < sizeof b->ic->uncal)
+                snprintf(u + used, sizeof b->ic->uncal - used, "%s%s", used ? "; " : "", item);
+        }
+    }
     double peak = chip_peak(b->c, prec);
     /* roof_time checks the chip has the precision and the calibration is sane. */
     roof_op probe = {.kind = kind, .prec = prec, .flops = 1, .bytes = 1};
@@ -776,6 +797,11 @@ double icost_kv_B_per_token_per_gpu(const icost *ic)
 double icost_kv_B_per_token(const icost *ic)
 {
     return ic->kv_B_per_token;
+}
+
+const char *icost_uncalibrated(const icost *ic)
+{
+    return ic->uncal;
 }
 
 int64_t icost_gpus(const icost *ic)

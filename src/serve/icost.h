@@ -46,6 +46,7 @@
 #include "net/topo.h"
 
 #define ICOST_MAX_DRAFT 8
+#define ICOST_UNCAL_CAP 256
 
 typedef struct icost_config {
     int64_t tp, dp, ep;       /* instance = tp x dp GPUs; ep divides tp x dp; ep = 1 for dense */
@@ -135,6 +136,13 @@ double icost_kv_B_per_token_per_gpu(const icost *ic);
  * prefilled sequence goes to a decode instance): the latent once for
  * MLA, every KV head once for GQA. */
 double icost_kv_B_per_token(const icost *ic);
+
+/* What runs at a datasheet peak for want of a kernel measurement in the
+ * calibration, "kind precision figure" joined by "; " ("attention_decode
+ * bf16 memory"); empty when every figure has a row, or when the
+ * calibration is NULL (the peak was asked for). A kind with no memory
+ * figure of its own takes its family's stream one first, as train does. */
+const char *icost_uncalibrated(const icost *ic);
 
 /* GPUs per instance: tp x dp. */
 int64_t icost_gpus(const icost *ic);

@@ -651,6 +651,19 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     out->kv_B_per_token_per_gpu = D->kv_B_per_token_per_gpu;
     out->kv_free_B_per_gpu = D->kv_free_B_per_gpu;
     out->kv_capacity_tokens = D->blocks * f.bs;
+    /* Both pools' kinds at a datasheet peak, each named once. */
+    for (int k = 0; k <= disagg; k++) {
+        char list[ICOST_UNCAL_CAP];
+        snprintf(list, sizeof list, "%s", icost_uncalibrated(f.lay[k].ic));
+        for (char *save = NULL, *it = strtok_r(list, ";", &save); it;
+             it = strtok_r(NULL, ";", &save)) {
+            it += *it == ' ';
+            size_t used = strlen(out->uncalibrated);
+            if (!strstr(out->uncalibrated, it) && used + strlen(it) + 3 < sizeof out->uncalibrated)
+                snprintf(out->uncalibrated + used, sizeof out->uncalibrated - used, "%s%s",
+                         used ? "; " : "", it);
+        }
+    }
     f.pinned = cfg->shared_prefix / f.bs;
     if ((rc = sim_new(&f.s, err)) || (rc = reqs_new(cfg->stream, &f.stream, err)) ||
         (rc = rng_new_stream(&f.chain_rng, cfg->seed, 7, err)))

@@ -174,6 +174,9 @@ typedef struct serve_result {
     int pools;                        /* 1, or 2 with disaggregation: [0] prefill, [1] decode */
     double cache_hit_tokens;          /* prompt tokens loaded from the prefix cache */
     serve_pool pool[2];
+    /* What ran at a datasheet peak for want of a kernel measurement, both
+     * pools together (icost_uncalibrated); empty when nothing did. */
+    char uncalibrated[ICOST_UNCAL_CAP];
     /* The books of the KV caches over all instances, for tests. */
     int64_t blocks_allocated, blocks_freed, blocks_pinned;
     int over_capacity; /* 1 if any cache ever held more than its capacity */

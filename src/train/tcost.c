@@ -28,7 +28,6 @@ double tcost_expected_nodes(double nodes, double k, double limit)
 typedef struct acc {
     const chip *c;
     const calib *cal;
-    roof_eff stream;       /* the family's streaming efficiency, for kinds with no memory figure */
     tcost_work *f, *b, *w; /* forward, input gradient, weight gradient */
     int recompute;         /* 1: add each forward op to b again */
     int selective;         /* MLA: recompute norms and up-projections in b */
@@ -49,14 +48,10 @@ static void add_time(acc *a, tcost_work *t, tcost_kind k, const char *calib_kind
     if (a->failed || !(bytes > 0))
         return;
     roof_op op = {.kind = calib_kind, .prec = prec, .flops = flops, .bytes = bytes};
-    roof_eff eff = calib_eff(a->cal, a->c, calib_kind, prec);
     /* A kernel bound by HBM traffic reaches at most what the family's
      * streaming kernels reach: where a kind has no memory figure of its
      * own (a GEMM writing attention scores), the stream one is used. */
-    if (!eff.memory_source && a->stream.memory_source) {
-        eff.memory = a->stream.memory;
-        eff.memory_source = a->stream.memory_source;
-    }
+    roof_eff eff = calib_eff_hbm(a->cal, a->c, calib_kind, prec);
     roof_result r;
     if (roof_time(a->c, &op, &eff, &r, a->err) != MS_OK) {
         a->failed = 1;
@@ -368,7 +363,6 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
     s.Tn = s.sk->sequence_parallel ? s.Tsp : s.T;
     acc a = {.c = c,
              .cal = cal,
-             .stream = calib_eff(cal, c, "stream", MS_BF16),
              .f = &out->f,
              .b = &out->b,
              .w = &out->w,
