@@ -39,17 +39,6 @@ int roof_overlap_ok(double p)
     return p == 0 || (p >= 1 && isfinite(p));
 }
 
-double roof_combine(double compute_s, double memory_s, double p)
-{
-    assert(compute_s >= 0 && memory_s >= 0 && roof_overlap_ok(p));
-    double hi = fmax(compute_s, memory_s);
-    if (p == 0 || hi == 0)
-        return hi;
-    /* Scaled by the larger, so the powers stay in [0, 1]. */
-    double lo = fmin(compute_s, memory_s) / hi;
-    return hi * pow(1 + pow(lo, p), 1 / p);
-}
-
 int roof_time(const chip *c, const roof_op *op, const roof_eff *eff, roof_result *out, ms_err *err)
 {
     if (!(op->flops >= 0) || !isfinite(op->flops))

@@ -13,6 +13,8 @@
 #ifndef MS_ROOFLINE_H
 #define MS_ROOFLINE_H
 
+#include <assert.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -66,8 +68,10 @@ roof_op roof_gemm(int64_t m, int64_t n, int64_t k, ms_prec prec);
 double roof_gemm_out_bytes(ms_prec prec);
 
 /* The two bounds' times combined: max(tc, tm) when p is 0, else
- * (tc^p + tm^p)^(1/p). Asserts tc, tm >= 0 and p 0 or >= 1. */
-double roof_combine(double compute_s, double memory_s, double p);
+ * (tc^p + tm^p)^(1/p). Asserts tc, tm >= 0 and p 0 or >= 1. Defined
+ * here, inline, because serving calls it for every operation of every
+ * iteration (below). */
+static inline double roof_combine(double compute_s, double memory_s, double p);
 
 /* 1 if p is a valid overlap exponent: 0 (max) or a finite p >= 1. */
 int roof_overlap_ok(double p);
@@ -84,5 +88,47 @@ double roof_ridge(const chip *c, ms_prec prec, const roof_eff *eff);
 
 /* "compute" or "memory". */
 const char *roof_bound_name(roof_bound b);
+
+/* (1 + x)^(2/3) for x in [0, 1]: a polynomial of degree 18 in t = 2x - 1
+ * interpolating it at the Chebyshev nodes (within 3.2e-15 of it
+ * everywhere on [0, 1]), by Estrin's scheme, whose products run side by
+ * side. pow, or cbrt, costs several times as much, and serving calls this
+ * for every operation of every iteration. */
+static inline double roof_one_plus_pow_two_thirds(double x)
+{
+    static const double c[19] = {
+        1.3103706971044482,      0.29119348824544056,     -0.016177416013693036,
+        0.0023966542236107656,   -0.00046601609753754426, 0.00010355914271056427,
+        -2.4930916977644895e-05, 6.3315985526837965e-06,  -1.6707944052846436e-06,
+        4.540011463847661e-07,   -1.261840256610843e-07,  3.5313208077001807e-08,
+        -1.0100614800696923e-08, 3.324538211975443e-09,   -9.326748496325884e-10,
+        6.174990343616197e-11,   -7.907817091204618e-11,  7.314252127942286e-11,
+        -1.3403079815601047e-12};
+    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4, t16 = t8 * t8;
+    double q0 = (c[0] + c[1] * t) + (c[2] + c[3] * t) * t2;
+    double q1 = (c[4] + c[5] * t) + (c[6] + c[7] * t) * t2;
+    double q2 = (c[8] + c[9] * t) + (c[10] + c[11] * t) * t2;
+    double q3 = (c[12] + c[13] * t) + (c[14] + c[15] * t) * t2;
+    double q4 = (c[16] + c[17] * t) + c[18] * t2;
+    return (q0 + q1 * t4) + (q2 + q3 * t4) * t8 + q4 * t16;
+}
+
+static inline double roof_combine(double compute_s, double memory_s, double p)
+{
+    assert(compute_s >= 0 && memory_s >= 0 && (p == 0 || p >= 1));
+    double hi = compute_s > memory_s ? compute_s : memory_s;
+    if (p == 0 || hi == 0)
+        return hi;
+    /* Scaled by the larger, so the powers stay in [0, 1]; the exponents
+     * calibration picks most often skip pow. */
+    double lo = (compute_s < memory_s ? compute_s : memory_s) / hi;
+    if (lo == 0)
+        return hi;
+    if (p == 1.5)
+        return hi * roof_one_plus_pow_two_thirds(lo * sqrt(lo));
+    if (p == 2)
+        return hi * sqrt(1 + lo * lo);
+    return hi * pow(1 + pow(lo, p), 1 / p);
+}
 
 #endif

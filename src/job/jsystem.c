@@ -1097,9 +1097,11 @@ int jsystem_markdown(const jsystem_out *o, FILE *f, ms_err *err)
     for (int k = 0; k < JSYSTEM_KINDS; k++) {
         const jsystem_stats *st = &o->stats[k];
         char cov[48] = "";
-        if (banded)
+        if (banded && st->banded)
             snprintf(cov, sizeof cov, " %zu of %zu (%.0f%%) |", st->covered, st->banded,
                      100 * st->coverage);
+        else if (banded) /* goodput cases have no band: none was drawn */
+            snprintf(cov, sizeof cov, " - |");
         if (st->n || st->failed)
             fprintf(f, "| %s | %zu | %zu | %.1f%% | %.1f%% |%s\n", jsystem_kind(k), st->n,
                     st->failed, 100 * st->median, 100 * st->worst, cov);
