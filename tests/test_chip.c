@@ -10,6 +10,7 @@
 
 #include "hw/chip.h"
 #include "test_assert.h"
+#include "test_tmp.h"
 
 static const char *const header =
     "name,full_name,vendor,family,year,process_node,die_area_mm2,compute_units,"
@@ -22,12 +23,7 @@ static const char *temp_csv(const char *text)
 {
     static char path[64];
     strcpy(path, "/tmp/megasim_test_XXXXXX");
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    CU_ASSERT_FATAL(f != NULL);
-    fputs(text, f);
-    fclose(f);
+    test_write_tmp(path, text);
     return path;
 }
 

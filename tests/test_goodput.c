@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "test_assert.h"
+#include "test_tmp.h"
 #include "train/fdb.h"
 #include "train/fpub.h"
 #include "train/goodput.h"
@@ -214,17 +215,6 @@ static void test_bad(void)
     MS_ASSERT_STR_HAS(err.msg, "the run does not end");
 }
 
-/* text into a new temporary file; its path in path (a mkstemp template) */
-static void write_tmp(char *path, const char *text)
-{
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    CU_ASSERT_FATAL(f != NULL);
-    fputs(text, f);
-    fclose(f);
-}
-
 static const char rates_csv[] =
     "component,per,failures_per_1000_per_day,needs_spare,surfaces,measured_on,estimated,source\n"
     "gpu,gpu,0.5,yes,error,a,,s\n"
@@ -239,14 +229,14 @@ static const char rates_csv[] =
 static void test_published_groups(void)
 {
     char rates[] = "/tmp/megasim_test_fdbXXXXXX", pubp[] = "/tmp/megasim_test_fpubXXXXXX";
-    write_tmp(rates, rates_csv);
-    write_tmp(pubp, "category,interruptions,components,source\n"
-                    "faulty GPU,148,gpu,t\n"
-                    "switch/cable,35,link+switch,t\n"
-                    "software,54,,t\n"
-                    "HBM,72,GPU,t\n"
-                    "NIC,7, switch + link ,t\n"
-                    "CPU,2,,t\n");
+    test_write_tmp(rates, rates_csv);
+    test_write_tmp(pubp, "category,interruptions,components,source\n"
+                         "faulty GPU,148,gpu,t\n"
+                         "switch/cable,35,link+switch,t\n"
+                         "software,54,,t\n"
+                         "HBM,72,GPU,t\n"
+                         "NIC,7, switch + link ,t\n"
+                         "CPU,2,,t\n");
     fdb *db = NULL;
     fpub *pub = NULL;
     ms_err err = {0};
@@ -303,14 +293,14 @@ static void test_published_bad(void)
          ":3: column 'components' of 'y': 'link' is already compared in another group (line 2)", 1},
     };
     char rates[] = "/tmp/megasim_test_fdbXXXXXX";
-    write_tmp(rates, rates_csv);
+    test_write_tmp(rates, rates_csv);
     fdb *db = NULL;
     ms_err err = {0};
     CU_ASSERT_EQUAL_FATAL(fdb_load(rates, &db, &err), MS_OK);
     double predicted[4] = {0};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char pubp[] = "/tmp/megasim_test_fpubXXXXXX";
-        write_tmp(pubp, bad[i].text);
+        test_write_tmp(pubp, bad[i].text);
         fpub *pub = NULL;
         fpub_group g[8];
         size_t n;

@@ -14,6 +14,7 @@
 #include "model/mops.h"
 #include "serve/icost.h"
 #include "test_assert.h"
+#include "test_calib.h"
 
 /* One scale-up domain of n GPUs at 100 GB/s. */
 static topo *domain(int64_t n)
@@ -460,25 +461,6 @@ static void test_errors(void)
     }
 }
 
-/* Loads calibration text from a temporary file. */
-static calib *calib_text(const char *text)
-{
-    char path[] = "/tmp/megasim_icost_cal_XXXXXX";
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs(text, f);
-    fclose(f);
-    calib *cal = NULL;
-    ms_err err = {0};
-    int rc = calib_load(path, &cal, &err);
-    unlink(path);
-    if (rc)
-        fprintf(stderr, "\n    %s\n", err.msg);
-    CU_ASSERT_FATAL(rc == MS_OK);
-    return cal;
-}
-
 /* A kind with no memory figure takes the family's stream one, as train
  * does: on a chip of 1 GB/s whose streams reach half of it, a decode step
  * whose GEMMs have only a compute figure (1.0) takes what it takes at
@@ -496,7 +478,7 @@ static void test_stream_fallback_and_uncalibrated(void)
     model g = tiny_gqa();
     chip c = round_chip(1.5e9, 1e9), half = round_chip(1.5e9, 0.5e9);
     icost_config cfg = one_gpu();
-    calib *cal = calib_text(with_stream);
+    calib *cal = test_calib_text(with_stream);
     icost *a, *b;
     CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, cal, &cfg, NULL, NULL, &a, &err), MS_OK);
     CU_ASSERT_EQUAL_FATAL(icost_new(&g, &half, NULL, &cfg, NULL, NULL, &b, &err), MS_OK);
@@ -512,7 +494,7 @@ static void test_stream_fallback_and_uncalibrated(void)
     CU_ASSERT_STRING_EQUAL(icost_uncalibrated(b), ""); /* the peak was asked for */
     icost_free(a);
     calib_free(cal);
-    cal = calib_text(head);
+    cal = test_calib_text(head);
     CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, cal, &cfg, NULL, NULL, &a, &err), MS_OK);
     const char *u = icost_uncalibrated(a);
     CU_ASSERT(strstr(u, "stream bf16 memory") && strstr(u, "gemm bf16 memory") &&

@@ -11,6 +11,7 @@
 #include "io/jsonfile.h"
 #include "job/junc.h"
 #include "test_assert.h"
+#include "test_calib.h"
 
 /* Type 7: h = (n - 1) q, between the order statistics around h. */
 static void test_quantile(void)
@@ -120,17 +121,8 @@ static void test_calib_draws(void)
     static const char text[] =
         "family,op_kind,precision,compute_eff,memory_eff,overhead_us,log_sd,measured_on,source\n"
         "hopper,gemm,bf16,0.5,,,0.2,X100,a\n";
-    char path[] = "/tmp/megasim_junc_XXXXXX";
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs(text, f);
-    fclose(f);
-    calib *cal = NULL;
+    calib *cal = test_calib_text(text);
     ms_err err = {0};
-    int rc = calib_load(path, &cal, &err);
-    unlink(path);
-    CU_ASSERT_FATAL(rc == MS_OK);
     chip c = {.name = "X100", .family = "hopper"};
     double e[4];
     const struct {

@@ -11,6 +11,7 @@
 
 #include "power/pdb.h"
 #include "test_assert.h"
+#include "test_tmp.h"
 
 #define DATA "tests/data/power/"
 
@@ -24,12 +25,7 @@ static const char *temp_csv(const char *text)
 {
     static char path[64];
     strcpy(path, "/tmp/megasim_test_pdb_XXXXXX");
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    CU_ASSERT_FATAL(f != NULL);
-    fputs(text, f);
-    fclose(f);
+    test_write_tmp(path, text);
     return path;
 }
 

@@ -13,6 +13,7 @@
 #include "hw/chip.h"
 #include "hw/roofline.h"
 #include "test_assert.h"
+#include "test_tmp.h"
 
 static chip_db *db;
 static const chip *x100;
@@ -321,17 +322,6 @@ static void test_bad_calibration(void)
     }
 }
 
-/* Writes text to a temporary file whose name goes to path (the caller
- * unlinks it). */
-static void write_tmp(char *path, const char *text)
-{
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs(text, f);
-    fclose(f);
-}
-
 /* log_sd: optional, >= 0 or blank, named when wrong. */
 static void test_spread_column(void)
 {
@@ -353,7 +343,7 @@ static void test_spread_column(void)
                  "family,op_kind,precision,compute_eff,memory_eff,overhead_us,log_sd,%s"
                  "measured_on,source\n%s\n",
                  with_p ? "overlap_p," : "", cases[i].row);
-        write_tmp(path, text);
+        test_write_tmp(path, text);
         calib *cal = (calib *)1;
         ms_err err = {0};
         int rc = calib_load(path, &cal, &err);
@@ -371,11 +361,11 @@ static void test_spread_column(void)
 static void test_overlap_lookup(void)
 {
     char path[] = "/tmp/megasim_cal_XXXXXX";
-    write_tmp(path, "family,op_kind,precision,compute_eff,memory_eff,overhead_us,overlap_p,"
-                    "measured_on,source\n"
-                    "hopper,gemm,fp8,0.7,0.8,,1.5,X100,a\n"
-                    "hopper,gemm_train,fp8,0.5,,,,X100,b\n"
-                    "hopper,stream,*,,0.9,,,X100,c\n");
+    test_write_tmp(path, "family,op_kind,precision,compute_eff,memory_eff,overhead_us,overlap_p,"
+                         "measured_on,source\n"
+                         "hopper,gemm,fp8,0.7,0.8,,1.5,X100,a\n"
+                         "hopper,gemm_train,fp8,0.5,,,,X100,b\n"
+                         "hopper,stream,*,,0.9,,,X100,c\n");
     calib *cal = NULL;
     ms_err err = {0};
     int rc = calib_load(path, &cal, &err);
@@ -402,7 +392,7 @@ static const char spread_file[] =
 static calib *load_spread(const char *text)
 {
     char path[] = "/tmp/megasim_cal_XXXXXX";
-    write_tmp(path, text);
+    test_write_tmp(path, text);
     calib *cal = NULL;
     ms_err err = {0};
     int rc = calib_load(path, &cal, &err);
