@@ -122,6 +122,12 @@ struct icost {
     double ep_layers;
     double normal_sm_share;      /* of the SMs, what compute keeps beside DeepEP's normal kernels */
     char uncal[ICOST_UNCAL_CAP]; /* icost_uncalibrated */
+    /* The last batches timed and their times: an iteration asks for the
+     * same decode batch more than once (its prompt budget, then its
+     * prompts' share), and the answer depends on the batch alone. */
+    icost_batch memo_b[2];
+    icost_time memo_t[2];
+    int memo_n, memo_next;
 };
 
 typedef struct builder {
@@ -739,7 +745,26 @@ double icost_overlap_layer_s(double before_s, double between_s, double dispatch_
            stage_s(between_s, combine_s, sm_share) + stage_s(before_s, combine_s, sm_share);
 }
 
+static icost_time eval_batch(const icost *ic, const icost_batch *b);
+
 icost_time icost_eval(const icost *ic, const icost_batch *b)
+{
+    /* The memo is no part of what the instance promises: written through
+     * a cast, as the object itself (from icost_new's calloc) is not const. */
+    icost *m = (icost *)ic;
+    for (int i = 0; i < m->memo_n; i++)
+        if (memcmp(&m->memo_b[i], b, sizeof *b) == 0)
+            return m->memo_t[i];
+    icost_time t = eval_batch(ic, b);
+    m->memo_b[m->memo_next] = *b;
+    m->memo_t[m->memo_next] = t;
+    m->memo_next = (m->memo_next + 1) % 2;
+    if (m->memo_n < 2)
+        m->memo_n++;
+    return t;
+}
+
+static icost_time eval_batch(const icost *ic, const icost_batch *b)
 {
     assert(b->decode_seqs >= 0 && b->decode_ctx >= 0 && b->prefill_tokens >= 0 &&
            b->prefill_keys >= 0 && b->prefill_done >= 0);
