@@ -381,6 +381,20 @@ static void test_overlap_lookup(void)
     calib_free(cal);
 }
 
+/* The list of what runs at a peak: each item once, "; " between, and an
+ * item that would not fit whole left out. */
+static void test_peak_list(void)
+{
+    char list[24] = "";
+    calib_peak_list_add(list, sizeof list, "gemm bf16 memory");
+    calib_peak_list_add(list, sizeof list, "gemm bf16 memory");
+    CU_ASSERT_STRING_EQUAL(list, "gemm bf16 memory");
+    calib_peak_list_add(list, sizeof list, "a b c"); /* 16 + 2 + 5 + 1 = 24 bytes: fits */
+    CU_ASSERT_STRING_EQUAL(list, "gemm bf16 memory; a b c");
+    calib_peak_list_add(list, sizeof list, "x");
+    CU_ASSERT_STRING_EQUAL(list, "gemm bf16 memory; a b c");
+}
+
 /* A calibration with spreads 0.3 and 0.4 and one row without: the pooled
  * spread is sqrt((0.09 + 0.16) / 2) = 0.35355. */
 static const char spread_file[] =
@@ -498,6 +512,7 @@ static CU_TestInfo calib_tests[] = {
     {"bad calibration files", test_bad_calibration},
     {"the spread column", test_spread_column},
     {"the overlap exponent's lookup", test_overlap_lookup},
+    {"the list of what runs at a peak", test_peak_list},
     {"pooled spread and clamping", test_pooled_spread},
     {"a drawn calibration, by hand", test_draw},
     {"zero spread draws the calibration itself", test_draw_zero_spread},

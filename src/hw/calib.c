@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -392,6 +393,13 @@ roof_eff calib_eff(const calib *cal, const chip *c, const char *kind, ms_prec pr
     m->eff = e;
     m->used = 1;
     return e;
+}
+
+void calib_peak_list_add(char *list, size_t cap, const char *item)
+{
+    size_t used = strlen(list);
+    if (!strstr(list, item) && used + strlen(item) + 3 <= cap)
+        snprintf(list + used, cap - used, "%s%s", used ? "; " : "", item);
 }
 
 roof_eff calib_eff_hbm(const calib *cal, const chip *c, const char *kind, ms_prec prec)

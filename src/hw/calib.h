@@ -70,6 +70,12 @@ roof_eff calib_eff(const calib *cal, const chip *c, const char *kind, ms_prec pr
  * row either. What train and serve time their operations with. */
 roof_eff calib_eff_hbm(const calib *cal, const chip *c, const char *kind, ms_prec prec);
 
+/* Adds item ("kind precision figure", say "attention_decode bf16
+ * memory") to list, a "; "-separated list of what runs at a datasheet peak
+ * for want of a row, cap bytes with its terminator, unless it is there
+ * already; an item that would not fit whole is left out. */
+void calib_peak_list_add(char *list, size_t cap, const char *item);
+
 /* 1 if kind is an operation kind calibration knows. */
 int calib_kind_ok(const char *kind);
 

@@ -80,14 +80,20 @@ static int overhead_identifiable(const kmeas_row *const *rows, size_t n)
     return hi >= 10 * lo;
 }
 
+/* log(predicted / measured) of row r at e; 10 (a large miss) where the
+ * prediction is no positive number. */
+static double log_error(const kmeas_row *r, const roof_eff *e)
+{
+    double p = kmeas_predict(r, e);
+    return isfinite(p) && p > 0 ? log(p / r->measured) : 10.0;
+}
+
 static int residuals(const gsl_vector *x, void *data, gsl_vector *f)
 {
     const fit_ctx *ctx = data;
     roof_eff e = eff_of(x, ctx->overlap_p);
-    for (size_t i = 0; i < ctx->n; i++) {
-        double p = kmeas_predict(ctx->rows[i], &e);
-        gsl_vector_set(f, i, isfinite(p) && p > 0 ? log(p / ctx->rows[i]->measured) : 10.0);
-    }
+    for (size_t i = 0; i < ctx->n; i++)
+        gsl_vector_set(f, i, log_error(ctx->rows[i], &e));
     gsl_vector_set(f, ctx->n + 0, PRIOR_WEIGHT * (gsl_vector_get(x, 0) - u0));
     gsl_vector_set(f, ctx->n + 1, PRIOR_WEIGHT * (gsl_vector_get(x, 1) - u0));
     gsl_vector_set(f, ctx->n + 2,
@@ -154,8 +160,7 @@ static int fit_group(kfit_group *g, const fit_ctx *ctx, ms_err *err)
     identified(g, ctx);
     g->ss = 0;
     for (size_t i = 0; i < ctx->n; i++) {
-        double pr = kmeas_predict(ctx->rows[i], &g->eff);
-        double e = isfinite(pr) && pr > 0 ? log(pr / ctx->rows[i]->measured) : 10.0;
+        double e = log_error(ctx->rows[i], &g->eff);
         g->ss += e * e;
     }
 out:

@@ -159,10 +159,7 @@ static void push(builder *b, const char *kind, ms_prec prec, lin flops, lin byte
             char item[64];
             snprintf(item, sizeof item, "%s %s %s", kind, ms_prec_name(prec),
                      what == 0 ? "compute" : "memory");
-            char *u = b->ic->uncal;
-            size_t used = strlen(u);
-            if (!strstr(u, item) && used + strlen(item) + 3 < sizeof b->ic->uncal)
-                snprintf(u + used, sizeof b->ic->uncal - used, "%s%s", used ? "; " : "", item);
+            calib_peak_list_add(b->ic->uncal, sizeof b->ic->uncal, item);
         }
     }
     double peak = chip_peak(b->c, prec);

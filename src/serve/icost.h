@@ -98,13 +98,15 @@ void icost_free(icost *ic); /* NULL is a no-op */
 
 /* The time of iteration b; asserts every figure of b is >= 0 and that
  * some token is computed. The last two batches are remembered, so asking
- * again costs nothing (ic is written to, though const: not thread-safe). With overlap, a batch that
- * icost_splits runs as two micro-batches of half of it each: compute and communication are each
- * twice the half batch's (weights read and fixed costs paid twice); each MoE layer takes
- * icost_overlap_layer_s of the half batch's figures, and the rest (dense layers, head, MTP module,
- * tensor-parallel all-reduces) runs twice without overlap; where that is slower than the batch
- * whole (weights read twice at a small batch), it runs whole. A batch too small to split runs as
- * one, its communication after its compute. */
+ * again costs nothing (ic is written to, though const: not thread-safe).
+ * With overlap, a batch that icost_splits runs as two micro-batches of
+ * half of it each: compute and communication are each twice the half
+ * batch's (weights read and fixed costs paid twice); each MoE layer takes
+ * icost_overlap_layer_s of the half batch's figures, and the rest (dense
+ * layers, head, MTP module, tensor-parallel all-reduces) runs twice
+ * without overlap; where that is slower than the batch whole (weights
+ * read twice at a small batch), it runs whole. A batch too small to split
+ * runs as one, its communication after its compute. */
 icost_time icost_eval(const icost *ic, const icost_batch *b);
 
 /* 1 if cfg.overlap is on, ep > 1 and b has at least two decode sequences

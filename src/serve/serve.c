@@ -658,10 +658,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
         for (char *save = NULL, *it = strtok_r(list, ";", &save); it;
              it = strtok_r(NULL, ";", &save)) {
             it += *it == ' ';
-            size_t used = strlen(out->uncalibrated);
-            if (!strstr(out->uncalibrated, it) && used + strlen(it) + 3 < sizeof out->uncalibrated)
-                snprintf(out->uncalibrated + used, sizeof out->uncalibrated - used, "%s%s",
-                         used ? "; " : "", it);
+            calib_peak_list_add(out->uncalibrated, sizeof out->uncalibrated, it);
         }
     }
     f.pinned = cfg->shared_prefix / f.bs;

@@ -64,10 +64,7 @@ static void add_time(acc *a, tcost_work *t, tcost_kind k, const char *calib_kind
         const char *base = calib_kind_base(calib_kind);
         char item[48];
         snprintf(item, sizeof item, "%s %s %s", base ? base : calib_kind, ms_prec_name(prec), peak);
-        if (!strstr(a->uncal, item)) {
-            size_t used = strlen(a->uncal);
-            snprintf(a->uncal + used, a->uncal_cap - used, "%s%s", used ? "; " : "", item);
-        }
+        calib_peak_list_add(a->uncal, a->uncal_cap, item);
     }
     t->time_s += r.time_s;
     t->by_kind_s[k] += r.time_s;
