@@ -1,11 +1,11 @@
 /* serve stats: each request's record as it ends (or is rejected), and the
  * run's results: latency percentiles, throughput, KV cache use and GPU time
  * per pool. See serve_int.h. */
-#include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/quant.h"
 #include "serve/serve_int.h"
 
 static int dv_push(dvec *v, double x)
@@ -110,11 +110,11 @@ static serve_pcts pcts(dvec *v)
     serve_pcts p = {NAN, NAN, NAN, NAN};
     if (v->n == 0)
         return p;
-    gsl_sort(v->a, 1, v->n);
-    p.p50 = gsl_stats_quantile_from_sorted_data(v->a, 1, v->n, 0.50);
-    p.p90 = gsl_stats_quantile_from_sorted_data(v->a, 1, v->n, 0.90);
-    p.p99 = gsl_stats_quantile_from_sorted_data(v->a, 1, v->n, 0.99);
-    p.mean = gsl_stats_mean(v->a, 1, v->n);
+    p.mean = gsl_stats_mean(v->a, 1, v->n); /* before the selections reorder v */
+    size_t from = 0;
+    p.p50 = quant_at(v->a, v->n, 0.50, &from);
+    p.p90 = quant_at(v->a, v->n, 0.90, &from);
+    p.p99 = quant_at(v->a, v->n, 0.99, &from);
     return p;
 }
 
