@@ -42,6 +42,26 @@ static void test_gpu_by_hand(void)
     MS_ASSERT_WITHIN(pwr_floor_w(&l, &s), 100, 1e-12); /* never below idle */
 }
 
+/* A limit of 500 W on the round H100: levels above it capped, the
+ * server following what the GPU draws, the clock the cube root of the
+ * dynamic power left, (400 / 600)^(1/3). */
+static void test_limit(void)
+{
+    pwr_levels l = levels();
+    MS_ASSERT_WITHIN(pwr_limit_clock_frac(&l), 1, 0); /* no limit */
+    l.limit_w = 500;
+    MS_ASSERT_WITHIN(pwr_limit_clock_frac(&l), 0.8735804647362989, 1e-12);
+    /* 1 s of matrix (capped 500), 2 s of memory (400), 1 s comm, 6 s idle. */
+    MS_ASSERT_WITHIN(pwr_gpu_w(&l, 100, 1, 2, 1, 10), (500 + 800 + 200 + 600) / 10.0, 1e-12);
+    /* The server at a 500 W GPU: two thirds of the way from idle, 2,400 + 2,400 x 2/3. */
+    MS_ASSERT_WITHIN(pwr_it_per_gpu_w(&l, 500), 500 + 4000 / 8.0, 1e-12);
+    pwr_site s = {.pue = 1.2, .floor_frac = 0.9};
+    MS_ASSERT_WITHIN(pwr_floor_w(&l, &s), 500, 1e-12); /* a floor no higher than the limit */
+    l.limit_w = 800;                                   /* above matrix power: no effect */
+    MS_ASSERT_WITHIN(pwr_limit_clock_frac(&l), 1, 0);
+    MS_ASSERT_WITHIN(pwr_gpu_w(&l, 100, 1, 2, 1, 10), 230, 1e-12);
+}
+
 typedef struct work {
     double start, dur, matrix, memory, comm, gpus;
 } work;
@@ -123,8 +143,13 @@ static void test_errors(void)
         double v;
         const char *has;
     } cases[] = {
-        {0, 0, "matrix_W"},        {1, 800, "memory_W <= matrix_W"}, {2, 0.9, "--pue"},
-        {3, 1.5, "--power-floor"}, {4, 9000, "node_other_idle_W"},
+        {0, 0, "matrix_W"},
+        {1, 800, "memory_W <= matrix_W"},
+        {2, 0.9, "--pue"},
+        {3, 1.5, "--power-floor"},
+        {4, 9000, "node_other_idle_W"},
+        {5, 100, "--gpu-power-limit"},
+        {5, INFINITY, "--gpu-power-limit"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         pwr_levels l = levels();
@@ -142,8 +167,11 @@ static void test_errors(void)
         case 3:
             s.floor_frac = cases[i].v;
             break;
-        default:
+        case 4:
             l.node_other_idle_w = cases[i].v;
+            break;
+        default:
+            l.limit_w = cases[i].v;
         }
         ms_err err = {0};
         /* An error that names an option is bad usage; any other, a bad value. */
@@ -158,6 +186,7 @@ static void test_errors(void)
 
 static CU_TestInfo tests[] = {
     {"a GPU's mean draw and its server share by hand", test_gpu_by_hand},
+    {"a power limit caps the levels and lowers the clock", test_limit},
     {"energy is the integral; per GPU at most TDP x time", test_energy_integral},
     {"smoothing raises the floor and shrinks drops", test_smoothing},
     {"errors name the figure", test_errors},

@@ -95,7 +95,8 @@ int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpu
                            .idle_w = pc->idle_W,
                            .node_gpus = pc->node_gpus,
                            .node_other_w = pc->node_other_W,
-                           .node_other_idle_w = pc->node_other_idle_W};
+                           .node_other_idle_w = pc->node_other_idle_W,
+                           .limit_w = o->gpu_power_limit_w > 0 ? o->gpu_power_limit_w : 0};
     out->estimated = pc->estimated ? pc->estimated : "";
     out->site.switches = switches;
     if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
@@ -123,12 +124,34 @@ int jpower_load_optional(const jpower_opts *o, const jenv *env, const chip *c, d
      * power file that cannot be read, or a power option given for a run
      * that cannot use it, ends the run. */
     if (rc != MS_ENOTFOUND || o->power_trace || o->power_plot || !isnan(o->power_floor) ||
-        !isnan(o->pue) || !isnan(o->energy_usd_per_kwh) || !isnan(o->server_usd) ||
-        !isnan(o->life_years))
+        o->gpu_power_limit_w > 0 || !isnan(o->pue) || !isnan(o->energy_usd_per_kwh) ||
+        !isnan(o->server_usd) || !isnan(o->life_years))
         return rc;
     snprintf(why, why_cap, "%s", err->msg);
     *err = (ms_err){0};
     return MS_OK;
+}
+
+int jpower_limit_chip(const jpower_opts *o, const jenv *env, const chip *c, chip *out,
+                      double *clock_frac, ms_err *err)
+{
+    *out = *c;
+    *clock_frac = 1;
+    if (!(o->gpu_power_limit_w > 0)) /* NAN, or 0 in a job without the option */
+        return MS_OK;
+    jpower p;
+    int rc = jpower_load(o, env, c, 1, 0, NAN, &p, err);
+    if (rc == MS_OK) {
+        *clock_frac = pwr_limit_clock_frac(&p.lv);
+        for (int i = 0; i < MS_PREC_COUNT; i++)
+            out->peak_flop_per_s[i] = c->peak_flop_per_s[i] * *clock_frac;
+    } else if (rc == MS_ENOTFOUND) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        rc = ms_errf(err, MS_EUSAGE, "--gpu-power-limit: %s", msg);
+    }
+    jpower_free(&p);
+    return rc;
 }
 
 void jpower_free(jpower *p)
@@ -167,6 +190,12 @@ void jpower_report(report *r, const prun *run, const char *title)
                    run->swing_unsmoothed_w, "W");
         report_num(r, "smoothing_extra_energy_fraction", "energy smoothing adds",
                    run->floor_energy_frac, "%");
+    }
+    if (run->gpu_limit_w > 0) {
+        report_num(r, "gpu_power_limit_w", "power limit on each GPU", run->gpu_limit_w, "W");
+        report_num(r, "gpu_limit_clock_frac",
+                   "clock under it, of the unlimited (an estimate: dynamic power as its cube)",
+                   run->limit_clock_frac, "%");
     }
     if (run->price_basis[0])
         report_str(r, "price_basis", "priced", run->price_basis);

@@ -57,6 +57,7 @@ static const jopt rows[] = {
      "what the ranking minimizes: a step's time, its cost (capital and energy) or its energy at "
      "the meter"},
     JPOWER_ROWS(J(power)),
+    JPOWER_LIMIT_ROW(J(power)),
     JTOPO_ROWS(J(topo)),
     {"ideal", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, J(ideal),
      "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
@@ -178,6 +179,7 @@ typedef struct inputs {
     model m;
     chip_db *db;
     const chip *c;
+    chip limited; /* the chip under --gpu-power-limit (c points here) */
     calib *cal;
     coll_params net;
     topo *cluster;
@@ -288,6 +290,10 @@ static int load_inputs(const jsearch_job *j, const jenv *env, inputs *in, jsearc
         (rc = jenv_load_chips(env, &j->chips, &in->db, err)) ||
         (rc = chip_db_lookup(in->db, j->chip, &in->c, err)))
         return rc;
+    double clock_frac;
+    if ((rc = jpower_limit_chip(&j->power, env, in->c, &in->limited, &clock_frac, err)))
+        return rc;
+    in->c = &in->limited;
     if (!j->peak) {
         const char *file = j->efficiency ? jenv_find(env, j->efficiency, path, sizeof path) : NULL;
         if (!file && (rc = jenv_path(env, "hwdb/efficiency.csv", path, sizeof path, err)))

@@ -40,6 +40,7 @@ static const jopt rows[] = {
      "the horizon the cost of ownership is summed over, servers and network straight-line over "
      "their life (default: their life, hwdb/costs.csv life_years)"},
     JPOWER_ROWS(S(pw)),
+    JPOWER_LIMIT_ROW(S(pw)),
     {"chips", JOPT_LIST, "FILE", NULL, NULL, NAN, NAN, NULL, S(chips),
      "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
     {"json", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(json), "print JSON"},
@@ -202,7 +203,8 @@ static int gpus_for_power(const jsize_job *j, fleet *f, ms_err *err)
                        "reaches IT, in (0, 1]",
                        f->it_frac);
     double sw_w = k->pw.site.switch_w;
-    double per = pwr_it_per_gpu_w(&k->pw.lv, k->pw.lv.matrix_w), it_w = f->site_w * f->it_frac;
+    double per = pwr_it_per_gpu_w(&k->pw.lv, pwr_peak_gpu_w(&k->pw.lv)),
+           it_w = f->site_w * f->it_frac;
     double g = floor(it_w / per);
     for (int iter = 0; iter < 3; iter++) {
         int64_t radix, sw = topo_fattree_switches(g, &radix);
@@ -267,14 +269,15 @@ static void tally(fleet *f)
             rack_gpus = NAN; /* racks unknown */
         k->racks = g / rack_gpus;
         f->racks += k->racks;
-        k->it_w = g * pwr_it_per_gpu_w(lv, lv->matrix_w) + share * (double)f->switches * sw_w;
+        k->it_w = g * pwr_it_per_gpu_w(lv, pwr_peak_gpu_w(lv)) + share * (double)f->switches * sw_w;
         f->it_w += k->it_w;
         for (int p = 0; p < MS_PREC_COUNT; p++)
-            f->peak[p] += g * chip_peak(k->c, (ms_prec)p);
+            f->peak[p] += g * chip_peak(k->c, (ms_prec)p) * pwr_limit_clock_frac(lv);
         f->hbm_B += g * k->c->hbm_bytes;
         /* Ownership at this fleet's scale. */
         tco_inputs t = k->pw.tco;
-        t.it_w_per_gpu = pwr_it_per_gpu_w(lv, lv->matrix_w) + (double)f->switches * sw_w / f->gpus;
+        t.it_w_per_gpu =
+            pwr_it_per_gpu_w(lv, pwr_peak_gpu_w(lv)) + (double)f->switches * sw_w / f->gpus;
         k->it_per_gpu_w = t.it_w_per_gpu;
         tco_rate r = tco_capital_rate(&t);
         f->capex_servers += g * t.server_usd_per_gpu;

@@ -27,6 +27,8 @@ void prun_summarize(const prun_basis *b, const pseries *it, const pseries *smoot
                   .it_unsmoothed_mean_w = raw.mean_w};
     snprintf(out->estimated, sizeof out->estimated, "%s", b->estimated ? b->estimated : "");
     snprintf(out->price_basis, sizeof out->price_basis, "%s", b->price_basis ? b->price_basis : "");
+    out->gpu_limit_w = b->lv.limit_w;
+    out->limit_clock_frac = pwr_limit_clock_frac(&b->lv);
     prun_costs(b, out);
 }
 

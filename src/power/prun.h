@@ -48,6 +48,8 @@ typedef struct prun {
     double floor_energy_frac; /* smoothing's extra energy over the unsmoothed run */
     double swing_unsmoothed_w;
     double it_unsmoothed_mean_w;
+    double gpu_limit_w;      /* the basis's power limit on each GPU; 0: none */
+    double limit_clock_frac; /* pwr_limit_clock_frac of the basis */
 } prun;
 
 /* Stats of a series and the run's costs: it is the IT series (unsmoothed

@@ -41,6 +41,11 @@ int pwr_check(const pwr_levels *l, const pwr_site *s, const char *what, ms_err *
     if (l->node_other_idle_w > l->node_other_w)
         return ms_errf(err, MS_EINVAL, "%s: node_other_idle_W %g exceeds node_other_W %g", what,
                        l->node_other_idle_w, l->node_other_w);
+    if (l->limit_w != 0 && !(l->limit_w > l->idle_w && isfinite(l->limit_w)))
+        return ms_errf(err, MS_EUSAGE,
+                       "--gpu-power-limit: expected a power limit above %s's idle power of %g W "
+                       "(hwdb/power.csv idle_W), got %g W",
+                       what, l->idle_w, l->limit_w);
     if (!(s->pue >= 1) || !isfinite(s->pue))
         return ms_errf(err, MS_EUSAGE,
                        "--pue: expected facility power over IT power, at least 1, got %g", s->pue);
@@ -54,9 +59,27 @@ int pwr_check(const pwr_levels *l, const pwr_site *s, const char *what, ms_err *
     return MS_OK;
 }
 
+/* A level under the GPU's power limit. */
+static double limited(const pwr_levels *l, double w)
+{
+    return l->limit_w > 0 && w > l->limit_w ? l->limit_w : w;
+}
+
+double pwr_limit_clock_frac(const pwr_levels *l)
+{
+    if (!(l->limit_w > 0) || l->limit_w >= l->matrix_w)
+        return 1;
+    return cbrt((l->limit_w - l->idle_w) / (l->matrix_w - l->idle_w));
+}
+
+double pwr_peak_gpu_w(const pwr_levels *l)
+{
+    return limited(l, l->matrix_w);
+}
+
 double pwr_floor_w(const pwr_levels *l, const pwr_site *s)
 {
-    return fmax(l->idle_w, s->floor_frac * l->matrix_w);
+    return limited(l, fmax(l->idle_w, s->floor_frac * l->matrix_w));
 }
 
 double pwr_gpu_w(const pwr_levels *l, double floor_w, double matrix_s, double memory_s,
@@ -66,8 +89,9 @@ double pwr_gpu_w(const pwr_levels *l, double floor_w, double matrix_s, double me
         return floor_w;
     double busy = matrix_s + memory_s + comm_s;
     double k = busy > dur_s ? dur_s / busy : 1;
-    double e = k * (matrix_s * fmax(l->matrix_w, floor_w) + memory_s * fmax(l->memory_w, floor_w) +
-                    comm_s * fmax(l->comm_w, floor_w)) +
+    double e = k * (matrix_s * fmax(limited(l, l->matrix_w), floor_w) +
+                    memory_s * fmax(limited(l, l->memory_w), floor_w) +
+                    comm_s * fmax(limited(l, l->comm_w), floor_w)) +
                (dur_s - k * busy) * floor_w;
     return e / dur_s;
 }

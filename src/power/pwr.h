@@ -7,6 +7,11 @@
  * levels in proportion to how busy its GPUs are; network switches draw a
  * constant; the facility multiplies IT power by its PUE.
  *
+ * A power limit set on each GPU (nvidia-smi -pl; MLPerf's MaxQ runs)
+ * caps every level; the GPU meets it by lowering its clock, which
+ * pwr_limit_clock_frac estimates. The server's other parts follow the
+ * power the GPUs actually draw.
+ *
  * Smoothing (Meta's Llama 3 practice: keep GPUs busy with dummy work
  * while they would idle, so that a synchronous pause does not jolt the
  * grid) is a floor: a GPU never draws less than floor_w while the job
@@ -30,6 +35,7 @@ typedef struct pwr_levels {
     double node_gpus;                          /* GPUs per server */
     double node_other_w;                       /* the rest of a server, GPUs at matrix_w */
     double node_other_idle_w;                  /* and with its GPUs idle */
+    double limit_w;                            /* a power limit set on each GPU; 0: none */
 } pwr_levels;
 
 typedef struct pwr_site {
@@ -40,12 +46,26 @@ typedef struct pwr_site {
 } pwr_site;
 
 /* Checks the levels are positive and ordered (idle <= comm, memory <=
- * matrix), the server figures positive, pue >= 1 and finite, floor_frac in
- * [0, 1], switches >= 0. what names the chip (or site) in messages; fails
- * with MS_EINVAL naming the field and what was expected. */
+ * matrix), the server figures positive, a limit (where set) finite and
+ * above idle, pue >= 1 and finite, floor_frac in [0, 1], switches >= 0. what names the chip (or
+ * site) in messages; fails with MS_EINVAL naming the field and what was expected. */
 int pwr_check(const pwr_levels *l, const pwr_site *s, const char *what, ms_err *err);
 
-/* The floor a GPU is held at: max(idle_w, floor_frac x matrix_w). */
+/* The clock, as a fraction of the unlimited one, at which a GPU doing
+ * matrix work draws no more than limit_w: 1 without a limit or with one
+ * at or above matrix_w. Dynamic power (above idle_w) goes as the clock
+ * times the voltage squared, and the voltage falls with the clock, so
+ * as its cube (the CMOS relation, Hennessy and Patterson, Computer
+ * Architecture: A Quantitative Approach, 6th ed., section 1.5): the
+ * clock is ((limit_w - idle_w) / (matrix_w - idle_w))^(1/3). An
+ * estimate: no measured clock-against-limit curve is used. */
+double pwr_limit_clock_frac(const pwr_levels *l);
+
+/* A GPU's highest draw: matrix_w, or the limit where that is lower. */
+double pwr_peak_gpu_w(const pwr_levels *l);
+
+/* The floor a GPU is held at: max(idle_w, floor_frac x matrix_w), no
+ * more than limit_w. */
 double pwr_floor_w(const pwr_levels *l, const pwr_site *s);
 
 /* Mean draw of one GPU over dur_s of which matrix_s, memory_s and comm_s
