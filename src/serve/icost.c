@@ -107,6 +107,8 @@ enum { L_DENSE, L_MOE, L_HEAD, L_DRAFT, L_DHEAD, L_DPRE, L_KINDS };
 
 #define DEEPEP_NORMAL_SMS 20.0
 
+enum { MEMO = 4 };
+
 struct icost {
     icost_config cfg;
     oplist lists[L_KINDS];
@@ -124,9 +126,12 @@ struct icost {
     char uncal[ICOST_UNCAL_CAP]; /* icost_uncalibrated */
     /* The last batches timed and their times: an iteration asks for the
      * same decode batch more than once (its prompt budget, then its
-     * prompts' share), and the answer depends on the batch alone. */
-    icost_batch memo_b[2];
-    icost_time memo_t[2];
+     * prompts' share), admission asks about the same candidate iteration
+     * after iteration while the batch is at its target, and the answer
+     * depends on the batch alone. An iteration asks about four batches
+     * at most, so four are kept. */
+    icost_batch memo_b[MEMO];
+    icost_time memo_t[MEMO];
     int memo_n, memo_next;
 };
 
@@ -755,8 +760,8 @@ icost_time icost_eval(const icost *ic, const icost_batch *b)
     icost_time t = eval_batch(ic, b);
     m->memo_b[m->memo_next] = *b;
     m->memo_t[m->memo_next] = t;
-    m->memo_next = (m->memo_next + 1) % 2;
-    if (m->memo_n < 2)
+    m->memo_next = (m->memo_next + 1) % MEMO;
+    if (m->memo_n < MEMO)
         m->memo_n++;
     return t;
 }
