@@ -94,6 +94,7 @@ typedef struct op_spec {
 typedef struct cell {
     roof_eff eff; /* sources borrowed from the calibration */
     roof_result res;
+    int memory_from_stream; /* the kind has no memory figure: the family's stream one */
 } cell;
 
 /* What is timed, where, and the times; chips borrowed from the database. */
@@ -279,7 +280,11 @@ static int compute(study *s, const calib *cal, ms_err *err)
         for (size_t j = 0; j < s->nops; j++) {
             cell *c = &s->cells[i][j];
             const roof_op *op = &s->ops[j].op;
-            c->eff = calib_eff(cal, s->chips[i], op->kind, op->prec);
+            /* As train and serve time it: a kind with no memory figure
+             * reads HBM as the family's streams do. */
+            c->eff = calib_eff_hbm(cal, s->chips[i], op->kind, op->prec);
+            c->memory_from_stream = c->eff.memory_source &&
+                                    !calib_eff(cal, s->chips[i], op->kind, op->prec).memory_source;
             int rc = roof_time(s->chips[i], op, &c->eff, &c->res, err);
             if (rc) {
                 char msg[MS_ERR_MSG_MAX];
@@ -410,6 +415,7 @@ static void report_cell(report *r, const study *s, size_t i, size_t j)
                c->eff.compute_source && c->eff.compute_source[0] ? c->eff.compute_source : NULL);
     report_str(r, "memory_efficiency_source", NULL,
                c->eff.memory_source && c->eff.memory_source[0] ? c->eff.memory_source : NULL);
+    report_bool(r, "memory_efficiency_from_stream", NULL, c->memory_from_stream);
     report_end(r);
 }
 
@@ -528,7 +534,14 @@ static int note_peak(report *r, const study *s, int calibrated)
             const roof_op *op = &s->ops[j].op;
             int need_c = op->flops > 0 && !c->eff.compute_source;
             int need_m = !c->eff.memory_source;
-            if ((!need_c && !need_m) || seen_before(s, i, j))
+            if (seen_before(s, i, j))
+                continue;
+            if (c->memory_from_stream)
+                line_add(&l,
+                         "note: hwdb/efficiency.csv has no memory figure for %s %s %s: HBM "
+                         "read at the family's stream figure, as train and serve read it",
+                         s->chips[i]->family, op->kind, ms_prec_name(op->prec));
+            if (!need_c && !need_m)
                 continue;
             line_add(&l, "note: %s: no calibration for %s %s %s%s%s: using datasheet peak",
                      calibrated ? "hwdb/efficiency.csv" : "--peak", s->chips[i]->family, op->kind,
