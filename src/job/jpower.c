@@ -193,8 +193,7 @@ void jpower_report(report *r, const prun *run, const char *title)
     }
     if (run->gpu_limit_w > 0) {
         report_num(r, "gpu_power_limit_w", "power limit on each GPU", run->gpu_limit_w, "W");
-        report_num(r, "gpu_limit_clock_frac",
-                   "clock under it, of the unlimited (an estimate: dynamic power as its cube)",
+        report_num(r, "gpu_limit_clock_frac", "clock under the limit (an estimate)",
                    run->limit_clock_frac, "%");
     }
     if (run->price_basis[0])
