@@ -371,6 +371,12 @@ static void report_fleet(report *r, const jsize_job *j, const fleet *f)
     report_num(r, "facility_power_w", "power at the meter", f->meter_w, "W");
     report_num(r, "pue", "PUE (meter over IT)", f->by_power ? 1 / f->it_frac : f->pue, "");
     report_num(r, "hbm_bytes", "HBM", f->hbm_B, "B");
+    if (j->pw.gpu_power_limit_w > 0) { /* every chip of the fleet under the same limit */
+        report_num(r, "gpu_power_limit_w", "power limit on each GPU", j->pw.gpu_power_limit_w, "W");
+        report_str(r, "gpu_power_limit_note", "under the limit",
+                   "each GPU counted at its limit, its FLOP peaks at the clock that meets it (an "
+                   "estimate: hwdb/README.md)");
+    }
     report_end(r);
     report_begin(r, "peak_flop_per_s", "dense peaks");
     for (int p = 0; p < MS_PREC_COUNT; p++) {
