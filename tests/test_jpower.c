@@ -62,7 +62,8 @@ static jpower_opts no_opts(void)
                          .power_floor = NAN,
                          .energy_usd_per_kwh = NAN,
                          .server_usd = NAN,
-                         .life_years = NAN};
+                         .life_years = NAN,
+                         .gpu_power_limit_w = NAN};
 }
 
 static void test_optional(void)

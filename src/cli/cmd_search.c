@@ -64,7 +64,7 @@ static int run_search(const cli_cmd *cmd, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return run_fleet(&cmd_search_serve, argc - 1, argv + 1);
-    jsearch_job j = {0};
+    jsearch_job j;
     const char *pos[1] = {NULL};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, pos, &npos);
     if (ex >= 0)

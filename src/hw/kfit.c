@@ -260,38 +260,43 @@ const double kfit_overlap_grid[KFIT_OVERLAP_N] = {0, 1, 1.25, 1.5, 1.75, 2, 2.5,
 int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, kfit_overlap *ov,
              ms_err *err)
 {
-    size_t n = kmeas_count(set), ng = 0;
-    kfit_group *g = calloc(n ? n : 1, sizeof *g);
+    size_t n = kmeas_count(set), ng = 0, best_ng = 0;
+    /* g: the fit at the exponent being tried; best: the best so far. */
+    kfit_group *g = calloc(n ? n : 1, sizeof *g), *best = calloc(n ? n : 1, sizeof *best);
     const kmeas_row **rows = calloc(n ? n : 1, sizeof *rows);
     kfit_overlap o = {0};
     int rc = MS_OK;
     *groups = NULL;
     *ngroups = 0;
-    if (!g || !rows) {
+    if (!g || !best || !rows) {
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
         goto out;
     }
     /* One exponent for every group: few groups hold rows near their
      * ridge point, where alone it shows; the rest would take any. The
      * grid's least sum of squares wins; the first (max) on a tie. */
-    size_t best = 0;
+    size_t bi = 0;
     for (size_t i = 0; i < KFIT_OVERLAP_N && !rc; i++) {
         rc = fit_all(set, kfit_overlap_grid[i], g, &ng, &o.ss[i], rows, err);
-        if (!rc && o.ss[i] < o.ss[best] - 1e-12)
-            best = i;
+        if (!rc && (i == 0 || o.ss[i] < o.ss[bi] - 1e-12)) {
+            bi = i;
+            best_ng = ng;
+            kfit_group *t = best;
+            best = g;
+            g = t;
+        }
     }
-    o.p = kfit_overlap_grid[best];
-    if (!rc)
-        rc = fit_all(set, o.p, g, &ng, &o.ss[best], rows, err);
+    o.p = kfit_overlap_grid[bi];
     if (!rc) {
-        *groups = g;
-        *ngroups = ng;
-        g = NULL;
+        *groups = best;
+        *ngroups = best_ng;
+        best = NULL;
         if (ov)
             *ov = o;
     }
 out:
     free(g);
+    free(best);
     free(rows);
     return rc;
 }

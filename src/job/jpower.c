@@ -96,7 +96,7 @@ int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpu
                            .node_gpus = pc->node_gpus,
                            .node_other_w = pc->node_other_W,
                            .node_other_idle_w = pc->node_other_idle_W,
-                           .limit_w = o->gpu_power_limit_w > 0 ? o->gpu_power_limit_w : 0};
+                           .limit_w = isnan(o->gpu_power_limit_w) ? 0 : o->gpu_power_limit_w};
     out->estimated = pc->estimated ? pc->estimated : "";
     out->site.switches = switches;
     if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
@@ -124,7 +124,7 @@ int jpower_load_optional(const jpower_opts *o, const jenv *env, const chip *c, d
      * power file that cannot be read, or a power option given for a run
      * that cannot use it, ends the run. */
     if (rc != MS_ENOTFOUND || o->power_trace || o->power_plot || !isnan(o->power_floor) ||
-        o->gpu_power_limit_w > 0 || !isnan(o->pue) || !isnan(o->energy_usd_per_kwh) ||
+        !isnan(o->gpu_power_limit_w) || !isnan(o->pue) || !isnan(o->energy_usd_per_kwh) ||
         !isnan(o->server_usd) || !isnan(o->life_years))
         return rc;
     snprintf(why, why_cap, "%s", err->msg);
@@ -132,19 +132,17 @@ int jpower_load_optional(const jpower_opts *o, const jenv *env, const chip *c, d
     return MS_OK;
 }
 
-int jpower_limit_chip(const jpower_opts *o, const jenv *env, const chip *c, chip *out,
-                      double *clock_frac, ms_err *err)
+int jpower_limit_chip(const jpower_opts *o, const jenv *env, const chip *c, chip *out, ms_err *err)
 {
     *out = *c;
-    *clock_frac = 1;
-    if (!(o->gpu_power_limit_w > 0)) /* NAN, or 0 in a job without the option */
+    if (isnan(o->gpu_power_limit_w))
         return MS_OK;
     jpower p;
     int rc = jpower_load(o, env, c, 1, 0, NAN, &p, err);
     if (rc == MS_OK) {
-        *clock_frac = pwr_limit_clock_frac(&p.lv);
+        double clock_frac = pwr_limit_clock_frac(&p.lv);
         for (int i = 0; i < MS_PREC_COUNT; i++)
-            out->peak_flop_per_s[i] = c->peak_flop_per_s[i] * *clock_frac;
+            out->peak_flop_per_s[i] = c->peak_flop_per_s[i] * clock_frac;
     } else if (rc == MS_ENOTFOUND) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);

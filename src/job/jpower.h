@@ -25,19 +25,8 @@ typedef struct jpower_opts {
     double life_years;         /* NAN: hwdb/costs.csv's */
     const char *power_trace;   /* CSV of the cluster's power over time, or NULL */
     const char *power_plot;    /* .png or .svg of it, or NULL */
-    double gpu_power_limit_w;  /* a limit set on each GPU (JPOWER_LIMIT_ROW); NAN or 0: none */
+    double gpu_power_limit_w;  /* a limit set on each GPU (jpower_limit_chip); NAN: none */
 } jpower_opts;
-
-/* --gpu-power-limit, for the jobs that run the chip at it (train and
- * serve: jpower_limit_chip). */
-#define JPOWER_LIMIT_ROW(base)                                                                     \
-    {                                                                                              \
-        "gpu-power-limit", JOPT_NUM, "W", "W", NULL, 1, NAN, NULL,                                 \
-            (base) + offsetof(jpower_opts, gpu_power_limit_w),                                     \
-            "a power limit set on every GPU (nvidia-smi -pl, MLPerf MaxQ): each level capped, "    \
-            "the "                                                                                 \
-            "clock and so the FLOP peaks lowered to meet it (an estimate; see hwdb/README.md)"     \
-    }
 
 /* The rows of a job whose jpower_opts sits at byte offset base. */
 #define JPOWER_ROWS(base)                                                                          \
@@ -91,6 +80,17 @@ typedef struct jpower_opts {
          NULL,                                                                                     \
          (base) + offsetof(jpower_opts, life_years),                                               \
          "years servers and network are paid off over (default: hwdb/costs.csv)"},                 \
+        {"gpu-power-limit",                                                                        \
+         JOPT_NUM,                                                                                 \
+         "W",                                                                                      \
+         "W",                                                                                      \
+         NULL,                                                                                     \
+         1,                                                                                        \
+         NAN,                                                                                      \
+         NULL,                                                                                     \
+         (base) + offsetof(jpower_opts, gpu_power_limit_w),                                        \
+         "a power limit set on every GPU (nvidia-smi -pl, MLPerf MaxQ): each level capped, the "   \
+         "clock and so the FLOP peaks lowered to meet it (an estimate; see hwdb/README.md)"},      \
         {"power-trace",                                                                            \
          JOPT_STR,                                                                                 \
          "FILE",                                                                                   \
@@ -145,11 +145,10 @@ void jpower_free(jpower *p);
 
 /* Chip c run under o's --gpu-power-limit: *out is c with every FLOP peak
  * times pwr_limit_clock_frac of c's levels in hwdb/power.csv (memory and
- * links as they are), *clock_frac that fraction. Without a limit *out is
- * c and *clock_frac 1. Fails naming the option or the file when the
- * chip has no power levels or the limit is at or below its idle power. */
-int jpower_limit_chip(const jpower_opts *o, const jenv *env, const chip *c, chip *out,
-                      double *clock_frac, ms_err *err);
+ * links as they are); without a limit, c itself. Fails naming the option
+ * or the file when the chip has no power levels or the limit is at or
+ * below its idle power. */
+int jpower_limit_chip(const jpower_opts *o, const jenv *env, const chip *c, chip *out, ms_err *err);
 
 /* What prun computes a run's figures from (borrowing p's strings). */
 prun_basis jpower_basis(const jpower *p);

@@ -57,7 +57,6 @@ static const jopt rows[] = {
      "what the ranking minimizes: a step's time, its cost (capital and energy) or its energy at "
      "the meter"},
     JPOWER_ROWS(J(power)),
-    JPOWER_LIMIT_ROW(J(power)),
     JTOPO_ROWS(J(topo)),
     {"ideal", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, J(ideal),
      "ignore hwdb/network.csv: links at full bandwidth, no per-step cost"},
@@ -290,8 +289,7 @@ static int load_inputs(const jsearch_job *j, const jenv *env, inputs *in, jsearc
         (rc = jenv_load_chips(env, &j->chips, &in->db, err)) ||
         (rc = chip_db_lookup(in->db, j->chip, &in->c, err)))
         return rc;
-    double clock_frac;
-    if ((rc = jpower_limit_chip(&j->power, env, in->c, &in->limited, &clock_frac, err)))
+    if ((rc = jpower_limit_chip(&j->power, env, in->c, &in->limited, err)))
         return rc;
     in->c = &in->limited;
     if (!j->peak) {

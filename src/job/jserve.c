@@ -116,7 +116,6 @@ static const jopt rows[] = {
     {"power-resolution", JOPT_POS, "S", "s", "1", 1e-6, 3600, NULL, S(power_resolution_s),
      "seconds per point of the power series"},
     JPOWER_ROWS(S(power)),
-    JPOWER_LIMIT_ROW(S(power)),
     {"csv", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(csv), "write one row per request"},
     {"sweep-rate", JOPT_STR, "LIST", NULL, NULL, NAN, NAN, NULL, S(sweep_rate),
      "run once per rate (1,2,4,...) for the latency-throughput curve"},
@@ -443,8 +442,7 @@ static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, m
         (rc = jenv_load_chips(env, &j->chips, &x->db, err)) ||
         (rc = chip_db_lookup(x->db, j->chip, &x->cfg.c, err)))
         return rc;
-    double clock_frac;
-    if ((rc = jpower_limit_chip(&j->power, env, x->cfg.c, &x->limited, &clock_frac, err)))
+    if ((rc = jpower_limit_chip(&j->power, env, x->cfg.c, &x->limited, err)))
         return rc;
     x->cfg.c = &x->limited;
     if (!j->peak) {

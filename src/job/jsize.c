@@ -40,7 +40,6 @@ static const jopt rows[] = {
      "the horizon the cost of ownership is summed over, servers and network straight-line over "
      "their life (default: their life, hwdb/costs.csv life_years)"},
     JPOWER_ROWS(S(pw)),
-    JPOWER_LIMIT_ROW(S(pw)),
     {"chips", JOPT_LIST, "FILE", NULL, NULL, NAN, NAN, NULL, S(chips),
      "chip files, repeatable (default: hwdb/chips.csv + the derived chips)"},
     {"json", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(json), "print JSON"},
@@ -271,8 +270,9 @@ static void tally(fleet *f)
         f->racks += k->racks;
         k->it_w = g * pwr_it_per_gpu_w(lv, pwr_peak_gpu_w(lv)) + share * (double)f->switches * sw_w;
         f->it_w += k->it_w;
+        double clock_frac = pwr_limit_clock_frac(lv);
         for (int p = 0; p < MS_PREC_COUNT; p++)
-            f->peak[p] += g * chip_peak(k->c, (ms_prec)p) * pwr_limit_clock_frac(lv);
+            f->peak[p] += g * chip_peak(k->c, (ms_prec)p) * clock_frac;
         f->hbm_B += g * k->c->hbm_bytes;
         /* Ownership at this fleet's scale. */
         tco_inputs t = k->pw.tco;
@@ -371,7 +371,7 @@ static void report_fleet(report *r, const jsize_job *j, const fleet *f)
     report_num(r, "facility_power_w", "power at the meter", f->meter_w, "W");
     report_num(r, "pue", "PUE (meter over IT)", f->by_power ? 1 / f->it_frac : f->pue, "");
     report_num(r, "hbm_bytes", "HBM", f->hbm_B, "B");
-    if (j->pw.gpu_power_limit_w > 0) { /* every chip of the fleet under the same limit */
+    if (!isnan(j->pw.gpu_power_limit_w)) { /* every chip of the fleet under the same limit */
         report_num(r, "gpu_power_limit_w", "power limit on each GPU", j->pw.gpu_power_limit_w, "W");
         report_str(r, "gpu_power_limit_note", "under the limit",
                    "each GPU counted at its limit, its FLOP peaks at the clock that meets it (an "

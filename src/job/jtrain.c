@@ -83,7 +83,6 @@ static const jopt rows[] = {
     {"spectrum-plot", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(spectrum_plot),
      "draw the spectrum of the facility's power, the band shaded (.png or .svg; at 1 ms)"},
     JPOWER_ROWS(T(power)),
-    JPOWER_LIMIT_ROW(T(power)),
     JGOODPUT_ROWS(T(goodput)),
     JMITIG_ROWS(T(mitig)),
     {"trace", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, T(trace),
@@ -253,8 +252,7 @@ static int load_inputs(const jtrain_job *j, const jenv *env, plan *p, inputs *in
         (rc = jenv_load_chips(env, &j->chips, &in->db, err)) ||
         (rc = chip_db_lookup(in->db, j->chip, &in->c, err)))
         return rc;
-    double clock_frac;
-    if ((rc = jpower_limit_chip(&j->power, env, in->c, &in->limited, &clock_frac, err)))
+    if ((rc = jpower_limit_chip(&j->power, env, in->c, &in->limited, err)))
         return rc;
     in->c = &in->limited;
     if (!j->peak) {

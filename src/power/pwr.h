@@ -47,8 +47,10 @@ typedef struct pwr_site {
 
 /* Checks the levels are positive and ordered (idle <= comm, memory <=
  * matrix), the server figures positive, a limit (where set) finite and
- * above idle, pue >= 1 and finite, floor_frac in [0, 1], switches >= 0. what names the chip (or
- * site) in messages; fails with MS_EINVAL naming the field and what was expected. */
+ * above idle, pue >= 1 and finite, floor_frac in [0, 1], switches >= 0.
+ * what names the chip (or site) in messages; fails naming the field (a
+ * file's figure: MS_EINVAL) or the option (MS_EUSAGE) and what was
+ * expected. */
 int pwr_check(const pwr_levels *l, const pwr_site *s, const char *what, ms_err *err);
 
 /* The clock, as a fraction of the unlimited one, at which a GPU doing

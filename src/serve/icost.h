@@ -97,7 +97,7 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
 void icost_free(icost *ic); /* NULL is a no-op */
 
 /* The time of iteration b; asserts every figure of b is >= 0 and that
- * some token is computed. The last two batches are remembered, so asking
+ * some token is computed. The last four batches are remembered, so asking
  * again costs nothing (ic is written to, though const: not thread-safe).
  * With overlap, a batch that icost_splits runs as two micro-batches of
  * half of it each: compute and communication are each twice the half
