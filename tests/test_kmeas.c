@@ -104,6 +104,22 @@ static void test_rows_and_predictions(void)
     CU_ASSERT(isnan(kmeas_predict(l, &peak))); /* no overhead calibrated */
     CU_ASSERT(kmeas_predict(l, &oh) == 1e-3);
     kmeas_free(set);
+
+    /* A published streaming rate at a stated size is timed: 64 KiB at
+     * 26.2144 GB/s is 2.5 us, and a 2 us launch cost at peak (2 TB/s:
+     * 0.032768 us of traffic) predicts 65536 B / 2.032768 us. The same
+     * rate without a size stays a best case against bandwidth alone. */
+    set = load_text(PUB_HEAD "X100,s,stream,small,fp64,,,,,,65536,,,26.2144e9,paper D\n"
+                             "X100,s,stream,best,fp64,,,,,,,,,26.2144e9,paper D\n",
+                    MS_OK, NULL);
+    CU_ASSERT_EQUAL_FATAL(kmeas_count(set), 2);
+    const kmeas_row *sm = kmeas_at(set, 0), *bc = kmeas_at(set, 1);
+    CU_ASSERT(sm->metric == KMEAS_BYTE_RATE && sm->bytes == 65536);
+    MS_ASSERT_WITHIN(sm->measured, 26.2144e9, 1);
+    roof_eff launch = {.compute = 1, .memory = 1, .overhead_s = 2e-6, .overhead_source = "x"};
+    MS_ASSERT_WITHIN(kmeas_predict(sm, &launch), 65536 / 2.032768e-6, 1);
+    CU_ASSERT(isnan(bc->bytes) && kmeas_predict(bc, &launch) == 2e12);
+    kmeas_free(set);
 }
 
 /* Refined kinds: a class of GEMMs given by its rate alone, and kernels
