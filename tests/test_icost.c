@@ -126,6 +126,39 @@ static void test_decode_by_hand(void)
     icost_free(ic);
 }
 
+/* A checkpoint scaled in blocks runs each FP8 GEMM on activations a
+ * kernel of its own quantizes: the two-sequence decode step of the
+ * hand-counted GQA layer gains four such kernels (the normed input of
+ * qkv, the attention output, the normed input of gate-up, the SiLU
+ * output: 2 x 64, 2 x 64, 2 x 64, 2 x 128 elements), each reading BF16
+ * and writing FP8 with a 4-byte scale per 128: 3.03125 bytes an element,
+ * 1,940 bytes, 1.94 us at 1 GB/s. Not FP8 weights: an error. */
+static void test_activation_quantization(void)
+{
+    model m = tiny_gqa();
+    chip c = round_chip(1.5e9, 1e9);
+    ms_err err = {0};
+    icost_config cfg = one_gpu();
+    cfg.weight_prec = MS_FP8;
+    icost *plain, *quant;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&m, &c, NULL, &cfg, NULL, NULL, &plain, &err), MS_OK);
+    cfg.act_quant = 1;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&m, &c, NULL, &cfg, NULL, NULL, &quant, &err), MS_OK);
+    icost_batch b = {.decode_seqs = 2, .decode_ctx = 20};
+    icost_time t0 = icost_eval(plain, &b), t1 = icost_eval(quant, &b);
+    double bytes = (2 * 64 + 2 * 64 + 2 * 64 + 2 * 128) * (2 + 1 + 4.0 / 128);
+    MS_ASSERT_WITHIN(t1.hbm_bytes - t0.hbm_bytes, bytes, 1e-6);
+    MS_ASSERT_WITHIN(t1.compute_s - t0.compute_s, bytes / 1e9, 1e-15);
+    MS_ASSERT_WITHIN(t1.hbm_bound_s - t0.hbm_bound_s, bytes / 1e9, 1e-15);
+    MS_ASSERT_EXACT(t1.flops, t0.flops);
+    icost_free(plain);
+    icost_free(quant);
+
+    cfg.weight_prec = MS_BF16;
+    CU_ASSERT_EQUAL(icost_new(&m, &c, NULL, &cfg, NULL, NULL, &quant, &err), MS_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "FP8 GEMMs only"));
+}
+
 /* Sum of the roofline times of mops's operations for `layers` layers. */
 static double mops_time(const model *m, const chip *c, const calib *cal, int moe, mops_phase ph,
                         int64_t batch, int64_t ctx)
@@ -507,6 +540,7 @@ static void test_stream_fallback_and_uncalibrated(void)
 
 static CU_TestInfo tests[] = {
     {"decode step against a hand-computed roofline", test_decode_by_hand},
+    {"activations quantized by kernels of their own", test_activation_quantization},
     {"decode and prefill equal mops at one GPU", test_matches_mops},
     {"tensor parallelism splits heads, weights, GQA cache", test_tp_split},
     {"MTP drafting", test_mtp},

@@ -55,6 +55,17 @@ static void test_published_totals(void)
     MS_ASSERT_NEAR_AS("V3 MTP", p.mtp, 11.61e9, 0.002);
 }
 
+/* DeepSeek-V3's checkpoint is FP8 in 128 x 128 blocks (its
+ * quantization_config); Llama 3's config has none. */
+static void test_fp8_block(void)
+{
+    model v3, l3;
+    CU_ASSERT_FATAL(load("workloads/deepseek-v3/config.json", &v3) == MS_OK);
+    CU_ASSERT_FATAL(load("workloads/llama-3-70b/config.json", &l3) == MS_OK);
+    CU_ASSERT_EQUAL(v3.fp8_block, 128);
+    CU_ASSERT_EQUAL(l3.fp8_block, 0);
+}
+
 static void test_kv_cache_exact(void)
 {
     model v3, l70;
@@ -218,6 +229,8 @@ static void test_bad_configs(void)
         {"unknown_attention_kind.json",
          "field 'attention.kind': expected mha, gqa, mqa or mla, got 'linear'", MS_EINVAL},
         {"unknown_model_type.json", "field 'model_type': 'mamba' is not a layout", MS_EINVAL},
+        {"bad_fp8_block.json",
+         "field 'quantization_config.weight_block_size': expected two whole numbers", MS_EINVAL},
         {"native_unknown_field.json", "field 'attention.heads': unknown", MS_EINVAL},
         {"no_such_file.json", "no_such_file.json: cannot open", MS_EIO},
     };
@@ -284,6 +297,7 @@ static void test_megatron_flops(void)
 static CU_TestInfo model_tests[] = {
     {"Megatron-LM FLOP counts", test_megatron_flops},
     {"published totals from config.json", test_published_totals},
+    {"an FP8 checkpoint in blocks", test_fp8_block},
     {"KV cache exactly", test_kv_cache_exact},
     {"DeepSeek-V3 per layer", test_v3_per_layer},
     {"hand-computed tiny MLA+MoE model", test_tiny_model},

@@ -453,6 +453,9 @@ static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, m
             return rc;
     }
     x->cfg.m = &x->m;
+    /* A checkpoint scaled in blocks (its quantization_config) runs its
+     * FP8 GEMMs on activations quantized by kernels of their own. */
+    x->cfg.par.act_quant = x->cfg.par.weight_prec == MS_FP8 && x->m.fp8_block > 0;
     if (j->draft_model) {
         char dwarn[MODELFILE_WARN_MAX];
         if ((rc = modelfile_load(jenv_find(env, j->draft_model, path, sizeof path), &x->draft,
@@ -668,9 +671,13 @@ static void report_about(report *r, const run *x)
     if (pinst > 0)
         describe_instances(pre, sizeof pre, pinst, "prefill ", &pp);
     describe_instances(dec, sizeof dec, inst, pinst > 0 ? "decode " : "", p);
-    snprintf(fleet, sizeof fleet, "%s%s%s, %s weights, %s KV cache%s", pre,
-             pinst > 0 ? " and " : "", dec, ms_prec_name(p->weight_prec), ms_prec_name(p->kv_prec),
-             p->overlap ? ", communication overlapped" : "");
+    char quant[80] = "";
+    if (p->act_quant)
+        snprintf(quant, sizeof quant, " (activations quantized 1x%lld by kernels of their own)",
+                 (long long)cfg->m->fp8_block);
+    snprintf(fleet, sizeof fleet, "%s%s%s, %s weights%s, %s KV cache%s", pre,
+             pinst > 0 ? " and " : "", dec, ms_prec_name(p->weight_prec), quant,
+             ms_prec_name(p->kv_prec), p->overlap ? ", communication overlapped" : "");
     size_t u = 0;
     if (x->spec.kind == REQS_TRACE)
         u += (size_t)snprintf(work, sizeof work, "replay of %s", x->spec.trace_path);

@@ -75,6 +75,7 @@ int model_validate(const model *m, ms_err *err)
         (rc = need_nonneg("moe.expert_groups", m->expert_groups, 1e6, err)) ||
         (rc = need_nonneg("moe.groups_per_token", m->groups_per_token, 1e6, err)) ||
         (rc = need_nonneg("mtp_layers", m->mtp_layers, 1e3, err)) ||
+        (rc = need_nonneg("fp8_block", m->fp8_block, 65536, err)) ||
         (rc = need_nonneg("max_positions", m->max_positions, 1e9, err)))
         return rc;
     if (m->learned_positions && m->max_positions <= 0)

@@ -68,6 +68,9 @@ typedef struct model {
     int expert_bias;          /* a per-expert routing bias (DeepSeek-V3) */
 
     int64_t mtp_layers; /* multi-token-prediction modules (DeepSeek-V3) */
+    int64_t fp8_block;  /* an FP8 checkpoint scaled in blocks of this many values along K
+                           (DeepSeek-V3: 128x128 weight blocks, 1x128 activation tiles that
+                           kernels of their own quantize); 0: per tensor, or not FP8 */
 } model;
 
 /* Checks every dimension: positive where needed, consistent (experts per

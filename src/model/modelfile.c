@@ -370,6 +370,36 @@ const char *modelfile_layouts(void)
            "gpt_neox";
 }
 
+/* quantization_config of an FP8 checkpoint in blocks (DeepSeek-V3's
+ * {"quant_method": "fp8", "weight_block_size": [128, 128]}): the block
+ * along K. Other methods, or none, leave it 0. */
+static int read_fp8_block(reader *r, model *m)
+{
+    m->fp8_block = 0;
+    const cJSON *q = field(r, "quantization_config");
+    if (!q)
+        return MS_OK;
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(q, "quant_method");
+    if (!cJSON_IsObject(q) || !cJSON_IsString(method) || strcmp(method->valuestring, "fp8") != 0)
+        return MS_OK;
+    const cJSON *blk = cJSON_GetObjectItemCaseSensitive(q, "weight_block_size");
+    if (!blk || cJSON_IsNull(blk))
+        return MS_OK; /* per-tensor FP8 */
+    const cJSON *n =
+        cJSON_IsArray(blk) && cJSON_GetArraySize(blk) == 2 ? cJSON_GetArrayItem(blk, 1) : NULL;
+    const cJSON *k0 = n ? cJSON_GetArrayItem(blk, 0) : NULL;
+    if (!n || !cJSON_IsNumber(n) || !cJSON_IsNumber(k0) ||
+        n->valuedouble != floor(n->valuedouble) || k0->valuedouble != floor(k0->valuedouble) ||
+        !(n->valuedouble >= 1) || !(k0->valuedouble >= 1) || n->valuedouble > 65536 ||
+        k0->valuedouble > 65536)
+        return ms_errf(r->err, MS_EINVAL,
+                       "%s: field 'quantization_config.weight_block_size': expected two whole "
+                       "numbers from 1 to 65536 (the FP8 weight block, e.g. [128, 128])",
+                       r->path);
+    m->fp8_block = (int64_t)n->valuedouble;
+    return MS_OK;
+}
+
 static int read_hf(reader *r, model *m)
 {
     const char *type = get_str(r, "model_type");
@@ -382,6 +412,8 @@ static int read_hf(reader *r, model *m)
     for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
         if (strcmp(type, layouts[i].model_type) == 0) {
             int rc = layouts[i].read(r, m);
+            if (!rc)
+                rc = read_fp8_block(r, m);
             if (!rc)
                 report_unknown(r);
             return rc;
@@ -434,7 +466,8 @@ static int read_native(reader *r, model *m)
                                       "attention",
                                       "ffn",
                                       "moe",
-                                      "mtp_layers"};
+                                      "mtp_layers",
+                                      "fp8_block"};
     static const char *const attn_keys[] = {
         "kind",         "num_heads",        "num_kv_heads",     "head_dim",
         "qkv_bias",     "o_bias",           "qk_norm",          "q_lora_rank",
@@ -466,6 +499,7 @@ static int read_native(reader *r, model *m)
         (rc = get_int(r, "num_layers", 1, 0, NULL, &m->num_layers)) ||
         (rc = get_int(r, "max_positions", 0, 0, NULL, &m->max_positions)) ||
         (rc = get_int(r, "mtp_layers", 0, 0, NULL, &m->mtp_layers)) ||
+        (rc = get_int(r, "fp8_block", 0, 0, NULL, &m->fp8_block)) ||
         (rc = get_bool(r, "tied_embeddings", 0, NULL, &m->tied_embeddings)) ||
         (rc = get_bool(r, "learned_positions", 0, NULL, &m->learned_positions)) ||
         (rc = sub(r, "attention", 1, &a)) || (rc = sub(r, "ffn", 0, &f)) ||
@@ -568,6 +602,7 @@ static const struct {
     {"moe.expert_groups", offsetof(model, expert_groups)},
     {"moe.groups_per_token", offsetof(model, groups_per_token)},
     {"mtp_layers", offsetof(model, mtp_layers)},
+    {"fp8_block", offsetof(model, fp8_block)},
 };
 
 /* msg with "field 'NAME'" said with the file's key where r recorded one

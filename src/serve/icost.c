@@ -154,11 +154,11 @@ static void push(builder *b, const char *kind, ms_prec prec, lin flops, lin byte
      * streaming one. */
     roof_eff eff = calib_eff_hbm(b->cal, b->c, kind, prec);
     /* What runs at a datasheet peak for want of a row: the memory figure
-     * of every kind, the compute one of every kind but streams (whose
-     * FLOPs never bind). */
+     * of every kind, the compute one of every kind but streams and their
+     * refinements (whose FLOPs never bind). */
     if (b->cal) {
         for (int what = 0; what < 2; what++) {
-            if (what == 0 ? eff.compute_source || strcmp(kind, "stream") == 0
+            if (what == 0 ? eff.compute_source || strcmp(calib_kind_base(kind), "stream") == 0
                           : eff.memory_source != NULL)
                 continue;
             char item[64];
@@ -210,6 +210,21 @@ static void gemm(builder *b, ms_prec prec, lin rows, double n, double k)
     gemm_n(b, prec, rows, var(V_ONE, 1), 1, n, k);
 }
 
+/* Bytes of one FP8 element written with its share of a 1 x 128 tile's
+ * FP32 scale (as train/tcost counts DeepSeek's quantization). */
+static const double quant_out_B = 1 + 4.0 / 128;
+
+/* With act_quant, the kernel that quantizes elems BF16 activations (rows
+ * x width, a linear form) to FP8 for the GEMMs that read them: read at 2
+ * bytes, written at quant_out_B, timed by the family's quant row (its
+ * fixed cost per launch the stream row's). rows gates it. */
+static void quantize(builder *b, lin rows, double width)
+{
+    if (!b->ic->cfg.act_quant)
+        return;
+    push(b, "quant", MS_FP8, var(V_ONE, 0), scale(rows, width * (2 + quant_out_B)), rows);
+}
+
 static void stream(builder *b, lin flops, lin bytes, lin gate)
 {
     push(b, "stream", MS_BF16, flops, bytes, gate);
@@ -249,15 +264,21 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
         double dq = (double)m->q_lora_rank, dc = (double)m->kv_lora_rank;
         double dn = (double)m->qk_nope_head_dim, dr = (double)m->qk_rope_head_dim;
         double dv = (double)m->v_head_dim;
-        /* Down-projections replicated on every tp rank (as train/tcost). */
+        /* Down-projections replicated on every tp rank (as train/tcost).
+         * The normed input is quantized once for both down-projections,
+         * the normed query latent for the query's up-projection, the
+         * prompt's key-value latent for its decompression. */
+        quantize(b, T, d);
         if (dq > 0) {
             gemm(b, wp, T, dq, d);
+            quantize(b, T, dq);
             gemm(b, wp, T, nh * (dn + dr), dq);
         } else {
             gemm(b, wp, T, nh * (dn + dr), d);
         }
         gemm(b, wp, T, dc + dr, d);
         /* Prefill: keys and values decompressed, MHA with causal keys. */
+        quantize(b, in->Tp, dc);
         gemm(b, wp, in->Tp, nh * (dn + dv), dc);
         double per_key = 2 * nh * (dn + dr) + 2 * nh * dv;
         attention(b, scale(in->Kp, per_key), scale(in->Tp, per_key * ab), in->Tp);
@@ -268,15 +289,18 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
             b, scale(in->Sd, in->qpk * (2 * nh * (dc + dr) + 2 * nh * dc)),
             add(scale(in->Sd, (dc + dr) * kvb), scale(in->Td, nh * (dc + dr + dc) * ab)), in->Td);
         gemm_n(b, wp, scale(in->Td, nh), var(V_ONE, nh), 0, dv, dc);
+        quantize(b, T, nh * dv);
         gemm(b, wp, T, d, nh * dv);
     } else {
         double hd = (double)m->head_dim, nkv = fmax(1, (double)m->num_kv_heads / tp);
+        quantize(b, T, d);
         gemm(b, wp, T, (nh + 2 * nkv) * hd, d);
         attention(b, scale(in->Kp, 4 * nh * hd), scale(in->Tp, (2 * nh * hd + 2 * nkv * hd) * ab),
                   in->Tp);
         attention_decode(b, scale(in->Sd, in->qpk * 4 * nh * hd),
                          add(scale(in->Sd, 2 * nkv * hd * kvb), scale(in->Td, 2 * nh * hd * ab)),
                          in->Td);
+        quantize(b, T, nh * hd);
         gemm(b, wp, T, d, nh * hd);
     }
     stream(b, scale(T, 5 * d), scale(T, 3 * d * ab), T); /* FFN norm and the residual add */
@@ -284,8 +308,10 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
     double up = gated ? 2 : 1, act = model_act_flops(m);
     if (!moe) {
         double f = (double)m->ffn_dim / tp;
+        quantize(b, T, d);
         gemm(b, wp, T, up * f, d);
         stream(b, scale(T, act * f), scale(T, f * (up + 1) * ab), T);
+        quantize(b, T, f);
         gemm(b, wp, T, d, f);
         return;
     }
@@ -295,6 +321,9 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
     double held =
         ceil(E / (double)cfg->ep); /* the rest redundant copies when ep does not divide E */
     gemm(b, MS_BF16, T, E, d);     /* the router */
+    /* Quantized once before the dispatch, which sends FP8 (DeepEP), and
+     * read by the shared experts too. */
+    quantize(b, T, d);
     /* The routed and shared experts run between dispatch and combine;
      * the rest of the layer before the dispatch (the weighted sum after
      * the combine is counted there too: it runs before the next layer's
@@ -302,11 +331,13 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
     b->side = 1;
     gemm_n(b, wp, in->pairs, in->touched, held, up * fe, d);
     stream(b, scale(in->pairs, act * fe), scale(in->pairs, fe * (up + 1) * ab), in->pairs);
+    quantize(b, in->pairs, fe);
     gemm_n(b, wp, in->pairs, in->touched, held, d, fe);
     if (m->num_shared_experts > 0) {
         double fs = (double)m->num_shared_experts * (double)m->expert_dim / tp;
         gemm(b, wp, T, up * fs, d);
         stream(b, scale(T, act * fs), scale(T, fs * (up + 1) * ab), T);
+        quantize(b, T, fs);
         gemm(b, wp, T, d, fs);
     }
     b->side = 0;
@@ -416,6 +447,11 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
     if (m->num_heads % cfg->tp)
         return ms_errf(err, MS_EUSAGE, "--tp %lld must divide the %lld attention heads of %s",
                        (long long)cfg->tp, (long long)m->num_heads, m->name);
+    if (cfg->act_quant && cfg->weight_prec != MS_FP8)
+        return ms_errf(err, MS_EINVAL,
+                       "activations are quantized by kernels of their own for FP8 GEMMs only, "
+                       "not %s",
+                       ms_prec_name(cfg->weight_prec));
     if (cfg->mtp_draft < 0 || cfg->mtp_draft > ICOST_MAX_DRAFT)
         return ms_errf(err, MS_EINVAL, "draft tokens per step must be 0 to %d, got %d",
                        ICOST_MAX_DRAFT, cfg->mtp_draft);

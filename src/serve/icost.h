@@ -60,6 +60,10 @@ typedef struct icost_config {
     int overlap;              /* 1: two micro-batches, one's expert exchange beside the other's
                                  compute; needs ep > 1 */
     double moe_imbalance;     /* busiest GPU's routed tokens over the mean, >= 1 */
+    int act_quant;            /* 1: each FP8 GEMM's input is quantized (1 x 128 tiles, a scale
+                                 per tile) by a kernel of its own, as a checkpoint scaled in
+                                 blocks is run (DeepSeek-V3); 0: the casts are fused into the
+                                 kernels before the GEMMs. Needs fp8 weights */
 } icost_config;
 
 /* One iteration of a whole instance (all its dp ranks). */
