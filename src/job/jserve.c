@@ -68,7 +68,8 @@ static const jopt rows[] = {
      "with --draft-model: a token drafted a step per rate, the k-th accepted at rate Ak when "
      "all before it were"},
     {"precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, S(precision),
-     "weights and GEMMs: fp8, bf16 or fp4"},
+     "weights and GEMMs: fp8, bf16 or fp4; fp8 on a checkpoint scaled in blocks (its "
+     "quantization_config) adds a kernel quantizing each GEMM's input"},
     {"kv-precision", JOPT_STR, "P", NULL, "bf16", NAN, NAN, NULL, S(kv_precision),
      "KV cache: bf16 or fp8"},
     {"block-tokens", JOPT_INT, "N", NULL, "64", 1, NAN, NULL, S(block_tokens),
