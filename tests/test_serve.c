@@ -230,6 +230,21 @@ static void test_latency_by_hand(void)
     MS_ASSERT_WITHIN(r.tpot_s.p50, decode / 19, 1e-11);
     CU_ASSERT_EQUAL(r.iterations, 20);
     MS_ASSERT_WITHIN(r.output_tps, 20 / (ttft + decode), 1e-6);
+    /* Where the iterations went: FLOP-bound and HBM-bound work as icost
+     * splits each iteration, nothing exposed on one GPU, adding up to the
+     * time iterating. */
+    double flop_s = 0, hbm_s = 0;
+    for (int j = 0; j < 20; j++) {
+        icost_batch b = j == 0 ? pre : (icost_batch){.decode_seqs = 1, .decode_ctx = 50 + j};
+        icost_time it = icost_eval(ic, &b);
+        flop_s += it.compute_s - it.hbm_bound_s;
+        hbm_s += it.hbm_bound_s;
+    }
+    const serve_pool *pl = &r.pool[0];
+    MS_ASSERT_WITHIN(pl->matrix_s, flop_s, 1e-12);
+    MS_ASSERT_WITHIN(pl->memory_s, hbm_s, 1e-12);
+    MS_ASSERT_EXACT(pl->comm_s, 0);
+    MS_ASSERT_WITHIN(pl->matrix_s + pl->memory_s + pl->comm_s, pl->busy_s, 1e-12);
     icost_free(ic);
     fixture_free(&f);
 }

@@ -875,6 +875,19 @@ static void report_result(report *r, const run *x, const serve_result *s, int in
         num(&c, "cache_hit_fraction", "prompt tokens loaded from the prefix cache",
             s->cache_hit_tokens / s->input_tokens, "%");
     end(&c);
+    if (!in_row) { /* summed over every instance's iterations, both pools */
+        double part[3] = {0, 0, 0};
+        for (int k = 0; k < s->pools; k++) {
+            part[0] += s->pool[k].matrix_s;
+            part[1] += s->pool[k].memory_s;
+            part[2] += s->pool[k].comm_s;
+        }
+        report_begin(r, "breakdown_s", "where the instances' iterations go (instance-seconds)");
+        report_num(r, "compute: bound by FLOPs", NULL, part[0], "s");
+        report_num(r, "compute: bound by HBM", NULL, part[1], "s");
+        report_num(r, "exposed communication, KV loads and stalls", NULL, part[2], "s");
+        report_end(r);
+    }
     if (s->pools == 2)
         report_pools(&c, s, node);
     begin(&c, "latency");

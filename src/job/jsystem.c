@@ -182,13 +182,21 @@ static int run_scenario(const cJSON *sc, const char *cmd, const char *label, con
     return jscen_run_obj(sc, label, nextra, extra, cmd, env, run, err);
 }
 
-/* The two largest parts of breakdown_s, as fractions of the step. */
+/* The two largest parts of breakdown_s, as fractions of the step (of
+ * their sum where the run has no step: serving's iterations). */
 static void largest_parts(const cJSON *run, jsystem_case *c)
 {
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(run, "breakdown_s");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(run, "step_time_s");
-    double step = cJSON_IsNumber(st) ? st->valuedouble : NAN;
+    double step = cJSON_IsNumber(st) ? st->valuedouble : NAN, sum = 0;
     const cJSON *top[2] = {NULL, NULL}, *x;
+    cJSON_ArrayForEach(x, b)
+    {
+        if (cJSON_IsNumber(x))
+            sum += x->valuedouble;
+    }
+    if (!cJSON_IsNumber(st))
+        step = sum;
     cJSON_ArrayForEach(x, b)
     {
         if (!cJSON_IsNumber(x))

@@ -270,6 +270,9 @@ static void iteration_end(sim *s, void *ctx, sim_payload p)
     double dt = now - I->t_start_s, g = (double)gpus;
     I->busy = 0;
     I->busy_s += dt;
+    I->matrix_s += I->cur_matrix_s;
+    I->memory_s += I->cur_memory_s;
+    I->comm_s += I->cur_comm_s;
     I->gpu_s_in += dt * g * I->frac_prefill;
     I->gpu_s_out += dt * g * (1 - I->frac_prefill);
     if (I->kind == INST_DECODE && f->cfg->max_batch > 0 &&

@@ -151,6 +151,10 @@ typedef struct serve_pool {
     double prompt_tokens; /* prompts it prefilled, whole: cache hits and shared prefix too */
     double busy_s;        /* instance-seconds iterating */
     double busy_gpu_s;    /* GPU-seconds iterating */
+    /* Of busy_s, instance-seconds of work bound by FLOPs, by HBM, and of
+     * tensor- and expert-parallel traffic, KV loads and stalls left
+     * exposed: the three add up to busy_s. */
+    double matrix_s, memory_s, comm_s;
     /* Decode iterations at a full batch (at least FULL_BATCH of max_batch
      * sequences; none without max_batch): tokens made and instance-seconds,
      * what a profile of a decode step at a given batch measures. */

@@ -228,8 +228,9 @@ typedef struct inst {
     double cur_matrix_s, cur_memory_s, cur_comm_s; /* the running iteration's work */
     int64_t max_dec;
     double busy_s, gpu_s_in, gpu_s_out, in_tok, out_tok;
-    double prompt_tok, hit_tok; /* prompts prefilled whole; of them, loaded from the cache */
-    double full_tok, full_s;    /* decode at a full batch (see serve_pool) */
+    double matrix_s, memory_s, comm_s; /* of busy_s: FLOP-bound, HBM-bound, traffic and waits */
+    double prompt_tok, hit_tok;        /* prompts prefilled whole; of them, loaded from the cache */
+    double full_tok, full_s;           /* decode at a full batch (see serve_pool) */
 } inst;
 
 /* A pool's layout: what its instances are made of and hold. */

@@ -160,6 +160,9 @@ void servei_collect(fleet *f)
         pl->prompt_tokens += I->prompt_tok;
         pl->busy_s += I->busy_s;
         pl->busy_gpu_s += I->busy_s * (double)L->gpus;
+        pl->matrix_s += I->matrix_s;
+        pl->memory_s += I->memory_s;
+        pl->comm_s += I->comm_s;
         pl->full_batch_tokens += I->full_tok;
         pl->full_batch_s += I->full_s;
         r->cache_hit_tokens += I->hit_tok;
