@@ -665,7 +665,7 @@ static void report_about(report *r, const run *x)
 {
     const serve_config *cfg = &x->cfg;
     const icost_config *p = &cfg->par;
-    char fleet[400], pre[160] = "", dec[160], work[300] = "", pol[200];
+    char fleet[640], pre[160] = "", dec[160], work[300] = "", pol[200];
     icost_config pp = serve_prefill_par(cfg);
     int64_t pinst = cfg->prefill_instances;
     int64_t inst = (cfg->gpus - pinst * pp.tp * pp.dp) / (p->tp * p->dp);
