@@ -474,6 +474,62 @@ static void test_ll_params_load(void)
     remove(path);
 }
 
+/* log_sd is read per row, and --uncertainty's draw scales each
+ * efficiency by exp(z x its spread): none moves one without a spread, the
+ * same stream gives the same draw, no draw passes 1, and over 4,000
+ * draws the log of NIC's factor has the spread given. A negative spread
+ * is refused, naming the column. */
+static void test_params_draw(void)
+{
+    char path[] = "/tmp/megasim_test_netXXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("link_kind,bw_eff,alpha_us,log_sd,measured_on,source\n"
+          "scaleup,0.8,1,,H800,a\n"
+          "nic,0.5,4,0.1,H800,a\n"
+          "deepep_ll,0.99,20,0.2,H800,b\n",
+          f);
+    fclose(f);
+    coll_params cp = COLL_PARAMS_IDEAL, d1, d2;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(coll_params_load(path, &cp, &err), MS_OK);
+    MS_ASSERT_EXACT(cp.eff_log_sd[TOPO_LINK_SCALEUP], 0);
+    MS_ASSERT_WITHIN(cp.eff_log_sd[TOPO_LINK_NIC], 0.1, 1e-15);
+    MS_ASSERT_WITHIN(cp.ll_log_sd, 0.2, 1e-15);
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937), *h = gsl_rng_alloc(gsl_rng_mt19937);
+    CU_ASSERT_FATAL(g && h);
+    gsl_rng_set(g, 7);
+    gsl_rng_set(h, 7);
+    coll_params_draw(&cp, g, &d1);
+    coll_params_draw(&cp, h, &d2);
+    MS_ASSERT_EXACT(d1.eff[TOPO_LINK_NIC], d2.eff[TOPO_LINK_NIC]);
+    MS_ASSERT_EXACT(d1.ll_eff, d2.ll_eff);
+    MS_ASSERT_EXACT(d1.eff[TOPO_LINK_SCALEUP], 0.8);
+    MS_ASSERT_EXACT(d1.alpha_s[TOPO_LINK_NIC], cp.alpha_s[TOPO_LINK_NIC]);
+    double s1 = 0, s2 = 0;
+    int n = 4000, capped = 1;
+    for (int i = 0; i < n; i++) {
+        coll_params_draw(&cp, g, &d1);
+        double l = log(d1.eff[TOPO_LINK_NIC] / 0.5);
+        s1 += l;
+        s2 += l * l;
+        capped &= d1.ll_eff <= 1 && d1.eff[TOPO_LINK_NIC] <= 1;
+    }
+    CU_ASSERT(capped);
+    double mean = s1 / n, sd = sqrt(s2 / n - mean * mean);
+    MS_ASSERT_WITHIN(mean, 0, 0.01);
+    MS_ASSERT_WITHIN(sd, 0.1, 0.005);
+    gsl_rng_free(g);
+    gsl_rng_free(h);
+    f = fopen(path, "w");
+    fputs("link_kind,bw_eff,alpha_us,log_sd,measured_on,source\nnic,0.5,4,-0.1,H800,a\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(coll_params_load(path, &cp, &err), MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, "'log_sd'") != NULL && strstr(err.msg, ":2:") != NULL);
+    remove(path);
+}
+
 static void test_default_by_size(void)
 {
     topo_spec ts = {.gpus = 16,
@@ -625,6 +681,7 @@ static CU_TestInfo tests[] = {
     {"NCCL's default by size", test_default_by_size},
     {"DeepEP low-latency exchange by hand", test_ep_ll_by_hand},
     {"the network file's DeepEP low-latency row", test_ll_params_load},
+    {"network spreads and their draws", test_params_draw},
     {"NCCL's default and NVLS errors", test_nvls_default_and_errors},
     {"groups at a stride", test_stride},
     {"every byte sent is received", test_bytes_balance},

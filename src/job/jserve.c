@@ -1258,11 +1258,17 @@ static int serve_draws(const jserve_job *j, const jenv *env, run *x, junc **band
         jserve_out o = {0};
         if (!r)
             rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        coll_params net;
         if (!rc)
             rc = junc_calib(x->cal, (uint64_t)j->seed, d, &drawn, err);
+        if (!rc)
+            rc = junc_net(&x->net, (uint64_t)j->seed, d, &net, err);
         if (!rc) {
             x->cfg = quiet;
             x->cfg.cal = drawn;
+            x->cfg.cp = &net;
+            if (x->net.eff[TOPO_LINK_NIC] > 0) /* the KV transfers ride the NIC */
+                x->cfg.kv_link_Bps *= net.eff[TOPO_LINK_NIC] / x->net.eff[TOPO_LINK_NIC];
             x->spec = spec0;
             rc = serve_once(j, env, x, NULL, r, &o, err);
         }

@@ -58,6 +58,16 @@ int junc_calib(const calib *cal, uint64_t seed, size_t d, calib **out, ms_err *e
     return rc;
 }
 
+int junc_net(const coll_params *net, uint64_t seed, size_t d, coll_params *out, ms_err *err)
+{
+    rng *g = NULL;
+    int rc = rng_new_stream(&g, seed, JUNC_NET_STREAM + (uint64_t)d, err);
+    if (!rc)
+        coll_params_draw(net, rng_gsl(g), out);
+    rng_free(g);
+    return rc;
+}
+
 void junc_add(junc *u, size_t d, const cJSON *run)
 {
     if (d >= u->ndraws)

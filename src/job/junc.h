@@ -4,11 +4,12 @@
  * to a junc; the junc then reports, beside the job's own figures (which
  * stay those of the undrawn calibration), the 10th, 50th and 90th
  * percentiles of each headline figure over the draws: "<key>_p10",
- * "<key>_p50", "<key>_p90". Only kernel efficiencies are drawn: network
- * efficiencies (hwdb/network.csv) and operations with no calibration (at
- * the datasheet peak) are not. Draw d is random stream
- * JUNC_STREAM + d of --seed, so a run is the same for the same seed and a
- * larger N keeps the draws of a smaller one. */
+ * "<key>_p50", "<key>_p90". Kernel efficiencies (hwdb/efficiency.csv)
+ * and network efficiencies (hwdb/network.csv, coll_params_draw) are
+ * drawn; operations with no calibration (at the datasheet peak) are not.
+ * Draw d is random stream JUNC_STREAM + d of --seed for the kernels and
+ * JUNC_NET_STREAM + d for the network, so a run is the same for the same
+ * seed and a larger N keeps the draws of a smaller one. */
 #ifndef MS_JUNC_H
 #define MS_JUNC_H
 
@@ -19,15 +20,19 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "hw/calib.h"
+#include "net/coll.h"
 #include "report/report.h"
 
 /* The first random stream of the draws ("unc" in its high bytes), away
  * from the streams a serving run's requests use. */
 #define JUNC_STREAM (UINT64_C(0x756e63) << 40)
+/* And of the network's draws ("net"). */
+#define JUNC_NET_STREAM (UINT64_C(0x6e6574) << 40)
 
 /* The option's row, the same in every job that takes it. */
 #define JUNC_HELP                                                                                  \
-    "re-run N times with every kernel efficiency drawn from its fitted spread; report the "        \
+    "re-run N times with every kernel and network efficiency drawn from its fitted spread; "       \
+    "report the "                                                                                  \
     "10th, 50th and 90th percentiles of the headline figures (<key>_p10, _p50, _p90)"
 
 /* A headline figure: where a run's JSON has it ("step_time_s", or
@@ -50,6 +55,10 @@ size_t junc_draws(const junc *u);
 /* Draw d's calibration: cal drawn with random stream JUNC_STREAM + d of
  * seed (calib_draw). Free it (calib_free) before cal. */
 int junc_calib(const calib *cal, uint64_t seed, size_t d, calib **out, ms_err *err);
+
+/* Draw d's network efficiencies: net drawn with random stream
+ * JUNC_NET_STREAM + d of seed (coll_params_draw). */
+int junc_net(const coll_params *net, uint64_t seed, size_t d, coll_params *out, ms_err *err);
 
 /* Records draw d's figures from its report as JSON; a figure the run
  * does not have (or not as a number) is left out of that draw. */

@@ -578,6 +578,11 @@ static int calibrate_network(const jvalid_calibrate_job *j, const jenv *env, rep
                    cp.ll_eff, "%");
         report_num(r, "deepep_ll_fixed_s", "DeepEP low-latency kernels: fixed cost", cp.ll_alpha_s,
                    "s");
+        report_num(r, "bandwidth_log_sd",
+                   "spread of log(predicted / measured), fitted rows of 64 MiB and up",
+                   cp.eff_log_sd[TOPO_LINK_NIC], "");
+        report_num(r, "deepep_ll_log_sd", "the same over DeepEP's low-latency rows", cp.ll_log_sd,
+                   "");
         written(r, path, j->dry_run, "megasim validate --network");
     }
     netfit_free(nf);

@@ -2,6 +2,7 @@
 #include "net/coll.h"
 
 #include <assert.h>
+#include <gsl/gsl_randist.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -760,7 +761,7 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
     int ck = csvtab_find_col(t, "link_kind"), ce = csvtab_find_col(t, "bw_eff"),
         ca = csvtab_find_col(t, "alpha_us"), cs = csvtab_find_col(t, "source"),
         cc = csvtab_find_col(t, "chan_GBps"), cl = csvtab_find_col(t, "level_us"),
-        cb = csvtab_find_col(t, "base_us");
+        cb = csvtab_find_col(t, "base_us"), csd = csvtab_find_col(t, "log_sd");
     if (ck < 0 || ce < 0 || ca < 0 || cs < 0) {
         rc = ms_errf(err, MS_EPARSE,
                      "%s:1: expected the columns link_kind, bw_eff, alpha_us, measured_on, source",
@@ -803,7 +804,9 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err)
                                   kind == TOPO_LINK_SCALEUP, "scaleup", 1e-6, path, &out->base_s,
                                   err)) ||
             (rc = optional_column(t, r, cl, "level_us", "microseconds >= 0", 1,
-                                  kind == TOPO_LINK_NIC, "nic", 1e-6, path, &out->level_s, err)))
+                                  kind == TOPO_LINK_NIC, "nic", 1e-6, path, &out->level_s, err)) ||
+            (rc = optional_column(t, r, csd, "log_sd", "a spread >= 0", 1, 1, k, 1, path,
+                                  kind == LL ? &out->ll_log_sd : &out->eff_log_sd[kind], err)))
             goto out;
         char *end;
         double eff = e && e[0] ? num_strtod(e, &end) : NAN;
@@ -931,4 +934,16 @@ double coll_ep_ll_time(const coll_params *cp, double bytes_per_gpu, int64_t gpus
     double t_out = out_B > 0 ? out_B / (nic_Bps * cp->ll_eff) : 0;
     double t_peer = peer_B > 0 ? peer_B / (scaleup_Bps * cp->ll_eff) : 0;
     return cp->ll_alpha_s + (t_out > t_peer ? t_out : t_peer);
+}
+
+void coll_params_draw(const coll_params *in, gsl_rng *g, coll_params *out)
+{
+    *out = *in;
+    for (int k = 0; k < 7; k++) {
+        double *eff = k < 6 ? &out->eff[k] : &out->ll_eff;
+        double sd = k < 6 ? in->eff_log_sd[k] : in->ll_log_sd;
+        double f = exp(gsl_ran_gaussian(g, 1.0) * sd); /* one draw a figure, always */
+        if (*eff > 0)
+            *eff = fmin(1, *eff * f);
+    }
 }

@@ -10,6 +10,7 @@
 #define MS_COLL_H
 
 #include <stddef.h>
+#include <gsl/gsl_rng.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -119,6 +120,11 @@ typedef struct coll_params {
     double base_s;     /* per NCCL operation */
     double ll_eff;     /* DeepEP's low-latency kernels: share of the link rates they reach */
     double ll_alpha_s; /* and their fixed cost per dispatch or combine */
+    /* The spread of the fit behind each efficiency (log of predicted over
+     * measured bus bandwidth), by eff's index and for ll_eff; 0 where none
+     * is given: what --uncertainty draws them from. */
+    double eff_log_sd[6];
+    double ll_log_sd;
 } coll_params;
 
 #define COLL_PARAMS_IDEAL ((coll_params){.eff = {1, 1, 1, 1, 1, 1}, .ll_eff = 1})
@@ -129,6 +135,11 @@ typedef struct coll_params {
  * row, and base_us, read on the scaleup row) over *out, which starts as the caller's defaults: a
  * kind the file does not name keeps its value. Errors name file, line and column. */
 int coll_params_load(const char *path, coll_params *out, ms_err *err);
+
+/* in with each efficiency (eff and ll_eff) drawn as exp(z x its log_sd)
+ * times its own, z ~ N(0, 1) one a figure, at most 1; a figure with no
+ * spread is drawn (z is taken) and left as it is. */
+void coll_params_draw(const coll_params *in, gsl_rng *g, coll_params *out);
 
 typedef struct coll_result {
     double time_s;

@@ -541,6 +541,32 @@ out:
     return rc;
 }
 
+/* The root mean square of log(predicted / measured) over the fitted rows:
+ * of the bandwidth-bound ones (64 MiB and up) for the link efficiencies
+ * the fit sets, of DeepEP's low-latency rows for theirs. --uncertainty
+ * draws the efficiencies from these. */
+static void fit_spreads(const netfit *nf, coll_params *cp)
+{
+    double ss[2] = {0, 0};
+    size_t n[2] = {0, 0};
+    for (size_t i = 0; i < nf->n; i++) {
+        const netfit_row *r = &nf->rows[i];
+        int ll = is_ll(r);
+        if (!r->fit || r->held_out || (!ll && !(r->at_bytes >= 64.0 * 1024 * 1024)))
+            continue;
+        double p = netfit_predict(nf, i, cp);
+        if (!(p > 0) || !(r->busbw_Bps > 0))
+            continue;
+        double e = log(p / r->busbw_Bps);
+        ss[ll] += e * e;
+        n[ll]++;
+    }
+    double bw = n[0] ? sqrt(ss[0] / (double)n[0]) : 0;
+    cp->eff_log_sd[TOPO_LINK_SCALEUP] = cp->eff_log_sd[TOPO_LINK_NIC] = bw;
+    cp->eff_log_sd[TOPO_LINK_FABRIC] = cp->eff_log_sd[COLL_EFF_NVLS] = bw;
+    cp->ll_log_sd = n[1] ? sqrt(ss[1] / (double)n[1]) : 0;
+}
+
 int netfit_run(netfit *nf, coll_params *cp, ms_err *err)
 {
     fit_ctx ctx = {.nf = nf, .idx = malloc((nf->n + 1) * sizeof(size_t))};
@@ -594,6 +620,8 @@ int netfit_run(netfit *nf, coll_params *cp, ms_err *err)
     }
     if (!rc)
         rc = fit_ll(nf, cp, err);
+    if (!rc)
+        fit_spreads(nf, cp);
 out:
     if (w)
         gsl_multifit_nlinear_free(w);
@@ -641,7 +669,7 @@ int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_e
                 {"fabric", TOPO_LINK_FABRIC},
                 {"nvls", COLL_EFF_NVLS},
                 {"deepep_ll", LL_KIND}};
-    fprintf(f, "link_kind,bw_eff,alpha_us,chan_GBps,level_us,base_us,measured_on,source\n");
+    fprintf(f, "link_kind,bw_eff,alpha_us,chan_GBps,level_us,base_us,log_sd,measured_on,source\n");
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
         int ll = rows[k].kind == LL_KIND;
         char chan[32] = "", level[32] = "", base[32] = "";
@@ -651,15 +679,20 @@ int netfit_write(const char *path, const coll_params *cp, const netfit *nf, ms_e
             snprintf(chan, sizeof chan, "%.2f", cp->chan_Bps / 1e9);
         if (rows[k].kind == TOPO_LINK_NIC)
             snprintf(level, sizeof level, "%.3f", cp->level_s * 1e6);
+        double sd = ll ? cp->ll_log_sd : cp->eff_log_sd[rows[k].kind];
         fprintf(
             f,
-            "%s,%.4f,%.3f,%s,%s,%s,H100;H800,\"fitted by 'megasim calibrate --network' (GSL least "
+            "%s,%.4f,%.3f,%s,%s,%s,%.4f,H100;H800,\"fitted by 'megasim calibrate --network' (GSL "
+            "least "
             "squares on log bus bandwidth) to %zu rows of validation/published_net.csv "
             "(nccl-tests ring curves, default and NVLS all-reduce from 1 GiB, default tables of "
             "NCCL_NVLS_ENABLE=1 runs at every size, DeepEP normal and low-latency kernels), %zu "
-            "more held out%s; from: %s\"\n",
+            "more held out; log_sd: the root mean square of log(predicted / measured) over the "
+            "fitted rows of 64 MiB and up (DeepEP's low-latency rows for deepep_ll), what "
+            "--uncertainty draws bw_eff from%s; from: %s\"\n",
             rows[k].name, ll ? cp->ll_eff : cp->eff[rows[k].kind],
-            (ll ? cp->ll_alpha_s : cp->alpha_s[rows[k].kind]) * 1e6, chan, level, base, nfit, nheld,
+            (ll ? cp->ll_alpha_s : cp->alpha_s[rows[k].kind]) * 1e6, chan, level, base, sd, nfit,
+            nheld,
             ll ? "; DeepEP's low-latency kernels (decode's expert exchange), fitted on their own "
                  "rows: bw_eff, the share of the NIC's rate (and of scale-up's, to domain peers) "
                  "they reach; alpha_us, their fixed cost per dispatch or combine"
