@@ -134,7 +134,7 @@ void junc_report(const junc *u, uint64_t seed, report *r)
     char title[200];
     snprintf(title, sizeof title,
              "uncertainty: 10th, 50th and 90th percentiles over %zu draws of every kernel "
-             "efficiency (network efficiencies not drawn)",
+             "and network efficiency",
              u->ndraws);
     report_begin(r, NULL, title);
     report_int(r, "uncertainty_draws", "draws", (int64_t)u->ndraws, "");
