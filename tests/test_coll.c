@@ -440,19 +440,40 @@ static void test_ep_ll_by_hand(void)
     MS_ASSERT_WITHIN(coll_ep_ll_time(&cp, 0, 128, 8, 200e9, 50e9), 10e-6, 1e-15);
 }
 
+/* Writes text to a new file named from the template path (mkstemp). */
+static void net_file(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* path rewritten with text, whose line 2 coll_params_load refuses with a
+ * message naming expect. */
+static void net_refused(const char *path, const char *text, const char *expect)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL(coll_params_load(path, &cp, &err), MS_EINVAL);
+    CU_ASSERT(strstr(err.msg, expect) != NULL && strstr(err.msg, ":2:") != NULL);
+}
+
 /* The network file's deepep_ll row sets the low-latency kernels' figures;
  * a file without it keeps the caller's. */
 static void test_ll_params_load(void)
 {
     char path[] = "/tmp/megasim_test_netXXXXXX";
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs("link_kind,bw_eff,alpha_us,measured_on,source\n"
-          "nic,0.9,4,H800,a\n"
-          "deepep_ll,0.75,20,H800,b\n",
-          f);
-    fclose(f);
+    net_file(path, "link_kind,bw_eff,alpha_us,measured_on,source\n"
+                   "nic,0.9,4,H800,a\n"
+                   "deepep_ll,0.75,20,H800,b\n");
+    FILE *f;
     coll_params cp = COLL_PARAMS_IDEAL;
     ms_err err = {0};
     CU_ASSERT_EQUAL_FATAL(coll_params_load(path, &cp, &err), MS_OK);
@@ -466,11 +487,8 @@ static void test_ll_params_load(void)
     CU_ASSERT_EQUAL_FATAL(coll_params_load(path, &cp, &err), MS_OK);
     MS_ASSERT_WITHIN(cp.ll_eff, 1, 1e-15);
     CU_ASSERT_EQUAL(cp.ll_alpha_s, 0);
-    f = fopen(path, "w");
-    fputs("link_kind,bw_eff,alpha_us,measured_on,source\ndeepep,0.9,4,H800,a\n", f);
-    fclose(f);
-    CU_ASSERT_EQUAL(coll_params_load(path, &cp, &err), MS_EINVAL);
-    CU_ASSERT(strstr(err.msg, "deepep_ll") != NULL && strstr(err.msg, ":2:") != NULL);
+    net_refused(path, "link_kind,bw_eff,alpha_us,measured_on,source\ndeepep,0.9,4,H800,a\n",
+                "deepep_ll");
     remove(path);
 }
 
@@ -482,15 +500,10 @@ static void test_ll_params_load(void)
 static void test_params_draw(void)
 {
     char path[] = "/tmp/megasim_test_netXXXXXX";
-    int fd = mkstemp(path);
-    CU_ASSERT_FATAL(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs("link_kind,bw_eff,alpha_us,log_sd,measured_on,source\n"
-          "scaleup,0.8,1,,H800,a\n"
-          "nic,0.5,4,0.1,H800,a\n"
-          "deepep_ll,0.99,20,0.2,H800,b\n",
-          f);
-    fclose(f);
+    net_file(path, "link_kind,bw_eff,alpha_us,log_sd,measured_on,source\n"
+                   "scaleup,0.8,1,,H800,a\n"
+                   "nic,0.5,4,0.1,H800,a\n"
+                   "deepep_ll,0.99,20,0.2,H800,b\n");
     coll_params cp = COLL_PARAMS_IDEAL, d1, d2;
     ms_err err = {0};
     CU_ASSERT_EQUAL_FATAL(coll_params_load(path, &cp, &err), MS_OK);
@@ -522,11 +535,9 @@ static void test_params_draw(void)
     MS_ASSERT_WITHIN(sd, 0.1, 0.005);
     gsl_rng_free(g);
     gsl_rng_free(h);
-    f = fopen(path, "w");
-    fputs("link_kind,bw_eff,alpha_us,log_sd,measured_on,source\nnic,0.5,4,-0.1,H800,a\n", f);
-    fclose(f);
-    CU_ASSERT_EQUAL(coll_params_load(path, &cp, &err), MS_EINVAL);
-    CU_ASSERT(strstr(err.msg, "'log_sd'") != NULL && strstr(err.msg, ":2:") != NULL);
+    net_refused(path,
+                "link_kind,bw_eff,alpha_us,log_sd,measured_on,source\nnic,0.5,4,-0.1,H800,a\n",
+                "'log_sd'");
     remove(path);
 }
 
