@@ -503,6 +503,7 @@ static void test_params_draw(void)
     net_file(path, "link_kind,bw_eff,alpha_us,log_sd,measured_on,source\n"
                    "scaleup,0.8,1,,H800,a\n"
                    "nic,0.5,4,0.1,H800,a\n"
+                   "fabric,0.4,4,,H800,a\n"
                    "deepep_ll,0.99,20,0.2,H800,b\n");
     coll_params cp = COLL_PARAMS_IDEAL, d1, d2;
     ms_err err = {0};
@@ -521,15 +522,18 @@ static void test_params_draw(void)
     MS_ASSERT_EXACT(d1.eff[TOPO_LINK_SCALEUP], 0.8);
     MS_ASSERT_EXACT(d1.alpha_s[TOPO_LINK_NIC], cp.alpha_s[TOPO_LINK_NIC]);
     double s1 = 0, s2 = 0;
-    int n = 4000, capped = 1;
+    int n = 4000, capped = 1, tied = 1;
     for (int i = 0; i < n; i++) {
         coll_params_draw(&cp, g, &d1);
         double l = log(d1.eff[TOPO_LINK_NIC] / 0.5);
         s1 += l;
         s2 += l * l;
         capped &= d1.ll_eff <= 1 && d1.eff[TOPO_LINK_NIC] <= 1;
+        /* The fabric moves with the NIC, whose figure the fit ties it to. */
+        tied &= fabs(d1.eff[TOPO_LINK_FABRIC] / 0.4 - d1.eff[TOPO_LINK_NIC] / 0.5) < 1e-12;
     }
     CU_ASSERT(capped);
+    CU_ASSERT(tied);
     double mean = s1 / n, sd = sqrt(s2 / n - mean * mean);
     MS_ASSERT_WITHIN(mean, 0, 0.01);
     MS_ASSERT_WITHIN(sd, 0.1, 0.005);

@@ -172,7 +172,7 @@ static int read_row(kmeas_set *set, const cursor *c, int published, kmeas_row *r
      * over the rate is its time, so a fixed cost per launch can be told
      * from bandwidth (the small kernels of gpu-benches' gpu-small-kernels). */
     if (isnan(time_s) && !isnan(row->bytes) && row->bytes > 0 && !isnan(br) && br > 0 &&
-        strcmp(text(c, "kind"), "stream") == 0)
+        strcmp(row->kind, "stream") == 0)
         time_s = row->bytes / br;
 
     const char *base = calib_kind_base(row->kind);

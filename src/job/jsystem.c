@@ -188,19 +188,13 @@ static void largest_parts(const cJSON *run, jsystem_case *c)
 {
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(run, "breakdown_s");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(run, "step_time_s");
-    double step = cJSON_IsNumber(st) ? st->valuedouble : NAN, sum = 0;
+    double sum = 0;
     const cJSON *top[2] = {NULL, NULL}, *x;
-    cJSON_ArrayForEach(x, b)
-    {
-        if (cJSON_IsNumber(x))
-            sum += x->valuedouble;
-    }
-    if (!cJSON_IsNumber(st))
-        step = sum;
     cJSON_ArrayForEach(x, b)
     {
         if (!cJSON_IsNumber(x))
             continue;
+        sum += x->valuedouble;
         if (!top[0] || x->valuedouble > top[0]->valuedouble) {
             top[1] = top[0];
             top[0] = x;
@@ -208,6 +202,7 @@ static void largest_parts(const cJSON *run, jsystem_case *c)
             top[1] = x;
         }
     }
+    double step = cJSON_IsNumber(st) ? st->valuedouble : sum;
     for (int i = 0; i < 2; i++) {
         c->parts_frac[i] = NAN;
         if (top[i] && step > 0) {

@@ -696,17 +696,17 @@ static int train_draws(const jtrain_job *j, const jenv *env, inputs *in, const s
         jtrain_out o = {.plan = *p};
         if (!r)
             rc = ms_errf(err, MS_ENOMEM, "out of memory");
-        coll_params net = in->net;
+        coll_params net0 = in->net; /* the undrawn figures, put back after the run */
         if (!rc)
             rc = junc_calib(cal, (uint64_t)j->seed, d, &drawn, err);
         if (!rc)
-            rc = junc_net(&net, (uint64_t)j->seed, d, &in->net, err);
+            rc = junc_net(&net0, (uint64_t)j->seed, d, &in->net, err);
         if (!rc) {
             in->cal = drawn;
             rc = train_once(j, env, in, &quiet, NULL, r, &o, err);
             in->cal = cal;
         }
-        in->net = net;
+        in->net = net0;
         if (!rc)
             rc = junc_add_report(*bands, d, r, err);
         jtrain_out_free(&o);

@@ -938,12 +938,15 @@ double coll_ep_ll_time(const coll_params *cp, double bytes_per_gpu, int64_t gpus
 
 void coll_params_draw(const coll_params *in, gsl_rng *g, coll_params *out)
 {
+    enum { NEFF = sizeof in->eff / sizeof in->eff[0] };
+    double f[NEFF + 1]; /* z always drawn, one a figure: a file's spreads keep the stream's order */
+    for (int k = 0; k <= NEFF; k++)
+        f[k] = exp(gsl_ran_gaussian(g, 1.0) * (k < NEFF ? in->eff_log_sd[k] : in->ll_log_sd));
+    f[TOPO_LINK_FABRIC] = f[TOPO_LINK_NIC];
     *out = *in;
-    for (int k = 0; k < 7; k++) {
-        double *eff = k < 6 ? &out->eff[k] : &out->ll_eff;
-        double sd = k < 6 ? in->eff_log_sd[k] : in->ll_log_sd;
-        double f = exp(gsl_ran_gaussian(g, 1.0) * sd); /* one draw a figure, always */
+    for (int k = 0; k <= NEFF; k++) {
+        double *eff = k < NEFF ? &out->eff[k] : &out->ll_eff;
         if (*eff > 0)
-            *eff = fmin(1, *eff * f);
+            *eff = fmin(1, *eff * f[k]);
     }
 }

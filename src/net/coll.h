@@ -138,7 +138,8 @@ int coll_params_load(const char *path, coll_params *out, ms_err *err);
 
 /* in with each efficiency (eff and ll_eff) drawn as exp(z x its log_sd)
  * times its own, z ~ N(0, 1) one a figure, at most 1; a figure with no
- * spread is drawn (z is taken) and left as it is. */
+ * spread is drawn (z is taken) and left as it is. The fabric's links
+ * take the NIC's factor: the network fit ties the two into one figure. */
 void coll_params_draw(const coll_params *in, gsl_rng *g, coll_params *out);
 
 typedef struct coll_result {
