@@ -88,7 +88,8 @@ static void test_peak(void)
 }
 
 /* hwdb/efficiency.csv's row family,op_kind,precision,compute_eff,
- * memory_eff,overhead_us,log_sd,overlap_p,...: blank efficiencies are 1
+ * memory_eff,overhead_us,log_sd,log_cov,overlap_p,... (log_cov's first
+ * figure read, not used): blank efficiencies are 1
  * (peak), a blank overhead 0, a blank exponent 0 (the max). Returns 0
  * when the row is found. */
 static int calib_row(const char *key, double *ce, double *me, double *over_s, double *p_out)
@@ -100,14 +101,14 @@ static int calib_row(const char *key, double *ce, double *me, double *over_s, do
         if (strncmp(line, key, strlen(key)) != 0)
             continue;
         char *p = line + strlen(key), *end;
-        double v[5];
-        for (int k = 0; k < 5; k++) {
+        double v[6];
+        for (int k = 0; k < 6; k++) {
             v[k] = strtod(p, &end);
             if (end == p)
                 v[k] = k < 2 ? 1 : 0;
             p = strchr(end, ',') + 1;
         }
-        *ce = v[0], *me = v[1], *over_s = v[2] * 1e-6, *p_out = v[4];
+        *ce = v[0], *me = v[1], *over_s = v[2] * 1e-6, *p_out = v[5];
         found = 1;
     }
     if (f)

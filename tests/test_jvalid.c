@@ -136,7 +136,7 @@ static void test_limits(void)
 }
 
 /* The efficiency of hopper bf16 GEMMs as hwdb/efficiency.csv gives it. */
-/* hopper,gemm,bf16's compute efficiency and overlap exponent (the 8th
+/* hopper,gemm,bf16's compute efficiency and overlap exponent (the 9th
  * column; blank: 0, the max). */
 static double hopper_gemm_bf16(double *p)
 {
@@ -148,7 +148,7 @@ static double hopper_gemm_bf16(double *p)
         if (strncmp(line, "hopper,gemm,bf16,", 17) == 0) {
             eff = strtod(line + 17, NULL);
             const char *c = line;
-            for (int k = 0; k < 7 && c; k++)
+            for (int k = 0; k < 8 && c; k++)
                 c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
             *p = c ? strtod(c, NULL) : NAN;
         }

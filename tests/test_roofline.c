@@ -334,15 +334,27 @@ static void test_spread_column(void)
         {"overlap below 1", "hopper,gemm,bf16,0.5,,,0.1,0.5,H100,src",
          "column 'overlap_p': expected the exponent"},
         {"text overlap", "hopper,gemm,bf16,0.5,,,0.1,max,H100,src", "got \"max\""},
+        {"covariance of five", "hopper,gemm,bf16,0.5,,,0.1,0.2;0;0;0.1;0,H100,src",
+         "column 'log_cov': expected the fit's covariance"},
+        {"covariance in words", "hopper,gemm,bf16,0.5,,,0.1,wide,H100,src", "got \"wide\""},
+        {"covariance of seven", "hopper,gemm,bf16,0.5,,,0.1,0.2;0;0;0.1;0;0;1,H100,src",
+         "column 'log_cov'"},
+        {"covariance negative", "hopper,gemm,bf16,0.5,,,0.1,-0.2;0;0;0.1;0;0,H100,src",
+         "column 'log_cov'"},
+        {"covariance correlated past 1", "hopper,gemm,bf16,0.5,,,0.1,0.01;0.5;0;0.01;0;0,H100,src",
+         "no correlation beyond 1"},
+        {"covariance infinite", "hopper,gemm,bf16,0.5,,,0.1,inf;0;0;0.1;0;0,H100,src",
+         "column 'log_cov'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char path[] = "/tmp/megasim_cal_XXXXXX", text[512];
-        /* The overlap rows carry one more column. */
+        /* The overlap and covariance rows carry one more column. */
         int with_p = strstr(cases[i].what, "overlap") != NULL;
+        int with_cov = strstr(cases[i].what, "covariance") != NULL;
         snprintf(text, sizeof text,
-                 "family,op_kind,precision,compute_eff,memory_eff,overhead_us,log_sd,%s"
+                 "family,op_kind,precision,compute_eff,memory_eff,overhead_us,log_sd,%s%s"
                  "measured_on,source\n%s\n",
-                 with_p ? "overlap_p," : "", cases[i].row);
+                 with_p ? "overlap_p," : "", with_cov ? "log_cov," : "", cases[i].row);
         test_write_tmp(path, text);
         calib *cal = (calib *)1;
         ms_err err = {0};
@@ -471,6 +483,72 @@ static void test_draw(void)
     calib_free(cal);
 }
 
+/* A row with the fit's covariance draws it after its own z, by hand:
+ * cov cc 0.25, cm 0.1, mm 0.16 (no overhead figure) has the Cholesky
+ * factor L00 0.5, L10 0.2, L11 sqrt(0.12); e = sd L z over the row's
+ * next three draws. The row after takes the stream's fifth draw. */
+static void test_draw_covariance(void)
+{
+    calib *cal = load_spread(
+              "family,op_kind,precision,compute_eff,memory_eff,overhead_us,log_sd,log_cov,"
+              "measured_on,source\n"
+              "hopper,gemm,bf16,0.5,0.6,2,0.3,0.25;0.1;0;0.16;0;0,X100,a\n"
+              "hopper,stream,*,,0.6,,0.4,,X100,b\n"),
+          *d = NULL;
+    rng *g = NULL, *h = NULL;
+    ms_err err = {0};
+    CU_ASSERT_FATAL(rng_new(&g, 11, &err) == MS_OK && rng_new(&h, 11, &err) == MS_OK);
+    CU_ASSERT_FATAL(calib_draw(cal, g, &d, &err) == MS_OK);
+    double z[5];
+    for (int i = 0; i < 5; i++)
+        z[i] = gsl_ran_gaussian(rng_gsl(h), 1.0);
+    double e0 = 0.3 * 0.5 * z[1], e1 = 0.3 * (0.2 * z[1] + sqrt(0.12) * z[2]);
+    roof_eff e = calib_eff(d, x100, "gemm", MS_BF16);
+    MS_ASSERT_WITHIN(e.compute, fmin(0.5 * exp(0.3 * z[0] + e0), 1), 1e-12);
+    MS_ASSERT_WITHIN(e.memory, fmin(0.6 * exp(0.3 * z[0] + e1), 1), 1e-12);
+    MS_ASSERT_WITHIN(e.overhead_s, 2e-6 * exp(-0.3 * z[0]), 1e-18); /* no variance of its own */
+    e = calib_eff(d, x100, "stream", MS_FP8);
+    MS_ASSERT_WITHIN(e.memory, fmin(0.6 * exp(0.4 * z[4]), 1), 1e-12);
+    calib_free(d);
+    rng_free(g);
+    rng_free(h);
+    calib_free(cal);
+}
+
+/* calib_cov_draw's draws have the covariance sd^2 cov: over 20,000 of
+ * them the sample covariance is within a few standard errors of it,
+ * correlations and a figure of no variance included. */
+static void test_cov_draw_spread(void)
+{
+    static const double cov[6] = {0.25, -0.12, 0.05, 0.16, 0, 0.09};
+    const double sd = 0.5;
+    const int n = 20000;
+    rng *g = NULL;
+    ms_err err = {0};
+    CU_ASSERT_FATAL(rng_new(&g, 3, &err) == MS_OK);
+    double sum[3] = {0}, prod[3][3] = {{0}};
+    for (int t = 0; t < n; t++) {
+        double e[3];
+        calib_cov_draw(cov, sd, g, e);
+        for (int i = 0; i < 3; i++) {
+            sum[i] += e[i];
+            for (int j = 0; j < 3; j++)
+                prod[i][j] += e[i] * e[j];
+        }
+    }
+    static const int at[3][3] = {{0, 1, 2}, {1, 3, 4}, {2, 4, 5}};
+    for (int i = 0; i < 3; i++) {
+        MS_ASSERT_WITHIN(sum[i] / n, 0, 0.01);
+        for (int j = 0; j < 3; j++)
+            MS_ASSERT_WITHIN(prod[i][j] / n, sd * sd * cov[at[i][j]], 0.004);
+    }
+    static const double flat[6] = {0, 0, 0, 0.04, 0, 0}; /* memory alone */
+    double e[3];
+    calib_cov_draw(flat, 1, g, e);
+    CU_ASSERT(e[0] == 0 && e[2] == 0 && e[1] != 0);
+    rng_free(g);
+}
+
 /* With every spread 0 the drawn copy is the calibration itself. */
 static void test_draw_zero_spread(void)
 {
@@ -516,6 +594,8 @@ static CU_TestInfo calib_tests[] = {
     {"pooled spread and clamping", test_pooled_spread},
     {"a drawn calibration, by hand", test_draw},
     {"zero spread draws the calibration itself", test_draw_zero_spread},
+    {"the fit's covariance drawn, by hand", test_draw_covariance},
+    {"covariance draws have their covariance", test_cov_draw_spread},
     CU_TEST_INFO_NULL,
 };
 

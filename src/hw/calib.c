@@ -22,6 +22,8 @@ typedef struct calib_row {
     double memory;     /* NAN when blank */
     double overhead_s; /* NAN when blank */
     double log_sd;     /* spread of the fit's residuals; NAN when blank */
+    double log_cov[6]; /* the fit's (J^T J)^-1 on the figures' logs (cc, cm, co, mm, mo, oo) */
+    int has_cov;       /* log_cov given */
     double overlap_p;  /* roofline's combine exponent (hw/roofline); NAN when blank */
     const char *measured_on;
     const char *source;
@@ -117,7 +119,39 @@ static int parse_eff(const char *path, int line, const char *col, const char *te
     return MS_OK;
 }
 
-static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, int p_col, ms_err *err)
+/* Index of entry (i, j) of a symmetric 3 x 3 matrix kept as its upper
+ * triangle: cc, cm, co, mm, mo, oo (compute, memory, overhead). */
+static int cov_at(int i, int j)
+{
+    static const int at[3][3] = {{0, 1, 2}, {1, 3, 4}, {2, 4, 5}};
+    return at[i][j];
+}
+
+/* Six numbers joined by ';' that make a covariance: a diagonal >= 0 and
+ * no correlation beyond +-1 (a rounding's worth allowed). */
+static int parse_cov(const char *text, double cov[6])
+{
+    const char *p = text;
+    for (int i = 0; i < 6; i++) {
+        char *end;
+        cov[i] = num_strtod(p, &end);
+        if (end == p || !isfinite(cov[i]) || *end != (i < 5 ? ';' : '\0'))
+            return -1;
+        p = end + (i < 5);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!(cov[cov_at(i, i)] >= 0))
+            return -1;
+        for (int j = i + 1; j < 3; j++)
+            if (fabs(cov[cov_at(i, j)]) >
+                sqrt(cov[cov_at(i, i)] * cov[cov_at(j, j)]) * (1 + 1e-3) + 1e-12)
+                return -1;
+    }
+    return 0;
+}
+
+static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, int cov_col, int p_col,
+                     ms_err *err)
 {
     const csvtab *t = cal->csv;
     const char *path = csvtab_path(t);
@@ -173,6 +207,15 @@ static int load_rows(calib *cal, const int map[C_COUNT], int sd_col, int p_col, 
                                path, line, sd);
             row->log_sd = v;
         }
+        const char *cov = cov_col >= 0 ? csvtab_field(t, r, (size_t)cov_col) : "";
+        row->has_cov = cov[0] != '\0';
+        if (row->has_cov && parse_cov(cov, row->log_cov))
+            return ms_errf(err, MS_EINVAL,
+                           "%s:%d: column 'log_cov': expected the fit's covariance of log "
+                           "compute_eff, log memory_eff and log overhead as six numbers joined by "
+                           "';' (cc;cm;co;mm;mo;oo: a diagonal >= 0, no correlation beyond 1), or "
+                           "blank, got \"%s\"",
+                           path, line, cov);
         row->overlap_p = NAN;
         const char *op = p_col >= 0 ? csvtab_field(t, r, (size_t)p_col) : "";
         if (op[0]) {
@@ -239,12 +282,14 @@ int calib_load(const char *path, calib **out, ms_err *err)
         }
     }
     int sd_col = csvtab_find_col(cal->csv, "log_sd");
+    int cov_col = csvtab_find_col(cal->csv, "log_cov");
     int p_col = csvtab_find_col(cal->csv, "overlap_p");
-    if (csvtab_ncols(cal->csv) != (size_t)(C_COUNT + (sd_col >= 0) + (p_col >= 0))) {
+    if (csvtab_ncols(cal->csv) !=
+        (size_t)(C_COUNT + (sd_col >= 0) + (cov_col >= 0) + (p_col >= 0))) {
         rc = ms_errf(err, MS_EPARSE,
                      "%s:1: expected exactly the columns family, op_kind, precision, "
                      "compute_eff, memory_eff, overhead_us, measured_on, source (and "
-                     "optionally log_sd and overlap_p)",
+                     "optionally log_sd, log_cov and overlap_p)",
                      path);
         goto out;
     }
@@ -262,7 +307,7 @@ int calib_load(const char *path, calib **out, ms_err *err)
         rc = ms_errf(err, MS_ENOMEM, "%s: out of memory", path);
         goto out;
     }
-    if ((rc = load_rows(cal, map, sd_col, p_col, err)))
+    if ((rc = load_rows(cal, map, sd_col, cov_col, p_col, err)))
         goto out;
     *out = cal;
     cal = NULL;
@@ -313,6 +358,35 @@ double calib_scale_eff(double eff, double factor)
     return v < 1 ? v : 1;
 }
 
+void calib_cov_draw(const double cov[6], double sd, rng *g, double out[3])
+{
+    /* The Cholesky factor L of cov (cov = L L^T), a figure of no variance
+     * left out; out = sd L z for z ~ N(0, I). */
+    double L[3][3] = {{0}};
+    for (int i = 0; i < 3; i++) {
+        double d = cov[cov_at(i, i)];
+        for (int k = 0; k < i; k++)
+            d -= L[i][k] * L[i][k];
+        if (!(d > 1e-15))
+            continue;
+        L[i][i] = sqrt(d);
+        for (int j = i + 1; j < 3; j++) {
+            double v = cov[cov_at(j, i)];
+            for (int k = 0; k < i; k++)
+                v -= L[j][k] * L[i][k];
+            L[j][i] = v / L[i][i];
+        }
+    }
+    double z[3];
+    for (int i = 0; i < 3; i++)
+        z[i] = gsl_ran_gaussian(rng_gsl(g), 1.0);
+    for (int i = 0; i < 3; i++) {
+        out[i] = 0;
+        for (int k = 0; k <= i; k++)
+            out[i] += sd * L[i][k] * z[k];
+    }
+}
+
 int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err)
 {
     calib *d = calloc(1, sizeof *d);
@@ -331,10 +405,15 @@ int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err)
         calib_row *r = &d->rows[i];
         *r = cal->rows[i];
         double sd = !isnan(r->log_sd) ? r->log_sd : !isnan(pooled) ? pooled : 0;
-        double f = exp(gsl_ran_gaussian(rng_gsl(g), 1.0) * sd); /* one draw a row, always */
-        r->compute = calib_scale_eff(r->compute, f);
-        r->memory = calib_scale_eff(r->memory, f);
-        r->overhead_s /= f;
+        double z = gsl_ran_gaussian(rng_gsl(g), 1.0); /* one draw a row, always */
+        double e[3] = {0, 0, 0};
+        if (r->has_cov) /* and three more where the fit's covariance is known */
+            calib_cov_draw(r->log_cov, sd, g, e);
+        /* The kernels' spread about the curve moves every figure alike; the
+         * fit's own uncertainty moves each figure by its own amount. */
+        r->compute = calib_scale_eff(r->compute, exp(z * sd + e[0]));
+        r->memory = calib_scale_eff(r->memory, exp(z * sd + e[1]));
+        r->overhead_s *= exp(e[2] - z * sd);
     }
     *out = d;
     return MS_OK;

@@ -15,9 +15,11 @@ typedef struct calib calib;
 
 /* Loads and validates an efficiency CSV (columns family, op_kind,
  * precision, compute_eff, memory_eff, overhead_us, measured_on, source,
- * and optionally log_sd and overlap_p, in any order). Efficiencies are
- * in (0, 1] or blank; overhead_us >= 0 or blank; log_sd (the spread of
- * the fit's residuals, see kfit.h) >= 0 or blank; overlap_p (how compute
+ * and optionally log_sd, log_cov and overlap_p, in any order).
+ * Efficiencies are in (0, 1] or blank; overhead_us >= 0 or blank; log_sd
+ * (the spread of the fit's residuals, see kfit.h) >= 0 or blank; log_cov
+ * (the fit's covariance, see kfit.h) six numbers joined by ';' that make
+ * a covariance, or blank; overlap_p (how compute
  * and memory time combine, see roofline.h) from 1 to 1000, or blank for
  * the roofline's max; op_kind is one of calib_kinds();
  * precision is a precision name or '*'. Errors name file, line and
@@ -41,15 +43,24 @@ double calib_row_sd(const calib *cal, size_t i, int *estimated);
 /* eff x factor, at most 1; NAN (blank) stays NAN. */
 double calib_scale_eff(double eff, double factor);
 
+/* sd L z, for z three N(0, 1) draws from g and L the Cholesky factor of
+ * cov (cc, cm, co, mm, mo, oo; a figure of no variance left out): a draw
+ * of the logs of compute_eff, memory_eff and overhead about the fitted
+ * ones, of covariance sd^2 cov. */
+void calib_cov_draw(const double cov[6], double sd, rng *g, double out[3]);
+
 /* A drawn copy of cal, for a band around a prediction: each row, in file
  * order, draws z ~ N(0, 1) from g and runs its kernels at exp(z x sd)
  * times its fitted rate, sd as calib_row_sd gives it: compute_eff and
  * memory_eff times exp(z x sd) (calib_scale_eff: at most 1), overhead
- * divided by it; blanks stay blank (operations with no calibration stay
- * at the datasheet peak, undrawn). Every row draws once whatever its
- * spread, so the same state of g gives the same copy. The copy borrows
- * cal's strings: free it (calib_free) before cal. MS_ENOMEM when out of
- * memory. */
+ * divided by it. A row with a log_cov (the fit's covariance, see kfit.h)
+ * then draws its figures' own uncertainty too, calib_cov_draw(log_cov,
+ * sd): compute_eff, memory_eff and overhead further times exp(e[0]),
+ * exp(e[1]), exp(e[2]), with one cap at 1. Blanks stay blank (operations
+ * with no calibration stay at the datasheet peak, undrawn). Every row
+ * draws once, and a row with a log_cov three times more, so the same
+ * state of g gives the same copy. The copy borrows cal's strings: free it
+ * (calib_free) before cal. MS_ENOMEM when out of memory. */
 int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err);
 
 /* Efficiencies for an op of kind at prec on c: each of compute, memory,

@@ -130,6 +130,84 @@ static void identified(kfit_group *g, const fit_ctx *ctx)
     }
 }
 
+int kfit_cov_at(int i, int j)
+{
+    static const int at[3][3] = {{0, 1, 2}, {1, 3, 4}, {2, 4, 5}};
+    return at[i][j];
+}
+
+/* g's figure d (0 compute, 1 memory, 2 overhead in s) times exp(t). */
+static roof_eff scaled(const roof_eff *e, int d, double t)
+{
+    roof_eff s = *e;
+    if (d == 0)
+        s.compute *= exp(t);
+    else if (d == 1)
+        s.memory *= exp(t);
+    else
+        s.overhead_s *= exp(t);
+    return s;
+}
+
+/* g->log_cov: GSL's (J^T J)^-1 over the rows fitted, J by central
+ * differences in the logs of the figures the rows pin down (one-sided
+ * where a step up would pass the peak). */
+static void fit_covariance(kfit_group *g, const fit_ctx *ctx)
+{
+    const double step = 1e-4;
+    int dims[3], k = 0;
+    int pinned[3] = {g->has_compute, g->has_memory, g->has_overhead && g->eff.overhead_s > 0};
+    for (int d = 0; d < 3; d++)
+        if (pinned[d])
+            dims[k++] = d;
+    for (int i = 0; i < 6; i++)
+        g->log_cov[i] = NAN;
+    if (k == 0 || ctx->n == 0)
+        return;
+    gsl_matrix *J = gsl_matrix_alloc(ctx->n, (size_t)k),
+               *C = gsl_matrix_alloc((size_t)k, (size_t)k);
+    if (!J || !C)
+        goto out;
+    for (int c = 0; c < k; c++) {
+        int d = dims[c];
+        double eta = d == 0 ? g->eff.compute : g->eff.memory;
+        double up = d == 2 || eta * exp(step) <= 1 ? step : 0; /* efficiencies stay at most 1 */
+        roof_eff hi = scaled(&g->eff, d, up), lo = scaled(&g->eff, d, -step);
+        double most = 0;
+        for (size_t i = 0; i < ctx->n; i++) {
+            double dj = (log_error(ctx->rows[i], &hi) - log_error(ctx->rows[i], &lo)) / (up + step);
+            gsl_matrix_set(J, i, (size_t)c, dj);
+            most = fmax(most, fabs(dj));
+        }
+        /* A figure that moves no row's time by a thousandth per unit of its
+         * log (an overhead fitted to next to nothing) is not pinned down:
+         * its column would only say so with a variance past any meaning. */
+        if (most < 1e-3) {
+            for (int m = c + 1; m < k; m++)
+                dims[m - 1] = dims[m];
+            k--;
+            c--;
+        }
+    }
+    if (k == 0)
+        goto out;
+    gsl_matrix_view Jk = gsl_matrix_submatrix(J, 0, 0, ctx->n, (size_t)k);
+    gsl_matrix_view Ck = gsl_matrix_submatrix(C, 0, 0, (size_t)k, (size_t)k);
+    if (gsl_multifit_nlinear_covar(&Jk.matrix, 1e-10, &Ck.matrix) != GSL_SUCCESS)
+        goto out;
+    for (int i = 0; i < 6; i++)
+        g->log_cov[i] = 0;
+    for (int a = 0; a < k; a++)
+        for (int b = a; b < k; b++)
+            g->log_cov[kfit_cov_at(dims[a], dims[b])] =
+                gsl_matrix_get(&Ck.matrix, (size_t)a, (size_t)b);
+out:
+    if (J)
+        gsl_matrix_free(J);
+    if (C)
+        gsl_matrix_free(C);
+}
+
 static int fit_group(kfit_group *g, const fit_ctx *ctx, ms_err *err)
 {
     const size_t p = 3, n = ctx->n + p;
@@ -158,6 +236,7 @@ static int fit_group(kfit_group *g, const fit_ctx *ctx, ms_err *err)
     g->eff = eff_of(gsl_multifit_nlinear_position(w), ctx->overlap_p);
     g->eff.overhead_source = NULL;
     identified(g, ctx);
+    fit_covariance(g, ctx);
     g->ss = 0;
     for (size_t i = 0; i < ctx->n; i++) {
         double e = log_error(ctx->rows[i], &g->eff);
@@ -335,9 +414,9 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
         rc = csvtab_read(in_path, &t, err);
     if (rc)
         goto out;
-    static const char *const cols[] = {"family",      "op_kind",     "precision", "compute_eff",
-                                       "memory_eff",  "overhead_us", "log_sd",    "overlap_p",
-                                       "measured_on", "source"};
+    static const char *const cols[] = {"family",     "op_kind",     "precision", "compute_eff",
+                                       "memory_eff", "overhead_us", "log_sd",    "log_cov",
+                                       "overlap_p",  "measured_on", "source"};
     enum { NCOLS = sizeof cols / sizeof cols[0] };
     int at[NCOLS];
     for (size_t c = 0; c < NCOLS; c++)
@@ -364,7 +443,8 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
     }
     for (size_t i = 0; i < n; i++) {
         const kfit_group *g = &groups[i];
-        char ce[32] = "", me[32] = "", oh[32] = "", sd[32] = "", op[32] = "", src[512];
+        char ce[32] = "", me[32] = "", oh[32] = "", sd[32] = "", op[32] = "", cov[128] = "",
+             src[512];
         if (g->has_compute)
             snprintf(ce, sizeof ce, "%.4f", g->eff.compute);
         if (g->has_memory)
@@ -375,6 +455,10 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
             snprintf(sd, sizeof sd, "%.4f", g->log_sd);
         if (g->eff.overlap_p > 0)
             snprintf(op, sizeof op, "%g", g->eff.overlap_p);
+        if (!isnan(g->log_cov[0]))
+            for (int c = 0; c < 6; c++)
+                snprintf(cov + strlen(cov), sizeof cov - strlen(cov), "%s%.4g", c ? ";" : "",
+                         g->log_cov[c]);
         if (!g->has_compute && !g->has_memory && !g->has_overhead)
             continue;
         snprintf(src, sizeof src,
@@ -388,6 +472,7 @@ int kfit_write(const char *in_path, const char *out_path, const kfit_group *grou
         put(f, me, 0);
         put(f, oh, 0);
         put(f, sd, 0);
+        put(f, cov, 0);
         put(f, op, 0);
         put(f, g->measured_on, 0);
         put(f, src, 1);

@@ -31,6 +31,14 @@ typedef struct kfit_group {
      * more than the figures (a single measurement says nothing of its
      * own spread). */
     double log_sd;
+    /* How well the rows pin the figures down: GSL's covariance of the fit,
+     * (J^T J)^-1, with J the derivatives of each fitted row's
+     * log(predicted / measured) by log compute_eff, log memory_eff and
+     * log overhead (KFIT_COV_* order: cc, cm, co, mm, mo, oo). Times the
+     * residual variance (log_sd squared) it is the covariance of the
+     * figures' logs. A figure the rows do not pin down, or an overhead of
+     * zero, has zero rows and columns. All NAN when none is pinned down. */
+    double log_cov[6];
     double ss; /* sum of squared log(predicted / measured) over the rows fitted */
 } kfit_group;
 
@@ -55,13 +63,18 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *n, kfit_overlap 
  * its group in file order. */
 int kfit_held_out(const kmeas_set *set, size_t i);
 
+/* Index of entry (i, j) of a symmetric 3 x 3 matrix kept as its upper
+ * triangle (cc, cm, co, mm, mo, oo), i and j in 0..2. */
+int kfit_cov_at(int i, int j);
+
 /* sqrt(ss / (n - p)) for n residuals whose squares sum to ss after a
  * fit of p figures; NAN when n <= p. */
 double kfit_spread(double ss, size_t n, size_t p);
 
 /* Writes efficiency CSV out_path: the rows of in_path whose (family, kind,
  * precision) no group replaces, then one row per group (log_sd as
- * kfit_group says, blank when NAN; overlap_p the group's, blank for the
+ * kfit_group says, blank when NAN; log_cov its six figures joined by ';',
+ * blank when NAN; overlap_p the group's, blank for the
  * max). Columns are written by name, so an
  * in_path without log_sd keeps its rows with log_sd blank. what names
  * the fitted files for the source column. out_path is written whole or

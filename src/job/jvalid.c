@@ -600,6 +600,12 @@ static void group_row(report *r, const kfit_group *g)
     report_num(r, "memory", NULL, g->has_memory ? g->eff.memory : NAN, "%");
     report_num(r, "overhead_s", "overhead", g->has_overhead ? g->eff.overhead_s : NAN, "s");
     report_num(r, "log_sd", "spread", g->log_sd, "");
+    /* How far the fit itself may be off, each figure: its log's standard
+     * error, the spread times the root of its variance in log_cov. */
+    double cse = g->has_compute ? g->log_sd * sqrt(g->log_cov[kfit_cov_at(0, 0)]) : NAN;
+    double mse = g->has_memory ? g->log_sd * sqrt(g->log_cov[kfit_cov_at(1, 1)]) : NAN;
+    report_num(r, "compute_log_se", "compute +-", cse, "");
+    report_num(r, "memory_log_se", "memory +-", mse, "");
     report_int(r, "rows", NULL, (int64_t)g->ntrain, "");
     report_int(r, "held_out", "held", (int64_t)g->nheld, "");
     report_str(r, "measured_on", "measured on", g->measured_on);
@@ -645,7 +651,9 @@ int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report 
         report_table(r, "groups",
                      "fitted per chip family, kind and precision (compute and memory: "
                      "efficiency against datasheet peak; overhead: per operation; spread: standard "
-                     "deviation of log(predicted / measured), blank for too few rows)");
+                     "deviation of log(predicted / measured), blank for too few rows; +-: "
+                     "the standard error of the figure's log, the spread times the root of its "
+                     "variance in the fit's covariance, log_cov)");
         for (size_t i = 0; i < ng; i++)
             group_row(r, &groups[i]);
         report_table_end(r);
