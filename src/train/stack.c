@@ -22,6 +22,30 @@
     "Loss: megatron/core/tensor_parallel/cross_entropy.py (vocab-parallel cross entropy in FP32, " \
     "unfused): 38 bytes of HBM traffic a logit forward, 14 backward, counted pass by pass"
 
+/* How SC21's runs kept their gradients: --fp16 (examples/sc21/CONFIG.sh)
+ * without --accumulate-allreduce-grads-in-fp32 leaves Megatron's DDP with
+ * no contiguous FP32 buffer (megatron/model/distributed.py), so each
+ * micro-batch's weight gradient lands in param.grad through autograd,
+ * which adds it in place to the earlier ones': 2 bytes read of each and 2
+ * written, for every micro-batch after the first. The fusion of that sum
+ * into the weight-gradient GEMM came later (83b1e42, 2022-02-13). */
+#define GRAD_2021_SOURCE                                                                           \
+    "Gradients as SC21's runs kept them (NVIDIA/Megatron-LM v2.5, e269e20, 2021-08-10: "           \
+    "examples/sc21/CONFIG.sh --fp16; megatron/model/distributed.py: without "                      \
+    "--accumulate-allreduce-grads-in-fp32 no contiguous FP32 buffer): FP16 in param.grad, each "   \
+    "micro-batch's added by autograd in place to the earlier ones' (6 bytes a parameter: both "    \
+    "read, the sum written), every micro-batch after the first; the sum was fused into the "       \
+    "weight-gradient GEMM only in 2022 (83b1e42, 'gradient accumulation fusion')"
+#define RUNS_2021_SOURCE                                                                           \
+    "Narayanan et al., Efficient Large-Scale Language Model Training on GPU "                      \
+    "Clusters Using Megatron-LM, SC21, arXiv:2104.04473, §4.2 (fused kernels: "                   \
+    "bias+GeLU, bias+dropout+add, scale+mask+softmax; the attention scores go "                    \
+    "through HBM) and §3 (tensor-parallel all-reduces on the critical path); "                    \
+    "Megatron-LM v2 megatron/model/transformer.py (baddbmm scores, FusedScaleMaskSoftmax, "        \
+    "attention and hidden dropout 0.1 for GPT); sequence parallelism came in "                     \
+    "2022 (Korthikanti et al., arXiv:2205.05198). " LOSS_SOURCE ". " P2P_SOURCE                    \
+    ". " GRAD_2021_SOURCE
+
 static const stack stacks[] = {
     {
         .name = "megatron-2021",
@@ -31,18 +55,39 @@ static const stack stacks[] = {
         .tp_overlap = 0,
         .dp_overlap = 0,
         .p2p_blocking = 1,
+        .grad_accum_B = 6,
         .loss_fp32_B_fwd = 38,
         .loss_fp32_B_bwd = 14,
-        .summary = "Megatron-LM as of SC21: materialized attention with a fused "
-                   "scale-mask-softmax, dropout, no sequence parallelism, no overlap",
-        .source = "Narayanan et al., Efficient Large-Scale Language Model Training on GPU "
-                  "Clusters Using Megatron-LM, SC21, arXiv:2104.04473, §4.2 (fused kernels: "
-                  "bias+GeLU, bias+dropout+add, scale+mask+softmax; the attention scores go "
-                  "through HBM) and §3 (tensor-parallel all-reduces on the critical path, "
-                  "gradient all-reduce after the backward); Megatron-LM v2 "
-                  "megatron/model/transformer.py (baddbmm scores, FusedScaleMaskSoftmax, "
-                  "attention and hidden dropout 0.1 for GPT); sequence parallelism came in "
-                  "2022 (Korthikanti et al., arXiv:2205.05198). " LOSS_SOURCE ". " P2P_SOURCE,
+        .summary = "Megatron-LM as of SC21, its own (local) DDP: materialized attention with a "
+                   "fused scale-mask-softmax, dropout, no sequence parallelism, FP16 gradients "
+                   "summed over micro-batches by a kernel of their own, no overlap",
+        .source = RUNS_2021_SOURCE ". Local DDP (--DDP-impl local, SC21's runs of 39B and up: "
+                                   "examples/sc21/run_table_1.sh) all-reduces the gradients "
+                                   "after the backward (megatron/training.py "
+                                   "allreduce_gradients)",
+    },
+    {
+        .name = "megatron-2021-torch-ddp",
+        .attention = STACK_ATTN_MATERIALIZED,
+        .dropout = 1,
+        .sequence_parallel = 0,
+        .tp_overlap = 0,
+        .dp_overlap = 1,
+        .dp_bucket_params = 25 * 1048576 / 2, /* 25 MiB of FP16 gradients */
+        .p2p_blocking = 1,
+        .grad_accum_B = 6,
+        .loss_fp32_B_fwd = 38,
+        .loss_fp32_B_bwd = 14,
+        .summary = "Megatron-LM as of SC21 on PyTorch's DDP: as megatron-2021, but the "
+                   "gradient all-reduce runs in 25 MiB buckets under the last micro-batch's "
+                   "backward",
+        .source = RUNS_2021_SOURCE ". PyTorch DDP (--DDP-impl torch, SC21's runs of 1.7B to "
+                                   "18B: examples/sc21/run_table_1.sh): megatron/schedules.py "
+                                   "runs every micro-batch but the last under model.no_sync, so "
+                                   "the last one's backward all-reduces the gradients in DDP's "
+                                   "buckets as they are ready (torch.nn.parallel."
+                                   "DistributedDataParallel bucket_cap_mb 25); it has no "
+                                   "weight all-gather",
     },
     {
         .name = "megatron-core-2024",
@@ -53,8 +98,10 @@ static const stack stacks[] = {
         .tp_overlap_sms = 16,
         .dp_overlap = 1,
         .dp_bucket_params = 40e6,
+        .dp_bucket_per_rank = 1e6,
         .p2p_blocking = 1,
         .grad_B = 4,
+        .wgrad_out_B = 8,
         .loss_fp32_B_fwd = 38,
         .loss_fp32_B_bwd = 14,
         .summary = "Megatron-Core with Transformer Engine: fused attention, sequence "
@@ -70,7 +117,11 @@ static const stack stacks[] = {
             "NVIDIA/TransformerEngine commit 0004dbd). Dropout 0 is assumed (modern pre-training "
             "settings). " LOSS_SOURCE ". " P2P_SOURCE ". Gradients: BF16 training accumulates and "
             "reduces them in FP32 unless --grad-reduce-in-bf16 (megatron/training/arguments.py: "
-            "'bfloat16 requires gradient accumulation and all-reduce to be done in fp32')",
+            "'bfloat16 requires gradient accumulation and all-reduce to be done in fp32'), and "
+            "each weight-gradient GEMM adds its result to that FP32 buffer itself "
+            "(--gradient-accumulation-fusion, on unless --no-gradient-accumulation-fusion; "
+            "Transformer Engine's fuse_wgrad_accumulation): 4 bytes read and 4 written an "
+            "element",
     },
     {
         .name = "deepseek-v3",
@@ -129,5 +180,5 @@ double stack_grad_B(const stack *s, double recipe_grad_B)
 
 const char *stack_list(void)
 {
-    return "megatron-2021, megatron-core-2024, deepseek-v3, plain";
+    return "megatron-2021, megatron-2021-torch-ddp, megatron-core-2024, deepseek-v3, plain";
 }

@@ -28,8 +28,14 @@ typedef struct stack {
     int dp_overlap;          /* gradient reduce under the backward, weight gather under the forward;
                                 ZeRO-3 prefetches each layer's weights under the previous one */
     double dp_bucket_params; /* parameters per overlapped bucket (dp_overlap) */
-    int p2p_blocking;        /* pipeline sends hold the sender until they complete */
-    double grad_B;           /* bytes of a gradient as accumulated and reduced (0: the recipe's) */
+    double dp_bucket_per_rank; /* and at least this many per data-parallel rank (0: none) */
+    int p2p_blocking;          /* pipeline sends hold the sender until they complete */
+    double grad_B; /* bytes of a gradient as accumulated and reduced (0: the recipe's) */
+    /* Bytes per parameter that adding each micro-batch's weight gradient
+     * to the earlier ones' moves in a kernel of its own (0: none), and
+     * bytes per weight-gradient element of a GEMM that adds its result to
+     * the gradient buffer itself (0: it writes its output precision). */
+    double grad_accum_B, wgrad_out_B;
     /* The loss's HBM traffic per logit, forward and backward, where the
      * stack's code says it (0: megasim's default of one FP32 write and
      * read forward, twice that backward). */

@@ -762,7 +762,7 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
              * while the next step's first forwards run on the stages
              * before it. */
             double params = dense[r] + experts[r];
-            double bucket = fmax(sk->dp_bucket_params, 1e6 * (double)dp_n);
+            double bucket = fmax(sk->dp_bucket_params, sk->dp_bucket_per_rank * (double)dp_n);
             double frac = params > 0 ? fmin(1, bucket / params) : 1;
             double rs = rs_d + rs_e, ag = ag_d + ag_e, rs_x, ag_x;
             if (r == 0) {

@@ -35,6 +35,8 @@ typedef struct acc {
     double fused_cast_B;   /* > 0: FP8 casts fused into the kernels before each GEMM, writing
                               this many bytes per element per copy (rowwise and columnwise) */
     const char *fp8_kind;  /* calibration kind of FP8 GEMMs */
+    double wgrad_out_B;    /* > 0: bytes a weight-gradient element costs its GEMM, which adds
+                              it to the gradient buffer (stack.h); else the output's */
     tcost_work scratch;    /* where a recompute's own backward would go: dropped */
     char *uncal;           /* tcost_stage.uncalibrated */
     size_t uncal_cap;
@@ -99,7 +101,8 @@ static void gemmq(acc *a, ms_prec prec, double m, double n, double k, double cou
     double flops = 2 * m * n * k * count;
     double fwd_B = count * (n * k * wb + m * k * wb + m * n * ob);
     double dgrad_B = count * (m * n * wb + n * k * wb + m * k * ob);
-    double wgrad_B = count * (m * n * wb + m * k * wb + n * k * ob);
+    double wgrad_B =
+        count * (m * n * wb + m * k * wb + n * k * (a->wgrad_out_B > 0 ? a->wgrad_out_B : ob));
     const char *kind = prec == MS_FP8 ? a->fp8_kind : "gemm_train";
     add_time(a, a->f, TCOST_GEMM, kind, prec, flops, fwd_B);
     if (a->recompute)
@@ -375,6 +378,7 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
               * measurement; per-tensor and MX FP8 GEMMs are what the benchmarks
               * of the chip's FP8 GEMMs measure. */
              .fp8_kind = r->scaling == MODEL_SCALING_FINE ? "gemm_train" : "gemm",
+             .wgrad_out_B = s.sk->wgrad_out_B,
              .uncal = out->uncalibrated,
              .uncal_cap = sizeof out->uncalibrated,
              .err = err};
@@ -417,6 +421,15 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
             out->expert_params += routed / (double)p->ep;
         }
     }
+    /* Where the stack sums the micro-batches' weight gradients in a kernel
+     * of its own: every micro-batch after the first adds its gradient to
+     * the earlier ones', so a micro-batch pays (M - 1) / M of the pass on
+     * average (none when the step is one micro-batch). */
+    double M = (double)plan_microbatches(p);
+    double params = out->dense_params + out->expert_params;
+    if (s.sk->grad_accum_B > 0 && M > 1)
+        add_time(&a, a.w, TCOST_OTHER, "stream", MS_BF16, params * (M - 1) / M,
+                 params * s.sk->grad_accum_B * (M - 1) / M);
     if (a.failed)
         return MS_EINVAL;
 
