@@ -46,18 +46,16 @@
     "2022 (Korthikanti et al., arXiv:2205.05198). " LOSS_SOURCE ". " P2P_SOURCE                    \
     ". " GRAD_2021_SOURCE
 
+/* What both SC21 stacks run, whichever DDP. */
+#define SC21_KERNELS                                                                               \
+    .attention = STACK_ATTN_MATERIALIZED, .dropout = 1, .sequence_parallel = 0, .tp_overlap = 0,   \
+    .p2p_blocking = 1, .grad_accum_B = 6, .loss_fp32_B_fwd = 38, .loss_fp32_B_bwd = 14
+
 static const stack stacks[] = {
     {
         .name = "megatron-2021",
-        .attention = STACK_ATTN_MATERIALIZED,
-        .dropout = 1,
-        .sequence_parallel = 0,
-        .tp_overlap = 0,
+        SC21_KERNELS,
         .dp_overlap = 0,
-        .p2p_blocking = 1,
-        .grad_accum_B = 6,
-        .loss_fp32_B_fwd = 38,
-        .loss_fp32_B_bwd = 14,
         .summary = "Megatron-LM as of SC21, its own (local) DDP: materialized attention with a "
                    "fused scale-mask-softmax, dropout, no sequence parallelism, FP16 gradients "
                    "summed over micro-batches by a kernel of their own, no overlap",
@@ -68,16 +66,9 @@ static const stack stacks[] = {
     },
     {
         .name = "megatron-2021-torch-ddp",
-        .attention = STACK_ATTN_MATERIALIZED,
-        .dropout = 1,
-        .sequence_parallel = 0,
-        .tp_overlap = 0,
+        SC21_KERNELS,
         .dp_overlap = 1,
         .dp_bucket_params = 25 * 1048576 / 2, /* 25 MiB of FP16 gradients */
-        .p2p_blocking = 1,
-        .grad_accum_B = 6,
-        .loss_fp32_B_fwd = 38,
-        .loss_fp32_B_bwd = 14,
         .summary = "Megatron-LM as of SC21 on PyTorch's DDP: as megatron-2021, but the "
                    "gradient all-reduce runs in 25 MiB buckets under the last micro-batch's "
                    "backward",
