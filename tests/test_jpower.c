@@ -109,8 +109,50 @@ static void test_optional(void)
     chip_db_free(db);
 }
 
+/* The rest of the node's power in a band's draw, by hand: between the
+ * idle figure and the rating's bound where the file calls it an estimate,
+ * untouched where it does not. */
+static void test_node_other_drawn(void)
+{
+    const char *est = "comm_W;node_other_W;node_other_idle_W";
+    MS_ASSERT_WITHIN(jpower_node_other_drawn(4600, 2200, est, 0), 2200, 0);
+    MS_ASSERT_WITHIN(jpower_node_other_drawn(4600, 2200, est, 1), 4600, 0);
+    MS_ASSERT_WITHIN(jpower_node_other_drawn(4600, 2200, est, 0.25), 2800, 1e-9);
+    /* Measured, not estimated: no draw (a name that only starts alike is
+     * not it). */
+    MS_ASSERT_WITHIN(jpower_node_other_drawn(4600, 2200, "comm_W;node_other_idle_W", 0.25), 4600,
+                     0);
+    MS_ASSERT_WITHIN(jpower_node_other_drawn(4600, 2200, "node_other_Wx", 0.25), 4600, 0);
+    MS_ASSERT_WITHIN(jpower_node_other_drawn(4600, 2200, "", 0.25), 4600, 0);
+    MS_ASSERT_WITHIN(jpower_node_other_drawn(4600, 2200, est, 1.5), 4600, 0); /* no draw */
+    /* Through the power file: a draw loads the drawn figure, its level
+     * checked as any (H100's row estimates it: 2200 to 4600 W). */
+    chip_db *db = NULL;
+    ms_err e = {0};
+    CU_ASSERT_FATAL(chip_db_load("hwdb/chips.csv", &db, &e) == MS_OK);
+    const chip *h100 = chip_db_find(db, "H100");
+    jenv env = {.home = "."};
+    jpower_opts o = {.pue = NAN,
+                     .power_floor = NAN,
+                     .energy_usd_per_kwh = NAN,
+                     .server_usd = NAN,
+                     .life_years = NAN,
+                     .gpu_power_limit_w = NAN};
+    jpower pw, drawn;
+    CU_ASSERT_FATAL(jpower_load(&o, &env, h100, 8, 0, NAN, &pw, &e) == MS_OK);
+    o.node_other_drawn = 1, o.node_other_u = 0.5;
+    CU_ASSERT_FATAL(jpower_load(&o, &env, h100, 8, 0, NAN, &drawn, &e) == MS_OK);
+    MS_ASSERT_WITHIN(drawn.lv.node_other_w, (pw.lv.node_other_w + pw.lv.node_other_idle_w) / 2,
+                     1e-9);
+    CU_ASSERT(drawn.lv.node_other_w < pw.lv.node_other_w);
+    jpower_free(&pw);
+    jpower_free(&drawn);
+    chip_db_free(db);
+}
+
 static CU_TestInfo tests[] = {
     {"which power failures are notes and which end the run", test_optional},
+    {"the node's estimated power drawn between its bounds", test_node_other_drawn},
     CU_TEST_INFO_NULL,
 };
 

@@ -6,7 +6,7 @@
 
 static int run_chips(const cli_cmd *cmd, int argc, char **argv)
 {
-    jchips_job j;
+    jchips_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;
@@ -21,7 +21,7 @@ static int run_chips(const cli_cmd *cmd, int argc, char **argv)
 
 static int run_chip(const cli_cmd *cmd, int argc, char **argv)
 {
-    jchip_job j;
+    jchip_job j = {0};
     const char *pos[1];
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, pos, &npos);
     if (ex >= 0)

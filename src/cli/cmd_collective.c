@@ -69,7 +69,7 @@ static int write_plot(const jcoll_out *o, const char *out, ms_err *err)
 
 static int run_collective(const cli_cmd *cmd, int argc, char **argv)
 {
-    jcoll_job j;
+    jcoll_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;

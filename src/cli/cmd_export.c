@@ -11,7 +11,7 @@
 
 static int run_check(const cli_cmd *cmd, int argc, char **argv)
 {
-    jexport_check_job j;
+    jexport_check_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;
@@ -46,7 +46,7 @@ const cli_cmd cmd_export_check = {
 
 static int run_derive(const cli_cmd *cmd, int argc, char **argv)
 {
-    jexport_derive_job j;
+    jexport_derive_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;

@@ -16,7 +16,7 @@ static void progress(void *ctx, double done, double total, const char *units, co
 
 static int run_report(const cli_cmd *cmd, int argc, char **argv)
 {
-    jstudy_job j;
+    jstudy_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;

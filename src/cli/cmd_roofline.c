@@ -60,7 +60,7 @@ static int run_job(const cli_cmd *cmd, const jroof_job *j, const jroof_default_j
 
 static int run_roofline(const cli_cmd *cmd, int argc, char **argv)
 {
-    jroof_job j;
+    jroof_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     return ex >= 0 ? ex : run_job(cmd, &j, NULL);
 }
@@ -96,7 +96,7 @@ const cli_cmd cmd_roofline = {
 
 static int run_default(const cli_cmd *cmd, int argc, char **argv)
 {
-    jroof_default_job d;
+    jroof_default_job d = {0};
     int npos, ex = cli_parse_job(cmd, &d, argc, argv, NULL, &npos);
     return ex >= 0 ? ex : run_job(cmd, NULL, &d);
 }

@@ -16,7 +16,7 @@ static void progress(void *ctx, double done, double total, const char *units)
 
 static int run_fleet(const cli_cmd *cmd, int argc, char **argv)
 {
-    jfleet_job j;
+    jfleet_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;
@@ -64,7 +64,7 @@ static int run_search(const cli_cmd *cmd, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return run_fleet(&cmd_search_serve, argc - 1, argv + 1);
-    jsearch_job j;
+    jsearch_job j = {0};
     const char *pos[1] = {NULL};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, pos, &npos);
     if (ex >= 0)

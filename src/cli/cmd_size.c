@@ -10,7 +10,7 @@
 
 static int run_size(const cli_cmd *cmd, int argc, char **argv)
 {
-    jsize_job j;
+    jsize_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;

@@ -19,7 +19,7 @@ static void progress(void *ctx, double done, double total, const char *units)
 
 static int run_sweep(const cli_cmd *cmd, int argc, char **argv)
 {
-    jsweep_job j;
+    jsweep_job j = {0};
     const char *pos[1] = {NULL};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, pos, &npos);
     if (ex >= 0)

@@ -155,7 +155,7 @@ static int run_validate(const cli_cmd *cmd, int argc, char **argv)
 
 static int run_calibrate(const cli_cmd *cmd, int argc, char **argv)
 {
-    jvalid_calibrate_job j;
+    jvalid_calibrate_job j = {0};
     int npos, ex = cli_parse_job(cmd, &j, argc, argv, NULL, &npos);
     if (ex >= 0)
         return ex;

@@ -223,7 +223,7 @@ int jcompare_best_plan(const jtrain_job *j, const jenv *env, jtrain_job *out, js
 {
     *out = *j;
     out->best_plan = 0;
-    jsearch_job s;
+    jsearch_job s = {0};
     int rc = jopt_defaults(&jsearch_options, &s, err);
     if (rc)
         return rc;

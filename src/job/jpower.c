@@ -73,6 +73,28 @@ static int load_tco(const jpower_opts *o, const chip *c, double gpus, jpower *ou
     return tco_check(t, err);
 }
 
+/* 1 if the ';'-separated list names name. */
+static int names(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ";");
+        if (n == len && strncmp(p, name, len) == 0)
+            return 1;
+        p += n;
+        p += *p == ';';
+    }
+    return 0;
+}
+
+double jpower_node_other_drawn(double node_other_w, double node_other_idle_w, const char *estimated,
+                               double u)
+{
+    if (!names(estimated, "node_other_W") || !(u >= 0 && u <= 1))
+        return node_other_w;
+    return node_other_idle_w + u * (node_other_w - node_other_idle_w);
+}
+
 int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpus, int64_t switches,
                 double price, jpower *out, ms_err *err)
 {
@@ -98,6 +120,9 @@ int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpu
                            .node_other_idle_w = pc->node_other_idle_W,
                            .limit_w = isnan(o->gpu_power_limit_w) ? 0 : o->gpu_power_limit_w};
     out->estimated = pc->estimated ? pc->estimated : "";
+    if (o->node_other_drawn)
+        out->lv.node_other_w = jpower_node_other_drawn(
+            out->lv.node_other_w, out->lv.node_other_idle_w, out->estimated, o->node_other_u);
     out->site.switches = switches;
     if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
         (rc = pdb_value(out->db, "switch_W", &out->site.switch_w, NULL, err)))

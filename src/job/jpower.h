@@ -26,7 +26,21 @@ typedef struct jpower_opts {
     const char *power_trace;   /* CSV of the cluster's power over time, or NULL */
     const char *power_plot;    /* .png or .svg of it, or NULL */
     double gpu_power_limit_w;  /* a limit set on each GPU (jpower_limit_chip); NAN: none */
+    /* Not an option: a band's draw (junc_power_u) of the rest of the node's
+     * power where hwdb/power.csv only estimates it (jpower_node_other_drawn). */
+    int node_other_drawn;
+    double node_other_u; /* in [0, 1] */
 } jpower_opts;
+
+/* The rest of a node's power under load (not its GPUs) for a band's draw
+ * u in [0, 1], where hwdb/power.csv marks node_other_W an estimate: the
+ * sources bound it between the node's idle figure and the rating less
+ * its GPUs' (node_other_W), and a draw takes
+ * node_other_idle_W + u (node_other_W - node_other_idle_W). Where the
+ * figure is not an estimate (its list, estimated, does not name it), it
+ * stays node_other_W. */
+double jpower_node_other_drawn(double node_other_w, double node_other_idle_w, const char *estimated,
+                               double u);
 
 /* The rows of a job whose jpower_opts sits at byte offset base. */
 #define JPOWER_ROWS(base)                                                                          \

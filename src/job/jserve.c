@@ -1259,10 +1259,14 @@ static int serve_draws(const jserve_job *j, const jenv *env, run *x, junc **band
         if (!r)
             rc = ms_errf(err, MS_ENOMEM, "out of memory");
         coll_params net;
+        jserve_job jd = *j; /* the node's estimated power drawn too */
+        jd.power.node_other_drawn = 1;
         if (!rc)
             rc = junc_calib(x->cal, (uint64_t)j->seed, d, &drawn, err);
         if (!rc)
             rc = junc_net(&x->net, (uint64_t)j->seed, d, &net, err);
+        if (!rc)
+            rc = junc_power_u((uint64_t)j->seed, d, &jd.power.node_other_u, err);
         if (!rc) {
             x->cfg = quiet;
             x->cfg.cal = drawn;
@@ -1270,7 +1274,7 @@ static int serve_draws(const jserve_job *j, const jenv *env, run *x, junc **band
             if (x->net.eff[TOPO_LINK_NIC] > 0) /* the KV transfers ride the NIC */
                 x->cfg.kv_link_Bps *= net.eff[TOPO_LINK_NIC] / x->net.eff[TOPO_LINK_NIC];
             x->spec = spec0;
-            rc = serve_once(j, env, x, NULL, r, &o, err);
+            rc = serve_once(&jd, env, x, NULL, r, &o, err);
         }
         if (!rc)
             rc = junc_add_report(*bands, d, r, err);

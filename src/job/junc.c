@@ -3,6 +3,8 @@
  * is nothing beside the runs themselves. */
 #include "job/junc.h"
 
+#include <gsl/gsl_rng.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,15 @@ int junc_net(const coll_params *net, uint64_t seed, size_t d, coll_params *out, 
     int rc = rng_new_stream(&g, seed, JUNC_NET_STREAM + (uint64_t)d, err);
     if (!rc)
         coll_params_draw(net, rng_gsl(g), out);
+    rng_free(g);
+    return rc;
+}
+
+int junc_power_u(uint64_t seed, size_t d, double *u, ms_err *err)
+{
+    rng *g = NULL;
+    int rc = rng_new_stream(&g, seed, JUNC_POWER_STREAM + (uint64_t)d, err);
+    *u = rc ? NAN : gsl_rng_uniform(rng_gsl(g));
     rng_free(g);
     return rc;
 }

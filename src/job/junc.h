@@ -7,9 +7,12 @@
  * "<key>_p50", "<key>_p90". Kernel efficiencies (hwdb/efficiency.csv)
  * and network efficiencies (hwdb/network.csv, coll_params_draw) are
  * drawn; operations with no calibration (at the datasheet peak) are not.
- * Draw d is random stream JUNC_STREAM + d of --seed for the kernels and
- * JUNC_NET_STREAM + d for the network, so a run is the same for the same
- * seed and a larger N keeps the draws of a smaller one. */
+ * The rest of a node's power (not its GPUs), where hwdb/power.csv only
+ * estimates it, is drawn between the bounds its sources give
+ * (jpower_node_other_drawn). Draw d is random stream JUNC_STREAM + d of
+ * --seed for the kernels, JUNC_NET_STREAM + d for the network and
+ * JUNC_POWER_STREAM + d for the node's power, so a run is the same for
+ * the same seed and a larger N keeps the draws of a smaller one. */
 #ifndef MS_JUNC_H
 #define MS_JUNC_H
 
@@ -28,12 +31,14 @@
 #define JUNC_STREAM (UINT64_C(0x756e63) << 40)
 /* And of the network's draws ("net"). */
 #define JUNC_NET_STREAM (UINT64_C(0x6e6574) << 40)
+/* And of the estimated node power's ("pwr"). */
+#define JUNC_POWER_STREAM (UINT64_C(0x707772) << 40)
 
 /* The option's row, the same in every job that takes it. */
 #define JUNC_HELP                                                                                  \
-    "re-run N times with every kernel and network efficiency drawn from its fitted spread; "       \
-    "report the "                                                                                  \
-    "10th, 50th and 90th percentiles of the headline figures (<key>_p10, _p50, _p90)"
+    "re-run N times with every kernel and network efficiency drawn from its fitted spread (and "   \
+    "a node's estimated non-GPU power between its bounds); report the 10th, 50th and 90th "        \
+    "percentiles of the headline figures (<key>_p10, _p50, _p90)"
 
 /* A headline figure: where a run's JSON has it ("step_time_s", or
  * "server_search.output_tokens_per_s" in a group), the key its band
@@ -59,6 +64,11 @@ int junc_calib(const calib *cal, uint64_t seed, size_t d, calib **out, ms_err *e
 /* Draw d's network efficiencies: net drawn with random stream
  * JUNC_NET_STREAM + d of seed (coll_params_draw). */
 int junc_net(const coll_params *net, uint64_t seed, size_t d, coll_params *out, ms_err *err);
+
+/* Draw d's u ~ U(0, 1) for the estimated node power
+ * (jpower_node_other_drawn): random stream JUNC_POWER_STREAM + d of
+ * seed. MS_ENOMEM when out of memory. */
+int junc_power_u(uint64_t seed, size_t d, double *u, ms_err *err);
 
 /* Records draw d's figures from its report as JSON; a figure the run
  * does not have (or not as a number) is left out of that draw. */
