@@ -63,7 +63,8 @@ static jpower_opts no_opts(void)
                          .energy_usd_per_kwh = NAN,
                          .server_usd = NAN,
                          .life_years = NAN,
-                         .gpu_power_limit_w = NAN};
+                         .gpu_power_limit_w = NAN,
+                         .node_power_fraction = NAN};
 }
 
 static void test_optional(void)
@@ -132,15 +133,10 @@ static void test_node_other_drawn(void)
     CU_ASSERT_FATAL(chip_db_load("hwdb/chips.csv", &db, &e) == MS_OK);
     const chip *h100 = chip_db_find(db, "H100");
     jenv env = {.home = "."};
-    jpower_opts o = {.pue = NAN,
-                     .power_floor = NAN,
-                     .energy_usd_per_kwh = NAN,
-                     .server_usd = NAN,
-                     .life_years = NAN,
-                     .gpu_power_limit_w = NAN};
+    jpower_opts o = no_opts();
     jpower pw, drawn;
     CU_ASSERT_FATAL(jpower_load(&o, &env, h100, 8, 0, NAN, &pw, &e) == MS_OK);
-    o.node_other_drawn = 1, o.node_other_u = 0.5;
+    o.node_power_fraction = 0.5;
     CU_ASSERT_FATAL(jpower_load(&o, &env, h100, 8, 0, NAN, &drawn, &e) == MS_OK);
     MS_ASSERT_WITHIN(drawn.lv.node_other_w, (pw.lv.node_other_w + pw.lv.node_other_idle_w) / 2,
                      1e-9);

@@ -120,9 +120,10 @@ int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpu
                            .node_other_idle_w = pc->node_other_idle_W,
                            .limit_w = isnan(o->gpu_power_limit_w) ? 0 : o->gpu_power_limit_w};
     out->estimated = pc->estimated ? pc->estimated : "";
-    if (o->node_other_drawn)
-        out->lv.node_other_w = jpower_node_other_drawn(
-            out->lv.node_other_w, out->lv.node_other_idle_w, out->estimated, o->node_other_u);
+    if (!isnan(o->node_power_fraction))
+        out->lv.node_other_w =
+            jpower_node_other_drawn(out->lv.node_other_w, out->lv.node_other_idle_w, out->estimated,
+                                    o->node_power_fraction);
     out->site.switches = switches;
     if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
         (rc = pdb_value(out->db, "switch_W", &out->site.switch_w, NULL, err)))
@@ -150,7 +151,7 @@ int jpower_load_optional(const jpower_opts *o, const jenv *env, const chip *c, d
      * that cannot use it, ends the run. */
     if (rc != MS_ENOTFOUND || o->power_trace || o->power_plot || !isnan(o->power_floor) ||
         !isnan(o->gpu_power_limit_w) || !isnan(o->pue) || !isnan(o->energy_usd_per_kwh) ||
-        !isnan(o->server_usd) || !isnan(o->life_years))
+        !isnan(o->server_usd) || !isnan(o->life_years) || !isnan(o->node_power_fraction))
         return rc;
     snprintf(why, why_cap, "%s", err->msg);
     *err = (ms_err){0};

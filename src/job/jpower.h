@@ -26,10 +26,10 @@ typedef struct jpower_opts {
     const char *power_trace;   /* CSV of the cluster's power over time, or NULL */
     const char *power_plot;    /* .png or .svg of it, or NULL */
     double gpu_power_limit_w;  /* a limit set on each GPU (jpower_limit_chip); NAN: none */
-    /* Not an option: a band's draw (junc_power_u) of the rest of the node's
-     * power where hwdb/power.csv only estimates it (jpower_node_other_drawn). */
-    int node_other_drawn;
-    double node_other_u; /* in [0, 1] */
+    /* The rest of a node's power under load, from its idle figure (0) to
+     * hwdb/power.csv's bound (1), where the file estimates it
+     * (jpower_node_other_drawn); NAN: the file's figure. A band draws it. */
+    double node_power_fraction;
 } jpower_opts;
 
 /* The rest of a node's power under load (not its GPUs) for a band's draw
@@ -105,6 +105,17 @@ double jpower_node_other_drawn(double node_other_w, double node_other_idle_w, co
          (base) + offsetof(jpower_opts, gpu_power_limit_w),                                        \
          "a power limit set on every GPU (nvidia-smi -pl, MLPerf MaxQ): each level capped, the "   \
          "clock and so the FLOP peaks lowered to meet it (an estimate; see hwdb/README.md)"},      \
+        {"node-power-fraction",                                                                    \
+         JOPT_NUM,                                                                                 \
+         "F",                                                                                      \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         1,                                                                                        \
+         NULL,                                                                                     \
+         (base) + offsetof(jpower_opts, node_power_fraction),                                      \
+         "a node's non-GPU power under load where hwdb/power.csv estimates it: F of the way from " \
+         "its idle figure (0) to the rating less its GPUs (1, the file's figure)"},                \
         {"power-trace",                                                                            \
          JOPT_STR,                                                                                 \
          "FILE",                                                                                   \

@@ -1259,14 +1259,13 @@ static int serve_draws(const jserve_job *j, const jenv *env, run *x, junc **band
         if (!r)
             rc = ms_errf(err, MS_ENOMEM, "out of memory");
         coll_params net;
-        jserve_job jd = *j; /* the node's estimated power drawn too */
-        jd.power.node_other_drawn = 1;
+        jserve_job jd = *j; /* the node's estimated power drawn too, unless given */
         if (!rc)
             rc = junc_calib(x->cal, (uint64_t)j->seed, d, &drawn, err);
         if (!rc)
             rc = junc_net(&x->net, (uint64_t)j->seed, d, &net, err);
-        if (!rc)
-            rc = junc_power_u((uint64_t)j->seed, d, &jd.power.node_other_u, err);
+        if (!rc && isnan(j->power.node_power_fraction))
+            rc = junc_power_u((uint64_t)j->seed, d, &jd.power.node_power_fraction, err);
         if (!rc) {
             x->cfg = quiet;
             x->cfg.cal = drawn;

@@ -701,10 +701,9 @@ static int train_draws(const jtrain_job *j, const jenv *env, inputs *in, const s
             rc = junc_calib(cal, (uint64_t)j->seed, d, &drawn, err);
         if (!rc)
             rc = junc_net(&net0, (uint64_t)j->seed, d, &in->net, err);
-        jtrain_job jd = *j; /* the node's estimated power drawn too */
-        jd.power.node_other_drawn = 1;
-        if (!rc)
-            rc = junc_power_u((uint64_t)j->seed, d, &jd.power.node_other_u, err);
+        jtrain_job jd = *j; /* the node's estimated power drawn too, unless given */
+        if (!rc && isnan(j->power.node_power_fraction))
+            rc = junc_power_u((uint64_t)j->seed, d, &jd.power.node_power_fraction, err);
         if (!rc) {
             in->cal = drawn;
             rc = train_once(&jd, env, in, &quiet, NULL, r, &o, err);
