@@ -146,17 +146,18 @@ static void test_calib_draws(void)
 static void test_power_draws(void)
 {
     ms_err err = {0};
-    double a, b, c, d;
-    CU_ASSERT_FATAL(junc_power_u(1, 0, &a, &err) == MS_OK &&
-                    junc_power_u(1, 0, &b, &err) == MS_OK &&
-                    junc_power_u(1, 1, &c, &err) == MS_OK && junc_power_u(2, 0, &d, &err) == MS_OK);
+    double a = NAN, b = NAN, c = NAN, d = NAN;
+    CU_ASSERT_FATAL(junc_power_u(1, 0, &a, &err) == MS_OK);
+    CU_ASSERT_FATAL(junc_power_u(1, 0, &b, &err) == MS_OK);
+    CU_ASSERT_FATAL(junc_power_u(1, 1, &c, &err) == MS_OK);
+    CU_ASSERT_FATAL(junc_power_u(2, 0, &d, &err) == MS_OK);
     CU_ASSERT(a >= 0 && a < 1 && c >= 0 && c < 1 && d >= 0 && d < 1);
     CU_ASSERT(a == b && a != c && a != d);
     /* Over 2,000 draws, about uniform: mean 1/2, a quarter below 1/4. */
     double sum = 0;
     int low = 0;
     for (size_t i = 0; i < 2000; i++) {
-        double u;
+        double u = NAN;
         CU_ASSERT_FATAL(junc_power_u(7, i, &u, &err) == MS_OK);
         sum += u;
         low += u < 0.25;
