@@ -228,10 +228,10 @@ static void fit_recovers(double truth_p)
     /* Every figure pinned down: a covariance with three positive variances
      * and correlations within +-1. */
     for (int i = 0; i < 3; i++) {
-        CU_ASSERT(g->log_cov[kfit_cov_at(i, i)] > 0);
+        CU_ASSERT(g->log_cov[calib_cov_at(i, i)] > 0);
         for (int j = i + 1; j < 3; j++)
-            CU_ASSERT(fabs(g->log_cov[kfit_cov_at(i, j)]) <=
-                      sqrt(g->log_cov[kfit_cov_at(i, i)] * g->log_cov[kfit_cov_at(j, j)]));
+            CU_ASSERT(fabs(g->log_cov[calib_cov_at(i, j)]) <=
+                      sqrt(g->log_cov[calib_cov_at(i, i)] * g->log_cov[calib_cov_at(j, j)]));
     }
 
     /* Written over a copy of a calibration file: the hopper gemm bf16 row
@@ -290,11 +290,11 @@ static void test_fit_leaves_unknowns_blank(void)
     MS_ASSERT_WITHIN(groups[0].log_sd, log(16.0 / 15) / sqrt(2), 1e-4);
     /* Each row's log(predicted / measured) moves one for one with log
      * memory_eff: J = (1, 1), (J^T J)^-1 = 1/2; nothing else pinned down. */
-    MS_ASSERT_WITHIN(groups[0].log_cov[kfit_cov_at(1, 1)], 0.5, 1e-6);
+    MS_ASSERT_WITHIN(groups[0].log_cov[calib_cov_at(1, 1)], 0.5, 1e-6);
     for (int i = 0; i < 3; i++)
         for (int j = i; j < 3; j++)
             if (i != 1 || j != 1)
-                CU_ASSERT(groups[0].log_cov[kfit_cov_at(i, j)] == 0);
+                CU_ASSERT(groups[0].log_cov[calib_cov_at(i, j)] == 0);
     CU_ASSERT(groups[0].prec_key == -1);
     free(groups);
     kmeas_free(set);

@@ -119,9 +119,7 @@ static int parse_eff(const char *path, int line, const char *col, const char *te
     return MS_OK;
 }
 
-/* Index of entry (i, j) of a symmetric 3 x 3 matrix kept as its upper
- * triangle: cc, cm, co, mm, mo, oo (compute, memory, overhead). */
-static int cov_at(int i, int j)
+int calib_cov_at(int i, int j)
 {
     static const int at[3][3] = {{0, 1, 2}, {1, 3, 4}, {2, 4, 5}};
     return at[i][j];
@@ -140,11 +138,11 @@ static int parse_cov(const char *text, double cov[6])
         p = end + (i < 5);
     }
     for (int i = 0; i < 3; i++) {
-        if (!(cov[cov_at(i, i)] >= 0))
+        if (!(cov[calib_cov_at(i, i)] >= 0))
             return -1;
         for (int j = i + 1; j < 3; j++)
-            if (fabs(cov[cov_at(i, j)]) >
-                sqrt(cov[cov_at(i, i)] * cov[cov_at(j, j)]) * (1 + 1e-3) + 1e-12)
+            if (fabs(cov[calib_cov_at(i, j)]) >
+                sqrt(cov[calib_cov_at(i, i)] * cov[calib_cov_at(j, j)]) * (1 + 1e-3) + 1e-12)
                 return -1;
     }
     return 0;
@@ -364,14 +362,14 @@ void calib_cov_draw(const double cov[6], double sd, rng *g, double out[3])
      * left out; out = sd L z for z ~ N(0, I). */
     double L[3][3] = {{0}};
     for (int i = 0; i < 3; i++) {
-        double d = cov[cov_at(i, i)];
+        double d = cov[calib_cov_at(i, i)];
         for (int k = 0; k < i; k++)
             d -= L[i][k] * L[i][k];
         if (!(d > 1e-15))
             continue;
         L[i][i] = sqrt(d);
         for (int j = i + 1; j < 3; j++) {
-            double v = cov[cov_at(j, i)];
+            double v = cov[calib_cov_at(j, i)];
             for (int k = 0; k < i; k++)
                 v -= L[j][k] * L[i][k];
             L[j][i] = v / L[i][i];

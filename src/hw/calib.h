@@ -43,6 +43,11 @@ double calib_row_sd(const calib *cal, size_t i, int *estimated);
 /* eff x factor, at most 1; NAN (blank) stays NAN. */
 double calib_scale_eff(double eff, double factor);
 
+/* Index of entry (i, j), i and j in 0..2 (compute, memory, overhead), of
+ * a symmetric 3 x 3 matrix kept as its upper triangle in six numbers:
+ * cc, cm, co, mm, mo, oo (log_cov's order). */
+int calib_cov_at(int i, int j);
+
 /* sd L z, for z three N(0, 1) draws from g and L the Cholesky factor of
  * cov (cc, cm, co, mm, mo, oo; a figure of no variance left out): a draw
  * of the logs of compute_eff, memory_eff and overhead about the fitted

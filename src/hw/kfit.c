@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/names.h"
+#include "hw/calib.h"
 #include "io/afile.h"
 #include "io/csvtab.h"
 
@@ -130,12 +132,6 @@ static void identified(kfit_group *g, const fit_ctx *ctx)
     }
 }
 
-int kfit_cov_at(int i, int j)
-{
-    static const int at[3][3] = {{0, 1, 2}, {1, 3, 4}, {2, 4, 5}};
-    return at[i][j];
-}
-
 /* g's figure d (0 compute, 1 memory, 2 overhead in s) times exp(t). */
 static roof_eff scaled(const roof_eff *e, int d, double t)
 {
@@ -199,7 +195,7 @@ static void fit_covariance(kfit_group *g, const fit_ctx *ctx)
         g->log_cov[i] = 0;
     for (int a = 0; a < k; a++)
         for (int b = a; b < k; b++)
-            g->log_cov[kfit_cov_at(dims[a], dims[b])] =
+            g->log_cov[calib_cov_at(dims[a], dims[b])] =
                 gsl_matrix_get(&Ck.matrix, (size_t)a, (size_t)b);
 out:
     if (J)
@@ -277,14 +273,8 @@ static double group_spread(const kmeas_set *set, size_t first, const kfit_group 
 
 static void add_chip(char *list, size_t cap, const char *name)
 {
-    const char *p = list;
-    size_t len = strlen(name);
-    while (*p) {
-        if (strncmp(p, name, len) == 0 && (p[len] == ';' || p[len] == '\0'))
-            return;
-        p += strcspn(p, ";");
-        p += *p == ';';
-    }
+    if (names_has(list, name))
+        return;
     size_t used = strlen(list);
     snprintf(list + used, cap - used, "%s%s", used ? ";" : "", name);
 }

@@ -34,7 +34,7 @@ typedef struct kfit_group {
     /* How well the rows pin the figures down: GSL's covariance of the fit,
      * (J^T J)^-1, with J the derivatives of each fitted row's
      * log(predicted / measured) by log compute_eff, log memory_eff and
-     * log overhead (KFIT_COV_* order: cc, cm, co, mm, mo, oo). Times the
+     * log overhead (calib_cov_at's order: cc, cm, co, mm, mo, oo). Times the
      * residual variance (log_sd squared) it is the covariance of the
      * figures' logs. A figure the rows do not pin down, or an overhead of
      * zero, has zero rows and columns. All NAN when none is pinned down. */
@@ -62,10 +62,6 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *n, kfit_overlap 
 /* 1 if row i of set is held out of the fit: the 5th, 10th, ... row of
  * its group in file order. */
 int kfit_held_out(const kmeas_set *set, size_t i);
-
-/* Index of entry (i, j) of a symmetric 3 x 3 matrix kept as its upper
- * triangle (cc, cm, co, mm, mo, oo), i and j in 0..2. */
-int kfit_cov_at(int i, int j);
 
 /* sqrt(ss / (n - p)) for n residuals whose squares sum to ss after a
  * fit of p figures; NAN when n <= p. */

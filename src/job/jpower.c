@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/names.h"
 #include "io/afile.h"
 #include "io/gnuplot.h"
 #include "job/jplot.h"
@@ -73,24 +74,10 @@ static int load_tco(const jpower_opts *o, const chip *c, double gpus, jpower *ou
     return tco_check(t, err);
 }
 
-/* 1 if the ';'-separated list names name. */
-static int names(const char *list, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, ";");
-        if (n == len && strncmp(p, name, len) == 0)
-            return 1;
-        p += n;
-        p += *p == ';';
-    }
-    return 0;
-}
-
 double jpower_node_other_drawn(double node_other_w, double node_other_idle_w, const char *estimated,
                                double u)
 {
-    if (!names(estimated, "node_other_W") || !(u >= 0 && u <= 1))
+    if (!names_has(estimated, "node_other_W") || !(u >= 0 && u <= 1))
         return node_other_w;
     return node_other_idle_w + u * (node_other_w - node_other_idle_w);
 }

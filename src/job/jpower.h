@@ -32,8 +32,9 @@ typedef struct jpower_opts {
     double node_power_fraction;
 } jpower_opts;
 
-/* The rest of a node's power under load (not its GPUs) for a band's draw
- * u in [0, 1], where hwdb/power.csv marks node_other_W an estimate: the
+/* The rest of a node's power under load (not its GPUs) at fraction u in
+ * [0, 1] (--node-power-fraction, or a band's draw), where hwdb/power.csv
+ * marks node_other_W an estimate: the
  * sources bound it between the node's idle figure and the rating less
  * its GPUs' (node_other_W), and a draw takes
  * node_other_idle_W + u (node_other_W - node_other_idle_W). Where the

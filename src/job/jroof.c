@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/names.h"
 #include "core/num.h"
 #include "core/vec.h"
 #include "hw/calib.h"
@@ -476,18 +477,6 @@ static int note_mixed(report *r, const study *s)
     return lines_flush(&l, r);
 }
 
-/* Whether name is one of the ';'-separated names of list. */
-static int listed(const char *list, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = list; *p; p += *p == ';') {
-        if (strcspn(p, ";") == len && strncmp(p, name, len) == 0)
-            return 1;
-        p += strcspn(p, ";");
-    }
-    return 0;
-}
-
 /* Where a chip borrows figures measured on others, once per chip and key. */
 static int note_borrowed(report *r, const study *s)
 {
@@ -497,7 +486,7 @@ static int note_borrowed(report *r, const study *s)
             const cell *c = &s->cells[i][j];
             const roof_op *op = &s->ops[j].op;
             const char *on = c->eff.measured_on, *name = s->chips[i]->name;
-            if (!on || listed(on, name))
+            if (!on || names_has(on, name))
                 continue;
             int seen = 0;
             for (size_t j2 = 0; j2 < j && !seen; j2++)

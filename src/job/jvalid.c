@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/names.h"
 #include "hw/calib.h"
 #include "hw/kfit.h"
 #include "hw/kmeas.h"
@@ -126,19 +127,6 @@ void jvalid_median_worst(double *x, size_t n, double *median, double *worst)
     qsort(x, n, sizeof *x, cmp_double);
     *median = n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
     *worst = x[n - 1];
-}
-
-/* 1 if name is one of the ';'-separated names of list (NULL: 0). */
-static int listed(const char *list, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = list; p && *p;) {
-        if (strncmp(p, name, len) == 0 && (p[len] == ';' || p[len] == '\0'))
-            return 1;
-        p += strcspn(p, ";");
-        p += *p == ';';
-    }
-    return 0;
 }
 
 /* Appends text to what (cap bytes), after ", " unless it is empty. */
@@ -351,7 +339,7 @@ static int validate_kernels(const jvalid_job *j, const jenv *env, report *r, jva
         v[i].err_cal = (v[i].cal - row->measured) / row->measured;
         v[i].held_out = kfit_held_out(set, i);
         v[i].measured_on = e.measured_on;
-        v[i].borrowed = e.measured_on && !listed(e.measured_on, row->chip->name);
+        v[i].borrowed = e.measured_on && !names_has(e.measured_on, row->chip->name);
         jvalid_point *p = &out->points[out->n++];
         *p = (jvalid_point){.kind = -1,
                             .measured = row->measured,
@@ -602,8 +590,8 @@ static void group_row(report *r, const kfit_group *g)
     report_num(r, "log_sd", "spread", g->log_sd, "");
     /* How far the fit itself may be off, each figure: its log's standard
      * error, the spread times the root of its variance in log_cov. */
-    double cse = g->has_compute ? g->log_sd * sqrt(g->log_cov[kfit_cov_at(0, 0)]) : NAN;
-    double mse = g->has_memory ? g->log_sd * sqrt(g->log_cov[kfit_cov_at(1, 1)]) : NAN;
+    double cse = g->has_compute ? g->log_sd * sqrt(g->log_cov[calib_cov_at(0, 0)]) : NAN;
+    double mse = g->has_memory ? g->log_sd * sqrt(g->log_cov[calib_cov_at(1, 1)]) : NAN;
     report_num(r, "compute_log_se", "compute +-", cse, "");
     report_num(r, "memory_log_se", "memory +-", mse, "");
     report_int(r, "rows", NULL, (int64_t)g->ntrain, "");
