@@ -271,6 +271,67 @@ static void test_fit_recovers(void)
     fit_recovers(2);
 }
 
+/* Rows of X100 GEMMs of each shape of m, n, k in sides[] at prec, timed
+ * with eta_c 0.7, eta_m 0.6, 3 us of overhead and exponent p, appended
+ * to text (room cap). */
+static void add_gemm_rows(char *text, size_t cap, ms_prec prec, double p, const int *sides,
+                          size_t nsides)
+{
+    roof_eff truth = {.compute = 0.7, .memory = 0.6, .overhead_s = 3e-6, .overlap_p = p};
+    const chip *x = chip_db_find(db, "X100");
+    for (size_t a = 0; a < nsides; a++)
+        for (size_t b = 0; b < nsides; b++)
+            for (size_t c = 0; c < nsides; c++) {
+                roof_op op = roof_gemm(sides[a], sides[b], sides[c], prec);
+                roof_result r;
+                CU_ASSERT_FATAL(roof_time(x, &op, &truth, &r, NULL) == MS_OK);
+                size_t used = strlen(text);
+                snprintf(text + used, cap - used,
+                         "X100,g,gemm,s,%s,%d,%d,%d,,,,%.17g,,,synthetic\n", ms_prec_name(prec),
+                         sides[a], sides[b], sides[c], r.time_s);
+            }
+}
+
+/* A group of KFIT_OWN_P_ROWS fitted rows or more picks its own exponent;
+ * the groups of fewer share theirs, which the big one does not sway. */
+static void test_fit_own_exponent(void)
+{
+    static const int big[] = {64, 256, 1024, 4096, 16384}; /* 125 shapes, 100 fitted */
+    static const int small[] = {16, 1024, 8192};           /* 27 shapes */
+    size_t cap = 64 * 1024;
+    char *text = calloc(cap, 1);
+    CU_ASSERT_FATAL(text != NULL);
+    strcpy(text, PUB_HEAD);
+    add_gemm_rows(text, cap, MS_BF16, 3, big, 5);
+    add_gemm_rows(text, cap, MS_FP8, 2, small, 3);
+    kmeas_set *set = load_text(text, MS_OK, NULL);
+    free(text);
+    kfit_group *groups = NULL;
+    size_t n = 0;
+    ms_err err = {0};
+    kfit_overlap ov = {0};
+    CU_ASSERT_FATAL(kfit_run(set, &groups, &n, &ov, &err) == MS_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    const kfit_group *g16 = groups[0].prec_key == MS_BF16 ? &groups[0] : &groups[1];
+    const kfit_group *g8 = g16 == &groups[0] ? &groups[1] : &groups[0];
+    CU_ASSERT(g16->ntrain == 100 && g16->nheld == 25);
+    CU_ASSERT(g8->ntrain < KFIT_OWN_P_ROWS);
+    /* Each group at its own truth: had the shared exponent been chosen
+     * over every row, the 100 rows at p = 3 would have decided it. */
+    CU_ASSERT_EQUAL(g16->eff.overlap_p, 3);
+    CU_ASSERT_EQUAL(g8->eff.overlap_p, 2);
+    CU_ASSERT_EQUAL(ov.p, 2);
+    CU_ASSERT_EQUAL(ov.own, 1);
+    /* The shared sums are the small group's alone: next to nothing at its
+     * truth, more elsewhere. */
+    for (size_t i = 0; i < KFIT_OVERLAP_N; i++)
+        CU_ASSERT(kfit_overlap_grid[i] == 2 ? ov.ss[i] < 1e-8 : ov.ss[i] > 1e-8);
+    MS_ASSERT_WITHIN(g16->eff.compute, 0.7, 1e-3);
+    MS_ASSERT_WITHIN(g8->eff.compute, 0.7, 1e-3);
+    free(groups);
+    kmeas_free(set);
+}
+
 /* Only best-case bandwidth rows: the fit pins down memory, leaves compute. */
 static void test_fit_leaves_unknowns_blank(void)
 {
@@ -315,6 +376,7 @@ static CU_TestInfo tests[] = {
     {"bad measurement files", test_bad_files},
     {"fit recovers known efficiencies", test_fit_recovers},
     {"fit leaves what rows do not say blank", test_fit_leaves_unknowns_blank},
+    {"a group of many rows picks its own exponent", test_fit_own_exponent},
     CU_TEST_INFO_NULL,
 };
 

@@ -329,43 +329,62 @@ const double kfit_overlap_grid[KFIT_OVERLAP_N] = {0, 1, 1.25, 1.5, 1.75, 2, 2.5,
 int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, kfit_overlap *ov,
              ms_err *err)
 {
-    size_t n = kmeas_count(set), ng = 0, best_ng = 0;
-    /* g: the fit at the exponent being tried; best: the best so far. */
-    kfit_group *g = calloc(n ? n : 1, sizeof *g), *best = calloc(n ? n : 1, sizeof *best);
+    size_t n = kmeas_count(set), ng = 0;
+    /* at[i]: every group fitted at the grid's exponent i; the groups come
+     * in file order whatever the exponent. */
+    kfit_group *at[KFIT_OVERLAP_N] = {0};
     const kmeas_row **rows = calloc(n ? n : 1, sizeof *rows);
     kfit_overlap o = {0};
-    int rc = MS_OK;
+    int rc = rows ? MS_OK : ms_errf(err, MS_ENOMEM, "out of memory");
     *groups = NULL;
     *ngroups = 0;
-    if (!g || !best || !rows) {
+    for (size_t i = 0; i < KFIT_OVERLAP_N && !rc; i++) {
+        double ss;
+        if (!(at[i] = calloc(n ? n : 1, sizeof *at[i])))
+            rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        else
+            rc = fit_all(set, kfit_overlap_grid[i], at[i], &ng, &ss, rows, err);
+    }
+    if (rc)
+        goto out;
+    /* One exponent for the groups of few rows: few of them hold rows near
+     * their ridge point, where alone it shows, and the rest would take
+     * any; the grid's least sum of squares over their rows wins, the
+     * first (max) on a tie. A group of many rows across shapes (a GEMM
+     * table over a grid of sizes) shows its own and takes it, so that it
+     * neither decides the others' nor is held to theirs. */
+    size_t bi = 0;
+    for (size_t i = 0; i < KFIT_OVERLAP_N; i++) {
+        for (size_t g = 0; g < ng; g++)
+            if (at[0][g].ntrain < KFIT_OWN_P_ROWS)
+                o.ss[i] += at[i][g].ss;
+        if (i > 0 && o.ss[i] < o.ss[bi] - 1e-12)
+            bi = i;
+    }
+    o.p = kfit_overlap_grid[bi];
+    kfit_group *chosen = calloc(ng ? ng : 1, sizeof *chosen);
+    if (!chosen) {
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
         goto out;
     }
-    /* One exponent for every group: few groups hold rows near their
-     * ridge point, where alone it shows; the rest would take any. The
-     * grid's least sum of squares wins; the first (max) on a tie. */
-    size_t bi = 0;
-    for (size_t i = 0; i < KFIT_OVERLAP_N && !rc; i++) {
-        rc = fit_all(set, kfit_overlap_grid[i], g, &ng, &o.ss[i], rows, err);
-        if (!rc && (i == 0 || o.ss[i] < o.ss[bi] - 1e-12)) {
-            bi = i;
-            best_ng = ng;
-            kfit_group *t = best;
-            best = g;
-            g = t;
+    for (size_t g = 0; g < ng; g++) {
+        size_t best = bi;
+        if (at[0][g].ntrain >= KFIT_OWN_P_ROWS) {
+            best = 0;
+            for (size_t i = 1; i < KFIT_OVERLAP_N; i++)
+                if (at[i][g].ss < at[best][g].ss - 1e-12)
+                    best = i;
+            o.own++;
         }
+        chosen[g] = at[best][g];
     }
-    o.p = kfit_overlap_grid[bi];
-    if (!rc) {
-        *groups = best;
-        *ngroups = best_ng;
-        best = NULL;
-        if (ov)
-            *ov = o;
-    }
+    *groups = chosen;
+    *ngroups = ng;
+    if (ov)
+        *ov = o;
 out:
-    free(g);
-    free(best);
+    for (size_t i = 0; i < KFIT_OVERLAP_N; i++)
+        free(at[i]);
     free(rows);
     return rc;
 }

@@ -46,17 +46,22 @@ typedef struct kfit_group {
  * each fitted. */
 #define KFIT_OVERLAP_N 10
 extern const double kfit_overlap_grid[KFIT_OVERLAP_N];
+/* Fitted rows from which a group picks its own exponent. */
+#define KFIT_OWN_P_ROWS 100
 typedef struct kfit_overlap {
-    double p;                  /* the one chosen, in every group's eff */
-    double ss[KFIT_OVERLAP_N]; /* every group's sum of squares, at each of the grid */
+    double p;                  /* the one shared by the groups of fewer rows */
+    double ss[KFIT_OVERLAP_N]; /* their sum of squares, at each of the grid */
+    size_t own;                /* groups that picked their own */
 } kfit_overlap;
 
-/* Fits every (family, kind, precision) group of set, all at one overlap
- * exponent: the one of kfit_overlap_grid whose fits leave the least sum
- * of squared log residuals over every row fitted (the max on a tie).
- * *groups is an array of *n the caller frees; *ov (may be NULL) says
- * which exponent and how each fared. Fails with MS_EINVAL if GSL's
- * solver fails. */
+/* Fits every (family, kind, precision) group of set. Groups of fewer than
+ * KFIT_OWN_P_ROWS fitted rows share one overlap exponent: the one of
+ * kfit_overlap_grid whose fits leave the least sum of squared log
+ * residuals over their rows (the max on a tie); a group of more picks
+ * the one that fits its own rows best. Each group's eff says its
+ * exponent. *groups is an array of *n the caller frees; *ov (may be
+ * NULL) says the shared exponent and how each fared. Fails with
+ * MS_EINVAL if GSL's solver fails. */
 int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *n, kfit_overlap *ov, ms_err *err);
 
 /* 1 if row i of set is held out of the fit: the 5th, 10th, ... row of

@@ -587,6 +587,9 @@ static void group_row(report *r, const kfit_group *g)
     report_num(r, "compute", NULL, g->has_compute ? g->eff.compute : NAN, "%");
     report_num(r, "memory", NULL, g->has_memory ? g->eff.memory : NAN, "%");
     report_num(r, "overhead_s", "overhead", g->has_overhead ? g->eff.overhead_s : NAN, "s");
+    char p_text[16];
+    snprintf(p_text, sizeof p_text, g->eff.overlap_p > 0 ? "%g" : "max", g->eff.overlap_p);
+    report_str(r, "overlap_p", "p", p_text);
     report_num(r, "log_sd", "spread", g->log_sd, "");
     /* How far the fit itself may be off, each figure: its log's standard
      * error, the spread times the root of its variance in log_cov. */
@@ -598,6 +601,10 @@ static void group_row(report *r, const kfit_group *g)
     report_int(r, "held_out", "held", (int64_t)g->nheld, "");
     report_str(r, "measured_on", "measured on", g->measured_on);
 }
+
+/* A number macro as text, for a table's description. */
+#define TEXT_OF_(x) #x
+#define TEXT_OF(x)  TEXT_OF_(x)
 
 int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report *r, ms_err *err)
 {
@@ -623,9 +630,14 @@ int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report 
         report_str(r, "results", "measurements from", what);
         written(r, eff, j->dry_run, "megasim validate");
         report_table(r, "overlap",
-                     "how compute and memory time combine, (tc^p + tm^p)^(1/p), one p for every "
-                     "group: each tried, with the sum over every row fitted of log(predicted / "
-                     "measured)^2; 'max' is the roofline's (perfect overlap)");
+                     "how compute and memory time combine, (tc^p + tm^p)^(1/p), one p shared by "
+                     "every group of fewer than " TEXT_OF(
+                         KFIT_OWN_P_ROWS) " fitted rows: each "
+                                          "tried, with the sum over their rows of log(predicted / "
+                                          "measured)^2; 'max' "
+                                          "is the roofline's (perfect overlap). A group of more "
+                                          "rows picks its own "
+                                          "(column p below)");
         for (size_t i = 0; i < KFIT_OVERLAP_N; i++) {
             char p_text[16];
             double p = kfit_overlap_grid[i];
