@@ -89,9 +89,10 @@ static void test_peak(void)
 
 /* hwdb/efficiency.csv's row family,op_kind,precision,compute_eff,
  * memory_eff,overhead_us,log_sd,log_cov,overlap_p,... (log_cov's first
- * figure read, not used): blank efficiencies are 1
- * (peak), a blank overhead 0, a blank exponent 0 (the max). Returns 0
- * when the row is found. */
+ * figure read, not used): a blank compute efficiency is 1 (peak), a blank
+ * memory efficiency NAN (the caller says what stands in), a blank
+ * overhead 0, a blank exponent 0 (the max). Returns 0 when the row is
+ * found. */
 static int calib_row(const char *key, double *ce, double *me, double *over_s, double *p_out)
 {
     FILE *f = fopen("hwdb/efficiency.csv", "r");
@@ -105,7 +106,7 @@ static int calib_row(const char *key, double *ce, double *me, double *over_s, do
         for (int k = 0; k < 6; k++) {
             v[k] = strtod(p, &end);
             if (end == p)
-                v[k] = k < 2 ? 1 : 0;
+                v[k] = k == 0 ? 1 : k == 1 ? NAN : 0;
             p = strchr(end, ',') + 1;
         }
         *ce = v[0], *me = v[1], *over_s = v[2] * 1e-6, *p_out = v[5];
@@ -124,9 +125,10 @@ static void test_calibrated(void)
     double ce = NAN, me = NAN, over_s = NAN, p = NAN;
     CU_ASSERT_EQUAL_FATAL(calib_row("hopper,gemm,bf16,", &ce, &me, &over_s, &p), 0);
     double sce, sme, sover, sp;
-    int from_stream = me == 1; /* blank */
+    int from_stream = isnan(me); /* blank */
     if (from_stream && calib_row("hopper,stream,*,", &sce, &sme, &sover, &sp) == 0)
         me = sme;
+    CU_ASSERT_FATAL(!isnan(me));
     cJSON *j;
     ms_err err = {0};
     char *argv[] = {"--chip", "H100,H20", "--gemm", "8192,8192,8192,bf16"};

@@ -135,26 +135,31 @@ static void test_limits(void)
     CU_ASSERT_EQUAL(jsystem_limits("--max-worst", "train=", l, &err), MS_EUSAGE);
 }
 
-/* The efficiency of hopper bf16 GEMMs as hwdb/efficiency.csv gives it. */
-/* hopper,gemm,bf16's compute efficiency and overlap exponent (the 9th
- * column; blank: 0, the max). */
-static double hopper_gemm_bf16(double *p)
+/* hwdb/efficiency.csv's hopper,gemm,bf16 row: compute efficiency, memory
+ * efficiency (blank: 1, the peak), overhead in s (blank: 0) and overlap
+ * exponent (the 9th column; blank: 0, the max). Returns 0 when found. */
+static int hopper_gemm_bf16(double *ce, double *me, double *over_s, double *p)
 {
     FILE *f = fopen("hwdb/efficiency.csv", "r");
-    char line[1024];
-    double eff = NAN;
-    *p = NAN;
-    while (f && fgets(line, sizeof line, f))
+    char line[2048];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
         if (strncmp(line, "hopper,gemm,bf16,", 17) == 0) {
-            eff = strtod(line + 17, NULL);
-            const char *c = line;
-            for (int k = 0; k < 8 && c; k++)
+            double v[6];
+            const char *c = line + 17;
+            for (int k = 0; k < 6 && c; k++) {
+                char *end;
+                v[k] = strtod(c, &end);
+                if (end == c)
+                    v[k] = k < 2 ? 1 : 0;
                 c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
-            *p = c ? strtod(c, NULL) : NAN;
+            }
+            *ce = v[0], *me = v[1], *over_s = v[2] * 1e-6, *p = v[5];
+            found = 1;
         }
     if (f)
         fclose(f);
-    return eff;
+    return found ? 0 : -1;
 }
 
 static const cJSON *kernel_row(const cJSON *json, const char *chip, const char *kernel,
@@ -193,16 +198,19 @@ static void test_kernel_row(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(row);
     /* A large bf16 GEMM is compute-bound: at peak, the H100's dense bf16
      * 989.4 TFLOP/s (datasheet); calibrated, that times hopper's bf16
-     * GEMM efficiency (its overhead, 0.000 us, is nothing beside 1.1 ms),
-     * its memory time (402.7 MB at 3.35 TB/s: the row has no memory
-     * figure) combined with the compute time by the row's exponent. */
+     * GEMM efficiency, its memory time (402.7 MB at 3.35 TB/s times the
+     * row's memory efficiency) combined with the compute time by the
+     * row's exponent, and the row's overhead a call. */
     double peak = cJSON_GetObjectItem(row, "predicted_at_peak")->valuedouble;
     double cal = cJSON_GetObjectItem(row, "predicted")->valuedouble;
     double measured = cJSON_GetObjectItem(row, "measured")->valuedouble;
     MS_ASSERT_NEAR(peak, 989.4e12, 1e-9);
-    double p, eff = hopper_gemm_bf16(&p);
+    double ce = NAN, me = NAN, over_s = NAN, p = NAN;
+    CU_ASSERT_EQUAL_FATAL(hopper_gemm_bf16(&ce, &me, &over_s, &p), 0);
     double flops = 2 * 8192.0 * 8192 * 8192, bytes = 3 * 8192.0 * 8192 * 2;
-    MS_ASSERT_NEAR(cal, flops / roof_combine(flops / (989.4e12 * eff), bytes / 3.35e12, p), 1e-6);
+    MS_ASSERT_NEAR(
+        cal, flops / (roof_combine(flops / (989.4e12 * ce), bytes / (3.35e12 * me), p) + over_s),
+        1e-6);
     MS_ASSERT_NEAR(cJSON_GetObjectItem(row, "rel_error")->valuedouble, cal / measured - 1, 1e-12);
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(row, "unit")->valuestring, "FLOP/s");
     CU_ASSERT_EQUAL(out.n, (size_t)cJSON_GetObjectItem(json, "rows")->valueint);

@@ -124,6 +124,8 @@ static inline double roof_combine(double compute_s, double memory_s, double p)
         return hi * roof_one_plus_pow_two_thirds(lo * sqrt(lo));
     if (p == 2)
         return hi * sqrt(1 + lo * lo);
+    if (p == 3)
+        return hi * cbrt(1 + lo * lo * lo);
     return hi * pow(1 + pow(lo, p), 1 / p);
 }
 
