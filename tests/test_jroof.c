@@ -12,6 +12,7 @@
 #include "hw/roofline.h"
 #include "job/jroof.h"
 #include "test_assert.h"
+#include "test_calib.h"
 #include "test_json.h"
 
 static const jenv env = {.home = ".", .derived_path = NULL, .version = "9.9.9"};
@@ -87,46 +88,16 @@ static void test_peak(void)
     free(out);
 }
 
-/* hwdb/efficiency.csv's row family,op_kind,precision,compute_eff,
- * memory_eff,overhead_us,log_sd,log_cov,overlap_p,... (log_cov's first
- * figure read, not used): a blank compute efficiency is 1 (peak), a blank
- * memory efficiency NAN (the caller says what stands in), a blank
- * overhead 0, a blank exponent 0 (the max). Returns 0 when the row is
- * found. */
-static int calib_row(const char *key, double *ce, double *me, double *over_s, double *p_out)
-{
-    FILE *f = fopen("hwdb/efficiency.csv", "r");
-    char line[2048];
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, strlen(key)) != 0)
-            continue;
-        char *p = line + strlen(key), *end;
-        double v[6];
-        for (int k = 0; k < 6; k++) {
-            v[k] = strtod(p, &end);
-            if (end == p)
-                v[k] = k == 0 ? 1 : k == 1 ? NAN : 0;
-            p = strchr(end, ',') + 1;
-        }
-        *ce = v[0], *me = v[1], *over_s = v[2] * 1e-6, *p_out = v[5];
-        found = 1;
-    }
-    if (f)
-        fclose(f);
-    return found ? 0 : -1;
-}
-
 /* The same GEMM calibrated: its time from the hopper gemm bf16 row, its
  * HBM read at the hopper stream row's figure (every precision) where the
  * GEMM row has none (as train and serve read it). */
 static void test_calibrated(void)
 {
     double ce = NAN, me = NAN, over_s = NAN, p = NAN;
-    CU_ASSERT_EQUAL_FATAL(calib_row("hopper,gemm,bf16,", &ce, &me, &over_s, &p), 0);
+    CU_ASSERT_EQUAL_FATAL(test_eff_row("hopper,gemm,bf16,", &ce, &me, &over_s, &p), 0);
     double sce, sme, sover, sp;
     int from_stream = isnan(me); /* blank */
-    if (from_stream && calib_row("hopper,stream,*,", &sce, &sme, &sover, &sp) == 0)
+    if (from_stream && test_eff_row("hopper,stream,*,", &sce, &sme, &sover, &sp) == 0)
         me = sme;
     CU_ASSERT_FATAL(!isnan(me));
     cJSON *j;

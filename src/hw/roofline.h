@@ -109,8 +109,10 @@ static inline double roof_one_plus_pow_two_thirds(double x)
     return (q0 + q1 * t4) + q2 * t8;
 }
 
-/* (1 + x)^(4/5) for x in [0, 1], the same way (within 3.4e-11): the
- * shared exponent calibration picks today is 1.25. */
+/* (1 + x)^(4/5) for x in [0, 1], the same way (within 3.4e-11), for
+ * p = 1.25. roof_combine has such shortcuts for the exponents of
+ * hwdb/efficiency.csv's overlap_p column (1.25, 1.5, 2, 3); any other
+ * takes pow twice an operation, which doubles a serving run's time. */
 static inline double roof_one_plus_pow_four_fifths(double x)
 {
     double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;

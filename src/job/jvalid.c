@@ -578,6 +578,14 @@ static int calibrate_network(const jvalid_calibrate_job *j, const jenv *env, rep
     return rc;
 }
 
+/* An overlap exponent as calibrate prints it: "max" for 0 (the roofline's
+ * max), else the number. */
+static const char *overlap_name(double p, char *buf, size_t cap)
+{
+    snprintf(buf, cap, p > 0 ? "%g" : "max", p);
+    return buf;
+}
+
 static void group_row(report *r, const kfit_group *g)
 {
     report_row(r);
@@ -588,8 +596,7 @@ static void group_row(report *r, const kfit_group *g)
     report_num(r, "memory", NULL, g->has_memory ? g->eff.memory : NAN, "%");
     report_num(r, "overhead_s", "overhead", g->has_overhead ? g->eff.overhead_s : NAN, "s");
     char p_text[16];
-    snprintf(p_text, sizeof p_text, g->eff.overlap_p > 0 ? "%g" : "max", g->eff.overlap_p);
-    report_str(r, "overlap_p", "p", p_text);
+    report_str(r, "overlap_p", "p", overlap_name(g->eff.overlap_p, p_text, sizeof p_text));
     report_num(r, "log_sd", "spread", g->log_sd, "");
     /* How far the fit itself may be off, each figure: its log's standard
      * error, the spread times the root of its variance in log_cov. */
@@ -602,9 +609,13 @@ static void group_row(report *r, const kfit_group *g)
     report_str(r, "measured_on", "measured on", g->measured_on);
 }
 
-/* A number macro as text, for a table's description. */
-#define TEXT_OF_(x) #x
-#define TEXT_OF(x)  TEXT_OF_(x)
+/* The overlap table's description, which names the threshold. */
+_Static_assert(KFIT_OWN_P_ROWS == 100, "overlap_table_what says 100 rows");
+static const char overlap_table_what[] =
+    "how compute and memory time combine, (tc^p + tm^p)^(1/p), one p shared by every group of "
+    "fewer than 100 fitted rows: each tried, with the sum over their rows of log(predicted / "
+    "measured)^2; 'max' is the roofline's (perfect overlap). A group of more rows picks its own "
+    "(column p below)";
 
 int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report *r, ms_err *err)
 {
@@ -629,21 +640,12 @@ int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report 
         jopt_report_inputs(&jvalid_calibrate_options, j, r);
         report_str(r, "results", "measurements from", what);
         written(r, eff, j->dry_run, "megasim validate");
-        report_table(r, "overlap",
-                     "how compute and memory time combine, (tc^p + tm^p)^(1/p), one p shared by "
-                     "every group of fewer than " TEXT_OF(
-                         KFIT_OWN_P_ROWS) " fitted rows: each "
-                                          "tried, with the sum over their rows of log(predicted / "
-                                          "measured)^2; 'max' "
-                                          "is the roofline's (perfect overlap). A group of more "
-                                          "rows picks its own "
-                                          "(column p below)");
+        report_table(r, "overlap", overlap_table_what);
         for (size_t i = 0; i < KFIT_OVERLAP_N; i++) {
             char p_text[16];
             double p = kfit_overlap_grid[i];
-            snprintf(p_text, sizeof p_text, p > 0 ? "%g" : "max", p);
             report_row(r);
-            report_str(r, "p", NULL, p_text);
+            report_str(r, "p", NULL, overlap_name(p, p_text, sizeof p_text));
             report_num(r, "sum_sq_log_error", "sum of squares", ov.ss[i], "");
             report_str(r, "chosen", NULL, p == ov.p ? "yes" : "");
         }
