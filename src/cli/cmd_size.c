@@ -36,7 +36,9 @@ const cli_cmd cmd_size = {
              "  megasim size --chip NAME:COUNT,NAME:COUNT [options]\n",
     .details =
         "Each GPU counts at full load (its matrix power in hwdb/power.csv) with its share of\n"
-        "its server's other parts and of a non-blocking fat-tree of one NIC a GPU; the meter\n"
+        "its server's other parts at the server's rating (--node-power-fraction 0.5 counts\n"
+        "them at the draw train and serve predict) and of a non-blocking fat-tree of one NIC\n"
+        "a GPU; the meter\n"
         "adds the facility (PUE, or the share of site power that reaches IT with --power).\n"
         "Capital comes from hwdb/costs.csv (servers, network, facility per watt) spread over\n"
         "its life; energy at the price per kWh. --model with --tokens and --mfu gives\n"

@@ -107,10 +107,12 @@ int jpower_load(const jpower_opts *o, const jenv *env, const chip *c, double gpu
                            .node_other_idle_w = pc->node_other_idle_W,
                            .limit_w = isnan(o->gpu_power_limit_w) ? 0 : o->gpu_power_limit_w};
     out->estimated = pc->estimated ? pc->estimated : "";
-    if (!isnan(o->node_power_fraction))
-        out->lv.node_other_w =
-            jpower_node_other_drawn(out->lv.node_other_w, out->lv.node_other_idle_w, out->estimated,
-                                    o->node_power_fraction);
+    /* Where hwdb/power.csv only bounds the rest of a node under load (its
+     * idle figure below, the rating less the GPUs above), the prediction
+     * takes the middle of the bounds, as a band's draws centre on it. */
+    double u = isnan(o->node_power_fraction) ? JPOWER_NODE_FRACTION : o->node_power_fraction;
+    out->lv.node_other_w =
+        jpower_node_other_drawn(out->lv.node_other_w, out->lv.node_other_idle_w, out->estimated, u);
     out->site.switches = switches;
     if ((rc = pdb_value(out->db, "pue", &out->site.pue, NULL, err)) ||
         (rc = pdb_value(out->db, "switch_W", &out->site.switch_w, NULL, err)))

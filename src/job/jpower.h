@@ -28,9 +28,16 @@ typedef struct jpower_opts {
     double gpu_power_limit_w;  /* a limit set on each GPU (jpower_limit_chip); NAN: none */
     /* The rest of a node's power under load, from its idle figure (0) to
      * hwdb/power.csv's bound (1), where the file estimates it
-     * (jpower_node_other_drawn); NAN: the file's figure. A band draws it. */
+     * (jpower_node_other_drawn); NAN: JPOWER_NODE_FRACTION. A band draws
+     * it. */
     double node_power_fraction;
 } jpower_opts;
+
+/* Where a node's non-GPU power under load is only bounded, the
+ * prediction takes the middle of its bounds: its idle figure (Splitwise's
+ * server power, which that model holds under load too, though fans and
+ * CPUs draw more when the GPUs work) and the rating less its GPUs. */
+#define JPOWER_NODE_FRACTION 0.5
 
 /* The rest of a node's power under load (not its GPUs) at fraction u in
  * [0, 1] (--node-power-fraction, or a band's draw), where hwdb/power.csv
@@ -116,7 +123,7 @@ double jpower_node_other_drawn(double node_other_w, double node_other_idle_w, co
          NULL,                                                                                     \
          (base) + offsetof(jpower_opts, node_power_fraction),                                      \
          "a node's non-GPU power under load where hwdb/power.csv estimates it: F of the way from " \
-         "its idle figure (0) to the rating less its GPUs (1, the file's figure)"},                \
+         "its idle figure (0) to the rating less its GPUs (1, an upper bound); default 0.5"},      \
         {"power-trace",                                                                            \
          JOPT_STR,                                                                                 \
          "FILE",                                                                                   \

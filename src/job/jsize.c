@@ -454,8 +454,15 @@ int jsize_run(const jsize_job *j, const jenv *env, report *r, jsize_out *out, ms
         rc = check_options(j, f, err);
     if (!rc && j->gpus != JOPT_NO_INT)
         f->k[0].gpus = (double)j->gpus;
+    /* A power budget is provisioned for the rating: each server's other
+     * parts count at their bound (1), not at the draw train and serve
+     * predict (JPOWER_NODE_FRACTION), unless --node-power-fraction says
+     * otherwise. */
+    jpower_opts po = j->pw;
+    if (isnan(po.node_power_fraction))
+        po.node_power_fraction = 1;
     for (size_t i = 0; i < f->n && !rc; i++) {
-        rc = jpower_load(&j->pw, env, f->k[i].c, 1, 0, j->price_per_gpu_hour, &f->k[i].pw, err);
+        rc = jpower_load(&po, env, f->k[i].c, 1, 0, j->price_per_gpu_hour, &f->k[i].pw, err);
         f->k[i].loaded = 1; /* freed whatever happened */
     }
     if (!rc && f->by_power)
