@@ -38,11 +38,11 @@ const cli_cmd cmd_size = {
         "Each GPU counts at full load (its matrix power in hwdb/power.csv) with its share of\n"
         "its server's other parts at the server's rating (--node-power-fraction 0.5 counts\n"
         "them at the draw train and serve predict) and of a non-blocking fat-tree of one NIC\n"
-        "a GPU; the meter\n"
-        "adds the facility (PUE, or the share of site power that reaches IT with --power).\n"
-        "Capital comes from hwdb/costs.csv (servers, network, facility per watt) spread over\n"
-        "its life; energy at the price per kWh. --model with --tokens and --mfu gives\n"
-        "training days; megasim train computes MFU for a plan from first principles.\n"
+        "a GPU; the meter adds the facility (PUE, or the share of site power that reaches IT\n"
+        "with --power). Capital comes from hwdb/costs.csv (servers, network, facility per\n"
+        "watt) spread over its life; energy at the price per kWh. --model with --tokens and\n"
+        "--mfu gives training days; megasim train computes MFU for a plan from first\n"
+        "principles.\n"
         "Scenario files (megasim run scenarios/X.json) set the same options.\n"
         "Example: megasim size --chip GB200 --power 2.2GW --it-fraction 0.82\n",
     .table = &jsize_options,
