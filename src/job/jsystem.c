@@ -84,9 +84,9 @@ static const char *kind_list(void)
     return "train, power, serve or goodput";
 }
 
-static const char *const known_fields[] = {"case",       "kind",        "metric",  "counting",
-                                           "published",  "unit",        "counts",  "source",
-                                           "confidence", "assumptions", "scenario"};
+static const char *const known_fields[] = {"case",        "kind",   "metric",       "counting",
+                                           "published",   "unit",   "counts",       "confidence",
+                                           "assumptions", "source", "alternatives", "scenario"};
 
 const char *jsystem_kind(int k)
 {
@@ -231,7 +231,8 @@ static int known(const cJSON *root, const char *shown, ms_err *err)
         if (k == sizeof known_fields / sizeof known_fields[0])
             return field_err(err, shown, x->string,
                              "not a field of a case (case, kind, metric, counting, published, "
-                             "unit, counts, source, confidence, assumptions, scenario)");
+                             "unit, counts, source, confidence, assumptions, alternatives, "
+                             "scenario)");
     }
     return MS_OK;
 }
@@ -353,6 +354,108 @@ static void band(const cJSON *run, int metric, double v, jsystem_case *c)
         c->p10 = c->p90 = NAN;
 }
 
+/* The case's metric from run, the report of scenario sc. */
+static int measure(const cJSON *sc, const cJSON *run, int metric, int counting, const char *shown,
+                   const jenv *env, jsystem_out *out, double *v, ms_err *err)
+{
+    int rc = MS_OK;
+    *v = NAN;
+    if (metric == JS_TFLOPS)
+        rc = tflops(sc, run, counting, shown, env, out, v, err);
+    else if (metric == JS_INTERRUPTIONS || metric == JS_ETTR) /* the runs with failures */
+        *v = num(cJSON_GetObjectItemCaseSensitive(run, "goodput"), metric_keys[metric]);
+    else if (metric == JS_SERVER_TPS) /* the search's own figure */
+        *v = num(cJSON_GetObjectItemCaseSensitive(run, "server_search"), "output_tokens_per_s");
+    else
+        *v = num(run, metric_keys[metric]);
+    if (!rc && (!isfinite(*v) || *v <= 0))
+        rc = ms_errf(err, MS_EINVAL,
+                     "%s: field 'metric': the run reports no %s (is its power database "
+                     "missing the chip, or a server_ metric given without --scenario server?)",
+                     shown, metric_keys[metric]);
+    return rc;
+}
+
+/* Scenario sc with the fields of set put in its place (a new object). */
+static cJSON *with_fields(const cJSON *sc, const cJSON *set)
+{
+    cJSON *dup = cJSON_Duplicate(sc, 1);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, set)
+    {
+        cJSON *v = dup ? cJSON_Duplicate(x, 1) : NULL;
+        if (!v) {
+            cJSON_Delete(dup);
+            return NULL;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(dup, x->string))
+            cJSON_ReplaceItemInObjectCaseSensitive(dup, x->string, v);
+        else
+            cJSON_AddItemToObject(dup, x->string, v);
+    }
+    return dup;
+}
+
+/* Runs each of the case's "alternatives" (at most JSYSTEM_ALTS, each
+ * {"name": ..., "set": {...}}) once, without draws, into c->alts. */
+static int run_alternatives(const cJSON *root, const cJSON *sc, const char *cmd, int metric,
+                            int counting, const char *shown, const jvalid_job *j, const jenv *env,
+                            jsystem_out *out, jsystem_case *c, ms_err *err)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "alternatives");
+    if (!a)
+        return MS_OK;
+    int n = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || n < 1 || n > JSYSTEM_ALTS)
+        return field_err(err, shown, "alternatives",
+                         "expected an array of 1 to 4 objects, each {\"name\": what differs, "
+                         "\"set\": {the scenario's fields as the alternative has them}}");
+    jvalid_job once = *j;
+    once.uncertainty = 0;
+    int rc = MS_OK, i = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a)
+    {
+        char field[48], label[700];
+        snprintf(field, sizeof field, "alternatives[%d]", i);
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(x, "name");
+        const cJSON *set = cJSON_GetObjectItemCaseSensitive(x, "set");
+        int fields = cJSON_GetArraySize(x);
+        if (!cJSON_IsObject(x) || fields != 2 || !cJSON_IsString(name) || !name->valuestring[0] ||
+            strlen(name->valuestring) >= JSYSTEM_TEXT || !cJSON_IsObject(set) || !set->child)
+            return field_err(err, shown, field,
+                             "expected {\"name\": what differs (1 to 95 characters), \"set\": "
+                             "an object of the scenario's fields to change} and nothing else");
+        if (cJSON_GetObjectItemCaseSensitive(set, "command"))
+            return field_err(err, shown, field,
+                             "an alternative runs the case's own command: 'set' cannot change "
+                             "'command'");
+        cJSON *alt = with_fields(sc, set), *run = NULL;
+        if (!alt)
+            return ms_errf(err, MS_ENOMEM, "out of memory");
+        snprintf(label, sizeof label, "%s: %s", shown, field);
+        double v = NAN;
+        rc = run_scenario(alt, cmd, label, &once, env, &run, err);
+        if (rc) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            rc = ms_errf(err, MS_EINVAL, "%s: field '%s' (%s): scenario failed: %s", shown, field,
+                         name->valuestring, msg);
+        } else {
+            rc = measure(alt, run, metric, counting, shown, env, out, &v, err);
+        }
+        cJSON_Delete(run);
+        cJSON_Delete(alt);
+        if (rc)
+            return rc;
+        snprintf(c->alts[i].name, sizeof c->alts[i].name, "%s", name->valuestring);
+        c->alts[i].predicted = v;
+        c->alts[i].rel_error = jsystem_rel_error(v, c->published);
+        c->n_alts = ++i;
+    }
+    return MS_OK;
+}
+
 /* Reads, runs and measures one case; rc as the case's error. */
 static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, const jenv *env,
                      jsystem_out *out, jsystem_case *c, ms_err *err)
@@ -393,26 +496,17 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
         c->memory_B = num(run, "memory_per_gpu_bytes");
         const cJSON *fits = cJSON_GetObjectItemCaseSensitive(run, "fits");
         c->fits = cJSON_IsBool(fits) ? cJSON_IsTrue(fits) : -1;
-        if (metric == JS_TFLOPS)
-            rc = tflops(sc, run, counting, shown, env, out, &v, err);
-        else if (metric == JS_INTERRUPTIONS || metric == JS_ETTR) /* the runs with failures */
-            v = num(cJSON_GetObjectItemCaseSensitive(run, "goodput"), metric_keys[metric]);
-        else if (metric == JS_SERVER_TPS) /* the search's own figure */
-            v = num(cJSON_GetObjectItemCaseSensitive(run, "server_search"), "output_tokens_per_s");
-        else
-            v = num(run, metric_keys[metric]);
+        rc = measure(sc, run, metric, counting, shown, env, out, &v, err);
     }
-    if (!rc && (!isfinite(v) || v <= 0))
-        rc = ms_errf(err, MS_EINVAL,
-                     "%s: field 'metric': the run reports no %s (is its power database "
-                     "missing the chip, or a server_ metric given without --scenario server?)",
-                     shown, metric_keys[metric]);
     if (!rc) {
         c->predicted = v;
         c->rel_error = jsystem_rel_error(v, c->published);
         band(run, metric, v, c);
     }
     cJSON_Delete(run);
+    if (!rc && (rc = run_alternatives(root, sc, cmd, metric, counting, shown, j, env, out, c,
+                                      err))) /* a bad case file reports no figure */
+        c->predicted = c->rel_error = c->p10 = c->p90 = NAN;
     cJSON_Delete(owned);
     return rc;
 }
@@ -631,8 +725,44 @@ static void case_row(report *r, const jsystem_case *c, int banded)
         report_bool(r, "fits", NULL, c->fits);
     report_begin_hidden(r, NULL);
     report_str(r, "error", NULL, c->error[0] ? c->error : NULL);
+    if (c->n_alts > 0) {
+        report_table(r, "alternatives", NULL);
+        for (int i = 0; i < c->n_alts; i++) {
+            report_row(r);
+            report_str(r, "name", NULL, c->alts[i].name);
+            report_num(r, "predicted", NULL, c->alts[i].predicted, "");
+            report_num(r, "rel_error", NULL, c->alts[i].rel_error, "%");
+        }
+        report_table_end(r);
+    }
     report_end(r);
     report_str(r, "note", "largest parts of the step", note[0] ? note : NULL);
+}
+
+/* One row per case and alternative, beside the case's own prediction. */
+static void alternatives_table(report *r, const jsystem_out *o)
+{
+    size_t any = 0;
+    for (size_t i = 0; i < o->n; i++)
+        any += o->cases[i].n_alts > 0 && !o->cases[i].error[0];
+    if (!any)
+        return;
+    report_table(r, "alternatives",
+                 "what the sources leave open: each case's own alternatives, run once (in no "
+                 "statistic)");
+    for (size_t i = 0; i < o->n; i++) {
+        const jsystem_case *c = &o->cases[i];
+        for (int k = 0; !c->error[0] && k < c->n_alts; k++) {
+            report_row(r);
+            report_str(r, "case", NULL, c->name);
+            report_str(r, "alternative", NULL, c->alts[k].name);
+            report_num(r, "predicted", NULL, c->alts[k].predicted, "");
+            report_num(r, "published", NULL, c->published, "");
+            report_num(r, "rel_error", "error", c->alts[k].rel_error, "%");
+            report_num(r, "case_rel_error", "the case's error", c->rel_error, "%");
+        }
+    }
+    report_table_end(r);
 }
 
 /* "metric in unit; ..." once per metric. */
@@ -733,6 +863,7 @@ static void fill_report(report *r, const jvalid_job *j, const jenv *env, const c
     for (size_t i = 0; i < o->n; i++)
         case_row(r, &o->cases[i], j->uncertainty > 0);
     report_table_end(r);
+    alternatives_table(r, o);
     summary(r, o, j->uncertainty > 0);
 }
 
@@ -1112,6 +1243,18 @@ int jsystem_markdown(const jsystem_out *o, FILE *f, ms_err *err)
     if (banded)
         fprintf(f, "| all | %zu | %zu | | | %zu of %zu (%.0f%%) |\n", o->all.n, o->all.failed,
                 o->all.covered, o->all.banded, 100 * o->all.coverage);
+    int head = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        const jsystem_case *c = &o->cases[i];
+        for (int k = 0; !c->error[0] && k < c->n_alts; k++) {
+            if (!head++)
+                fprintf(f, "\n| case | alternative | predicted | published | error | the case's "
+                           "error |\n|---|---|---:|---:|---:|---:|\n");
+            fprintf(f, "| %s | %s | %.4g | %.4g | %+.1f%% | %+.1f%% |\n", c->name, c->alts[k].name,
+                    c->alts[k].predicted, c->published, 100 * c->alts[k].rel_error,
+                    100 * c->rel_error);
+        }
+    }
     if (ferror(f))
         return ms_errf(err, MS_EIO, "write error on the Markdown table");
     return MS_OK;

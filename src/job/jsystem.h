@@ -10,7 +10,9 @@
  * The report's JSON: "cases_from" (the directory), "results" (one object
  * per case: case, kind, metric, predicted, published, rel_error, unit,
  * file, largest_parts [{part, fraction_of_step}], memory_per_gpu_bytes,
- * fits where the run says, error (null unless the case failed), note),
+ * fits where the run says, error (null unless the case failed), note,
+ * alternatives [{name, predicted, rel_error}] where the case names any),
+ * "alternatives" (the same, one row per case and alternative),
  * "units" and "summary" {cases, failed, per_kind {KIND: {cases, failed,
  * median_abs_rel_error, worst_abs_rel_error, max_median, max_worst}},
  * kinds (the same as a table, for the text), pass}.
@@ -40,6 +42,16 @@ const char *jsystem_kind(int k);
 
 #define JSYSTEM_NAME 128
 #define JSYSTEM_TEXT 96
+#define JSYSTEM_ALTS 4
+
+/* An alternative a case file names for what its source leaves open
+ * ("alternatives": [{"name": what differs, "set": {scenario fields}}]):
+ * the same scenario with those fields changed, run once without draws.
+ * It is reported beside the case and counts in no statistic. */
+typedef struct jsystem_alt {
+    char name[JSYSTEM_TEXT];
+    double predicted, rel_error;
+} jsystem_alt;
 
 typedef struct jsystem_case {
     char file[600];          /* as shown: validation/system/x.json */
@@ -52,6 +64,8 @@ typedef struct jsystem_case {
     double memory_B;            /* per GPU, where the run reports it; else NAN */
     int fits;                   /* 1, 0, or -1 unknown */
     char error[MS_ERR_MSG_MAX]; /* non-empty: the case failed */
+    jsystem_alt alts[JSYSTEM_ALTS];
+    int n_alts;
 } jsystem_case;
 
 typedef struct jsystem_stats {
@@ -105,7 +119,8 @@ double jsystem_rel_error(double predicted, double published);
 int jsystem_plot(const jsystem_out *o, const char *out, int *drawn, ms_err *err);
 
 /* The table as Markdown: one row per case with its memory per GPU and
- * the two largest parts of its step, then the summary per kind. */
+ * the two largest parts of its step, then the summary per kind, then the
+ * cases' alternatives where any case names one. */
 int jsystem_markdown(const jsystem_out *o, FILE *f, ms_err *err);
 
 #endif
