@@ -139,6 +139,8 @@ static void test_node_other_drawn(void)
     jpower pw, drawn, bound;
     CU_ASSERT_FATAL(jpower_load(&o, &env, h100, 8, 0, NAN, &pw, &e) == MS_OK);
     MS_ASSERT_WITHIN(pw.lv.node_other_w, 3700, 1e-9);
+    /* The help texts say the default the code takes. */
+    MS_ASSERT_WITHIN(strtod(JPOWER_NODE_FRACTION_TEXT, NULL), JPOWER_NODE_FRACTION, 0);
     MS_ASSERT_WITHIN(pw.lv.node_other_idle_w, 2800, 0);
     o.node_power_fraction = 1;
     CU_ASSERT_FATAL(jpower_load(&o, &env, h100, 8, 0, NAN, &bound, &e) == MS_OK);

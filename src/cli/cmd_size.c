@@ -36,7 +36,8 @@ const cli_cmd cmd_size = {
              "  megasim size --chip NAME:COUNT,NAME:COUNT [options]\n",
     .details =
         "Each GPU counts at full load (its matrix power in hwdb/power.csv) with its share of\n"
-        "its server's other parts at the server's rating (--node-power-fraction 0.5 counts\n"
+        "its server's other parts at the server's rating "
+        "(--node-power-fraction " JPOWER_NODE_FRACTION_TEXT " counts\n"
         "them at the draw train and serve predict) and of a non-blocking fat-tree of one NIC\n"
         "a GPU; the meter adds the facility (PUE, or the share of site power that reaches IT\n"
         "with --power). Capital comes from hwdb/costs.csv (servers, network, facility per\n"

@@ -37,7 +37,8 @@ typedef struct jpower_opts {
  * prediction takes the middle of its bounds: its idle figure (Splitwise's
  * server power, which that model holds under load too, though fans and
  * CPUs draw more when the GPUs work) and the rating less its GPUs. */
-#define JPOWER_NODE_FRACTION 0.5
+#define JPOWER_NODE_FRACTION      0.5
+#define JPOWER_NODE_FRACTION_TEXT "0.5" /* the same, for help texts */
 
 /* The rest of a node's power under load (not its GPUs) at fraction u in
  * [0, 1] (--node-power-fraction, or a band's draw), where hwdb/power.csv
@@ -123,7 +124,8 @@ double jpower_node_other_drawn(double node_other_w, double node_other_idle_w, co
          NULL,                                                                                     \
          (base) + offsetof(jpower_opts, node_power_fraction),                                      \
          "a node's non-GPU power under load where hwdb/power.csv estimates it: F of the way from " \
-         "its idle figure (0) to the rating less its GPUs (1, an upper bound); default 0.5"},      \
+         "its idle figure (0) to the rating less its GPUs (1, an upper bound); "                   \
+         "default " JPOWER_NODE_FRACTION_TEXT},                                                    \
         {"power-trace",                                                                            \
          JOPT_STR,                                                                                 \
          "FILE",                                                                                   \

@@ -407,9 +407,11 @@ static int run_alternatives(const cJSON *root, const cJSON *sc, const char *cmd,
         return MS_OK;
     int n = cJSON_GetArraySize(a);
     if (!cJSON_IsArray(a) || n < 1 || n > JSYSTEM_ALTS)
-        return field_err(err, shown, "alternatives",
-                         "expected an array of 1 to 4 objects, each {\"name\": what differs, "
-                         "\"set\": {the scenario's fields as the alternative has them}}");
+        return ms_errf(err, MS_EINVAL,
+                       "%s: field 'alternatives': expected an array of 1 to %d objects, each "
+                       "{\"name\": what differs, \"set\": {the scenario's fields as the "
+                       "alternative has them}}",
+                       shown, JSYSTEM_ALTS);
     jvalid_job once = *j;
     once.uncertainty = 0;
     int rc = MS_OK, i = 0;
@@ -423,9 +425,11 @@ static int run_alternatives(const cJSON *root, const cJSON *sc, const char *cmd,
         int fields = cJSON_GetArraySize(x);
         if (!cJSON_IsObject(x) || fields != 2 || !cJSON_IsString(name) || !name->valuestring[0] ||
             strlen(name->valuestring) >= JSYSTEM_TEXT || !cJSON_IsObject(set) || !set->child)
-            return field_err(err, shown, field,
-                             "expected {\"name\": what differs (1 to 95 characters), \"set\": "
-                             "an object of the scenario's fields to change} and nothing else");
+            return ms_errf(err, MS_EINVAL,
+                           "%s: field '%s': expected {\"name\": what differs (1 to %d "
+                           "characters), \"set\": an object of the scenario's fields to change} "
+                           "and nothing else",
+                           shown, field, JSYSTEM_TEXT - 1);
         if (cJSON_GetObjectItemCaseSensitive(set, "command"))
             return field_err(err, shown, field,
                              "an alternative runs the case's own command: 'set' cannot change "
@@ -505,8 +509,11 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
     }
     cJSON_Delete(run);
     if (!rc && (rc = run_alternatives(root, sc, cmd, metric, counting, shown, j, env, out, c,
-                                      err))) /* a bad case file reports no figure */
-        c->predicted = c->rel_error = c->p10 = c->p90 = NAN;
+                                      err))) { /* a bad case file reports no figure */
+        c->predicted = c->rel_error = c->p10 = c->p90 = c->memory_B = NAN;
+        c->parts_frac[0] = c->parts_frac[1] = NAN;
+        c->fits = -1;
+    }
     cJSON_Delete(owned);
     return rc;
 }
