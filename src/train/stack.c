@@ -18,6 +18,26 @@
     "next compute, so a send holds its rank; each rank sends its sequence-parallel shard "         \
     "(2021: the scatter/gather of Narayanan et al. §4.1), 1/tp of the activation"
 
+/* Megatron-Core's embedding gradient, per micro-batch (megatron/core/
+ * tensor_parallel/layers.py at f2e5db402c: VocabParallelEmbedding runs
+ * F.embedding, whose CUDA backward, embedding_dense_backward, fills a dense
+ * zero gradient of the whole table, 2 bytes an element in BF16, before
+ * adding the rows the tokens touched; megatron/core/distributed/
+ * distributed_data_parallel.py _make_param_hook then adds param.grad to
+ * the FP32 main_grad, gradient-accumulation fusion covering only the
+ * linear layers: 4 + 2 read, 4 written): 12 bytes an element. Once a step,
+ * over every local parameter's FP32 gradient (param_and_grad_buffer.py):
+ * reset() zeroes the buffer (grad_data.zero_(), 4 bytes written) and, with
+ * check_for_nan_in_grad (on unless --no-check-for-nan-in-loss-and-grad),
+ * start_grad_sync takes each bucket's norm before its reduction (4 read):
+ * 8 bytes a parameter. */
+#define GRAD_BUFFER_SOURCE                                                                         \
+    "Embedding gradient and gradient buffer (Megatron-LM f2e5db402c): F.embedding's backward "     \
+    "fills a dense zero BF16 gradient of the whole table and _make_param_hook adds it to the "     \
+    "FP32 main_grad (12 bytes a table element a micro-batch); each step zeroes the FP32 "          \
+    "gradient buffer (ParamAndGradBuffer.reset) and takes each bucket's norm before its "          \
+    "reduction (check_for_nan_in_grad, on by default): 8 bytes a parameter"
+
 #define LOSS_SOURCE                                                                                \
     "Loss: megatron/core/tensor_parallel/cross_entropy.py (vocab-parallel cross entropy in FP32, " \
     "unfused): 38 bytes of HBM traffic a logit forward, 14 backward, counted pass by pass"
@@ -95,6 +115,8 @@ static const stack stacks[] = {
         .wgrad_out_B = 8,
         .loss_fp32_B_fwd = 38,
         .loss_fp32_B_bwd = 14,
+        .embed_grad_B = 12,
+        .grad_buffer_step_B = 8,
         .summary = "Megatron-Core with Transformer Engine: fused attention, sequence "
                    "parallelism, TP communication overlap, DP overlap in buckets",
         .source =
@@ -106,7 +128,8 @@ static const stack stacks[] = {
             "the GEMMs in tp chunks, each overlap's kernels holding 16 SMs by default "
             "(transformer_engine/pytorch/module/base.py initialize_ub, add_ub num_sm=16, "
             "NVIDIA/TransformerEngine commit 0004dbd). Dropout 0 is assumed (modern pre-training "
-            "settings). " LOSS_SOURCE ". " P2P_SOURCE ". Gradients: BF16 training accumulates and "
+            "settings). " LOSS_SOURCE ". " P2P_SOURCE ". " GRAD_BUFFER_SOURCE
+            ". Gradients: BF16 training accumulates and "
             "reduces them in FP32 (megatron/training/arguments.py at f2e5db402c, the commit of "
             "the 2024 table: 'bfloat16 requires gradient accumulation and all-reduce to be done "
             "in fp32', with no way out; --grad-reduce-in-bf16 came in d165a8548b, Feb 2025), and "

@@ -40,6 +40,12 @@ typedef struct stack {
      * stack's code says it (0: megasim's default of one FP32 write and
      * read forward, twice that backward). */
     double loss_fp32_B_fwd, loss_fp32_B_bwd;
+    /* Bytes per element of the rank's embedding table that each
+     * micro-batch's embedding backward moves outside any GEMM (0: none
+     * counted), and bytes per parameter the stack moves over the rank's
+     * whole gradient buffer once a step beside the optimizer's shard
+     * (zeroing it, checking it): both where the stack's code says so. */
+    double embed_grad_B, grad_buffer_step_B;
     const char *summary; /* one line for listings */
     const char *source;
 } stack;

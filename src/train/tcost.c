@@ -401,6 +401,10 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
     if (out->embedding) {
         elementwise(&a, 0, 2 * s.T * d * s.act_B); /* the gather */
         out->dense_params += mp.embedding / s.tp;
+        /* The stack's own passes over the whole table in its backward. */
+        if (s.sk->embed_grad_B > 0)
+            add_time(&a, a.w, TCOST_OTHER, "stream", MS_BF16, mp.embedding / s.tp,
+                     mp.embedding / s.tp * s.sk->embed_grad_B);
     }
     if (out->head) {
         head(&a, m, &s);
@@ -430,6 +434,11 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
     if (s.sk->grad_accum_B > 0 && M > 1)
         add_time(&a, a.w, TCOST_OTHER, "stream", MS_BF16, params * (M - 1) / M,
                  params * s.sk->grad_accum_B * (M - 1) / M);
+    /* A step's passes over the whole gradient buffer, a share to each
+     * micro-batch as above. */
+    if (s.sk->grad_buffer_step_B > 0)
+        add_time(&a, a.w, TCOST_OTHER, "stream", MS_FP32, params / M,
+                 params * s.sk->grad_buffer_step_B / M);
     if (a.failed)
         return MS_EINVAL;
 
