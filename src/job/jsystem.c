@@ -84,9 +84,17 @@ static const char *kind_list(void)
     return "train, power, serve or goodput";
 }
 
-static const char *const known_fields[] = {"case",        "kind",   "metric",       "counting",
-                                           "published",   "unit",   "counts",       "confidence",
-                                           "assumptions", "source", "alternatives", "scenario"};
+static const char *const known_fields[] = {
+    "case",       "kind",        "metric", "counting",     "published",       "unit",    "counts",
+    "confidence", "assumptions", "source", "alternatives", "latency_at_rate", "scenario"};
+
+static const char *const lat_keys[JSYSTEM_LAT] = {"ttft_p50_s", "ttft_p99_s", "tpot_p50_s",
+                                                  "tpot_p99_s"};
+
+const char *jsystem_lat_key(int i)
+{
+    return i >= 0 && i < JSYSTEM_LAT ? lat_keys[i] : NULL;
+}
 
 const char *jsystem_kind(int k)
 {
@@ -232,7 +240,7 @@ static int known(const cJSON *root, const char *shown, ms_err *err)
             return field_err(err, shown, x->string,
                              "not a field of a case (case, kind, metric, counting, published, "
                              "unit, counts, source, confidence, assumptions, alternatives, "
-                             "scenario)");
+                             "latency_at_rate, scenario)");
     }
     return MS_OK;
 }
@@ -460,6 +468,100 @@ static int run_alternatives(const cJSON *root, const cJSON *sc, const char *cmd,
     return MS_OK;
 }
 
+#define AT_RATE_MAX_S 600.0
+
+/* Runs a serving case's scenario once, without draws, as a Poisson stream
+ * at the rate its "latency_at_rate" gives (MLPerf's search and its limits
+ * left out), into c->at_rate beside the logged latencies. */
+static int run_at_rate(const cJSON *root, const cJSON *sc, const char *cmd, const char *shown,
+                       const jvalid_job *j, const jenv *env, jsystem_case *c, ms_err *err)
+{
+    const char *field = "latency_at_rate";
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, field);
+    if (!a)
+        return MS_OK;
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(sc, "scenario");
+    if (strcmp(cmd, "serve") != 0 || !cJSON_IsString(mode) ||
+        strcmp(mode->valuestring, "server") != 0)
+        return field_err(err, shown, field,
+                         "only a serving case whose scenario is MLPerf's server (\"scenario\": "
+                         "\"server\") has a rate of its own");
+    if (!cJSON_IsObject(a))
+        return field_err(err, shown, field,
+                         "expected {\"rate\": requests/s, \"ttft_p50_s\", \"ttft_p99_s\", "
+                         "\"tpot_p50_s\", \"tpot_p99_s\": seconds}, as the run's log gives "
+                         "them");
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a)
+    {
+        int k = strcmp(x->string, "rate") == 0 ? JSYSTEM_LAT : -1;
+        for (int i = 0; k < 0 && i < JSYSTEM_LAT; i++)
+            k = strcmp(x->string, lat_keys[i]) == 0 ? i : -1;
+        char sub[80];
+        snprintf(sub, sizeof sub, "%s.%.40s", field, x->string);
+        if (k < 0)
+            return field_err(err, shown, sub,
+                             "not a field of latency_at_rate (rate, ttft_p50_s, ttft_p99_s, "
+                             "tpot_p50_s, tpot_p99_s)");
+        double lim = k == JSYSTEM_LAT ? 1e9 : 86400;
+        if (!cJSON_IsNumber(x) || !(x->valuedouble > 0) || x->valuedouble > lim)
+            return field_err(err, shown, sub,
+                             k == JSYSTEM_LAT
+                                 ? "expected the requests per second the run was scheduled at, "
+                                   "> 0 and at most 1e9"
+                                 : "expected the run's logged percentile in seconds, > 0 and at "
+                                   "most 86400");
+        if (k < JSYSTEM_LAT)
+            c->at_rate.logged_s[k] = x->valuedouble;
+    }
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(a, "rate");
+    for (int i = 0; i <= JSYSTEM_LAT; i++) {
+        const char *key = i < JSYSTEM_LAT ? lat_keys[i] : "rate";
+        char sub[80];
+        snprintf(sub, sizeof sub, "%s.%s", field, key);
+        if (!cJSON_GetObjectItemCaseSensitive(a, key))
+            return field_err(err, shown, sub, "missing");
+    }
+    cJSON *open = cJSON_Duplicate(sc, 1), *run = NULL;
+    if (!open)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    cJSON_DeleteItemFromObjectCaseSensitive(open, "scenario");
+    cJSON_DeleteItemFromObjectCaseSensitive(open, "p99_ttft");
+    cJSON_DeleteItemFromObjectCaseSensitive(open, "p99_tpot");
+    cJSON_DeleteItemFromObjectCaseSensitive(open, "rate");
+    /* At most MLPerf's minimum 600 s of arrivals: a steady stream's
+     * percentiles have settled long before, and the suite stays fast. */
+    const cJSON *dur = cJSON_GetObjectItemCaseSensitive(open, "duration");
+    if (cJSON_IsNumber(dur) && dur->valuedouble > AT_RATE_MAX_S)
+        cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(open, "duration"), AT_RATE_MAX_S);
+    if (!cJSON_AddNumberToObject(open, "rate", rate->valuedouble)) {
+        cJSON_Delete(open);
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    }
+    jvalid_job once = *j;
+    once.uncertainty = 0;
+    char label[700];
+    snprintf(label, sizeof label, "%s: %s", shown, field);
+    int rc = run_scenario(open, cmd, label, &once, env, &run, err);
+    if (rc) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        rc = ms_errf(err, MS_EINVAL, "%s: field '%s': scenario failed at its rate: %s", shown,
+                     field, msg);
+    }
+    for (int i = 0; !rc && i < JSYSTEM_LAT; i++)
+        if (isnan(c->at_rate.predicted_s[i] = num(run, lat_keys[i])))
+            rc = ms_errf(err, MS_EINVAL,
+                         "%s: field '%s': the run at that rate reports no %s (no request "
+                         "finished?)",
+                         shown, field, lat_keys[i]);
+    if (!rc)
+        c->at_rate.rate_per_s = rate->valuedouble;
+    cJSON_Delete(run);
+    cJSON_Delete(open);
+    return rc;
+}
+
 /* Reads, runs and measures one case; rc as the case's error. */
 static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, const jenv *env,
                      jsystem_out *out, jsystem_case *c, ms_err *err)
@@ -508,11 +610,14 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
         band(run, metric, v, c);
     }
     cJSON_Delete(run);
-    if (!rc && (rc = run_alternatives(root, sc, cmd, metric, counting, shown, j, env, out, c,
-                                      err))) { /* a bad case file reports no figure */
+    if (!rc &&
+        ((rc = run_alternatives(root, sc, cmd, metric, counting, shown, j, env, out, c, err)) ||
+         (rc = run_at_rate(root, sc, cmd, shown, j, env, c,
+                           err)))) { /* a bad case file reports no figure */
         c->predicted = c->rel_error = c->p10 = c->p90 = c->memory_B = NAN;
         c->parts_frac[0] = c->parts_frac[1] = NAN;
         c->fits = -1;
+        c->at_rate.rate_per_s = NAN;
     }
     cJSON_Delete(owned);
     return rc;
@@ -542,7 +647,10 @@ static int run_case(const char *path, const char *shown, const jvalid_job *j, co
                         .p90 = NAN,
                         .memory_B = NAN,
                         .fits = -1,
-                        .parts_frac = {NAN, NAN}};
+                        .parts_frac = {NAN, NAN},
+                        .at_rate = {.rate_per_s = NAN,
+                                    .logged_s = {NAN, NAN, NAN, NAN},
+                                    .predicted_s = {NAN, NAN, NAN, NAN}}};
     snprintf(c->file, sizeof c->file, "%s", shown);
     snprintf(c->name, sizeof c->name, "%.127s", shown);
     cJSON *root = NULL;
@@ -742,8 +850,58 @@ static void case_row(report *r, const jsystem_case *c, int banded)
         }
         report_table_end(r);
     }
+    if (!isnan(c->at_rate.rate_per_s)) {
+        report_begin_hidden(r, "latency_at_rate");
+        report_num(r, "rate_per_s", NULL, c->at_rate.rate_per_s, "");
+        for (int i = 0; i < JSYSTEM_LAT; i++) {
+            report_begin_hidden(r, lat_keys[i]);
+            report_num(r, "predicted", NULL, c->at_rate.predicted_s[i], "s");
+            report_num(r, "logged", NULL, c->at_rate.logged_s[i], "s");
+            report_end(r);
+        }
+        report_end(r);
+    }
     report_end(r);
     report_str(r, "note", "largest parts of the step", note[0] ? note : NULL);
+}
+
+/* Whether c has latencies at its published rate to show. */
+static int has_at_rate(const jsystem_case *c)
+{
+    return !c->error[0] && !isnan(c->at_rate.rate_per_s);
+}
+
+/* One row per serving case that gives its run's latencies: megasim's at
+ * the run's own rate beside the log's. */
+static void at_rate_table(report *r, const jsystem_out *o)
+{
+    size_t any = 0;
+    for (size_t i = 0; i < o->n; i++)
+        any += has_at_rate(&o->cases[i]);
+    if (!any)
+        return;
+    report_table(r, "latency_at_rate",
+                 "at each published run's own rate: megasim's latencies against the run's log, a "
+                 "Poisson stream at that rate in place of MLPerf's search (in no statistic)");
+    static const char *const labels[JSYSTEM_LAT][2] = {{"TTFT p50", "logged"},
+                                                       {"TTFT p99", "logged"},
+                                                       {"TPOT p50", "logged"},
+                                                       {"TPOT p99", "logged"}};
+    for (size_t i = 0; i < o->n; i++) {
+        const jsystem_case *c = &o->cases[i];
+        if (!has_at_rate(c))
+            continue;
+        report_row(r);
+        report_str(r, "case", NULL, c->name);
+        report_num(r, "rate_per_s", "rate, requests/s", c->at_rate.rate_per_s, "");
+        for (int k = 0; k < JSYSTEM_LAT; k++) {
+            char key[40];
+            report_num(r, lat_keys[k], labels[k][0], c->at_rate.predicted_s[k], "s");
+            snprintf(key, sizeof key, "%s_logged", lat_keys[k]);
+            report_num(r, key, labels[k][1], c->at_rate.logged_s[k], "s");
+        }
+    }
+    report_table_end(r);
 }
 
 /* One row per case and alternative, beside the case's own prediction. */
@@ -871,6 +1029,7 @@ static void fill_report(report *r, const jvalid_job *j, const jenv *env, const c
         case_row(r, &o->cases[i], j->uncertainty > 0);
     report_table_end(r);
     alternatives_table(r, o);
+    at_rate_table(r, o);
     summary(r, o, j->uncertainty > 0);
 }
 
@@ -1261,6 +1420,21 @@ int jsystem_markdown(const jsystem_out *o, FILE *f, ms_err *err)
                     c->alts[k].predicted, c->published, 100 * c->alts[k].rel_error,
                     100 * c->rel_error);
         }
+    }
+    head = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        const jsystem_case *c = &o->cases[i];
+        if (!has_at_rate(c))
+            continue;
+        if (!head++)
+            fprintf(f,
+                    "\n| case | rate, requests/s | TTFT p50, ms (log) | TTFT p99, ms (log) | "
+                    "TPOT p50, ms (log) | TPOT p99, ms (log) |\n|---|---:|---:|---:|---:|---:|\n");
+        fprintf(f, "| %s | %.4g |", c->name, c->at_rate.rate_per_s);
+        for (int k = 0; k < JSYSTEM_LAT; k++)
+            fprintf(f, " %.4g (%.4g) |", 1e3 * c->at_rate.predicted_s[k],
+                    1e3 * c->at_rate.logged_s[k]);
+        fputc('\n', f);
     }
     if (ferror(f))
         return ms_errf(err, MS_EIO, "write error on the Markdown table");

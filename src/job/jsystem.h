@@ -11,8 +11,11 @@
  * per case: case, kind, metric, predicted, published, rel_error, unit,
  * file, largest_parts [{part, fraction_of_step}], memory_per_gpu_bytes,
  * fits where the run says, error (null unless the case failed), note,
- * alternatives [{name, predicted, rel_error}] where the case names any),
- * "alternatives" (the same, one row per case and alternative),
+ * alternatives [{name, predicted, rel_error}] where the case names any,
+ * latency_at_rate {rate_per_s, and for each of ttft_p50_s, ttft_p99_s,
+ * tpot_p50_s and tpot_p99_s the predicted and logged figure} where it
+ * gives one), "alternatives" (the same, one row per case and
+ * alternative), "latency_at_rate" (one row per case that gives one),
  * "units" and "summary" {cases, failed, per_kind {KIND: {cases, failed,
  * median_abs_rel_error, worst_abs_rel_error, max_median, max_worst}},
  * kinds (the same as a table, for the text), pass}.
@@ -53,6 +56,23 @@ typedef struct jsystem_alt {
     double predicted, rel_error;
 } jsystem_alt;
 
+/* A serving case's latencies at its published run's own rate
+ * ("latency_at_rate": {"rate", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s",
+ * "tpot_p99_s"}, as the run's log gives them): the case's scenario run
+ * once more, without draws, as a Poisson stream at that rate in place of
+ * MLPerf's search (at most 600 s of arrivals, MLPerf's minimum), its
+ * percentiles beside the log's. This separates what
+ * an iteration costs from where the search stops. In no statistic. */
+#define JSYSTEM_LAT 4 /* TTFT p50, TTFT p99, TPOT p50, TPOT p99 */
+typedef struct jsystem_at_rate {
+    double rate_per_s;                                      /* NAN: the case gives none */
+    double logged_s[JSYSTEM_LAT], predicted_s[JSYSTEM_LAT]; /* NAN where unknown */
+} jsystem_at_rate;
+
+/* "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s": the keys of
+ * both the case field and the serve report, index i < JSYSTEM_LAT. */
+const char *jsystem_lat_key(int i);
+
 typedef struct jsystem_case {
     char file[600];          /* as shown: validation/system/x.json */
     char name[JSYSTEM_NAME]; /* "case"; the file until it is read */
@@ -66,6 +86,7 @@ typedef struct jsystem_case {
     char error[MS_ERR_MSG_MAX]; /* non-empty: the case failed */
     jsystem_alt alts[JSYSTEM_ALTS];
     int n_alts;
+    jsystem_at_rate at_rate;
 } jsystem_case;
 
 typedef struct jsystem_stats {
@@ -120,7 +141,8 @@ int jsystem_plot(const jsystem_out *o, const char *out, int *drawn, ms_err *err)
 
 /* The table as Markdown: one row per case with its memory per GPU and
  * the two largest parts of its step, then the summary per kind, then the
- * cases' alternatives where any case names one. */
+ * cases' alternatives where any case names one, then the latencies at
+ * the published rates where any case gives them. */
 int jsystem_markdown(const jsystem_out *o, FILE *f, ms_err *err);
 
 #endif
