@@ -88,13 +88,9 @@ static const char *const known_fields[] = {
     "case",       "kind",        "metric", "counting",     "published",       "unit",    "counts",
     "confidence", "assumptions", "source", "alternatives", "latency_at_rate", "scenario"};
 
+/* The keys of latency_at_rate's percentiles, which the serve report uses too. */
 static const char *const lat_keys[JSYSTEM_LAT] = {"ttft_p50_s", "ttft_p99_s", "tpot_p50_s",
                                                   "tpot_p99_s"};
-
-const char *jsystem_lat_key(int i)
-{
-    return i >= 0 && i < JSYSTEM_LAT ? lat_keys[i] : NULL;
-}
 
 const char *jsystem_kind(int k)
 {

@@ -69,10 +69,6 @@ typedef struct jsystem_at_rate {
     double logged_s[JSYSTEM_LAT], predicted_s[JSYSTEM_LAT]; /* NAN where unknown */
 } jsystem_at_rate;
 
-/* "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s": the keys of
- * both the case field and the serve report, index i < JSYSTEM_LAT. */
-const char *jsystem_lat_key(int i);
-
 typedef struct jsystem_case {
     char file[600];          /* as shown: validation/system/x.json */
     char name[JSYSTEM_NAME]; /* "case"; the file until it is read */
