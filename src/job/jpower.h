@@ -34,9 +34,9 @@ typedef struct jpower_opts {
 } jpower_opts;
 
 /* Where a node's non-GPU power under load is only bounded, the
- * prediction takes the middle of its bounds: its idle figure (Splitwise's
- * server power, which that model holds under load too, though fans and
- * CPUs draw more when the GPUs work) and the rating less its GPUs. */
+ * prediction takes the middle of its bounds: its idle figure (hwdb/
+ * power.csv's node_other_idle_W; fans and CPUs draw more when the GPUs
+ * work) and the rating less its GPUs. */
 #define JPOWER_NODE_FRACTION      0.5
 #define JPOWER_NODE_FRACTION_TEXT "0.5" /* the same, for help texts */
 

@@ -400,6 +400,28 @@ static cJSON *with_fields(const cJSON *sc, const cJSON *set)
     return dup;
 }
 
+/* Runs scenario sc once, without draws (an alternative or a rerun at a
+ * published rate beside the case); a failure names the case's field,
+ * what (" (the alternative's name)" or ""), and when (" at its rate" or
+ * ""), before the command's own message. */
+static int run_undrawn(const cJSON *sc, const char *cmd, const char *shown, const char *field,
+                       const char *what, const char *when, const jvalid_job *j, const jenv *env,
+                       cJSON **run, ms_err *err)
+{
+    jvalid_job once = *j;
+    once.uncertainty = 0;
+    char label[700];
+    snprintf(label, sizeof label, "%s: %s", shown, field);
+    int rc = run_scenario(sc, cmd, label, &once, env, run, err);
+    if (rc) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        rc = ms_errf(err, MS_EINVAL, "%s: field '%s'%s: scenario failed%s: %s", shown, field, what,
+                     when, msg);
+    }
+    return rc;
+}
+
 /* Runs each of the case's "alternatives" (at most JSYSTEM_ALTS, each
  * {"name": ..., "set": {...}}) once, without draws, into c->alts. */
 static int run_alternatives(const cJSON *root, const cJSON *sc, const char *cmd, int metric,
@@ -416,13 +438,11 @@ static int run_alternatives(const cJSON *root, const cJSON *sc, const char *cmd,
                        "{\"name\": what differs, \"set\": {the scenario's fields as the "
                        "alternative has them}}",
                        shown, JSYSTEM_ALTS);
-    jvalid_job once = *j;
-    once.uncertainty = 0;
     int rc = MS_OK, i = 0;
     const cJSON *x;
     cJSON_ArrayForEach(x, a)
     {
-        char field[48], label[700];
+        char field[48], what[JSYSTEM_TEXT + 4];
         snprintf(field, sizeof field, "alternatives[%d]", i);
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(x, "name");
         const cJSON *set = cJSON_GetObjectItemCaseSensitive(x, "set");
@@ -441,17 +461,11 @@ static int run_alternatives(const cJSON *root, const cJSON *sc, const char *cmd,
         cJSON *alt = with_fields(sc, set), *run = NULL;
         if (!alt)
             return ms_errf(err, MS_ENOMEM, "out of memory");
-        snprintf(label, sizeof label, "%s: %s", shown, field);
+        snprintf(what, sizeof what, " (%s)", name->valuestring);
         double v = NAN;
-        rc = run_scenario(alt, cmd, label, &once, env, &run, err);
-        if (rc) {
-            char msg[sizeof err->msg];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            rc = ms_errf(err, MS_EINVAL, "%s: field '%s' (%s): scenario failed: %s", shown, field,
-                         name->valuestring, msg);
-        } else {
+        rc = run_undrawn(alt, cmd, shown, field, what, "", j, env, &run, err);
+        if (!rc)
             rc = measure(alt, run, metric, counting, shown, env, out, &v, err);
-        }
         cJSON_Delete(run);
         cJSON_Delete(alt);
         if (rc)
@@ -527,24 +541,14 @@ static int run_at_rate(const cJSON *root, const cJSON *sc, const char *cmd, cons
     cJSON_DeleteItemFromObjectCaseSensitive(open, "rate");
     /* At most MLPerf's minimum 600 s of arrivals: a steady stream's
      * percentiles have settled long before, and the suite stays fast. */
-    const cJSON *dur = cJSON_GetObjectItemCaseSensitive(open, "duration");
+    cJSON *dur = cJSON_GetObjectItemCaseSensitive(open, "duration");
     if (cJSON_IsNumber(dur) && dur->valuedouble > AT_RATE_MAX_S)
-        cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(open, "duration"), AT_RATE_MAX_S);
+        cJSON_SetNumberValue(dur, AT_RATE_MAX_S);
     if (!cJSON_AddNumberToObject(open, "rate", rate->valuedouble)) {
         cJSON_Delete(open);
         return ms_errf(err, MS_ENOMEM, "out of memory");
     }
-    jvalid_job once = *j;
-    once.uncertainty = 0;
-    char label[700];
-    snprintf(label, sizeof label, "%s: %s", shown, field);
-    int rc = run_scenario(open, cmd, label, &once, env, &run, err);
-    if (rc) {
-        char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        rc = ms_errf(err, MS_EINVAL, "%s: field '%s': scenario failed at its rate: %s", shown,
-                     field, msg);
-    }
+    int rc = run_undrawn(open, cmd, shown, field, "", " at its rate", j, env, &run, err);
     for (int i = 0; !rc && i < JSYSTEM_LAT; i++)
         if (isnan(c->at_rate.predicted_s[i] = num(run, lat_keys[i])))
             rc = ms_errf(err, MS_EINVAL,

@@ -3,12 +3,6 @@
 
 #include <string.h>
 
-/* Megatron's unfused vocab-parallel cross entropy, pass by pass over the
- * logits (megatron/core/tensor_parallel/cross_entropy.py, the same in 2021's
- * mpu/cross_entropy.py): forward, a BF16-to-FP32 copy (2 + 4 bytes), the
- * max (4), subtracting it in place (8), exp in place (8), the sum (4),
- * the softmax kept for the backward (8): 38 bytes a logit; backward, the
- * gradient scaled in place (8) and cast back to BF16 (4 + 2): 14. */
 /* Megatron's pipeline transfers (megatron/core/pipeline_parallel/
  * p2p_communication.py, and 2021's megatron/p2p_communication.py) wait on
  * their requests before the schedule issues the next compute: a send holds
@@ -17,6 +11,16 @@
     "Pipeline: p2p_communication._communicate waits on its requests (wait_on_reqs) before the "    \
     "next compute, so a send holds its rank; each rank sends its sequence-parallel shard "         \
     "(2021: the scatter/gather of Narayanan et al. §4.1), 1/tp of the activation"
+
+/* Megatron's unfused vocab-parallel cross entropy, pass by pass over the
+ * logits (megatron/core/tensor_parallel/cross_entropy.py, the same in 2021's
+ * mpu/cross_entropy.py): forward, a BF16-to-FP32 copy (2 + 4 bytes), the
+ * max (4), subtracting it in place (8), exp in place (8), the sum (4),
+ * the softmax kept for the backward (8): 38 bytes a logit; backward, the
+ * gradient scaled in place (8) and cast back to BF16 (4 + 2): 14. */
+#define LOSS_SOURCE                                                                                \
+    "Loss: megatron/core/tensor_parallel/cross_entropy.py (vocab-parallel cross entropy in FP32, " \
+    "unfused): 38 bytes of HBM traffic a logit forward, 14 backward, counted pass by pass"
 
 /* Megatron-Core's embedding gradient, per micro-batch (megatron/core/
  * tensor_parallel/layers.py at f2e5db402c: VocabParallelEmbedding runs
@@ -37,10 +41,6 @@
     "FP32 main_grad (12 bytes a table element a micro-batch); each step zeroes the FP32 "          \
     "gradient buffer (ParamAndGradBuffer.reset) and takes each bucket's norm before its "          \
     "reduction (check_for_nan_in_grad, on by default): 8 bytes a parameter"
-
-#define LOSS_SOURCE                                                                                \
-    "Loss: megatron/core/tensor_parallel/cross_entropy.py (vocab-parallel cross entropy in FP32, " \
-    "unfused): 38 bytes of HBM traffic a logit forward, 14 backward, counted pass by pass"
 
 /* How SC21's runs kept their gradients: --fp16 (examples/sc21/CONFIG.sh)
  * without --accumulate-allreduce-grads-in-fp32 leaves Megatron's DDP with
