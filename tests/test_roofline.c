@@ -13,6 +13,7 @@
 #include "hw/chip.h"
 #include "hw/roofline.h"
 #include "test_assert.h"
+#include "test_calib.h"
 #include "test_tmp.h"
 
 static chip_db *db;
@@ -270,6 +271,27 @@ static void test_calibration_lookup(void)
     MS_ASSERT_NEAR(e.compute, 740 / 989.4, 1e-3);
     CU_ASSERT(calib_kind_base("gemm_train") && strcmp(calib_kind_base("gemm_train"), "gemm") == 0);
     CU_ASSERT(strcmp(calib_kind_base("stream"), "stream") == 0 && !calib_kind_base("conv"));
+    /* A kind two levels down: one release's attention backward, with no
+     * row of its own nor of attention_bwd, is attention's; its base kind
+     * is the root. */
+    e = calib_eff(cal, x100, "attention_bwd_te2024", MS_BF16);
+    MS_ASSERT_NEAR(e.compute, 740 / 989.4, 1e-3);
+    MS_ASSERT_NEAR(e.memory, 3000.0 / 3350, 1e-3);
+    CU_ASSERT(strcmp(calib_kind_base("attention_bwd_te2024"), "attention") == 0);
+    CU_ASSERT(strcmp(calib_kind_base("attention_te2024"), "attention") == 0);
+    calib_free(cal);
+    /* With rows at each level, the nearest one answers. */
+    cal = test_calib_text(
+        "family,op_kind,precision,compute_eff,memory_eff,overhead_us,measured_on,source\n"
+        "hopper,attention,bf16,0.7,,,H100,fwd\n"
+        "hopper,attention_bwd,bf16,0.5,,,H100,bwd\n"
+        "hopper,attention_bwd_te2024,bf16,0.4,,,H200,te\n");
+    e = calib_eff(cal, x100, "attention_bwd_te2024", MS_BF16);
+    CU_ASSERT(e.compute == 0.4 && strcmp(e.compute_source, "te") == 0);
+    e = calib_eff(cal, x100, "attention_te2024", MS_BF16);
+    CU_ASSERT(e.compute == 0.7 && strcmp(e.compute_source, "fwd") == 0);
+    e = calib_eff(cal, x100, "attention_bwd", MS_BF16);
+    CU_ASSERT(e.compute == 0.5);
     calib_free(cal);
 }
 

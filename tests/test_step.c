@@ -14,6 +14,7 @@
 #include "train/step.h"
 
 #include "test_assert.h"
+#include "test_calib.h"
 
 static model tiny, gpt2; /* GPT-2 small: 12 layers, d 768, 12 heads of 64 */
 
@@ -389,6 +390,36 @@ static void test_megatron_loss_bytes(void)
                      2 * (14 - 16) * L / 2e12, 1e-15);
 }
 
+/* Attention by the stack's release: Megatron-Core 2024 times its fused
+ * attention by the rows of the kernels Transformer Engine ran then
+ * (attention_te2024), falling back to the general ones where a family has
+ * none. GPT-2 small at 2,048 tokens, whose attention is bound by its
+ * FLOPs: the forward at half the efficiency takes twice as long; the
+ * backward, with no row of its own at either level, is attention's. */
+static void test_attention_by_release(void)
+{
+    chip c = test_chip();
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1, p.seq_len = 2048;
+    calib *cal = test_calib_text(
+        "family,op_kind,precision,compute_eff,memory_eff,overhead_us,measured_on,source\n"
+        "x,attention,bf16,0.8,,,X,best\n"
+        "x,attention_te2024,bf16,0.4,,,X,release\n");
+    tcost_stage plain, core;
+    ms_err err = {0};
+    p.stack = "plain";
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, cal, &p, 0, 1, 1, &plain, &err) == MS_OK);
+    p.stack = "megatron-core-2024";
+    CU_ASSERT_FATAL(tcost_stage_compute(&gpt2, &c, cal, &p, 0, 1, 1, &core, &err) == MS_OK);
+    /* 12 layers x 2048 tokens x 4 x 768 x 1024.5 keys at 1e15 x eff */
+    double flops = 12 * 2048 * 4 * 768 * 1024.5;
+    MS_ASSERT_WITHIN(plain.f.by_kind_s[TCOST_ATTENTION], flops / 0.8e15, 1e-12);
+    MS_ASSERT_WITHIN(core.f.by_kind_s[TCOST_ATTENTION], flops / 0.4e15, 1e-12);
+    MS_ASSERT_WITHIN(core.b.by_kind_s[TCOST_ATTENTION], plain.b.by_kind_s[TCOST_ATTENTION], 1e-12);
+    MS_ASSERT_WITHIN(plain.b.by_kind_s[TCOST_ATTENTION], 2.5 * flops / 0.8e15, 1e-12);
+    calib_free(cal);
+}
+
 /* FP8 recipes as distinct things, on GPT-2 small (12 layers, d 768) over
  * T = 512 tokens at the test chip's 2 TB/s. Transformer Engine's per-tensor
  * recipe casts in the kernels before its GEMMs, writing each input in two
@@ -705,6 +736,8 @@ static CU_TestInfo tests[] = {
     {"software stacks: recompute, TP and DP overlap", test_stack_overlaps},
     {"gradients summed by a kernel, or by the GEMM", test_gradient_accumulation},
     {"Megatron's FP32 loss bytes by hand", test_megatron_loss_bytes},
+    {"attention timed by the stack's release, falling back to the general rows",
+     test_attention_by_release},
     {"FP8 recipes: fused casts, quantization kernels, MXFP8", test_fp8_recipes},
     {"expected nodes a token reaches", test_expected_nodes},
     {"FP8 quantization bytes by hand", test_fp8_quantization_bytes},

@@ -50,17 +50,33 @@ struct calib {
 };
 
 /* Each kind with the kind it refines ("" for none): a refined kind is a
- * class of kernels of its base kind measured on its own (the GEMMs of a
- * training step, attention's backward, FP8 quantization), and where it
- * has no figure of its own the base kind's is used. */
+ * class of kernels of the kind it refines measured on its own (the GEMMs
+ * of a training step, attention's backward, FP8 quantization, one
+ * software release's attention kernels), and where it has no figure of
+ * its own the figure of the kind it refines is used, and so on up. */
 static const struct {
-    const char *kind, *base;
+    const char *kind, *parent;
 } kinds[] = {
-    {"gemm", ""},           {"stream", ""},
-    {"attention", ""},      {"launch", ""},
-    {"gemm_train", "gemm"}, {"attention_bwd", "attention"},
-    {"quant", "stream"},    {"attention_decode", "attention"},
+    {"gemm", ""},
+    {"stream", ""},
+    {"attention", ""},
+    {"launch", ""},
+    {"gemm_train", "gemm"},
+    {"attention_bwd", "attention"},
+    {"quant", "stream"},
+    {"attention_decode", "attention"},
+    {"attention_te2024", "attention"},
+    {"attention_bwd_te2024", "attention_bwd"},
 };
+
+/* The kind kind refines, or NULL for a base or unknown kind. */
+static const char *kind_parent(const char *kind)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kind, kinds[i].kind) == 0)
+            return kinds[i].parent[0] ? kinds[i].parent : NULL;
+    return NULL;
+}
 static const char *const col_names[] = {"family",     "op_kind",     "precision",   "compute_eff",
                                         "memory_eff", "overhead_us", "measured_on", "source"};
 enum {
@@ -77,10 +93,10 @@ enum {
 
 const char *calib_kind_base(const char *kind)
 {
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(kind, kinds[i].kind) == 0)
-            return kinds[i].base[0] ? kinds[i].base : kinds[i].kind;
-    return NULL;
+    const char *k = calib_kind_find(kind);
+    for (const char *p = k ? kind_parent(k) : NULL; p; p = kind_parent(k))
+        k = p;
+    return k;
 }
 
 const char *calib_kind_find(const char *kind)
@@ -98,7 +114,8 @@ int calib_kind_ok(const char *kind)
 
 const char *calib_kinds(void)
 {
-    return "gemm, stream, attention, launch, gemm_train, attention_bwd, quant, attention_decode";
+    return "gemm, stream, attention, launch, gemm_train, attention_bwd, quant, attention_decode, "
+           "attention_te2024, attention_bwd_te2024";
 }
 
 static int parse_eff(const char *path, int line, const char *col, const char *text, double *out,
@@ -495,7 +512,6 @@ roof_eff calib_eff_hbm(const calib *cal, const chip *c, const char *kind, ms_pre
 static roof_eff eff_of(const calib *cal, const chip *c, const char *kind, ms_prec prec)
 {
     roof_eff e = ROOF_EFF_PEAK;
-    const char *base = calib_kind_base(kind);
     const char *p_source = NULL;
     for (int what = 0; what < 4; what++) {
         double *val = what == 0   ? &e.compute
@@ -507,8 +523,8 @@ static roof_eff eff_of(const calib *cal, const chip *c, const char *kind, ms_pre
                            : what == 2 ? &e.overhead_source
                                        : &p_source;
         pick(cal, c, kind, prec, what, val, src, &e.measured_on);
-        if (!*src && base && strcmp(base, kind) != 0)
-            pick(cal, c, base, prec, what, val, src, &e.measured_on);
+        for (const char *k = kind_parent(kind); !*src && k; k = kind_parent(k))
+            pick(cal, c, k, prec, what, val, src, &e.measured_on);
     }
     return e;
 }

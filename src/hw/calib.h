@@ -71,7 +71,8 @@ int calib_draw(const calib *cal, rng *g, calib **out, ms_err *err);
 /* Efficiencies for an op of kind at prec on c: each of compute, memory,
  * overhead and overlap exponent from the row for (c->family, kind,
  * prec), else the row for (family, kind, any precision), else, for a
- * refined kind, the same two lookups for its base kind, else 1 (or 0 s,
+ * refined kind, the same two lookups for the kind it refines, and so on
+ * up to its base kind, else 1 (or 0 s,
  * or 0 for the max) with a NULL source. cal
  * may be NULL (no calibration: peak everywhere). measured_on names the
  * chips of the first row used, so a caller can say when a chip borrows
@@ -100,11 +101,15 @@ int calib_kind_ok(const char *kind);
 const char *calib_kind_find(const char *kind);
 
 /* The base kind of kind: itself for gemm, stream, attention and launch;
- * for a refined kind, the kind it is a class of (gemm_train: the GEMMs of
- * a training step, forward and backward, -> gemm; attention_bwd ->
- * attention; attention_decode: decode steps' attention over a paged KV
- * cache, one or two queries a sequence (FlashMLA's kind) -> attention; quant: FP8 cast, transpose
- * and quantize kernels -> stream). NULL for an unknown kind. */
+ * for a refined kind, the base kind it is a class of, through the kinds it
+ * refines (gemm_train: the GEMMs of a training step, forward and
+ * backward, -> gemm; attention_bwd -> attention; attention_decode: decode
+ * steps' attention over a paged KV cache, one or two queries a sequence
+ * (FlashMLA's kind) -> attention; quant: FP8 cast, transpose and quantize
+ * kernels -> stream; attention_te2024 and attention_bwd_te2024: the fused
+ * attention forward and backward Transformer Engine ran in 2024, cuDNN
+ * 9.1 on Hopper (see train/stack.h), -> attention, the backward through
+ * attention_bwd). NULL for an unknown kind. */
 const char *calib_kind_base(const char *kind);
 
 /* "gemm, stream, attention, ...": for messages. */

@@ -22,6 +22,18 @@
     "Loss: megatron/core/tensor_parallel/cross_entropy.py (vocab-parallel cross entropy in FP32, " \
     "unfused): 38 bytes of HBM traffic a logit forward, 14 backward, counted pass by pass"
 
+/* Transformer Engine picks cuDNN's fused attention over FlashAttention on
+ * Hopper (its DotProductAttention: "Select FusedAttention on sm90 and
+ * FlashAttention on others for performance", since NVIDIA/TransformerEngine
+ * 225b560e9, 2023-12-01; FlashAttention-3 joined only in late 2024), so
+ * Megatron-Core's 2024 runs attended with cuDNN 9.1, whose kernels have
+ * rows of their own in validation/published.csv (the kinds
+ * attention_te2024 and attention_bwd_te2024). */
+#define ATTN_2024_SOURCE                                                                           \
+    "Attention: Transformer Engine's DotProductAttention prefers cuDNN's fused attention on "      \
+    "Hopper (NVIDIA/TransformerEngine 225b560e9, 2023-12-01, 'prefer fused attn on sm90'), "       \
+    "timed as cuDNN 9.1 ran it (calibration kinds attention_te2024 and attention_bwd_te2024)"
+
 /* Megatron-Core's embedding gradient, per micro-batch (megatron/core/
  * tensor_parallel/layers.py at f2e5db402c: VocabParallelEmbedding runs
  * F.embedding, whose CUDA backward, embedding_dense_backward, fills a dense
@@ -103,6 +115,8 @@ static const stack stacks[] = {
     {
         .name = "megatron-core-2024",
         .attention = STACK_ATTN_FLASH,
+        .attn_fwd_kind = "attention_te2024",
+        .attn_bwd_kind = "attention_bwd_te2024",
         .dropout = 0,
         .sequence_parallel = 1,
         .tp_overlap = 1,
@@ -128,7 +142,7 @@ static const stack stacks[] = {
             "the GEMMs in tp chunks, each overlap's kernels holding 16 SMs by default "
             "(transformer_engine/pytorch/module/base.py initialize_ub, add_ub num_sm=16, "
             "NVIDIA/TransformerEngine commit 0004dbd). Dropout 0 is assumed (modern pre-training "
-            "settings). " LOSS_SOURCE ". " P2P_SOURCE ". " GRAD_BUFFER_SOURCE
+            "settings). " ATTN_2024_SOURCE ". " LOSS_SOURCE ". " P2P_SOURCE ". " GRAD_BUFFER_SOURCE
             ". Gradients: BF16 training accumulates and "
             "reduces them in FP32 (megatron/training/arguments.py at f2e5db402c, the commit of "
             "the 2024 table: 'bfloat16 requires gradient accumulation and all-reduce to be done "

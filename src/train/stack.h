@@ -21,6 +21,10 @@ typedef enum stack_attn {
 typedef struct stack {
     const char *name;
     stack_attn attention;
+    /* The calibration kinds of its fused attention's forward and backward
+     * kernels, where the stack's release has rows of its own (NULL:
+     * "attention" and "attention_bwd", the best kernels measured). */
+    const char *attn_fwd_kind, *attn_bwd_kind;
     int dropout;             /* attention-probability and hidden dropout kernels run */
     int sequence_parallel;   /* norms and dropouts on tokens / tp (else every TP rank runs all) */
     int tp_overlap;          /* tensor-parallel collectives pipelined with their GEMMs */

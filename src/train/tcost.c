@@ -35,10 +35,11 @@ typedef struct acc {
     double fused_cast_B;   /* > 0: FP8 casts fused into the kernels before each GEMM, writing
                               this many bytes per element per copy (rowwise and columnwise) */
     const char *fp8_kind;  /* calibration kind of FP8 GEMMs */
-    double wgrad_out_B;    /* > 0: bytes a weight-gradient element costs its GEMM, which adds
-                              it to the gradient buffer (stack.h); else the output's */
-    tcost_work scratch;    /* where a recompute's own backward would go: dropped */
-    char *uncal;           /* tcost_stage.uncalibrated */
+    const char *attn_fwd_kind, *attn_bwd_kind; /* of fused attention (the stack's) */
+    double wgrad_out_B; /* > 0: bytes a weight-gradient element costs its GEMM, which adds
+                           it to the gradient buffer (stack.h); else the output's */
+    tcost_work scratch; /* where a recompute's own backward would go: dropped */
+    char *uncal;        /* tcost_stage.uncalibrated */
     size_t uncal_cap;
     int failed;
     ms_err *err;
@@ -146,10 +147,10 @@ static void gemm(acc *a, ms_prec prec, double m, double n, double k, double coun
 
 static void attention(acc *a, double flops, double bytes)
 {
-    add_time(a, a->f, TCOST_ATTENTION, "attention", MS_BF16, flops, bytes);
+    add_time(a, a->f, TCOST_ATTENTION, a->attn_fwd_kind, MS_BF16, flops, bytes);
     if (a->recompute)
-        add_time(a, a->b, TCOST_ATTENTION, "attention", MS_BF16, flops, bytes);
-    add_time(a, a->b, TCOST_ATTENTION, "attention_bwd", MS_BF16, 2.5 * flops, 2 * bytes);
+        add_time(a, a->b, TCOST_ATTENTION, a->attn_fwd_kind, MS_BF16, flops, bytes);
+    add_time(a, a->b, TCOST_ATTENTION, a->attn_bwd_kind, MS_BF16, 2.5 * flops, 2 * bytes);
 }
 
 /* Attention as 2021 Megatron-LM computes it, over E = T x heads x keys
@@ -379,6 +380,8 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
               * of the chip's FP8 GEMMs measure. */
              .fp8_kind = r->scaling == MODEL_SCALING_FINE ? "gemm_train" : "gemm",
              .wgrad_out_B = s.sk->wgrad_out_B,
+             .attn_fwd_kind = s.sk->attn_fwd_kind ? s.sk->attn_fwd_kind : "attention",
+             .attn_bwd_kind = s.sk->attn_bwd_kind ? s.sk->attn_bwd_kind : "attention_bwd",
              .uncal = out->uncalibrated,
              .uncal_cap = sizeof out->uncalibrated,
              .err = err};
