@@ -23,15 +23,14 @@
     "unfused): 38 bytes of HBM traffic a logit forward, 14 backward, counted pass by pass"
 
 /* Transformer Engine picks cuDNN's fused attention over FlashAttention on
- * Hopper (its DotProductAttention: "Select FusedAttention on sm90 and
- * FlashAttention on others for performance", since NVIDIA/TransformerEngine
+ * Hopper (DotProductAttention's backend choice since NVIDIA/TransformerEngine
  * 225b560e9, 2023-12-01; FlashAttention-3 joined only in late 2024), so
  * Megatron-Core's 2024 runs attended with cuDNN 9.1, whose kernels have
  * rows of their own in validation/published.csv (the kinds
  * attention_te2024 and attention_bwd_te2024). */
 #define ATTN_2024_SOURCE                                                                           \
     "Attention: Transformer Engine's DotProductAttention prefers cuDNN's fused attention on "      \
-    "Hopper (NVIDIA/TransformerEngine 225b560e9, 2023-12-01, 'prefer fused attn on sm90'), "       \
+    "Hopper (its backend choice since NVIDIA/TransformerEngine 225b560e9, 2023-12-01), "           \
     "timed as cuDNN 9.1 ran it (calibration kinds attention_te2024 and attention_bwd_te2024)"
 
 /* Megatron-Core's embedding gradient, per micro-batch (megatron/core/
