@@ -13,6 +13,8 @@
 #include <csv.h>
 #include <errno.h>
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_min.h>
 #include <gsl/gsl_multifit_nlinear.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
@@ -326,6 +328,55 @@ static int fit_all(const kmeas_set *set, double p, kfit_group *g, size_t *ng, do
 
 const double kfit_overlap_grid[KFIT_OVERLAP_N] = {0, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6};
 
+/* The shared exponent's sum of squares at p, for GSL's minimizer: every
+ * group fitted at p into g, the sum over the groups of few rows. */
+typedef struct shared_ctx {
+    const kmeas_set *set;
+    const kmeas_row **rows;
+    kfit_group *g;
+    const kfit_group *grid0; /* the fit at the grid's first exponent: which groups are few */
+    int rc;
+    ms_err *err;
+} shared_ctx;
+
+static double shared_ss(double p, void *arg)
+{
+    shared_ctx *c = arg;
+    size_t ng = 0;
+    double all = 0, ss = 0;
+    if (c->rc || (c->rc = fit_all(c->set, p, c->g, &ng, &all, c->rows, c->err)))
+        return GSL_POSINF;
+    for (size_t g = 0; g < ng; g++)
+        if (c->grid0[g].ntrain < KFIT_OWN_P_ROWS)
+            ss += c->g[g].ss;
+    return ss;
+}
+
+double kfit_refine_p(double p_lo, double ss_lo, double p_mid, double ss_mid, double p_hi,
+                     double ss_hi, double (*ss_at)(double p, void *arg), void *arg)
+{
+    if (!(p_lo >= 1 && p_lo < p_mid && p_mid < p_hi && ss_mid < ss_lo && ss_mid < ss_hi))
+        return p_mid;
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    gsl_min_fminimizer *m = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
+    gsl_function f = {.function = ss_at, .params = arg};
+    double p = p_mid;
+    if (m && gsl_min_fminimizer_set_with_values(m, &f, p_mid, ss_mid, p_lo, ss_lo, p_hi, ss_hi) ==
+                 GSL_SUCCESS) {
+        for (int it = 0; it < 60; it++) {
+            if (gsl_min_fminimizer_iterate(m) != GSL_SUCCESS)
+                break;
+            p = gsl_min_fminimizer_x_minimum(m);
+            if (gsl_min_test_interval(gsl_min_fminimizer_x_lower(m), gsl_min_fminimizer_x_upper(m),
+                                      KFIT_P_TOL, 0) == GSL_SUCCESS)
+                break;
+        }
+    }
+    gsl_min_fminimizer_free(m);
+    gsl_set_error_handler(old);
+    return p;
+}
+
 int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, kfit_overlap *ov,
              ms_err *err)
 {
@@ -361,13 +412,45 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, kfit_ov
         if (i > 0 && o.ss[i] < o.ss[bi] - 1e-12)
             bi = i;
     }
-    o.p = kfit_overlap_grid[bi];
-    kfit_group *chosen = calloc(ng ? ng : 1, sizeof *chosen);
-    if (!chosen) {
+    o.p_grid = kfit_overlap_grid[bi];
+    /* The exponent is a continuous figure: between the grid's neighbours
+     * of the best, GSL's Brent minimizer finds the least sum of squares,
+     * so that two nearly equal sums on the grid do not flip every
+     * group's figures from one calibration to the next. */
+    kfit_group *refit = calloc(n ? n : 1, sizeof *refit);
+    if (!refit) {
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
         goto out;
     }
+    o.p = o.p_grid;
+    if (bi >= 2 && bi + 1 < KFIT_OVERLAP_N) {
+        shared_ctx sc = {.set = set, .rows = rows, .g = refit, .grid0 = at[0], .err = err};
+        o.p = kfit_refine_p(kfit_overlap_grid[bi - 1], o.ss[bi - 1], kfit_overlap_grid[bi],
+                            o.ss[bi], kfit_overlap_grid[bi + 1], o.ss[bi + 1], shared_ss, &sc);
+        rc = sc.rc;
+    }
+    o.ss_p = o.ss[bi];
+    if (!rc && o.p != o.p_grid) {
+        size_t ng2 = 0;
+        double all = 0;
+        rc = fit_all(set, o.p, refit, &ng2, &all, rows, err);
+        o.ss_p = 0;
+        for (size_t g = 0; g < ng && !rc; g++)
+            if (at[0][g].ntrain < KFIT_OWN_P_ROWS)
+                o.ss_p += refit[g].ss;
+    }
+    kfit_group *chosen = rc ? NULL : calloc(ng ? ng : 1, sizeof *chosen);
+    if (!chosen) {
+        free(refit);
+        if (!rc)
+            rc = ms_errf(err, MS_ENOMEM, "out of memory");
+        goto out;
+    }
     for (size_t g = 0; g < ng; g++) {
+        if (at[0][g].ntrain < KFIT_OWN_P_ROWS && o.p != o.p_grid) {
+            chosen[g] = refit[g];
+            continue;
+        }
         size_t best = bi;
         if (at[0][g].ntrain >= KFIT_OWN_P_ROWS) {
             best = 0;
@@ -378,6 +461,7 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, kfit_ov
         }
         chosen[g] = at[best][g];
     }
+    free(refit);
     *groups = chosen;
     *ngroups = ng;
     if (ov)

@@ -50,15 +50,29 @@ extern const double kfit_overlap_grid[KFIT_OVERLAP_N];
 #define KFIT_OWN_P_ROWS 100
 typedef struct kfit_overlap {
     double p;                  /* the one shared by the groups of fewer rows */
+    double p_grid;             /* the grid's best, from which p was refined */
+    double ss_p;               /* their sum of squares at p */
     double ss[KFIT_OVERLAP_N]; /* their sum of squares, at each of the grid */
     size_t own;                /* groups that picked their own */
 } kfit_overlap;
 
+/* How closely the shared exponent is refined. */
+#define KFIT_P_TOL 1e-3
+
+/* The p between p_lo and p_hi (both >= 1) where ss_at(p, arg) is least,
+ * by GSL's Brent minimizer to within KFIT_P_TOL, from the three values
+ * given; p_mid when they do not bracket a minimum (ss_mid not below both
+ * ends) or the minimizer fails. */
+double kfit_refine_p(double p_lo, double ss_lo, double p_mid, double ss_mid, double p_hi,
+                     double ss_hi, double (*ss_at)(double p, void *arg), void *arg);
+
 /* Fits every (family, kind, precision) group of set. Groups of fewer than
  * KFIT_OWN_P_ROWS fitted rows share one overlap exponent: the one of
  * kfit_overlap_grid whose fits leave the least sum of squared log
- * residuals over their rows (the max on a tie); a group of more picks
- * the one that fits its own rows best. Each group's eff says its
+ * residuals over their rows (the max on a tie), refined between that
+ * one's neighbours on the grid by kfit_refine_p when both are finite
+ * exponents; a group of more picks the grid's one that fits its own rows
+ * best. Each group's eff says its
  * exponent. *groups is an array of *n the caller frees; *ov (may be
  * NULL) says the shared exponent and how each fared. Fails with
  * MS_EINVAL if GSL's solver fails. */

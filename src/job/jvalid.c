@@ -614,7 +614,8 @@ _Static_assert(KFIT_OWN_P_ROWS == 100, "overlap_table_what says 100 rows");
 static const char overlap_table_what[] =
     "how compute and memory time combine, (tc^p + tm^p)^(1/p), one p shared by every group of "
     "fewer than 100 fitted rows: each tried, with the sum over their rows of log(predicted / "
-    "measured)^2; 'max' is the roofline's (perfect overlap). A group of more rows picks its own "
+    "measured)^2; 'max' is the roofline's (perfect overlap); the best of the grid is refined "
+    "between its neighbours (the last row). A group of more rows picks its own of the grid "
     "(column p below)";
 
 int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report *r, ms_err *err)
@@ -647,7 +648,17 @@ int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report 
             report_row(r);
             report_str(r, "p", NULL, overlap_name(p, p_text, sizeof p_text));
             report_num(r, "sum_sq_log_error", "sum of squares", ov.ss[i], "");
-            report_str(r, "chosen", NULL, p == ov.p ? "yes" : "");
+            report_str(r, "chosen", NULL,
+                       p == ov.p        ? "yes"
+                       : p == ov.p_grid ? "the grid's best"
+                                        : "");
+        }
+        if (ov.p != ov.p_grid) {
+            char p_text[16];
+            report_row(r);
+            report_str(r, "p", NULL, overlap_name(ov.p, p_text, sizeof p_text));
+            report_num(r, "sum_sq_log_error", "sum of squares", ov.ss_p, "");
+            report_str(r, "chosen", NULL, "yes, refined");
         }
         report_table_end(r);
         report_table(r, "groups",
