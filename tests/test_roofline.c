@@ -151,7 +151,8 @@ static void test_combine(void)
     MS_ASSERT_NEAR(roof_combine(2, 2, 1.5), 2 * pow(2, 2.0 / 3), 1e-10);
     MS_ASSERT_NEAR(roof_combine(2, 2, 3), 2 * cbrt(2), 1e-14);
     MS_ASSERT_NEAR(roof_combine(2, 2, 1.25), 2 * pow(2, 0.8), 1e-10);
-    /* The shortcuts for 1.25 (within 3.4e-11), 1.5 (6.3e-11), 2 and 3
+    MS_ASSERT_NEAR(roof_combine(2, 2, 1.375), 2 * pow(2, 8.0 / 11), 1e-10);
+    /* The shortcuts for 1.25 (within 3.4e-11), 1.375 (4.9e-11), 1.5 (6.3e-11), 2 and 3
      * agree with the general form. */
     for (double lo = 0; lo <= 1; lo += 1.0 / 1024) {
         double p15 = pow(1 + pow(lo, 1.5), 1 / 1.5), p2 = pow(1 + lo * lo, 0.5);
@@ -159,6 +160,8 @@ static void test_combine(void)
         MS_ASSERT_NEAR(roof_combine(3, lo * 3, 2), 3 * p2, 1e-14);
         MS_ASSERT_NEAR(roof_combine(lo * 3, 3, 3), 3 * pow(1 + pow(lo, 3), 1 / 3.0), 1e-14);
         MS_ASSERT_NEAR(roof_combine(3, lo * 3, 1.25), 3 * pow(1 + pow(lo, 1.25), 0.8), 1.1e-10);
+        MS_ASSERT_NEAR(roof_combine(lo * 3, 3, 1.375), 3 * pow(1 + pow(lo, 1.375), 1 / 1.375),
+                       1.5e-10);
         MS_ASSERT_NEAR(roof_combine(3, lo * 3, 1.75), 3 * pow(1 + pow(lo, 1.75), 1 / 1.75), 1e-14);
     }
     CU_ASSERT_EQUAL(roof_combine(0, 5e-6, 1.5), 5e-6); /* a copy: its memory time alone */

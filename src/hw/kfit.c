@@ -422,14 +422,21 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, kfit_ov
         rc = ms_errf(err, MS_ENOMEM, "out of memory");
         goto out;
     }
-    o.p = o.p_grid;
+    o.p = o.p_refined = o.p_grid;
+    o.ss_p = o.ss_refined = o.ss[bi];
     if (bi >= 2 && bi + 1 < KFIT_OVERLAP_N) {
         shared_ctx sc = {.set = set, .rows = rows, .g = refit, .grid0 = at[0], .err = err};
-        o.p = kfit_refine_p(kfit_overlap_grid[bi - 1], o.ss[bi - 1], kfit_overlap_grid[bi],
-                            o.ss[bi], kfit_overlap_grid[bi + 1], o.ss[bi + 1], shared_ss, &sc);
+        o.p_refined =
+            kfit_refine_p(kfit_overlap_grid[bi - 1], o.ss[bi - 1], kfit_overlap_grid[bi], o.ss[bi],
+                          kfit_overlap_grid[bi + 1], o.ss[bi + 1], shared_ss, &sc);
+        if (o.p_refined != o.p_grid)
+            o.ss_refined = shared_ss(o.p_refined, &sc);
+        /* Stored to the nearest step: roofline times an operation at
+         * such an exponent without pow (roof_combine), and the sums
+         * differ in the third digit across a step. */
+        o.p = round(o.p_refined / KFIT_P_STEP) * KFIT_P_STEP;
         rc = sc.rc;
     }
-    o.ss_p = o.ss[bi];
     if (!rc && o.p != o.p_grid) {
         size_t ng2 = 0;
         double all = 0;

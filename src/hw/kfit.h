@@ -49,15 +49,19 @@ extern const double kfit_overlap_grid[KFIT_OVERLAP_N];
 /* Fitted rows from which a group picks its own exponent. */
 #define KFIT_OWN_P_ROWS 100
 typedef struct kfit_overlap {
-    double p;                  /* the one shared by the groups of fewer rows */
-    double p_grid;             /* the grid's best, from which p was refined */
-    double ss_p;               /* their sum of squares at p */
+    double p;                  /* the one shared by the groups of fewer rows: p_refined to the
+                                  nearest KFIT_P_STEP */
+    double p_grid;             /* the grid's best */
+    double p_refined;          /* the least between the grid's best's neighbours */
+    double ss_p, ss_refined;   /* their sum of squares at p and at p_refined */
     double ss[KFIT_OVERLAP_N]; /* their sum of squares, at each of the grid */
     size_t own;                /* groups that picked their own */
 } kfit_overlap;
 
-/* How closely the shared exponent is refined. */
-#define KFIT_P_TOL 1e-3
+/* How closely the shared exponent is refined, and the step it is then
+ * rounded to (roof_combine evaluates 1.25, 1.375 and 1.5 without pow). */
+#define KFIT_P_TOL  1e-3
+#define KFIT_P_STEP 0.125
 
 /* The p between p_lo and p_hi (both >= 1) where ss_at(p, arg) is least,
  * by GSL's Brent minimizer to within KFIT_P_TOL, from the three values
@@ -71,8 +75,8 @@ double kfit_refine_p(double p_lo, double ss_lo, double p_mid, double ss_mid, dou
  * kfit_overlap_grid whose fits leave the least sum of squared log
  * residuals over their rows (the max on a tie), refined between that
  * one's neighbours on the grid by kfit_refine_p when both are finite
- * exponents; a group of more picks the grid's one that fits its own rows
- * best. Each group's eff says its
+ * exponents and rounded to the nearest KFIT_P_STEP; a group of more
+ * picks the grid's one that fits its own rows best. Each group's eff says its
  * exponent. *groups is an array of *n the caller frees; *ov (may be
  * NULL) says the shared exponent and how each fared. Fails with
  * MS_EINVAL if GSL's solver fails. */

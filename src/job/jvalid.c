@@ -611,12 +611,13 @@ static void group_row(report *r, const kfit_group *g)
 
 /* The overlap table's description, which names the threshold. */
 _Static_assert(KFIT_OWN_P_ROWS == 100, "overlap_table_what says 100 rows");
+_Static_assert(KFIT_P_STEP == 0.125, "overlap_table_what says the nearest eighth");
 static const char overlap_table_what[] =
     "how compute and memory time combine, (tc^p + tm^p)^(1/p), one p shared by every group of "
     "fewer than 100 fitted rows: each tried, with the sum over their rows of log(predicted / "
     "measured)^2; 'max' is the roofline's (perfect overlap); the best of the grid is refined "
-    "between its neighbours (the last row). A group of more rows picks its own of the grid "
-    "(column p below)";
+    "between its neighbours and rounded to the nearest eighth (the last rows). A group of more "
+    "rows picks its own of the grid (column p below)";
 
 int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report *r, ms_err *err)
 {
@@ -653,12 +654,19 @@ int jvalid_calibrate_run(const jvalid_calibrate_job *j, const jenv *env, report 
                        : p == ov.p_grid ? "the grid's best"
                                         : "");
         }
-        if (ov.p != ov.p_grid) {
+        if (ov.p_refined != ov.p_grid) {
+            char p_text[16];
+            report_row(r);
+            report_str(r, "p", NULL, overlap_name(ov.p_refined, p_text, sizeof p_text));
+            report_num(r, "sum_sq_log_error", "sum of squares", ov.ss_refined, "");
+            report_str(r, "chosen", NULL, ov.p == ov.p_refined ? "yes, refined" : "the least");
+        }
+        if (ov.p != ov.p_grid && ov.p != ov.p_refined) {
             char p_text[16];
             report_row(r);
             report_str(r, "p", NULL, overlap_name(ov.p, p_text, sizeof p_text));
             report_num(r, "sum_sq_log_error", "sum of squares", ov.ss_p, "");
-            report_str(r, "chosen", NULL, "yes, refined");
+            report_str(r, "chosen", NULL, "yes, the least to the nearest eighth");
         }
         report_table_end(r);
         report_table(r, "groups",
