@@ -162,7 +162,10 @@ static void test_combine(void)
         MS_ASSERT_NEAR(roof_combine(3, lo * 3, 1.25), 3 * pow(1 + pow(lo, 1.25), 0.8), 1.1e-10);
         MS_ASSERT_NEAR(roof_combine(lo * 3, 3, 1.375), 3 * pow(1 + pow(lo, 1.375), 1 / 1.375),
                        1.5e-10);
-        MS_ASSERT_NEAR(roof_combine(3, lo * 3, 1.75), 3 * pow(1 + pow(lo, 1.75), 1 / 1.75), 1e-14);
+        for (int j = 1; j < 8; j++) { /* every eighth between 1 and 2 */
+            double p = 1 + j / 8.0;
+            MS_ASSERT_NEAR(roof_combine(3, lo * 3, p), 3 * pow(1 + pow(lo, p), 1 / p), 3e-10);
+        }
     }
     CU_ASSERT_EQUAL(roof_combine(0, 5e-6, 1.5), 5e-6); /* a copy: its memory time alone */
     CU_ASSERT_EQUAL(roof_combine(0, 0, 2), 0);

@@ -59,7 +59,7 @@ typedef struct kfit_overlap {
 } kfit_overlap;
 
 /* How closely the shared exponent is refined, and the step it is then
- * rounded to (roof_combine evaluates 1.25, 1.375 and 1.5 without pow). */
+ * rounded to (roof_combine evaluates every eighth from 1 to 2 without pow). */
 #define KFIT_P_TOL  1e-3
 #define KFIT_P_STEP 0.125
 

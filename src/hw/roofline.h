@@ -123,9 +123,9 @@ static inline double roof_one_plus_pow_two_thirds(double x)
 }
 
 /* (1 + x)^(4/5) for x in [0, 1], the same way (within 3.4e-11), for
- * p = 1.25. roof_combine has such shortcuts for the exponents of
- * hwdb/efficiency.csv's overlap_p column (1.25, 1.375, 1.5, 2, 3); any
- * other takes pow twice an operation, which doubles a serving run's
+ * p = 1.25. roof_combine has such shortcuts for every eighth from 1 to 2
+ * and for 3 (what calibration stores; 2 and 1 need none); any other
+ * exponent takes pow twice an operation, which doubles a serving run's
  * time. */
 static inline double roof_one_plus_pow_four_fifths(double x)
 {
@@ -135,6 +135,55 @@ static inline double roof_one_plus_pow_four_fifths(double x)
     double q1 = (-0.0003005373786165419 + 6.414405101021455e-05 * t) +
                 (-1.4968445600580729e-05 + 3.639330429259438e-06 * t) * t2;
     double q2 = (-9.384404519737059e-07 + 3.173287707754339e-07 * t) + -8.742612387570924e-08 * t2;
+    return (q0 + q1 * t4) + q2 * t8;
+}
+
+/* (1 + x)^(8/(8 + j)) for x in [0, 1], the same way, for the other
+ * eighths p = 1 + j/8 between 1 and 2 (j = 1, 5, 6, 7; within 1.7e-11,
+ * 7.4e-11, 8.4e-11 and 9.2e-11), so that every exponent calibration
+ * stores in [1, 2] (it rounds to the nearest eighth) skips pow. */
+static inline double roof_one_plus_pow_eight_ninths(double x)
+{
+    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+    double q0 = (1.4339221176344625 + 0.42486581276560637 * t) +
+                (-0.007867885456751223 + 0.0009713412262167347 * t) * t2;
+    double q1 = (-0.00017088382176681717 + 3.545742666218667e-05 * t) +
+                (-8.099096192591873e-06 + 1.937294493195152e-06 * t) * t2;
+    double q2 = (-4.923813035419744e-07 + 1.635611342809924e-07 * t) + -4.458742627463726e-08 * t2;
+    return (q0 + q1 * t4) + q2 * t8;
+}
+
+static inline double roof_one_plus_pow_eight_thirteenths(double x)
+{
+    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+    double q0 = (1.2834053688209055 + 0.2632626403328294 * t) +
+                (-0.016875810407569768 + 0.002596267053573136 * t) * t2;
+    double q1 = (-0.0005159238187324135 + 0.00011647772110275995 * t) +
+                (-2.837571466508449e-05 + 7.129378264811543e-06 * t) * t2;
+    double q2 = (-1.89323118808134e-06 + 6.641250963552202e-07 * t) + -1.8696416622472927e-07 * t2;
+    return (q0 + q1 * t4) + q2 * t8;
+}
+
+static inline double roof_one_plus_pow_four_sevenths(double x)
+{
+    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+    double q0 = (1.260734323321362 + 0.24013987175776405 * t) +
+                (-0.017152848125307846 + 0.00272266135257627 * t) * t2;
+    double q1 = (-0.0005510136501417783 + 0.00012601841013906817 * t) +
+                (-3.100775541055273e-05 + 7.850229150106162e-06 * t) * t2;
+    double q2 =
+        (-2.0990417600310683e-06 + 7.427542985431243e-07 * t) + -2.1016143674406478e-07 * t2;
+    return (q0 + q1 * t4) + q2 * t8;
+}
+
+static inline double roof_one_plus_pow_eight_fifteenths(double x)
+{
+    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+    double q0 = (1.2414102821370439 + 0.22069516197920705 * t) +
+                (-0.017165179417396124 + 0.002797274317137856 * t) * t2;
+    double q1 = (-0.0005749940505214339 + 0.00013296681330139792 * t) +
+                (-3.2998914856583323e-05 + 8.409130850945937e-06 * t) * t2;
+    double q2 = (-2.261842614890081e-06 + 8.06408987070277e-07 * t) + -2.2917076610788487e-07 * t2;
     return (q0 + q1 * t4) + q2 * t8;
 }
 
@@ -156,6 +205,16 @@ static inline double roof_combine(double compute_s, double memory_s, double p)
     if (p == 1.375) {
         double r = sqrt(sqrt(sqrt(lo))); /* lo^(1/8): lo^(11/8) = lo r^3 */
         return hi * roof_one_plus_pow_eight_elevenths(lo * r * r * r);
+    }
+    if (p == 1.125 || p == 1.625 || p == 1.75 || p == 1.875) {
+        double r = sqrt(sqrt(sqrt(lo))), r2 = r * r, r4 = r2 * r2;
+        if (p == 1.125)
+            return hi * roof_one_plus_pow_eight_ninths(lo * r);
+        if (p == 1.625)
+            return hi * roof_one_plus_pow_eight_thirteenths(lo * r4 * r);
+        if (p == 1.75)
+            return hi * roof_one_plus_pow_four_sevenths(lo * r4 * r2);
+        return hi * roof_one_plus_pow_eight_fifteenths(lo * r4 * r2 * r);
     }
     if (p == 2)
         return hi * sqrt(1 + lo * lo);
