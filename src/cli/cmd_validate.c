@@ -213,7 +213,11 @@ const cli_cmd cmd_calibrate = {
     .details = "Fits, per chip family, operation kind and precision, the compute and memory\n"
                "efficiency and a fixed overhead per operation by least squares on the log of\n"
                "predicted over measured (GSL), leaving one row in five out. Figures the rows do\n"
-               "not pin down (no compute-bound row, say) are left blank. Rows of the file that\n"
-               "no fit replaces are kept as they are. The file is written whole or not at all.\n",
+               "not pin down (no compute-bound row, say) are left blank. How compute and\n"
+               "memory time combine, (tc^p + tm^p)^(1/p), is fitted too: one p for the groups\n"
+               "of fewer than 100 rows, scanned over a grid, refined between the best point's\n"
+               "neighbours (GSL's Brent minimizer) and stored to the nearest eighth; a larger\n"
+               "group takes the grid's best for its own rows. Rows of the file that no fit\n"
+               "replaces are kept as they are. The file is written whole or not at all.\n",
     .table = &jvalid_calibrate_options,
 };

@@ -60,8 +60,9 @@ typedef struct kfit_overlap {
 
 /* How closely the shared exponent is refined, and the step it is then
  * rounded to (roof_combine evaluates every eighth from 1 to 2 without pow). */
-#define KFIT_P_TOL  1e-3
-#define KFIT_P_STEP 0.125
+#define KFIT_P_TOL      1e-3
+#define KFIT_P_PER_UNIT 8 /* steps of the rounding in a unit of p */
+#define KFIT_P_STEP     (1.0 / KFIT_P_PER_UNIT)
 
 /* The p between p_lo and p_hi (both >= 1) where ss_at(p, arg) is least,
  * by GSL's Brent minimizer to within KFIT_P_TOL, from the three values

@@ -611,7 +611,7 @@ static void group_row(report *r, const kfit_group *g)
 
 /* The overlap table's description, which names the threshold. */
 _Static_assert(KFIT_OWN_P_ROWS == 100, "overlap_table_what says 100 rows");
-_Static_assert(KFIT_P_STEP == 0.125, "overlap_table_what says the nearest eighth");
+_Static_assert(KFIT_P_PER_UNIT == 8, "overlap_table_what says the nearest eighth");
 static const char overlap_table_what[] =
     "how compute and memory time combine, (tc^p + tm^p)^(1/p), one p shared by every group of "
     "fewer than 100 fitted rows: each tried, with the sum over their rows of log(predicted / "
