@@ -71,19 +71,6 @@ double roof_gemm_out_bytes(ms_prec prec);
  * (tc^p + tm^p)^(1/p). Asserts tc, tm >= 0 and p 0 or >= 1. Defined
  * here, inline, because serving calls it for every operation of every
  * iteration (below). */
-/* (1 + x)^(8/11) for x in [0, 1], the same way (within 4.9e-11), for
- * p = 1.375 (11/8): the eighth calibration rounds its exponent to. */
-static inline double roof_one_plus_pow_eight_elevenths(double x)
-{
-    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-    double q0 = (1.342970182301874 + 0.32556852942522335 * t) +
-                (-0.014798569611668949 + 0.0020927193852506468 * t) * t2;
-    double q1 = (-0.00039634762559346615 + 8.651851029540734e-05 * t) +
-                (-2.05393103527086e-05 + 5.059651679140958e-06 * t) * t2;
-    double q2 = (-1.320015260299355e-06 + 4.528744295693419e-07 * t) + -1.2584328009484594e-07 * t2;
-    return (q0 + q1 * t4) + q2 * t8;
-}
-
 static inline double roof_combine(double compute_s, double memory_s, double p);
 
 /* 1 if p is a valid overlap exponent: 0 (max) or a finite p >= 1. */
@@ -102,6 +89,20 @@ double roof_ridge(const chip *c, ms_prec prec, const roof_eff *eff);
 /* "compute" or "memory". */
 const char *roof_bound_name(roof_bound b);
 
+/* sum_j c_j t^j at t = 2x - 1 (a degree-10 interpolant on x in [0, 1]),
+ * by Estrin's scheme, whose products run side by side. The coefficients
+ * come as arguments, literals at each call, not an array: sanitizer
+ * builds check every load from an array. */
+static inline double roof_cheb10(double x, double c0, double c1, double c2, double c3, double c4,
+                                 double c5, double c6, double c7, double c8, double c9, double c10)
+{
+    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+    double q0 = (c0 + c1 * t) + (c2 + c3 * t) * t2;
+    double q1 = (c4 + c5 * t) + (c6 + c7 * t) * t2;
+    double q2 = (c8 + c9 * t) + c10 * t2;
+    return (q0 + q1 * t4) + q2 * t8;
+}
+
 /* (1 + x)^(2/3) for x in [0, 1]: a polynomial of degree 10 in t = 2x - 1
  * interpolating it at the Chebyshev nodes (within 6.3e-11 of it
  * everywhere on [0, 1], far below any calibration's spread), by Estrin's
@@ -110,16 +111,10 @@ const char *roof_bound_name(roof_bound b);
  * iteration. */
 static inline double roof_one_plus_pow_two_thirds(double x)
 {
-    /* The coefficients as literals, not an array: sanitizer builds check
-     * every load from an array. */
-    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-    double q0 = (1.310370697104448 + 0.2911934887315904 * t) +
-                (-0.01617741615394858 + 0.0023966445420311256 * t) * t2;
-    double q1 = (-0.00046601330490357964 + 0.0001036127672639447 * t) +
-                (-2.4946377277437005e-05 + 6.211717671466101e-06 * t) * t2;
-    double q2 =
-        (-1.6362651755550606e-06 + 5.681772615224129e-07 * t) + -1.5900508287813864e-07 * t2;
-    return (q0 + q1 * t4) + q2 * t8;
+    return roof_cheb10(x, 1.310370697104448, 0.2911934887315904, -0.01617741615394858,
+                       0.0023966445420311256, -0.00046601330490357964, 0.0001036127672639447,
+                       -2.4946377277437005e-05, 6.211717671466101e-06, -1.6362651755550606e-06,
+                       5.681772615224129e-07, -1.5900508287813864e-07);
 }
 
 /* (1 + x)^(4/5) for x in [0, 1], the same way (within 3.4e-11), for
@@ -129,13 +124,20 @@ static inline double roof_one_plus_pow_two_thirds(double x)
  * time. */
 static inline double roof_one_plus_pow_four_fifths(double x)
 {
-    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-    double q0 = (1.3831618672225918 + 0.36884316485628627 * t) +
-                (-0.012294772228215784 + 0.0016392977035059948 * t) * t2;
-    double q1 = (-0.0003005373786165419 + 6.414405101021455e-05 * t) +
-                (-1.4968445600580729e-05 + 3.639330429259438e-06 * t) * t2;
-    double q2 = (-9.384404519737059e-07 + 3.173287707754339e-07 * t) + -8.742612387570924e-08 * t2;
-    return (q0 + q1 * t4) + q2 * t8;
+    return roof_cheb10(x, 1.3831618672225918, 0.36884316485628627, -0.012294772228215784,
+                       0.0016392977035059948, -0.0003005373786165419, 6.414405101021455e-05,
+                       -1.4968445600580729e-05, 3.639330429259438e-06, -9.384404519737059e-07,
+                       3.173287707754339e-07, -8.742612387570924e-08);
+}
+
+/* (1 + x)^(8/11) for x in [0, 1], the same way (within 4.9e-11), for
+ * p = 1.375 (11/8): the eighth calibration rounds its exponent to. */
+static inline double roof_one_plus_pow_eight_elevenths(double x)
+{
+    return roof_cheb10(x, 1.342970182301874, 0.32556852942522335, -0.014798569611668949,
+                       0.0020927193852506468, -0.00039634762559346615, 8.651851029540734e-05,
+                       -2.05393103527086e-05, 5.059651679140958e-06, -1.320015260299355e-06,
+                       4.528744295693419e-07, -1.2584328009484594e-07);
 }
 
 /* (1 + x)^(8/(8 + j)) for x in [0, 1], the same way, for the other
@@ -144,47 +146,34 @@ static inline double roof_one_plus_pow_four_fifths(double x)
  * stores in [1, 2] (it rounds to the nearest eighth) skips pow. */
 static inline double roof_one_plus_pow_eight_ninths(double x)
 {
-    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-    double q0 = (1.4339221176344625 + 0.42486581276560637 * t) +
-                (-0.007867885456751223 + 0.0009713412262167347 * t) * t2;
-    double q1 = (-0.00017088382176681717 + 3.545742666218667e-05 * t) +
-                (-8.099096192591873e-06 + 1.937294493195152e-06 * t) * t2;
-    double q2 = (-4.923813035419744e-07 + 1.635611342809924e-07 * t) + -4.458742627463726e-08 * t2;
-    return (q0 + q1 * t4) + q2 * t8;
+    return roof_cheb10(x, 1.4339221176344625, 0.42486581276560637, -0.007867885456751223,
+                       0.0009713412262167347, -0.00017088382176681717, 3.545742666218667e-05,
+                       -8.099096192591873e-06, 1.937294493195152e-06, -4.923813035419744e-07,
+                       1.635611342809924e-07, -4.458742627463726e-08);
 }
 
 static inline double roof_one_plus_pow_eight_thirteenths(double x)
 {
-    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-    double q0 = (1.2834053688209055 + 0.2632626403328294 * t) +
-                (-0.016875810407569768 + 0.002596267053573136 * t) * t2;
-    double q1 = (-0.0005159238187324135 + 0.00011647772110275995 * t) +
-                (-2.837571466508449e-05 + 7.129378264811543e-06 * t) * t2;
-    double q2 = (-1.89323118808134e-06 + 6.641250963552202e-07 * t) + -1.8696416622472927e-07 * t2;
-    return (q0 + q1 * t4) + q2 * t8;
+    return roof_cheb10(x, 1.2834053688209055, 0.2632626403328294, -0.016875810407569768,
+                       0.002596267053573136, -0.0005159238187324135, 0.00011647772110275995,
+                       -2.837571466508449e-05, 7.129378264811543e-06, -1.89323118808134e-06,
+                       6.641250963552202e-07, -1.8696416622472927e-07);
 }
 
 static inline double roof_one_plus_pow_four_sevenths(double x)
 {
-    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-    double q0 = (1.260734323321362 + 0.24013987175776405 * t) +
-                (-0.017152848125307846 + 0.00272266135257627 * t) * t2;
-    double q1 = (-0.0005510136501417783 + 0.00012601841013906817 * t) +
-                (-3.100775541055273e-05 + 7.850229150106162e-06 * t) * t2;
-    double q2 =
-        (-2.0990417600310683e-06 + 7.427542985431243e-07 * t) + -2.1016143674406478e-07 * t2;
-    return (q0 + q1 * t4) + q2 * t8;
+    return roof_cheb10(x, 1.260734323321362, 0.24013987175776405, -0.017152848125307846,
+                       0.00272266135257627, -0.0005510136501417783, 0.00012601841013906817,
+                       -3.100775541055273e-05, 7.850229150106162e-06, -2.0990417600310683e-06,
+                       7.427542985431243e-07, -2.1016143674406478e-07);
 }
 
 static inline double roof_one_plus_pow_eight_fifteenths(double x)
 {
-    double t = 2 * x - 1, t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-    double q0 = (1.2414102821370439 + 0.22069516197920705 * t) +
-                (-0.017165179417396124 + 0.002797274317137856 * t) * t2;
-    double q1 = (-0.0005749940505214339 + 0.00013296681330139792 * t) +
-                (-3.2998914856583323e-05 + 8.409130850945937e-06 * t) * t2;
-    double q2 = (-2.261842614890081e-06 + 8.06408987070277e-07 * t) + -2.2917076610788487e-07 * t2;
-    return (q0 + q1 * t4) + q2 * t8;
+    return roof_cheb10(x, 1.2414102821370439, 0.22069516197920705, -0.017165179417396124,
+                       0.002797274317137856, -0.0005749940505214339, 0.00013296681330139792,
+                       -3.2998914856583323e-05, 8.409130850945937e-06, -2.261842614890081e-06,
+                       8.06408987070277e-07, -2.2917076610788487e-07);
 }
 
 static inline double roof_combine(double compute_s, double memory_s, double p)
