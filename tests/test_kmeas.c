@@ -290,18 +290,22 @@ static void test_refine_exponent(void)
     int calls = 0;
     double lo = parabola(1.25, &calls), mid = parabola(1.5, &calls), hi = parabola(1.75, &calls);
     calls = 0;
-    double p = kfit_refine_p(1.25, lo, 1.5, mid, 1.75, hi, parabola, &calls);
+    double least = NAN;
+    double p = kfit_refine_p(1.25, lo, 1.5, mid, 1.75, hi, parabola, &calls, &least);
     MS_ASSERT_WITHIN(p, 1.6, KFIT_P_TOL);
+    MS_ASSERT_WITHIN(least, 0.1, 1e-6); /* the parabola's value there, (p - 1.6)^2 + 0.1 */
     CU_ASSERT(calls > 0 && calls <= 60);
     /* 1.75's value is not above both ends' when the middle is 2: no
      * bracket, the middle comes back, and nothing is evaluated. */
     calls = 0;
     CU_ASSERT_EQUAL(kfit_refine_p(1.5, parabola(1.5, &calls), 1.75, parabola(1.75, &calls), 2,
-                                  parabola(2, &calls), parabola, &calls),
+                                  parabola(2, &calls), parabola, &calls, &least),
                     1.75);
     CU_ASSERT_EQUAL(calls, 3);
+    CU_ASSERT_EQUAL(least, parabola(1.75, &calls)); /* the middle's own value */
     /* An end below p = 1 (the grid's max and 1 are not a continuum). */
-    CU_ASSERT_EQUAL(kfit_refine_p(0, 1, 1.5, mid, 1.75, hi, parabola, &calls), 1.5);
+    CU_ASSERT_EQUAL(kfit_refine_p(0, 1, 1.5, mid, 1.75, hi, parabola, &calls, &least), 1.5);
+    CU_ASSERT_EQUAL(least, mid);
 }
 
 /* Rows of X100 GEMMs of each shape of m, n, k in sides[] at prec, timed

@@ -353,8 +353,10 @@ static double shared_ss(double p, void *arg)
 }
 
 double kfit_refine_p(double p_lo, double ss_lo, double p_mid, double ss_mid, double p_hi,
-                     double ss_hi, double (*ss_at)(double p, void *arg), void *arg)
+                     double ss_hi, double (*ss_at)(double p, void *arg), void *arg,
+                     double *ss_least)
 {
+    *ss_least = ss_mid;
     if (!(p_lo >= 1 && p_lo < p_mid && p_mid < p_hi && ss_mid < ss_lo && ss_mid < ss_hi))
         return p_mid;
     gsl_error_handler_t *old = gsl_set_error_handler_off();
@@ -367,12 +369,14 @@ double kfit_refine_p(double p_lo, double ss_lo, double p_mid, double ss_mid, dou
             if (gsl_min_fminimizer_iterate(m) != GSL_SUCCESS)
                 break;
             p = gsl_min_fminimizer_x_minimum(m);
+            *ss_least = gsl_min_fminimizer_f_minimum(m);
             if (gsl_min_test_interval(gsl_min_fminimizer_x_lower(m), gsl_min_fminimizer_x_upper(m),
                                       KFIT_P_TOL, 0) == GSL_SUCCESS)
                 break;
         }
     }
-    gsl_min_fminimizer_free(m);
+    if (m)
+        gsl_min_fminimizer_free(m);
     gsl_set_error_handler(old);
     return p;
 }
@@ -428,9 +432,7 @@ int kfit_run(const kmeas_set *set, kfit_group **groups, size_t *ngroups, kfit_ov
         shared_ctx sc = {.set = set, .rows = rows, .g = refit, .grid0 = at[0], .err = err};
         o.p_refined =
             kfit_refine_p(kfit_overlap_grid[bi - 1], o.ss[bi - 1], kfit_overlap_grid[bi], o.ss[bi],
-                          kfit_overlap_grid[bi + 1], o.ss[bi + 1], shared_ss, &sc);
-        if (o.p_refined != o.p_grid)
-            o.ss_refined = shared_ss(o.p_refined, &sc);
+                          kfit_overlap_grid[bi + 1], o.ss[bi + 1], shared_ss, &sc, &o.ss_refined);
         /* Stored to the nearest step: roofline times an operation at
          * such an exponent without pow (roof_combine), and the sums
          * differ in the third digit across a step. */

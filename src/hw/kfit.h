@@ -66,10 +66,12 @@ typedef struct kfit_overlap {
 
 /* The p between p_lo and p_hi (both >= 1) where ss_at(p, arg) is least,
  * by GSL's Brent minimizer to within KFIT_P_TOL, from the three values
- * given; p_mid when they do not bracket a minimum (ss_mid not below both
- * ends) or the minimizer fails. */
+ * given, and in *ss_least its value there; p_mid (and ss_mid) when they
+ * do not bracket a minimum (ss_mid not below both ends) or the minimizer
+ * fails before its first step. */
 double kfit_refine_p(double p_lo, double ss_lo, double p_mid, double ss_mid, double p_hi,
-                     double ss_hi, double (*ss_at)(double p, void *arg), void *arg);
+                     double ss_hi, double (*ss_at)(double p, void *arg), void *arg,
+                     double *ss_least);
 
 /* Fits every (family, kind, precision) group of set. Groups of fewer than
  * KFIT_OWN_P_ROWS fitted rows share one overlap exponent: the one of

@@ -191,12 +191,11 @@ static inline double roof_combine(double compute_s, double memory_s, double p)
         return hi * roof_one_plus_pow_two_thirds(lo * sqrt(lo));
     if (p == 1.25)
         return hi * roof_one_plus_pow_four_fifths(lo * sqrt(sqrt(lo)));
-    if (p == 1.375) {
-        double r = sqrt(sqrt(sqrt(lo))); /* lo^(1/8): lo^(11/8) = lo r^3 */
-        return hi * roof_one_plus_pow_eight_elevenths(lo * r * r * r);
-    }
-    if (p == 1.125 || p == 1.625 || p == 1.75 || p == 1.875) {
+    if (p == 1.125 || p == 1.375 || p == 1.625 || p == 1.75 || p == 1.875) {
+        /* r = lo^(1/8), so lo^(1 + j/8) = lo r^j */
         double r = sqrt(sqrt(sqrt(lo))), r2 = r * r, r4 = r2 * r2;
+        if (p == 1.375)
+            return hi * roof_one_plus_pow_eight_elevenths(lo * r2 * r);
         if (p == 1.125)
             return hi * roof_one_plus_pow_eight_ninths(lo * r);
         if (p == 1.625)
