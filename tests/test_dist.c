@@ -97,11 +97,20 @@ static void test_parse_cases(void)
         BAD("uniform:20:10", MS_EINVAL, "expected uniform:A:B with B >= A, got 'uniform:20:10'"),
         BAD("gamma:3:4", MS_EINVAL,
             "--output-len: unknown distribution 'gamma:3:4': expected one of fixed:N, uniform:A:B, "
-            "lognormal:MEDIAN:SIGMA[:MAX], table:FILE"),
+            "lognormal:MEDIAN:SIGMA[:MAX], table:FILE, scaled:MEAN:FILE"),
         BAD("", MS_EINVAL, "unknown distribution ''"),
         BAD("FIXED:3", MS_EINVAL, "unknown distribution"),
         BAD("table:", MS_EINVAL, "expected table:FILE with a file name"),
         BAD("table:no/such/file.csv", MS_EIO, "no/such/file.csv"),
+        BAD("scaled:", MS_EINVAL, "expected scaled:MEAN:FILE (a mean in tokens, then a length"),
+        BAD("scaled:300", MS_EINVAL, "got 'scaled:300'"),
+        BAD("scaled:300:", MS_EINVAL, "expected scaled:MEAN:FILE (a mean"),
+        BAD("scaled::tests/data/lengths/small.csv", MS_EINVAL, "expected scaled:MEAN:FILE (a mean"),
+        BAD("scaled:x:tests/data/lengths/small.csv", MS_EINVAL,
+            "expected scaled:MEAN:FILE with MEAN a number of tokens from 1 to 10^8"),
+        BAD("scaled:0.5:tests/data/lengths/small.csv", MS_EINVAL, "MEAN a number of tokens"),
+        BAD("scaled:2e8:tests/data/lengths/small.csv", MS_EINVAL, "MEAN a number of tokens"),
+        BAD("scaled:300:no/such/file.csv", MS_EIO, "no/such/file.csv"),
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dist d;
@@ -139,9 +148,10 @@ static void test_long_spec(void)
 static void test_kinds_listed(void)
 {
     static const char *const forms[] = {"fixed:N", "uniform:A:B", "lognormal:MEDIAN:SIGMA[:MAX]",
-                                        "table:FILE"};
-    CU_ASSERT_STRING_EQUAL(dist_kinds(),
-                           "fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA[:MAX], table:FILE");
+                                        "table:FILE", "scaled:MEAN:FILE"};
+    CU_ASSERT_STRING_EQUAL(
+        dist_kinds(),
+        "fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA[:MAX], table:FILE, scaled:MEAN:FILE");
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
         CU_ASSERT_PTR_NOT_NULL(strstr(dist_kinds(), forms[i]));
 }
@@ -427,6 +437,61 @@ static void test_shipped_table(void)
     dist_free(&d);
 }
 
+/* scaled:MEAN:FILE keeps the table's rows and weights and multiplies its
+ * lengths by MEAN over the table's mean. small.csv: 10 (1), 100 (2),
+ * 1000 (0), 50 (1), mean 65. */
+static void test_scaled_table(void)
+{
+    dist d;
+    ms_err err = {0};
+    int rc = dist_parse("scaled:52:lengths/small.csv", "--output-len", "tests/data", &d, &err);
+    CU_ASSERT_FATAL(rc == MS_OK);
+    CU_ASSERT_EQUAL(d.kind, DIST_TABLE);
+    CU_ASSERT_EQUAL(d.n, 4);
+    /* x 0.8: 8, 80, 800, 40; mean (8 + 160 + 40) / 4 = 52. */
+    CU_ASSERT(d.tokens[0] == 8 && d.tokens[1] == 80 && d.tokens[2] == 800 && d.tokens[3] == 40);
+    MS_ASSERT_NEAR(dist_mean(&d), 52, 1e-12);
+    CU_ASSERT_STRING_EQUAL(d.spec, "scaled:52:lengths/small.csv");
+    dist_free(&d);
+    /* x 1/65: 0.15 and 0.77 kept at 1, 1.54 to 2: the mean is 1.5, not 1. */
+    CU_ASSERT_FATAL(dist_parse("scaled:1:lengths/small.csv", "x", "tests/data", &d, &err) == MS_OK);
+    CU_ASSERT(d.tokens[0] == 1 && d.tokens[1] == 2 && d.tokens[2] == 15 && d.tokens[3] == 1);
+    MS_ASSERT_NEAR(dist_mean(&d), 1.5, 1e-12);
+    dist_free(&d);
+    CU_ASSERT_EQUAL(dist_scaled_tokens(10, 1.5), 15);
+    CU_ASSERT_EQUAL(dist_scaled_tokens(7, 1.0 / 3), 2);
+    CU_ASSERT_EQUAL(dist_scaled_tokens(1, 0.2), 1);
+    CU_ASSERT_EQUAL(dist_scaled_tokens(100, 1e7), 100000000);
+}
+
+/* The shipped generation lengths of Llama-2-70B (workloads/lengths/
+ * mlperf-llama2-70b-output.csv, see workloads/README.md): 2,100
+ * generations in 615 distinct lengths, 5 to 1,025 tokens, 616,647 in all;
+ * scaled to a run's mean (291.2), the rounding moves it by under half a
+ * token. */
+static void test_shipped_llama2_output(void)
+{
+    dist d;
+    ms_err err = {0};
+    int rc = dist_parse("table:lengths/mlperf-llama2-70b-output.csv", "--output-len", "workloads",
+                        &d, &err);
+    if (rc)
+        printf("\n    %s\n", err.msg);
+    CU_ASSERT_FATAL(rc == MS_OK);
+    CU_ASSERT_EQUAL(d.n, 615);
+    CU_ASSERT_EQUAL(d.tokens[0], 5);
+    CU_ASSERT_EQUAL(d.tokens[d.n - 1], 1025);
+    MS_ASSERT_NEAR(dist_mean(&d), 616647.0 / 2100, 1e-9);
+    dist_free(&d);
+    rc = dist_parse("scaled:291.2:lengths/mlperf-llama2-70b-output.csv", "--output-len",
+                    "workloads", &d, &err);
+    CU_ASSERT_FATAL(rc == MS_OK);
+    MS_ASSERT_WITHIN_AS("scaled mean", dist_mean(&d), 291.2, 0.5);
+    /* 5 x 291.2 / 293.64 = 4.96, 1,025 x the same = 1,016.5 */
+    CU_ASSERT(d.tokens[0] == 5 && d.tokens[d.n - 1] == 1016);
+    dist_free(&d);
+}
+
 static CU_TestInfo dist_tests[] = {
     {"spec cases, good and bad", test_parse_cases},
     {"a spec too long", test_long_spec},
@@ -440,6 +505,8 @@ static CU_TestInfo dist_tests[] = {
     {"bad tables name file, line and column", test_table_errors},
     {"same seed, same draws", test_determinism},
     {"shipped Azure code output-length table", test_shipped_table},
+    {"scaled tables", test_scaled_table},
+    {"shipped Llama-2-70B generation lengths", test_shipped_llama2_output},
     CU_TEST_INFO_NULL,
 };
 

@@ -199,8 +199,9 @@ const cli_cmd cmd_serve = {
         "Costs: decode is the base load of an iteration and prompt chunks riding on it are\n"
         "charged what they add, so GPU-hours (and dollars, with --price-per-gpu-hour) per\n"
         "million input and output tokens come from first principles.\n"
-        "DIST is fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA or table:FILE (a CSV with\n"
-        "columns tokens and weight, read as given or under workloads/).\n"
+        "DIST is fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA[:MAX], table:FILE (a CSV with\n"
+        "columns tokens and weight, read as given or under workloads/) or scaled:MEAN:FILE\n"
+        "(that table's lengths times MEAN over its own mean: its shape at another mean).\n"
         "Example: megasim serve --model workloads/deepseek-v3/config.json --chip H800\n"
         "  --gpus 32 --dp 32 --ep 32 --precision fp8 --input-len lognormal:1000:1\n"
         "  --output-len lognormal:8000:0.7 --rate inf --requests 2000 --tpot-target 0.05\n",

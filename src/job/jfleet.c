@@ -23,7 +23,8 @@ static const jopt rows[] = {
     {"rate", JOPT_POS, "R", NULL, NULL, 1e-6, 1e9, NULL, F(rate_per_s),
      "or requests a second the fleet must serve"},
     {"input-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, F(input_len),
-     "prompt lengths: fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA or table:FILE"},
+     "prompt lengths: fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA, table:FILE or "
+     "scaled:MEAN:FILE"},
     {"output-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, F(output_len),
      "output lengths, likewise"},
     {"p99-ttft", JOPT_POS, "S", "s", NULL, 1e-6, 86400, NULL, F(p99_ttft_s),

@@ -53,7 +53,8 @@ static const jopt rows[] = {
     {"updates-per-step", JOPT_INT, "U", NULL, "1", 1, 65536, NULL, F(updates_per_step),
      "optimizer steps a step: the batch split into U minibatches"},
     {"input-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, F(input_len),
-     "prompt lengths: fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA[:MAX] or table:FILE"},
+     "prompt lengths: fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA[:MAX], table:FILE or "
+     "scaled:MEAN:FILE"},
     {"output-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, F(output_len),
      "answer lengths, likewise; lognormal:MEDIAN:SIGMA:MAX cuts answers at MAX tokens"},
     {"length-schedule", JOPT_STR, "LIST", NULL, NULL, NAN, NAN, NULL, F(length_schedule),

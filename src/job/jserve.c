@@ -42,7 +42,8 @@ static const jopt rows[] = {
     {"prefill-ep", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(prefill_ep),
      "the prefill pool's expert-parallel degree (default: --ep)"},
     {"input-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, S(input_len),
-     "prompt lengths: fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA, table:FILE"},
+     "prompt lengths: fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA, table:FILE, "
+     "scaled:MEAN:FILE"},
     {"output-len", JOPT_STR, "DIST", NULL, NULL, NAN, NAN, NULL, S(output_len),
      "output lengths, the same forms"},
     {"rate", JOPT_STR, "R|inf", NULL, NULL, NAN, NAN, NULL, S(rate),

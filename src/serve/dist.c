@@ -49,6 +49,8 @@ static int parse_lognormal(const fields *f, const char *what, const char *table_
                            ms_err *err);
 static int parse_table(const fields *f, const char *what, const char *table_dir, dist *out,
                        ms_err *err);
+static int parse_scaled(const fields *f, const char *what, const char *table_dir, dist *out,
+                        ms_err *err);
 
 /* One list: the enum value, the name before the first colon, the form
  * shown in messages and the parser. dist_kinds() is built from it. */
@@ -56,7 +58,8 @@ static int parse_table(const fields *f, const char *what, const char *table_dir,
     X(DIST_FIXED, "fixed", "fixed:N", parse_fixed)                                                 \
     X(DIST_UNIFORM, "uniform", "uniform:A:B", parse_uniform)                                       \
     X(DIST_LOGNORMAL, "lognormal", "lognormal:MEDIAN:SIGMA[:MAX]", parse_lognormal)                \
-    X(DIST_TABLE, "table", "table:FILE", parse_table)
+    X(DIST_TABLE, "table", "table:FILE", parse_table)                                              \
+    X(DIST_TABLE, "scaled", "scaled:MEAN:FILE", parse_scaled)
 
 static const struct {
     dist_kind kind;
@@ -232,16 +235,13 @@ static int load_table(const csvtab *t, dist *out, ms_err *err)
     return MS_OK;
 }
 
-static int parse_table(const fields *f, const char *what, const char *table_dir, dist *out,
-                       ms_err *err)
+/* Finds file (as given; else, for a relative path, under table_dir) and
+ * reads it into out's rows. */
+static int read_table(const char *file, const char *what, const char *table_dir, dist *out,
+                      ms_err *err)
 {
     char path[4096];
-    const char *file = f->rest;
-    if (!file || !file[0])
-        return ms_errf(err, MS_EINVAL, "%s: expected table:FILE with a file name, got '%s'", what,
-                       out->spec);
     snprintf(path, sizeof path, "%s", file);
-    /* As given; else, for a relative path, under table_dir. */
     if (access(file, F_OK) != 0 && file[0] != '/' && table_dir && table_dir[0]) {
         int len = snprintf(path, sizeof path, "%s/%s", table_dir, file);
         if (len < 0 || (size_t)len >= sizeof path)
@@ -257,6 +257,53 @@ static int parse_table(const fields *f, const char *what, const char *table_dir,
         rc = load_table(t, out, err);
     csvtab_free(t);
     return rc;
+}
+
+static int parse_table(const fields *f, const char *what, const char *table_dir, dist *out,
+                       ms_err *err)
+{
+    const char *file = f->rest;
+    if (!file || !file[0])
+        return ms_errf(err, MS_EINVAL, "%s: expected table:FILE with a file name, got '%s'", what,
+                       out->spec);
+    return read_table(file, what, table_dir, out, err);
+}
+
+long long dist_scaled_tokens(long long tokens, double factor)
+{
+    double v = nearbyint((double)tokens * factor);
+    return v < 1 ? 1 : v > MAX_TOKENS ? (long long)MAX_TOKENS : (long long)v;
+}
+
+/* scaled:MEAN:FILE: the table's rows, each length times MEAN over the
+ * table's own mean, rounded and kept in [1, 10^8]. The number comes
+ * first so that the rest, a file name, may hold colons. */
+static int parse_scaled(const fields *f, const char *what, const char *table_dir, dist *out,
+                        ms_err *err)
+{
+    const char *rest = f->rest ? f->rest : "";
+    const char *colon = strchr(rest, ':');
+    char num[64];
+    double mean;
+    if (!colon || colon == rest || (size_t)(colon - rest) >= sizeof num || !colon[1])
+        return ms_errf(err, MS_EINVAL,
+                       "%s: expected scaled:MEAN:FILE (a mean in tokens, then a length table), "
+                       "got '%s'",
+                       what, out->spec);
+    memcpy(num, rest, (size_t)(colon - rest));
+    num[colon - rest] = '\0';
+    if (parse_number(num, &mean) || mean < 1 || mean > MAX_TOKENS)
+        return ms_errf(err, MS_EINVAL,
+                       "%s: expected scaled:MEAN:FILE with MEAN a number of tokens from 1 to "
+                       "10^8, got '%s'",
+                       what, out->spec);
+    int rc = read_table(colon + 1, what, table_dir, out, err);
+    if (rc)
+        return rc;
+    double factor = mean / dist_mean(out);
+    for (size_t i = 0; i < out->n; i++)
+        out->tokens[i] = (int64_t)dist_scaled_tokens(out->tokens[i], factor);
+    return MS_OK;
 }
 
 /* Splits spec (already copied to out->spec) at its colons into *f. */

@@ -40,12 +40,17 @@ typedef struct dist {
  * ("--output-len"). Fails with MS_EINVAL for an unknown kind (listing the
  * kinds), a missing or non-numeric parameter, N, A or B not a whole
  * number, N or A < 1, B < A, MEDIAN < 1, SIGMA < 0 or > 4, values beyond
- * 10^8 tokens or a spec of 256 characters or more; with MS_EIO for a
- * table that cannot be found or read, MS_EPARSE for one with a missing
- * column, a bad row (naming file, line and column) or weights summing to
- * zero, MS_ENOMEM when out of memory. On failure *out is zeroed (and
- * dist_free on it is harmless); on success free with dist_free. */
+ * 10^8 tokens (a scaled table's MEAN below 1 or beyond 10^8) or a spec of
+ * 256 characters or more; with MS_EIO for a table that cannot be found
+ * or read, MS_EPARSE for one with a missing column, a bad row (naming
+ * file, line and column) or weights summing to zero, MS_ENOMEM when out
+ * of memory. On failure *out is zeroed (and dist_free on it is
+ * harmless); on success free with dist_free. */
 int dist_parse(const char *spec, const char *what, const char *table_dir, dist *out, ms_err *err);
+
+/* A scaled table's length: tokens x factor, rounded to the nearest whole
+ * number, kept in [1, 10^8]. */
+long long dist_scaled_tokens(long long tokens, double factor);
 
 /* E[min(X, cap)^k] for X lognormal with this median and sigma, k 1 or
  * 2 (cap INFINITY: the raw moment median^k exp(k^2 sigma^2 / 2)). */
@@ -70,7 +75,7 @@ double dist_mean(const dist *d);
  * time in a batch). */
 double dist_mean_square(const dist *d);
 
-/* The kinds, for messages: "fixed:N, uniform:A:B, lognormal:MEDIAN:SIGMA, table:FILE". */
+/* The kinds, for messages: "fixed:N, uniform:A:B, ..., scaled:MEAN:FILE". */
 const char *dist_kinds(void);
 
 #endif
