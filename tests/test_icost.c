@@ -279,6 +279,54 @@ static void test_tp_split(void)
     topo_free(t4);
 }
 
+/* tp_overlap (TensorRT-LLM's gemm_allreduce_plugin): a layer's two
+ * all-reduces, each of tp_s / (2 layers), cost what they take beyond the
+ * GEMM they sit in. By hand: 8 ms over 2 layers is 2 ms each; beside a
+ * 1 ms output projection 1 ms shows, beside a 3 ms down projection none:
+ * 2 ms in all. Then the hand-counted GQA layer at tp 2 on 8 decode
+ * tokens, its own all-reduces: the iteration's communication is that
+ * formula of the plain one and the two GEMMs' times (memory-bound at 1
+ * GB/s: the output projection 64 x 32 weights, 8 x 32 in, 8 x 64 out, 2
+ * bytes each, 5,632 bytes; the down projection 64 x 64, 8 x 64, 8 x 64:
+ * 10,240 bytes), never more than the plain one; compute is unchanged. A
+ * model with experts: an error naming the option. */
+static void test_tp_overlap(void)
+{
+    MS_ASSERT_WITHIN(icost_tp_overlap_exposed_s(8e-3, 2, 1e-3, 3e-3), 2e-3, 1e-15);
+    MS_ASSERT_WITHIN(icost_tp_overlap_exposed_s(8e-3, 2, 5e-3, 5e-3), 0, 0);
+    MS_ASSERT_WITHIN(icost_tp_overlap_exposed_s(8e-3, 0, 1e-3, 1e-3), 8e-3, 0);
+    ms_err err = {0};
+    model g = tiny_gqa();
+    chip c = round_chip(1e12, 1e9);
+    icost_config plain = one_gpu(), fused = one_gpu();
+    plain.tp = fused.tp = 2;
+    fused.tp_overlap = 1;
+    /* A slow link (1 MB/s), so that each all-reduce outlasts both GEMMs
+     * and the result depends on their times. */
+    topo_spec ts = {
+        .gpus = 2, .domain_size = 2, .scaleup_bw_Bps = 1e6, .sites = 1, .fabric = TOPO_FABRIC_NONE};
+    topo *t2 = NULL;
+    CU_ASSERT_EQUAL_FATAL(topo_build(&ts, &t2, &err), MS_OK);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    icost *a = NULL, *b = NULL, *x = NULL;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &plain, t2, &cp, &a, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &fused, t2, &cp, &b, &err), MS_OK);
+    icost_batch bt = {.decode_seqs = 8, .decode_ctx = 800};
+    icost_time ta = icost_eval(a, &bt), tb = icost_eval(b, &bt);
+    CU_ASSERT(ta.comm_s > 0);
+    MS_ASSERT_WITHIN(tb.compute_s, ta.compute_s, 1e-18);
+    MS_ASSERT_WITHIN(tb.comm_s, icost_tp_overlap_exposed_s(ta.comm_s, 1, 5632e-9, 10240e-9), 1e-15);
+    CU_ASSERT(tb.comm_s < ta.comm_s && ta.comm_s / 2 > 10240e-9); /* partly hidden */
+    MS_ASSERT_WITHIN(tb.time_s, tb.compute_s + tb.comm_s, 1e-15);
+    fused.tp = 1;
+    CU_ASSERT_EQUAL(icost_new(&tiny_mla, &c, NULL, &fused, NULL, NULL, &x, &err), MS_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--tp-overlap"));
+    CU_ASSERT_PTR_NULL(x);
+    icost_free(a);
+    icost_free(b);
+    topo_free(t2);
+}
+
 /* With overlap, a batch of two or more sequences a rank runs as two
  * micro-batches: each half pays the weights and the exchanges' fixed
  * costs, and the iteration lies between the longer and the sum of compute
@@ -545,6 +593,7 @@ static CU_TestInfo tests[] = {
     {"tensor parallelism splits heads, weights, GQA cache", test_tp_split},
     {"MTP drafting", test_mtp},
     {"two micro-batches with overlap", test_two_micro_batches},
+    {"tensor-parallel all-reduces inside their GEMMs", test_tp_overlap},
     {"a draft model's weights, cache and steps", test_draft_model},
     {"an overlapped MoE layer's four stages by hand", test_overlap_layer_by_hand},
     {"errors name the option", test_errors},

@@ -98,6 +98,9 @@ static const jopt rows[] = {
     {"overlap", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(overlap),
      "two micro-batches, each one's expert exchange beside the other's compute (DeepSeek, "
      "SGLang); needs --ep > 1"},
+    {"tp-overlap", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(tp_overlap),
+     "each tensor-parallel all-reduce inside the GEMM whose output it sums (TensorRT-LLM's "
+     "gemm_allreduce_plugin); dense models, needs --tp > 1"},
     {"tpot-target", JOPT_POS, "S", "s", NULL, NAN, 3600, NULL, S(tpot_target_s),
      "admit no sequence that would make the time per output token exceed S"},
     {"scenario", JOPT_CHOICE, "S", NULL, NULL, NAN, NAN, "offline|server", S(scenario),
@@ -335,6 +338,12 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
         (rc = parse_prec("--kv-precision", j->kv_precision, 0, &cfg->par.kv_prec, err)))
         return rc;
     cfg->par.overlap = j->overlap;
+    cfg->par.tp_overlap = j->tp_overlap;
+    if (j->tp_overlap && j->tp < 2 && (j->prefill_tp == JOPT_NO_INT || j->prefill_tp < 2))
+        return ms_errf(err, MS_EUSAGE,
+                       "--tp-overlap hides tensor-parallel all-reduces inside GEMMs: it needs "
+                       "--tp 2 or more (or --prefill-tp), got --tp %lld",
+                       (long long)j->tp);
     cfg->par.moe_imbalance = j->moe_imbalance;
     cfg->mem_reserve = j->mem_reserve;
     if (j->draft_model && j->mtp_accept)
@@ -679,7 +688,10 @@ static void report_about(report *r, const run *x)
                  (long long)cfg->m->fp8_block);
     snprintf(fleet, sizeof fleet, "%s%s%s, %s weights%s, %s KV cache%s", pre,
              pinst > 0 ? " and " : "", dec, ms_prec_name(p->weight_prec), quant,
-             ms_prec_name(p->kv_prec), p->overlap ? ", communication overlapped" : "");
+             ms_prec_name(p->kv_prec),
+             p->overlap      ? ", communication overlapped"
+             : p->tp_overlap ? ", tensor-parallel all-reduces inside their GEMMs"
+                             : "");
     size_t u = 0;
     if (x->spec.kind == REQS_TRACE)
         u += (size_t)snprintf(work, sizeof work, "replay of %s", x->spec.trace_path);

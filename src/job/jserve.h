@@ -44,6 +44,7 @@ typedef struct jserve_job {
     double cache_hit, cache_load_GBps;
     double moe_imbalance;
     int overlap;
+    int tp_overlap;
     double tpot_target_s;
     int scenario; /* -1 when not given, JSERVE_OFFLINE or JSERVE_SERVER */
     double p99_ttft_s, p99_tpot_s;

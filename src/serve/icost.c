@@ -90,7 +90,9 @@ typedef struct op {
     double inv_bw;        /* 1 / (hbm bw x eta_m) */
     double overhead_s;
     double overlap_p; /* roof_combine's exponent */
-    int side; /* of a MoE layer: 0 before the expert dispatch, 1 between dispatch and combine */
+    int side;   /* of a MoE layer: 0 before the expert dispatch, 1 between dispatch and combine */
+    int rowpar; /* the GEMM whose output a tp all-reduce sums: 1 attention's output projection,
+                   2 the FFN's down projection; 0 none */
 } op;
 
 /* Operations of one kind of layer, run `count` times per iteration. */
@@ -142,6 +144,7 @@ typedef struct builder {
     oplist *l;
     double weights_B; /* of the layer being built, one copy */
     int side;         /* given to the operations pushed: see op.side */
+    int rowpar;       /* given to the operations pushed: see op.rowpar */
     int failed;
     ms_err *err;
 } builder;
@@ -190,7 +193,8 @@ static void push(builder *b, const char *kind, ms_prec prec, lin flops, lin byte
                           .inv_bw = 1 / (b->c->hbm_bw_Bps * eff.memory),
                           .overhead_s = eff.overhead_s,
                           .overlap_p = eff.overlap_p,
-                          .side = b->side};
+                          .side = b->side,
+                          .rowpar = b->rowpar};
 }
 
 /* count products of M x K activations by K x N weights at prec, M x count
@@ -290,7 +294,9 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
             add(scale(in->Sd, (dc + dr) * kvb), scale(in->Td, nh * (dc + dr + dc) * ab)), in->Td);
         gemm_n(b, wp, scale(in->Td, nh), var(V_ONE, nh), 0, dv, dc);
         quantize(b, T, nh * dv);
+        b->rowpar = 1;
         gemm(b, wp, T, d, nh * dv);
+        b->rowpar = 0;
     } else {
         double hd = (double)m->head_dim, nkv = fmax(1, (double)m->num_kv_heads / tp);
         quantize(b, T, d);
@@ -301,7 +307,9 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
                          add(scale(in->Sd, 2 * nkv * hd * kvb), scale(in->Td, 2 * nh * hd * ab)),
                          in->Td);
         quantize(b, T, nh * hd);
+        b->rowpar = 1;
         gemm(b, wp, T, d, nh * hd);
+        b->rowpar = 0;
     }
     stream(b, scale(T, 5 * d), scale(T, 3 * d * ab), T); /* FFN norm and the residual add */
     int gated = m->ffn_kind == MODEL_FFN_GATED;
@@ -312,7 +320,9 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
         gemm(b, wp, T, up * f, d);
         stream(b, scale(T, act * f), scale(T, f * (up + 1) * ab), T);
         quantize(b, T, f);
+        b->rowpar = 2;
         gemm(b, wp, T, d, f);
+        b->rowpar = 0;
         return;
     }
     double E = (double)m->num_experts, k = (double)m->experts_per_token;
@@ -439,6 +449,12 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
         return ms_errf(err, MS_EUSAGE,
                        "--ep %lld must divide the instance's GPUs, --tp x --dp = %lld",
                        (long long)cfg->ep, (long long)(cfg->tp * cfg->dp));
+    if (cfg->tp_overlap && (m->num_experts > 0 || cfg->mtp_draft > 0 || cfg->draft_model))
+        return ms_errf(err, MS_EUSAGE,
+                       "--tp-overlap runs each tensor-parallel all-reduce inside the GEMM before "
+                       "it: dense models without drafts only (%s%s)",
+                       m->name,
+                       m->num_experts > 0 ? " has experts" : " is served with draft tokens");
     if (cfg->overlap && cfg->ep < 2)
         return ms_errf(err, MS_EUSAGE,
                        "--overlap hides the expert exchange of one micro-batch under the other's "
@@ -677,7 +693,9 @@ void icost_free(icost *ic)
 
 /* Adds list l at x to t; side_s, when not NULL, receives one layer's time
  * on each side of the expert dispatch. */
-static void eval_list(const oplist *l, const double *x, icost_time *t, double *side_s)
+/* rowpar_s: each tagged GEMM's time a layer, by op.rowpar (NULL: not wanted). */
+static void eval_list(const oplist *l, const double *x, icost_time *t, double *side_s,
+                      double *rowpar_s)
 {
     if (l->count == 0)
         return;
@@ -692,6 +710,8 @@ static void eval_list(const oplist *l, const double *x, icost_time *t, double *s
         time += ti;
         if (side_s)
             side_s[o->side] += ti;
+        if (rowpar_s)
+            rowpar_s[o->rowpar] += ti;
         if (tm > tc)
             hbm += ti;
         flops += f;
@@ -745,8 +765,10 @@ static parts eval_parts(const icost *ic, const icost_batch *b)
         x[V_DPAIRS] = b->decode_seqs * per_pair;
     }
     parts p = {0};
+    double rowpar_s[3] = {0};
     for (int i = 0; i < L_KINDS; i++)
-        eval_list(&ic->lists[i], x, &p.t, i == L_MOE ? p.moe_side_s : NULL);
+        eval_list(&ic->lists[i], x, &p.t, i == L_MOE ? p.moe_side_s : NULL,
+                  i == L_DENSE ? rowpar_s : NULL);
     double decode_tokens = x[V_TD] + x[V_DS];
     if (cfg->draft_model) /* a draft model's tokens do not go through the target */
         decode_tokens = x[V_TD];
@@ -756,9 +778,20 @@ static parts eval_parts(const icost *ic, const icost_batch *b)
         if (ic->ep_layers > 0)
             p.ep_s[w] = ic->ep_fixed_s[w] + ic->ep_prefill_token_s[w] * x[V_TP] +
                         ic->ep_decode_token_s[w] * decode_tokens;
+    if (cfg->tp_overlap)
+        p.tp_s =
+            icost_tp_overlap_exposed_s(p.tp_s, ic->lists[L_DENSE].count, rowpar_s[1], rowpar_s[2]);
     p.t.comm_s = p.tp_s + ic->ep_layers * (p.ep_s[0] + p.ep_s[1]);
     p.t.time_s = p.t.compute_s + p.t.comm_s;
     return p;
+}
+
+double icost_tp_overlap_exposed_s(double tp_s, double layers, double attn_out_s, double ffn_down_s)
+{
+    if (!(layers > 0) || !(tp_s > 0))
+        return tp_s > 0 ? tp_s : 0;
+    double each = tp_s / (2 * layers); /* a layer's two all-reduces move the same activations */
+    return layers * (fmax(0, each - attn_out_s) + fmax(0, each - ffn_down_s));
 }
 
 int icost_splits(const icost *ic, const icost_batch *b)

@@ -60,6 +60,11 @@ typedef struct icost_config {
     int overlap;              /* 1: two micro-batches, one's expert exchange beside the other's
                                  compute; needs ep > 1 */
     double moe_imbalance;     /* busiest GPU's routed tokens over the mean, >= 1 */
+    int tp_overlap;           /* 1: each tensor-parallel all-reduce runs inside the GEMM whose
+                                 output it sums (TensorRT-LLM's gemm_allreduce_plugin: the
+                                 GEMM's epilogue stores its tiles as NVLink multicast reductions),
+                                 so it costs only what it takes beyond that GEMM; dense models
+                                 without drafts */
     int act_quant;            /* 1: each FP8 GEMM's input is quantized (1 x 128 tiles, a scale
                                  per tile) by a kernel of its own, as a checkpoint scaled in
                                  blocks is run (DeepSeek-V3); 0: the casts are fused into the
@@ -91,7 +96,8 @@ typedef struct icost icost;
  * instance's collectives (t with at least tp x dp GPUs; both may be NULL
  * when the instance is one GPU). cal may be NULL (peaks). Fails with
  * MS_EINVAL naming the option: tp, dp or ep < 1, ep not dividing tp x dp,
- * ep > 1 for a dense model, overlap with ep = 1, heads not divisible by tp, a precision the chip
+ * ep > 1 for a dense model, overlap with ep = 1, tp_overlap with experts or drafts, heads not
+ * divisible by tp, a precision the chip
  * has no peak for, mtp without MTP modules in the model (and no draft
  * model), a draft model with experts, another vocabulary or heads tp does
  * not divide, imbalance < 1. Free with icost_free. */
@@ -112,6 +118,14 @@ void icost_free(icost *ic); /* NULL is a no-op */
  * read twice at a small batch), it runs whole. A batch too small to split
  * runs as one, its communication after its compute. */
 icost_time icost_eval(const icost *ic, const icost_batch *b);
+
+/* With tp_overlap: what a dense model's tensor-parallel all-reduces leave
+ * exposed, tp_s in all over `layers` layers, each layer's two of equal
+ * size each inside its GEMM (attn_out_s, ffn_down_s: one layer's output
+ * projection and down projection): layers x (max(0, tp_s / (2 layers) -
+ * attn_out_s) + max(0, tp_s / (2 layers) - ffn_down_s)). tp_s itself when
+ * there are no layers. */
+double icost_tp_overlap_exposed_s(double tp_s, double layers, double attn_out_s, double ffn_down_s);
 
 /* 1 if cfg.overlap is on, ep > 1 and b has at least two decode sequences
  * or two prompt tokens per dp rank: enough for two micro-batches. */
