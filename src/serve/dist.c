@@ -269,10 +269,10 @@ static int parse_table(const fields *f, const char *what, const char *table_dir,
     return read_table(file, what, table_dir, out, err);
 }
 
-long long dist_scaled_tokens(long long tokens, double factor)
+int64_t dist_scaled_tokens(int64_t tokens, double factor)
 {
     double v = nearbyint((double)tokens * factor);
-    return v < 1 ? 1 : v > MAX_TOKENS ? (long long)MAX_TOKENS : (long long)v;
+    return v < 1 ? 1 : v > MAX_TOKENS ? (int64_t)MAX_TOKENS : (int64_t)v;
 }
 
 /* scaled:MEAN:FILE: the table's rows, each length times MEAN over the
@@ -302,7 +302,7 @@ static int parse_scaled(const fields *f, const char *what, const char *table_dir
         return rc;
     double factor = mean / dist_mean(out);
     for (size_t i = 0; i < out->n; i++)
-        out->tokens[i] = (int64_t)dist_scaled_tokens(out->tokens[i], factor);
+        out->tokens[i] = dist_scaled_tokens(out->tokens[i], factor);
     return MS_OK;
 }
 

@@ -50,7 +50,7 @@ int dist_parse(const char *spec, const char *what, const char *table_dir, dist *
 
 /* A scaled table's length: tokens x factor, rounded to the nearest whole
  * number, kept in [1, 10^8]. */
-long long dist_scaled_tokens(long long tokens, double factor);
+int64_t dist_scaled_tokens(int64_t tokens, double factor);
 
 /* E[min(X, cap)^k] for X lognormal with this median and sigma, k 1 or
  * 2 (cap INFINITY: the raw moment median^k exp(k^2 sigma^2 / 2)). */
