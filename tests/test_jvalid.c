@@ -115,6 +115,19 @@ static void test_system_coverage(void)
     MS_ASSERT_NEAR(a.coverage, 0.5, 1e-12);
 }
 
+/* Little's law on a run's log: 10 requests/s, first token after 0.5 s and
+ * 299 more tokens 0.1 s apart: 10 x (0.5 + 29.9) = 304 in flight. */
+static void test_system_in_flight(void)
+{
+    MS_ASSERT_NEAR(jsystem_in_flight(10, 0.5, 0.1, 300), 304, 1e-9);
+    MS_ASSERT_NEAR(jsystem_in_flight(2, 0.25, 0.05, 1), 0.5, 1e-12); /* one token: its TTFT */
+    CU_ASSERT(isnan(jsystem_in_flight(0, 0.5, 0.1, 300)));
+    CU_ASSERT(isnan(jsystem_in_flight(10, -1, 0.1, 300)));
+    CU_ASSERT(isnan(jsystem_in_flight(10, 0.5, 0.1, 0.5)));
+    CU_ASSERT(isnan(jsystem_in_flight(10, 0.5, NAN, 300)));
+    CU_ASSERT(isnan(jsystem_in_flight(1e308, 0.5, 0.1, 300)));
+}
+
 static void test_limits(void)
 {
     double l[JSYSTEM_KINDS];
@@ -316,6 +329,7 @@ static CU_TestInfo tests[] = {
     {"median and worst |error|", test_median_worst},
     {"system summary of hand-made cases", test_system_summary},
     {"system coverage of hand-made bands", test_system_coverage},
+    {"system: requests in flight by Little's law", test_system_in_flight},
     {"thresholds", test_limits},
     {"kernel row against datasheet and efficiency.csv", test_kernel_row},
     {"system suite: bad case files", test_system_bad},

@@ -479,6 +479,48 @@ static int run_alternatives(const cJSON *root, const cJSON *sc, const char *cmd,
 }
 
 #define AT_RATE_MAX_S 600.0
+/* Requests a closed loop at the run's concurrency issues, per sequence
+ * kept in flight: enough for each slot to turn over a few times. */
+#define IN_FLIGHT_TURNS 4
+
+double jsystem_in_flight(double rate_per_s, double ttft_s, double tpot_s, double mean_out)
+{
+    if (!(rate_per_s > 0 && ttft_s > 0 && tpot_s > 0 && mean_out >= 1) ||
+        !isfinite(rate_per_s * (ttft_s + tpot_s * mean_out)))
+        return NAN;
+    return rate_per_s * (ttft_s + (mean_out - 1) * tpot_s);
+}
+
+/* Runs open (a case's scenario as a stream, its "rate" set) once more as
+ * a closed loop of n sequences in flight, n rounded and at least one,
+ * IN_FLIGHT_TURNS x n requests, into c->at_rate's in-flight figures. */
+static int run_in_flight(const cJSON *open, const char *cmd, const char *shown, const char *field,
+                         double n, const jvalid_job *j, const jenv *env, jsystem_case *c,
+                         ms_err *err)
+{
+    double slots = fmax(1, round(n));
+    cJSON *closed = cJSON_Duplicate(open, 1), *run = NULL;
+    if (!closed)
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    cJSON_DeleteItemFromObjectCaseSensitive(closed, "rate");
+    cJSON_DeleteItemFromObjectCaseSensitive(closed, "duration");
+    cJSON_DeleteItemFromObjectCaseSensitive(closed, "requests");
+    if (!cJSON_AddNumberToObject(closed, "concurrency", slots) ||
+        !cJSON_AddNumberToObject(closed, "requests", IN_FLIGHT_TURNS * slots)) {
+        cJSON_Delete(closed);
+        return ms_errf(err, MS_ENOMEM, "out of memory");
+    }
+    char when[80];
+    snprintf(when, sizeof when, " with %.0f sequences in flight", slots);
+    int rc = run_undrawn(closed, cmd, shown, field, "", when, j, env, &run, err);
+    if (!rc) {
+        c->at_rate.in_flight = slots;
+        c->at_rate.tpot_p50_in_flight_s = num(run, "tpot_p50_s");
+    }
+    cJSON_Delete(run);
+    cJSON_Delete(closed);
+    return rc;
+}
 
 /* Runs a serving case's scenario once, without draws, as a Poisson stream
  * at the rate its "latency_at_rate" gives (MLPerf's search and its limits
@@ -557,9 +599,17 @@ static int run_at_rate(const cJSON *root, const cJSON *sc, const char *cmd, cons
                          "%s: field '%s': the run at that rate reports no %s (no request "
                          "finished?)",
                          shown, field, lat_keys[i]);
-    if (!rc)
+    double n = NAN;
+    if (!rc) {
         c->at_rate.rate_per_s = rate->valuedouble;
+        double reqs = num(run, "requests"), out_tok = num(run, "output_tokens");
+        n = jsystem_in_flight(rate->valuedouble, c->at_rate.logged_s[0], c->at_rate.logged_s[2],
+                              reqs > 0 ? out_tok / reqs : NAN);
+    }
     cJSON_Delete(run);
+    run = NULL;
+    if (!rc && !isnan(n))
+        rc = run_in_flight(open, cmd, shown, field, n, j, env, c, err);
     cJSON_Delete(open);
     return rc;
 }
@@ -619,7 +669,7 @@ static int case_body(const cJSON *root, const char *shown, const jvalid_job *j, 
         c->predicted = c->rel_error = c->p10 = c->p90 = c->memory_B = NAN;
         c->parts_frac[0] = c->parts_frac[1] = NAN;
         c->fits = -1;
-        c->at_rate.rate_per_s = NAN;
+        c->at_rate.rate_per_s = c->at_rate.in_flight = c->at_rate.tpot_p50_in_flight_s = NAN;
     }
     cJSON_Delete(owned);
     return rc;
@@ -652,7 +702,9 @@ static int run_case(const char *path, const char *shown, const jvalid_job *j, co
                         .parts_frac = {NAN, NAN},
                         .at_rate = {.rate_per_s = NAN,
                                     .logged_s = {NAN, NAN, NAN, NAN},
-                                    .predicted_s = {NAN, NAN, NAN, NAN}}};
+                                    .predicted_s = {NAN, NAN, NAN, NAN},
+                                    .in_flight = NAN,
+                                    .tpot_p50_in_flight_s = NAN}};
     snprintf(c->file, sizeof c->file, "%s", shown);
     snprintf(c->name, sizeof c->name, "%.127s", shown);
     cJSON *root = NULL;
@@ -861,6 +913,8 @@ static void case_row(report *r, const jsystem_case *c, int banded)
             report_num(r, "logged", NULL, c->at_rate.logged_s[i], "s");
             report_end(r);
         }
+        report_num(r, "in_flight", NULL, c->at_rate.in_flight, "");
+        report_num(r, "tpot_p50_in_flight_s", NULL, c->at_rate.tpot_p50_in_flight_s, "s");
         report_end(r);
     }
     report_end(r);
@@ -884,7 +938,9 @@ static void at_rate_table(report *r, const jsystem_out *o)
         return;
     report_table(r, "latency_at_rate",
                  "at each published run's own rate: megasim's latencies against the run's log, a "
-                 "Poisson stream at that rate in place of MLPerf's search (in no statistic)");
+                 "Poisson stream at that rate in place of MLPerf's search; and megasim's TPOT p50 "
+                 "with as many sequences in flight as the run kept by Little's law, against the "
+                 "logged TPOT p50 (in no statistic)");
     static const char *const labels[JSYSTEM_LAT] = {"TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99"};
     for (size_t i = 0; i < o->n; i++) {
         const jsystem_case *c = &o->cases[i];
@@ -899,6 +955,9 @@ static void at_rate_table(report *r, const jsystem_out *o)
             snprintf(key, sizeof key, "%s_logged", lat_keys[k]);
             report_num(r, key, "logged", c->at_rate.logged_s[k], "s");
         }
+        report_num(r, "in_flight", "in flight (Little)", c->at_rate.in_flight, "");
+        report_num(r, "tpot_p50_in_flight_s", "TPOT p50 that full", c->at_rate.tpot_p50_in_flight_s,
+                   "s");
     }
     report_table_end(r);
 }
@@ -1426,14 +1485,18 @@ int jsystem_markdown(const jsystem_out *o, FILE *f, ms_err *err)
         if (!has_at_rate(c))
             continue;
         if (!head++)
-            fprintf(f,
-                    "\n| case | rate, requests/s | TTFT p50, ms (log) | TTFT p99, ms (log) | "
-                    "TPOT p50, ms (log) | TPOT p99, ms (log) |\n|---|---:|---:|---:|---:|---:|\n");
+            fprintf(f, "\n| case | rate, requests/s | TTFT p50, ms (log) | TTFT p99, ms (log) | "
+                       "TPOT p50, ms (log) | TPOT p99, ms (log) | in flight (Little's law) | TPOT "
+                       "p50 that full, ms (log) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
         fprintf(f, "| %s | %.4g |", c->name, c->at_rate.rate_per_s);
         for (int k = 0; k < JSYSTEM_LAT; k++)
             fprintf(f, " %.4g (%.4g) |", 1e3 * c->at_rate.predicted_s[k],
                     1e3 * c->at_rate.logged_s[k]);
-        fputc('\n', f);
+        if (isnan(c->at_rate.in_flight))
+            fprintf(f, " - | - |\n");
+        else
+            fprintf(f, " %.0f | %.4g (%.4g) |\n", c->at_rate.in_flight,
+                    1e3 * c->at_rate.tpot_p50_in_flight_s, 1e3 * c->at_rate.logged_s[2]);
     }
     if (ferror(f))
         return ms_errf(err, MS_EIO, "write error on the Markdown table");

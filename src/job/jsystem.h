@@ -61,13 +61,26 @@ typedef struct jsystem_alt {
  * "tpot_p99_s"}, as the run's log gives them): the case's scenario run
  * once more, without draws, as a Poisson stream at that rate in place of
  * MLPerf's search (at most 600 s of arrivals, MLPerf's minimum), its
- * percentiles beside the log's. This separates what
- * an iteration costs from where the search stops. In no statistic. */
+ * percentiles beside the log's, and once more as a closed loop of as
+ * many sequences as the run kept in flight. This separates what an
+ * iteration costs from where the search stops. In no statistic. */
 #define JSYSTEM_LAT 4 /* TTFT p50, TTFT p99, TPOT p50, TPOT p99 */
 typedef struct jsystem_at_rate {
     double rate_per_s;                                      /* NAN: the case gives none */
     double logged_s[JSYSTEM_LAT], predicted_s[JSYSTEM_LAT]; /* NAN where unknown */
+    /* The sequences the run kept in flight by Little's law
+     * (jsystem_in_flight, from the log's rate, p50s and the mean output of
+     * the run at that rate), and megasim's TPOT p50 in a closed loop of
+     * that many: what one decode step costs at the run's own batch, apart
+     * from the rate the queue settles at. NAN where unknown. */
+    double in_flight, tpot_p50_in_flight_s;
 } jsystem_at_rate;
+
+/* Requests in flight by Little's law: rate_per_s times a request's time
+ * in the system, its first token after ttft_s and each of the other
+ * mean_out - 1 tokens after tpot_s. NAN unless every figure is positive
+ * and finite and mean_out >= 1. */
+double jsystem_in_flight(double rate_per_s, double ttft_s, double tpot_s, double mean_out);
 
 typedef struct jsystem_case {
     char file[600];          /* as shown: validation/system/x.json */
