@@ -1299,13 +1299,34 @@ static size_t panels_of(const jsystem_out *o, vs_panel *panels)
     return np;
 }
 
-/* The script's head: terminal, style, output, the multiplot's layout. */
-static void plot_head(FILE *g, const char *gp, const char *out, int svg, size_t np)
+/* Cases drawn in panel. */
+static int panel_cases(const jsystem_out *o, const char *panel)
+{
+    int k = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        vs_panel key;
+        panel_key(&o->cases[i], key, sizeof key);
+        k += !o->cases[i].error[0] && strcmp(key, panel) == 0;
+    }
+    return k;
+}
+
+/* Pixels a row of panels takes: enough for the longest list of cases
+ * beside a panel (17 px a line at its 9-point font), at least 520. */
+static int row_px(int most_cases)
+{
+    int px = 150 + 17 * most_cases;
+    return px > 520 ? px : 520;
+}
+
+/* The script's head: terminal, style, output, the multiplot's layout;
+ * most_cases is the longest list of cases beside a panel. */
+static void plot_head(FILE *g, const char *gp, const char *out, int svg, size_t np, int most_cases)
 {
     int cols = np > 1 ? 2 : 1, rows = (int)((np + 1) / 2);
     if (rows < 1)
         rows = 1;
-    int wpx = 820 * cols, hpx = 520 * rows + 40;
+    int wpx = 820 * cols, hpx = row_px(most_cases) * rows + 40;
     fprintf(g, "# written by megasim validate --system; draw with: gnuplot %s\n", gp);
     if (svg)
         fprintf(g, "set terminal svg size %d,%d dynamic noenhanced font \"sans,11\"\n", wpx, hpx);
@@ -1323,14 +1344,15 @@ static void plot_head(FILE *g, const char *gp, const char *out, int svg, size_t 
             "against published (grey band: within 10%%)\"\n",
             rows, cols);
     fprintf(g, "set logscale xy\nset grid\nset key top left\nset xlabel \"published\"\n"
-               "set ylabel \"predicted\"\nset mxtics default\nset rmargin 30\n");
+               "set ylabel \"predicted\"\nset mxtics default\nset rmargin 36\n");
 }
 
 /* One panel: its points in block u of f, its list of cases and its plot
- * command in g. */
+ * command in g, the list's lines spaced to fit most_cases of them. */
 static void plot_panel(FILE *f, FILE *g, const jsystem_out *o, const char *panel, size_t u,
-                       const char *dat)
+                       const char *dat, int most_cases)
 {
+    double line = most_cases > 12 ? 0.96 / most_cases : 0.075; /* of the graph's height */
     fprintf(f, "# %s\n", panel);
     double lo = INFINITY, hi = 0;
     int k = 0;
@@ -1356,7 +1378,7 @@ static void plot_panel(FILE *f, FILE *g, const jsystem_out *o, const char *panel
         snprintf(item, sizeof item, "%d  %s  %+.1f%%", k, label, 100 * c->rel_error);
         fprintf(g, "set label %d ", k);
         gp_write_string(g, item);
-        fprintf(g, " at graph 1.04, graph %.3f left font \",9\"\n", 0.97 - 0.075 * (k - 1));
+        fprintf(g, " at graph 1.04, graph %.4f left font \",9\"\n", 0.97 - line * (k - 1));
         lo = fmin(lo, fmin(c->published, band ? fmin(c->predicted, c->p10) : c->predicted));
         hi = fmax(hi, fmax(c->published, band ? fmax(c->predicted, c->p90) : c->predicted));
     }
@@ -1395,11 +1417,16 @@ int jsystem_plot(const jsystem_out *o, const char *out, int *drawn, ms_err *err)
         return rc;
     }
     FILE *f = afile_stream(f_af), *g = afile_stream(g_af);
-    plot_head(g, gp, out, svg, np);
+    int most = 0;
+    for (size_t u = 0; u < np; u++) {
+        int k = panel_cases(o, panels[u]);
+        most = k > most ? k : most;
+    }
+    plot_head(g, gp, out, svg, np, most);
     fprintf(f, "# published predicted number p10 p90 (p10 and p90: the band with "
                "--uncertainty, else the prediction), one block per panel (family: unit)\n");
     for (size_t u = 0; u < np; u++)
-        plot_panel(f, g, o, panels[u], u, dat);
+        plot_panel(f, g, o, panels[u], u, dat, most);
     fprintf(g, "unset multiplot\n");
     rc = afile_commit(f_af, err);
     if (rc)
