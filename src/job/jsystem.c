@@ -513,9 +513,9 @@ static int run_in_flight(const cJSON *open, const char *cmd, const char *shown, 
     char when[80];
     snprintf(when, sizeof when, " with %.0f sequences in flight", slots);
     int rc = run_undrawn(closed, cmd, shown, field, "", when, j, env, &run, err);
-    if (!rc) {
+    if (!rc) { /* the run at the rate, of the same lengths, had a TPOT: this one has too */
         c->at_rate.in_flight = slots;
-        c->at_rate.tpot_p50_in_flight_s = num(run, "tpot_p50_s");
+        c->at_rate.tpot_p50_in_flight_s = num(run, lat_keys[JSYSTEM_TPOT_P50]);
     }
     cJSON_Delete(run);
     cJSON_Delete(closed);
@@ -603,7 +603,8 @@ static int run_at_rate(const cJSON *root, const cJSON *sc, const char *cmd, cons
     if (!rc) {
         c->at_rate.rate_per_s = rate->valuedouble;
         double reqs = num(run, "requests"), out_tok = num(run, "output_tokens");
-        n = jsystem_in_flight(rate->valuedouble, c->at_rate.logged_s[0], c->at_rate.logged_s[2],
+        n = jsystem_in_flight(rate->valuedouble, c->at_rate.logged_s[JSYSTEM_TTFT_P50],
+                              c->at_rate.logged_s[JSYSTEM_TPOT_P50],
                               reqs > 0 ? out_tok / reqs : NAN);
     }
     cJSON_Delete(run);
@@ -955,9 +956,9 @@ static void at_rate_table(report *r, const jsystem_out *o)
             snprintf(key, sizeof key, "%s_logged", lat_keys[k]);
             report_num(r, key, "logged", c->at_rate.logged_s[k], "s");
         }
-        report_num(r, "in_flight", "in flight (Little)", c->at_rate.in_flight, "");
-        report_num(r, "tpot_p50_in_flight_s", "TPOT p50 that full", c->at_rate.tpot_p50_in_flight_s,
-                   "s");
+        report_num(r, "in_flight", "sequences in flight (Little)", c->at_rate.in_flight, "");
+        report_num(r, "tpot_p50_in_flight_s", "TPOT p50 at that many",
+                   c->at_rate.tpot_p50_in_flight_s, "s");
     }
     report_table_end(r);
 }
@@ -1512,9 +1513,11 @@ int jsystem_markdown(const jsystem_out *o, FILE *f, ms_err *err)
         if (!has_at_rate(c))
             continue;
         if (!head++)
-            fprintf(f, "\n| case | rate, requests/s | TTFT p50, ms (log) | TTFT p99, ms (log) | "
-                       "TPOT p50, ms (log) | TPOT p99, ms (log) | in flight (Little's law) | TPOT "
-                       "p50 that full, ms (log) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            fprintf(
+                f,
+                "\n| case | rate, requests/s | TTFT p50, ms (log) | TTFT p99, ms (log) | "
+                "TPOT p50, ms (log) | TPOT p99, ms (log) | sequences in flight (Little's law) "
+                "| TPOT p50 at that many, ms (log) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
         fprintf(f, "| %s | %.4g |", c->name, c->at_rate.rate_per_s);
         for (int k = 0; k < JSYSTEM_LAT; k++)
             fprintf(f, " %.4g (%.4g) |", 1e3 * c->at_rate.predicted_s[k],
@@ -1523,7 +1526,8 @@ int jsystem_markdown(const jsystem_out *o, FILE *f, ms_err *err)
             fprintf(f, " - | - |\n");
         else
             fprintf(f, " %.0f | %.4g (%.4g) |\n", c->at_rate.in_flight,
-                    1e3 * c->at_rate.tpot_p50_in_flight_s, 1e3 * c->at_rate.logged_s[2]);
+                    1e3 * c->at_rate.tpot_p50_in_flight_s,
+                    1e3 * c->at_rate.logged_s[JSYSTEM_TPOT_P50]);
     }
     if (ferror(f))
         return ms_errf(err, MS_EIO, "write error on the Markdown table");

@@ -65,6 +65,7 @@ typedef struct jsystem_alt {
  * many sequences as the run kept in flight. This separates what an
  * iteration costs from where the search stops. In no statistic. */
 #define JSYSTEM_LAT 4 /* TTFT p50, TTFT p99, TPOT p50, TPOT p99 */
+enum { JSYSTEM_TTFT_P50, JSYSTEM_TTFT_P99, JSYSTEM_TPOT_P50, JSYSTEM_TPOT_P99 }; /* their index */
 typedef struct jsystem_at_rate {
     double rate_per_s;                                      /* NAN: the case gives none */
     double logged_s[JSYSTEM_LAT], predicted_s[JSYSTEM_LAT]; /* NAN where unknown */

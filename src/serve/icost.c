@@ -692,8 +692,8 @@ void icost_free(icost *ic)
 }
 
 /* Adds list l at x to t; side_s, when not NULL, receives one layer's time
- * on each side of the expert dispatch. */
-/* rowpar_s: each tagged GEMM's time a layer, by op.rowpar (NULL: not wanted). */
+ * on each side of the expert dispatch, and rowpar_s, when not NULL, each
+ * tagged GEMM's time a layer by op.rowpar. */
 static void eval_list(const oplist *l, const double *x, icost_time *t, double *side_s,
                       double *rowpar_s)
 {
