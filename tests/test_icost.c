@@ -498,6 +498,58 @@ static void test_draft_model(void)
     icost_free(d);
 }
 
+/* Pipeline stages: a 4-layer model over pp 2 holds two layers, and the
+ * embedding or the head (each 100 x 64 x 2 bytes), a GPU, and half the
+ * cache; over pp 3, ceil(4 / 3) = 2 layers, as much. An iteration of b at
+ * pp 2 is the whole model on half of b, plus two sends of that half's
+ * activations (4 tokens x 64 x 2 bytes at 100 GB/s, no latency in the
+ * ideal parameters) from one GPU to the next. */
+static void test_pipeline_stages(void)
+{
+    ms_err err = {0};
+    model g = tiny_gqa();
+    g.num_layers = 4;
+    chip c = round_chip(1e12, 1e9);
+    icost_config c1 = one_gpu(), c2 = one_gpu(), c3 = one_gpu();
+    c2.pp = 2;
+    c3.pp = 3;
+    topo *t3 = domain(3);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    icost *p1, *p2, *p3;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c1, NULL, NULL, &p1, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c2, t3, &cp, &p2, &err), MS_OK);
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c3, t3, &cp, &p3, &err), MS_OK);
+    double E = 100 * 64 * 2, w1 = icost_weights_B_per_gpu(p1);
+    MS_ASSERT_WITHIN(icost_weights_B_per_gpu(p2), (w1 - 2 * E) / 2 + E, 1e-9);
+    MS_ASSERT_WITHIN(icost_weights_B_per_gpu(p3), icost_weights_B_per_gpu(p2), 1e-9);
+    double kv1 = icost_kv_B_per_token_per_gpu(p1);
+    MS_ASSERT_WITHIN(kv1, 4 * 2 * 2 * 16 * 2.0, 1e-12);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(p2), kv1 / 2, 1e-12);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token_per_gpu(p3), kv1 / 2, 1e-12);
+    MS_ASSERT_WITHIN(icost_kv_B_per_token(p2), icost_kv_B_per_token(p1), 1e-12);
+    CU_ASSERT_EQUAL(icost_gpus(p2), 2);
+    CU_ASSERT_EQUAL(icost_gpus(p3), 3);
+    icost_config six = one_gpu();
+    six.tp = 2;
+    six.pp = 3;
+    CU_ASSERT_EQUAL(icost_config_gpus(&six), 6);
+    six.pp = 0; /* none */
+    CU_ASSERT_EQUAL(icost_config_gpus(&six), 2);
+
+    icost_batch b = {.decode_seqs = 8, .decode_ctx = 8000},
+                half = {.decode_seqs = 4, .decode_ctx = 4000};
+    icost_time whole = icost_eval(p2, &b), one = icost_eval(p1, &half);
+    double send_s = 4 * 64 * 2 / 100e9;
+    MS_ASSERT_WITHIN(whole.time_s, one.time_s + 2 * send_s, 1e-6 * whole.time_s);
+    MS_ASSERT_WITHIN(whole.comm_s, 2 * send_s, 1e-6 * send_s);
+    MS_ASSERT_WITHIN(whole.flops, one.flops, 1e-9 * one.flops);
+    CU_ASSERT(whole.time_s < icost_eval(p1, &b).time_s);
+    icost_free(p1);
+    icost_free(p2);
+    icost_free(p3);
+    topo_free(t3);
+}
+
 static void test_errors(void)
 {
     chip c = round_chip(1e12, 1e9);
@@ -506,14 +558,18 @@ static void test_errors(void)
         int64_t tp, dp, ep;
         int mtp, fp4, use_gqa;
         const char *has;
+        int64_t pp;
     } cases[] = {
-        {3, 1, 1, 0, 0, 0, "--tp 3 must divide the 4 attention heads"},
-        {2, 2, 3, 0, 0, 0, "--ep 3 must divide"},
-        {1, 1, 2, 0, 0, 1, "has no experts"},
-        {2, 2, 4, 0, 0, 0, NULL},
-        {1, 1, 1, 1, 0, 1, "--mtp-accept"},
-        {1, 1, 1, 0, 1, 0, "--precision fp4"},
-        {0, 1, 1, 0, 0, 0, "at least 1"},
+        {3, 1, 1, 0, 0, 0, "--tp 3 must divide the 4 attention heads", 0},
+        {2, 2, 3, 0, 0, 0, "--ep 3 must divide", 0},
+        {1, 1, 2, 0, 0, 1, "has no experts", 0},
+        {2, 2, 4, 0, 0, 0, NULL, 0},
+        {1, 1, 1, 1, 0, 1, "--mtp-accept", 0},
+        {1, 1, 1, 0, 1, 0, "--precision fp4", 0},
+        {0, 1, 1, 0, 0, 0, "at least 1", 0},
+        {1, 1, 1, 0, 0, 1, "--pp 2: expected 1 to the 1 layers", 2},
+        {1, 1, 1, 0, 0, 1, "--pp -1", -1},
+        {1, 1, 1, 1, 0, 0, "without expert parallelism, --overlap or draft tokens", 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         icost_config cfg = one_gpu();
@@ -521,6 +577,7 @@ static void test_errors(void)
         cfg.dp = cases[i].dp;
         cfg.ep = cases[i].ep;
         cfg.mtp_draft = cases[i].mtp;
+        cfg.pp = cases[i].pp;
         if (cases[i].fp4)
             cfg.weight_prec = MS_FP4;
         icost *ic = NULL;
@@ -596,6 +653,7 @@ static CU_TestInfo tests[] = {
     {"tensor-parallel all-reduces inside their GEMMs", test_tp_overlap},
     {"a draft model's weights, cache and steps", test_draft_model},
     {"an overlapped MoE layer's four stages by hand", test_overlap_layer_by_hand},
+    {"pipeline stages: weights, cache, micro-batches and sends", test_pipeline_stages},
     {"errors name the option", test_errors},
     {"the stream fallback and what runs at a peak", test_stream_fallback_and_uncalibrated},
     CU_TEST_INFO_NULL,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "model/modelfile.h"
+#include "net/topo.h"
 #include "serve/serve.h"
 #include "test_assert.h"
 
@@ -577,6 +578,49 @@ static void test_stop_at_limits(void)
     CU_ASSERT(met_runs >= 1);
 }
 
+/* Two pipeline stages of one GPU each: one instance of 2 GPUs, which
+ * admits max_batch sequences a micro-batch, 2 x 3 in all (two 1-GPU
+ * instances without stages admit 3 each), holds half the layers and so
+ * twice the tokens a GPU, and pays for the sends between its stages. */
+static void test_pipeline(void)
+{
+    fixture f;
+    fixture_init(&f, "fixed:50", "fixed:100", 30);
+    topo_spec ts = {.gpus = 2,
+                    .domain_size = 2,
+                    .scaleup_bw_Bps = 100e9,
+                    .sites = 1,
+                    .fabric = TOPO_FABRIC_NONE};
+    topo *t = NULL;
+    ms_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(topo_build(&ts, &t, &err), MS_OK);
+    coll_params cp = COLL_PARAMS_IDEAL;
+    f.cfg.max_batch = 3;
+    serve_result flat, piped;
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &flat, &err), MS_OK);
+    f.cfg.par.pp = 2;
+    f.cfg.instance_topo = t;
+    f.cfg.cp = &cp;
+    CU_ASSERT_EQUAL_FATAL(serve_run(&f.cfg, &piped, &err), MS_OK);
+    CU_ASSERT_EQUAL(flat.max_batch_seen, 3);
+    CU_ASSERT_EQUAL(piped.max_batch_seen, 6);
+    CU_ASSERT_EQUAL(piped.requests, 30);
+    CU_ASSERT(piped.weights_B_per_gpu < flat.weights_B_per_gpu);
+    MS_ASSERT_WITHIN(piped.kv_B_per_token_per_gpu, flat.kv_B_per_token_per_gpu / 2, 1e-12);
+    CU_ASSERT(piped.kv_capacity_tokens > 2 * flat.kv_capacity_tokens - 2 * 16);
+    check_books(&piped);
+    /* Not with a prefill pool; and the fleet in whole instances of 2. */
+    f.cfg.prefill_instances = 1;
+    CU_ASSERT_EQUAL(serve_run(&f.cfg, &piped, &err), MS_EUSAGE);
+    CU_ASSERT(strstr(err.msg, "--pp 2: pipeline stages") != NULL);
+    f.cfg.prefill_instances = 0;
+    f.cfg.gpus = 3;
+    CU_ASSERT_EQUAL(serve_run(&f.cfg, &piped, &err), MS_EUSAGE);
+    CU_ASSERT(strstr(err.msg, "--tp x --dp x --pp = 2") != NULL);
+    topo_free(t);
+    fixture_free(&f);
+}
+
 static void test_errors(void)
 {
     static const struct {
@@ -658,6 +702,7 @@ static CU_TestInfo tests[] = {
     {"a request too long for a cache is rejected", test_reject},
     {"p99 certain to miss: the count that makes it so", test_p99_over_count},
     {"a search's trial stops only when certain to miss", test_stop_at_limits},
+    {"pipeline stages: micro-batches, cache and layers", test_pipeline},
     {"errors name the option", test_errors},
     CU_TEST_INFO_NULL,
 };

@@ -25,12 +25,15 @@ static const jopt rows[] = {
     {"chip", JOPT_STR, "NAME", NULL, NULL, NAN, NAN, NULL, S(chip),
      "chip from hwdb/chips.csv, or a list A,B,C side by side"},
     {"gpus", JOPT_INT, "N", NULL, NULL, 1, 1e7, NULL, S(gpus),
-     "GPUs in the fleet, a multiple of tp x dp"},
+     "GPUs in the fleet, a multiple of tp x dp x pp"},
     {"tp", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(tp), "tensor-parallel degree of attention"},
     {"dp", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(dp),
      "attention data-parallel ranks per instance"},
     {"ep", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(ep),
      "expert-parallel degree, dividing tp x dp"},
+    {"pp", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(pp),
+     "pipeline stages of an instance, each tp x dp GPUs holding its share of the layers and one "
+     "micro-batch in flight (TensorRT-LLM's); dense models, no disaggregation"},
     {"disaggregate", JOPT_STR, "P:D", NULL, NULL, NAN, NAN, NULL, S(disaggregate),
      "split the instances P to D into prefill and decode pools of one layout"},
     {"prefill-gpus", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(prefill_gpus),
@@ -76,9 +79,10 @@ static const jopt rows[] = {
     {"block-tokens", JOPT_INT, "N", NULL, "64", 1, NAN, NULL, S(block_tokens),
      "tokens per KV block (64 is FlashMLA's)"},
     {"max-batch", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(max_batch),
-     "sequences per instance (default: as many as the KV cache holds)"},
+     "sequences per instance, per micro-batch with --pp (default: as many as the KV cache "
+     "holds)"},
     {"max-tokens", JOPT_INT, "N", NULL, "8192", 1, NAN, NULL, S(max_tokens),
-     "tokens per iteration per dp rank, prefill and decode"},
+     "tokens per iteration per dp rank, prefill and decode (per micro-batch with --pp)"},
     {"mem-reserve", JOPT_NUM, "F", NULL, "0.1", NAN, NAN, NULL, S(mem_reserve),
      "HBM fraction kept for activations and workspace"},
     {"admission", JOPT_CHOICE, "MODE", NULL, "planned", NAN, NAN, "planned|greedy", S(admission),
@@ -320,6 +324,7 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
     cfg->par.tp = j->tp;
     cfg->par.dp = j->dp;
     cfg->par.ep = j->ep;
+    cfg->par.pp = j->pp;
     cfg->best_of = j->best_of;
     cfg->block_tokens = j->block_tokens;
     cfg->max_batch = j->max_batch != JOPT_NO_INT ? j->max_batch : 0;
@@ -480,7 +485,7 @@ static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, m
                       (rc = coll_params_load(path, &x->net, err))))
         return rc;
     x->cfg.cp = &x->net;
-    int64_t ig = x->cfg.par.tp * x->cfg.par.dp;
+    int64_t ig = icost_config_gpus(&x->cfg.par);
     topo_spec ts;
     if ((rc = jtopo_spec(&j->topo, x->cfg.c, ig, &ts, err)) ||
         (ig > 1 && (rc = jtopo_build(&j->topo, &ts, &x->t, err))))
@@ -491,7 +496,7 @@ static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, m
         x->node = (int64_t)x->cfg.c->scale_up_domain_chips;
     if (j->disaggregate) {
         if (x->cfg.gpus % ig)
-            return ms_errf(err, MS_EUSAGE, "--gpus %lld must be a multiple of tp x dp = %lld",
+            return ms_errf(err, MS_EUSAGE, "--gpus %lld must be a multiple of tp x dp x pp = %lld",
                            (long long)x->cfg.gpus, (long long)ig);
         if ((rc = parse_disagg(j->disaggregate, x->cfg.gpus / ig, &x->cfg.prefill_instances, err)))
             return rc;
@@ -664,10 +669,13 @@ static double per_million(double gpu_s, double tokens, double price)
 static void describe_instances(char *buf, size_t cap, int64_t n, const char *kind,
                                const icost_config *p)
 {
-    int64_t g = p->tp * p->dp;
-    snprintf(buf, cap, "%lld %sinstance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld)", (long long)n,
-             kind, n == 1 ? "" : "s", (long long)g, g == 1 ? "" : "s", (long long)p->tp,
-             (long long)p->dp, (long long)p->ep);
+    int64_t g = icost_config_gpus(p);
+    char stages[40] = "";
+    if (p->pp > 1)
+        snprintf(stages, sizeof stages, ", pp %lld", (long long)p->pp);
+    snprintf(buf, cap, "%lld %sinstance%s of %lld GPU%s (tp %lld, dp %lld, ep %lld%s)",
+             (long long)n, kind, n == 1 ? "" : "s", (long long)g, g == 1 ? "" : "s",
+             (long long)p->tp, (long long)p->dp, (long long)p->ep, stages);
 }
 
 /* The run in words: the fleet, the workload, the policies. */
@@ -678,7 +686,7 @@ static void report_about(report *r, const run *x)
     char fleet[640], pre[160] = "", dec[160], work[300] = "", pol[200];
     icost_config pp = serve_prefill_par(cfg);
     int64_t pinst = cfg->prefill_instances;
-    int64_t inst = (cfg->gpus - pinst * pp.tp * pp.dp) / (p->tp * p->dp);
+    int64_t inst = (cfg->gpus - pinst * icost_config_gpus(&pp)) / icost_config_gpus(p);
     if (pinst > 0)
         describe_instances(pre, sizeof pre, pinst, "prefill ", &pp);
     describe_instances(dec, sizeof dec, inst, pinst > 0 ? "decode " : "", p);
@@ -867,6 +875,7 @@ static void report_result(report *r, const run *x, const serve_result *s, int in
     num(&c, "tp", "tensor parallel", (double)cfg->par.tp, "");
     num(&c, "dp", "data parallel", (double)cfg->par.dp, "");
     num(&c, "ep", "expert parallel", (double)cfg->par.ep, "");
+    num(&c, "pp", "pipeline stages", (double)(cfg->par.pp > 1 ? cfg->par.pp : 1), "");
     num(&c, "rate_per_s", "arrival rate", x->spec.kind == REQS_AT_ZERO ? NAN : x->spec.rate_per_s,
         "requests/s");
     num(&c, "requests", "finished", (double)s->requests, "");

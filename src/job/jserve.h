@@ -23,7 +23,7 @@ enum { JSERVE_OFFLINE = 0, JSERVE_SERVER = 1 }; /* jserve_job.scenario */
 
 typedef struct jserve_job {
     const char *model, *chip;
-    int64_t gpus, tp, dp, ep;
+    int64_t gpus, tp, dp, ep, pp;
     const char *disaggregate;
     int64_t prefill_gpus, prefill_tp, prefill_dp, prefill_ep;
     const char *input_len, *output_len, *rate;

@@ -124,6 +124,10 @@ struct icost {
     double tp_draft_token_s, tp_dpre_token_s; /* a draft model's, a draft and a prompt token */
     double ep_fixed_s[2], ep_prefill_token_s[2], ep_decode_token_s[2];
     double ep_layers;
+    /* Pipeline stages (1: none), and one stage's send of its activations
+     * to the next, linear in a micro-batch's tokens. */
+    int64_t pp;
+    double pp_fixed_s, pp_token_s;
     double normal_sm_share;      /* of the SMs, what compute keeps beside DeepEP's normal kernels */
     char uncal[ICOST_UNCAL_CAP]; /* icost_uncalibrated */
     /* The last batches timed and their times: an iteration asks for the
@@ -366,9 +370,8 @@ static void head(builder *b, const model *m, lin H)
 /* Communication of one iteration per dp rank token, fitted as a + b x
  * tokens from coll's analytical times at two sizes (the model is linear
  * in bytes). */
-static int comm_line(const topo *t, const coll_params *cp, coll_op op, int64_t n,
-                     double bytes_per_token, double *a_s, double *b_s, const char *what,
-                     ms_err *err)
+static int line_at(const topo *t, const coll_params *cp, coll_op op, int64_t n, int64_t stride,
+                   double bytes_per_token, double *a_s, double *b_s, const char *what, ms_err *err)
 {
     *a_s = *b_s = 0;
     if (n < 2 || !(bytes_per_token > 0))
@@ -382,7 +385,7 @@ static int comm_line(const topo *t, const coll_params *cp, coll_op op, int64_t n
                         .algo = ring ? COLL_RING : COLL_DIRECT,
                         .bytes = tok[i] * bytes_per_token,
                         .gpus = n,
-                        .stride = 1};
+                        .stride = stride};
         coll_plan pl;
         coll_result r;
         int rc = coll_plan_build(t, &cs, &pl, err);
@@ -401,6 +404,22 @@ static int comm_line(const topo *t, const coll_params *cp, coll_op op, int64_t n
     *b_s = (s[1] - s[0]) / (tok[1] - tok[0]);
     *a_s = s[0] - *b_s * tok[0];
     return MS_OK;
+}
+
+static int comm_line(const topo *t, const coll_params *cp, coll_op op, int64_t n,
+                     double bytes_per_token, double *a_s, double *b_s, const char *what,
+                     ms_err *err)
+{
+    return line_at(t, cp, op, n, 1, bytes_per_token, a_s, b_s, what, err);
+}
+
+/* A pipeline stage's send to the next stage: from a GPU to the one
+ * stage_gpus further on (the stages lie one after another). */
+static int p2p_line(const topo *t, const coll_params *cp, int64_t stage_gpus,
+                    double bytes_per_token, double *a_s, double *b_s, ms_err *err)
+{
+    return line_at(t, cp, COLL_SENDRECV, 2, stage_gpus, bytes_per_token, a_s, b_s,
+                   "pipeline-parallel send between stages", err);
 }
 
 /* The same line for DeepEP's low-latency kernels (coll_ep_ll_time):
@@ -445,6 +464,15 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
                        (long long)cfg->tp, (long long)cfg->dp, (long long)cfg->ep);
     if (m->num_experts == 0 && cfg->ep > 1)
         return ms_errf(err, MS_EUSAGE, "--ep %lld: %s has no experts", (long long)cfg->ep, m->name);
+    if (cfg->pp < 0 || cfg->pp > m->num_layers)
+        return ms_errf(err, MS_EUSAGE, "--pp %lld: expected 1 to the %lld layers of %s",
+                       (long long)cfg->pp, (long long)m->num_layers, m->name);
+    if (cfg->pp > 1 && (cfg->ep > 1 || cfg->overlap || cfg->mtp_draft > 0 || cfg->draft_model))
+        return ms_errf(err, MS_EUSAGE,
+                       "--pp %lld: pipeline stages are modelled without expert parallelism, "
+                       "--overlap or draft tokens (got --ep %lld%s%s)",
+                       (long long)cfg->pp, (long long)cfg->ep, cfg->overlap ? ", --overlap" : "",
+                       cfg->mtp_draft > 0 ? ", drafts" : "");
     if ((cfg->tp * cfg->dp) % cfg->ep)
         return ms_errf(err, MS_EUSAGE,
                        "--ep %lld must divide the instance's GPUs, --tp x --dp = %lld",
@@ -515,6 +543,7 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     if (!ic)
         return ms_errf(err, MS_ENOMEM, "out of memory");
     ic->cfg = *cfg;
+    ic->pp = cfg->pp > 1 ? cfg->pp : 1;
     double tp = (double)cfg->tp;
     double qpk = 1 + cfg->mtp_draft;
     ic->E = (double)m->num_experts;
@@ -595,9 +624,21 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
         return err->code ? err->code : MS_EINVAL;
     }
     ic->weights_B = layer_w[0] + layer_w[1] + head_w + embed_w + draft_w;
+    double stage_layers = (double)m->num_layers;
+    if (ic->pp > 1) {
+        /* The busiest stage: its share of the layers, rounded up, and the
+         * embedding (the first stage) or the head (the last), whichever
+         * is bigger; a tied head is a copy of the embedding. */
+        stage_layers = ceil((double)m->num_layers / (double)ic->pp);
+        ic->weights_B = (layer_w[0] + layer_w[1]) * stage_layers / (double)m->num_layers +
+                        fmax(embed_w, head_w);
+    }
 
     double kv_layers = (double)m->num_layers + (cfg->mtp_draft > 0 && !dm); /* MTP's own cache */
     kv_per_token(m, kv_layers, cfg, &ic->kv_B_per_token_gpu, &ic->kv_B_per_token);
+    /* A stage holds the cache of its own layers (TensorRT-LLM's
+     * KVCacheManager takes the stage's local range of layers). */
+    ic->kv_B_per_token_gpu *= stage_layers / (double)m->num_layers;
     if (cfg->mtp_draft && dm) { /* and the draft model's cache */
         double g, all;
         kv_per_token(dm, (double)dm->num_layers, cfg, &g, &all);
@@ -626,6 +667,9 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
         c->compute_units > DEEPEP_NORMAL_SMS ? 1 - DEEPEP_NORMAL_SMS / c->compute_units : 1;
     ic->tp_fixed_s = 2 * layers * a;
     ic->tp_token_s = 2 * layers * s;
+    if (ic->pp > 1 &&
+        (rc = p2p_line(t, cp, cfg->tp * cfg->dp, d * 2, &ic->pp_fixed_s, &ic->pp_token_s, err)))
+        goto fail;
     if (cfg->mtp_draft && dm) { /* the draft model's two all-reduces a layer, of its width */
         double Ld = (double)dm->num_layers, K = (double)cfg->mtp_draft;
         if ((rc = comm_line(t, cp, COLL_ALLREDUCE, cfg->tp, (double)dm->hidden_size * 2, &a, &s,
@@ -818,6 +862,27 @@ double icost_overlap_layer_s(double before_s, double between_s, double dispatch_
 
 static icost_time eval_batch(const icost *ic, const icost_batch *b);
 
+/* pp micro-batches of 1/pp of b each, one a stage: in pp stage steps
+ * each stage runs its layers on each micro-batch once and sends it on,
+ * so the whole model runs once on a micro-batch, and pp sends are made
+ * one after another (icost.h). */
+static icost_time eval_pipeline(const icost *ic, const icost_batch *b)
+{
+    double pp = (double)ic->pp;
+    icost_batch mb = {.decode_seqs = b->decode_seqs / pp,
+                      .decode_ctx = b->decode_ctx / pp,
+                      .prefill_tokens = b->prefill_tokens / pp,
+                      .prefill_seqs = b->prefill_seqs / pp,
+                      .prefill_keys = b->prefill_keys / pp,
+                      .prefill_done = b->prefill_done / pp};
+    icost_time t = eval_batch(ic, &mb);
+    double tokens = (mb.decode_seqs + mb.prefill_tokens) / (double)ic->cfg.dp;
+    double send_s = pp * (ic->pp_fixed_s + ic->pp_token_s * tokens);
+    t.comm_s += send_s;
+    t.time_s += send_s;
+    return t;
+}
+
 icost_time icost_eval(const icost *ic, const icost_batch *b)
 {
     /* The memo is no part of what the instance promises: written through
@@ -826,7 +891,7 @@ icost_time icost_eval(const icost *ic, const icost_batch *b)
     for (int i = 0; i < m->memo_n; i++)
         if (memcmp(&m->memo_b[i], b, sizeof *b) == 0)
             return m->memo_t[i];
-    icost_time t = eval_batch(ic, b);
+    icost_time t = ic->pp > 1 ? eval_pipeline(ic, b) : eval_batch(ic, b);
     m->memo_b[m->memo_next] = *b;
     m->memo_t[m->memo_next] = t;
     m->memo_next = (m->memo_next + 1) % MEMO;
@@ -902,5 +967,10 @@ const char *icost_uncalibrated(const icost *ic)
 
 int64_t icost_gpus(const icost *ic)
 {
-    return ic->cfg.tp * ic->cfg.dp;
+    return icost_config_gpus(&ic->cfg);
+}
+
+int64_t icost_config_gpus(const icost_config *cfg)
+{
+    return cfg->tp * cfg->dp * (cfg->pp > 1 ? cfg->pp : 1);
 }

@@ -22,6 +22,18 @@
  * DeepSeek serves MLA with dp attention; GQA's KV heads split over tp
  * (replicated when there are fewer than tp).
  *
+ * With pp pipeline stages (TensorRT-LLM's pipeline parallelism), each
+ * stage holds ceil(layers / pp) layers and their KV cache, the first the
+ * embedding and the last the head, and the instance keeps pp
+ * micro-batches in flight, one a stage: every sequence of an iteration's
+ * batch advances once in pp stage steps, each stage working on a 1/pp
+ * share of the batch a step and then sending its activations (BF16, the
+ * whole hidden state from each tp rank) to the next stage's GPU. So an
+ * iteration takes the time of the whole model on 1/pp of the batch, plus
+ * pp of those sends. Simplifications, each an estimate: the micro-batches
+ * are even and the stages balanced (no bubble), and a send does not hide
+ * under the next micro-batch's compute.
+ *
  * Decode uses MLA's absorbed form and prefill its training form, as
  * model/mops does; at tp = dp = ep = 1 and BF16 the per-layer operations
  * are mops's (tests check it). Speed: the operations are stored as linear
@@ -49,7 +61,10 @@
 #define ICOST_UNCAL_CAP 256
 
 typedef struct icost_config {
-    int64_t tp, dp, ep;       /* instance = tp x dp GPUs; ep divides tp x dp; ep = 1 for dense */
+    int64_t tp, dp, ep;       /* a pipeline stage = tp x dp GPUs; ep divides tp x dp; ep = 1 for
+                                 dense */
+    int64_t pp;               /* pipeline stages, each ceil(layers / pp) of the layers (0 or 1:
+                                 none); instance = tp x dp x pp GPUs */
     ms_prec weight_prec;      /* stored weights and GEMM inputs: fp8, bf16 or fp4 */
     ms_prec kv_prec;          /* KV cache elements */
     int mtp_draft;            /* draft tokens per decode step, 0 to ICOST_MAX_DRAFT: from the MTP
@@ -96,6 +111,7 @@ typedef struct icost icost;
  * instance's collectives (t with at least tp x dp GPUs; both may be NULL
  * when the instance is one GPU). cal may be NULL (peaks). Fails with
  * MS_EINVAL naming the option: tp, dp or ep < 1, ep not dividing tp x dp,
+ * pp < 0 or above the layers, pp > 1 with ep > 1, overlap or drafts,
  * ep > 1 for a dense model, overlap with ep = 1, tp_overlap with experts or drafts, heads not
  * divisible by tp, a precision the chip
  * has no peak for, mtp without MTP modules in the model (and no draft
@@ -163,7 +179,10 @@ double icost_kv_B_per_token(const icost *ic);
  * figure of its own takes its family's stream one first, as train does. */
 const char *icost_uncalibrated(const icost *ic);
 
-/* GPUs per instance: tp x dp. */
+/* GPUs per instance: tp x dp x pp. */
 int64_t icost_gpus(const icost *ic);
+
+/* GPUs per instance of cfg: tp x dp x pp (pp 0 counted as 1). */
+int64_t icost_config_gpus(const icost_config *cfg);
 
 #endif

@@ -275,8 +275,8 @@ static void iteration_end(sim *s, void *ctx, sim_payload p)
     I->comm_s += I->cur_comm_s;
     I->gpu_s_in += dt * g * I->frac_prefill;
     I->gpu_s_out += dt * g * (1 - I->frac_prefill);
-    if (I->kind == INST_DECODE && f->cfg->max_batch > 0 &&
-        (double)I->n_dec >= SERVE_FULL_BATCH * (double)f->cfg->max_batch) {
+    if (I->kind == INST_DECODE && f->max_batch > 0 &&
+        (double)I->n_dec >= SERVE_FULL_BATCH * (double)f->max_batch) {
         I->full_tok += (double)I->n_dec * f->r;
         I->full_s += dt;
     }
@@ -452,9 +452,14 @@ static int check_pools(const serve_config *c, ms_err *err)
         return ms_errf(err, MS_EUSAGE,
                        "--prefill-tp, --prefill-dp and --prefill-ep lay out a prefill pool; give "
                        "its GPUs with --prefill-gpus");
-    int64_t g = c->par.tp * c->par.dp;
+    int64_t g = icost_config_gpus(&c->par);
     icost_config pp = serve_prefill_par(c);
-    int64_t pg = pp.tp * pp.dp, pgpus = c->prefill_instances * pg;
+    int64_t pg = icost_config_gpus(&pp), pgpus = c->prefill_instances * pg;
+    if (c->par.pp > 1 && (c->prefill_instances > 0 || own))
+        return ms_errf(err, MS_EUSAGE,
+                       "--pp %lld: pipeline stages are modelled in instances that prefill and "
+                       "decode alike, not with a disaggregated prefill pool",
+                       (long long)c->par.pp);
     if (g < 1 || pg < 1)
         return ms_errf(err, MS_EUSAGE, "--tp and --dp: expected >= 1");
     if (c->prefill_instances < 0 || pgpus >= c->gpus)
@@ -470,8 +475,9 @@ static int check_pools(const serve_config *c, ms_err *err)
                        (long long)c->gpus, (long long)pgpus, (long long)g);
     if (c->gpus % g && c->prefill_instances == 0)
         return ms_errf(err, MS_EUSAGE,
-                       "--gpus %lld must be a multiple of an instance's GPUs, --tp x --dp = %lld",
-                       (long long)c->gpus, (long long)g);
+                       "--gpus %lld must be a multiple of an instance's GPUs, --tp x --dp%s = "
+                       "%lld",
+                       (long long)c->gpus, c->par.pp > 1 ? " x --pp" : "", (long long)g);
     return MS_OK;
 }
 
@@ -581,7 +587,7 @@ static int layout_new(const serve_config *cfg, const icost_config *par, const to
     L->tp = par->tp;
     L->dp = par->dp;
     L->ep = par->ep;
-    L->gpus = par->tp * par->dp;
+    L->gpus = icost_config_gpus(par);
     double w = icost_weights_B_per_gpu(L->ic), hbm = cfg->c->hbm_bytes;
     double free_B = hbm * (1 - cfg->mem_reserve) - w;
     double per_tok = icost_kv_B_per_token_per_gpu(L->ic);
@@ -593,12 +599,12 @@ static int layout_new(const serve_config *cfg, const icost_config *par, const to
         const char *o = prefill ? "--prefill-" : "--";
         return ms_errf(err, MS_EINVAL,
                        "the model does not fit: %s needs %.1f GB of weights per GPU at %stp %lld "
-                       "%sdp %lld %sep %lld, and each %s holds %.1f GB, of which %.0f%% is kept "
+                       "%sdp %lld %sep %lld%s, and each %s holds %.1f GB, of which %.0f%% is kept "
                        "back (--mem-reserve), leaving %.1f GB for KV cache (%.0f KB a token); use "
                        "more GPUs per instance, a lower --precision or a bigger chip",
                        cfg->m->name, w / 1e9, o, (long long)par->tp, o, (long long)par->dp, o,
-                       (long long)par->ep, cfg->c->name, hbm / 1e9, cfg->mem_reserve * 100,
-                       free_B / 1e9, per_tok / 1e3);
+                       (long long)par->ep, par->pp > 1 ? " with --pp" : "", cfg->c->name, hbm / 1e9,
+                       cfg->mem_reserve * 100, free_B / 1e9, per_tok / 1e3);
     }
     L->watermark = (int64_t)floor(0.01 * (double)L->blocks);
     return MS_OK;
@@ -639,10 +645,12 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     f.r = serve_tokens_per_step(cfg->mtp_accept, cfg->mtp_depth);
     f.qpk = 1 + par.mtp_draft;
     f.bs = cfg->block_tokens;
-    f.max_tokens = cfg->max_tokens;
+    int64_t stages = par.pp > 1 ? par.pp : 1;
+    f.max_tokens = cfg->max_tokens * stages;
+    f.max_batch = cfg->max_batch * stages;
     int disagg = cfg->prefill_instances > 0;
-    int64_t decode_gpus = cfg->gpus - cfg->prefill_instances * ppar.tp * ppar.dp;
-    f.ninst = cfg->prefill_instances + decode_gpus / (par.tp * par.dp);
+    int64_t decode_gpus = cfg->gpus - cfg->prefill_instances * icost_config_gpus(&ppar);
+    f.ninst = cfg->prefill_instances + decode_gpus / icost_config_gpus(&par);
     const topo *ptopo =
         cfg->prefill_tp > 0 || cfg->prefill_dp > 0 ? cfg->prefill_topo : cfg->instance_topo;
     if ((rc = layout_new(cfg, disagg ? &ppar : &par, disagg ? ptopo : cfg->instance_topo, f.bs,

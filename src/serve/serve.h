@@ -103,9 +103,15 @@ typedef struct serve_config {
     double kv_link_Bps;       /* disaggregation: per GPU, what the KV moves at */
     double kv_link_latency_s;
     int64_t block_tokens; /* tokens per KV block, >= 1 */
-    int64_t max_batch;    /* sequences per instance; 0 = as many as the KV cache holds */
-    int64_t max_tokens;   /* tokens per iteration per dp rank (prefill and decode) */
-    double mem_reserve;   /* fraction of HBM kept for activations and workspace, [0, 1) */
+    /* Sequences per instance, and tokens per iteration per dp rank
+     * (prefill and decode); with pipeline stages (par.pp), per
+     * micro-batch, the instance taking pp times as many (TensorRT-LLM's
+     * max_batch_size and max_num_tokens: its capacity scheduler admits
+     * max_batch_size x the micro-batches, one a stage,
+     * cpp/tensorrt_llm/batch_manager/trtGptModelInflightBatching.cpp). */
+    int64_t max_batch; /* 0 = as many as the KV cache holds */
+    int64_t max_tokens;
+    double mem_reserve; /* fraction of HBM kept for activations and workspace, [0, 1) */
     serve_admission admission;
     serve_preempt preempt;
     double swap_Bps;       /* SWAP: host link per GPU, per direction */

@@ -250,11 +250,11 @@ typedef struct fleet {
     ms_err *err;
     int failed;
     layout lay[2]; /* [0] mixed or prefill instances', [1] decode instances' */
-    int64_t ninst, bs, pinned, max_tokens;
-    double mean_out;       /* the workload's mean output length */
-    double biased_mid_out; /* E[L^2] / (2 E[L]) of output lengths */
-    double r;              /* tokens a decode step makes */
-    double qpk;            /* tokens a decode step computes per sequence: 1 + draft */
+    int64_t ninst, bs, pinned, max_tokens, max_batch; /* the instance's (x pp) */
+    double mean_out;                                  /* the workload's mean output length */
+    double biased_mid_out;                            /* E[L^2] / (2 E[L]) of output lengths */
+    double r;                                         /* tokens a decode step makes */
+    double qpk; /* tokens a decode step computes per sequence: 1 + draft */
     inst *in;
     chain *ch; /* indexed by chain id; moves when ch_pool grows it */
     pool ch_pool;
@@ -311,7 +311,7 @@ static inline double servei_ctx_now(const fleet *f, const inst *I)
 
 static inline int servei_room(const fleet *f, const inst *I)
 {
-    int64_t mb = f->cfg->max_batch;
+    int64_t mb = f->max_batch;
     return mb == 0 || I->n_dec + (int64_t)I->npf + I->incoming < mb;
 }
 
