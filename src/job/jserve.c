@@ -1054,14 +1054,23 @@ static int run_sweep(const jserve_job *j, run *x, report *r, jserve_out *out, ms
 
 /* ---- MLPerf's Server scenario: the highest rate within the limits ---- */
 
-/* The search starts at the offline capacity and doubles or halves the
- * rate at most SEARCH_STEPS times (to 1024 times capacity or 1/1024 of
- * it) until the limits flip, then bisects until the rate found is within
- * SEARCH_REL of one that fails. */
-#define SEARCH_STEPS 10
+/* The search starts at the offline capacity and steps the rate up or
+ * down until the limits flip, then bisects until the rate found is
+ * within SEARCH_REL of one that fails. The first SEARCH_FINE steps are
+ * by SEARCH_FINE_FACTOR, as the answer is most often near the capacity
+ * and a narrow bracket saves bisecting; then SEARCH_STEPS doublings or
+ * halvings (to about 1/1000 of the capacity or 1000 times it). */
+#define SEARCH_FINE        2
+#define SEARCH_FINE_FACTOR 1.25
+#define SEARCH_STEPS       10
 /* Requests of the offline run that gives the first rate, when the runs
- * are given a --duration and not a count. */
+ * are given a --duration and not a count: at least this many, and enough
+ * to fill every decode instance's batch START_FILLS times over, so that
+ * the run's last batches, which drain with ever fewer sequences, take a
+ * small share of it and the first rate lands near the fleet's capacity
+ * (a big fleet's search then starts close to its answer). */
 #define SEARCH_START_REQUESTS 1000
+#define START_FILLS           4
 #define SEARCH_REL            0.01
 #define SEARCH_TRIALS         48
 
@@ -1113,9 +1122,10 @@ static int none_meets(const jserve_job *j, const trial *t, ms_err *err)
                        "rate counts them as rejected)");
     return ms_errf(err, MS_EINVAL,
                    "--scenario server: no arrival rate meets --p99-ttft %g s and --p99-tpot %g "
-                   "s: even at %.4g requests/s (1/%d of the offline rate) the p99 time to "
+                   "s: even at %.4g requests/s (1/%.0f of the offline rate) the p99 time to "
                    "first token is %.4g s and the p99 time per output token %.4g s",
-                   j->p99_ttft_s, j->p99_tpot_s, t->rate_per_s, 1 << SEARCH_STEPS, t->ttft_p99_s,
+                   j->p99_ttft_s, j->p99_tpot_s, t->rate_per_s,
+                   pow(SEARCH_FINE_FACTOR, SEARCH_FINE) * (1 << SEARCH_STEPS), t->ttft_p99_s,
                    t->tpot_p99_s);
 }
 
@@ -1154,6 +1164,18 @@ static void report_search(report *r, const jserve_job *j, double capacity, const
  * every rate are the same exponential draws scaled, so the p99s move
  * with the rate and not with the luck of the draw. The rate found is
  * then run again in full for the report. */
+/* Sequences the fleet's decode instances hold at once: each its max
+ * batch (of every micro-batch) or what its cache holds at the mean final
+ * context, whichever is fewer. */
+static double fleet_slots(const run *x, const serve_result *s)
+{
+    double per = (double)s->batch_fit;
+    int64_t mb = x->cfg.max_batch * (x->cfg.par.pp > 1 ? x->cfg.par.pp : 1);
+    if (mb > 0 && (double)mb < per)
+        per = (double)mb;
+    return per * (double)s->pool[s->pools > 1 ? 1 : 0].instances;
+}
+
 static int run_server(const jserve_job *j, const jenv *env, run *x, report *r, jserve_out *out,
                       ms_err *err)
 {
@@ -1167,6 +1189,11 @@ static int run_server(const jserve_job *j, const jenv *env, run *x, report *r, j
     }
     set_rate(x, INFINITY);
     int rc = serve_run(&x->cfg, &s, err);
+    double fills = START_FILLS * fleet_slots(x, &s);
+    if (!rc && given.count == 0 && fills > SEARCH_START_REQUESTS) {
+        x->spec.count = (int64_t)fmin(ceil(fills), 1e7);
+        rc = serve_run(&x->cfg, &s, err);
+    }
     x->spec.count = given.count;
     x->spec.duration_s = given.duration_s;
     if (rc)
@@ -1178,14 +1205,15 @@ static int run_server(const jserve_job *j, const jenv *env, run *x, report *r, j
                        "rate to search from");
     double hi = NAN, lo = NAN, rate = capacity;
     size_t best = 0; /* the trial at lo */
-    for (int k = 0; k <= SEARCH_STEPS && (isnan(lo) || isnan(hi)); k++) {
+    for (int k = 0; k <= SEARCH_FINE + SEARCH_STEPS && (isnan(lo) || isnan(hi)); k++) {
         if ((rc = try_rate(j, x, rate, 1, &tr[n], err)))
             return rc;
         if (tr[n++].meets)
             lo = rate, best = n - 1;
         else
             hi = rate;
-        rate = isnan(hi) ? 2 * rate : rate / 2;
+        double f = k < SEARCH_FINE ? SEARCH_FINE_FACTOR : 2;
+        rate = isnan(hi) ? f * rate : rate / f;
         if (!isnan(lo) && !isnan(hi) && lo > hi) /* met higher up than it failed: stop there */
             break;
     }

@@ -1,5 +1,5 @@
 /* serve: a serving fleet simulated request by request on the engine
- * (core/sim). The fleet is gpus / (tp x dp) identical instances, each
+ * (core/sim). The fleet is gpus / (tp x dp x pp) identical instances, each
  * running continuous batching over a paged KV cache:
  *  - requests wait in one fleet-wide queue (a work-conserving load
  *    balancer) and an instance takes the oldest when it has room: fewer
