@@ -33,7 +33,7 @@ static const jopt rows[] = {
      "expert-parallel degree, dividing tp x dp"},
     {"pp", JOPT_INT, "N", NULL, "1", 1, NAN, NULL, S(pp),
      "pipeline stages of an instance, each tp x dp GPUs holding its share of the layers and one "
-     "micro-batch in flight (TensorRT-LLM's); dense models, no disaggregation"},
+     "micro-batch in flight (TensorRT-LLM's); not with --ep, --overlap, drafts or disaggregation"},
     {"disaggregate", JOPT_STR, "P:D", NULL, NULL, NAN, NAN, NULL, S(disaggregate),
      "split the instances P to D into prefill and decode pools of one layout"},
     {"prefill-gpus", JOPT_INT, "N", NULL, NULL, 1, NAN, NULL, S(prefill_gpus),
@@ -1156,14 +1156,6 @@ static void report_search(report *r, const jserve_job *j, double capacity, const
     report_table_end(r);
 }
 
-/* The offline run's requests over its makespan give a first rate (not a
- * bound: its last minutes run small batches, and a steady stream can keep
- * batches fuller). From there the rate doubles while it meets the limits
- * or halves while it does not, then is bisected (geometrically) between
- * the highest that meets them and the lowest that does not. Arrivals at
- * every rate are the same exponential draws scaled, so the p99s move
- * with the rate and not with the luck of the draw. The rate found is
- * then run again in full for the report. */
 /* Sequences the fleet's decode instances hold at once: each its max
  * batch (of every micro-batch) or what its cache holds at the mean final
  * context, whichever is fewer. */
@@ -1176,6 +1168,14 @@ static double fleet_slots(const run *x, const serve_result *s)
     return per * (double)s->pool[s->pools > 1 ? 1 : 0].instances;
 }
 
+/* The offline run's requests over its makespan give a first rate (not a
+ * bound: its last minutes run small batches, and a steady stream can keep
+ * batches fuller). From there the rate doubles while it meets the limits
+ * or halves while it does not, then is bisected (geometrically) between
+ * the highest that meets them and the lowest that does not. Arrivals at
+ * every rate are the same exponential draws scaled, so the p99s move
+ * with the rate and not with the luck of the draw. The rate found is
+ * then run again in full for the report. */
 static int run_server(const jserve_job *j, const jenv *env, run *x, report *r, jserve_out *out,
                       ms_err *err)
 {

@@ -470,9 +470,11 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
     if (cfg->pp > 1 && (cfg->ep > 1 || cfg->overlap || cfg->mtp_draft > 0 || cfg->draft_model))
         return ms_errf(err, MS_EUSAGE,
                        "--pp %lld: pipeline stages are modelled without expert parallelism, "
-                       "--overlap or draft tokens (got --ep %lld%s%s)",
-                       (long long)cfg->pp, (long long)cfg->ep, cfg->overlap ? ", --overlap" : "",
-                       cfg->mtp_draft > 0 ? ", drafts" : "");
+                       "--overlap or draft tokens (%s given)",
+                       (long long)cfg->pp,
+                       cfg->ep > 1    ? "--ep above 1"
+                       : cfg->overlap ? "--overlap"
+                                      : "draft tokens");
     if ((cfg->tp * cfg->dp) % cfg->ep)
         return ms_errf(err, MS_EUSAGE,
                        "--ep %lld must divide the instance's GPUs, --tp x --dp = %lld",
