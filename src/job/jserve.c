@@ -875,7 +875,7 @@ static void report_result(report *r, const run *x, const serve_result *s, int in
     num(&c, "tp", "tensor parallel", (double)cfg->par.tp, "");
     num(&c, "dp", "data parallel", (double)cfg->par.dp, "");
     num(&c, "ep", "expert parallel", (double)cfg->par.ep, "");
-    num(&c, "pp", "pipeline stages", (double)(cfg->par.pp > 1 ? cfg->par.pp : 1), "");
+    num(&c, "pp", "pipeline stages", (double)icost_config_stages(&cfg->par), "");
     num(&c, "rate_per_s", "arrival rate", x->spec.kind == REQS_AT_ZERO ? NAN : x->spec.rate_per_s,
         "requests/s");
     num(&c, "requests", "finished", (double)s->requests, "");
@@ -1071,8 +1071,11 @@ static int run_sweep(const jserve_job *j, run *x, report *r, jserve_out *out, ms
  * (a big fleet's search then starts close to its answer). */
 #define SEARCH_START_REQUESTS 1000
 #define START_FILLS           4
-#define SEARCH_REL            0.01
-#define SEARCH_TRIALS         48
+/* and at most this many, which bounds the start run's cost for a fleet of
+ * millions of sequences (its rate is then from a part of its capacity) */
+#define START_MAX_REQUESTS 1e7
+#define SEARCH_REL         0.01
+#define SEARCH_TRIALS      48
 
 typedef struct trial {
     double rate_per_s, ttft_p99_s, tpot_p99_s; /* NAN when stopped */
@@ -1162,7 +1165,7 @@ static void report_search(report *r, const jserve_job *j, double capacity, const
 static double fleet_slots(const run *x, const serve_result *s)
 {
     double per = (double)s->batch_fit;
-    int64_t mb = x->cfg.max_batch * (x->cfg.par.pp > 1 ? x->cfg.par.pp : 1);
+    int64_t mb = x->cfg.max_batch * icost_config_stages(&x->cfg.par);
     if (mb > 0 && (double)mb < per)
         per = (double)mb;
     return per * (double)s->pool[s->pools > 1 ? 1 : 0].instances;
@@ -1191,7 +1194,7 @@ static int run_server(const jserve_job *j, const jenv *env, run *x, report *r, j
     int rc = serve_run(&x->cfg, &s, err);
     double fills = START_FILLS * fleet_slots(x, &s);
     if (!rc && given.count == 0 && fills > SEARCH_START_REQUESTS) {
-        x->spec.count = (int64_t)fmin(ceil(fills), 1e7);
+        x->spec.count = (int64_t)fmin(ceil(fills), START_MAX_REQUESTS);
         rc = serve_run(&x->cfg, &s, err);
     }
     x->spec.count = given.count;

@@ -485,10 +485,20 @@ static int run_alternatives(const cJSON *root, const cJSON *sc, const char *cmd,
 
 double jsystem_in_flight(double rate_per_s, double ttft_s, double tpot_s, double mean_out)
 {
-    if (!(rate_per_s > 0 && ttft_s > 0 && tpot_s > 0 && mean_out >= 1) ||
-        !isfinite(rate_per_s * (ttft_s + tpot_s * mean_out)))
+    if (!(rate_per_s > 0 && ttft_s > 0 && tpot_s > 0 && mean_out >= 1))
         return NAN;
-    return rate_per_s * (ttft_s + (mean_out - 1) * tpot_s);
+    double n = rate_per_s * (ttft_s + (mean_out - 1) * tpot_s);
+    return isfinite(n) ? n : NAN;
+}
+
+/* A copy of object o without the fields keys[0..n) (those it lacks are
+ * skipped); NULL when out of memory. */
+static cJSON *copy_without(const cJSON *o, const char *const *keys, size_t n)
+{
+    cJSON *c = cJSON_Duplicate(o, 1);
+    for (size_t i = 0; c && i < n; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(c, keys[i]);
+    return c;
 }
 
 /* Runs open (a case's scenario as a stream, its "rate" set) once more as
@@ -499,12 +509,11 @@ static int run_in_flight(const cJSON *open, const char *cmd, const char *shown, 
                          ms_err *err)
 {
     double slots = fmax(1, round(n));
-    cJSON *closed = cJSON_Duplicate(open, 1), *run = NULL;
+    static const char *const open_only[] = {"rate", "duration", "requests"};
+    cJSON *closed = copy_without(open, open_only, sizeof open_only / sizeof open_only[0]),
+          *run = NULL;
     if (!closed)
         return ms_errf(err, MS_ENOMEM, "out of memory");
-    cJSON_DeleteItemFromObjectCaseSensitive(closed, "rate");
-    cJSON_DeleteItemFromObjectCaseSensitive(closed, "duration");
-    cJSON_DeleteItemFromObjectCaseSensitive(closed, "requests");
     if (!cJSON_AddNumberToObject(closed, "concurrency", slots) ||
         !cJSON_AddNumberToObject(closed, "requests", IN_FLIGHT_TURNS * slots)) {
         cJSON_Delete(closed);
@@ -576,13 +585,11 @@ static int run_at_rate(const cJSON *root, const cJSON *sc, const char *cmd, cons
                              "missing: the run's log gives the rate it was scheduled at and "
                              "all four percentiles, and latency_at_rate needs each of them");
     }
-    cJSON *open = cJSON_Duplicate(sc, 1), *run = NULL;
+    static const char *const search_only[] = {"scenario", "p99_ttft", "p99_tpot", "rate"};
+    cJSON *open = copy_without(sc, search_only, sizeof search_only / sizeof search_only[0]),
+          *run = NULL;
     if (!open)
         return ms_errf(err, MS_ENOMEM, "out of memory");
-    cJSON_DeleteItemFromObjectCaseSensitive(open, "scenario");
-    cJSON_DeleteItemFromObjectCaseSensitive(open, "p99_ttft");
-    cJSON_DeleteItemFromObjectCaseSensitive(open, "p99_tpot");
-    cJSON_DeleteItemFromObjectCaseSensitive(open, "rate");
     /* At most MLPerf's minimum 600 s of arrivals: a steady stream's
      * percentiles have settled long before, and the suite stays fast. */
     cJSON *dur = cJSON_GetObjectItemCaseSensitive(open, "duration");
@@ -956,7 +963,7 @@ static void at_rate_table(report *r, const jsystem_out *o)
             snprintf(key, sizeof key, "%s_logged", lat_keys[k]);
             report_num(r, key, "logged", c->at_rate.logged_s[k], "s");
         }
-        report_num(r, "in_flight", "sequences in flight (Little)", c->at_rate.in_flight, "");
+        report_num(r, "in_flight", "sequences in flight (Little's law)", c->at_rate.in_flight, "");
         report_num(r, "tpot_p50_in_flight_s", "TPOT p50 at that many",
                    c->at_rate.tpot_p50_in_flight_s, "s");
     }

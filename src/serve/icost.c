@@ -545,7 +545,7 @@ int icost_new(const model *m, const chip *c, const calib *cal, const icost_confi
     if (!ic)
         return ms_errf(err, MS_ENOMEM, "out of memory");
     ic->cfg = *cfg;
-    ic->pp = cfg->pp > 1 ? cfg->pp : 1;
+    ic->pp = icost_config_stages(cfg);
     double tp = (double)cfg->tp;
     double qpk = 1 + cfg->mtp_draft;
     ic->E = (double)m->num_experts;
@@ -972,7 +972,12 @@ int64_t icost_gpus(const icost *ic)
     return icost_config_gpus(&ic->cfg);
 }
 
+int64_t icost_config_stages(const icost_config *cfg)
+{
+    return cfg->pp > 1 ? cfg->pp : 1;
+}
+
 int64_t icost_config_gpus(const icost_config *cfg)
 {
-    return cfg->tp * cfg->dp * (cfg->pp > 1 ? cfg->pp : 1);
+    return cfg->tp * cfg->dp * icost_config_stages(cfg);
 }

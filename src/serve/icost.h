@@ -182,7 +182,10 @@ const char *icost_uncalibrated(const icost *ic);
 /* GPUs per instance: tp x dp x pp. */
 int64_t icost_gpus(const icost *ic);
 
-/* GPUs per instance of cfg: tp x dp x pp (pp 0 counted as 1). */
+/* Pipeline stages of cfg: pp, or 1 where pp is 0 (none given). */
+int64_t icost_config_stages(const icost_config *cfg);
+
+/* GPUs per instance of cfg: tp x dp x its stages. */
 int64_t icost_config_gpus(const icost_config *cfg);
 
 #endif

@@ -645,7 +645,7 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     f.r = serve_tokens_per_step(cfg->mtp_accept, cfg->mtp_depth);
     f.qpk = 1 + par.mtp_draft;
     f.bs = cfg->block_tokens;
-    int64_t stages = par.pp > 1 ? par.pp : 1;
+    int64_t stages = icost_config_stages(&par);
     f.max_tokens = cfg->max_tokens * stages;
     f.max_batch = cfg->max_batch * stages;
     int disagg = cfg->prefill_instances > 0;
