@@ -706,7 +706,9 @@ int serve_run(const serve_config *cfg, serve_result *out, ms_err *err)
     if (f.at_zero) {
         sim_at(f.s, 0, kickoff, &f, (sim_payload){{0}});
     } else if (cfg->concurrency > 0) {
-        for (int64_t k = 0; k < cfg->concurrency; k++)
+        /* At most one request a slot, and no more than the stream holds:
+         * a concurrency above the request count must not spin. */
+        for (int64_t k = 0; k < cfg->concurrency && !f.stream_done && !f.failed; k++)
             next_arrival(&f, 0);
     } else {
         next_arrival(&f, 0);
