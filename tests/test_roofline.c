@@ -285,6 +285,10 @@ static void test_calibration_lookup(void)
     MS_ASSERT_NEAR(e.memory, 3000.0 / 3350, 1e-3);
     CU_ASSERT(strcmp(calib_kind_base("attention_bwd_te2024"), "attention") == 0);
     CU_ASSERT(strcmp(calib_kind_base("attention_te2024"), "attention") == 0);
+    CU_ASSERT(strcmp(calib_kind_base("gemm_train_cuda11"), "gemm") == 0);
+    /* CUDA 11's training GEMMs with no row of their own are gemm_train's. */
+    e = calib_eff(cal, x100, "gemm_train_cuda11", MS_FP8);
+    MS_ASSERT_NEAR(e.compute, 0.473, 1e-9);
     calib_free(cal);
     /* With rows at each level, the nearest one answers. */
     cal = test_calib_text(

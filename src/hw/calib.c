@@ -62,6 +62,7 @@ static const struct {
     {"attention", ""},
     {"launch", ""},
     {"gemm_train", "gemm"},
+    {"gemm_train_cuda11", "gemm_train"},
     {"attention_bwd", "attention"},
     {"quant", "stream"},
     {"attention_decode", "attention"},
@@ -115,7 +116,7 @@ int calib_kind_ok(const char *kind)
 const char *calib_kinds(void)
 {
     return "gemm, stream, attention, launch, gemm_train, attention_bwd, quant, attention_decode, "
-           "attention_te2024, attention_bwd_te2024";
+           "attention_te2024, attention_bwd_te2024, gemm_train_cuda11";
 }
 
 static int parse_eff(const char *path, int line, const char *col, const char *text, double *out,

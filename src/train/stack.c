@@ -67,6 +67,15 @@
     "micro-batch's added by autograd in place to the earlier ones' (6 bytes a parameter: both "    \
     "read, the sum written), every micro-batch after the first; the sum was fused into the "       \
     "weight-gradient GEMM only in 2022 (83b1e42, 'gradient accumulation fusion')"
+/* The libraries SC21's runs linked (CUDA 11) sustained less on an A100
+ * than today's: their training GEMMs take the rows measured with CUDA 11
+ * where a family has them. */
+#define GEMM_2021_SOURCE                                                                           \
+    "Training GEMMs timed by the gemm_train_cuda11 rows, GEMMs run back to back for seconds "      \
+    "with CUDA 11's libraries (mli/transformers-benchmarks, CUDA 11.7: 230 TFLOP/s on an A100): "  \
+    "Megatron-LM v2.5 (e269e20) was tested with NGC's PyTorch 20.12 (CUDA 11.1); CUDA 12.8's "     \
+    "libraries sustain 270 on an A100 SXM4 (huggingface/gpu-fryer), the gemm_train row the "       \
+    "other stacks use"
 #define RUNS_2021_SOURCE                                                                           \
     "Narayanan et al., Efficient Large-Scale Language Model Training on GPU "                      \
     "Clusters Using Megatron-LM, SC21, arXiv:2104.04473, §4.2 (fused kernels: "                   \
@@ -75,12 +84,13 @@
     "Megatron-LM v2 megatron/model/transformer.py (baddbmm scores, FusedScaleMaskSoftmax, "        \
     "attention and hidden dropout 0.1 for GPT); sequence parallelism came in "                     \
     "2022 (Korthikanti et al., arXiv:2205.05198). " LOSS_SOURCE ". " P2P_SOURCE                    \
-    ". " GRAD_2021_SOURCE
+    ". " GRAD_2021_SOURCE ". " GEMM_2021_SOURCE
 
 /* What both SC21 stacks run, whichever DDP. */
 #define SC21_KERNELS                                                                               \
-    .attention = STACK_ATTN_MATERIALIZED, .dropout = 1, .sequence_parallel = 0, .tp_overlap = 0,   \
-    .p2p_blocking = 1, .grad_accum_B = 6, .loss_fp32_B_fwd = 38, .loss_fp32_B_bwd = 14
+    .attention = STACK_ATTN_MATERIALIZED, .gemm_train_kind = "gemm_train_cuda11", .dropout = 1,    \
+    .sequence_parallel = 0, .tp_overlap = 0, .p2p_blocking = 1, .grad_accum_B = 6,                 \
+    .loss_fp32_B_fwd = 38, .loss_fp32_B_bwd = 14
 
 static const stack stacks[] = {
     {

@@ -25,6 +25,10 @@ typedef struct stack {
      * kernels, where the stack's release has rows of its own (NULL:
      * "attention" and "attention_bwd", the best kernels measured). */
     const char *attn_fwd_kind, *attn_bwd_kind;
+    /* The calibration kind of its BF16 and FP16 training GEMMs where its
+     * libraries' release has rows of its own (NULL: "gemm_train", the
+     * sustained GEMMs of current libraries). */
+    const char *gemm_train_kind;
     int dropout;             /* attention-probability and hidden dropout kernels run */
     int sequence_parallel;   /* norms and dropouts on tokens / tp (else every TP rank runs all) */
     int tp_overlap;          /* tensor-parallel collectives pipelined with their GEMMs */

@@ -35,6 +35,7 @@ typedef struct acc {
     double fused_cast_B;   /* > 0: FP8 casts fused into the kernels before each GEMM, writing
                               this many bytes per element per copy (rowwise and columnwise) */
     const char *fp8_kind;  /* calibration kind of FP8 GEMMs */
+    const char *gemm_kind; /* and of BF16 and FP16 ones (the stack's) */
     const char *attn_fwd_kind, *attn_bwd_kind; /* of fused attention (the stack's) */
     double wgrad_out_B; /* > 0: bytes a weight-gradient element costs its GEMM, which adds
                            it to the gradient buffer (stack.h); else the output's */
@@ -104,7 +105,7 @@ static void gemmq(acc *a, ms_prec prec, double m, double n, double k, double cou
     double dgrad_B = count * (m * n * wb + n * k * wb + m * k * ob);
     double wgrad_B =
         count * (m * n * wb + m * k * wb + n * k * (a->wgrad_out_B > 0 ? a->wgrad_out_B : ob));
-    const char *kind = prec == MS_FP8 ? a->fp8_kind : "gemm_train";
+    const char *kind = prec == MS_FP8 ? a->fp8_kind : a->gemm_kind;
     add_time(a, a->f, TCOST_GEMM, kind, prec, flops, fwd_B);
     if (a->recompute)
         add_time(a, a->b, TCOST_GEMM, kind, prec, flops, fwd_B);
@@ -171,20 +172,20 @@ static void attention_materialized(acc *a, double E, double qk_flops, double io_
     for (int i = 0; i < 2; i++) {
         if (!passes[i])
             continue;
-        add_time(a, passes[i], TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 2);
+        add_time(a, passes[i], TCOST_ATTENTION, a->gemm_kind, MS_BF16, qk_flops, E * ab + io_B / 2);
         add_time(a, passes[i], TCOST_ATTENTION, "stream", MS_BF16, 5 * E, 2 * E * ab);
         if (dropout)
             add_time(a, passes[i], TCOST_ATTENTION, "stream", MS_BF16, E, drop_B);
-        add_time(a, passes[i], TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 2);
+        add_time(a, passes[i], TCOST_ATTENTION, a->gemm_kind, MS_BF16, qk_flops, E * ab + io_B / 2);
     }
     tcost_work *b = a->b;
-    add_time(a, b, TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 4); /* dP */
-    add_time(a, b, TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 4); /* dV */
+    add_time(a, b, TCOST_ATTENTION, a->gemm_kind, MS_BF16, qk_flops, E * ab + io_B / 4); /* dP */
+    add_time(a, b, TCOST_ATTENTION, a->gemm_kind, MS_BF16, qk_flops, E * ab + io_B / 4); /* dV */
     if (dropout)
         add_time(a, b, TCOST_ATTENTION, "stream", MS_BF16, E, E * (2 * ab + 1));
     add_time(a, b, TCOST_ATTENTION, "stream", MS_BF16, 4 * E, 3 * E * ab); /* softmax backward */
-    add_time(a, b, TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 4); /* dQ */
-    add_time(a, b, TCOST_ATTENTION, "gemm_train", MS_BF16, qk_flops, E * ab + io_B / 4); /* dK */
+    add_time(a, b, TCOST_ATTENTION, a->gemm_kind, MS_BF16, qk_flops, E * ab + io_B / 4); /* dQ */
+    add_time(a, b, TCOST_ATTENTION, a->gemm_kind, MS_BF16, qk_flops, E * ab + io_B / 4); /* dK */
 }
 
 /* Data movement that the backward repeats once, not twice. */
@@ -380,6 +381,7 @@ int tcost_stage_compute(const model *m, const chip *c, const calib *cal, const p
               * of the chip's FP8 GEMMs measure. */
              .fp8_kind = r->scaling == MODEL_SCALING_FINE ? "gemm_train" : "gemm",
              .wgrad_out_B = s.sk->wgrad_out_B,
+             .gemm_kind = s.sk->gemm_train_kind ? s.sk->gemm_train_kind : "gemm_train",
              .attn_fwd_kind = s.sk->attn_fwd_kind ? s.sk->attn_fwd_kind : "attention",
              .attn_bwd_kind = s.sk->attn_bwd_kind ? s.sk->attn_bwd_kind : "attention_bwd",
              .uncal = out->uncalibrated,
