@@ -27,9 +27,10 @@
  * the routed tokens into expert order for the grouped GEMMs and back
  * (Megatron-LM's moe permute and unpermute), once each way in the forward
  * and once in the backward. Kernel classes are
- * timed with the calibration of what they are: GEMMs as gemm_train and
- * the attention backward as attention_bwd (each falling back to gemm and
- * attention where a chip family has no such row).
+ * timed with the calibration of what they are: GEMMs as gemm_train (or
+ * the stack's own kind, gemm_train_cuda11 for SC21's) and the attention
+ * backward as attention_bwd (each falling back to gemm and attention where
+ * a chip family has no such row).
  *
  * The FP8 recipe (DeepSeek-V3 report §3.3) adds the quantization kernels
  * its GEMMs need, kind quant: the forward casts each GEMM's activation
