@@ -19,6 +19,9 @@
 
 #define S(f) offsetof(jserve_job, f)
 
+/* The most requests one run simulates (see --requests). */
+#define REQUESTS_MAX 1e9
+
 static const jopt rows[] = {
     {"model", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(model),
      "model JSON (workloads/*.json or a Hugging Face config.json)"},
@@ -58,8 +61,9 @@ static const jopt rows[] = {
     {"replay", JOPT_STR, "FILE", NULL, NULL, NAN, NAN, NULL, S(replay),
      "requests from a CSV trace: arrival_s,input_tokens,output_tokens"},
     /* Each request keeps its three latencies for the percentiles, 24 bytes:
-     * 10^9 of them is 24 GB, past which a run cannot finish in memory. */
-    {"requests", JOPT_INT, "N", NULL, NULL, 1, 1e9, NULL, S(requests),
+     * REQUESTS_MAX of them is 24 GB, past which a run cannot finish in
+     * memory. */
+    {"requests", JOPT_INT, "N", NULL, NULL, 1, REQUESTS_MAX, NULL, S(requests),
      "requests to simulate (each keeps 24 bytes of latencies)"},
     {"duration", JOPT_POS, "S", "s", NULL, NAN, SIM_TIME_MAX_S, NULL, S(duration_s),
      "simulate arrivals for S seconds (open loop)"},
@@ -523,6 +527,13 @@ static int load(const jserve_job *j, const jenv *env, run *x, jserve_out *out, m
 static int check_span(const run *x, const char *opt, double rate, ms_err *err)
 {
     double count = (double)x->spec.count;
+    if (!(count > 0) && x->spec.duration_s > 0 && !isinf(rate) &&
+        rate * x->spec.duration_s > REQUESTS_MAX)
+        return ms_errf(err, MS_EUSAGE,
+                       "%s %g with --duration %g: about %.3g requests would arrive, past the %.0e "
+                       "one run keeps the latencies of (24 bytes each): give a shorter duration "
+                       "or a lower rate",
+                       opt, rate, x->spec.duration_s, rate * x->spec.duration_s, REQUESTS_MAX);
     if (x->spec.kind == REQS_TRACE || x->cfg.concurrency > 0 || !(count > 0) || isinf(rate) ||
         count / rate <= SIM_TIME_MAX_S)
         return MS_OK;
