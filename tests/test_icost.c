@@ -15,20 +15,7 @@
 #include "serve/icost.h"
 #include "test_assert.h"
 #include "test_calib.h"
-
-/* One scale-up domain of n GPUs at 100 GB/s. */
-static topo *domain(int64_t n)
-{
-    topo_spec ts = {.gpus = n,
-                    .domain_size = n,
-                    .scaleup_bw_Bps = 100e9,
-                    .sites = 1,
-                    .fabric = TOPO_FABRIC_NONE};
-    topo *t = NULL;
-    ms_err err = {0};
-    CU_ASSERT_EQUAL_FATAL(topo_build(&ts, &t, &err), MS_OK);
-    return t;
-}
+#include "test_domain.h"
 
 static model tiny_mla;
 
@@ -251,7 +238,7 @@ static void test_tp_split(void)
     c2.tp = 2;
     c4.tp = 4;
     icost *g1, *g2, *g4, *m1, *m2;
-    topo *t4 = domain(4);
+    topo *t4 = test_domain(4);
     coll_params cp = COLL_PARAMS_IDEAL;
     CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c1, NULL, NULL, &g1, &err), MS_OK);
     CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c2, t4, &cp, &g2, &err), MS_OK);
@@ -340,7 +327,7 @@ static void test_two_micro_batches(void)
     one.dp = two.dp = 2;
     one.ep = two.ep = 2;
     two.overlap = 1;
-    topo *t4 = domain(4);
+    topo *t4 = test_domain(4);
     coll_params cp = COLL_PARAMS_IDEAL;
     cp.ll_alpha_s = 5e-6; /* a fixed cost an exchange, so halves pay it twice */
     cp.ll_eff = 1e-5;     /* an exchange slow enough for the split to pay */
@@ -513,7 +500,7 @@ static void test_pipeline_stages(void)
     icost_config c1 = one_gpu(), c2 = one_gpu(), c3 = one_gpu();
     c2.pp = 2;
     c3.pp = 3;
-    topo *t3 = domain(3);
+    topo *t3 = test_domain(3);
     coll_params cp = COLL_PARAMS_IDEAL;
     icost *p1, *p2, *p3;
     CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &c1, NULL, NULL, &p1, &err), MS_OK);

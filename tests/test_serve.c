@@ -15,6 +15,7 @@
 #include "net/topo.h"
 #include "serve/serve.h"
 #include "test_assert.h"
+#include "test_domain.h"
 
 static model tiny;
 
@@ -586,14 +587,8 @@ static void test_pipeline(void)
 {
     fixture f;
     fixture_init(&f, "fixed:50", "fixed:100", 30);
-    topo_spec ts = {.gpus = 2,
-                    .domain_size = 2,
-                    .scaleup_bw_Bps = 100e9,
-                    .sites = 1,
-                    .fabric = TOPO_FABRIC_NONE};
-    topo *t = NULL;
+    topo *t = test_domain(2);
     ms_err err = {0};
-    CU_ASSERT_EQUAL_FATAL(topo_build(&ts, &t, &err), MS_OK);
     coll_params cp = COLL_PARAMS_IDEAL;
     f.cfg.max_batch = 3;
     serve_result flat, piped;
