@@ -676,6 +676,28 @@ static void test_stack_overlaps(void)
     CU_ASSERT(core.part_s[STEP_COMM_DP] > 0);
     step_result_free(&plain);
     step_result_free(&core);
+
+    /* The window that traffic hides under is the last backward (and the
+     * first forward) as long as it runs: its GEMMs stretched by the SMs TP
+     * overlap holds and its exposed all-reduces, not its bare compute. One
+     * micro-batch of 32 tokens, gradients kept in FP32 by both stacks (the
+     * fp8 recipe): the plain stack exposes all the traffic, Megatron-Core
+     * all but the forward and backward the rank ran, which is the whole of
+     * its pipeline, longer than their bare compute. */
+    q.seq_len = 32, q.global_batch = 8, q.recipe = "fp8";
+    CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
+    q.stack = "plain";
+    CU_ASSERT_FATAL(step_run(&gpt2, &c, NULL, &q, t, &net, &cfg, &plain, &err) == MS_OK);
+    q.stack = "megatron-core-2024";
+    CU_ASSERT_FATAL(step_run(&gpt2, &c, NULL, &q, t, &net, &cfg, &core, &err) == MS_OK);
+    topo_free(t);
+    CU_ASSERT(core.microbatches == 1);
+    double bare = core.stage0.f.time_s + core.stage0.b.time_s + core.stage0.w.time_s;
+    CU_ASSERT(core.pipeline_s > bare * 1.01);
+    MS_ASSERT_WITHIN(plain.part_s[STEP_COMM_DP] - core.part_s[STEP_COMM_DP], core.pipeline_s,
+                     1e-9 * core.pipeline_s);
+    step_result_free(&plain);
+    step_result_free(&core);
 }
 
 /* A cluster built with smaller scale-up domains than the chip's (a partly

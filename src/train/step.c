@@ -277,6 +277,24 @@ static double task_time(const runner *R, int cls, int rank, const sched_task *k,
     return comp + exposed + tp + z3 + pp;
 }
 
+/* How long one micro-batch's task op of stage s keeps its rank busy, as
+ * the engine runs it (class 0): its compute, with the GEMMs that TP
+ * overlap stretches, and its exposed tensor-parallel all-reduces, which
+ * use the scale-up links. Not a blocking pipeline send nor expert-parallel
+ * traffic: those may cross the NICs the data-parallel traffic needs. The
+ * window that traffic runs under in the last backward and first forward. */
+static double task_wall_s(const runner *R, int s, sched_op op)
+{
+    runner Q = *R;
+    Q.p2p_blocking = 0;
+    sched_task k = {.op = op, .mb = 0, .stage = s};
+    double parts[STEP_PARTS] = {0}, ep_exposed, ep_s, matrix_s, memory_s;
+    int has_ep;
+    double wall_s =
+        task_time(&Q, 0, 0, &k, parts, &ep_exposed, &ep_s, &has_ep, &matrix_s, &memory_s);
+    return wall_s - ep_exposed - parts[STEP_COMM_ZERO3];
+}
+
 static void add_act(runner *R, int rank, double start_s, double dur_s, double matrix_s,
                     double memory_s, double comm_s)
 {
@@ -701,15 +719,16 @@ int step_run(const model *m, const chip *c, const calib *cal, const plan *p0, co
     /* Which stages each rank holds: DualPipe holds stage r and PP-1-r. */
     for (int s = 0; s < S; s++) {
         int r1 = sched_rank_of(sc, 0, s), r2 = sched_rank_of(sc, (int)M - 1, s);
+        double f_wall = task_wall_s(&R, s, SCHED_F), b_wall = task_wall_s(&R, s, SCHED_BW);
         dense[r1] += st[s].tc.dense_params;
         experts[r1] += st[s].tc.expert_params;
-        fwd_s[r1] += st[s].tc.f.time_s;
-        bwd_s[r1] += st[s].tc.b.time_s + st[s].tc.w.time_s;
+        fwd_s[r1] += f_wall;
+        bwd_s[r1] += b_wall;
         if (r2 != r1) {
             dense[r2] += st[s].tc.dense_params;
             experts[r2] += st[s].tc.expert_params;
-            fwd_s[r2] += st[s].tc.f.time_s;
-            bwd_s[r2] += st[s].tc.b.time_s + st[s].tc.w.time_s;
+            fwd_s[r2] += f_wall;
+            bwd_s[r2] += b_wall;
         }
     }
 
