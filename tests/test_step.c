@@ -203,7 +203,10 @@ static void test_fp8_quantization_bytes(void)
 static void test_elementwise_bytes(void)
 {
     double T = 256, d = 256, V = 1000, routed = 2 * T, fe = 64;
-    double norms = 4 * T * d + 6 * T * d; /* attention norm; FFN norm with the residual add */
+    /* Each sub-layer's norm and residual add: 5 passes of 2 bytes forward;
+     * MLA's rope on 4 heads' and the shared key's 8 rope dimensions, read
+     * and written. */
+    double norms = 2 * 5 * T * d * 2 + T * (4 + 1) * 8 * 2 * 2;
     double dense_act = T * 512 * 3 * 2;
     double moe = routed * fe * 3 * 2 + T * fe * 3 * 2 /* routed and shared SwiGLU */
                  + (routed + T) * d * 2               /* weighted sum */
@@ -219,6 +222,39 @@ static void test_elementwise_bytes(void)
     CU_ASSERT_FATAL(tcost_stage_compute(&tiny, &c, NULL, &p, 0, 1, 1, &st, &err) == MS_OK);
     double t = st.f.by_kind_s[TCOST_OTHER];
     MS_ASSERT_WITHIN(t, expect / c.hbm_bw_Bps, t * 1e-12);
+}
+
+/* GPT-2 small (12 layers, d 768, 12 heads of 64, biases, learned
+ * positions) on one GPU, 512 tokens: rotary positions add a read and a
+ * write of every query and key element each way; a sub-layer without
+ * a bias on its output projection saves one backward pass, the bias's
+ * gradient sum (test chip, no calibration: bytes over the HBM rate). */
+static void test_rope_and_bias_passes(void)
+{
+    double T = 512, d = 768, L = 12, bw = test_chip().hbm_bw_Bps;
+    chip c = test_chip();
+    plan p = small_plan();
+    p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1, p.seq_len = (int64_t)T;
+    tcost_stage base, rot, nobias;
+    ms_err err = {0};
+    model m = gpt2;
+    CU_ASSERT(m.learned_positions && m.o_bias && m.mlp_bias);
+    CU_ASSERT_FATAL(tcost_stage_compute(&m, &c, NULL, &p, 0, 1, 1, &base, &err) == MS_OK);
+    m.learned_positions = 0;
+    CU_ASSERT_FATAL(tcost_stage_compute(&m, &c, NULL, &p, 0, 1, 1, &rot, &err) == MS_OK);
+    double rope_B = L * T * (12 + 12) * 64 * 2 * 2;
+    MS_ASSERT_WITHIN(rot.f.by_kind_s[TCOST_OTHER] - base.f.by_kind_s[TCOST_OTHER], rope_B / bw,
+                     1e-9 * rope_B / bw);
+    MS_ASSERT_WITHIN(rot.b.by_kind_s[TCOST_OTHER] - base.b.by_kind_s[TCOST_OTHER], rope_B / bw,
+                     1e-9 * rope_B / bw);
+    m = gpt2;
+    m.o_bias = m.mlp_bias = 0;
+    CU_ASSERT_FATAL(tcost_stage_compute(&m, &c, NULL, &p, 0, 1, 1, &nobias, &err) == MS_OK);
+    MS_ASSERT_WITHIN(nobias.f.by_kind_s[TCOST_OTHER], base.f.by_kind_s[TCOST_OTHER],
+                     1e-12 * base.f.by_kind_s[TCOST_OTHER]);
+    double bias_B = L * 2 * T * d * 2;
+    MS_ASSERT_WITHIN(base.b.by_kind_s[TCOST_OTHER] - nobias.b.by_kind_s[TCOST_OTHER], bias_B / bw,
+                     1e-9 * bias_B / bw);
 }
 
 static int run(const plan *p, sched_kind k, double load, int every, step_result *r)
@@ -809,6 +845,7 @@ static CU_TestInfo tests[] = {
     {"expected nodes a token reaches", test_expected_nodes},
     {"FP8 quantization bytes by hand", test_fp8_quantization_bytes},
     {"element-wise bytes by hand", test_elementwise_bytes},
+    {"rotary positions and biases by hand", test_rope_and_bias_passes},
     {"stage FLOPs against the model", test_stage_flops},
     {"one replica equals every replica", test_symmetry},
     {"imbalance costs, DualPipe hides EP", test_imbalance_and_overlap},

@@ -203,6 +203,40 @@ static void elementwise(acc *a, double flops, double bytes)
     add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 2 * flops, 2 * bytes);
 }
 
+/* A sub-layer's norm and residual add, elems activations of act_B bytes,
+ * as Megatron runs them (megatron/core/transformer/transformer_layer.py
+ * at f2e5db402c, input_layernorm / self_attn_bda and pre_mlp_layernorm /
+ * mlp_bda; the same in 2021's ParallelTransformerLayer). Forward: the norm
+ * reads its input and writes its output (Transformer Engine's
+ * LayerNormLinear, apex's FusedLayerNorm), and the fused bias-dropout-add
+ * reads the projection's output and the residual and writes their sum: 5
+ * passes. Backward: the add hands its output's gradient to both inputs
+ * as it is, a bias's gradient is a sum over it (1 pass), the norm's
+ * backward reads its output's gradient and its input and writes its
+ * input's (3), and autograd adds that to the residual's gradient, the
+ * same tensor's other use (3): 6 passes, 7 with a bias. */
+static void norm_residual(acc *a, double elems, double act_B, int bias)
+{
+    double fwd_B = 5 * elems * act_B, bwd_B = (bias ? 7 : 6) * elems * act_B;
+    add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, 5 * elems, fwd_B);
+    if (a->recompute)
+        add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 5 * elems, fwd_B);
+    add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 10 * elems, bwd_B);
+}
+
+/* Rotary positions on elems query and key elements: one fused kernel
+ * reads each and writes its rotated copy (Megatron-Core's
+ * apply_rotary_pos_emb with apply_rope_fusion, on by default at
+ * f2e5db402c: Transformer Engine's fused_apply_rotary_pos_emb), and the
+ * backward rotates the gradients back the same way: 2 passes each way. */
+static void rope(acc *a, double elems, double act_B)
+{
+    add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, 6 * elems, 2 * elems * act_B);
+    if (a->recompute)
+        add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 6 * elems, 2 * elems * act_B);
+    add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 6 * elems, 2 * elems * act_B);
+}
+
 typedef struct shape {
     double T;   /* tokens of the rank's context slice in one micro-batch */
     double Tsp; /* tokens after the sequence-parallel split: T / tp */
@@ -222,7 +256,7 @@ static void layer(acc *a, const model *m, const shape *s, int moe)
 {
     double d = (double)m->hidden_size, nh = (double)m->num_heads / s->tp;
     double T = s->T, Tsp = s->Tsp, Tn = s->Tn, ab = s->act_B;
-    elementwise(a, 4 * Tn * d, 2 * Tn * d * ab); /* attention norm */
+    norm_residual(a, Tn * d, ab, m->o_bias); /* attention's norm and residual add */
     if (m->attn == MODEL_ATTN_MLA) {
         double dq = (double)m->q_lora_rank, dc = (double)m->kv_lora_rank;
         double dn = (double)m->qk_nope_head_dim, dr = (double)m->qk_rope_head_dim;
@@ -245,6 +279,7 @@ static void layer(acc *a, const model *m, const shape *s, int moe)
             elementwise(&re, 8 * Tsp * d, 4 * Tsp * d * ab);
             a->failed |= re.failed;
         }
+        rope(a, T * (nh + 1) * dr, ab); /* the queries' rope part and the shared rope key */
         attention(a, T * (2 * nh * (dn + dr) + 2 * nh * dv) * s->keys,
                   T * (2 * nh * (dn + dr) + 2 * nh * dv) * ab);
         gemm(a, s->gp, T, d, nh * dv, 1);
@@ -252,6 +287,8 @@ static void layer(acc *a, const model *m, const shape *s, int moe)
         double nkv = fmax(1, (double)m->num_kv_heads / s->tp), hd = (double)m->head_dim;
         double io_B = T * (2 * nh * hd + 2 * nkv * hd) * ab;
         gemm(a, s->gp, T, (nh + 2 * nkv) * hd, d, 1);
+        if (!m->learned_positions)
+            rope(a, T * (nh + nkv) * hd, ab);
         if (s->sk->attention == STACK_ATTN_MATERIALIZED)
             attention_materialized(a, T * nh * s->seq, 2 * T * nh * hd * s->seq, io_B,
                                    s->sk->dropout, ab);
@@ -259,7 +296,7 @@ static void layer(acc *a, const model *m, const shape *s, int moe)
             attention(a, T * 4 * nh * hd * s->keys, io_B);
         gemm(a, s->gp, T, d, nh * hd, 1);
     }
-    elementwise(a, 5 * Tn * d, 3 * Tn * d * ab); /* FFN norm and the residual add */
+    norm_residual(a, Tn * d, ab, !moe && m->mlp_bias); /* the FFN's */
     if (s->sk->dropout) /* the dropout masks of both bias-dropout-adds, a byte an element */
         elementwise(a, 2 * Tn * d, 2 * Tn * d);
     int gated = m->ffn_kind == MODEL_FFN_GATED;
