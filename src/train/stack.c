@@ -151,8 +151,10 @@ static const stack stacks[] = {
             "the GEMMs in tp chunks, each overlap's kernels holding 16 SMs by default "
             "(transformer_engine/pytorch/module/base.py initialize_ub, add_ub num_sm=16, "
             "NVIDIA/TransformerEngine commit 0004dbd). Dropout 0 is assumed (modern pre-training "
-            "settings). " ATTN_2024_SOURCE ". " LOSS_SOURCE ". " P2P_SOURCE ". " GRAD_BUFFER_SOURCE
-            ". Gradients: BF16 training accumulates and "
+            "settings; the README does not say, and Megatron's defaults at f2e5db402c are 0.1 "
+            "for both --hidden-dropout and --attention-dropout, whose cost inside cuDNN's fused "
+            "attention has no measurement here). " ATTN_2024_SOURCE ". " LOSS_SOURCE ". " P2P_SOURCE
+            ". " GRAD_BUFFER_SOURCE ". Gradients: BF16 training accumulates and "
             "reduces them in FP32 (megatron/training/arguments.py at f2e5db402c, the commit of "
             "the 2024 table: 'bfloat16 requires gradient accumulation and all-reduce to be done "
             "in fp32', with no way out; --grad-reduce-in-bf16 came in d165a8548b, Feb 2025), and "
