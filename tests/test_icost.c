@@ -76,13 +76,13 @@ static void test_decode_by_hand(void)
         const char *op;
         double flops, bytes;
     } ops[] = {
-        {"attention norm: 4Td, 2Td x 2 B", 4 * 2 * 64, 2 * 2 * 64 * 2},
+        {"residual add and attention norm: 5Td, 4Td x 2 B", 5 * 2 * 64, 4 * 2 * 64 * 2},
         {"qkv 2x128x64: weights 128x64x2, in 2x64x2, out 2x128x2", 2 * 2 * 128 * 64,
          128 * 64 * 2 + 2 * 64 * 2 + 2 * 128 * 2},
         {"attention: 20 keys x 4 x 4 x 16; KV 20 x 2 x 2 x 16 x 2, q and o 2 x 2 x 4 x 16 x 2",
          20 * 4 * 4 * 16, 20 * 2 * 2 * 16 * 2 + 2 * 2 * 4 * 16 * 2},
         {"o_proj 2x64x64", 2 * 2 * 64 * 64, 64 * 64 * 2 + 2 * 64 * 2 + 2 * 64 * 2},
-        {"ffn norm and residual: 5Td, 3Td x 2 B", 5 * 2 * 64, 3 * 2 * 64 * 2},
+        {"residual add and ffn norm: 5Td, 4Td x 2 B", 5 * 2 * 64, 4 * 2 * 64 * 2},
         {"gate and up 2x256x64", 2 * 2 * 256 * 64, 256 * 64 * 2 + 2 * 64 * 2 + 2 * 256 * 2},
         {"SiLU and multiply: 5 a element, 3 x 2 x 128 x 2 B", 5 * 2 * 128, 2 * 128 * 3 * 2},
         {"down 2x64x128", 2 * 2 * 64 * 128, 64 * 128 * 2 + 2 * 128 * 2 + 2 * 64 * 2},

@@ -143,12 +143,15 @@ int mops_layer(const model *m, int moe_layer, mops_phase phase, int64_t batch, i
     builder b = {.ops = ops, .pb = ms_prec_bytes(prec), .ob = ms_prec_gemm_out_bytes(prec)};
     double B = (double)batch, S = (double)context, d = (double)m->hidden_size;
     double T = phase == MOPS_PREFILL ? B * S : B;
-    stream(&b, "attn_norm", 4 * T * d, 2 * T * d);
+    /* Each norm fused with the residual add before it, in place: the
+     * sub-layer's output and the residual read, both written (vLLM's
+     * fused_add_rms_norm, vllm/model_executor/layers/layernorm.py). */
+    stream(&b, "attn_norm", 5 * T * d, 4 * T * d);
     if (m->attn == MODEL_ATTN_MLA)
         mla(&b, m, phase, B, S, T);
     else
         gqa(&b, m, phase, B, S, T);
-    stream(&b, "ffn_norm", 4 * T * d + T * d, 3 * T * d); /* with the residual add */
+    stream(&b, "ffn_norm", 5 * T * d, 4 * T * d);
     ffn(&b, m, moe_layer, T);
     *n = b.n;
     return MS_OK;

@@ -267,7 +267,12 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
     double ab = 2, kvb = ms_prec_bytes(cfg->kv_prec);
     double tp = (double)cfg->tp, d = (double)m->hidden_size, nh = (double)m->num_heads / tp;
     lin T = in->T;
-    stream(b, scale(T, 4 * d), scale(T, 2 * d * ab), T); /* attention norm */
+    /* Each norm runs fused with the residual add before it, in place: the
+     * sub-layer's output and the residual read, both written (vLLM's
+     * fused_add_rms_norm, vllm/model_executor/layers/layernorm.py; the
+     * engines here run the same fusion). The first layer's norm has no add
+     * before it: 2 passes counted as 4, once a model. */
+    stream(b, scale(T, 5 * d), scale(T, 4 * d * ab), T); /* residual add and attention norm */
     if (m->attn == MODEL_ATTN_MLA) {
         double dq = (double)m->q_lora_rank, dc = (double)m->kv_lora_rank;
         double dn = (double)m->qk_nope_head_dim, dr = (double)m->qk_rope_head_dim;
@@ -315,7 +320,7 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
         gemm(b, wp, T, d, nh * hd);
         b->rowpar = 0;
     }
-    stream(b, scale(T, 5 * d), scale(T, 3 * d * ab), T); /* FFN norm and the residual add */
+    stream(b, scale(T, 5 * d), scale(T, 4 * d * ab), T); /* residual add and FFN norm */
     int gated = m->ffn_kind == MODEL_FFN_GATED;
     double up = gated ? 2 : 1, act = model_act_flops(m);
     if (!moe) {
