@@ -537,6 +537,58 @@ static void test_pipeline_stages(void)
     topo_free(t3);
 }
 
+/* CUDA graphs: a decode-only batch runs at the captured size above each
+ * dp rank's share; prompts, or a share above the largest size, run as
+ * they are; sizes must ascend. */
+static void test_cuda_graphs(void)
+{
+    icost_config cfg = one_gpu();
+    cfg.dp = 8;
+    const int64_t sizes[] = {128, 256, 384, 512};
+    for (int i = 0; i < 4; i++)
+        cfg.graph_sizes[i] = sizes[i];
+    icost_batch b = {.decode_seqs = 760, .decode_ctx = 760 * 1000.0};
+    MS_ASSERT_EXACT_AS("none given yet", icost_graph_seqs(&cfg, &b), 760);
+    cfg.ngraphs = 4;
+    MS_ASSERT_EXACT_AS("95 a rank pad to 128", icost_graph_seqs(&cfg, &b), 8 * 128.0);
+    b.decode_seqs = 8 * 257;
+    MS_ASSERT_EXACT_AS("257 a rank pad to 384", icost_graph_seqs(&cfg, &b), 8 * 384.0);
+    b.decode_seqs = 5; /* five ranks hold one each */
+    MS_ASSERT_EXACT_AS("5 ranks of 1", icost_graph_seqs(&cfg, &b), 5 * 128.0);
+    b.decode_seqs = 4100; /* 513 a rank: above the largest, no graph */
+    MS_ASSERT_EXACT_AS("above 512", icost_graph_seqs(&cfg, &b), 4100);
+    b = (icost_batch){.decode_seqs = 760, .prefill_tokens = 100, .prefill_seqs = 1};
+    MS_ASSERT_EXACT_AS("with a prompt", icost_graph_seqs(&cfg, &b), 760);
+
+    /* The padded rows cost GEMM and head time, not cache reads. */
+    chip c = round_chip(1e12, 1e9);
+    model g = tiny_gqa();
+    ms_err err = {0};
+    icost *plain, *graphs;
+    icost_config one = one_gpu();
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &one, NULL, NULL, &plain, &err), MS_OK);
+    one.ngraphs = 1, one.graph_sizes[0] = 64;
+    CU_ASSERT_EQUAL_FATAL(icost_new(&g, &c, NULL, &one, NULL, NULL, &graphs, &err), MS_OK);
+    icost_batch d = {.decode_seqs = 40, .decode_ctx = 40 * 500.0};
+    icost_batch d64 = {.decode_seqs = 64, .decode_ctx = 40 * 500.0};
+    MS_ASSERT_NEAR(icost_eval(graphs, &d).time_s, icost_eval(plain, &d64).time_s, 1e-12);
+    CU_ASSERT(icost_eval(graphs, &d).time_s > icost_eval(plain, &d).time_s);
+    icost_batch pf = {.decode_seqs = 40,
+                      .decode_ctx = 40 * 500.0,
+                      .prefill_tokens = 10,
+                      .prefill_seqs = 1,
+                      .prefill_keys = 55,
+                      .prefill_done = 1};
+    MS_ASSERT_NEAR(icost_eval(graphs, &pf).time_s, icost_eval(plain, &pf).time_s, 1e-12);
+    icost_free(plain);
+    icost_free(graphs);
+
+    /* Sizes out of order are refused, naming the option. */
+    one.ngraphs = 2, one.graph_sizes[0] = 64, one.graph_sizes[1] = 32;
+    CU_ASSERT_EQUAL(icost_new(&g, &c, NULL, &one, NULL, NULL, &graphs, &err), MS_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--cuda-graphs"));
+}
+
 static void test_errors(void)
 {
     chip c = round_chip(1e12, 1e9);
@@ -641,6 +693,7 @@ static CU_TestInfo tests[] = {
     {"a draft model's weights, cache and steps", test_draft_model},
     {"an overlapped MoE layer's four stages by hand", test_overlap_layer_by_hand},
     {"pipeline stages: weights, cache, micro-batches and sends", test_pipeline_stages},
+    {"CUDA graphs pad decode batches", test_cuda_graphs},
     {"errors name the option", test_errors},
     {"the stream fallback and what runs at a peak", test_stream_fallback_and_uncalibrated},
     CU_TEST_INFO_NULL,

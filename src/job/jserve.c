@@ -112,6 +112,11 @@ static const jopt rows[] = {
     {"tp-overlap", JOPT_FLAG, NULL, NULL, NULL, NAN, NAN, NULL, S(tp_overlap),
      "each tensor-parallel all-reduce inside the GEMM whose output it sums (TensorRT-LLM's "
      "gemm_allreduce_plugin); dense models, needs --tp > 1"},
+    {"cuda-graphs", JOPT_STR, "N[,N...]", NULL, NULL, NAN, NAN, NULL, S(cuda_graphs),
+     "decode-only iterations run as CUDA graphs captured at these sequences a dp rank, each "
+     "rank's batch padded up to the next size (TensorRT-LLM's cuda_graph_batch_sizes with "
+     "cuda_graph_padding_enabled); one above the largest, or with prompt tokens, runs as it "
+     "is"},
     {"tpot-target", JOPT_POS, "S", "s", NULL, NAN, 3600, NULL, S(tpot_target_s),
      "admit no sequence that would make the time per output token exceed S"},
     {"scenario", JOPT_CHOICE, "S", NULL, NULL, NAN, NAN, "offline|server", S(scenario),
@@ -187,6 +192,33 @@ static int parse_accept(const char *opt, const char *text, serve_config *cfg, ms
             return ms_errf(err, MS_EUSAGE, "%s '%s': at most %d drafted tokens", opt, text,
                            SERVE_MAX_DRAFT);
         cfg->mtp_accept[cfg->mtp_depth++] = a;
+        if (!*end)
+            return MS_OK;
+        p = end + 1;
+    }
+}
+
+/* --cuda-graphs "N1,N2,...": ascending sequence counts of at least 1;
+ * NULL: none. */
+static int parse_graphs(const char *text, icost_config *par, ms_err *err)
+{
+    par->ngraphs = 0;
+    if (!text)
+        return MS_OK;
+    const char *p = text;
+    for (;;) {
+        char *end;
+        double n = num_strtod(p, &end);
+        if (end == p || (*end && *end != ',') || !(n >= 1 && n <= 1e9) || n != floor(n) ||
+            (par->ngraphs > 0 && n <= (double)par->graph_sizes[par->ngraphs - 1]))
+            return ms_errf(err, MS_EUSAGE,
+                           "--cuda-graphs '%s': expected whole sequence counts from 1 to 1e9 "
+                           "in ascending order, separated by commas",
+                           text);
+        if (par->ngraphs == ICOST_MAX_GRAPHS)
+            return ms_errf(err, MS_EUSAGE, "--cuda-graphs '%s': at most %d sizes", text,
+                           ICOST_MAX_GRAPHS);
+        par->graph_sizes[par->ngraphs++] = (int64_t)n;
         if (!*end)
             return MS_OK;
         p = end + 1;
@@ -357,6 +389,8 @@ static int setup(const jserve_job *j, const jenv *env, run *x, ms_err *err)
                        "--tp 2 or more (or --prefill-tp), got --tp %lld",
                        (long long)j->tp);
     cfg->par.moe_imbalance = j->moe_imbalance;
+    if ((rc = parse_graphs(j->cuda_graphs, &cfg->par, err)))
+        return rc;
     cfg->mem_reserve = j->mem_reserve;
     if (j->draft_model && j->mtp_accept)
         return ms_errf(err, MS_EUSAGE,
@@ -708,12 +742,17 @@ static void report_about(report *r, const run *x)
     if (p->act_quant)
         snprintf(quant, sizeof quant, " (activations quantized 1x%lld by kernels of their own)",
                  (long long)cfg->m->fp8_block);
-    snprintf(fleet, sizeof fleet, "%s%s%s, %s weights%s, %s KV cache%s", pre,
+    char graphs[64] = "";
+    if (p->ngraphs > 0)
+        snprintf(graphs, sizeof graphs, ", decode as CUDA graphs of up to %lld sequences a rank",
+                 (long long)p->graph_sizes[p->ngraphs - 1]);
+    snprintf(fleet, sizeof fleet, "%s%s%s, %s weights%s, %s KV cache%s%s", pre,
              pinst > 0 ? " and " : "", dec, ms_prec_name(p->weight_prec), quant,
              ms_prec_name(p->kv_prec),
              p->overlap      ? ", communication overlapped"
              : p->tp_overlap ? ", tensor-parallel all-reduces inside their GEMMs"
-                             : "");
+                             : "",
+             graphs);
     size_t u = 0;
     if (x->spec.kind == REQS_TRACE)
         u += (size_t)snprintf(work, sizeof work, "replay of %s", x->spec.trace_path);

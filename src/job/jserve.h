@@ -45,6 +45,7 @@ typedef struct jserve_job {
     double moe_imbalance;
     int overlap;
     int tp_overlap;
+    const char *cuda_graphs;
     double tpot_target_s;
     int scenario; /* -1 when not given, JSERVE_OFFLINE or JSERVE_SERVER */
     double p99_ttft_s, p99_tpot_s;

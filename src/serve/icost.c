@@ -480,6 +480,16 @@ static int check(const model *m, const chip *c, const icost_config *cfg, ms_err 
                        cfg->ep > 1    ? "--ep above 1"
                        : cfg->overlap ? "--overlap"
                                       : "draft tokens");
+    if (cfg->ngraphs < 0 || cfg->ngraphs > ICOST_MAX_GRAPHS)
+        return ms_errf(err, MS_EUSAGE, "--cuda-graphs: expected at most %d sizes, got %d",
+                       ICOST_MAX_GRAPHS, cfg->ngraphs);
+    for (int i = 0; i < cfg->ngraphs; i++)
+        if (cfg->graph_sizes[i] < 1 || (i > 0 && cfg->graph_sizes[i] <= cfg->graph_sizes[i - 1]))
+            return ms_errf(err, MS_EUSAGE,
+                           "--cuda-graphs: expected sequence counts of at least 1 in ascending "
+                           "order, got %lld after %lld",
+                           (long long)cfg->graph_sizes[i],
+                           (long long)(i > 0 ? cfg->graph_sizes[i - 1] : 0));
     if ((cfg->tp * cfg->dp) % cfg->ep)
         return ms_errf(err, MS_EUSAGE,
                        "--ep %lld must divide the instance's GPUs, --tp x --dp = %lld",
@@ -801,19 +811,20 @@ static parts eval_parts(const icost *ic, const icost_batch *b)
     double dpd = fmin(dp, fmax(1, b->decode_seqs));
     double dpp = fmin(dp, fmax(1, b->prefill_seqs));
     double per_pair = ic->k / (double)cfg->ep * cfg->moe_imbalance;
+    double seqs = icost_graph_seqs(cfg, b);
     double x[NV] = {0};
     x[V_ONE] = 1;
-    x[V_TD] = b->decode_seqs * qpk / dpd;
+    x[V_TD] = seqs * qpk / dpd;
     x[V_SD] = b->decode_ctx / dpd;
     x[V_TP] = b->prefill_tokens / dpp;
     x[V_KP] = b->prefill_keys / dpp;
-    x[V_HEAD] = b->decode_seqs * qpk / dpd + b->prefill_done / dpp;
-    x[V_TOUCH] = touched(ic, b->decode_seqs * qpk + b->prefill_tokens);
-    x[V_PAIRS] = (b->decode_seqs * qpk + b->prefill_tokens) * per_pair;
+    x[V_HEAD] = seqs * qpk / dpd + b->prefill_done / dpp;
+    x[V_TOUCH] = touched(ic, seqs * qpk + b->prefill_tokens);
+    x[V_PAIRS] = (seqs * qpk + b->prefill_tokens) * per_pair;
     if (cfg->mtp_draft) {
-        x[V_DS] = b->decode_seqs / dpd;
-        x[V_DTOUCH] = touched(ic, b->decode_seqs);
-        x[V_DPAIRS] = b->decode_seqs * per_pair;
+        x[V_DS] = seqs / dpd;
+        x[V_DTOUCH] = touched(ic, seqs);
+        x[V_DPAIRS] = seqs * per_pair;
     }
     parts p = {0};
     double rowpar_s[3] = {0};
@@ -835,6 +846,18 @@ static parts eval_parts(const icost *ic, const icost_batch *b)
     p.t.comm_s = p.tp_s + ic->ep_layers * (p.ep_s[0] + p.ep_s[1]);
     p.t.time_s = p.t.compute_s + p.t.comm_s;
     return p;
+}
+
+double icost_graph_seqs(const icost_config *cfg, const icost_batch *b)
+{
+    double seqs = b->decode_seqs;
+    if (cfg->ngraphs <= 0 || b->prefill_tokens > 0 || !(seqs > 0))
+        return seqs;
+    double dpd = fmin((double)cfg->dp, fmax(1, seqs)), per = ceil(seqs / dpd);
+    for (int i = 0; i < cfg->ngraphs; i++)
+        if ((double)cfg->graph_sizes[i] >= per)
+            return (double)cfg->graph_sizes[i] * dpd;
+    return seqs;
 }
 
 double icost_tp_overlap_exposed_s(double tp_s, double layers, double attn_out_s, double ffn_down_s)

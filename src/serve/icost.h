@@ -57,8 +57,9 @@
 #include "net/coll.h"
 #include "net/topo.h"
 
-#define ICOST_MAX_DRAFT 8
-#define ICOST_UNCAL_CAP 256
+#define ICOST_MAX_DRAFT  8
+#define ICOST_MAX_GRAPHS 32
+#define ICOST_UNCAL_CAP  256
 
 typedef struct icost_config {
     int64_t tp, dp, ep;       /* a pipeline stage = tp x dp GPUs; ep divides tp x dp; ep = 1 for
@@ -84,6 +85,13 @@ typedef struct icost_config {
                                  per tile) by a kernel of its own, as a checkpoint scaled in
                                  blocks is run (DeepSeek-V3); 0: the casts are fused into the
                                  kernels before the GEMMs. Needs fp8 weights */
+    int64_t graph_sizes[ICOST_MAX_GRAPHS]; /* decode-only iterations run as CUDA graphs
+                                              captured at these sequences a dp rank, ascending:
+                                              the batch padded up to the next (TensorRT-LLM's
+                                              cuda_graph_batch_sizes with
+                                              cuda_graph_padding_enabled); one above the
+                                              largest runs as it is */
+    int ngraphs;                           /* 0: none */
 } icost_config;
 
 /* One iteration of a whole instance (all its dp ranks). */
@@ -134,6 +142,14 @@ void icost_free(icost *ic); /* NULL is a no-op */
  * read twice at a small batch), it runs whole. A batch too small to split
  * runs as one, its communication after its compute. */
 icost_time icost_eval(const icost *ic, const icost_batch *b);
+
+/* The sequences a decode-only iteration of b runs its GEMMs, experts and
+ * head on under cfg's CUDA graphs: each dp rank's share (rounded up)
+ * padded to the smallest captured size that holds it, times the ranks
+ * holding sequences; b's own count with no graphs, with prompt tokens in
+ * the iteration (those run without graphs) or above the largest size.
+ * Attention reads only the real sequences' cache. */
+double icost_graph_seqs(const icost_config *cfg, const icost_batch *b);
 
 /* With tp_overlap: what a dense model's tensor-parallel all-reduces leave
  * exposed, tp_s in all over `layers` layers, each layer's two of equal
