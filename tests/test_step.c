@@ -597,6 +597,23 @@ static void test_gradient_accumulation(void)
                      params * 6 * 3.0 / 4 / 2e12, 1e-15); /* its own add only */
 }
 
+/* GPT-2 small's step under plan q, 1F1B on ideal links, by the plain
+ * stack and by Megatron-Core's. */
+static void plain_and_core(plan *q, const chip *c, step_result *plain, step_result *core)
+{
+    topo_spec ts = step_default_topo(c, q->gpus);
+    coll_params net = COLL_PARAMS_IDEAL;
+    step_config cfg = {.schedule = SCHED_1F1B, .moe_load = 1};
+    topo *t = NULL;
+    ms_err err = {0};
+    CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
+    q->stack = "plain";
+    CU_ASSERT_FATAL(step_run(&gpt2, c, NULL, q, t, &net, &cfg, plain, &err) == MS_OK);
+    q->stack = "megatron-core-2024";
+    CU_ASSERT_FATAL(step_run(&gpt2, c, NULL, q, t, &net, &cfg, core, &err) == MS_OK);
+    topo_free(t);
+}
+
 /* What the stacks change: full recompute repeats the TP all-reduces,
  * Megatron-Core overlaps TP with GEMMs and DP with the backward. */
 static void test_stack_overlaps(void)
@@ -695,16 +712,7 @@ static void test_stack_overlaps(void)
               .global_batch = 16,
               .micro_batch = 1,
               .recipe = "bf16"};
-    topo_spec ts = step_default_topo(&c, q.gpus);
-    coll_params net = COLL_PARAMS_IDEAL;
-    step_config cfg = {.schedule = SCHED_1F1B, .moe_load = 1};
-    topo *t = NULL;
-    CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
-    q.stack = "plain";
-    CU_ASSERT_FATAL(step_run(&gpt2, &c, NULL, &q, t, &net, &cfg, &plain, &err) == MS_OK);
-    q.stack = "megatron-core-2024";
-    CU_ASSERT_FATAL(step_run(&gpt2, &c, NULL, &q, t, &net, &cfg, &core, &err) == MS_OK);
-    topo_free(t);
+    plain_and_core(&q, &c, &plain, &core);
     /* Twice the bytes (FP32 gradients), yet well under twice the plain
      * stack's exposed traffic: most of it hides under the backward. */
     CU_ASSERT(plain.part_s[STEP_COMM_DP] > 0);
@@ -721,12 +729,7 @@ static void test_stack_overlaps(void)
      * all but the forward and backward the rank ran, which is the whole of
      * its pipeline, longer than their bare compute. */
     q.seq_len = 32, q.global_batch = 8, q.recipe = "fp8";
-    CU_ASSERT_FATAL(topo_build(&ts, &t, &err) == MS_OK);
-    q.stack = "plain";
-    CU_ASSERT_FATAL(step_run(&gpt2, &c, NULL, &q, t, &net, &cfg, &plain, &err) == MS_OK);
-    q.stack = "megatron-core-2024";
-    CU_ASSERT_FATAL(step_run(&gpt2, &c, NULL, &q, t, &net, &cfg, &core, &err) == MS_OK);
-    topo_free(t);
+    plain_and_core(&q, &c, &plain, &core);
     CU_ASSERT(core.microbatches == 1);
     double bare = core.stage0.f.time_s + core.stage0.b.time_s + core.stage0.w.time_s;
     CU_ASSERT(core.pipeline_s > bare * 1.01);

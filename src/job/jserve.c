@@ -173,29 +173,48 @@ static int parse_prec(const char *opt, const char *v, int with_fp4, ms_prec *out
     return MS_OK;
 }
 
+/* The numbers of "X1,X2,...": at most cap of them into vals, their count
+ * in *n. 0, or -1 where text is not numbers separated by commas, -2
+ * where it has more than cap. */
+static int parse_numbers(const char *text, double *vals, int cap, int *n)
+{
+    *n = 0;
+    for (const char *p = text;;) {
+        char *end;
+        double v = num_strtod(p, &end);
+        if (end == p || (*end && *end != ','))
+            return -1;
+        if (*n == cap)
+            return -2;
+        vals[(*n)++] = v;
+        if (!*end)
+            return 0;
+        p = end + 1;
+    }
+}
+
 /* opt "A1,A2,...": one rate in [0, 1] a drafted token; NULL: none. */
 static int parse_accept(const char *opt, const char *text, serve_config *cfg, ms_err *err)
 {
     cfg->mtp_depth = 0;
     if (!text)
         return MS_OK;
-    const char *p = text;
-    for (;;) {
-        char *end;
-        double a = num_strtod(p, &end);
-        if (end == p || (*end && *end != ',') || !(a >= 0 && a <= 1))
-            return ms_errf(err, MS_EUSAGE,
-                           "%s '%s': expected rates in [0, 1] separated by commas, one a "
-                           "drafted token",
-                           opt, text);
-        if (cfg->mtp_depth == SERVE_MAX_DRAFT)
-            return ms_errf(err, MS_EUSAGE, "%s '%s': at most %d drafted tokens", opt, text,
-                           SERVE_MAX_DRAFT);
-        cfg->mtp_accept[cfg->mtp_depth++] = a;
-        if (!*end)
-            return MS_OK;
-        p = end + 1;
-    }
+    double a[SERVE_MAX_DRAFT];
+    int n, rc = parse_numbers(text, a, SERVE_MAX_DRAFT, &n);
+    if (rc == -2)
+        return ms_errf(err, MS_EUSAGE, "%s '%s': at most %d drafted tokens", opt, text,
+                       SERVE_MAX_DRAFT);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (!(a[i] >= 0 && a[i] <= 1))
+            rc = -1;
+    if (rc)
+        return ms_errf(err, MS_EUSAGE,
+                       "%s '%s': expected rates in [0, 1] separated by commas, one a "
+                       "drafted token",
+                       opt, text);
+    for (int i = 0; i < n; i++)
+        cfg->mtp_accept[cfg->mtp_depth++] = a[i];
+    return MS_OK;
 }
 
 /* --cuda-graphs "N1,N2,...": ascending sequence counts of at least 1;
@@ -205,24 +224,22 @@ static int parse_graphs(const char *text, icost_config *par, ms_err *err)
     par->ngraphs = 0;
     if (!text)
         return MS_OK;
-    const char *p = text;
-    for (;;) {
-        char *end;
-        double n = num_strtod(p, &end);
-        if (end == p || (*end && *end != ',') || !(n >= 1 && n <= 1e9) || n != floor(n) ||
-            (par->ngraphs > 0 && n <= (double)par->graph_sizes[par->ngraphs - 1]))
-            return ms_errf(err, MS_EUSAGE,
-                           "--cuda-graphs '%s': expected whole sequence counts from 1 to 1e9 "
-                           "in ascending order, separated by commas",
-                           text);
-        if (par->ngraphs == ICOST_MAX_GRAPHS)
-            return ms_errf(err, MS_EUSAGE, "--cuda-graphs '%s': at most %d sizes", text,
-                           ICOST_MAX_GRAPHS);
-        par->graph_sizes[par->ngraphs++] = (int64_t)n;
-        if (!*end)
-            return MS_OK;
-        p = end + 1;
-    }
+    double v[ICOST_MAX_GRAPHS];
+    int n, rc = parse_numbers(text, v, ICOST_MAX_GRAPHS, &n);
+    if (rc == -2)
+        return ms_errf(err, MS_EUSAGE, "--cuda-graphs '%s': at most %d sizes", text,
+                       ICOST_MAX_GRAPHS);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (!(v[i] >= 1 && v[i] <= 1e9) || v[i] != floor(v[i]) || (i > 0 && v[i] <= v[i - 1]))
+            rc = -1;
+    if (rc)
+        return ms_errf(err, MS_EUSAGE,
+                       "--cuda-graphs '%s': expected whole sequence counts from 1 to 1e9 in "
+                       "ascending order, separated by commas",
+                       text);
+    for (int i = 0; i < n; i++)
+        par->graph_sizes[par->ngraphs++] = (int64_t)v[i];
+    return MS_OK;
 }
 
 static int parse_rate(const char *opt, const char *text, double *rate, ms_err *err)
