@@ -231,8 +231,8 @@ static void test_elementwise_bytes(void)
  * gradient sum (test chip, no calibration: bytes over the HBM rate). */
 static void test_rope_and_bias_passes(void)
 {
-    double T = 512, d = 768, L = 12, bw = test_chip().hbm_bw_Bps;
     chip c = test_chip();
+    double T = 512, d = 768, L = 12, bw = c.hbm_bw_Bps;
     plan p = small_plan();
     p.gpus = 1, p.pp = 1, p.dp = 1, p.ep = 1, p.global_batch = 1, p.seq_len = (int64_t)T;
     tcost_stage base, rot, nobias;

@@ -269,9 +269,10 @@ static void layer(builder *b, const model *m, const layer_in *in, int moe)
     lin T = in->T;
     /* Each norm runs fused with the residual add before it, in place: the
      * sub-layer's output and the residual read, both written (vLLM's
-     * fused_add_rms_norm, vllm/model_executor/layers/layernorm.py; the
-     * engines here run the same fusion). The first layer's norm has no add
-     * before it: 2 passes counted as 4, once a model. */
+     * fused_add_rms_norm, vllm/model_executor/layers/layernorm.py; taken
+     * for every engine, an estimate where its kernels are not read). The
+     * first layer's norm has no add before it: 2 passes counted as 4, once
+     * a model. */
     stream(b, scale(T, 5 * d), scale(T, 4 * d * ab), T); /* residual add and attention norm */
     if (m->attn == MODEL_ATTN_MLA) {
         double dq = (double)m->q_lora_rank, dc = (double)m->kv_lora_rank;

@@ -280,9 +280,10 @@ static double task_time(const runner *R, int cls, int rank, const sched_task *k,
 /* How long one micro-batch's task op of stage s keeps its rank busy, as
  * the engine runs it (class 0): its compute, with the GEMMs that TP
  * overlap stretches, and its exposed tensor-parallel all-reduces, which
- * use the scale-up links. Not a blocking pipeline send nor expert-parallel
- * traffic: those may cross the NICs the data-parallel traffic needs. The
- * window that traffic runs under in the last backward and first forward. */
+ * use the scale-up links. Not a blocking pipeline send, expert-parallel
+ * traffic or a ZeRO-3 gather: those may cross the NICs the data-parallel
+ * traffic needs. The window that traffic runs under in the last backward
+ * and first forward. */
 static double task_wall_s(const runner *R, int s, sched_op op)
 {
     runner Q = *R;

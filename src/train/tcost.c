@@ -195,12 +195,20 @@ static void permute(acc *a, double bytes)
     add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 0, bytes);
 }
 
+/* A streaming kernel's forward (again in the backward under recompute)
+ * and its backward, each given by its FLOPs and HBM bytes. */
+static void stream_fwd_bwd(acc *a, double f_flops, double f_bytes, double b_flops, double b_bytes)
+{
+    add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, f_flops, f_bytes);
+    if (a->recompute)
+        add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, f_flops, f_bytes);
+    add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, b_flops, b_bytes);
+}
+
+/* An element-wise kernel, whose backward moves twice its forward's bytes. */
 static void elementwise(acc *a, double flops, double bytes)
 {
-    add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, flops, bytes);
-    if (a->recompute)
-        add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, flops, bytes);
-    add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 2 * flops, 2 * bytes);
+    stream_fwd_bwd(a, flops, bytes, 2 * flops, 2 * bytes);
 }
 
 /* A sub-layer's norm and residual add, elems activations of act_B bytes,
@@ -217,11 +225,9 @@ static void elementwise(acc *a, double flops, double bytes)
  * same tensor's other use (3): 6 passes, 7 with a bias. */
 static void norm_residual(acc *a, double elems, double act_B, int bias)
 {
-    double fwd_B = 5 * elems * act_B, bwd_B = (bias ? 7 : 6) * elems * act_B;
-    add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, 5 * elems, fwd_B);
-    if (a->recompute)
-        add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 5 * elems, fwd_B);
-    add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 10 * elems, bwd_B);
+    /* a few FLOPs an element (an estimate: these passes are bound by
+     * their bytes) */
+    stream_fwd_bwd(a, 5 * elems, 5 * elems * act_B, 10 * elems, (bias ? 7 : 6) * elems * act_B);
 }
 
 /* Rotary positions on elems query and key elements: one fused kernel
@@ -231,10 +237,8 @@ static void norm_residual(acc *a, double elems, double act_B, int bias)
  * backward rotates the gradients back the same way: 2 passes each way. */
 static void rope(acc *a, double elems, double act_B)
 {
-    add_time(a, a->f, TCOST_OTHER, "stream", MS_BF16, 6 * elems, 2 * elems * act_B);
-    if (a->recompute)
-        add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 6 * elems, 2 * elems * act_B);
-    add_time(a, a->b, TCOST_OTHER, "stream", MS_BF16, 6 * elems, 2 * elems * act_B);
+    /* a rotation: 6 FLOPs an element (2 multiplies and an add, each half) */
+    stream_fwd_bwd(a, 6 * elems, 2 * elems * act_B, 6 * elems, 2 * elems * act_B);
 }
 
 typedef struct shape {
